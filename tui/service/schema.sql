@@ -1,0 +1,57 @@
+-- The Sync Health service's ledger (SQLite, WAL). Version 1.
+-- Times are ISO-8601 UTC text 'YYYY-MM-DDTHH:MM:SSZ', which sorts as time.
+
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);  -- schema_version, org_name, mode, next_seq
+
+CREATE TABLE IF NOT EXISTS errors (
+    id          INTEGER PRIMARY KEY,
+    seq         INTEGER NOT NULL,           -- change sequence, unique, grows on every change
+    type        TEXT NOT NULL,
+    subtype     TEXT NOT NULL,              -- 'picklist.restricted_value'
+    object_type TEXT NOT NULL,              -- CRM side: contact | company | deal | task
+    record_id   TEXT NOT NULL,              -- CRM record id
+    record_name TEXT NOT NULL,
+    sf_object   TEXT NOT NULL,              -- Lead | Contact | Account | Opportunity | Task
+    sf_id       TEXT,                       -- may be missing (never synced)
+    direction   TEXT NOT NULL,              -- to_salesforce | from_salesforce
+    sf_code     TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    fields      TEXT NOT NULL,              -- JSON list of field API names
+    first_seen  TEXT NOT NULL,
+    last_seen   TEXT NOT NULL,
+    attempts    INTEGER NOT NULL,
+    status      TEXT NOT NULL,              -- open | resolved
+    payload     TEXT NOT NULL               -- JSON: what a resync re-sends (see docs/architecture.md)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS errors_by_seq ON errors(seq);
+
+CREATE TABLE IF NOT EXISTS attempts (
+    error_id   INTEGER NOT NULL REFERENCES errors(id),
+    at         TEXT NOT NULL,
+    outcome    TEXT NOT NULL,               -- failed | synced
+    sf_code    TEXT NOT NULL,
+    message    TEXT NOT NULL,
+    request_id TEXT
+);
+CREATE INDEX IF NOT EXISTS attempts_by_error ON attempts(error_id);
+
+CREATE TABLE IF NOT EXISTS resync_requests (
+    request_id TEXT PRIMARY KEY,
+    created    TEXT NOT NULL,
+    state      TEXT NOT NULL,               -- started | done | interrupted
+    error_ids  TEXT NOT NULL,               -- JSON list
+    result     TEXT                         -- JSON ResyncResult once done
+);
+
+CREATE TABLE IF NOT EXISTS usage_hourly (
+    hour  TEXT PRIMARY KEY,                 -- start of the hour
+    calls INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL                     -- JSON
+);  -- allocated, notifications
