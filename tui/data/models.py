@@ -120,6 +120,12 @@ class Usage(BaseModel):
     org_used: int = Field(description="DailyApiRequests Max - Remaining, all clients of the org.")
     hourly: list[HourBucket] = Field(description="24 buckets, oldest first.")
     as_of: datetime
+    limits_as_of: datetime | None = Field(
+        None, description="When Salesforce last reported salesforce_limit and org_used."
+    )
+    limits_error: str | None = Field(
+        None, description="Why the Salesforce figures may be old (last refresh failed)."
+    )
 
 
 class AllocationUpdate(BaseModel):

@@ -1,0 +1,11 @@
+"""The simulated Salesforce org (an ASGI app) and the deterministic demo data.
+
+``tui.simorg.app.create_simorg`` serves the REST subset the connector uses;
+``tui.simorg.demo.build_demo_ledger`` writes a demo ledger whose errors that org
+reproduces. See each module's docstring.
+"""
+
+from tui.simorg.app import create_simorg
+from tui.simorg.state import OrgState
+
+__all__ = ["OrgState", "create_simorg"]

@@ -1,0 +1,100 @@
+"""Shared fixtures: temporary data/cache dirs, one demo ledger per test session, console apps.
+
+The embedded demo ledger (the simulated org's errors) is generated once per test
+session in a shared data dir; every test gets its own cache file, so the console's
+mirror starts empty and fills from the embedded service like on a first run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+#: The clock the console sees in tests ("last refresh", relative times).
+FIXED_NOW = datetime(2025, 6, 16, 9, 30, tzinfo=UTC)
+DEMO_SIZE = 2000
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A data dir for the whole test session: the demo ledger is built in it once."""
+    path = tmp_path_factory.mktemp("synchealth-data")
+    old = os.environ.get("SYNCHEALTH_DATA_DIR")
+    os.environ["SYNCHEALTH_DATA_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("SYNCHEALTH_DATA_DIR", None)
+    else:
+        os.environ["SYNCHEALTH_DATA_DIR"] = old
+
+
+@pytest.fixture
+def synchealth_env(
+    shared_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Path]:
+    """SYNCHEALTH_DATA_DIR (shared demo ledger) and a fresh SYNCHEALTH_CACHE_DIR."""
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    monkeypatch.setenv("SYNCHEALTH_DATA_DIR", str(shared_data_dir))
+    monkeypatch.setenv("SYNCHEALTH_CACHE_DIR", str(cache_dir))
+    return {"data": shared_data_dir, "cache": cache_dir, "cache_file": cache_dir / "console.sqlite3"}
+
+
+@pytest.fixture
+async def demo_session(synchealth_env: dict[str, Path]):
+    """A DataSession on the embedded simulated org, refreshed once, closed afterwards."""
+    from tui.data.session import DataSession
+
+    session = await DataSession.open(cache_path=synchealth_env["cache_file"], demo_size=DEMO_SIZE)
+    await session.refresh()
+    try:
+        yield session
+    finally:
+        await session.close()
+
+
+@pytest.fixture
+def make_app(synchealth_env: dict[str, Path]) -> Callable[..., object]:
+    """Build a console app on the embedded demo (or ``url=``) with the fixed clock."""
+    from tui.app import SyncHealthApp
+
+    def build(**kwargs: object) -> SyncHealthApp:
+        kwargs.setdefault("cache_path", synchealth_env["cache_file"])
+        kwargs.setdefault("demo_size", DEMO_SIZE)
+        kwargs.setdefault("clock", lambda: FIXED_NOW)
+        return SyncHealthApp(**kwargs)  # type: ignore[arg-type]
+
+    return build
+
+
+async def settle(pilot, condition: Callable[[], bool] | None = None, timeout: float = 20.0) -> None:
+    """Wait until the console has loaded its data (and ``condition`` holds) and is idle."""
+    import asyncio
+
+    app = pilot.app
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if app.ready and (condition is None or condition()) and not _busy(app):
+            await pilot.pause()
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the console did not settle in time")
+
+
+def _busy(app) -> bool:
+    from textual.worker import WorkerState
+
+    return any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers)
+
+
+@pytest.fixture
+def wait_ready() -> Callable[..., Awaitable[None]]:
+    """``await wait_ready(pilot, condition)``: the app loaded and idle."""
+    return settle

@@ -1,0 +1,270 @@
+"""The main screen driven with Textual's Pilot, on the embedded simulated org."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+
+from tui.data.models import ERROR_TYPES
+from tui.data.session import DataSession, ViewFilter
+from tui.screens.health import HealthScreen
+from tui.screens.records import RecordsScreen
+from tui.widgets.cards import CardStrip, ErrorCard
+from tui.widgets.detail import DetailPane
+from tui.widgets.errorgrid import ErrorGrid
+from tui.widgets.header import OfflineBanner, StatusHeader
+
+WIDE = (160, 50)
+
+
+def grid_of(app) -> ErrorGrid:
+    return app.screen.query_one(ErrorGrid)
+
+
+def detail_text(app) -> str:
+    return str(app.screen.query_one("#detail-body").render())
+
+
+async def test_cards_move_with_arrows_and_hjkl_and_enter_narrows_the_grid(make_app, wait_ready):
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: grid_of(app).total > 0)
+        strip = app.screen.query_one(CardStrip)
+        everything = grid_of(app).total
+        strip.focus()
+        await pilot.press("l", "right")
+        assert strip.index == 2
+        await pilot.press("h")
+        assert strip.index == 1
+        await pilot.press("left", "left")
+        assert strip.index == len(ERROR_TYPES) - 1  # wraps around
+        await pilot.press("right", "right", "right")  # duplicate (index 2)
+        # pick the first type with errors, so narrowing has something to show
+        cards = list(app.screen.query(ErrorCard))
+        target = next(i for i, card in enumerate(cards) if card.errors)
+        strip.index = target
+        await pilot.press("enter")
+        code = ERROR_TYPES[target]
+        await wait_ready(pilot, lambda: app.screen.view.type == code)
+        grid = grid_of(app)
+        assert grid.has_focus
+        assert grid.total == cards[target].errors < everything
+        rows = await app.session.rows(list(grid.ids[:100]))
+        assert rows and {row.type for row in rows.values()} == {code}
+        assert cards[target].has_class("-active")
+        await pilot.press("escape")  # widens again
+        await wait_ready(pilot, lambda: app.screen.view.type is None)
+        assert grid_of(app).total == everything
+
+
+async def test_zero_cards_are_dimmed_and_all_eight_are_shown(make_app, wait_ready):
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: grid_of(app).total > 0)
+        cards = list(app.screen.query(ErrorCard))
+        assert [card.type_code for card in cards] == list(ERROR_TYPES)
+        counts = {c.type: c for c in await app.session.type_counts()}
+        for card in cards:
+            assert card.errors == counts[card.type_code].errors
+            assert card.records == counts[card.type_code].records
+            assert card.has_class("-zero") == (card.errors == 0)
+
+
+async def test_marks_range_all_clear_and_they_survive_refresh_sort_and_filter(
+    make_app, wait_ready
+):
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: grid_of(app).total > 10)
+        grid = grid_of(app)
+        first = grid.ids[0]
+        await pilot.press("space")  # marks row 0, cursor moves to row 1
+        assert app.marks == {first}
+        assert grid.cursor == 1
+        await pilot.press("j", "j", "j")  # cursor on row 4
+        await pilot.press("ctrl+space")
+        assert app.marks == set(grid.ids[0:5])
+        await pilot.press("space")  # unmarks row 4
+        assert app.marks == set(grid.ids[0:4])
+        marked = set(app.marks)
+
+        await pilot.press("ctrl+r")
+        await wait_ready(pilot)
+        assert app.marks == marked
+        await pilot.press("s")  # sort by another column
+        await wait_ready(pilot, lambda: grid_of(app).sort != "last_seen")
+        assert app.marks == marked
+        row = (await app.session.rows([first]))[first]
+        await pilot.press("slash")
+        await pilot.press(*row.record_name[:6])
+        await wait_ready(pilot, lambda: app.screen.view.text == row.record_name[:6].strip())
+        assert app.marks == marked
+        assert "marked" in str(app.screen.query_one("#view-status").render())
+        await pilot.press("escape")
+        await wait_ready(pilot, lambda: app.screen.view.text == "")
+
+        await pilot.press("ctrl+a")
+        assert app.marks == set(grid_of(app).ids)
+        await pilot.press("ctrl+backslash")
+        assert app.marks == set()
+
+
+async def test_slash_filters_by_text_and_escape_clears(make_app, wait_ready):
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: grid_of(app).total > 0)
+        everything = grid_of(app).total
+        some_id = grid_of(app).ids[everything // 2]
+        name = (await app.session.rows([some_id]))[some_id].record_name
+        needle = name[:8]
+        await pilot.press("slash")
+        await pilot.press(*needle)
+        await wait_ready(pilot, lambda: app.screen.view.text == needle.strip())
+        grid = grid_of(app)
+        assert 0 < grid.total < everything
+        assert some_id in grid.ids
+        assert grid.total == await app.session.count(ViewFilter(text=needle.strip()))
+        await pilot.press("enter")  # back to the grid, filter kept
+        assert grid.has_focus and app.screen.view.text
+        await pilot.press("slash", "escape")
+        await wait_ready(pilot, lambda: app.screen.view.text == "")
+        assert grid_of(app).total == everything
+        assert not app.screen.query_one("#filter").display
+
+
+async def test_affected_records_view_marks_records_errors_and_escape_returns(
+    make_app, wait_ready
+):
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: grid_of(app).total > 0)
+        strip = app.screen.query_one(CardStrip)
+        cards = list(app.screen.query(ErrorCard))
+        strip.index = next(i for i, card in enumerate(cards) if card.records)
+        code = strip.current
+        strip.focus()
+        await pilot.press("v")
+        assert isinstance(app.screen, RecordsScreen)
+        screen = app.screen
+        await wait_ready(pilot, lambda: screen.grid.row_at_cursor() is not None)
+        view = ViewFilter(type=code)
+        assert screen.grid.total == await app.session.affected_count(view)
+        record = screen.grid.row_at_cursor()
+        await pilot.press("space")
+        await wait_ready(pilot)
+        expected = await app.session.error_ids_for_records(view, [record.record_id])
+        assert expected and app.marks == set(expected)
+        assert "records" in str(screen.query_one("#records-title").render())
+        await pilot.press("escape")
+        assert isinstance(app.screen, HealthScreen)
+        assert app.marks == set(expected)  # marks outlive the view
+
+
+async def test_detail_pane_explains_a_card_and_a_row(make_app, wait_ready):
+    from tui.data.catalog import load_catalog
+
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: grid_of(app).total > 0)
+        catalog = load_catalog()
+        strip = app.screen.query_one(CardStrip)
+        strip.focus()
+        await pilot.press("l")
+        code = strip.current
+        await wait_ready(pilot)
+        text = detail_text(app)
+        info = catalog.type(code).text("en")
+        assert info.title in text and info.meaning[:40] in text
+        assert info.resolution[:40] in text
+        for sub in catalog.subtypes_of(code):
+            assert sub.text("en").title in text
+
+        grid_of(app).focus()
+        await pilot.press("j")
+        await wait_ready(pilot)
+        row = grid_of(app).row_at_cursor()
+        text = detail_text(app)
+        assert catalog.subtype(row.subtype).text("en").meaning[:40] in text
+        assert row.sf_code in text and row.message[:30] in text
+        assert row.record_name in text and str(row.attempts) in text
+
+
+async def test_offline_opens_on_the_cache_and_says_so(make_app, wait_ready, synchealth_env):
+    session = await DataSession.open(cache_path=synchealth_env["cache_file"], demo_size=2000)
+    await session.refresh()
+    cached = await session.count(ViewFilter())
+    await session.close()
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = make_app(url=f"http://127.0.0.1:{port}")
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: grid_of(app).total > 0)
+        assert grid_of(app).total == cached
+        banner = app.screen.query_one(OfflineBanner)
+        assert banner.display
+        assert "cannot be reached" in str(banner.render())
+        assert "offline" in str(app.screen.query_one(StatusHeader).render())
+
+
+async def test_japanese_shows_japanese_titles(make_app, wait_ready):
+    from tui.data.catalog import load_catalog
+
+    app = make_app(lang="ja")
+    try:
+        async with app.run_test(size=WIDE) as pilot:
+            await wait_ready(pilot, lambda: grid_of(app).total > 0)
+            card = app.screen.query_one(ErrorCard)
+            title = load_catalog().type(card.type_code).text("ja").title
+            assert title in str(card.render())
+            assert "件のエラー" in str(card.render())
+            header = grid_of(app).render_line(0).text
+            assert "メッセージ" in header
+    finally:
+        from tui.i18n import set_lang
+
+        set_lang("en")
+
+
+async def test_record_names_with_markup_and_escape_codes_show_as_typed(
+    make_app, wait_ready, synchealth_env
+):
+    session = await DataSession.open(cache_path=synchealth_env["cache_file"], demo_size=2000)
+    await session.refresh()
+    await session.close()
+    nasty = "[bold]x[/] \x1b[31mred"
+    with sqlite3.connect(synchealth_env["cache_file"]) as db:
+        error_id = db.execute("SELECT id FROM errors WHERE status = 'open' LIMIT 1").fetchone()[0]
+        db.execute("UPDATE errors SET record_name = ? WHERE id = ?", (nasty, error_id))
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: grid_of(app).total > 0)
+        await pilot.press("slash", *"[bold]")
+        await wait_ready(pilot, lambda: app.screen.view.text == "[bold]")
+        grid = grid_of(app)
+        assert error_id in grid.ids
+        grid.focus()
+        grid.cursor = list(grid.ids).index(error_id)
+        await wait_ready(pilot, lambda: grid.row_at_cursor() is not None)
+        line = grid.render_line(1 + grid.cursor - round(grid.scroll_y)).text
+        assert "[bold]x[/] \\x1b[31mred" in line
+        assert "\x1b" not in line
+        await wait_ready(pilot)
+        text = detail_text(app)
+        assert "[bold]x[/] \\x1b[31mred" in text and "\x1b" not in text
+
+
+async def test_sort_key_cycles_and_flips(make_app, wait_ready):
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: grid_of(app).total > 0)
+        await pilot.press("s")
+        await wait_ready(pilot, lambda: grid_of(app).sort == "subtype")
+        grid = grid_of(app)
+        expected = await app.session.view_ids(ViewFilter(), "subtype", False)
+        assert list(grid.ids) == list(expected)
+        await pilot.press("S")
+        await wait_ready(pilot, lambda: grid_of(app).descending)
+        expected = await app.session.view_ids(ViewFilter(), "subtype", True)
+        assert list(grid_of(app).ids) == list(expected)
+        assert "▼" in grid_of(app).render_line(0).text

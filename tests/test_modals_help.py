@@ -1,0 +1,49 @@
+"""The help screen lists the bindings it is given and closes on escape or ?."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.app import App
+from textual.widgets import DataTable, Static
+
+from tui import i18n
+from tui.screens.help import HelpScreen
+
+UNSET = object()
+BINDINGS = [
+    ("resync", "r", "Resync marked errors (else the cursor row)"),
+    ("export", "e", "Export CSV"),
+    ("mark", "space", "Mark / unmark row"),
+    ("odd", "[", "A record named [bold]x[/] stays literal"),
+]
+
+
+class Host(App[None]):
+    def __init__(self, modal: Any) -> None:
+        super().__init__()
+        self.modal = modal
+        self.result: Any = UNSET
+
+    def on_mount(self) -> None:
+        self.push_screen(self.modal, callback=self._done)
+
+    def _done(self, result: Any) -> None:
+        self.result = result
+
+
+@pytest.mark.parametrize("key", ["escape", "question_mark"])
+async def test_help_lists_every_binding_and_closes(key: str) -> None:
+    host = Host(HelpScreen(BINDINGS))
+    async with host.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = host.screen.query_one("#keys", DataTable)
+        rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+        assert rows == [[keys, text, bid] for bid, keys, text in BINDINGS]
+        notes = " ".join(str(s.render()) for s in host.screen.query(Static))
+        for part in ("marks", "batches", "language"):
+            assert i18n.t(f"modals.help.{part}") in notes
+        await pilot.press(key)
+        await pilot.pause()
+    assert host.result is None

@@ -1,0 +1,147 @@
+"""Resync confirm and run dialogs, the run through a real embedded session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.app import App
+from textual.widgets import Button, Static
+from tui.data.session import DataSession, ResyncPlan, ResyncSummary, ViewFilter
+
+from tui import i18n
+from tui.data.catalog import load_catalog
+from tui.screens.resync import ResyncConfirmScreen, ResyncRunScreen, summary_lines
+
+UNSET = object()
+
+
+class Host(App[None]):
+    """Pushes one modal and keeps what it dismisses with."""
+
+    def __init__(self, modal: Any) -> None:
+        super().__init__()
+        self.modal = modal
+        self.result: Any = UNSET
+
+    def on_mount(self) -> None:
+        self.push_screen(self.modal, callback=self._done)
+
+    def _done(self, result: Any) -> None:
+        self.result = result
+
+
+@pytest.fixture
+async def session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("SYNCHEALTH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SYNCHEALTH_CACHE_DIR", str(tmp_path / "cache"))
+    opened = await DataSession.open(cache_path=tmp_path / "cache.sqlite3", demo_size=2000)
+    await opened.refresh()
+    yield opened
+    await opened.close()
+
+
+def _text(screen) -> str:
+    return "\n".join(str(s.render()) for s in screen.query(Static) if s.display)
+
+
+PLAN = ResyncPlan(errors=250, batches=3, calls=3, allocation_left=4997)
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        (["enter"], False),  # opens on Cancel
+        (["escape"], False),
+        (["n"], False),
+        (["y"], True),
+        (["tab", "enter"], True),  # Cancel -> Resync
+        (["tab", "space"], True),
+    ],
+)
+async def test_confirm_opens_on_cancel_and_answers_keys(keys: list[str], expected: bool) -> None:
+    host = Host(ResyncConfirmScreen(PLAN, 0))
+    async with host.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert host.focused is host.screen.query_one("#cancel", Button)
+        await pilot.press(*keys)
+        await pilot.pause()
+    assert host.result is expected
+
+
+async def test_confirm_names_count_batches_calls_left_and_hidden() -> None:
+    host = Host(ResyncConfirmScreen(PLAN, 12))
+    async with host.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        text = _text(host.screen)
+    assert "Resync 250 errors?" in text
+    assert "3 batches of up to 100" in text
+    assert "about 3 Salesforce API calls" in text
+    assert "About 4,997 calls of the allocation remain" in text
+    assert "12 of these marked errors are hidden by the current filter" in text
+
+
+async def test_confirm_says_when_the_allocation_is_unknown_or_short() -> None:
+    for plan, fragment, absent in (
+        (ResyncPlan(errors=5, batches=1, calls=1, allocation_left=None), "unknown", "hidden"),
+        (ResyncPlan(errors=300, batches=3, calls=3, allocation_left=-2), "2 calls more", "hidden"),
+    ):
+        host = Host(ResyncConfirmScreen(plan, 0))
+        async with host.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            text = _text(host.screen)
+        assert fragment in text and absent not in text
+
+
+async def test_confirm_in_japanese() -> None:
+    i18n.set_lang("ja")
+    try:
+        host = Host(ResyncConfirmScreen(PLAN, 12))
+        async with host.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            text = _text(host.screen)
+    finally:
+        i18n.set_lang("en")
+    assert "250件のエラーを再同期しますか" in text and "12件" in text
+
+
+async def test_run_of_250_errors_goes_in_3_batches_and_ends_in_a_summary(session) -> None:
+    ids = list((await session.view_ids(ViewFilter()))[:250])
+    assert len(ids) == 250
+    screen = ResyncRunScreen(session, ids)
+    host = Host(screen)
+    async with host.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await host.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.finished and screen.last_progress is not None
+        assert (screen.last_progress.batch, screen.last_progress.batches) == (3, 3)
+        summary = screen.summary
+        assert summary is not None and summary.requested == 250
+        assert summary.synced + summary.failed + summary.skipped == 250
+        assert 1 <= summary.calls <= 3
+        text = _text(screen)
+        assert i18n.t("modals.resync.synced") in text and i18n.t("modals.resync.done_title")
+        assert host.focused is screen.query_one("#close", Button)
+        await pilot.press("enter")
+        await pilot.pause()
+    assert host.result is summary
+
+
+def test_summary_names_failing_subtypes_by_catalog_title_and_the_refusal() -> None:
+    catalog = load_catalog()
+    codes = ["picklist.restricted_value", "duplicate.email_in_use", "other.unknown"]
+    summary = ResyncSummary(
+        requested=10,
+        synced=2,
+        failed=8,
+        skipped=0,
+        calls=1,
+        failures_by_subtype={codes[0]: 5, codes[1]: 2, codes[2]: 1},
+        refused="allocation [bold]spent[/]",
+    )
+    lines = [text for text, _ in summary_lines(summary)]
+    assert lines[0] == i18n.t("modals.resync.refused", reason="allocation [bold]spent[/]")
+    titles = [catalog.subtype(code).text("en").title for code in codes]
+    assert lines[2:5] == [f"5 × {titles[0]}", f"2 × {titles[1]}", f"1 × {titles[2]}"]

@@ -1,0 +1,348 @@
+"""The Textual console: opens the data session, refreshes it in the background, runs flows.
+
+Every call to the session happens in a worker; results come back as messages, so
+the screen never waits on the service. The app holds what outlives a screen: the
+session, the mark set (error ids) and the last known usage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.dom import DOMNode
+from textual.message import Message
+
+from tui.config import Config
+from tui.data.models import Usage
+from tui.data.session import DataSession, RefreshResult, ViewFilter
+from tui.i18n import Lang, set_lang, strings, t
+from tui.screens.health import HealthScreen
+from tui.widgets.header import Status
+
+
+def _bindings_of(nodes: Iterable[DOMNode], keymap: dict[str, str]) -> list[tuple[DOMNode, Binding]]:
+    """Every binding with an id on these nodes, with the user's keymap applied."""
+    found: list[tuple[DOMNode, Binding]] = []
+    for node in nodes:
+        bindings = node._bindings.copy()
+        if keymap:
+            bindings.apply_keymap(keymap)
+        for _key, binding in bindings:
+            if binding.id:
+                found.append((node, binding))
+    return found
+
+
+class ConsoleCommands(Provider):
+    """Every console action in the command palette, named in the current language."""
+
+    def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
+        app = self.app
+        assert isinstance(app, SyncHealthApp)
+        described = strings("en")
+        seen: set[str] = set()
+        commands = []
+        for node, binding in app.all_bindings(self.screen):
+            key = f"main.keys.{binding.id}"
+            if binding.id in seen or key not in described:
+                continue
+            seen.add(binding.id or "")
+            name = t(key)
+            keys = app.get_key_display(binding)
+            commands.append((name, keys, partial(app.run_action, binding.action, node)))
+        return commands
+
+    async def discover(self) -> Hits:
+        for name, keys, command in self._commands():
+            yield DiscoveryHit(name, command, help=keys)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, keys, command in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), command, help=keys)
+
+
+class SessionOpened(Message):
+    def __init__(self, session: DataSession) -> None:
+        super().__init__()
+        self.session = session
+
+
+class SessionFailed(Message):
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+class Refreshed(Message):
+    def __init__(self, result: RefreshResult | None, usage: Usage | None) -> None:
+        super().__init__()
+        self.result, self.usage = result, usage
+
+
+class SyncHealthApp(App[int]):
+    """synchealth: API usage, sync errors by type, why and how to fix them, resync, export."""
+
+    CSS_PATH = "styles/app.tcss"
+    TITLE = "synchealth"
+    COMMANDS: ClassVar = App.COMMANDS | {ConsoleCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("ctrl+r", "refresh", "Refresh", id="refresh"),
+        Binding("a", "allocation", "Allocation", id="allocation"),
+        Binding("n", "notifications", "Notifications", id="notifications"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        url: str | None = None,
+        token: str | None = None,
+        cache_path: Path | None = None,
+        demo_size: int = 5000,
+        config: Config | None = None,
+        lang: Lang = "en",
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__()
+        set_lang(lang)
+        self.config = config or Config()
+        self._open_args = {
+            "url": url,
+            "token": token,
+            "cache_path": cache_path,
+            "demo_size": demo_size,
+        }
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self.session: DataSession | None = None
+        self.marks: set[int] = set()
+        self.usage: Usage | None = None
+        self.last_refresh: datetime | None = None
+        self.refreshing = False
+        self.open_error: str | None = None
+        #: True once the first load after opening has been shown (tests wait on it)
+        self.ready = False
+
+    # -- state shared with the screens ------------------------------------------------
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def status(self) -> Status | None:
+        session = self.session
+        if session is None:
+            if self.open_error is None:
+                return None
+            return Status(None, None, False, None, self.open_error)
+        return Status(
+            org_name=session.org_name,
+            mode=session.mode,
+            online=session.online,
+            last_refresh=self.last_refresh or session.last_refresh,
+            last_error=session.last_error,
+            refreshing=self.refreshing,
+        )
+
+    @property
+    def main_screen(self) -> HealthScreen | None:
+        return next((s for s in self.screen_stack if isinstance(s, HealthScreen)), None)
+
+    def all_bindings(self, screen: DOMNode | None = None) -> list[tuple[DOMNode, Binding]]:
+        """Bindings with ids of the app, the screen and its widgets (keymap applied)."""
+        screen = screen or self.screen
+        nodes: list[DOMNode] = [screen, *screen.query("*"), self]
+        return _bindings_of(nodes, self._keymap)
+
+    def _notify_screens(self, *, clear_cache: bool = True) -> None:
+        for screen in self.screen_stack:
+            changed = getattr(screen, "data_changed", None)
+            if changed is not None:
+                changed(clear_cache=clear_cache)
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.config.keymap:
+            self.set_keymap(self.config.keymap)
+        unknown = sorted(set(self.config.keymap) - self._known_ids())
+        if unknown:
+            self.notify(
+                t("main.notify.unknown_keymap", ids=", ".join(unknown)), severity="warning"
+            )
+        self.push_screen(HealthScreen())
+        self.open_session()
+
+    async def on_unmount(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+
+    @work(group="session", exclusive=True, exit_on_error=False)
+    async def open_session(self) -> None:
+        from tui.data.cache import CacheError
+        from tui.data.client import ServiceError
+
+        try:
+            session = await DataSession.open(**self._open_args)
+        except (ServiceError, CacheError) as exc:
+            self.post_message(SessionFailed(exc.message))
+        except OSError as exc:
+            self.post_message(SessionFailed(str(exc)))
+        else:
+            self.post_message(SessionOpened(session))
+
+    def on_session_opened(self, message: SessionOpened) -> None:
+        self.session = message.session
+        self.open_error = None
+        self.set_interval(self.config.refresh_interval, self.refresh_data)
+        self.refresh_data()
+
+    @staticmethod
+    def _known_ids() -> set[str]:
+        """Every binding id of the console (what a keymap may remap)."""
+        from tui.screens.records import RecordGrid, RecordsScreen
+        from tui.widgets.cards import CardStrip
+        from tui.widgets.errorgrid import ErrorGrid
+
+        ids: set[str] = set()
+        for node_class in (
+            SyncHealthApp,
+            HealthScreen,
+            RecordsScreen,
+            RecordGrid,
+            CardStrip,
+            ErrorGrid,
+        ):
+            merged = node_class._merged_bindings
+            if merged is not None:
+                ids |= {binding.id for _key, binding in merged if binding.id}
+        return ids
+
+    def on_session_failed(self, message: SessionFailed) -> None:
+        self.open_error = message.reason
+        self.notify(
+            t("main.notify.open_failed", reason=message.reason), severity="error", timeout=30
+        )
+        if self.main_screen is not None:
+            self.main_screen.show_status()
+
+    # -- refresh ----------------------------------------------------------------------
+
+    @work(group="refresh", exclusive=True, exit_on_error=False)
+    async def refresh_data(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        from tui.data.cache import CacheError
+        from tui.data.client import ServiceError
+
+        self.refreshing = True
+        result: RefreshResult | None = None
+        try:
+            result = await session.refresh()
+        except (ServiceError, CacheError) as exc:
+            self.notify(t("main.notify.refresh_failed", reason=exc.message), severity="error")
+        finally:
+            self.refreshing = False
+        self.post_message(Refreshed(result, await session.usage()))
+
+    def on_refreshed(self, message: Refreshed) -> None:
+        result = message.result
+        if result is not None and result.online:
+            self.last_refresh = self.now()
+        self.usage = message.usage
+        self._notify_screens(clear_cache=True)
+        self.ready = True
+
+    def action_refresh(self) -> None:
+        if self.session is None:
+            return
+        self.refresh_data()
+        if self.main_screen is not None:
+            self.main_screen.show_status()
+
+    # -- flows that open the modals ------------------------------------------------------
+
+    def start_resync(self, ids: Sequence[int], hidden: int) -> None:
+        """Confirm, then resync ``ids`` (in batches, with progress); refresh afterwards."""
+        from tui.screens.resync import ResyncConfirmScreen, ResyncRunScreen
+
+        session = self.session
+        if session is None or not ids:
+            return
+        chosen = list(ids)
+
+        def finished(summary: Any) -> None:
+            if summary is not None and getattr(summary, "refused", None) is None:
+                self.marks.difference_update(chosen)
+            self.refresh_data()
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.push_screen(ResyncRunScreen(session, chosen), finished)
+
+        self.push_screen(ResyncConfirmScreen(session.resync_plan(len(chosen)), hidden), confirmed)
+
+    def start_export(self, view: ViewFilter) -> None:
+        from tui.screens.export import ExportScreen
+
+        if self.session is None:
+            return
+        default_dir = self.config.export_dir or Path.cwd()
+
+        def done(rows: int | None) -> None:
+            if rows is not None:
+                self.notify(t("main.notify.exported", count=f"{rows:,}"))
+
+        self.push_screen(ExportScreen(self.session, view, frozenset(self.marks), default_dir), done)
+
+    def action_allocation(self) -> None:
+        from tui.screens.allocation import AllocationScreen
+
+        session = self.session
+        if session is None or self.usage is None:
+            self.notify(t("main.notify.no_usage"), severity="warning")
+            return
+
+        def saved(usage: Usage | None) -> None:
+            if usage is not None:
+                self.usage = usage
+                if self.main_screen is not None:
+                    self.main_screen.show_status()
+                self.refresh_data()
+
+        self.push_screen(AllocationScreen(self.usage, session.set_allocation), saved)
+
+    def action_notifications(self) -> None:
+        from tui.screens.notifications import NotificationsScreen
+
+        if self.session is not None:
+            self.push_screen(NotificationsScreen(self.session))
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        rows: dict[str, tuple[str, str, str]] = {}
+        for _node, binding in self.all_bindings():
+            key = f"main.keys.{binding.id}"
+            if binding.id is None or key not in strings("en"):
+                continue
+            shown = self.get_key_display(binding)
+            if binding.id in rows:
+                previous = rows[binding.id]
+                if shown not in previous[1].split(" / "):
+                    rows[binding.id] = (binding.id, f"{previous[1]} / {shown}", previous[2])
+            else:
+                rows[binding.id] = (binding.id, shown, t(key))
+        self.push_screen(HelpScreen(list(rows.values())))

@@ -1,0 +1,753 @@
+"""The console's local mirror of the service's error ledger, and every query it runs.
+
+One SQLite file (WAL) per service. Two aiosqlite connections: a writer that applies
+pages of the change feed, and a reader for the console's queries, so a big write never
+queues the UI's reads. Exports read through their own plain connection in a thread.
+
+Per-type and per-subtype counts (errors and distinct affected records) are kept in
+small aggregate tables so the cards cost a lookup, not a scan. The first fill of an
+empty cache runs in bulk mode: rows go in without secondary indexes or aggregates,
+which are built once at the end (``finish_changes``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+import time
+from array import array
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+import orjson
+
+from tui.data.models import ERROR_COLUMNS, ERROR_TYPES
+
+SCHEMA_VERSION = 1
+
+SortColumn = Literal["last_seen", "type", "subtype", "sf_object", "record_name", "attempts", "id"]
+SORT_COLUMNS: tuple[str, ...] = (
+    "last_seen", "type", "subtype", "sf_object", "record_name", "attempts", "id",
+)  # fmt: skip
+
+#: Columns of the cache's ``errors`` table: ERROR_COLUMNS (fields joined with ';').
+ROW_COLUMNS = ", ".join(c for c in ERROR_COLUMNS if c != "seq")
+_FIELDS_AT = ERROR_COLUMNS.index("fields")
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE errors (
+    id          INTEGER PRIMARY KEY,
+    seq         INTEGER NOT NULL,
+    type        TEXT NOT NULL,
+    subtype     TEXT NOT NULL,
+    object_type TEXT NOT NULL,
+    record_id   TEXT NOT NULL,
+    record_name TEXT NOT NULL,
+    sf_object   TEXT NOT NULL,
+    sf_id       TEXT,
+    direction   TEXT NOT NULL,
+    sf_code     TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    fields      TEXT NOT NULL,      -- field API names joined with semicolons
+    first_seen  TEXT NOT NULL,
+    last_seen   TEXT NOT NULL,
+    attempts    INTEGER NOT NULL,
+    status      TEXT NOT NULL
+);
+-- open errors and distinct CRM records per ('sub', subtype), ('type', type), ('all', '')
+CREATE TABLE totals (
+    level   TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    errors  INTEGER NOT NULL,
+    records INTEGER NOT NULL,
+    PRIMARY KEY (level, key)
+) WITHOUT ROWID;
+-- resync batches written before they are sent, so a killed process re-sends the same id
+CREATE TABLE pending_resync (
+    request_id TEXT PRIMARY KEY,
+    ids        TEXT NOT NULL,       -- JSON list of error ids
+    state      TEXT NOT NULL,       -- pending
+    created    TEXT NOT NULL
+);
+"""
+
+#: Secondary indexes: created after a bulk fill, dropped before one.
+INDEXES = {
+    "errors_status_seen": "errors(status, last_seen)",
+    "errors_type_seen": "errors(type, status, last_seen)",
+    "errors_record": "errors(record_id, object_type)",
+}
+
+#: (level, grouping expression) of the totals table.
+_AGG_LEVELS = (("sub", "e.subtype"), ("type", "e.type"), ("all", "''"))
+
+
+class CacheError(Exception):
+    """The cache cannot be used; ``message`` says why in plain words."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class ViewFilter:
+    type: str | None = None
+    subtype: str | None = None
+    status: str | None = "open"  # 'open' | 'resolved' | None (all)
+    text: str = ""  # case-insensitive substring of name, message, sf_id, record_id, sf_code
+    record_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRow:
+    id: int
+    type: str
+    subtype: str
+    object_type: str
+    record_id: str
+    record_name: str
+    sf_object: str
+    sf_id: str | None
+    direction: str
+    sf_code: str
+    message: str
+    fields: tuple[str, ...]
+    first_seen: str
+    last_seen: str
+    attempts: int
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class TypeCount:
+    type: str
+    errors: int
+    records: int
+
+
+@dataclass(frozen=True, slots=True)
+class SubtypeCount:
+    subtype: str
+    errors: int
+    records: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCount:
+    object_type: str
+    record_id: str
+    record_name: str
+    sf_object: str
+    sf_id: str | None
+    errors: int
+    last_seen: str
+
+
+def _row(t: tuple) -> ErrorRow:
+    fields = tuple(t[11].split(";")) if t[11] else ()
+    return ErrorRow(*t[:11], fields, *t[12:])  # type: ignore[call-arg]
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern (ESCAPE '\\') matching ``text`` literally anywhere."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+#: Errors of the records a page touches (CROSS JOIN keeps the small table outside).
+_TOUCHED = (
+    "temp.touched t CROSS JOIN errors e "
+    "ON e.record_id = t.record_id AND e.object_type = t.object_type"
+)
+_TEXT_COLUMNS = ("record_name", "message", "sf_id", "record_id", "sf_code")
+
+
+def where(f: ViewFilter, alias: str = "") -> tuple[str, list[Any]]:
+    """SQL condition and parameters for a view filter."""
+    p = f"{alias}." if alias else ""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value in (
+        ("status", f.status),
+        ("type", f.type),
+        ("subtype", f.subtype),
+        ("record_id", f.record_id),
+    ):
+        if value is not None:
+            clauses.append(f"{p}{column} = ?")
+            params.append(value)
+    if f.text:
+        pattern = like_pattern(f.text)
+        clauses.append("(" + " OR ".join(f"{p}{c} LIKE ? ESCAPE '\\'" for c in _TEXT_COLUMNS) + ")")
+        params.extend([pattern] * len(_TEXT_COLUMNS))
+    return (" AND ".join(clauses) or "1"), params
+
+
+def _classify_sqlite_error(exc: sqlite3.Error) -> str:
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc).lower()
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+        return "locked"
+    if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")) or (
+        "not a database" in text or "malformed" in text
+    ):
+        return "corrupt"
+    return "other"
+
+
+class Cache:
+    """The local mirror. Open with ``await Cache.open(path)``; close with ``close()``."""
+
+    #: A first page at least this big on an empty cache switches to bulk mode.
+    bulk_threshold = 5000
+
+    def __init__(self, path: Path, busy_timeout: float) -> None:
+        self.path = path
+        self.busy_timeout = busy_timeout
+        #: Set when the file had to be moved aside and rebuilt; says where it went.
+        self.notice: str | None = None
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+
+    # -- opening -------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, path: Path, *, busy_timeout: float = 5.0) -> Cache:
+        cache = cls(Path(path), busy_timeout)
+        try:
+            cache.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CacheError(f"Cannot create the cache folder {cache.path.parent}: {exc}") from exc
+        try:
+            await cache._open_or_rebuild()
+        except BaseException:
+            await cache.close()
+            raise
+        return cache
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(
+            self.path, isolation_level=None, timeout=self.busy_timeout, iter_chunk_size=4096
+        )
+        try:
+            await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA temp_store = MEMORY")
+            await conn.execute("PRAGMA cache_size = -32000")
+        except BaseException:
+            await conn.close()
+            raise
+        return conn
+
+    async def _open_or_rebuild(self) -> None:
+        try:
+            await self._open_checked()
+        except sqlite3.Error as exc:
+            kind = _classify_sqlite_error(exc)
+            await self._close_connections()
+            if kind == "locked":
+                raise CacheError(
+                    f"The cache file {self.path} is locked by another program. "
+                    "Close the other synchealth (or whatever holds it) and try again."
+                ) from exc
+            if kind != "corrupt":
+                raise CacheError(f"Cannot open the cache file {self.path}: {exc}") from exc
+            moved = self._move_aside()
+            self.notice = (
+                f"The cache file was damaged ({exc}); it was moved to {moved} "
+                "and a fresh cache is being built from the service."
+            )
+            try:
+                await self._open_checked()
+            except sqlite3.Error as again:
+                await self._close_connections()
+                raise CacheError(f"Cannot create a new cache at {self.path}: {again}") from again
+
+    async def _open_checked(self) -> None:
+        self._writer = await self._connect()
+        if self._damage_marker.exists():
+            # a query hit a damaged page last time: check the whole file now
+            got = await self._writer.execute_fetchall("PRAGMA quick_check(1)")
+            if not got or got[0][0] != "ok":
+                raise sqlite3.DatabaseError("database disk image is malformed")
+            self._damage_marker.unlink(missing_ok=True)
+        tables = {
+            r[0]
+            for r in await self._writer.execute_fetchall(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+            )
+        }
+        version = None
+        if "meta" in tables:
+            got = await self._writer.execute_fetchall(
+                "SELECT value FROM meta WHERE key = 'schema_version'"
+            )
+            version = int(got[0][0]) if got else None
+        if version != SCHEMA_VERSION:
+            await self._create_schema(tables)
+        elif await self._meta_raw(self._writer, "bulk") == "1":
+            # a bulk fill was cut short: finish the indexes and aggregates now
+            await self.finish_changes()
+        self._reader = await self._connect()
+
+    async def _create_schema(self, old_tables: set[str]) -> None:
+        w = self._w
+        await w.execute("BEGIN IMMEDIATE")
+        try:
+            for name in old_tables:
+                if not name.startswith("sqlite_"):
+                    await w.execute(f'DROP TABLE IF EXISTS "{name}"')
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    await w.execute(statement)
+            for name, target in INDEXES.items():
+                await w.execute(f"CREATE INDEX {name} ON {target}")
+            await w.execute(
+                "INSERT INTO meta VALUES ('schema_version', ?), ('cursor', '0')",
+                (str(SCHEMA_VERSION),),
+            )
+            await w.execute("COMMIT")
+        except BaseException:
+            await w.execute("ROLLBACK")
+            raise
+
+    @property
+    def _damage_marker(self) -> Path:
+        return self.path.with_name(self.path.name + ".damaged")
+
+    def _move_aside(self) -> Path:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
+        try:
+            self.path.replace(target)
+            self._damage_marker.unlink(missing_ok=True)
+            for suffix in ("-wal", "-shm"):
+                side = self.path.with_name(self.path.name + suffix)
+                if side.exists():
+                    side.replace(target.with_name(target.name + suffix))
+        except OSError as exc:
+            raise CacheError(
+                f"The cache file {self.path} is damaged and could not be moved aside: {exc}"
+            ) from exc
+        return target
+
+    async def _close_connections(self) -> None:
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+        self._reader = self._writer = None
+
+    async def close(self) -> None:
+        await self._close_connections()
+
+    @property
+    def _w(self) -> aiosqlite.Connection:
+        if self._writer is None:
+            raise CacheError("The cache is closed.")
+        return self._writer
+
+    @property
+    def _r(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            raise CacheError("The cache is closed.")
+        return self._reader
+
+    # -- guarding ------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _guard(self, doing: str) -> Any:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            kind = _classify_sqlite_error(exc)
+            if kind == "locked":
+                raise CacheError(
+                    f"Could not {doing}: the cache file {self.path} is locked by another "
+                    "program. Try again in a moment."
+                ) from exc
+            if kind == "corrupt":
+                with contextlib.suppress(OSError):
+                    self._damage_marker.touch()
+                raise CacheError(
+                    f"Could not {doing}: the cache file {self.path} is damaged. "
+                    "Restart synchealth to move it aside and rebuild it."
+                ) from exc
+            raise CacheError(f"Could not {doing}: {exc}") from exc
+
+    # -- meta ----------------------------------------------------------------------------
+
+    @staticmethod
+    async def _meta_raw(conn: aiosqlite.Connection, key: str) -> str | None:
+        got = await conn.execute_fetchall("SELECT value FROM meta WHERE key = ?", (key,))
+        return got[0][0] if got else None
+
+    async def get_meta(self, key: str) -> Any:
+        """A JSON value stored with ``set_meta`` (None when absent)."""
+        async with self._guard("read the cache"):
+            raw = await self._meta_raw(self._r, f"json:{key}")
+        return None if raw is None else orjson.loads(raw)
+
+    async def set_meta(self, key: str, value: Any) -> None:
+        async with self._guard("update the cache"):
+            await self._w.execute(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                (f"json:{key}", orjson.dumps(value).decode()),
+            )
+
+    async def cursor(self) -> int:
+        """The change-feed cursor the next pull starts from."""
+        async with self._guard("read the cache"):
+            raw = await self._meta_raw(self._r, "cursor")
+        return int(raw or 0)
+
+    # -- mirror --------------------------------------------------------------------------
+
+    async def apply_changes(self, rows: list[list[Any]], cursor: int) -> None:
+        """Upsert a page of the change feed (rows in ERROR_COLUMNS order) and store ``cursor``.
+
+        ``fields`` may arrive as a list; it is joined with ';' in place.
+        """
+        fi = _FIELDS_AT
+        for r in rows:
+            value = r[fi]
+            if value.__class__ is list:
+                r[fi] = ";".join(value)
+        w = self._w
+        placeholders = ", ".join("?" * len(ERROR_COLUMNS))
+        insert = (
+            f"INSERT OR REPLACE INTO errors ({', '.join(ERROR_COLUMNS)}) VALUES ({placeholders})"
+        )
+        async with self._guard("store the service's changes"):
+            await w.execute("BEGIN IMMEDIATE")
+            try:
+                bulk = await self._meta_raw(w, "bulk") == "1"
+                if not bulk and len(rows) >= self.bulk_threshold:
+                    empty = not await w.execute_fetchall("SELECT 1 FROM errors LIMIT 1")
+                    if empty:
+                        bulk = True
+                        for name in INDEXES:
+                            await w.execute(f"DROP INDEX IF EXISTS {name}")
+                        await w.execute("INSERT OR REPLACE INTO meta VALUES ('bulk', '1')")
+                if bulk:
+                    await w.executemany(insert, rows)
+                else:
+                    await self._apply_incremental(insert, rows)
+                await w.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (str(int(cursor)),)
+                )
+                await w.execute("COMMIT")
+            except BaseException:
+                await w.execute("ROLLBACK")
+                raise
+
+    async def _apply_incremental(self, insert: str, rows: list[list[Any]]) -> None:
+        """Insert rows and recount the aggregates of every record they touch (old or new)."""
+        w = self._w
+        ot, rid = ERROR_COLUMNS.index("object_type"), ERROR_COLUMNS.index("record_id")
+        await w.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS touched (object_type TEXT, record_id TEXT, "
+            "PRIMARY KEY (object_type, record_id)) WITHOUT ROWID"
+        )
+        await w.execute("DELETE FROM temp.touched")
+        await w.execute(
+            "INSERT OR IGNORE INTO temp.touched SELECT object_type, record_id FROM errors "
+            "WHERE id IN (SELECT value FROM json_each(?))",
+            (orjson.dumps([r[0] for r in rows]).decode(),),
+        )
+        await w.executemany(
+            "INSERT OR IGNORE INTO temp.touched VALUES (?, ?)", [(r[ot], r[rid]) for r in rows]
+        )
+        await self._add_totals(-1, _TOUCHED)
+        await w.executemany(insert, rows)
+        await self._add_totals(+1, _TOUCHED)
+
+    async def _add_totals(self, sign: int, source: str) -> None:
+        """Add (sign +1) or take away (-1) the open errors of ``source`` from the totals."""
+        for level, key in _AGG_LEVELS:
+            group = "" if key == "''" else f"GROUP BY {key}"
+            await self._w.execute(
+                f"INSERT INTO totals SELECT '{level}', {key}, {sign} * count(*), "
+                f"{sign} * count(DISTINCT e.object_type || char(31) || e.record_id) "
+                f"FROM {source} WHERE +e.status = 'open' {group} "
+                "ON CONFLICT (level, key) DO UPDATE SET "
+                "errors = errors + excluded.errors, records = records + excluded.records"
+            )
+
+    async def finish_changes(self) -> None:
+        """After a bulk fill: build the secondary indexes and the aggregates in one go."""
+        w = self._w
+        async with self._guard("index the cache"):
+            if await self._meta_raw(w, "bulk") != "1":
+                return
+            await w.execute("BEGIN IMMEDIATE")
+            try:
+                for name, target in INDEXES.items():
+                    await w.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
+                await w.execute("DELETE FROM totals")
+                await self._add_totals(+1, "errors e NOT INDEXED")
+                await w.execute("DELETE FROM meta WHERE key = 'bulk'")
+                await w.execute("COMMIT")
+            except BaseException:
+                await w.execute("ROLLBACK")
+                raise
+            await w.execute("PRAGMA optimize")
+
+    # -- queries -------------------------------------------------------------------------
+
+    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        async with self._guard("read the cache"):
+            return list(await self._r.execute_fetchall(sql, params))
+
+    async def _totals(self, level: str) -> dict[str, tuple[int, int]]:
+        got = await self._fetchall(
+            "SELECT key, errors, records FROM totals WHERE level = ?", (level,)
+        )
+        return {k: (e, r) for k, e, r in got}
+
+    async def type_counts(self) -> list[TypeCount]:
+        """Open errors and distinct affected records for all 8 types, zeros included."""
+        totals = await self._totals("type")
+        return [TypeCount(t, *totals.get(t, (0, 0))) for t in ERROR_TYPES]
+
+    async def subtype_counts(self, type: str) -> list[SubtypeCount]:
+        """Open errors per subtype of ``type`` (subtypes with errors), most errors first."""
+        got = await self._fetchall(
+            "SELECT key, errors, records FROM totals WHERE level = 'sub' AND key LIKE ? "
+            "ESCAPE '\\' AND errors > 0 ORDER BY errors DESC, key",
+            (like_pattern(type + ".")[1:],),
+        )
+        return [SubtypeCount(*r) for r in got]
+
+    @staticmethod
+    def _totals_key(f: ViewFilter) -> tuple[str, str] | None:
+        """The aggregate that answers ``f`` directly, if any (open errors, no text/record)."""
+        if f.status != "open" or f.text or f.record_id is not None:
+            return None
+        if f.subtype is not None:
+            if f.type is not None and not f.subtype.startswith(f.type + "."):
+                return None
+            return ("sub", f.subtype)
+        if f.type is not None:
+            return ("type", f.type)
+        return ("all", "")
+
+    async def _count_via_totals(self, f: ViewFilter, column: int) -> int | None:
+        key = self._totals_key(f)
+        if key is None:
+            return None
+        got = await self._fetchall(
+            "SELECT errors, records FROM totals WHERE level = ? AND key = ?", key
+        )
+        return got[0][column] if got else 0
+
+    async def count(self, f: ViewFilter) -> int:
+        fast = await self._count_via_totals(f, 0)
+        if fast is not None:
+            return fast
+        cond, params = where(f)
+        return (await self._fetchall(f"SELECT count(*) FROM errors WHERE {cond}", params))[0][0]
+
+    async def view_ids(
+        self, f: ViewFilter, sort: SortColumn = "last_seen", descending: bool = True
+    ) -> array:
+        """Ids of the errors in ``f``, in view order, as array('q'), read in chunks."""
+        if sort not in SORT_COLUMNS:
+            raise ValueError(f"cannot sort by {sort!r}")
+        direction = "DESC" if descending else "ASC"
+        order = f"id {direction}" if sort == "id" else f"{sort} {direction}, id {direction}"
+        cond, params = where(f)
+        ids = array("q")
+        async with (
+            self._guard("read the cache"),
+            self._r.execute(f"SELECT id FROM errors WHERE {cond} ORDER BY {order}", params) as cur,
+        ):
+            while chunk := await cur.fetchmany(65536):
+                ids.extend(r[0] for r in chunk)
+        return ids
+
+    async def rows(self, ids: Sequence[int]) -> dict[int, ErrorRow]:
+        """The rows for ``ids`` (missing ids are left out), in one query."""
+        if not len(ids):
+            return {}
+        got = await self._fetchall(
+            f"SELECT {ROW_COLUMNS} FROM errors WHERE id IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(list(ids)).decode(),),
+        )
+        return {t[0]: _row(t) for t in got}
+
+    async def error(self, error_id: int) -> ErrorRow | None:
+        got = await self._fetchall(f"SELECT {ROW_COLUMNS} FROM errors WHERE id = ?", (error_id,))
+        return _row(got[0]) if got else None
+
+    async def affected_count(self, f: ViewFilter) -> int:
+        """Distinct CRM records (object_type, record_id) with errors in ``f``."""
+        fast = await self._count_via_totals(f, 1)
+        if fast is not None:
+            return fast
+        cond, params = where(f)
+        got = await self._fetchall(
+            f"SELECT count(DISTINCT object_type || char(31) || record_id) FROM errors WHERE {cond}",
+            params,
+        )
+        return got[0][0]
+
+    async def affected_records(
+        self, f: ViewFilter, offset: int = 0, limit: int = 200
+    ) -> list[RecordCount]:
+        """Records with errors in ``f``, most recently failing first, with their counts."""
+        cond, params = where(f)
+        got = await self._fetchall(
+            "SELECT object_type, record_id, max(record_name), max(sf_object), max(sf_id), "
+            f"count(*), max(last_seen) AS seen FROM errors WHERE {cond} "
+            "GROUP BY +object_type, +record_id ORDER BY seen DESC, object_type, record_id "
+            "LIMIT ? OFFSET ?",
+            [*params, int(limit), int(offset)],
+        )
+        return [RecordCount(*r) for r in got]
+
+    async def error_ids_for_records(self, f: ViewFilter, record_ids: Sequence[str]) -> list[int]:
+        """Ids of the errors in ``f`` that belong to any of ``record_ids``."""
+        if not record_ids:
+            return []
+        cond, params = where(f)
+        got = await self._fetchall(
+            f"SELECT id FROM errors WHERE {cond} AND record_id IN "
+            "(SELECT value FROM json_each(?)) ORDER BY id",
+            [*params, json.dumps(list(record_ids))],
+        )
+        return [r[0] for r in got]
+
+    # -- pending resync batches ----------------------------------------------------------
+
+    async def add_pending(self, request_id: str, ids: Sequence[int]) -> None:
+        """Write a resync batch down before it is sent (committed at once)."""
+        async with self._guard("remember the resync batch"):
+            await self._w.execute(
+                "INSERT OR REPLACE INTO pending_resync VALUES (?, ?, 'pending', ?)",
+                (
+                    request_id,
+                    json.dumps(list(ids)),
+                    time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                ),
+            )
+
+    async def drop_pending(self, request_id: str) -> None:
+        async with self._guard("update the resync batches"):
+            await self._w.execute("DELETE FROM pending_resync WHERE request_id = ?", (request_id,))
+
+    async def pending(self) -> list[tuple[str, list[int]]]:
+        """Batches written down but never confirmed by the service, oldest first."""
+        got = await self._fetchall(
+            "SELECT request_id, ids FROM pending_resync ORDER BY created, rowid"
+        )
+        return [(rid, json.loads(ids)) for rid, ids in got]
+
+    # -- export --------------------------------------------------------------------------
+
+    def _export_connection(self, titles: dict[str, str]) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            f"file:{self.path}?mode=ro",
+            uri=True,
+            timeout=self.busy_timeout,
+            check_same_thread=False,
+        )
+        conn.execute("PRAGMA cache_size = -16000")
+        conn.execute("CREATE TEMP TABLE titles (subtype TEXT PRIMARY KEY, title TEXT)")
+        conn.executemany("INSERT INTO temp.titles VALUES (?, ?)", titles.items())
+        return conn
+
+    def iter_lines(
+        self,
+        line: str,
+        f: ViewFilter | None,
+        ids: Sequence[int] | None,
+        titles: dict[str, str],
+        *,
+        chunk: int = 20000,
+        workers: int = 2,
+    ) -> Iterator[tuple[str, int]]:
+        """Blocks of text lines ``SELECT {line} FROM errors e LEFT JOIN temp.titles t``.
+
+        Each block is ``(text, rows)``, every line ending in CRLF, blocks in order: by
+        id, or in the order of ``ids``. The rows are formatted inside SQLite by
+        ``workers`` threads on their own read-only connections (SQLite runs without the
+        GIL), at most ``workers + 1`` blocks ahead of the consumer, so the whole set is
+        never in memory. Call it from a thread.
+        """
+        cond, params = where(f or ViewFilter(status=None), "e")
+        source = "errors e LEFT JOIN temp.titles t ON t.subtype = e.subtype"
+        local = threading.local()
+        opened: list[sqlite3.Connection] = []
+
+        def conn() -> sqlite3.Connection:
+            c = getattr(local, "conn", None)
+            if c is None:
+                c = local.conn = self._export_connection(titles)
+                opened.append(c)
+            return c
+
+        if ids is None:
+            sql = f"SELECT {line} FROM {source} WHERE e.id BETWEEN ? AND ? AND {cond} ORDER BY e.id"
+            tasks: Iterator[list[Any]] = (
+                [lo, hi, *params] for lo, hi in self._id_ranges(conn(), chunk)
+            )
+        else:
+            sql = (
+                f"SELECT {line} FROM json_each(?) j JOIN errors e ON e.id = j.value "
+                f"LEFT JOIN temp.titles t ON t.subtype = e.subtype WHERE {cond} ORDER BY j.key"
+            )
+            tasks = (
+                [json.dumps(list(ids[i : i + chunk])), *params] for i in range(0, len(ids), chunk)
+            )
+
+        def run(task: list[Any]) -> tuple[str, int]:
+            rows = conn().execute(sql, task).fetchall()
+            return ("".join([r[0] + "\r\n" for r in rows]), len(rows))
+
+        try:
+            with ThreadPoolExecutor(workers, thread_name_prefix="export") as pool:
+                ahead: deque[Future[tuple[str, int]]] = deque()
+                try:
+                    for task in tasks:
+                        ahead.append(pool.submit(run, task))
+                        if len(ahead) > workers:
+                            block = ahead.popleft().result()
+                            if block[1]:
+                                yield block
+                    while ahead:
+                        block = ahead.popleft().result()
+                        if block[1]:
+                            yield block
+                finally:
+                    for future in ahead:
+                        future.cancel()
+        except sqlite3.Error as exc:
+            raise CacheError(f"Could not read the cache for the export: {exc}") from exc
+        finally:
+            for c in opened:
+                c.close()
+
+    @staticmethod
+    def _id_ranges(conn: sqlite3.Connection, chunk: int) -> Iterator[tuple[int, int]]:
+        """Id ranges holding about ``chunk`` rows each (ids are spread evenly enough)."""
+        low, high, count = conn.execute("SELECT min(id), max(id), count(*) FROM errors").fetchone()
+        if not count:
+            return
+        step = max(chunk, (high - low + 1) * chunk // count)
+        for lo in range(low, high + 1, step):
+            yield lo, min(lo + step - 1, high)

@@ -1,0 +1,250 @@
+"""The console's HTTP client of the Sync Health API (docs/api.md).
+
+Every failure becomes a ``ServiceError`` subclass whose ``message`` can be shown to a
+person as is. Idempotent calls (GET, PUT, and POST /v1/resync, which is idempotent on
+its request_id) are retried a few times with a short exponential backoff when the
+service cannot be reached or answers a 5xx of its own. A 5xx that reports a Salesforce
+outcome (``salesforce_*`` codes) is an answer, not a fault, and is never retried.
+The token never appears in a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+from pydantic import ValidationError
+
+from tui.data.models import (
+    Health,
+    NotificationSettings,
+    ResyncResult,
+    SyncErrorDetail,
+    Usage,
+)
+
+
+class ServiceError(Exception):
+    """Something went wrong talking to the service; ``message`` says what, in plain words."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+
+
+class ServiceUnavailable(ServiceError):
+    """The service is down, too slow, or failed (5xx)."""
+
+
+class ServiceUnauthorized(ServiceError):
+    """The service refused our token (401/403)."""
+
+
+class ServiceRejected(ServiceError):
+    """The service understood the request and said no (404/409/422/429...)."""
+
+
+class BadResponse(ServiceError):
+    """The service answered something we cannot read."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """A page of the change feed, decoded with orjson (no per-row models)."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    next_cursor: int
+    has_more: bool
+
+
+_RETRY_STATUSES = frozenset({500, 502, 503, 504})
+
+
+class ServiceClient:
+    """Async client of one Sync Health service. Close it with ``aclose()``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 15.0,
+        retries: int = 3,
+        backoff: float = 0.2,
+    ) -> None:
+        headers = {"Accept": "application/json", "User-Agent": "synchealth"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.base_url = base_url.rstrip("/")
+        self.retries = retries
+        self.backoff = backoff
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, headers=headers, transport=transport, timeout=timeout
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> ServiceClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _where(self) -> str:
+        return f"the Sync Health service at {self.base_url}"
+
+    async def _request(
+        self, method: str, path: str, *, json: Any = None, params: dict | None = None
+    ) -> Any:
+        """Send with retries; the decoded JSON body of a 2xx answer."""
+        content = None if json is None else orjson.dumps(json)
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.request(
+                    method, path, content=content, params=params, headers=headers
+                )
+            except httpx.TimeoutException as exc:
+                failure: ServiceError = ServiceUnavailable(
+                    f"{self._where()} did not answer in time ({type(exc).__name__})."
+                )
+            except httpx.TransportError as exc:
+                failure = ServiceUnavailable(
+                    f"Cannot reach {self._where()}: {_reason(exc)}."
+                )
+            else:
+                if response.is_success:
+                    return _decode(response, self._where())
+                failure = _failure(response, self._where())
+                if response.status_code not in _RETRY_STATUSES or failure.code.startswith(
+                    "salesforce_"
+                ):
+                    raise failure
+            attempt += 1
+            if attempt > self.retries:
+                raise failure
+            await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
+
+    async def _model(self, model: type, method: str, path: str, **kw: Any) -> Any:
+        body = await self._request(method, path, **kw)
+        try:
+            return model.model_validate(body)
+        except ValidationError as exc:
+            raise BadResponse(
+                f"{self._where()} answered {path} with data in an unexpected shape "
+                f"({exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}).",
+            ) from exc
+
+    # -- the API -------------------------------------------------------------------------
+
+    async def health(self) -> Health:
+        return await self._model(Health, "GET", "/v1/health")
+
+    async def usage(self) -> Usage:
+        return await self._model(Usage, "GET", "/v1/usage")
+
+    async def set_allocation(self, allocated: int) -> Usage:
+        return await self._model(
+            Usage, "PUT", "/v1/usage/allocation", json={"allocated": allocated}
+        )
+
+    async def changes(self, cursor: int, limit: int = 10000) -> FeedPage:
+        body = await self._request("GET", "/v1/errors", params={"cursor": cursor, "limit": limit})
+        try:
+            page = FeedPage(
+                columns=body["columns"],
+                rows=body["rows"],
+                next_cursor=int(body["next_cursor"]),
+                has_more=bool(body["has_more"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadResponse(
+                f"{self._where()} sent a page of changes without the expected keys ({exc})."
+            ) from exc
+        if not isinstance(page.rows, list) or not isinstance(page.columns, list):
+            raise BadResponse(f"{self._where()} sent a page of changes that is not a list.")
+        return page
+
+    async def error(self, error_id: int) -> SyncErrorDetail | None:
+        """One error with its history; None when the service has no such error."""
+        try:
+            return await self._model(SyncErrorDetail, "GET", f"/v1/errors/{int(error_id)}")
+        except ServiceRejected as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def resync(self, error_ids: list[int], request_id: str) -> ResyncResult:
+        return await self._model(
+            ResyncResult,
+            "POST",
+            "/v1/resync",
+            json={"error_ids": list(error_ids), "request_id": request_id},
+        )
+
+    async def notifications(self) -> NotificationSettings:
+        return await self._model(NotificationSettings, "GET", "/v1/notifications")
+
+    async def set_notifications(self, settings: NotificationSettings) -> NotificationSettings:
+        return await self._model(
+            NotificationSettings, "PUT", "/v1/notifications", json=settings.model_dump(mode="json")
+        )
+
+
+def _reason(exc: httpx.TransportError) -> str:
+    text = str(exc).strip()
+    if isinstance(exc, httpx.ConnectError):
+        return f"connection failed ({text})" if text else "connection failed"
+    return text or type(exc).__name__
+
+
+def _decode(response: httpx.Response, where: str) -> Any:
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        raise BadResponse(
+            f"{where} answered {response.request.url.path} with something that is not JSON "
+            f"(HTTP {response.status_code}, {len(response.content)} bytes).",
+            status=response.status_code,
+        ) from exc
+
+
+def _service_words(response: httpx.Response) -> tuple[str, str]:
+    """The (code, message) of an ``{"error": {...}}`` body, or empty strings."""
+    try:
+        body = orjson.loads(response.content)
+        error = body["error"]
+        return str(error.get("code", "")), str(error.get("message", "")).strip()
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return "", ""
+
+
+def _failure(response: httpx.Response, where: str) -> ServiceError:
+    status = response.status_code
+    code, message = _service_words(response)
+    if status in (401, 403):
+        return ServiceUnauthorized(
+            f"{where} refused our token (HTTP {status}). Check the token given with --token "
+            "or SYNCHEALTH_TOKEN.",
+            status=status,
+            code=code,
+        )
+    if status >= 500:
+        return ServiceUnavailable(
+            message or f"{where} failed (HTTP {status}). Try again in a moment.",
+            status=status,
+            code=code,
+        )
+    return ServiceRejected(
+        message or f"{where} refused the request (HTTP {status}).", status=status, code=code
+    )

@@ -1,0 +1,340 @@
+"""The main screen: header, usage gauge, the eight cards, the error grid and its detail pane."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Input, Static
+
+from tui.data.session import ViewFilter
+from tui.i18n import t
+from tui.widgets.cards import CardStrip, type_title
+from tui.widgets.detail import DetailPane, error_text, type_text
+from tui.widgets.errorgrid import SORT_ORDER, ErrorGrid
+from tui.widgets.header import OfflineBanner, StatusHeader
+from tui.widgets.keybar import KeyBar
+from tui.widgets.safe import clean
+from tui.widgets.usage import UsageGauge
+
+if TYPE_CHECKING:
+    from tui.app import SyncHealthApp
+
+#: Keys the key bar shows on this screen, in order.
+MAIN_KEYS = ("cards.open", "mark", "resync", "export", "records", "filter", "sort",
+             "allocation", "help", "quit")  # fmt: skip
+
+
+class ViewReady(Message):
+    """The ids of the current view, in order."""
+
+    def __init__(self, ids: Any, view: ViewFilter, clear_cache: bool) -> None:
+        super().__init__()
+        self.ids, self.view, self.clear_cache = ids, view, clear_cache
+
+
+class OverviewReady(Message):
+    """Per-type counts for the cards."""
+
+    def __init__(self, counts: dict[str, tuple[int, int]]) -> None:
+        super().__init__()
+        self.counts = counts
+
+
+class DetailReady(Message):
+    """Text for the detail pane, for the card or row it was asked for."""
+
+    def __init__(self, token: object, text: Text) -> None:
+        super().__init__()
+        self.token, self.text = token, text
+
+
+class HealthScreen(Screen[None]):
+    """Everything at a glance; the grid narrows by type, text or record."""
+
+    CSS_PATH = "../styles/health.tcss"
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (120, "-wide"),
+    ]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (30, "-tall")]
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "mark", "Mark / unmark", id="mark"),
+        Binding("ctrl+space", "mark_range", "Mark range", id="mark_range"),
+        Binding("ctrl+a", "mark_all", "Mark all in view", id="mark_all"),
+        Binding("ctrl+backslash", "clear_marks", "Clear marks", id="clear_marks"),
+        Binding("r", "resync", "Resync", id="resync"),
+        Binding("e", "export", "Export CSV", id="export"),
+        Binding("v", "records", "Affected records", id="records"),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("s", "sort", "Sort column", id="sort"),
+        Binding("S", "sort_order", "Sort order", id="sort_order"),
+        Binding("d", "toggle_detail", "Detail pane", id="toggle_detail"),
+        Binding("escape", "back", "Back", id="back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view = ViewFilter()
+        self._detail_token: object = None
+
+    @property
+    def console(self) -> SyncHealthApp:  # the typed app
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="header")
+        yield OfflineBanner(id="offline")
+        yield UsageGauge(id="usage")
+        yield CardStrip(id="cards")
+        with Horizontal(id="body"):
+            with Vertical(id="grid-box"):
+                yield Static(id="view-status")
+                yield Input(placeholder=t("main.filter.placeholder"), id="filter")
+                yield ErrorGrid(self.console.marks, self.console.now, id="grid")
+            yield DetailPane(id="detail")
+        yield KeyBar(MAIN_KEYS, id="keys")
+
+    @property
+    def grid(self) -> ErrorGrid:
+        return self.query_one(ErrorGrid)
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.grid.focus()
+        self.show_status()
+        self.update_view_status()
+
+    # -- data -----------------------------------------------------------------------
+
+    def data_changed(self, *, clear_cache: bool = True) -> None:
+        """The session has new data (opened, refreshed, resynced): reload what is shown."""
+        session = self.console.session
+        if session is None:
+            return
+        self.grid.loader = session.rows
+        self.show_status()
+        self.load_overview()
+        self.load_view(clear_cache=clear_cache)
+        self._describe_focus()
+
+    def show_status(self) -> None:
+        status = self.console.status()
+        self.query_one(StatusHeader).show(status, self.console.now())
+        self.query_one(OfflineBanner).show(status)
+        self.query_one(UsageGauge).show(self.console.usage)
+
+    @work(group="overview", exclusive=True)
+    async def load_overview(self) -> None:
+        session = self.console.session
+        if session is None:
+            return
+        counts = await session.type_counts()
+        self.post_message(OverviewReady({c.type: (c.errors, c.records) for c in counts}))
+
+    @work(group="view", exclusive=True)
+    async def load_view(self, clear_cache: bool = False) -> None:
+        session = self.console.session
+        if session is None:
+            return
+        view, grid = self.view, self.grid
+        ids = await session.view_ids(view, grid.sort, grid.descending)
+        self.post_message(ViewReady(ids, view, clear_cache))
+
+    def on_overview_ready(self, message: OverviewReady) -> None:
+        self.query_one(CardStrip).set_counts(message.counts)
+
+    def on_view_ready(self, message: ViewReady) -> None:
+        if message.view != self.view:
+            return
+        grid = self.grid
+        grid.set_view(message.ids, keep_id=grid.cursor_id, clear_cache=message.clear_cache)
+        self.update_view_status()
+
+    def update_view_status(self) -> None:
+        view, grid = self.view, self.grid
+        parts = [t("main.view.open_errors") if view.status == "open" else t("main.view.all_errors")]
+        if view.type:
+            parts.append(type_title(view.type))
+        if view.record_id:
+            parts.append(t("main.view.record", record=clean(view.record_id)))
+        if view.text:
+            parts.append(t("main.view.text", text=clean(view.text)))
+        parts.append(t("main.view.rows", count=f"{grid.total:,}"))
+        marks = self.console.marks
+        line = Text(" · ".join(parts))
+        if marks:
+            line.append(" · ")
+            line.append(t("main.view.marked", count=f"{len(marks):,}"), "bold")
+        sort = t(f"main.sort.{grid.sort}") + (" ▼" if grid.descending else " ▲")
+        line.append(" · " + t("main.view.sorted", column=sort), "dim")
+        self.query_one("#view-status", Static).update(line)
+
+    # -- detail pane ----------------------------------------------------------------
+
+    def _describe_focus(self) -> None:
+        focused = self.focused
+        if isinstance(focused, CardStrip):
+            self.describe_type(focused.current)
+        elif self.grid.cursor_id is not None:
+            self.describe_row()
+        else:
+            self.describe_type(self.view.type or self.query_one(CardStrip).current)
+
+    @work(group="detail", exclusive=True)
+    async def describe_type(self, type_code: str) -> None:
+        session = self.console.session
+        token = self._detail_token = ("type", type_code)
+        subtypes = await session.subtype_counts(type_code) if session else []
+        self.post_message(DetailReady(token, type_text(type_code, subtypes)))
+
+    @work(group="detail", exclusive=True)
+    async def describe_row(self) -> None:
+        grid, session = self.grid, self.console.session
+        row = grid.row_at_cursor()
+        if row is None or session is None:
+            return
+        token = self._detail_token = ("row", row.id)
+        self.post_message(DetailReady(token, error_text(row, None)))
+        detail = await session.error_detail(row.id)
+        if detail is not None:
+            self.post_message(DetailReady(token, error_text(row, detail)))
+
+    def on_detail_ready(self, message: DetailReady) -> None:
+        if message.token == self._detail_token:
+            self.query_one(DetailPane).show(message.text)
+
+    @on(CardStrip.Highlighted)
+    def _card_highlighted(self, message: CardStrip.Highlighted) -> None:
+        self.describe_type(message.type_code)
+
+    @on(ErrorGrid.CursorMoved)
+    def _row_moved(self) -> None:
+        if self.grid.has_focus:
+            self.describe_row()
+
+    def on_descendant_focus(self) -> None:
+        if self.focused is self.grid:
+            self.describe_row()
+
+    # -- narrowing ------------------------------------------------------------------
+
+    def set_view(self, view: ViewFilter) -> None:
+        self.view = view
+        self.query_one(CardStrip).set_active(view.type)
+        self.update_view_status()
+        self.load_view()
+
+    @on(CardStrip.Chosen)
+    def _card_chosen(self, message: CardStrip.Chosen) -> None:
+        self.set_view(replace(self.view, type=message.type_code, record_id=None))
+        self.grid.focus()
+
+    @on(ErrorGrid.Opened)
+    def _row_opened(self) -> None:
+        row = self.grid.row_at_cursor()
+        if row is not None and self.view.record_id is None:
+            self.set_view(replace(self.view, record_id=row.record_id))
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.set_view(replace(self.view, text=event.value.strip()))
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self.grid.focus()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_back(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.display:
+            box.display = False
+            box.value = ""
+            self.grid.focus()
+            if self.view.text:
+                self.set_view(replace(self.view, text=""))
+        elif self.view.record_id:
+            self.set_view(replace(self.view, record_id=None))
+        elif self.view.type:
+            self.set_view(replace(self.view, type=None))
+
+    def action_sort(self) -> None:
+        grid = self.grid
+        grid.sort = SORT_ORDER[(SORT_ORDER.index(grid.sort) + 1) % len(SORT_ORDER)]
+        grid.descending = grid.sort in ("last_seen", "attempts")
+        self.update_view_status()
+        self.load_view()
+
+    def action_sort_order(self) -> None:
+        self.grid.descending = not self.grid.descending
+        self.update_view_status()
+        self.load_view()
+
+    def action_toggle_detail(self) -> None:
+        detail = self.query_one(DetailPane)
+        detail.display = not detail.display
+
+    # -- marks ----------------------------------------------------------------------
+
+    def _marks_changed(self) -> None:
+        self.grid.refresh()
+        self.update_view_status()
+
+    def action_mark(self) -> None:
+        error_id = self.grid.cursor_id
+        if error_id is None:
+            return
+        marks = self.console.marks
+        if error_id in marks:
+            marks.discard(error_id)
+        else:
+            marks.add(error_id)
+        self.grid.action_cursor_down()
+        self._marks_changed()
+
+    def action_mark_range(self) -> None:
+        self.console.marks.update(self.grid.range_to_nearest_mark())
+        self._marks_changed()
+
+    def action_mark_all(self) -> None:
+        self.console.marks.update(self.grid.ids)
+        self._marks_changed()
+
+    def action_clear_marks(self) -> None:
+        self.console.marks.clear()
+        self._marks_changed()
+
+    # -- actions that open other screens ----------------------------------------------
+
+    def action_resync(self) -> None:
+        marks = self.console.marks
+        if marks:
+            ids = sorted(marks)
+            hidden = len(marks.difference(self.grid.ids))
+        elif self.grid.cursor_id is not None:
+            ids, hidden = [self.grid.cursor_id], 0
+        else:
+            self.notify(t("main.notify.nothing_to_resync"), severity="warning")
+            return
+        self.console.start_resync(ids, hidden)
+
+    def action_export(self) -> None:
+        self.console.start_export(self.view)
+
+    def action_records(self) -> None:
+        from tui.screens.records import RecordsScreen
+
+        type_code = self.view.type or self.query_one(CardStrip).current
+        self.app.push_screen(RecordsScreen(ViewFilter(type=type_code)))

@@ -1,0 +1,240 @@
+"""The affected-records view: the distinct records one error type touches.
+
+Marking a record marks its open errors (in the app's mark set), so ``r`` resyncs
+what was fixed on those records, as on the main screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Static
+
+from tui.data.session import ViewFilter
+from tui.i18n import t
+from tui.widgets.cards import type_title
+from tui.widgets.header import StatusHeader
+from tui.widgets.keybar import KeyBar
+from tui.widgets.linegrid import Column, LineGrid
+from tui.widgets.safe import clean
+from tui.widgets.timefmt import ago
+
+if TYPE_CHECKING:
+    from tui.app import SyncHealthApp
+
+RECORD_KEYS = ("records.open", "mark", "mark_all", "clear_marks", "resync", "back", "help")
+
+
+class RecordGrid(LineGrid):
+    """Records with their open-error counts, paged from the cache by offset."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Show errors", show=False, id="records.open"),
+    ]
+
+    class Opened(Message):
+        """Enter on a record: show its errors on the main screen."""
+
+    def __init__(self, screen: RecordsScreen, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.owner = screen
+        self.count = 0
+
+    @property
+    def total(self) -> int:
+        return self.count
+
+    def key_at(self, index: int) -> Hashable:
+        return index
+
+    async def fetch(self, keys: list[Hashable]) -> dict[Hashable, Any]:
+        session = self.owner.console.session
+        if session is None or not keys:
+            return {}
+        start, end = min(keys), max(keys)  # type: ignore[type-var]
+        rows = await session.affected_records(self.owner.view, offset=start, limit=end - start + 1)
+        return {start + position: row for position, row in enumerate(rows)}
+
+    def is_marked(self, index: int) -> bool:
+        row = self._rows.get(index)
+        return row is not None and (row.object_type, row.record_id) in self.owner.marked_records
+
+    def columns(self, width: int) -> list[Column]:
+        cols = [
+            Column("mark", "", 1),
+            Column("object", t("main.records.object"), 8),
+            Column("name", t("main.records.name")),
+        ]
+        if width >= 100:
+            cols.append(Column("record_id", t("main.records.record_id"), 14))
+        cols.append(Column("sf_object", t("main.records.sf_object"), 10))
+        if width >= 80:
+            cols.append(Column("sf_id", t("main.records.sf_id"), 18))
+        cols += [
+            Column("errors", t("main.records.errors"), 6, right=True),
+            Column("seen", t("main.grid.last_seen"), 8),
+        ]
+        return cols
+
+    def cells(self, row: Any, columns: list[Column]) -> list[str]:
+        values = {
+            "mark": "●" if (row.object_type, row.record_id) in self.owner.marked_records else " ",
+            "object": clean(row.object_type),
+            "name": clean(row.record_name),
+            "record_id": clean(row.record_id),
+            "sf_object": clean(row.sf_object),
+            "sf_id": clean(row.sf_id or "-"),
+            "errors": f"{row.errors:,}",
+            "seen": ago(row.last_seen, self.owner.console.now()),
+        }
+        return [values[column.key] for column in columns]
+
+    def action_open(self) -> None:
+        if self.row_at_cursor() is not None:
+            self.post_message(self.Opened())
+
+
+class RecordsScreen(Screen[None]):
+    """A temporary view narrowed to the records an error type touches."""
+
+    CSS_PATH = "../styles/records.tcss"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "mark", "Mark / unmark record", id="mark"),
+        Binding("ctrl+a", "mark_all", "Mark all in view", id="mark_all"),
+        Binding("ctrl+backslash", "clear_marks", "Clear marks", id="clear_marks"),
+        Binding("r", "resync", "Resync", id="resync"),
+        Binding("escape", "back", "Back", id="back"),
+    ]
+
+    def __init__(self, view: ViewFilter) -> None:
+        super().__init__()
+        self.view = view
+        #: (object type, record id) of the records marked here
+        self.marked_records: set[tuple[str, str]] = set()
+
+    @property
+    def console(self) -> SyncHealthApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="header")
+        yield Static(id="records-title")
+        yield RecordGrid(self, id="record-grid")
+        yield KeyBar(RECORD_KEYS, id="keys")
+
+    @property
+    def grid(self) -> RecordGrid:
+        return self.query_one(RecordGrid)
+
+    def on_mount(self) -> None:
+        self.grid.focus()
+        self.data_changed()
+
+    def data_changed(self, *, clear_cache: bool = True) -> None:
+        self.query_one(StatusHeader).show(self.console.status(), self.console.now())
+        self.load(clear_cache)
+
+    @work(group="records", exclusive=True)
+    async def load(self, clear_cache: bool) -> None:
+        session = self.console.session
+        if session is None:
+            return
+        count = await session.affected_count(self.view)
+        errors = await session.count(self.view)
+        self.post_message(self.Counted(count, errors, clear_cache))
+
+    class Counted(Message):
+        def __init__(self, records: int, errors: int, clear_cache: bool) -> None:
+            super().__init__()
+            self.records, self.errors, self.clear_cache = records, errors, clear_cache
+
+    def on_records_screen_counted(self, message: Counted) -> None:
+        grid = self.grid
+        grid.count = message.records
+        grid.reset(cursor=grid.cursor, clear_cache=message.clear_cache)
+        self._title(message.records, message.errors)
+
+    def _title(self, records: int, errors: int) -> None:
+        line = Text.assemble(
+            (t("main.records.title", type=type_title(self.view.type or "other")), "bold"),
+            "  ",
+            t("main.records.counts", records=f"{records:,}", errors=f"{errors:,}"),
+        )
+        if self.console.marks:
+            line.append("  ")
+            line.append(t("main.view.marked", count=f"{len(self.console.marks):,}"), "bold")
+        self.query_one("#records-title", Static).update(line)
+
+    def _refresh_marks(self) -> None:
+        self.grid.refresh()
+        self.load(False)
+
+    @work(group="mark", exclusive=False)
+    async def action_mark(self) -> None:
+        row, session = self.grid.row_at_cursor(), self.console.session
+        if row is None or session is None:
+            return
+        key = (row.object_type, row.record_id)
+        ids = await session.error_ids_for_records(self.view, [row.record_id])
+        if key in self.marked_records:
+            self.marked_records.discard(key)
+            self.console.marks.difference_update(ids)
+        else:
+            self.marked_records.add(key)
+            self.console.marks.update(ids)
+        self.grid.action_cursor_down()
+        self._refresh_marks()
+
+    @work(group="mark", exclusive=False)
+    async def action_mark_all(self) -> None:
+        session = self.console.session
+        if session is None:
+            return
+        self.console.marks.update(await session.view_ids(self.view))
+        offset, page = 0, 1000
+        while records := await session.affected_records(self.view, offset=offset, limit=page):
+            self.marked_records.update((r.object_type, r.record_id) for r in records)
+            offset += page
+        self._refresh_marks()
+
+    def action_clear_marks(self) -> None:
+        self.console.marks.clear()
+        self.marked_records.clear()
+        self._refresh_marks()
+
+    @work(group="mark", exclusive=False)
+    async def action_resync(self) -> None:
+        """Resync the marked errors, or the cursor record's errors when none is marked."""
+        session, marks = self.console.session, self.console.marks
+        if session is None:
+            return
+        if marks:
+            in_view = await session.view_ids(self.view)
+            self.console.start_resync(sorted(marks), hidden=len(marks.difference(in_view)))
+            return
+        row = self.grid.row_at_cursor()
+        if row is not None:
+            ids = await session.error_ids_for_records(self.view, [row.record_id])
+            if ids:
+                self.console.start_resync(ids, hidden=0)
+
+    def on_record_grid_opened(self) -> None:
+        row = self.grid.row_at_cursor()
+        if row is None:
+            return
+        self.dismiss()
+        main = self.console.main_screen
+        if main is not None:
+            main.set_view(replace(main.view, type=self.view.type, record_id=row.record_id))
+
+    def action_back(self) -> None:
+        self.dismiss()

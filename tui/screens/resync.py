@@ -1,0 +1,213 @@
+"""Resync: confirm what it will cost, then run it with progress and a summary."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, ProgressBar, Static
+
+from tui.data.cache import CacheError
+from tui.data.catalog import load_catalog
+from tui.data.client import ServiceError
+from tui.i18n import current_lang, t
+from tui.widgets.safe import clean
+
+if TYPE_CHECKING:
+    from tui.data.session import DataSession, ResyncPlan, ResyncProgress, ResyncSummary
+
+#: How many "still failing" subtypes the summary names before summing up the rest.
+TOP_SUBTYPES = 4
+
+
+class ResyncConfirmScreen(ModalScreen[bool]):
+    """Name the count, batches, calls and what is left; open on Cancel."""
+
+    CSS_PATH = "../styles/modals.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,n", "cancel", "Cancel", id="modal.cancel"),
+        Binding("y", "confirm", "Resync", id="modal.confirm"),
+    ]
+    AUTO_FOCUS = "#cancel"
+
+    def __init__(self, plan: ResyncPlan, hidden_marked: int) -> None:
+        super().__init__(classes="modal")
+        self.plan = plan
+        self.hidden_marked = hidden_marked
+
+    def lines(self) -> list[tuple[str, str]]:
+        """(text, css class) of every sentence the dialog shows, in order."""
+        plan = self.plan
+        out = [
+            (t("modals.resync.question", count=f"{plan.errors:,}"), "question"),
+            (t("modals.resync.batches", batches=f"{plan.batches:,}"), ""),
+            (t("modals.resync.calls", calls=f"{plan.calls:,}"), ""),
+        ]
+        left = plan.allocation_left
+        if left is None:
+            out.append((t("modals.resync.left_unknown"), ""))
+        elif left < 0:
+            out.append((t("modals.resync.over", over=f"{-left:,}"), "warning"))
+        else:
+            out.append((t("modals.resync.left", left=f"{left:,}"), ""))
+        if self.hidden_marked > 0:
+            out.append((t("modals.resync.hidden", hidden=f"{self.hidden_marked:,}"), "warning"))
+        return out
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as dialog:
+            dialog.border_title = Content(t("modals.resync.title"))
+            with VerticalScroll(classes="body"):
+                for text, classes in self.lines():
+                    yield Static(text, classes=classes, markup=False)
+                yield Static(t("modals.resync.keys"), classes="hint keys", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button(Content(t("modals.common.cancel")), id="cancel")
+                yield Button(Content(t("modals.resync.confirm")), variant="warning", id="confirm")
+
+    @on(Button.Pressed, "#confirm")
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
+    """Run ``session.resync`` with a progress bar, then show what happened.
+
+    Closing is refused while batches are in flight: stopping halfway would leave
+    the admin without the summary of what was already sent.
+    """
+
+    CSS_PATH = "../styles/modals.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", id="modal.close")]
+
+    def __init__(self, session: DataSession, ids: Sequence[int]) -> None:
+        super().__init__(classes="modal")
+        self.session = session
+        self.ids = list(ids)
+        self.summary: ResyncSummary | None = None
+        self.last_progress: ResyncProgress | None = None
+        self.finished = False
+
+    def compose(self) -> ComposeResult:
+        batches = self.session.resync_plan(len(self.ids)).batches
+        with Vertical(classes="dialog") as dialog:
+            dialog.border_title = Content(t("modals.resync.running_title"))
+            with VerticalScroll(classes="body"):
+                yield Static(
+                    t("modals.resync.starting", count=f"{len(self.ids):,}", batches=batches),
+                    id="status",
+                    markup=False,
+                )
+                yield ProgressBar(total=max(len(self.ids), 1), show_eta=False, id="bar")
+                yield Vertical(id="result")
+            with Horizontal(classes="buttons"):
+                yield Button(Content(t("modals.common.close")), id="close", disabled=True)
+
+    def on_mount(self) -> None:
+        self.run_worker(self._run(), exclusive=True, group="resync")
+
+    def _progress(self, progress: ResyncProgress) -> None:
+        self.last_progress = progress
+        self.query_one("#status", Static).update(
+            t(
+                "modals.resync.progress",
+                batch=progress.batch,
+                batches=progress.batches,
+                done=f"{progress.done:,}",
+                total=f"{progress.total:,}",
+            )
+        )
+        self.query_one("#bar", ProgressBar).update(
+            total=max(progress.total, 1), progress=progress.done
+        )
+
+    async def _run(self) -> None:
+        try:
+            summary = await self.session.resync(self.ids, self._progress)
+        except (ServiceError, CacheError) as error:
+            self._finish([(t("modals.resync.error", message=clean(error.message)), "error")])
+            return
+        self.summary = summary
+        self._finish(summary_lines(summary))
+
+    def _finish(self, lines: list[tuple[str, str]]) -> None:
+        self.finished = True
+        self.query_one(".dialog").border_title = Content(t("modals.resync.done_title"))
+        self.query_one("#status", Static).display = False
+        self.query_one("#bar", ProgressBar).display = False
+        result = self.query_one("#result", Vertical)
+        widgets = []
+        if self.summary is not None:
+            widgets.append(_figures(self.summary))
+        widgets.extend(Static(text, classes=classes, markup=False) for text, classes in lines)
+        widgets.append(Static(t("modals.resync.close_hint"), classes="hint keys", markup=False))
+        result.mount_all(widgets)
+        close = self.query_one("#close", Button)
+        close.disabled = False
+        close.focus()
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        if not self.finished:
+            self.notify(t("modals.resync.wait"), severity="warning")
+            return
+        self.dismiss(self.summary)
+
+
+def _figures(summary: ResyncSummary) -> Grid:
+    """The counts of a summary as a two-column table."""
+    cells: list[Label] = []
+    for key, number in (
+        ("requested", summary.requested),
+        ("synced", summary.synced),
+        ("failed", summary.failed),
+        ("skipped", summary.skipped),
+        ("calls_spent", summary.calls),
+    ):
+        cells.append(Label(Content(t(f"modals.resync.{key}"))))
+        cells.append(Label(Content(f"{number:,}"), classes=f"number {key}"))
+    return Grid(*cells, classes="facts")
+
+
+def summary_lines(summary: ResyncSummary) -> list[tuple[str, str]]:
+    """The sentences under the figures: why errors still fail, and any refusal."""
+    lines: list[tuple[str, str]] = []
+    if summary.refused:
+        lines.append((t("modals.resync.refused", reason=clean(summary.refused)), "error"))
+    ranked = sorted(summary.failures_by_subtype.items(), key=lambda item: (-item[1], item[0]))
+    if ranked:
+        lines.append((t("modals.resync.why"), "label"))
+        for code, count in ranked[:TOP_SUBTYPES]:
+            lines.append(
+                (t("modals.resync.why_row", count=f"{count:,}", title=_title(code)), "why")
+            )
+        rest = ranked[TOP_SUBTYPES:]
+        if rest:
+            lines.append(
+                (
+                    t(
+                        "modals.resync.why_more",
+                        count=f"{sum(c for _, c in rest):,}",
+                    ),
+                    "why",
+                )
+            )
+    return lines
+
+
+def _title(code: str) -> str:
+    """The catalog title of a subtype in the UI language; the code itself if it is not listed."""
+    catalog = load_catalog()
+    if code not in catalog.subtype_codes:
+        return clean(code)
+    return catalog.subtype(code).text(current_lang()).title

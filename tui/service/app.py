@@ -1,0 +1,457 @@
+"""The Sync Health service: ledger, usage, resync and the Starlette app (docs/api.md).
+
+``SyncHealthService(config)`` owns the parts; ``.asgi`` is the app. Under uvicorn the
+app's lifespan calls :meth:`SyncHealthService.start` / :meth:`~SyncHealthService.stop`;
+in-process users (``httpx.ASGITransport`` runs no lifespan) call them directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from functools import cache
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tui import __version__
+from tui.data.models import (
+    ERROR_COLUMNS,
+    AllocationUpdate,
+    ApiError,
+    ErrorPage,
+    Health,
+    HourBucket,
+    NotificationSettings,
+    ResyncRequest,
+    ResyncResult,
+    SyncErrorDetail,
+    Usage,
+)
+from tui.service.auth import BearerAuth
+from tui.service.config import ServiceConfig
+from tui.service.ledger import Ledger
+from tui.service.resync import MAX_IDS, ResyncEngine, ResyncRefused, note_call
+from tui.service.salesforce import SalesforceConnector, StaticToken
+from tui.service.usage import OrgLimits, UsageLedger
+
+FEED_DEFAULT_LIMIT = 1000
+FEED_MAX_LIMIT = 10000
+
+
+class ApiProblem(Exception):
+    """Answer ``status`` with ``{"error": {"code", "message"}}``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        if isinstance(content, BaseModel):
+            return content.model_dump_json().encode()
+        return orjson.dumps(content)
+
+
+def problem(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSON:
+    return JSON({"error": {"code": code, "message": message}}, status, headers=headers)
+
+
+def _explain(exc: ValidationError) -> str:
+    """Pydantic's errors as one line a person can act on."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        parts.append(f"{where}: {err['msg']} (got {err.get('input')!r})")
+    return "; ".join(parts)
+
+
+async def _json_body(request: Request, example: str) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        raise ApiProblem(
+            422, "missing_body", f"The request needs a JSON body, for example {example}."
+        )
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiProblem(
+            422, "invalid_json", f"The body is not valid JSON ({exc}); send for example {example}."
+        ) from exc
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise ApiProblem(
+            422,
+            "invalid_parameter",
+            f"'{name}' must be a whole number from {low:,} to {high:,}, got {raw!r}.",
+        )
+    return value
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """A small OpenAPI 3.1 description built from the API's pydantic models."""
+    models: list[type[BaseModel]] = [
+        Health,
+        Usage,
+        AllocationUpdate,
+        ErrorPage,
+        SyncErrorDetail,
+        ResyncRequest,
+        ResyncResult,
+        NotificationSettings,
+        ApiError,
+    ]
+    _, schemas = models_json_schema(
+        [(m, "serialization") for m in models], ref_template="#/components/schemas/{model}"
+    )
+
+    def op(summary: str, answer: str, body: str | None = None, **extra: Any) -> dict[str, Any]:
+        ref = {"$ref": f"#/components/schemas/{answer}"}
+        out: dict[str, Any] = {
+            "summary": summary,
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": ref}}},
+                "default": {"description": "An error: {error: {code, message}}"},
+            },
+            **extra,
+        }
+        if body:
+            schema = {"$ref": f"#/components/schemas/{body}"}
+            out["requestBody"] = {"content": {"application/json": {"schema": schema}}}
+        return out
+
+    def query(name: str) -> dict[str, Any]:
+        return {"name": name, "in": "query", "schema": {"type": "integer"}}
+
+    path_id = {"name": "error_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Sync Health API", "version": __version__},
+        "components": {
+            "schemas": schemas["$defs"],
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/v1/health": {"get": op("Service status, org and mode", "Health")},
+            "/v1/usage": {"get": op("API call usage and limits", "Usage")},
+            "/v1/usage/allocation": {
+                "put": op("Set the integration's allocation", "Usage", "AllocationUpdate")
+            },
+            "/v1/errors": {
+                "get": op(
+                    "Change feed of errors",
+                    "ErrorPage",
+                    parameters=[query("cursor"), query("limit")],
+                )
+            },
+            "/v1/errors/{error_id}": {
+                "get": op("One error with its history", "SyncErrorDetail", parameters=[path_id])
+            },
+            "/v1/resync": {"post": op("Resync up to 100 errors", "ResyncResult", "ResyncRequest")},
+            "/v1/notifications": {
+                "get": op("Notification settings", "NotificationSettings"),
+                "put": op(
+                    "Change notification settings", "NotificationSettings", "NotificationSettings"
+                ),
+            },
+        },
+    }
+
+
+class SyncHealthService:
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config = config
+        self.ledger = Ledger(config.db_path)
+        self.usage = UsageLedger(
+            self.ledger, config.clock, config.limits_ttl, config.default_allocation
+        )
+        self.connector = SalesforceConnector(
+            config.org_url,
+            StaticToken(config.org_token or ""),
+            config.api_version,
+            transport=config.org_transport,
+            on_call=self._on_call,
+        )
+        self.resync = ResyncEngine(
+            self.ledger, self.usage, self.connector, config.clock, self._note_limit_info
+        )
+        self._running = False
+        self.asgi = self._build_app()
+
+    # -- life --------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the ledger; requests left 'started' by a dead process become 'interrupted'."""
+        if self._running:
+            return
+        await self.ledger.open()
+        await self.ledger.interrupt_started()
+        await self.usage.load()
+        self._running = True
+
+    async def stop(self) -> None:
+        if not self._running:
+            return
+        self._running = False
+        try:
+            await self.usage.flush()
+        finally:
+            await self.connector.aclose()
+            await self.ledger.close()
+
+    # -- Salesforce plumbing -----------------------------------------------
+
+    def _on_call(self) -> None:
+        self.usage.count_call()
+        note_call()
+
+    def _note_limit_info(self) -> None:
+        info = self.connector.limit_info
+        if info is not None:
+            self.usage.note_limit_info(used=info[0], limit=info[1])
+
+    async def _fetch_limits(self) -> OrgLimits:
+        try:
+            limits = await self.connector.limits()
+        finally:
+            self._note_limit_info()
+        return OrgLimits(limits.max, limits.used, self.config.clock())
+
+    # -- answers -----------------------------------------------------------
+
+    async def org_name(self) -> str:
+        return await self.ledger.meta("org_name") or self.config.org_name
+
+    async def usage_report(self) -> Usage:
+        view = await self.usage.limits(self._fetch_limits)
+        hourly = await self.usage.hourly()
+        limits = view.limits
+        error = view.error
+        if limits is None and error is None:
+            error = "Salesforce has not reported the org's limits yet."
+        return Usage(
+            used=sum(calls for _, calls in hourly),
+            allocated=await self.usage.allocated(),
+            salesforce_limit=limits.max if limits else 0,
+            org_used=limits.used if limits else 0,
+            hourly=[HourBucket(hour=hour, calls=calls) for hour, calls in hourly],
+            as_of=self.config.clock(),
+            limits_as_of=limits.as_of if limits else None,
+            limits_error=error,
+        )
+
+    # -- routes ------------------------------------------------------------
+
+    async def _health(self, request: Request) -> JSON:
+        return JSON(
+            Health(
+                status="degraded" if self.usage.last_error else "ok",
+                version=__version__,
+                org_name=await self.org_name(),
+                mode=self.config.mode,
+                time=self.config.clock(),
+            )
+        )
+
+    async def _get_usage(self, request: Request) -> JSON:
+        return JSON(await self.usage_report())
+
+    async def _put_allocation(self, request: Request) -> JSON:
+        body = await _json_body(request, '{"allocated": 5000}')
+        value = body.get("allocated") if isinstance(body, dict) else None
+        if not isinstance(body, dict) or "allocated" not in body:
+            raise ApiProblem(
+                422, "invalid_allocation", 'Send the allocation as {"allocated": <calls>}.'
+            )
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ApiProblem(
+                422,
+                "invalid_allocation",
+                f"The allocation must be a whole number of API calls, got {value!r}.",
+            )
+        report = await self.usage_report()
+        if report.limits_as_of is None:
+            raise ApiProblem(
+                503,
+                "salesforce_limits_unknown",
+                "The org's API limit is not known yet (Salesforce could not be reached), so "
+                "the allocation cannot be checked. Try again when Salesforce answers.",
+            )
+        if not 0 <= value <= report.salesforce_limit:
+            raise ApiProblem(
+                422,
+                "invalid_allocation",
+                f"The allocation must be between 0 and the org's Salesforce limit of "
+                f"{report.salesforce_limit:,} calls per 24 hours, got {value:,}.",
+            )
+        await self.usage.set_allocated(value)
+        return JSON(report.model_copy(update={"allocated": value}))
+
+    async def _get_errors(self, request: Request) -> Response:
+        cursor = _int_param(request, "cursor", 0, 0, 2**63 - 1)
+        limit = _int_param(request, "limit", FEED_DEFAULT_LIMIT, 1, FEED_MAX_LIMIT)
+        rows, next_cursor, has_more = await self.ledger.feed(cursor, limit)
+        body = {
+            "columns": ERROR_COLUMNS,
+            "rows": rows,
+            "next_cursor": next_cursor,
+            "has_more": has_more,
+        }
+        return Response(orjson.dumps(body), media_type="application/json")
+
+    async def _get_error(self, request: Request) -> JSON:
+        raw = request.path_params["error_id"]
+        try:
+            error_id = int(raw)
+        except ValueError:
+            raise ApiProblem(
+                422, "invalid_parameter", f"An error id is a whole number, got {raw!r}."
+            ) from None
+        detail = await self.ledger.error(error_id)
+        if detail is None:
+            raise ApiProblem(404, "not_found", f"No sync error has the id {error_id}.")
+        return JSON(SyncErrorDetail.model_validate(detail))
+
+    async def _post_resync(self, request: Request) -> JSON:
+        body = await _json_body(request, '{"error_ids": [1, 2], "request_id": "<uuid>"}')
+        if not isinstance(body, dict):
+            raise ApiProblem(
+                422,
+                "invalid_resync",
+                'Send {"error_ids": [...], "request_id": "<uuid>"} as a JSON object.',
+            )
+        ids, request_id = body.get("error_ids"), body.get("request_id")
+        if not isinstance(request_id, str) or not 1 <= len(request_id.strip()) <= 200:
+            raise ApiProblem(
+                422,
+                "invalid_resync",
+                "request_id must be a non-empty string (a UUID is best) of at most 200 "
+                "characters; it makes the request safe to retry.",
+            )
+        if not isinstance(ids, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in ids
+        ):
+            raise ApiProblem(
+                422, "invalid_resync", "error_ids must be a list of error ids (whole numbers)."
+            )
+        if not 1 <= len(ids) <= MAX_IDS:
+            raise ApiProblem(
+                422,
+                "too_many_errors" if ids else "invalid_resync",
+                f"One resync takes from 1 to {MAX_IDS} error ids, got {len(ids):,}. "
+                f"Send more as successive requests of at most {MAX_IDS}.",
+            )
+        try:
+            return JSON(await self.resync.run(request_id, ids))
+        except ResyncRefused as exc:
+            raise ApiProblem(exc.status, exc.code, exc.message) from exc
+
+    async def _get_notifications(self, request: Request) -> JSON:
+        stored = await self.ledger.setting("notifications")
+        return JSON(NotificationSettings.model_validate(stored or {}))
+
+    async def _put_notifications(self, request: Request) -> JSON:
+        body = await _json_body(
+            request, '{"enabled": true, "frequency": "daily", "channels": ["email"]}'
+        )
+        if not isinstance(body, dict):
+            raise ApiProblem(422, "invalid_notifications", "Send the settings as a JSON object.")
+        unknown = sorted(set(body) - set(NotificationSettings.model_fields))
+        if unknown:
+            raise ApiProblem(
+                422,
+                "invalid_notifications",
+                f"Unknown setting {', '.join(map(repr, unknown))}; the settings are "
+                "enabled, frequency (immediate, daily or weekly) and channels.",
+            )
+        try:
+            settings = NotificationSettings.model_validate(body, strict=True)
+        except ValidationError as exc:
+            raise ApiProblem(422, "invalid_notifications", _explain(exc)) from None
+        if not all(channel.strip() for channel in settings.channels):
+            raise ApiProblem(422, "invalid_notifications", "A channel name cannot be blank.")
+        await self.ledger.set_setting("notifications", settings.model_dump(mode="json"))
+        return JSON(settings)
+
+    async def _openapi(self, request: Request) -> JSON:
+        return JSON(openapi_document())
+
+    # -- the app -----------------------------------------------------------
+
+    def _build_app(self) -> Starlette:
+        @asynccontextmanager
+        async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        async def on_problem(request: Request, exc: Exception) -> Response:
+            assert isinstance(exc, ApiProblem)
+            return problem(exc.status, exc.code, exc.message)
+
+        async def on_http(request: Request, exc: Exception) -> Response:
+            assert isinstance(exc, HTTPException)
+            if exc.status_code == 404:
+                return problem(404, "not_found", f"There is no endpoint at {request.url.path}.")
+            if exc.status_code == 405:
+                return problem(
+                    405,
+                    "method_not_allowed",
+                    f"{request.method} is not allowed on {request.url.path}.",
+                    headers=dict(exc.headers or {}),
+                )
+            return problem(exc.status_code, "http_error", str(exc.detail))
+
+        async def on_crash(request: Request, exc: Exception) -> Response:
+            return problem(
+                500,
+                "internal_error",
+                f"The Sync Health service failed on this request ({type(exc).__name__}); "
+                "its log has the details.",
+            )
+
+        handlers: list[tuple[str, Callable[[Request], Awaitable[Response]], str]] = [
+            ("/v1/health", self._health, "GET"),
+            ("/v1/usage", self._get_usage, "GET"),
+            ("/v1/usage/allocation", self._put_allocation, "PUT"),
+            ("/v1/errors", self._get_errors, "GET"),
+            ("/v1/errors/{error_id}", self._get_error, "GET"),
+            ("/v1/resync", self._post_resync, "POST"),
+            ("/v1/notifications", self._get_notifications, "GET"),
+            ("/v1/notifications", self._put_notifications, "PUT"),
+            ("/v1/openapi.json", self._openapi, "GET"),
+        ]
+        return Starlette(
+            routes=[Route(path, fn, methods=[method]) for path, fn, method in handlers],
+            middleware=[Middleware(BearerAuth, token=self.config.api_token)],
+            exception_handlers={
+                ApiProblem: on_problem,
+                HTTPException: on_http,
+                Exception: on_crash,
+            },
+            lifespan=lifespan,
+        )

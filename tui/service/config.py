@@ -1,0 +1,49 @@
+"""Settings of one Sync Health service instance."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+def utc_now() -> datetime:
+    """The real clock: an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+class ServiceConfig(BaseModel):
+    """What the service needs to run.
+
+    The org is reached at ``org_url`` with ``org_token`` as the bearer; an
+    ``org_transport`` (for example ``httpx.ASGITransport`` over the simulated org)
+    replaces the network, the URL then only names the host in requests.
+    ``api_token`` protects the service's own API; ``None`` means no check and is
+    only acceptable on loopback (``synchealth serve`` enforces that).
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    db_path: Path
+    org_url: str = "https://simulated-org.invalid"
+    org_token: str | None = None
+    org_transport: httpx.AsyncBaseTransport | None = None
+    api_version: str = "v62.0"
+    api_token: str | None = None
+    org_name: str = Field("Salesforce org", description="Shown when the ledger names no org.")
+    mode: Literal["simulated", "live"] = "live"
+    limits_ttl: float = Field(300.0, ge=0, description="Seconds a /limits answer is trusted.")
+    default_allocation: int = Field(5000, ge=0, description="Used until the admin sets one.")
+    clock: Callable[[], datetime] = utc_now
+
+    @model_validator(mode="after")
+    def _org_is_reachable(self) -> ServiceConfig:
+        if self.org_transport is None and not self.org_token:
+            raise ValueError("an org access token is needed unless an org transport is given")
+        if self.api_token is not None and not self.api_token.strip():
+            raise ValueError("the API token must not be blank (use None for no token)")
+        return self

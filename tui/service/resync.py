@@ -1,0 +1,293 @@
+"""The resync engine: re-send fixed records to Salesforce and record what happened.
+
+One request handles at most :data:`MAX_IDS` errors. Its life, so that nothing is
+ever sent twice:
+
+1. a request_id already ``done`` answers its stored result (``replayed``), sending
+   nothing; one left ``started`` or ``interrupted`` (the process died, or Salesforce
+   did not answer) is refused: its effect in Salesforce is unknown;
+2. errors whose payload ``checks`` still fail are failed again without sending;
+3. the allocation must cover ``ceil(records / 200)`` calls, else nothing happens;
+4. the request is written ``started``, the records go out through the connector,
+   and the ledger updates, the counted calls and the ``done`` result are committed
+   in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tui.data.classify import classify
+from tui.service.ledger import ErrorChange, Ledger, ResyncRow
+from tui.service.salesforce import (
+    RecordResult,
+    RequestLimitExceeded,
+    SalesforceConnector,
+    SalesforceError,
+    SalesforceProtocolError,
+    SalesforceUnavailable,
+    SessionExpired,
+)
+from tui.service.usage import UsageLedger
+
+MAX_IDS = 100
+RECORDS_PER_CALL = 200
+
+#: Salesforce calls sent by the resync running in the current task.
+_calls_in_run: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "resync_calls", default=None
+)
+
+
+def note_call() -> None:
+    """Count a Salesforce call against the resync running in this task, if any."""
+    counter = _calls_in_run.get()
+    if counter is not None:
+        counter[0] += 1
+
+
+def calls_needed(records: int) -> int:
+    return math.ceil(records / RECORDS_PER_CALL)
+
+
+class ResyncRefused(Exception):
+    """The request was not carried out; ``status``/``code``/``message`` go to the client."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    outcomes: dict[int, dict[str, Any]]  # skipped, filled now
+    recheck: list[ResyncRow]  # an integration check still fails: failed again, not sent
+    send: list[ResyncRow]
+
+
+def _outcome(error_id: int, status: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "error_id": error_id,
+        "status": status,
+        "type": None,
+        "subtype": None,
+        "sf_code": "",
+        "message": "",
+        **extra,
+    }
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+class ResyncEngine:
+    def __init__(
+        self,
+        ledger: Ledger,
+        usage: UsageLedger,
+        connector: SalesforceConnector,
+        clock: Callable[[], datetime],
+        after_salesforce: Callable[[], None],
+    ) -> None:
+        self._ledger = ledger
+        self._usage = usage
+        self._connector = connector
+        self._clock = clock
+        self._after_salesforce = after_salesforce  # reads the connector's limit info
+        self._lock = asyncio.Lock()
+
+    async def run(self, request_id: str, error_ids: Sequence[int]) -> dict[str, Any]:
+        """Carry out one request; the ``ResyncResult`` as a dict, or :class:`ResyncRefused`."""
+        ids = list(dict.fromkeys(error_ids))
+        async with self._lock:
+            stored = await self._ledger.request(request_id)
+            if stored is not None:
+                return self._replay(stored.state, stored.error_ids, stored.result, ids)
+            plan = self._plan(ids, await self._ledger.resync_rows(ids))
+            await self._check_allocation(len(plan.send))
+            await self._ledger.start_request(request_id, ids, self._clock())
+            results, calls = await self._send(request_id, plan.send)
+            changes = [self._recheck(row) for row in plan.recheck]
+            changes += [self._change(row, res) for row, res in zip(plan.send, results, strict=True)]
+            for change in changes:
+                plan.outcomes[change.id] = self._outcome_of(change)
+            result = {
+                "request_id": request_id,
+                "outcomes": [plan.outcomes[i] for i in ids],
+                "salesforce_calls": calls,
+                "replayed": False,
+            }
+            async with self._ledger.transaction() as conn:
+                await Ledger.apply_changes(conn, changes, request_id, self._clock())
+                await self._usage.flush(conn)
+                await Ledger.finish_request(conn, request_id, result)
+            return result
+
+    @staticmethod
+    def _replay(
+        state: str, stored_ids: list[int], result: dict[str, Any] | None, ids: list[int]
+    ) -> dict[str, Any]:
+        if sorted(stored_ids) != sorted(ids):
+            raise ResyncRefused(
+                409,
+                "request_id_reused",
+                "This request_id was already used for a different set of errors. "
+                "Use a new request_id for a new resync.",
+            )
+        if state == "done" and result is not None:
+            return {**result, "replayed": True}
+        raise ResyncRefused(
+            409,
+            "resync_interrupted",
+            "This resync was interrupted before it finished, so whether Salesforce received "
+            "it is unknown; it will not be sent again under the same request_id. Refresh the "
+            "errors and start a new request (a new request_id) for those still open.",
+        )
+
+    @staticmethod
+    def _plan(ids: list[int], rows: dict[int, ResyncRow]) -> _Plan:
+        outcomes: dict[int, dict[str, Any]] = {}
+        recheck: list[ResyncRow] = []
+        send: list[ResyncRow] = []
+        for error_id in ids:
+            row = rows.get(error_id)
+            if row is None:
+                outcomes[error_id] = _outcome(
+                    error_id, "skipped", message="No sync error has this id; nothing was sent."
+                )
+            elif row.status == "resolved":
+                outcomes[error_id] = _outcome(
+                    error_id,
+                    "skipped",
+                    message="This error is already resolved; nothing was sent.",
+                )
+            elif any(v is False for v in (row.payload.get("checks") or {}).values()):
+                recheck.append(row)
+            else:
+                send.append(row)
+        return _Plan(outcomes, recheck, send)
+
+    async def _check_allocation(self, records: int) -> None:
+        if not records:
+            return
+        needed = calls_needed(records)
+        used, allocated = await self._usage.used(), await self._usage.allocated()
+        if used + needed > allocated:
+            raise ResyncRefused(
+                429,
+                "allocation_exceeded",
+                f"This resync needs {_plural(needed, 'Salesforce API call')}, but the "
+                f"integration has used {used:,} of its {allocated:,} allocated calls in the "
+                f"last 24 hours. Raise the allocation or wait for older calls to leave the "
+                f"24-hour window. Nothing was sent.",
+            )
+
+    async def _send(self, request_id: str, rows: list[ResyncRow]) -> tuple[list[RecordResult], int]:
+        if not rows:
+            return [], 0
+        counter = [0]
+        token = _calls_in_run.set(counter)
+        try:
+            results = await self._connector.update([row.payload["record"] for row in rows])
+        except RequestLimitExceeded as exc:
+            await self._abandon(request_id, forget=True)
+            raise ResyncRefused(
+                429,
+                "salesforce_limit_exceeded",
+                f"Salesforce refused the resync: {exc}. Nothing was synced; try again later "
+                "or ask for a higher org limit.",
+            ) from exc
+        except SessionExpired as exc:
+            await self._abandon(request_id, forget=True)
+            raise ResyncRefused(
+                502,
+                "salesforce_session_expired",
+                f"{exc}. Nothing was synced; renew the service's Salesforce access token "
+                "and try again.",
+            ) from exc
+        except SalesforceUnavailable as exc:
+            await self._abandon(request_id, forget=False)
+            raise ResyncRefused(
+                503,
+                "salesforce_unavailable",
+                f"Salesforce did not answer the resync ({exc}), so whether it applied the "
+                "changes is unknown. Refresh the errors and start a new request for those "
+                "still open.",
+            ) from exc
+        except SalesforceProtocolError as exc:
+            await self._abandon(request_id, forget=False)
+            raise ResyncRefused(
+                502,
+                "salesforce_bad_answer",
+                f"Salesforce's answer to the resync could not be read ({exc}), so which "
+                "records it applied is unknown. Refresh the errors and start a new request "
+                "for those still open.",
+            ) from exc
+        except SalesforceError as exc:
+            await self._abandon(request_id, forget=True)
+            raise ResyncRefused(
+                502,
+                "salesforce_refused",
+                f"{exc}. Nothing was synced.",
+            ) from exc
+        except BaseException:
+            await self._abandon(request_id, forget=False)
+            raise
+        finally:
+            _calls_in_run.reset(token)
+            self._after_salesforce()
+        return list(results), counter[0]
+
+    async def _abandon(self, request_id: str, *, forget: bool) -> None:
+        """Salesforce refused (forget: nothing changed) or the outcome is unknown."""
+        await self._usage.flush()
+        if forget:
+            await self._ledger.forget_request(request_id)
+        else:
+            await self._ledger.interrupt_request(request_id)
+
+    @staticmethod
+    def _outcome_of(change: ErrorChange) -> dict[str, Any]:
+        if change.outcome == "synced":
+            return _outcome(change.id, "synced")
+        return _outcome(
+            change.id,
+            "failed",
+            type=change.type,
+            subtype=change.subtype,
+            sf_code=change.sf_code,
+            message=change.message,
+        )
+
+    @staticmethod
+    def _recheck(row: ResyncRow) -> ErrorChange:
+        return ErrorChange(
+            row.id, "failed", row.type, row.subtype, row.sf_code, row.message, row.fields
+        )
+
+    @staticmethod
+    def _change(row: ResyncRow, result: RecordResult) -> ErrorChange:
+        if result.success:
+            return ErrorChange(
+                row.id, "synced", row.type, row.subtype, row.sf_code, row.message, row.fields
+            )
+        first = (
+            result.errors[0]
+            if result.errors
+            else {
+                "statusCode": "UNKNOWN_EXCEPTION",
+                "message": "Salesforce rejected the record without saying why.",
+                "fields": [],
+            }
+        )
+        c = classify(first)
+        return ErrorChange(
+            row.id, "failed", c.type, c.subtype, c.sf_code, c.message, list(c.fields)
+        )

@@ -1,0 +1,170 @@
+"""The usage ledger: the integration's Salesforce calls per hour, the allocation, and
+the org's limits.
+
+Calls are counted as they are sent (:meth:`UsageLedger.count_call` is synchronous, so a
+connector callback can call it) and written to ``usage_hourly`` at the next flush:
+inside the resync's own transaction, or before usage is read.
+
+The org's figures come from Salesforce ``/limits`` at most once per ``ttl`` (Salesforce
+itself only refreshes them every few minutes), refined by the newest
+``Sforce-Limit-Info`` header seen after that. The last answer is kept in ``settings``
+so a restarted service that cannot reach Salesforce still knows the limit; when a
+fetch fails the last figures are served with ``limits_error`` saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+from tui.service.ledger import Ledger, iso
+
+HOURS = 24
+#: After a failed /limits fetch, wait this long before trying again.
+RETRY_AFTER = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class OrgLimits:
+    """DailyApiRequests of the org: ``max`` calls per 24 h, ``used`` by all its clients."""
+
+    max: int
+    used: int
+    as_of: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsView:
+    limits: OrgLimits | None
+    error: str | None
+
+
+def hour_start(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+class UsageLedger:
+    def __init__(
+        self,
+        ledger: Ledger,
+        clock: Callable[[], datetime],
+        ttl: float = 300.0,
+        default_allocation: int = 5000,
+    ) -> None:
+        self._ledger = ledger
+        self._clock = clock
+        self._ttl = timedelta(seconds=ttl)
+        self._default_allocation = default_allocation
+        self._pending: dict[str, int] = {}
+        self._fetched: OrgLimits | None = None  # from /limits
+        self._header: OrgLimits | None = None  # from Sforce-Limit-Info
+        self._error: str | None = None
+        self._failed_at: datetime | None = None
+        self._fetch_lock = asyncio.Lock()
+
+    async def load(self) -> None:
+        """Read the last known org limits back from the ledger."""
+        stored = await self._ledger.setting("org_limits")
+        if stored:
+            self._fetched = OrgLimits(
+                stored["max"], stored["used"], datetime.fromisoformat(stored["as_of"])
+            )
+
+    # -- the integration's calls ------------------------------------------
+
+    def count_call(self) -> None:
+        """Count one Salesforce call now (synchronous: safe in any callback)."""
+        key = iso(hour_start(self._clock()))
+        self._pending[key] = self._pending.get(key, 0) + 1
+
+    async def flush(self, conn: aiosqlite.Connection | None = None) -> None:
+        """Write counted calls to ``usage_hourly`` (in ``conn``'s transaction if given)."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        try:
+            if conn is not None:
+                await self._write(conn, pending)
+            else:
+                async with self._ledger.transaction() as own:
+                    await self._write(own, pending)
+        except BaseException:
+            for key, calls in pending.items():
+                self._pending[key] = self._pending.get(key, 0) + calls
+            raise
+
+    @staticmethod
+    async def _write(conn: aiosqlite.Connection, pending: dict[str, int]) -> None:
+        await conn.executemany(
+            "INSERT INTO usage_hourly(hour, calls) VALUES (?, ?) "
+            "ON CONFLICT(hour) DO UPDATE SET calls = calls + excluded.calls",
+            list(pending.items()),
+        )
+
+    async def hourly(self) -> list[tuple[datetime, int]]:
+        """The last 24 hourly buckets, oldest first, the current (partial) hour last."""
+        await self.flush()
+        newest = hour_start(self._clock())
+        hours = [newest - timedelta(hours=HOURS - 1 - i) for i in range(HOURS)]
+        async with self._ledger.reader.execute(
+            "SELECT hour, calls FROM usage_hourly WHERE hour >= ? AND hour <= ?",
+            (iso(hours[0]), iso(newest)),
+        ) as cur:
+            calls = dict(await cur.fetchall())
+        return [(hour, calls.get(iso(hour), 0)) for hour in hours]
+
+    async def used(self) -> int:
+        """The integration's calls in the rolling window (the 24 hourly buckets)."""
+        return sum(calls for _, calls in await self.hourly())
+
+    # -- allocation ---------------------------------------------------------
+
+    async def allocated(self) -> int:
+        value = await self._ledger.setting("allocated")
+        return self._default_allocation if value is None else int(value)
+
+    async def set_allocated(self, allocated: int) -> None:
+        await self._ledger.set_setting("allocated", allocated)
+
+    # -- the org's limits ---------------------------------------------------
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the last /limits fetch failed; None once one succeeds."""
+        return self._error
+
+    def note_limit_info(self, used: int, limit: int) -> None:
+        """Remember a ``Sforce-Limit-Info: api-usage=used/limit`` header just seen."""
+        self._header = OrgLimits(limit, used, self._clock())
+
+    async def limits(self, fetch: Callable[[], Awaitable[OrgLimits]]) -> LimitsView:
+        """The org's limits, fetched with ``fetch`` when the cached ones are too old."""
+        async with self._fetch_lock:
+            now = self._clock()
+            stale = self._fetched is None or now - self._fetched.as_of >= self._ttl
+            waiting = self._failed_at is not None and now - self._failed_at < RETRY_AFTER
+            if stale and not waiting:
+                await self._refresh(fetch, now)
+        return LimitsView(self._best(), self._error)
+
+    async def _refresh(self, fetch: Callable[[], Awaitable[OrgLimits]], now: datetime) -> None:
+        try:
+            fetched = await fetch()
+        except Exception as exc:  # the connector's errors all carry a message for people
+            self._failed_at = now
+            self._error = f"Salesforce limits could not be refreshed: {exc}"
+            return
+        self._fetched, self._error, self._failed_at = fetched, None, None
+        await self._ledger.set_setting(
+            "org_limits", {"max": fetched.max, "used": fetched.used, "as_of": iso(fetched.as_of)}
+        )
+
+    def _best(self) -> OrgLimits | None:
+        fetched, header = self._fetched, self._header
+        if header is not None and (fetched is None or header.as_of >= fetched.as_of):
+            return header
+        return fetched

@@ -1,0 +1,147 @@
+"""The eight error-type cards: errors and affected records per type."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import Static
+
+from tui.data.catalog import load_catalog
+from tui.data.models import ERROR_TYPES
+from tui.i18n import current_lang, t
+from tui.widgets.safe import fit
+
+#: Cards per row in the compact (two-row) layout; up/down move by this much there.
+COMPACT_COLUMNS = 4
+
+
+def type_title(code: str) -> str:
+    try:
+        return load_catalog().type(code).text(current_lang()).title
+    except KeyError:
+        return code
+
+
+class ErrorCard(Static):
+    """One type: its title, errors and affected records; zero cards are dimmed."""
+
+    def __init__(self, type_code: str) -> None:
+        super().__init__(id=f"card-{type_code}")
+        self.type_code = type_code
+        self.errors = 0
+        self.records = 0
+        self.loaded = False
+
+    def set_counts(self, errors: int, records: int) -> None:
+        self.errors, self.records, self.loaded = errors, records, True
+        self.set_class(errors == 0, "-zero")
+        self.refresh()
+
+    def render(self) -> Text:
+        title = type_title(self.type_code)
+        errors = f"{self.errors:,}" if self.loaded else "…"
+        records = f"{self.records:,}" if self.loaded else "…"
+        width = self.content_region.width
+        if self.content_region.height >= 3:
+            return Text.assemble(
+                (fit(title, width), "bold"),
+                "\n",
+                (errors, "bold"),
+                " ",
+                t("main.cards.errors"),
+                "\n",
+                records,
+                " ",
+                t("main.cards.records"),
+            )
+        counts = f"{errors}/{records}"
+        title_width = max(1, width - cell_len(counts) - 1)
+        return Text.assemble((fit(title, title_width), "bold"), " ", counts)
+
+    def on_click(self) -> None:
+        if isinstance(self.parent, CardStrip):
+            self.parent.index = ERROR_TYPES.index(self.type_code)
+
+
+class CardStrip(Widget, can_focus=True):
+    """Holds the cards and a cursor over them; arrows or h/l move, enter narrows."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left,h", "move(-1)", "Previous card", show=False, id="cards.left"),
+        Binding("right,l", "move(1)", "Next card", show=False, id="cards.right"),
+        Binding("up,k", "move_row(-1)", "Card above", show=False, id="cards.up"),
+        Binding("down,j", "move_row(1)", "Card below", show=False, id="cards.down"),
+        Binding("enter", "choose", "Open", id="cards.open"),
+    ]
+
+    index: reactive[int] = reactive(0, init=False)
+
+    class Highlighted(Message):
+        """The cursor is on another card."""
+
+        def __init__(self, type_code: str) -> None:
+            super().__init__()
+            self.type_code = type_code
+
+    class Chosen(Message):
+        """Enter on a card: narrow the grid to this type."""
+
+        def __init__(self, type_code: str) -> None:
+            super().__init__()
+            self.type_code = type_code
+
+    def compose(self) -> ComposeResult:
+        for code in ERROR_TYPES:
+            yield ErrorCard(code)
+
+    @property
+    def current(self) -> str:
+        return ERROR_TYPES[self.index]
+
+    def set_counts(self, counts: dict[str, tuple[int, int]]) -> None:
+        for card in self.query(ErrorCard):
+            errors, records = counts.get(card.type_code, (0, 0))
+            card.set_counts(errors, records)
+
+    def set_active(self, type_code: str | None) -> None:
+        """Outline the card the grid is narrowed to (None: no narrowing)."""
+        for card in self.query(ErrorCard):
+            card.set_class(card.type_code == type_code, "-active")
+
+    def on_mount(self) -> None:
+        self._show_cursor()
+
+    def watch_index(self) -> None:
+        self._show_cursor()
+        self.post_message(self.Highlighted(self.current))
+
+    def _show_cursor(self) -> None:
+        for position, card in enumerate(self.query(ErrorCard)):
+            card.set_class(position == self.index, "-selected")
+
+    def _compact(self) -> bool:
+        """Two rows of one-line cards (narrow terminals)."""
+        return self.size.height == 2
+
+    def action_move(self, step: int) -> None:
+        self.index = (self.index + step) % len(ERROR_TYPES)
+
+    def action_move_row(self, step: int) -> None:
+        if self._compact():
+            self.index = (self.index + step * COMPACT_COLUMNS) % len(ERROR_TYPES)
+
+    def action_choose(self) -> None:
+        self.post_message(self.Chosen(self.current))
+
+    def on_focus(self) -> None:
+        self.post_message(self.Highlighted(self.current))
+
+    def on_click(self) -> None:
+        self.focus()

@@ -1,0 +1,124 @@
+"""The detail pane: why an error type or one error happens and how to fix it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tui.data.catalog import load_catalog
+from tui.i18n import current_lang, t
+from tui.widgets.safe import clean
+from tui.widgets.timefmt import stamp
+
+
+def _section(title: str) -> Text:
+    return Text(title, style="bold underline")
+
+
+def type_text(type_code: str, subtypes: Sequence[Any]) -> Text:
+    """A type's meaning, resolution and subtypes with their counts."""
+    catalog, lang = load_catalog(), current_lang()
+    info = catalog.type(type_code).text(lang)
+    counts = {item.subtype: item for item in subtypes}
+    lines = [
+        Text(info.title, style="bold"),
+        Text(""),
+        _section(t("main.detail.meaning")),
+        Text(info.meaning),
+        Text(""),
+        _section(t("main.detail.resolution")),
+        Text(info.resolution),
+        Text(""),
+        _section(t("main.detail.subtypes")),
+    ]
+    for sub in catalog.subtypes_of(type_code):
+        count = counts.get(sub.code)
+        errors = count.errors if count else 0
+        records = count.records if count else 0
+        style = "dim" if errors == 0 else ""
+        lines.append(Text.assemble(
+            (f"{errors:>7,} ", style or "bold"),
+            (t("main.detail.subtype_counts", records=f"{records:,}") + " ", style),
+            (sub.text(lang).title, style),
+        ))  # fmt: skip
+    return Text("\n").join(lines)
+
+
+def error_text(row: Any, detail: Any | None) -> Text:
+    """One error: its subtype's meaning and fix, the raw Salesforce answer, both records."""
+    lang = current_lang()
+    try:
+        sub = load_catalog().subtype(row.subtype).text(lang)
+        title, meaning, resolution = sub.title, sub.meaning, sub.resolution
+    except KeyError:
+        title, meaning, resolution = row.subtype, "", ""
+    fields = ", ".join(clean(name) for name in row.fields) or "-"
+    lines = [
+        Text(title, style="bold"),
+        Text(""),
+        _section(t("main.detail.meaning")),
+        Text(meaning),
+        Text(""),
+        _section(t("main.detail.resolution")),
+        Text(resolution),
+        Text(""),
+        _section(t("main.detail.salesforce")),
+        Text.assemble((t("main.detail.code") + " ", "dim"), clean(row.sf_code or "-")),
+        Text.assemble((t("main.detail.message") + " ", "dim"), clean(row.message or "-")),
+        Text.assemble((t("main.detail.fields") + " ", "dim"), fields),
+        Text(""),
+        _section(t("main.detail.records")),
+        Text.assemble(
+            (t("main.detail.crm") + " ", "dim"),
+            clean(row.object_type),
+            " ",
+            (clean(row.record_name), "bold"),
+            " (",
+            clean(row.record_id),
+            ")",
+        ),
+        Text.assemble(
+            (t("main.detail.sf") + " ", "dim"),
+            clean(row.sf_object),
+            " ",
+            clean(row.sf_id or t("main.detail.no_sf_id")),
+        ),
+        Text.assemble(
+            (t("main.detail.direction") + " ", "dim"), t(f"main.detail.dir_{row.direction}")
+        ),
+        Text(""),
+        Text.assemble((t("main.detail.first_seen") + " ", "dim"), stamp(row.first_seen)),
+        Text.assemble((t("main.detail.last_seen") + " ", "dim"), stamp(row.last_seen)),
+        Text.assemble(
+            (t("main.detail.attempts") + " ", "dim"),
+            str(row.attempts),
+            "  ",
+            (t("main.detail.status") + " ", "dim"),
+            t(f"main.detail.status_{row.status}"),
+        ),
+    ]
+    history = getattr(detail, "history", None) or []
+    if history:
+        lines += [Text(""), _section(t("main.detail.history"))]
+        for attempt in history:
+            lines.append(Text.assemble(
+                stamp(attempt.at), " ", t(f"main.detail.outcome_{attempt.outcome}"), " ",
+                (clean(attempt.sf_code), "dim"),
+            ))  # fmt: skip
+    return Text("\n").join(lines)
+
+
+class DetailPane(VerticalScroll, can_focus=True):
+    """Scrolls when the text is longer than the pane (j/k or arrows when focused)."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(t("main.detail.empty"), style="dim"), id="detail-body")
+
+    def show(self, text: Text) -> None:
+        self.query_one("#detail-body", Static).update(text)
+        self.scroll_home(animate=False)

@@ -1,0 +1,261 @@
+"""A line-rendered grid over rows it never holds all of.
+
+``LineGrid`` is a ``ScrollView`` that draws one line per visible row from a small
+LRU cache and asks its subclass to fetch the rows it lacks, in a worker, a page
+around the viewport at a time. Its virtual height is the row count, so a million
+rows cost no more than a hundred: only the lines on screen are ever rendered.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tui.widgets.safe import fit, fit_right
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One grid column: ``width`` in cells, or 0 to share what is left."""
+
+    key: str
+    title: str
+    width: int = 0
+    right: bool = False
+
+
+class LineGrid(ScrollView, can_focus=True):
+    """Base of the error and record grids: cursor, header line, row cache, paging."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor_up", "Up", show=False, id="grid.up"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="grid.down"),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="grid.page_up"),
+        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="grid.page_down"),
+        Binding("home,g", "first", "First", show=False, id="grid.first"),
+        Binding("end,G", "last", "Last", show=False, id="grid.last"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "linegrid--header",
+        "linegrid--cursor",
+        "linegrid--cursor-blur",
+        "linegrid--marked",
+        "linegrid--placeholder",
+    }
+
+    cursor: reactive[int] = reactive(0, always_update=True, init=False)
+
+    class CursorMoved(Message):
+        """The cursor landed on another row (``index`` in view order)."""
+
+        def __init__(self, grid: LineGrid, index: int) -> None:
+            super().__init__()
+            self.grid = grid
+            self.index = index
+
+        @property
+        def control(self) -> LineGrid:
+            return self.grid
+
+    #: Rows fetched around the viewport on each miss, in pages of the viewport.
+    PREFETCH_PAGES: ClassVar[int] = 1
+
+    def __init__(self, *, cache_size: int = 2000, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._rows: OrderedDict[Hashable, Any] = OrderedDict()
+        self._pending: set[Hashable] = set()
+        self._cache_size = cache_size
+        self._fetch_scheduled = False
+
+    # -- what a subclass provides -------------------------------------------------
+
+    @property
+    def total(self) -> int:
+        """Rows in view."""
+        raise NotImplementedError
+
+    def key_at(self, index: int) -> Hashable:
+        """The cache key of the row at ``index``."""
+        raise NotImplementedError
+
+    async def fetch(self, keys: list[Hashable]) -> dict[Hashable, Any]:
+        """Load these rows (runs in a worker)."""
+        raise NotImplementedError
+
+    def columns(self, width: int) -> list[Column]:
+        """The columns to draw at this width."""
+        raise NotImplementedError
+
+    def cells(self, row: Any, columns: list[Column]) -> list[str]:
+        """Cell texts of ``row`` for ``columns``, already cleaned of control characters."""
+        raise NotImplementedError
+
+    def is_marked(self, index: int) -> bool:
+        return False
+
+    def header_cells(self, columns: list[Column]) -> list[str]:
+        return [column.title for column in columns]
+
+    # -- state --------------------------------------------------------------------
+
+    @property
+    def page_height(self) -> int:
+        """Data rows that fit in the viewport (the header takes one line)."""
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def row_at_cursor(self) -> Any | None:
+        if not 0 <= self.cursor < self.total:
+            return None
+        return self._rows.get(self.key_at(self.cursor))
+
+    def reset(self, *, cursor: int = 0, clear_cache: bool = False) -> None:
+        """The rows in view changed: resize, move the cursor, redraw."""
+        if clear_cache:
+            self._rows.clear()
+        self.virtual_size = Size(self.scrollable_content_region.width, self.total + 1)
+        self.cursor = max(0, min(cursor, self.total - 1))
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.scrollable_content_region.width, self.total + 1)
+        self._scroll_cursor_into_view()
+
+    def watch_cursor(self, index: int) -> None:
+        self._scroll_cursor_into_view()
+        self.refresh()
+        self.post_message(self.CursorMoved(self, index))
+
+    def _scroll_cursor_into_view(self) -> None:
+        top = round(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + self.page_height:
+            self.scroll_to(y=self.cursor - self.page_height + 1, animate=False, immediate=True)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._schedule_fetch()
+
+    # -- movement -------------------------------------------------------------------
+
+    def _move(self, index: int) -> None:
+        if self.total:
+            self.cursor = max(0, min(index, self.total - 1))
+
+    def action_cursor_up(self) -> None:
+        self._move(self.cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self._move(self.cursor + 1)
+
+    def action_page_up(self) -> None:
+        self._move(self.cursor - self.page_height)
+
+    def action_page_down(self) -> None:
+        self._move(self.cursor + self.page_height)
+
+    def action_first(self) -> None:
+        self._move(0)
+
+    def action_last(self) -> None:
+        self._move(self.total - 1)
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y >= 1:
+            self._move(round(self.scroll_y) + event.y - 1)
+
+    # -- fetching -------------------------------------------------------------------
+
+    def _schedule_fetch(self) -> None:
+        if not self._fetch_scheduled:
+            self._fetch_scheduled = True
+            self.call_later(self._start_fetch)
+
+    def _start_fetch(self) -> None:
+        self._fetch_scheduled = False
+        page = self.page_height
+        top = round(self.scroll_y)
+        start = max(0, top - page * self.PREFETCH_PAGES)
+        end = min(self.total, top + page * (1 + self.PREFETCH_PAGES))
+        keys = [
+            key
+            for key in (self.key_at(index) for index in range(start, end))
+            if key not in self._rows and key not in self._pending
+        ]
+        if keys:
+            self._pending.update(keys)
+            self.run_worker(self._load(keys), group="grid-rows", exit_on_error=False)
+
+    async def _load(self, keys: list[Hashable]) -> None:
+        try:
+            rows = await self.fetch(keys)
+        finally:
+            self._pending.difference_update(keys)
+        for key, row in rows.items():
+            self._rows[key] = row
+            self._rows.move_to_end(key)
+        while len(self._rows) > self._cache_size:
+            self._rows.popitem(last=False)
+        self.refresh()
+        if self.cursor < self.total and self.key_at(self.cursor) in rows:
+            self.post_message(self.CursorMoved(self, self.cursor))
+
+    # -- drawing --------------------------------------------------------------------
+
+    def _layout(self, width: int) -> tuple[list[Column], list[int]]:
+        columns = self.columns(width)
+        fixed = sum(column.width for column in columns) + max(0, len(columns) - 1)
+        flexible = [column for column in columns if not column.width]
+        share = max(4, (width - fixed) // max(1, len(flexible)))
+        return columns, [column.width or share for column in columns]
+
+    def _strip(
+        self, texts: list[str], columns: list[Column], widths: list[int], style: Style, width: int
+    ) -> Strip:
+        parts = [
+            fit_right(text, cells) if column.right else fit(text, cells)
+            for text, column, cells in zip(texts, columns, widths, strict=False)
+        ]
+        return Strip([Segment(" ".join(parts), style)]).adjust_cell_length(width, style)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        columns, widths = self._layout(width)
+        if y == 0:
+            style = base + self.get_component_rich_style("linegrid--header")
+            return self._strip(self.header_cells(columns), columns, widths, style, width)
+        index = round(self.scroll_y) + y - 1
+        if index >= self.total:
+            return Strip.blank(width, base)
+        row = self._rows.get(self.key_at(index))
+        style = base
+        if self.is_marked(index):
+            style += self.get_component_rich_style("linegrid--marked")
+        if index == self.cursor:
+            name = "linegrid--cursor" if self.has_focus else "linegrid--cursor-blur"
+            style += self.get_component_rich_style(name)
+        if row is None:
+            self._schedule_fetch()
+            style += self.get_component_rich_style("linegrid--placeholder")
+            return Strip([Segment(fit("  …", width), style)])
+        return self._strip(self.cells(row, columns), columns, widths, style, width)
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()

@@ -1,0 +1,41 @@
+"""Times as people read them: relative ("5m ago") and clock ("14:05")."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from tui.i18n import t
+
+
+@lru_cache(maxsize=4096)
+def parse_time(value: str) -> datetime | None:
+    """An ISO-8601 string (``Z`` allowed) as an aware datetime, or None."""
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def ago(value: str | datetime | None, now: datetime) -> str:
+    """How long before ``now``, in the largest whole unit."""
+    moment = parse_time(value) if isinstance(value, str) else value
+    if moment is None:
+        return "-"
+    seconds = int((now - moment).total_seconds())
+    if seconds < 60:
+        return t("main.time.just_now")
+    if seconds < 3600:
+        return t("main.time.minutes", n=seconds // 60)
+    if seconds < 86400:
+        return t("main.time.hours", n=seconds // 3600)
+    return t("main.time.days", n=seconds // 86400)
+
+
+def stamp(value: str | datetime | None) -> str:
+    """``YYYY-MM-DD HH:MM UTC``, the form the detail pane shows."""
+    moment = parse_time(value) if isinstance(value, str) else value
+    if moment is None:
+        return "-"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -1,0 +1,94 @@
+"""The API usage gauge: used / allocated / Salesforce limit, org-wide use, 24 h sparkline."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.widget import Widget
+
+from tui.data.models import Usage
+from tui.i18n import t
+
+SPARKS = "▁▂▃▄▅▆▇█"
+WARN_AT = 0.75
+DANGER_AT = 0.90
+
+
+def sparkline(values: list[int]) -> str:
+    """One block character per value, scaled to the largest."""
+    top = max(values, default=0)
+    if top <= 0:
+        return SPARKS[0] * len(values)
+    return "".join(
+        SPARKS[min(len(SPARKS) - 1, value * len(SPARKS) // (top + 1))] for value in values
+    )
+
+
+def level(used: int, allocated: int) -> str:
+    """'ok', 'warn' (>= 75 % of the allocation) or 'danger' (>= 90 %)."""
+    if allocated <= 0:
+        return "danger" if used > 0 else "ok"
+    share = used / allocated
+    return "danger" if share >= DANGER_AT else "warn" if share >= WARN_AT else "ok"
+
+
+class UsageGauge(Widget):
+    """Two lines: the bar against the allocation, then the limit, org use and the last 24 h."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "usage--ok", "usage--warn", "usage--danger", "usage--empty", "usage--label", "usage--spark",
+    }  # fmt: skip
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.usage: Usage | None = None
+
+    def show(self, usage: Usage | None) -> None:
+        self.usage = usage
+        state = level(usage.used, usage.allocated) if usage else "ok"
+        for name in ("ok", "warn", "danger"):
+            self.set_class(state == name, f"-{name}")
+        self.refresh()
+
+    def render(self) -> Text:
+        usage = self.usage
+        label = self.get_component_rich_style("usage--label")
+        if usage is None:
+            return Text(t("main.usage.unknown"), style=label)
+        width = self.content_region.width
+        state = level(usage.used, usage.allocated)
+        bar_style = self.get_component_rich_style(f"usage--{state}")
+        share = usage.used / usage.allocated if usage.allocated else 0.0
+        figures = t(
+            "main.usage.figures",
+            used=f"{usage.used:,}",
+            allocated=f"{usage.allocated:,}",
+            percent=f"{share:.0%}",
+        )
+        title = t("main.usage.title")
+        bar_width = max(4, width - cell_len(title) - cell_len(figures) - 4)
+        filled = min(bar_width, round(bar_width * min(share, 1.0)))
+        first = Text.assemble(
+            (title, label), " ",
+            ("█" * filled, bar_style), ("░" * (bar_width - filled),
+                                        self.get_component_rich_style("usage--empty")),
+            " ", (figures, bar_style),
+        )  # fmt: skip
+        second_left = t(
+            "main.usage.limits", limit=f"{usage.salesforce_limit:,}", org=f"{usage.org_used:,}"
+        )
+        spark_label = t("main.usage.last_24h")
+        hourly = [bucket.calls for bucket in usage.hourly][-24:]
+        room = width - cell_len(second_left) - cell_len(spark_label) - 4
+        second = Text.assemble((second_left, label))
+        if room >= 8:
+            line = sparkline(hourly[-room:])
+            second.append("  ")
+            second.append(spark_label, label)
+            second.append(" ")
+            second.append(line, self.get_component_rich_style("usage--spark"))
+        first.truncate(width)
+        second.truncate(width)
+        return Text("\n").join([first, second])
