@@ -112,7 +112,7 @@ def test_allocation_invalid_en(snap_compare, lang) -> None:
 
 def test_allocation_ja(snap_compare, japanese) -> None:
     app = Host(lambda _: AllocationScreen(USAGE, _no_save))
-    assert snap_compare(app, terminal_size=SIZE, press=["end", "0", "0"])
+    assert snap_compare(app, terminal_size=SIZE, press=["home", "ctrl+k", *"20000"])
 
 
 def test_resync_confirm_en(snap_compare, lang) -> None:

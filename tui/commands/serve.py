@@ -85,12 +85,14 @@ def run(args: argparse.Namespace) -> int:
         if args.demo_size < 1:
             return _fail(f"--demo-size must be at least 1, got {args.demo_size}")
         from tui.simorg.app import create_simorg
-        from tui.simorg.demo import demo_org_state
+        from tui.simorg.demo import DEMO_ORG_CALLS_TODAY, demo_org_state
 
         db = args.db or data_dir() / "serve-demo.sqlite3"
         _demo_ledger(db, args.demo_size)
         org_token = secrets.token_urlsafe(24)
-        org = create_simorg(demo_org_state(7), access_token=org_token)
+        org = create_simorg(
+            demo_org_state(7, calls_today=DEMO_ORG_CALLS_TODAY), access_token=org_token
+        )
         config = ServiceConfig(
             db_path=db,
             org_token=org_token,

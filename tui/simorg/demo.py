@@ -162,9 +162,21 @@ class _Case:
     variant: str = ""
 
 
-def demo_org_state(seed: int = 7) -> OrgState:
-    """The simulated org the demo's errors were recorded against."""
-    return OrgState.from_seed(seed)
+#: Calls the demo org has served in the last 24 h, all its clients together (people in
+#: the browser, other integrations and ours), so org-wide use reads above the
+#: integration's own share as it does in a real org.
+DEMO_ORG_CALLS_TODAY = 8_740
+
+
+def demo_org_state(seed: int = 7, *, calls_today: int = 0) -> OrgState:
+    """The simulated org the demo's errors were recorded against.
+
+    ``calls_today`` starts the org's daily API counter (``DEMO_ORG_CALLS_TODAY`` for a
+    lived-in demo; 0 lets tests count every call from zero).
+    """
+    state = OrgState.from_seed(seed)
+    state.api_used = calls_today
+    return state
 
 
 def _mix(x: int) -> int:
