@@ -1,14 +1,14 @@
 """Shared fixtures: temporary data/cache dirs, one demo ledger per test session, console apps.
 
 The embedded demo ledger (the simulated org's errors) is generated once per test
-session in a shared data dir; every test gets its own cache file, so the console's
+session; every test gets its own copy of it and its own cache file, so the console's
 mirror starts empty and fills from the embedded service like on a first run.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Awaitable, Callable, Iterator
+import shutil
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,28 +20,32 @@ DEMO_SIZE = 2000
 
 
 @pytest.fixture(scope="session")
-def shared_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A data dir for the whole test session: the demo ledger is built in it once."""
-    path = tmp_path_factory.mktemp("synchealth-data")
-    old = os.environ.get("SYNCHEALTH_DATA_DIR")
-    os.environ["SYNCHEALTH_DATA_DIR"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("SYNCHEALTH_DATA_DIR", None)
-    else:
-        os.environ["SYNCHEALTH_DATA_DIR"] = old
+def pristine_ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo ledger, built once per test session as of ``FIXED_NOW``.
+
+    Built at the fixed time, the times the console shows ("3h ago") match the fixed
+    clock, so snapshots never drift. Tests get copies: resyncs never leak between them.
+    """
+    from tui.data.embedded import LEDGER_NAME
+    from tui.simorg.demo import build_demo_ledger
+
+    path = tmp_path_factory.mktemp("synchealth-pristine") / LEDGER_NAME
+    build_demo_ledger(path, DEMO_SIZE, now=FIXED_NOW)
+    return path
 
 
 @pytest.fixture
 def synchealth_env(
-    shared_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pristine_ledger: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, Path]:
-    """SYNCHEALTH_DATA_DIR (shared demo ledger) and a fresh SYNCHEALTH_CACHE_DIR."""
-    cache_dir = tmp_path / "cache"
+    """Fresh SYNCHEALTH_DATA_DIR (a copy of the demo ledger) and SYNCHEALTH_CACHE_DIR."""
+    data_dir, cache_dir = tmp_path / "data", tmp_path / "cache"
+    data_dir.mkdir()
     cache_dir.mkdir()
-    monkeypatch.setenv("SYNCHEALTH_DATA_DIR", str(shared_data_dir))
+    shutil.copyfile(pristine_ledger, data_dir / pristine_ledger.name)
+    monkeypatch.setenv("SYNCHEALTH_DATA_DIR", str(data_dir))
     monkeypatch.setenv("SYNCHEALTH_CACHE_DIR", str(cache_dir))
-    return {"data": shared_data_dir, "cache": cache_dir, "cache_file": cache_dir / "console.sqlite3"}
+    return {"data": data_dir, "cache": cache_dir, "cache_file": cache_dir / "console.sqlite3"}
 
 
 @pytest.fixture

@@ -16,8 +16,11 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_a_full_file_is_read(tmp_path: Path) -> None:
-    path = write(tmp_path, 'lang = "ja"\nrefresh_interval = 10\nexport_dir = "~/x"\n'
-                 '[keymap]\nresync = "R"\nmark_all = "ctrl+a, A"\n')
+    path = write(
+        tmp_path,
+        'lang = "ja"\nrefresh_interval = 10\nexport_dir = "~/x"\n'
+        '[keymap]\nresync = "R"\nmark_all = "ctrl+a, A"\n',
+    )
     config = load_config(path)
     assert config.lang == "ja"
     assert config.refresh_interval == 10

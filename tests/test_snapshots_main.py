@@ -11,7 +11,6 @@ import time
 import pytest
 
 
-
 @pytest.fixture(autouse=True)
 def utc(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("TZ", "UTC")

@@ -177,9 +177,7 @@ class SyncHealthApp(App[int]):
             self.set_keymap(self.config.keymap)
         unknown = sorted(set(self.config.keymap) - self._known_ids())
         if unknown:
-            self.notify(
-                t("main.notify.unknown_keymap", ids=", ".join(unknown)), severity="warning"
-            )
+            self.notify(t("main.notify.unknown_keymap", ids=", ".join(unknown)), severity="warning")
         self.push_screen(HealthScreen())
         self.open_session()
 

@@ -2,12 +2,14 @@
 
 One SQLite file (WAL) per service. Two aiosqlite connections: a writer that applies
 pages of the change feed, and a reader for the console's queries, so a big write never
-queues the UI's reads. Exports read through their own plain connection in a thread.
+queues the UI's reads. Exports read through their own read-only connection in a thread.
 
-Per-type and per-subtype counts (errors and distinct affected records) are kept in
-small aggregate tables so the cards cost a lookup, not a scan. The first fill of an
-empty cache runs in bulk mode: rows go in without secondary indexes or aggregates,
-which are built once at the end (``finish_changes``).
+Open errors and distinct affected records per type, per subtype and overall live in a
+small ``totals`` table, so the cards cost a lookup, not a scan. Each page of changes
+takes away the totals of the records it touches (before), upserts the rows, and adds
+their totals back (after), which keeps them exact. The first fill of an empty cache
+runs in bulk mode: rows go in without secondary indexes or totals, which are built
+once at the end (``finish_changes``, also run on open if a bulk fill was cut short).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import orjson
 
 from tui.data.models import ERROR_COLUMNS, ERROR_TYPES
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SortColumn = Literal["last_seen", "type", "subtype", "sf_object", "record_name", "attempts", "id"]
 SORT_COLUMNS: tuple[str, ...] = (
@@ -83,7 +85,7 @@ CREATE TABLE pending_resync (
 INDEXES = {
     "errors_status_seen": "errors(status, last_seen)",
     "errors_type_seen": "errors(type, status, last_seen)",
-    "errors_record": "errors(record_id, object_type)",
+    "errors_record": "errors(record_id, object_type, status)",
 }
 
 #: (level, grouping expression) of the totals table.
@@ -476,20 +478,29 @@ class Cache:
         await w.executemany(insert, rows)
         await self._add_totals(+1, _TOUCHED)
 
-    async def _add_totals(self, sign: int, source: str) -> None:
-        """Add (sign +1) or take away (-1) the open errors of ``source`` from the totals."""
+    @staticmethod
+    def _totals_selects(sign: int, source: str) -> list[str]:
+        """SELECTs of (level, key, errors, records) for the open errors of ``source``."""
+        selects = []
         for level, key in _AGG_LEVELS:
             group = "" if key == "''" else f"GROUP BY {key}"
-            await self._w.execute(
-                f"INSERT INTO totals SELECT '{level}', {key}, {sign} * count(*), "
+            selects.append(
+                f"SELECT '{level}', {key}, {sign} * count(*), "
                 f"{sign} * count(DISTINCT e.object_type || char(31) || e.record_id) "
-                f"FROM {source} WHERE +e.status = 'open' {group} "
-                "ON CONFLICT (level, key) DO UPDATE SET "
+                f"FROM {source} WHERE +e.status = 'open' {group}"
+            )
+        return selects
+
+    async def _add_totals(self, sign: int, source: str) -> None:
+        """Add (sign +1) or take away (-1) the open errors of ``source`` from the totals."""
+        for select in self._totals_selects(sign, source):
+            await self._w.execute(
+                f"INSERT INTO totals {select} ON CONFLICT (level, key) DO UPDATE SET "
                 "errors = errors + excluded.errors, records = records + excluded.records"
             )
 
     async def finish_changes(self) -> None:
-        """After a bulk fill: build the secondary indexes and the aggregates in one go."""
+        """After a bulk fill: build the secondary indexes and the totals in one go."""
         w = self._w
         async with self._guard("index the cache"):
             if await self._meta_raw(w, "bulk") != "1":
@@ -499,13 +510,19 @@ class Cache:
                 for name, target in INDEXES.items():
                     await w.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
                 await w.execute("DELETE FROM totals")
-                await self._add_totals(+1, "errors e NOT INDEXED")
+                for select in self._totals_selects(+1, "errors e NOT INDEXED")[:-1]:
+                    await w.execute(f"INSERT INTO totals {select}")
+                # all types: a covering scan of errors_record, already in record order
+                await w.execute(
+                    "INSERT INTO totals SELECT 'all', '', ifnull(sum(n), 0), count(*) FROM "
+                    "(SELECT count(*) AS n FROM errors INDEXED BY errors_record "
+                    "WHERE status = 'open' GROUP BY record_id, object_type)"
+                )
                 await w.execute("DELETE FROM meta WHERE key = 'bulk'")
                 await w.execute("COMMIT")
             except BaseException:
                 await w.execute("ROLLBACK")
                 raise
-            await w.execute("PRAGMA optimize")
 
     # -- queries -------------------------------------------------------------------------
 
@@ -667,6 +684,7 @@ class Cache:
             check_same_thread=False,
         )
         conn.execute("PRAGMA cache_size = -16000")
+        conn.text_factory = bytes  # the lines go to a file as UTF-8: never decode them
         conn.execute("CREATE TEMP TABLE titles (subtype TEXT PRIMARY KEY, title TEXT)")
         conn.executemany("INSERT INTO temp.titles VALUES (?, ?)", titles.items())
         return conn
@@ -679,15 +697,16 @@ class Cache:
         titles: dict[str, str],
         *,
         chunk: int = 20000,
-        workers: int = 2,
-    ) -> Iterator[tuple[str, int]]:
+        workers: int = 1,
+    ) -> Iterator[tuple[bytes, int]]:
         """Blocks of text lines ``SELECT {line} FROM errors e LEFT JOIN temp.titles t``.
 
-        Each block is ``(text, rows)``, every line ending in CRLF, blocks in order: by
+        Each block is ``(utf8_bytes, rows)``, every line ending in CRLF, blocks in order: by
         id, or in the order of ``ids``. The rows are formatted inside SQLite by
         ``workers`` threads on their own read-only connections (SQLite runs without the
-        GIL), at most ``workers + 1`` blocks ahead of the consumer, so the whole set is
-        never in memory. Call it from a thread.
+        GIL, so one worker overlaps with the consumer's writing; more contend on
+        SQLite's allocator), at most ``workers + 1`` blocks ahead of the consumer, so
+        the whole set is never in memory. Call it from a thread.
         """
         cond, params = where(f or ViewFilter(status=None), "e")
         source = "errors e LEFT JOIN temp.titles t ON t.subtype = e.subtype"
@@ -715,13 +734,13 @@ class Cache:
                 [json.dumps(list(ids[i : i + chunk])), *params] for i in range(0, len(ids), chunk)
             )
 
-        def run(task: list[Any]) -> tuple[str, int]:
+        def run(task: list[Any]) -> tuple[bytes, int]:
             rows = conn().execute(sql, task).fetchall()
-            return ("".join([r[0] + "\r\n" for r in rows]), len(rows))
+            return (b"".join([r[0] + b"\r\n" for r in rows]), len(rows))
 
         try:
             with ThreadPoolExecutor(workers, thread_name_prefix="export") as pool:
-                ahead: deque[Future[tuple[str, int]]] = deque()
+                ahead: deque[Future[tuple[bytes, int]]] = deque()
                 try:
                     for task in tasks:
                         ahead.append(pool.submit(run, task))

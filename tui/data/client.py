@@ -119,9 +119,7 @@ class ServiceClient:
                     f"{self._where()} did not answer in time ({type(exc).__name__})."
                 )
             except httpx.TransportError as exc:
-                failure = ServiceUnavailable(
-                    f"Cannot reach {self._where()}: {_reason(exc)}."
-                )
+                failure = ServiceUnavailable(f"Cannot reach {self._where()}: {_reason(exc)}.")
             else:
                 if response.is_success:
                     return _decode(response, self._where())

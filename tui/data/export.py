@@ -1,11 +1,19 @@
 """Streaming CSV export of sync errors.
 
-Rows come from the cache in chunks (``Cache.iter_select``) and go straight to
-``csv.writer.writerows``: the whole set is never in memory. Cells that a spreadsheet
-would run as a formula (starting with = + - @, a tab or a carriage return) get a
-leading single quote; that escaping and the subtype titles are done inside SQLite's
-SELECT, so the Python side is one tight loop. A file is written to a temporary name
-in the target folder and renamed over the target only when complete.
+Each CSV line is formatted inside SQLite (``printf``) by the cache's export thread
+(``Cache.iter_lines``), a block of lines at a time, so Python only moves a few big
+strings and the whole set is never in memory. Text cells are always quoted (``%w``
+doubles the quotes inside), which every CSV reader reads exactly as it reads
+csv.writer's output; the header is written by the csv module.
+
+Cells that a spreadsheet would run as a formula (starting with = + - @, a tab or a
+carriage return) get a leading single quote. In a block every text cell starts with
+``,"``, while a quote inside a cell is always doubled, so ``,"`` followed by
+anything but another quote is exactly the start of a cell: one regular expression
+over the block escapes them all (``escape_block``), much faster than a test per cell.
+
+A file is written to a temporary name in the target folder and renamed over the
+target only when complete.
 """
 
 from __future__ import annotations
@@ -15,8 +23,9 @@ import contextlib
 import csv
 import io
 import os
+import re
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -33,7 +42,12 @@ EXPORT_COLUMNS: tuple[str, ...] = (
 #: First characters that make a spreadsheet treat a cell as a formula.
 FORMULA_STARTS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 
-_SQL_STARTS = "'=', '+', '-', '@', char(9), char(13)"
+_CELL_TO_ESCAPE = re.compile(rb',"(?=[=+\-@\t\r])')
+
+_TITLE = "coalesce(t.title, (SELECT title FROM temp.titles WHERE subtype = ''))"
+_INTEGERS = {"id": "e.id", "attempts": "e.attempts"}
+#: Text cells that are not just the column (printf would write NULL as "(NULL)").
+_TEXT_EXPR = {"subtype_title": _TITLE, "sf_id": "ifnull(e.sf_id, '')"}
 
 
 class ExportError(Exception):
@@ -45,42 +59,30 @@ class ExportError(Exception):
 
 
 def escape_cell(value: str) -> str:
-    """``value`` made safe for a spreadsheet (the rule the SQL below applies)."""
+    """``value`` made safe for a spreadsheet: the rule ``escape_block`` applies."""
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def _safe(expr: str) -> str:
-    return f"CASE WHEN substr({expr}, 1, 1) IN ({_SQL_STARTS}) THEN '''' || {expr} ELSE {expr} END"
+def escape_block(block: bytes) -> bytes:
+    """Escape every formula-like text cell of a block of LINE lines (see the module doc)."""
+    return _CELL_TO_ESCAPE.sub(b",\"'", block)
 
 
-_TITLE = "coalesce(t.title, (SELECT title FROM temp.titles WHERE subtype = ''))"
+def _line_sql() -> str:
+    formats: list[str] = []
+    args: list[str] = []
+    for column in EXPORT_COLUMNS:
+        if column in _INTEGERS:
+            formats.append("%d")
+            args.append(_INTEGERS[column])
+        else:
+            formats.append('"%w"')
+            args.append(_TEXT_EXPR.get(column, f"e.{column}"))
+    return f"printf('{','.join(formats)}', {', '.join(args)})"
 
-#: The SELECT list for ``Cache.iter_select`` producing EXPORT_COLUMNS, escaped.
-SELECT = ", ".join(
-    [
-        "e.id",
-        *(_safe(f"e.{c}") for c in ("type", "subtype")),
-        _safe(_TITLE),
-        *(
-            _safe(f"e.{c}")
-            for c in (
-                "object_type",
-                "record_id",
-                "record_name",
-                "sf_object",
-                "sf_id",
-                "direction",
-                "sf_code",
-                "message",
-                "fields",
-                "first_seen",
-                "last_seen",
-            )  # fmt: skip
-        ),
-        "e.attempts",
-        _safe("e.status"),
-    ]
-)
+
+#: The SELECT expression for ``Cache.iter_lines``: one CSV line in EXPORT_COLUMNS order.
+LINE = _line_sql()
 
 
 def subtype_titles(lang: str) -> dict[str, str]:
@@ -93,27 +95,26 @@ def subtype_titles(lang: str) -> dict[str, str]:
 
 def write_stream(
     stream: BinaryIO,
-    chunks: Iterable[list[tuple]],
+    blocks: Iterable[tuple[bytes, int]],
     *,
     bom: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Write the header and every chunk as UTF-8 CSV to a binary stream; rows written."""
-    text = io.TextIOWrapper(stream, encoding="utf-8", newline="", write_through=False)
+    """Write the header and the blocks of CSV lines as UTF-8 to a binary stream; rows."""
+    header = io.StringIO(newline="")
+    csv.writer(header).writerow(EXPORT_COLUMNS)
+    stream.write((("\ufeff" if bom else "") + header.getvalue()).encode("utf-8"))
+    written = 0
     try:
-        if bom:
-            text.write("\ufeff")
-        writer = csv.writer(text)
-        writer.writerow(EXPORT_COLUMNS)
-        written = 0
-        for chunk in chunks:
-            writer.writerows(chunk)
-            written += len(chunk)
+        for block, rows in blocks:
+            stream.write(escape_block(block))
+            written += rows
             if progress is not None:
                 progress(written)
-        text.flush()
     finally:
-        text.detach()
+        if isinstance(blocks, Generator):
+            blocks.close()  # stop the cache's export thread now, not at garbage collection
+    stream.flush()
     return written
 
 
@@ -135,7 +136,7 @@ def _umask() -> int:
 
 def write_file(
     path: Path,
-    chunks: Iterable[list[tuple]],
+    blocks: Iterable[tuple[bytes, int]],
     *,
     bom: bool = False,
     progress: Callable[[int], None] | None = None,
@@ -158,7 +159,7 @@ def write_file(
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb", buffering=1 << 20) as stream:
-            written = write_stream(stream, chunks, bom=bom, progress=progress)
+            written = write_stream(stream, blocks, bom=bom, progress=progress)
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as exc:
@@ -184,23 +185,23 @@ async def export_csv(
     bom: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Export the errors of ``f`` (all statuses when None) or ``ids`` to a file or stream.
+    """Export the errors of ``f`` (every status when None) or ``ids`` to a file or stream.
 
-    The work runs in a thread; ``progress`` (rows written so far) is called on the
-    event loop's thread.
+    The work runs in threads; ``progress`` (rows written so far) is called on the
+    event loop's thread. Returns the number of rows written.
     """
     loop = asyncio.get_running_loop()
     report = None
     if progress is not None:
+        callback = progress
 
         def report(n: int) -> None:
-            loop.call_soon_threadsafe(progress, n)
+            loop.call_soon_threadsafe(callback, n)
 
-    titles = subtype_titles(lang)
-    chunks = cache.iter_select(SELECT, f, ids, titles)
+    blocks = cache.iter_lines(LINE, f, ids, subtype_titles(lang))
     if isinstance(target, (str, Path)):
         mode = 0o666 & ~_umask()
         return await asyncio.to_thread(
-            write_file, Path(target), chunks, bom=bom, progress=report, mode=mode
+            write_file, Path(target), blocks, bom=bom, progress=report, mode=mode
         )
-    return await asyncio.to_thread(write_stream, target, chunks, bom=bom, progress=report)
+    return await asyncio.to_thread(write_stream, target, blocks, bom=bom, progress=report)

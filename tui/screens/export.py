@@ -23,9 +23,8 @@ from textual.widgets import (
     Static,
 )
 
-from tui.data.cache import CacheError
+from tui.data.cache import CacheError, ViewFilter
 from tui.data.export import ExportError
-from tui.data.session import ViewFilter
 from tui.i18n import current_lang, t
 from tui.widgets.safe import clean
 

@@ -112,6 +112,17 @@ class HealthScreen(Screen[None]):
         self.grid.focus()
         self.show_status()
         self.update_view_status()
+        self.set_interval(30, self._tick)
+
+    def on_screen_resume(self) -> None:
+        """Marks may have changed on another screen (the affected-records view)."""
+        if self.is_mounted:
+            self._marks_changed()
+
+    def _tick(self) -> None:
+        """Keep "refreshed 2m ago" and the grid's relative times current."""
+        self.show_status()
+        self.grid.refresh()
 
     # -- data -----------------------------------------------------------------------
 

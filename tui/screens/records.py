@@ -178,20 +178,31 @@ class RecordsScreen(Screen[None]):
         self.grid.refresh()
         self.load(False)
 
-    @work(group="mark", exclusive=False)
-    async def action_mark(self) -> None:
-        row, session = self.grid.row_at_cursor(), self.console.session
-        if row is None or session is None:
+    def action_mark(self) -> None:
+        """Toggle the cursor record now; its error ids follow from a worker."""
+        row = self.grid.row_at_cursor()
+        if row is None:
             return
         key = (row.object_type, row.record_id)
-        ids = await session.error_ids_for_records(self.view, [row.record_id])
-        if key in self.marked_records:
-            self.marked_records.discard(key)
-            self.console.marks.difference_update(ids)
-        else:
+        adding = key not in self.marked_records
+        if adding:
             self.marked_records.add(key)
-            self.console.marks.update(ids)
+        else:
+            self.marked_records.discard(key)
         self.grid.action_cursor_down()
+        self.grid.refresh()
+        self._apply_record_mark(row.record_id, adding)
+
+    @work(group="mark", exclusive=False)
+    async def _apply_record_mark(self, record_id: str, adding: bool) -> None:
+        session = self.console.session
+        if session is None:
+            return
+        ids = await session.error_ids_for_records(self.view, [record_id])
+        if adding:
+            self.console.marks.update(ids)
+        else:
+            self.console.marks.difference_update(ids)
         self._refresh_marks()
 
     @work(group="mark", exclusive=False)

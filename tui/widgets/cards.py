@@ -22,6 +22,17 @@ from tui.widgets.safe import fit
 COMPACT_COLUMNS = 4
 
 
+def short(number: int) -> str:
+    """A count in at most five characters: 1234, 12.3k, 123k, 1.2M."""
+    if number < 10_000:
+        return str(number)
+    if number < 100_000:
+        return f"{number / 1000:.1f}k"
+    if number < 1_000_000:
+        return f"{number // 1000}k"
+    return f"{number / 1_000_000:.1f}M"
+
+
 def type_title(code: str) -> str:
     try:
         return load_catalog().type(code).text(current_lang()).title
@@ -46,22 +57,16 @@ class ErrorCard(Static):
 
     def render(self) -> Text:
         title = type_title(self.type_code)
-        errors = f"{self.errors:,}" if self.loaded else "…"
-        records = f"{self.records:,}" if self.loaded else "…"
         width = self.content_region.width
         if self.content_region.height >= 3:
+            errors = f"{self.errors:,}" if self.loaded else "…"
+            records = f"{self.records:,}" if self.loaded else "…"
             return Text.assemble(
-                (fit(title, width), "bold"),
-                "\n",
-                (errors, "bold"),
-                " ",
-                t("main.cards.errors"),
-                "\n",
-                records,
-                " ",
-                t("main.cards.records"),
-            )
-        counts = f"{errors}/{records}"
+                (fit(title, width), "bold"), "\n",
+                (fit(f"{errors} {t('main.cards.errors')}", width), "bold"), "\n",
+                fit(f"{records} {t('main.cards.records')}", width),
+            )  # fmt: skip
+        counts = f"{short(self.errors)}/{short(self.records)}" if self.loaded else "…"
         title_width = max(1, width - cell_len(counts) - 1)
         return Text.assemble((fit(title, title_width), "bold"), " ", counts)
 

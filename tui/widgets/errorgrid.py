@@ -98,11 +98,13 @@ class ErrorGrid(LineGrid):
         wide = width >= 130
         cols = [
             Column("mark", "", 1),
-            Column("subtype", t("main.grid.subtype"), 26 if wide else 18),
+            Column("subtype", t("main.grid.subtype"), 26 if wide else 18 if width >= 70 else 14),
         ]
-        if width >= 100:
+        if width >= 90:
             cols.append(Column("object", t("main.grid.object"), 12))
-        cols.append(Column("name", t("main.grid.record"), 24 if wide else 16))
+        cols.append(
+            Column("name", t("main.grid.record"), 24 if wide else 16 if width >= 70 else 12)
+        )
         if wide:
             cols.append(Column("sf_id", t("main.grid.sf_id"), 18))
         cols += [

@@ -26,7 +26,10 @@ class Status:
 
 
 class StatusHeader(Static):
-    """``synchealth │ Acme │ simulated │ refreshed 2m ago │ ● online``."""
+    """``synchealth │ ● online │ Acme │ simulated │ refreshed 12:00:00 (2m ago)``.
+
+    The app name goes first when the line has room for it.
+    """
 
     def show(self, status: Status | None, now: datetime) -> None:
         if status is None:
@@ -36,7 +39,7 @@ class StatusHeader(Static):
         refreshed = (
             t(
                 "main.header.refreshed",
-                when=status.last_refresh.strftime("%H:%M:%S"),
+                when=status.last_refresh.astimezone().strftime("%H:%M:%S"),
                 ago=ago(status.last_refresh, now),
             )
             if status.last_refresh
@@ -49,11 +52,13 @@ class StatusHeader(Static):
             if status.online
             else ("○ " + t("main.header.offline"), "bold red")
         )
-        self.update(Text.assemble(
-            ("synchealth", "bold"), " │ ",
-            (clean(status.org_name or t("main.header.no_org")), "bold"), " │ ",
-            mode, " │ ", refreshed, " │ ", state,
-        ))  # fmt: skip
+        line = Text.assemble(
+            state, " │ ", (clean(status.org_name or t("main.header.no_org")), "bold"), " │ ",
+            mode, " │ ", refreshed,
+        )  # fmt: skip
+        if line.cell_len + 13 <= self.content_region.width:
+            line = Text.assemble(("synchealth", "bold"), " │ ", line)
+        self.update(line)
 
 
 class OfflineBanner(Static):

@@ -1,0 +1,85 @@
+"""The default run: the Sync Health service and the simulated org, in this process.
+
+The demo ledger lives in the user's data dir (built on first run); the service reaches
+the simulated org through ``httpx.ASGITransport``, and the console reaches the service
+the same way, so the whole stack runs the real HTTP code with no sockets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tui.data import paths
+
+LEDGER_NAME = "demo-ledger.sqlite3"
+#: The URL the console uses for the in-process service (never resolved).
+EMBEDDED_URL = "http://synchealth.embedded"
+
+
+@dataclass
+class EmbeddedService:
+    """A running in-process service; ``transport`` reaches it. Close with ``aclose()``."""
+
+    service: object
+    transport: httpx.AsyncBaseTransport
+    ledger: Path
+    base_url: str = EMBEDDED_URL
+
+    @property
+    def cache_key(self) -> str:
+        """What names this service's cache file."""
+        return f"embedded:{self.ledger}"
+
+    async def aclose(self) -> None:
+        await self.service.stop()  # type: ignore[attr-defined]
+
+
+def ensure_demo_ledger(size: int, data_dir: Path | None = None) -> Path:
+    """The demo ledger, built with ``size`` errors if it does not exist yet.
+
+    It is built under a temporary name and renamed, so a run killed halfway never
+    leaves a half-built ledger behind.
+    """
+    from tui.simorg.demo import build_demo_ledger
+
+    ledger = (data_dir or paths.data_dir()) / LEDGER_NAME
+    if ledger.exists():
+        return ledger
+    building = ledger.with_name(f"{ledger.name}.building-{secrets.token_hex(4)}")
+    try:
+        build_demo_ledger(building, size)
+        building.replace(ledger)
+    finally:
+        for leftover in (
+            building,
+            *(building.with_name(building.name + s) for s in ("-wal", "-shm")),
+        ):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+    return ledger
+
+
+async def start_embedded(demo_size: int = 5000, data_dir: Path | None = None) -> EmbeddedService:
+    """Start the service on the demo ledger, talking to an in-process simulated org."""
+    from tui.service import ServiceConfig, SyncHealthService
+    from tui.simorg import create_simorg
+    from tui.simorg.demo import demo_org_state
+
+    ledger = ensure_demo_ledger(demo_size, data_dir)
+    org_token = secrets.token_urlsafe(24)
+    org = create_simorg(demo_org_state(), access_token=org_token)
+    config = ServiceConfig(
+        db_path=ledger,
+        org_token=org_token,
+        org_transport=httpx.ASGITransport(app=org),
+        org_name="Simulated org",
+        mode="simulated",
+    )
+    service = SyncHealthService(config)
+    await service.start()  # ASGITransport does not run lifespan events
+    return EmbeddedService(service, httpx.ASGITransport(app=service.asgi), ledger)

@@ -1,0 +1,441 @@
+"""DataSession: the one object the console talks to (client + cache + refresh + resync).
+
+The console reads only the cache; ``refresh`` pulls the service's change feed into it
+and never raises (it records ``online`` and ``last_error`` instead). Resyncs go out
+in batches of 100, each written down in the cache with its request_id before it is
+sent, so a killed process re-sends the same request_id later (the service then
+answers the stored result and sends nothing twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from array import array
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import httpx
+
+from tui.data import paths
+from tui.data.cache import (
+    Cache,
+    CacheError,
+    ErrorRow,
+    RecordCount,
+    SortColumn,
+    SubtypeCount,
+    TypeCount,
+    ViewFilter,
+)
+from tui.data.client import (
+    BadResponse,
+    ServiceClient,
+    ServiceError,
+    ServiceRejected,
+    ServiceUnauthorized,
+    ServiceUnavailable,
+)
+from tui.data.export import export_csv
+from tui.data.models import (
+    ERROR_COLUMNS,
+    NotificationSettings,
+    ResyncResult,
+    SyncErrorDetail,
+    Usage,
+)
+
+__all__ = [
+    "DataSession",
+    "ErrorRow",
+    "RecordCount",
+    "RefreshResult",
+    "ResyncPlan",
+    "ResyncProgress",
+    "ResyncSummary",
+    "SortColumn",
+    "SubtypeCount",
+    "TypeCount",
+    "ViewFilter",
+]
+
+#: The article's limit: one resync request takes at most 100 errors.
+BATCH_SIZE = 100
+#: sObject Collections takes at most 200 records per call.
+RECORDS_PER_CALL = 200
+PAGE_SIZE = 10000
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    changed: int
+    online: bool
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResyncPlan:
+    errors: int
+    batches: int
+    calls: int
+    allocation_left: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResyncProgress:
+    batch: int
+    batches: int
+    done: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResyncSummary:
+    requested: int
+    synced: int
+    failed: int
+    skipped: int
+    calls: int
+    failures_by_subtype: dict[str, int]
+    refused: str | None
+    #: Errors of batches the service reported as interrupted (outcome unknown; not re-sent).
+    interrupted: int = 0
+
+
+@dataclass
+class _Tally:
+    synced: int = 0
+    failed: int = 0
+    skipped: int = 0
+    calls: int = 0
+    interrupted: int = 0
+    refused: str | None = None
+
+    def __post_init__(self) -> None:
+        self.failures: Counter[str] = Counter()
+
+    def add(self, result: ResyncResult) -> None:
+        self.calls += result.salesforce_calls
+        for outcome in result.outcomes:
+            if outcome.status == "synced":
+                self.synced += 1
+            elif outcome.status == "failed":
+                self.failed += 1
+                self.failures[outcome.subtype or "other.unknown"] += 1
+            else:
+                self.skipped += 1
+
+
+def _reorder(columns: list[str], rows: list[list[Any]]) -> list[list[Any]]:
+    """Rows in ERROR_COLUMNS order, checked; BadResponse when they cannot be."""
+    width = len(ERROR_COLUMNS)
+    if columns != list(ERROR_COLUMNS):
+        try:
+            where = [columns.index(c) for c in ERROR_COLUMNS]
+        except ValueError as exc:
+            raise BadResponse(f"The service's change feed lacks a column ({exc}).") from exc
+        rows = [[r[i] for i in where] for r in rows]
+    if any(not isinstance(r, list) or len(r) != width for r in rows):
+        raise BadResponse("The service's change feed sent a row of the wrong shape.")
+    return rows
+
+
+class DataSession:
+    """What the console uses; build it with ``await DataSession.open(...)``."""
+
+    def __init__(
+        self, client: ServiceClient, cache: Cache, embedded: Any = None, page_size: int = PAGE_SIZE
+    ) -> None:
+        self.client = client
+        self.cache = cache
+        self._embedded = embedded
+        self.page_size = page_size
+        self.org_name: str | None = None
+        self.mode: str | None = None
+        self.online = False
+        self.last_refresh: datetime | None = None
+        self.last_error: str | None = None
+        #: Set when the cache file was damaged and rebuilt: where the old one went.
+        self.notice: str | None = cache.notice
+        self._usage: Usage | None = None
+        self._refresh_lock = asyncio.Lock()
+        self._resync_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(
+        cls,
+        *,
+        url: str | None = None,
+        token: str | None = None,
+        cache_path: Path | None = None,
+        demo_size: int = 5000,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> DataSession:
+        """Open the cache and a client; ``url`` None runs the embedded service.
+
+        ``transport`` replaces the network for ``url`` (tests, in-process services).
+        """
+        embedded = None
+        if url is None:
+            from tui.data.embedded import start_embedded
+
+            embedded = await start_embedded(demo_size)
+            url, transport, key = embedded.base_url, embedded.transport, embedded.cache_key
+        else:
+            key = url.rstrip("/")
+        try:
+            cache = await Cache.open(cache_path or paths.cache_path_for(key))
+        except BaseException:
+            if embedded is not None:
+                await embedded.aclose()
+            raise
+        session = cls(ServiceClient(url, token, transport=transport), cache, embedded)
+        await session._load_cached()
+        return session
+
+    async def _load_cached(self) -> None:
+        health = await self.cache.get_meta("health")
+        if health:
+            self.org_name, self.mode = health.get("org_name"), health.get("mode")
+        usage = await self.cache.get_meta("usage")
+        self._usage = Usage.model_validate(usage) if usage else None
+        stamp = await self.cache.get_meta("last_refresh")
+        self.last_refresh = datetime.fromisoformat(stamp) if stamp else None
+
+    async def close(self) -> None:
+        try:
+            await self.client.aclose()
+            await self.cache.close()
+        finally:
+            if self._embedded is not None:
+                await self._embedded.aclose()
+                self._embedded = None
+
+    # -- refresh -------------------------------------------------------------------------
+
+    async def refresh(self) -> RefreshResult:
+        """Health, usage and the change feed into the cache. Never raises."""
+        async with self._refresh_lock:
+            changed = 0
+            try:
+                health = await self.client.health()
+                self.org_name, self.mode = health.org_name, health.mode
+                await self.cache.set_meta("health", health.model_dump(mode="json"))
+                await self._store_usage(await self.client.usage())
+                await self._replay_pending(_Tally())
+                changed = await self._pull()
+            except (ServiceError, CacheError) as exc:
+                self.online = False
+                self.last_error = exc.message
+                return RefreshResult(changed, False, exc.message)
+            self.online = True
+            self.last_error = None
+            self.last_refresh = datetime.now(UTC)
+            await self._quietly(self.cache.set_meta("last_refresh", self.last_refresh.isoformat()))
+            return RefreshResult(changed, True, None)
+
+    async def _quietly(self, job: Any) -> None:
+        try:
+            await job
+        except CacheError as exc:
+            self.last_error = exc.message
+
+    async def _pull(self) -> int:
+        """Pull pages until has_more is false; the next page is fetched while one is stored."""
+        changed = 0
+        page = await self.client.changes(await self.cache.cursor(), self.page_size)
+        while True:
+            rows = _reorder(page.columns, page.rows)
+            ahead = (
+                asyncio.ensure_future(self.client.changes(page.next_cursor, self.page_size))
+                if page.has_more
+                else None
+            )
+            try:
+                await self.cache.apply_changes(rows, page.next_cursor)
+            except BaseException:
+                if ahead is not None:
+                    ahead.cancel()
+                    await asyncio.gather(ahead, return_exceptions=True)
+                raise
+            changed += len(rows)
+            if ahead is None:
+                break
+            page = await ahead
+        await self.cache.finish_changes()
+        return changed
+
+    async def _store_usage(self, usage: Usage) -> Usage:
+        self._usage = usage
+        await self.cache.set_meta("usage", usage.model_dump(mode="json"))
+        return usage
+
+    # -- usage and settings --------------------------------------------------------------
+
+    async def usage(self) -> Usage | None:
+        return self._usage
+
+    async def set_allocation(self, allocated: int) -> Usage:
+        return await self._store_usage(await self.client.set_allocation(allocated))
+
+    async def notifications(self) -> NotificationSettings:
+        return await self.client.notifications()
+
+    async def set_notifications(self, s: NotificationSettings) -> NotificationSettings:
+        return await self.client.set_notifications(s)
+
+    # -- queries (the cache) -------------------------------------------------------------
+
+    async def type_counts(self) -> list[TypeCount]:
+        return await self.cache.type_counts()
+
+    async def subtype_counts(self, type: str) -> list[SubtypeCount]:
+        return await self.cache.subtype_counts(type)
+
+    async def count(self, f: ViewFilter) -> int:
+        return await self.cache.count(f)
+
+    async def view_ids(
+        self, f: ViewFilter, sort: SortColumn = "last_seen", descending: bool = True
+    ) -> array:
+        return await self.cache.view_ids(f, sort, descending)
+
+    async def rows(self, ids: Sequence[int]) -> dict[int, ErrorRow]:
+        return await self.cache.rows(ids)
+
+    async def affected_count(self, f: ViewFilter) -> int:
+        return await self.cache.affected_count(f)
+
+    async def affected_records(
+        self, f: ViewFilter, offset: int = 0, limit: int = 200
+    ) -> list[RecordCount]:
+        return await self.cache.affected_records(f, offset, limit)
+
+    async def error_ids_for_records(self, f: ViewFilter, record_ids: Sequence[str]) -> list[int]:
+        return await self.cache.error_ids_for_records(f, record_ids)
+
+    async def error_detail(self, error_id: int) -> SyncErrorDetail | None:
+        """From the service (with history) when online, else the cached row."""
+        if self.online:
+            try:
+                return await self.client.error(error_id)
+            except ServiceError:
+                pass
+        row = await self.cache.error(error_id)
+        if row is None:
+            return None
+        return SyncErrorDetail.model_validate(
+            {k: getattr(row, k) for k in ERROR_COLUMNS if k != "seq"} | {"seq": 0}
+        )
+
+    # -- resync --------------------------------------------------------------------------
+
+    def resync_plan(self, n: int) -> ResyncPlan:
+        """Batches, Salesforce calls and the allocation left after resyncing ``n`` errors."""
+        full, rest = divmod(max(n, 0), BATCH_SIZE)
+        sizes = [BATCH_SIZE] * full + ([rest] if rest else [])
+        calls = sum(math.ceil(size / RECORDS_PER_CALL) for size in sizes)
+        usage = self._usage
+        left = None if usage is None else usage.allocated - usage.used - calls
+        return ResyncPlan(n, len(sizes), calls, left)
+
+    async def resync(
+        self,
+        ids: Sequence[int],
+        progress: Callable[[ResyncProgress], None] | None = None,
+    ) -> ResyncSummary:
+        """Resync in batches of 100; batches left pending by a killed run go first."""
+        async with self._resync_lock:
+            tally = _Tally()
+            pending = await self.cache.pending()
+            handled = {i for _, batch in pending for i in batch}
+            fresh = list(dict.fromkeys(i for i in ids if i not in handled))
+            work: list[tuple[str | None, list[int]]] = [(rid, b) for rid, b in pending]
+            work += [(None, fresh[i : i + BATCH_SIZE]) for i in range(0, len(fresh), BATCH_SIZE)]
+            total = sum(len(batch) for _, batch in work)
+            done = 0
+            for number, (request_id, batch) in enumerate(work, 1):
+                if tally.refused is not None:
+                    tally.skipped += len(batch)
+                else:
+                    await self._send(request_id, batch, tally)
+                done += len(batch)
+                if progress is not None:
+                    progress(ResyncProgress(number, len(work), done, total))
+            await self.refresh()
+            return ResyncSummary(
+                requested=total,
+                synced=tally.synced,
+                failed=tally.failed,
+                skipped=tally.skipped,
+                calls=tally.calls,
+                failures_by_subtype=dict(tally.failures),
+                refused=tally.refused,
+                interrupted=tally.interrupted,
+            )
+
+    async def _replay_pending(self, tally: _Tally) -> None:
+        for request_id, batch in await self.cache.pending():
+            if tally.refused is not None:
+                return
+            await self._send(request_id, batch, tally)
+
+    async def _send(self, request_id: str | None, batch: list[int], tally: _Tally) -> None:
+        """Send one batch (written down first); outcomes and refusals go to ``tally``."""
+        if request_id is None:
+            request_id = str(uuid.uuid4())
+            await self.cache.add_pending(request_id, batch)
+        try:
+            result = await self.client.resync(batch, request_id)
+        except ServiceRejected as exc:
+            await self.cache.drop_pending(request_id)
+            tally.skipped += len(batch)
+            if exc.code == "resync_interrupted" or (exc.status == 409 and not exc.code):
+                tally.interrupted += len(batch)
+            else:
+                tally.refused = exc.message
+        except ServiceUnauthorized as exc:
+            await self.cache.drop_pending(request_id)
+            tally.skipped += len(batch)
+            tally.refused = exc.message
+        except ServiceUnavailable as exc:
+            tally.skipped += len(batch)
+            tally.refused = exc.message
+            if exc.code.startswith("salesforce_"):
+                # the service answered: the request is settled (refused or interrupted)
+                await self.cache.drop_pending(request_id)
+                if exc.code in ("salesforce_unavailable", "salesforce_bad_answer"):
+                    tally.interrupted += len(batch)
+            # else the service may not have seen it: keep it pending, replay it later
+        except BadResponse as exc:
+            tally.skipped += len(batch)
+            tally.refused = exc.message  # kept pending: the replay reads the stored result
+        else:
+            await self.cache.drop_pending(request_id)
+            tally.add(result)
+
+    # -- export --------------------------------------------------------------------------
+
+    async def export(
+        self,
+        path: Path | BinaryIO,
+        *,
+        f: ViewFilter | None = None,
+        ids: Sequence[int] | None = None,
+        bom: bool = False,
+        progress: Callable[[int], None] | None = None,
+        lang: str | None = None,
+    ) -> int:
+        """Write the errors of ``f`` (or ``ids``) as CSV; rows written. Raises ExportError."""
+        if lang is None:
+            from tui.i18n import current_lang
+
+            lang = current_lang()
+        return await export_csv(
+            self.cache, path, f=f, ids=ids, lang=lang, bom=bom, progress=progress
+        )
