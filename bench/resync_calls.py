@@ -49,8 +49,10 @@ async def main() -> None:
             transport=httpx.ASGITransport(app=service.asgi), base_url="http://bench"
         )
         await client.get("/v1/usage")  # the /limits read, so it is not counted below
-        print(f"{'errors':>7} {'requests':>8} {'reported calls':>14} {'org counted':>11} "
-              f"{'ceil(n/200)':>11} {'calls per 100':>13}")
+        print(
+            f"{'errors':>7} {'requests':>8} {'reported calls':>14} {'org counted':>11} "
+            f"{'ceil(n/200)':>11} {'calls per 100':>13}"
+        )
         offset = 0
         for n in (1, 100, 250, 1000):
             chunk, offset = ids[offset : offset + n], offset + n
@@ -64,8 +66,10 @@ async def main() -> None:
                 reported += answer.json()["salesforce_calls"]
                 requests += 1
             counted = org.api_used - before
-            print(f"{n:>7} {requests:>8} {reported:>14} {counted:>11} "
-                  f"{math.ceil(n / 200):>11} {100 * counted / n:>13.2f}")
+            print(
+                f"{n:>7} {requests:>8} {reported:>14} {counted:>11} "
+                f"{math.ceil(n / 200):>11} {100 * counted / n:>13.2f}"
+            )
         await client.aclose()
         await service.stop()
 

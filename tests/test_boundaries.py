@@ -10,8 +10,14 @@ import sys
 import pytest
 
 HEADLESS = ["tui.data", "tui.service", "tui.simorg"]
-HEADLESS_COMMANDS = ["tui.commands.catalog", "tui.commands.classify", "tui.commands.export",
-                     "tui.commands.serve", "tui.commands.console", "tui.cli"]
+HEADLESS_COMMANDS = [
+    "tui.commands.catalog",
+    "tui.commands.classify",
+    "tui.commands.export",
+    "tui.commands.serve",
+    "tui.commands.console",
+    "tui.cli",
+]
 
 PROBE = """
 import importlib, pkgutil, sys
@@ -26,20 +32,26 @@ print(sorted(m for m in sys.modules if m.split(".")[0] == "textual"))
 
 @pytest.mark.parametrize("package", HEADLESS)
 def test_headless_package_never_imports_textual(package: str) -> None:
-    out = subprocess.run([sys.executable, "-c", PROBE, package], capture_output=True,
-                         text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, package], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "[]", f"{package} pulled in {out}"
 
 
 def test_cli_and_its_commands_load_without_textual() -> None:
     """The console command imports Textual only when it runs."""
-    out = subprocess.run([sys.executable, "-c", PROBE, *HEADLESS_COMMANDS],
-                         capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, *HEADLESS_COMMANDS],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert out == "[]", out
 
 
 def test_the_probe_does_see_textual_when_it_is_imported() -> None:
     """Guard against a probe that could never fail."""
-    out = subprocess.run([sys.executable, "-c", PROBE, "tui.app"], capture_output=True,
-                         text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, "tui.app"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert "'textual'" in out

@@ -68,11 +68,11 @@ async def start_embedded(demo_size: int = 5000, data_dir: Path | None = None) ->
     """Start the service on the demo ledger, talking to an in-process simulated org."""
     from tui.service import ServiceConfig, SyncHealthService
     from tui.simorg import create_simorg
-    from tui.simorg.demo import demo_org_state
+    from tui.simorg.demo import DEMO_ORG_CALLS_TODAY, demo_org_state
 
     ledger = ensure_demo_ledger(demo_size, data_dir)
     org_token = secrets.token_urlsafe(24)
-    org = create_simorg(demo_org_state(), access_token=org_token)
+    org = create_simorg(demo_org_state(calls_today=DEMO_ORG_CALLS_TODAY), access_token=org_token)
     config = ServiceConfig(
         db_path=ledger,
         org_token=org_token,

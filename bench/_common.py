@@ -1,0 +1,118 @@
+"""Shared set-up for the benchmarks: a demo ledger and a filled console cache, built once.
+
+Both live under ``bench/out/n<size>/`` (gitignored) and are reused by later runs:
+``data/demo-ledger.sqlite3`` is the service's ledger (``SYNCHEALTH_DATA_DIR`` points at
+``data/``, so the embedded service finds it) and ``cache.sqlite3`` is a console cache
+filled from that service. ``SYNCHEALTH_CACHE_DIR`` points at ``cache/`` so nothing
+touches the user's own directories.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+OUT = Path(__file__).resolve().parent / "out"
+DEFAULT_SIZE = 1_000_000
+
+
+def parse_size(doc: str | None) -> int:
+    """``--size N`` from the command line (default 1,000,000)."""
+    parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])
+    parser.add_argument("--size", type=int, default=DEFAULT_SIZE, help="errors in the ledger")
+    return parser.parse_args().size
+
+
+def workdir(size: int) -> Path:
+    """``bench/out/n<size>/``, with the synchealth data and cache dirs pointed inside it."""
+    root = OUT / f"n{size}"
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    (root / "cache").mkdir(parents=True, exist_ok=True)
+    os.environ["SYNCHEALTH_DATA_DIR"] = str(root / "data")
+    os.environ["SYNCHEALTH_CACHE_DIR"] = str(root / "cache")
+    return root
+
+
+def ledger(size: int) -> Path:
+    """The demo ledger of ``size`` errors (built on first use, ~18 s at 1,000,000)."""
+    from tui.data.embedded import LEDGER_NAME, ensure_demo_ledger
+
+    root = workdir(size)
+    path = root / "data" / LEDGER_NAME
+    if not path.exists():
+        started = time.perf_counter()
+        ensure_demo_ledger(size, root / "data")
+        print(f"[setup] built the {size:,}-error demo ledger in {time.perf_counter() - started:.1f} s")
+    return path
+
+
+async def fill(cache_path: Path, size: int) -> tuple[Any, float]:
+    """Fill ``cache_path`` from the embedded service on the demo ledger: (result, seconds).
+
+    The embedded service is started before the clock starts, so only the transfer
+    (change feed pages, cache writes, index and totals build) is timed.
+    """
+    from tui.data.cache import Cache
+    from tui.data.client import ServiceClient
+    from tui.data.embedded import start_embedded
+    from tui.data.session import DataSession
+
+    ledger(size)
+    embedded = await start_embedded(size)
+    try:
+        cache = await Cache.open(cache_path)
+        client = ServiceClient(embedded.base_url, None, transport=embedded.transport)
+        session = DataSession(client, cache)
+        try:
+            started = time.perf_counter()
+            result = await session.refresh()
+            seconds = time.perf_counter() - started
+        finally:
+            await session.close()
+    finally:
+        await embedded.aclose()
+    if not result.online:
+        raise SystemExit(f"the fill failed: {result.error}")
+    return result, seconds
+
+
+async def filled_cache(size: int) -> Path:
+    """The console cache filled from the ``size``-error ledger (filled on first use)."""
+    root = workdir(size)
+    path = root / "cache.sqlite3"
+    done = root / "cache.filled"
+    if not done.exists():
+        for leftover in root.glob("cache.sqlite3*"):
+            leftover.unlink()
+        result, seconds = await fill(path, size)
+        print(f"[setup] filled the cache with {result.changed:,} rows in {seconds:.1f} s")
+        done.touch()
+    return path
+
+
+async def median_ms(job: Callable[[], Awaitable[Any]], runs: int = 7) -> tuple[float, Any]:
+    """Median wall time of ``runs`` awaits of ``job()`` in ms (after one warm-up), and its result."""
+    result = await job()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = await job()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), result
+
+
+def rss_mb() -> float:
+    """This process's resident set size in MB."""
+    try:
+        import psutil
+    except ImportError:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise
+    return psutil.Process().memory_info().rss / 2**20
