@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from textual.app import App
 from textual.widgets import Button, Input, Static
-from tui.data.session import DataSession
 
 from tui import i18n
 from tui.data.models import Usage
+from tui.data.session import DataSession
 from tui.screens.allocation import AllocationScreen, parse_allocation
 
 UNSET = object()

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from textual.app import App
 from textual.widgets import Button, Checkbox, Input, RadioButton, Static
-from tui.data.session import ViewFilter
 
 from tui import i18n
+from tui.data.session import ViewFilter
 from tui.screens.export import ExportScreen, default_name
 
 UNSET = object()

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from textual.app import App
 from textual.widgets import Button, RadioSet, Switch
-from tui.data.session import DataSession
 
 from tui.data.models import NotificationSettings
+from tui.data.session import DataSession
 from tui.screens.notifications import NotificationsScreen
 
 UNSET = object()

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from textual.app import App
 from textual.widgets import Button, Static
-from tui.data.session import DataSession, ResyncPlan, ResyncSummary, ViewFilter
 
 from tui import i18n
 from tui.data.catalog import load_catalog
+from tui.data.session import DataSession, ResyncPlan, ResyncSummary, ViewFilter
 from tui.screens.resync import ResyncConfirmScreen, ResyncRunScreen, summary_lines
 
 UNSET = object()
@@ -57,7 +57,6 @@ PLAN = ResyncPlan(errors=250, batches=3, calls=3, allocation_left=4997)
         (["n"], False),
         (["y"], True),
         (["tab", "enter"], True),  # Cancel -> Resync
-        (["tab", "space"], True),
     ],
 )
 async def test_confirm_opens_on_cancel_and_answers_keys(keys: list[str], expected: bool) -> None:
@@ -70,14 +69,26 @@ async def test_confirm_opens_on_cancel_and_answers_keys(keys: list[str], expecte
     assert host.result is expected
 
 
+async def test_space_does_not_answer_the_confirm() -> None:
+    """Space marks rows in the grid; pressed out of habit it must not start a resync."""
+    host = Host(ResyncConfirmScreen(PLAN, 0))
+    async with host.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("tab", "space")
+        await pilot.pause()
+        assert isinstance(host.screen, ResyncConfirmScreen)
+        assert host.focused is host.screen.query_one("#confirm", Button)
+    assert host.result is UNSET
+
+
 async def test_confirm_names_count_batches_calls_left_and_hidden() -> None:
     host = Host(ResyncConfirmScreen(PLAN, 12))
     async with host.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         text = _text(host.screen)
-    assert "Resync 250 errors?" in text
-    assert "3 batches of up to 100" in text
-    assert "about 3 Salesforce API calls" in text
+    assert "Resync 250 error(s)?" in text
+    assert "Batches of up to 100 errors each: 3." in text
+    assert "Salesforce API calls it will spend: about 3." in text
     assert "About 4,997 calls of the allocation remain" in text
     assert "12 of these marked errors are hidden by the current filter" in text
 
@@ -122,7 +133,9 @@ async def test_run_of_250_errors_goes_in_3_batches_and_ends_in_a_summary(session
         assert summary.synced + summary.failed + summary.skipped == 250
         assert 1 <= summary.calls <= 3
         text = _text(screen)
-        assert i18n.t("modals.resync.synced") in text and i18n.t("modals.resync.done_title")
+        assert i18n.t("modals.resync.synced") in text
+        assert str(screen.query_one(".dialog").border_title) == i18n.t("modals.resync.done_title")
+        assert summary.interrupted == 0 and "cut off" not in text
         assert host.focused is screen.query_one("#close", Button)
         await pilot.press("enter")
         await pilot.pause()
@@ -133,15 +146,17 @@ def test_summary_names_failing_subtypes_by_catalog_title_and_the_refusal() -> No
     catalog = load_catalog()
     codes = ["picklist.restricted_value", "duplicate.email_in_use", "other.unknown"]
     summary = ResyncSummary(
-        requested=10,
+        requested=1210,
         synced=2,
         failed=8,
-        skipped=0,
+        skipped=1200,
         calls=1,
         failures_by_subtype={codes[0]: 5, codes[1]: 2, codes[2]: 1},
         refused="allocation [bold]spent[/]",
+        interrupted=1200,
     )
     lines = [text for text, _ in summary_lines(summary)]
     assert lines[0] == i18n.t("modals.resync.refused", reason="allocation [bold]spent[/]")
+    assert lines[1].startswith("1,200 errors were in batches cut off")
     titles = [catalog.subtype(code).text("en").title for code in codes]
-    assert lines[2:5] == [f"5 × {titles[0]}", f"2 × {titles[1]}", f"1 × {titles[2]}"]
+    assert lines[3:6] == [f"5 × {titles[0]}", f"2 × {titles[1]}", f"1 × {titles[2]}"]

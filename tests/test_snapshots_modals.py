@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from textual.app import App
 from textual.pilot import Pilot
-from tui.data.session import DataSession, ResyncPlan, ViewFilter
 
 from tui import i18n
 from tui.data.models import HourBucket, Usage
+from tui.data.session import DataSession, ResyncPlan, ViewFilter
 from tui.screens.allocation import AllocationScreen
 from tui.screens.export import ExportScreen
 from tui.screens.help import HelpScreen

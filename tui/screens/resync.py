@@ -184,6 +184,8 @@ def summary_lines(summary: ResyncSummary) -> list[tuple[str, str]]:
     lines: list[tuple[str, str]] = []
     if summary.refused:
         lines.append((t("modals.resync.refused", reason=clean(summary.refused)), "error"))
+    if summary.interrupted > 0:
+        lines.append((t("modals.resync.interrupted", count=f"{summary.interrupted:,}"), "warning"))
     ranked = sorted(summary.failures_by_subtype.items(), key=lambda item: (-item[1], item[0]))
     if ranked:
         lines.append((t("modals.resync.why"), "label"))
