@@ -21,12 +21,13 @@ console starts.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tui.data.tomlfile import parse_toml
 
 APP_NAME = "synchealth"
 
@@ -65,14 +66,6 @@ def default_config_path() -> Path:
     return platformdirs.user_config_path(APP_NAME, appauthor=False) / "config.toml"
 
 
-def _describe(error: ValidationError) -> str:
-    lines = []
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        lines.append(f"  {where}: {item['msg']}")
-    return "\n".join(lines)
-
-
 def load_config(path: Path | None = None) -> Config:
     """Read and validate the configuration (defaults when the default file is absent)."""
     explicit = path is not None
@@ -85,11 +78,4 @@ def load_config(path: Path | None = None) -> Config:
         return Config()
     except OSError as exc:
         raise ConfigError(f"cannot read config file {target}: {exc.strerror or exc}") from exc
-    try:
-        data = tomllib.loads(raw)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {target} is not valid TOML: {exc}") from exc
-    try:
-        return Config.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"config file {target} has invalid settings:\n{_describe(exc)}") from exc
+    return parse_toml(raw, Config, ConfigError, f"config file {target}")

@@ -30,7 +30,6 @@ since the eight types are fixed.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
@@ -38,9 +37,10 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from tui.data.models import ERROR_TYPES
+from tui.data.tomlfile import read_toml
 
 Lang = Literal["en", "ja"]
 Origin = Literal["salesforce", "integration"]
@@ -126,24 +126,8 @@ class Catalog:
         return tuple(self._subtypes)
 
 
-def _describe(error: ValidationError) -> str:
-    return "\n".join(
-        f"  {'.'.join(str(p) for p in item['loc']) or '(top level)'}: {item['msg']}"
-        for item in error.errors()
-    )
-
-
 def _read_type(source: Traversable) -> ErrorTypeInfo:
-    try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CatalogError(f"cannot read catalog file {source}: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"catalog file {source} is not valid TOML: {exc}") from exc
-    try:
-        entry = ErrorTypeInfo.model_validate(data)
-    except ValidationError as exc:
-        raise CatalogError(f"catalog file {source} is invalid:\n{_describe(exc)}") from exc
+    entry = read_toml(source, ErrorTypeInfo, CatalogError, "catalog file")
     if entry.code not in ERROR_TYPES:
         raise CatalogError(
             f"catalog file {source}: unknown type {entry.code!r}; "

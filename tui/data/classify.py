@@ -14,7 +14,6 @@ mappings; :func:`classify` maps one of them.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -24,9 +23,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tui.data.catalog import UNKNOWN, load_catalog
+from tui.data.tomlfile import read_toml
 
 #: How deep wrapped errors are unwrapped (a trigger's DML failing in another trigger...).
 MAX_UNWRAP = 3
@@ -113,13 +113,6 @@ class _Inner:
     code: str
     message: str
     fields: tuple[str, ...]
-
-
-def _describe(error: ValidationError) -> str:
-    return "\n".join(
-        f"  {'.'.join(str(p) for p in item['loc']) or '(top level)'}: {item['msg']}"
-        for item in error.errors()
-    )
 
 
 def _compile(pattern: str | None, flags: int, where: str) -> re.Pattern[str] | None:
@@ -242,16 +235,7 @@ class Rules:
 
 
 def _read_file(source: Traversable) -> _RulesFile:
-    try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RulesError(f"cannot read rules file {source}: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise RulesError(f"rules file {source} is not valid TOML: {exc}") from exc
-    try:
-        return _RulesFile.model_validate(data)
-    except ValidationError as exc:
-        raise RulesError(f"rules file {source} is invalid:\n{_describe(exc)}") from exc
+    return read_toml(source, _RulesFile, RulesError, "rules file")
 
 
 def read_rules(directory: Path | Traversable) -> Rules:
