@@ -47,7 +47,9 @@ def ledger(size: int) -> Path:
     if not path.exists():
         started = time.perf_counter()
         ensure_demo_ledger(size, root / "data")
-        print(f"[setup] built the {size:,}-error demo ledger in {time.perf_counter() - started:.1f} s")
+        print(
+            f"[setup] built the {size:,}-error demo ledger in {time.perf_counter() - started:.1f} s"
+        )
     return path
 
 
@@ -96,7 +98,7 @@ async def filled_cache(size: int) -> Path:
 
 
 async def median_ms(job: Callable[[], Awaitable[Any]], runs: int = 7) -> tuple[float, Any]:
-    """Median wall time of ``runs`` awaits of ``job()`` in ms (after one warm-up), and its result."""
+    """Median ms of ``runs`` awaits of ``job()`` (after one warm-up), and its result."""
     result = await job()
     times = []
     for _ in range(runs):

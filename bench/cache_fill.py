@@ -24,8 +24,10 @@ async def main(size: int) -> None:
     for leftover in path.parent.glob(path.name + "*"):
         leftover.unlink()
     result, seconds = await fill(path, size)
-    print(f"fill:    {result.changed:,} rows in {seconds:.2f} s = "
-          f"{result.changed / seconds:,.0f} errors/s (target >= 50,000)")
+    print(
+        f"fill:    {result.changed:,} rows in {seconds:.2f} s = "
+        f"{result.changed / seconds:,.0f} errors/s (target >= 50,000)"
+    )
 
     embedded = await start_embedded(size)
     try:
@@ -41,7 +43,9 @@ async def main(size: int) -> None:
             await session.close()
     finally:
         await embedded.aclose()
-    print(f"refresh: {again.changed:,} rows moved in {seconds * 1000:.1f} ms (online={again.online})")
+    print(
+        f"refresh: {again.changed:,} rows moved in {seconds * 1000:.1f} ms (online={again.online})"
+    )
     for leftover in path.parent.glob(path.name + "*"):
         leftover.unlink()
 

@@ -47,10 +47,16 @@ def shell_script(out: Path, lang: str) -> str:
     )
 
 
+def _runs(seconds: list[float]) -> str:
+    return ", ".join(f"{s:.2f}" for s in seconds)
+
+
 def run_shell(db: Path, out: Path) -> float:
     script = shell_script(out, "en")
     started = time.perf_counter()
-    subprocess.run([SHELL, "-readonly", "-csv", "-header", str(db)], input=script, text=True, check=True)
+    subprocess.run(
+        [SHELL, "-readonly", "-csv", "-header", str(db)], input=script, text=True, check=True
+    )
     return time.perf_counter() - started
 
 
@@ -75,10 +81,12 @@ async def main(size: int) -> None:
         ours.append(seconds)
         shell.append(run_shell(db, shell_out))
     best_ours, best_shell = min(ours), min(shell)
-    print(f"rows: {rows:,}; files: export_csv {ours_out.stat().st_size / 2**20:,.0f} MB "
-          f"(every text cell quoted), shell {shell_out.stat().st_size / 2**20:,.0f} MB")
-    print(f"export_csv:    {best_ours:.2f} s (best of 3; runs {', '.join(f'{s:.2f}' for s in ours)})")
-    print(f"sqlite3 -csv:  {best_shell:.2f} s (best of 3; runs {', '.join(f'{s:.2f}' for s in shell)})")
+    print(
+        f"rows: {rows:,}; files: export_csv {ours_out.stat().st_size / 2**20:,.0f} MB "
+        f"(every text cell quoted), shell {shell_out.stat().st_size / 2**20:,.0f} MB"
+    )
+    print(f"export_csv:    {best_ours:.2f} s (best of 3; runs {_runs(ours)})")
+    print(f"sqlite3 -csv:  {best_shell:.2f} s (best of 3; runs {_runs(shell)})")
     print(f"ratio: {best_ours / best_shell:.2f}x (target <= 2x)")
     ours_out.unlink()
     shell_out.unlink()

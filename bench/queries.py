@@ -16,8 +16,9 @@ from tui.data.cache import Cache, ViewFilter
 
 def ms_fast(name: str) -> bool:
     """Queries answered from the totals table or by primary key get more runs."""
-    return name.startswith(("type_counts", "subtype_counts", "count(type", "count(subtype",
-                            "affected_count", "rows("))
+    return name.startswith(
+        ("type_counts", "subtype_counts", "count(type", "count(subtype", "affected_count", "rows(")
+    )
 
 
 async def main(size: int) -> None:
@@ -38,7 +39,8 @@ async def main(size: int) -> None:
             (f"subtype_counts({busiest.type})", lambda: cache.subtype_counts(busiest.type), "rows"),
             (f"count(type={busiest.type})", lambda: cache.count(by_type), "value"),
             (f"count(subtype={subtypes[0].subtype})", lambda: cache.count(by_subtype), "value"),
-            (f"affected_count(type={busiest.type})", lambda: cache.affected_count(by_type), "value"),
+            (f"affected_count(type={busiest.type})",
+             lambda: cache.affected_count(by_type), "value"),
             ("view_ids(open, last_seen desc)", lambda: cache.view_ids(ViewFilter()), "len"),
             (f"view_ids(type={busiest.type}, attempts)",
              lambda: cache.view_ids(by_type, "attempts"), "len"),
