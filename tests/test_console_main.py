@@ -7,7 +7,7 @@ import sqlite3
 
 from tui.data.models import ERROR_TYPES
 from tui.data.session import DataSession, ViewFilter
-from tui.screens.health import HealthScreen
+from tui.screens.health import DETAIL_DELAY, HealthScreen
 from tui.screens.records import RecordsScreen
 from tui.widgets.cards import CardStrip, ErrorCard
 from tui.widgets.errorgrid import ErrorGrid
@@ -184,6 +184,7 @@ async def test_detail_pane_explains_a_card_and_a_row(make_app, wait_ready):
 
         grid_of(app).focus()
         await pilot.press("j")
+        await pilot.pause(DETAIL_DELAY * 3)  # the pane follows once the cursor rests
         await wait_ready(pilot)
         row = grid_of(app).row_at_cursor()
         text = detail_text(app)

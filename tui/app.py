@@ -90,6 +90,14 @@ class Refreshed(Message):
         self.result, self.usage = result, usage
 
 
+class CacheLoaded(Message):
+    """The cache as it was at start, shown before the first refresh ends."""
+
+    def __init__(self, usage: Usage | None) -> None:
+        super().__init__()
+        self.usage = usage
+
+
 class SyncHealthApp(App[int]):
     """synchealth: API usage, sync errors by type, why and how to fix them, resync, export."""
 
@@ -247,6 +255,10 @@ class SyncHealthApp(App[int]):
 
         self.refreshing = True
         result: RefreshResult | None = None
+        if self.usage is None and self.last_refresh is None:
+            # First refresh: show what the cache holds now, so an offline or slow
+            # service never keeps the screen empty while it answers (or times out).
+            self.post_message(CacheLoaded(await session.usage()))
         try:
             result = await session.refresh()
         except (ServiceError, CacheError) as exc:
@@ -262,6 +274,11 @@ class SyncHealthApp(App[int]):
         self.usage = message.usage
         self._notify_screens(clear_cache=True)
         self.ready = True
+
+    def on_cache_loaded(self, message: CacheLoaded) -> None:
+        if self.last_refresh is None and message.usage is not None:
+            self.usage = message.usage
+            self._notify_screens(clear_cache=True)
 
     def action_refresh(self) -> None:
         if self.session is None:

@@ -12,6 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from tui.data.session import ViewFilter
@@ -23,6 +24,9 @@ from tui.widgets.header import OfflineBanner, StatusHeader
 from tui.widgets.keybar import KeyBar
 from tui.widgets.safe import clean
 from tui.widgets.usage import UsageGauge
+
+#: Seconds the grid cursor rests before the detail pane fetches that row's history.
+DETAIL_DELAY = 0.12
 
 if TYPE_CHECKING:
     from tui.app import SyncHealthApp
@@ -85,6 +89,7 @@ class HealthScreen(Screen[None]):
         super().__init__()
         self.view = ViewFilter()
         self._detail_token: object = None
+        self._detail_timer: Timer | None = None
 
     @property
     def console(self) -> SyncHealthApp:  # the typed app
@@ -211,7 +216,7 @@ class HealthScreen(Screen[None]):
     async def describe_row(self) -> None:
         grid, session = self.grid, self.console.session
         row = grid.row_at_cursor()
-        if row is None or session is None:
+        if row is None or session is None or not grid.has_focus:
             return
         token = self._detail_token = ("row", row.id)
         self.post_message(DetailReady(token, error_text(row, None)))
@@ -229,8 +234,11 @@ class HealthScreen(Screen[None]):
 
     @on(ErrorGrid.CursorMoved)
     def _row_moved(self) -> None:
+        """The detail pane follows the cursor once it settles, not on every key held down."""
         if self.grid.has_focus:
-            self.describe_row()
+            if self._detail_timer is not None:
+                self._detail_timer.stop()
+            self._detail_timer = self.set_timer(DETAIL_DELAY, self.describe_row)
 
     def on_descendant_focus(self) -> None:
         if self.focused is self.grid:
