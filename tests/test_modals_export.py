@@ -5,33 +5,16 @@ from __future__ import annotations
 import csv
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from textual.app import App
+from modal_host import Host
 from textual.widgets import Button, Checkbox, Input, RadioButton, Static
 
 from tui import i18n
 from tui.data.session import ViewFilter
 from tui.screens.export import ExportScreen, default_name
 
-UNSET = object()
 NOW = datetime(2025, 6, 16, 9, 30)
-
-
-class Host(App[None]):
-    """Pushes one modal and keeps what it dismisses with."""
-
-    def __init__(self, modal: Any) -> None:
-        super().__init__()
-        self.modal = modal
-        self.result: Any = UNSET
-
-    def on_mount(self) -> None:
-        self.push_screen(self.modal, callback=self._done)
-
-    def _done(self, result: Any) -> None:
-        self.result = result
 
 
 @pytest.fixture

@@ -2,44 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
-from textual.app import App
+from modal_host import UNSET, Host, own_session
 from textual.widgets import Button, Static
 
 from tui import i18n
 from tui.data.catalog import load_catalog
-from tui.data.session import DataSession, ResyncPlan, ResyncSummary, ViewFilter
+from tui.data.session import ResyncPlan, ResyncSummary, ViewFilter
 from tui.screens.resync import ResyncConfirmScreen, ResyncRunScreen, summary_lines
 
-UNSET = object()
-
-
-class Host(App[None]):
-    """Pushes one modal and keeps what it dismisses with."""
-
-    def __init__(self, modal: Any) -> None:
-        super().__init__()
-        self.modal = modal
-        self.result: Any = UNSET
-
-    def on_mount(self) -> None:
-        self.push_screen(self.modal, callback=self._done)
-
-    def _done(self, result: Any) -> None:
-        self.result = result
-
-
-@pytest.fixture
-async def session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("SYNCHEALTH_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("SYNCHEALTH_CACHE_DIR", str(tmp_path / "cache"))
-    opened = await DataSession.open(cache_path=tmp_path / "cache.sqlite3", demo_size=2000)
-    await opened.refresh()
-    yield opened
-    await opened.close()
+session = own_session  # a ledger of its own: these tests change data
 
 
 def _text(screen) -> str:
