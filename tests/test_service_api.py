@@ -384,14 +384,17 @@ async def test_bad_resync_requests_are_422(env: Env, body: dict, code: str) -> N
 
 async def test_notifications_round_trip_and_validation(env: Env) -> None:
     assert (await env.client.get("/v1/notifications")).json()["enabled"] is False
-    new = {"enabled": True, "frequency": "weekly", "channels": ["email", "slack"]}
-    assert (await env.client.put("/v1/notifications", json=new)).json() == new
-    assert (await env.client.get("/v1/notifications")).json() == new
+    new = {"enabled": True, "frequency": "weekly", "webhook": {"enabled": True}}
+    stored = (await env.client.put("/v1/notifications", json=new)).json()
+    assert {k: stored[k] for k in new} == new and stored["digest_time"] == "09:00"
+    assert (await env.client.get("/v1/notifications")).json() == stored
     bad = await env.client.put("/v1/notifications", json={"frequency": "hourly"})
     assert "weekly" in assert_error_body(bad, 422, "invalid_notifications")
     typo = await env.client.put("/v1/notifications", json={"enable": True})
-    assert "'enable'" in assert_error_body(typo, 422, "invalid_notifications")
-    assert (await env.client.get("/v1/notifications")).json() == new
+    assert "enable: there is no such setting" in assert_error_body(
+        typo, 422, "invalid_notifications"
+    )
+    assert (await env.client.get("/v1/notifications")).json() == stored
 
 
 async def test_a_configured_token_is_required(env: Env, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tui.service.ledger import ErrorChange, Ledger, LedgerError
+from tui.service.ledger import SCHEMA_VERSION, ErrorChange, Ledger, LedgerError
 from tui.service.usage import OrgLimits, UsageLedger
 
 T0 = datetime(2025, 3, 10, 12, 30, tzinfo=UTC)
@@ -47,7 +47,7 @@ async def ledger(tmp_path: Path):
 
 
 async def test_open_creates_schema_in_wal_with_version(ledger: Ledger) -> None:
-    assert await ledger.meta("schema_version") == "1"
+    assert await ledger.meta("schema_version") == str(SCHEMA_VERSION) == "2"
     async with ledger.reader.execute("PRAGMA journal_mode") as cur:
         assert (await cur.fetchone())[0] == "wal"
 

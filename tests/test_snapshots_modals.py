@@ -1,4 +1,5 @@
-"""Snapshots of every modal at 80x24 (English), the resync confirm and allocation in Japanese.
+"""Snapshots of every modal at 80x24 (English), the resync confirm and allocation in Japanese,
+the notification settings at 160x50 in Japanese.
 
 Synchronous tests: the snap_compare fixture runs its own event loop. Content is pinned:
 fixed usage figures, a fixed export folder and time, the deterministic demo org.
@@ -147,6 +148,12 @@ def test_export_en(snap_compare, lang, tmp_env: Path) -> None:
 def test_notifications_en(snap_compare, lang, tmp_env: Path) -> None:
     app = Host(lambda s: NotificationsScreen(s), tmp_env)
     assert snap_compare(app, terminal_size=SIZE, run_before=_settle)
+
+
+def test_notifications_wide_ja(snap_compare, japanese, tmp_env: Path) -> None:
+    """160x50 in Japanese: the schedule and the channels stand side by side."""
+    app = Host(lambda s: NotificationsScreen(s), tmp_env)
+    assert snap_compare(app, terminal_size=(160, 50), run_before=_settle)
 
 
 def test_help_en(snap_compare, lang) -> None:

@@ -271,9 +271,22 @@ class SyncHealthApp(App[int]):
         result = message.result
         if result is not None and result.online:
             self.last_refresh = self.now()
+        if result is not None and result.new_errors:
+            self._announce_arrivals(result.new_errors)
         self.usage = message.usage
         self._notify_screens(clear_cache=True)
         self.ready = True
+
+    def _announce_arrivals(self, new_errors: dict[str, int]) -> None:
+        """One toast for every error new to the console, however many arrived."""
+        from tui.widgets.arrivals import arrivals_text
+
+        self.notify(
+            arrivals_text(new_errors),
+            title=t("main.arrivals.title"),
+            severity="warning",
+            timeout=10,
+        )
 
     def on_cache_loaded(self, message: CacheLoaded) -> None:
         if self.last_refresh is None and message.usage is not None:

@@ -1,4 +1,4 @@
-"""Command line: ``synchealth [console options] | serve | export | classify | catalog``.
+"""Command line: ``synchealth [console options] | serve | export | ingest | classify | catalog``.
 
 Each command lives in its own module under ``tui.commands`` with
 ``add_parser(subparsers)`` and ``run(args) -> int``. Modules are imported only
@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "console": "console",
     "serve": "serve",
     "export": "export",
+    "ingest": "ingest",
     "classify": "classify",
     "catalog": "catalog",
 }
@@ -28,8 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="synchealth",
         description="Watch and repair the health of a CRM <-> Salesforce sync.",
-        epilog="With no command, the console opens (on the embedded simulated org "
-        "unless --url is given). 'synchealth COMMAND --help' explains each command.",
+        epilog="With no command, the console opens: on the service of --url, $SYNCHEALTH_URL "
+        "or the profile (--profile NAME), else on the embedded simulated org. "
+        "'synchealth COMMAND --help' explains each command; docs/configuration.md lists "
+        "every setting.",
     )
     parser.add_argument("--version", action="version", version=f"synchealth {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -1,16 +1,18 @@
 """The default command: the full-screen console.
 
-``synchealth [--url URL] [--token T] [--lang en|ja] [--config PATH] [--cache PATH]
-[--demo-size N]``. Textual is imported inside :func:`run` only, so the other
-commands never load it.
+``synchealth [--profile NAME] [--url URL] [--token T] [--lang en|ja] [--config PATH]
+[--cache PATH] [--demo-size N]``. The service and its token come from the flags, the
+environment or the profile (:mod:`tui.profiles`). Textual is imported inside
+:func:`run` only, so the other commands never load it.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
+
+from tui.profiles import add_service_arguments
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -20,14 +22,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Open the console. Without --url it runs the Sync Health service and a "
         "simulated Salesforce org in-process on a demo ledger.",
     )
-    parser.add_argument("--url", help="Sync Health service URL (default: embedded demo)")
-    parser.add_argument(
-        "--token",
-        default=os.environ.get("SYNCHEALTH_TOKEN"),
-        help="bearer token for the service (default: $SYNCHEALTH_TOKEN)",
+    add_service_arguments(
+        parser,
+        url_help="Sync Health service URL (default: $SYNCHEALTH_URL, then the profile's "
+        "service_url, else the embedded demo)",
     )
     parser.add_argument("--lang", choices=("en", "ja"), help="language of the console")
-    parser.add_argument("--config", type=Path, help="config file (default: the user config dir)")
     parser.add_argument("--cache", type=Path, help="local cache file (default: per service)")
     parser.add_argument(
         "--demo-size",
@@ -39,14 +39,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.config import ConfigError, load_config
+    from tui.config import ConfigError
     from tui.data.lang import resolve_lang
+    from tui.profiles import target_from_args
 
     try:
-        config = load_config(args.config)
+        selection, target = target_from_args(args)
     except ConfigError as exc:
         print(f"synchealth: {exc}", file=sys.stderr)
         return 2
+    config = selection.config
     if args.demo_size < 1:
         print("synchealth: --demo-size must be at least 1", file=sys.stderr)
         return 2
@@ -55,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
     from tui.app import SyncHealthApp
 
     app = SyncHealthApp(
-        url=args.url,
-        token=args.token,
+        url=target.url,
+        token=target.token_value,
         cache_path=args.cache,
         demo_size=args.demo_size,
         config=config,

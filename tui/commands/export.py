@@ -1,20 +1,21 @@
 """``synchealth export``: refresh the cache from the service, then write its errors as CSV.
 
-Without ``--url`` the embedded service (simulated org) is used, like the console.
-If the service cannot be reached the cached copy is exported, with a warning.
+The service and its token come from the flags, the environment or the profile
+(:mod:`tui.profiles`); with none of them the embedded service (simulated org) is used,
+like the console. If the service cannot be reached the cached copy is exported, with a
+warning.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-TOKEN_ENV = "SYNCHEALTH_TOKEN"
+from tui.profiles import ServiceTarget, add_service_arguments
 
 
 def add_parser(subparsers: Any) -> None:
@@ -40,8 +41,11 @@ def add_parser(subparsers: Any) -> None:
         "--bom", action="store_true", help="start with a UTF-8 byte order mark (for Excel)"
     )
     parser.add_argument("-o", "--output", type=Path, help="the CSV file (default: stdout)")
-    parser.add_argument("--url", help="the Sync Health service (default: embedded demo)")
-    parser.add_argument("--token", help=f"the service's API token (default: ${TOKEN_ENV})")
+    add_service_arguments(
+        parser,
+        url_help="the Sync Health service (default: $SYNCHEALTH_URL, then the profile's "
+        "service_url, else the embedded demo)",
+    )
     parser.add_argument(
         "--demo-size", type=int, default=5000, help=argparse.SUPPRESS
     )  # size of a new embedded demo ledger
@@ -62,16 +66,17 @@ def _progress_printer() -> Callable[[int], None] | None:
     return show
 
 
-async def _export(args: argparse.Namespace) -> int:
+async def _export(args: argparse.Namespace, target: ServiceTarget) -> int:
     from tui.data.cache import CacheError, ViewFilter
     from tui.data.client import ServiceError
     from tui.data.export import ExportError
     from tui.data.lang import resolve_lang
     from tui.data.session import DataSession
 
-    token = args.token or os.environ.get(TOKEN_ENV) or None
     try:
-        session = await DataSession.open(url=args.url, token=token, demo_size=args.demo_size)
+        session = await DataSession.open(
+            url=target.url, token=target.token_value, demo_size=args.demo_size
+        )
     except (CacheError, ServiceError) as exc:
         _say(exc.message)
         return 1
@@ -112,4 +117,12 @@ async def _export(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_export(args))
+    from tui.config import ConfigError
+    from tui.profiles import target_from_args
+
+    try:
+        _, target = target_from_args(args)
+    except ConfigError as exc:
+        _say(exc.message)
+        return 2
+    return asyncio.run(_export(args, target))

@@ -1,20 +1,22 @@
 """``synchealth serve``: run the Sync Health service over HTTP (uvicorn).
 
 With ``--demo`` the service works on a demo ledger against a simulated org that runs
-in the same process; with ``--org-url`` it talks to a real org. Listening beyond
-loopback needs an API token, or anyone on the network could read and resync.
+in the same process; with ``--org-url`` it talks to a real org with a given token;
+with a profile (``--profile``, ``$SYNCHEALTH_PROFILE`` or ``default_profile``) it signs
+in as the profile's ``[salesforce]`` table says. Every value can also come from the
+environment (:mod:`tui.profiles`). Listening beyond loopback needs an API token, or
+anyone on the network could read and resync.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import sys
 from pathlib import Path
 from typing import Any
 
-TOKEN_ENV = "SYNCHEALTH_API_TOKEN"
+from tui.profiles import API_TOKEN_ENV, DEFAULT_HOST, DEFAULT_PORT, add_profile_arguments
 
 
 def add_parser(subparsers: Any) -> None:
@@ -22,11 +24,20 @@ def add_parser(subparsers: Any) -> None:
         "serve",
         help="run the Sync Health service (HTTP API) for consoles to share",
         description="Run the Sync Health service over HTTP. Consoles connect with "
-        "'synchealth --url http://HOST:PORT'.",
+        "'synchealth --url http://HOST:PORT' or a profile's service_url. Flags win over "
+        "environment variables, which win over the profile (docs/configuration.md).",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port to listen on (8765)")
-    parser.add_argument("--db", type=Path, help="the ledger file (default: in the user data dir)")
+    parser.add_argument(
+        "--host", help=f"address to listen on (default: $SYNCHEALTH_HOST, profile, {DEFAULT_HOST})"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        help=f"port to listen on (default: $SYNCHEALTH_PORT, profile, {DEFAULT_PORT})",
+    )
+    parser.add_argument(
+        "--db", type=Path, help="the ledger file (default: $SYNCHEALTH_DB, profile, data dir)"
+    )
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
         "--demo", action="store_true", help="serve a demo ledger against a simulated org"
@@ -39,14 +50,16 @@ def add_parser(subparsers: Any) -> None:
         "--org-token-env",
         default="SALESFORCE_ACCESS_TOKEN",
         metavar="NAME",
-        help="environment variable holding the org's access token (SALESFORCE_ACCESS_TOKEN)",
+        help="with --org-url: environment variable holding the org's access token "
+        "(SALESFORCE_ACCESS_TOKEN)",
     )
     parser.add_argument("--org-name", help="the org's name to show when the ledger has none")
     parser.add_argument(
         "--token",
-        help=f"API token clients must send as a bearer (default: ${TOKEN_ENV}); "
-        "required unless listening on loopback",
+        help=f"API token clients must send as a bearer (default: ${API_TOKEN_ENV}, then the "
+        "profile's api_token_env / api_token_file); required unless listening on loopback",
     )
+    add_profile_arguments(parser)
 
 
 def _fail(message: str) -> int:
@@ -63,70 +76,86 @@ def _demo_ledger(db: Path, size: int) -> None:
         build_demo_ledger(db, size)
 
 
-def run(args: argparse.Namespace) -> int:
+def _simulated_org() -> dict[str, Any]:
+    """The ServiceConfig fields of a simulated org served in this process."""
     import httpx
-    import uvicorn
 
+    from tui.simorg.app import create_simorg
+    from tui.simorg.demo import DEMO_ORG_CALLS_TODAY, demo_org_state
+
+    org_token = secrets.token_urlsafe(24)
+    org = create_simorg(demo_org_state(7, calls_today=DEMO_ORG_CALLS_TODAY), access_token=org_token)
+    return {
+        "org_token": org_token,
+        "org_transport": httpx.ASGITransport(app=org),
+        "mode": "simulated",
+    }
+
+
+def _default_db(name: str) -> Path:
     from tui.data.paths import data_dir
+
+    return data_dir() / f"{name}.sqlite3"
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+    from pydantic import ValidationError
+
+    from tui.config import ConfigError
+    from tui.data.tomlfile import describe
+    from tui.profiles import select, serve_plan, service_config
     from tui.service.app import SyncHealthService
     from tui.service.auth import is_loopback
-    from tui.service.config import ServiceConfig
 
-    token = args.token or os.environ.get(TOKEN_ENV) or None
-    if not is_loopback(args.host) and token is None:
-        return _fail(
-            f"refusing to listen on {args.host} without an API token: anyone who can reach "
-            f"that address could read the ledger and resync. Pass --token or set {TOKEN_ENV}, "
-            "or listen on 127.0.0.1."
-        )
-    if not 0 < args.port < 65536:
+    if args.demo and args.demo_size < 1:
+        return _fail(f"--demo-size must be at least 1, got {args.demo_size}")
+    if args.port is not None and not 0 < args.port < 65536:
         return _fail(f"--port must be from 1 to 65535, got {args.port}")
-    if args.demo:
-        if args.demo_size < 1:
-            return _fail(f"--demo-size must be at least 1, got {args.demo_size}")
-        from tui.simorg.app import create_simorg
-        from tui.simorg.demo import DEMO_ORG_CALLS_TODAY, demo_org_state
-
-        db = args.db or data_dir() / "serve-demo.sqlite3"
-        _demo_ledger(db, args.demo_size)
-        org_token = secrets.token_urlsafe(24)
-        org = create_simorg(
-            demo_org_state(7, calls_today=DEMO_ORG_CALLS_TODAY), access_token=org_token
-        )
-        config = ServiceConfig(
-            db_path=db,
-            org_token=org_token,
-            org_transport=httpx.ASGITransport(app=org),
-            api_token=token,
-            org_name=args.org_name or "Demo org (simulated)",
-            mode="simulated",
-        )
-    elif args.org_url:
-        org_token = os.environ.get(args.org_token_env)
-        if not org_token:
-            return _fail(
-                f"the org's access token is read from ${args.org_token_env}, which is not set"
-            )
-        config = ServiceConfig(
-            db_path=args.db or data_dir() / "serve.sqlite3",
+    try:
+        plan = serve_plan(
+            select(args.config, args.profile),
+            host=args.host,
+            port=args.port,
+            db=args.db,
+            token=args.token,
+            org_name=args.org_name,
+            demo=args.demo,
             org_url=args.org_url,
-            org_token=org_token,
-            api_token=token,
-            org_name=args.org_name or args.org_url,
-            mode="live",
+            org_token_env=args.org_token_env,
         )
-    else:
-        return _fail("say which org to serve: --demo (simulated) or --org-url URL (live)")
+    except ConfigError as exc:
+        return _fail(exc.message)
+    if not is_loopback(plan.host) and plan.api_token is None:
+        return _fail(
+            f"refusing to listen on {plan.host} without an API token: anyone who can reach "
+            f"that address could read the ledger and resync. Pass --token or set "
+            f"{API_TOKEN_ENV} (or api_token_env / api_token_file in the profile), or listen "
+            "on 127.0.0.1."
+        )
+    try:
+        if args.demo:
+            db = plan.db or _default_db("serve-demo")
+            _demo_ledger(db, args.demo_size)
+            config = service_config(
+                plan, db, org_name=plan.org_name or "Demo org (simulated)", **_simulated_org()
+            )
+        else:
+            db = plan.db or _default_db(f"serve-{plan.profile}" if plan.profile else "serve")
+            config = service_config(plan, db)
+    except ValidationError as exc:
+        return _fail(f"the service cannot start with these settings:\n{describe(exc)}")
     service = SyncHealthService(config)
-    host = f"[{args.host}]" if ":" in args.host else args.host
+    host = f"[{plan.host}]" if ":" in plan.host else plan.host
     print(
-        f"Sync Health service on http://{host}:{args.port} "
+        f"Sync Health service on http://{host}:{plan.port} "
         f"(mode: {config.mode}, ledger: {config.db_path}, "
-        f"auth: {'bearer token' if token else 'none, loopback only'})",
+        f"auth: {'bearer token' if plan.api_token else 'none, loopback only'})\n"
+        f"{plan.summary()}",
         flush=True,
     )
     server = uvicorn.Server(
-        uvicorn.Config(service.asgi, host=args.host, port=args.port, log_level="warning")
+        uvicorn.Config(service.asgi, host=plan.host, port=plan.port, log_level="warning")
     )
     server.run()
     return 0 if server.started else 1

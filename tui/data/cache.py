@@ -611,6 +611,16 @@ class Cache:
         got = await self._fetchall(f"SELECT {ROW_COLUMNS} FROM errors WHERE id = ?", (error_id,))
         return _row(got[0]) if got else None
 
+    async def known_ids(self, ids: Sequence[int]) -> set[int]:
+        """Which of ``ids`` the cache holds already."""
+        if not len(ids):
+            return set()
+        got = await self._fetchall(
+            "SELECT id FROM errors WHERE id IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(list(ids)).decode(),),
+        )
+        return {r[0] for r in got}
+
     async def affected_count(self, f: ViewFilter) -> int:
         """Distinct CRM records (object_type, record_id) with errors in ``f``."""
         fast = await self._count_via_totals(f, 1)

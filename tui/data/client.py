@@ -11,6 +11,7 @@ The token never appears in a message.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +20,14 @@ import orjson
 from pydantic import ValidationError
 
 from tui.data.models import (
+    Channel,
     Health,
+    IngestResult,
     NotificationSettings,
+    NotificationStatus,
     ResyncResult,
     SyncErrorDetail,
+    TestSendResult,
     Usage,
 )
 
@@ -64,6 +69,8 @@ class FeedPage:
 
 
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
+#: A test send waits for the SMTP server or webhook to answer, so it may take long.
+TEST_SEND_TIMEOUT = 60.0
 
 
 class ServiceClient:
@@ -103,16 +110,24 @@ class ServiceClient:
         return f"the Sync Health service at {self.base_url}"
 
     async def _request(
-        self, method: str, path: str, *, json: Any = None, params: dict | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict | None = None,
+        retry: bool = True,
+        timeout: float | None = None,
     ) -> Any:
-        """Send with retries; the decoded JSON body of a 2xx answer."""
+        """Send (with retries unless ``retry`` is false); the decoded JSON body of a 2xx answer."""
         content = None if json is None else orjson.dumps(json)
         headers = {"Content-Type": "application/json"} if content is not None else None
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         attempt = 0
         while True:
             try:
                 response = await self._http.request(
-                    method, path, content=content, params=params, headers=headers
+                    method, path, content=content, params=params, headers=headers, **extra
                 )
             except httpx.TimeoutException as exc:
                 failure: ServiceError = ServiceUnavailable(
@@ -129,7 +144,7 @@ class ServiceClient:
                 ):
                     raise failure
             attempt += 1
-            if attempt > self.retries:
+            if not retry or attempt > self.retries:
                 raise failure
             await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
 
@@ -190,12 +205,46 @@ class ServiceClient:
             json={"error_ids": list(error_ids), "request_id": request_id},
         )
 
+    async def ingest(
+        self, items: Sequence[Any], batch_id: str | None = None, timeout: float = 120.0
+    ) -> IngestResult:
+        """Report failed records (``POST /v1/errors``); at most 1,000 items.
+
+        Retried only with a ``batch_id``: the service applies a batch_id once, so a
+        retry after a lost answer cannot count the same failures twice.
+        """
+        body: dict[str, Any] = {"errors": list(items)}
+        if batch_id is not None:
+            body["batch_id"] = batch_id
+        return await self._model(
+            IngestResult,
+            "POST",
+            "/v1/errors",
+            json=body,
+            retry=batch_id is not None,
+            timeout=timeout,
+        )
+
     async def notifications(self) -> NotificationSettings:
         return await self._model(NotificationSettings, "GET", "/v1/notifications")
 
     async def set_notifications(self, settings: NotificationSettings) -> NotificationSettings:
         return await self._model(
             NotificationSettings, "PUT", "/v1/notifications", json=settings.model_dump(mode="json")
+        )
+
+    async def notification_status(self) -> NotificationStatus:
+        return await self._model(NotificationStatus, "GET", "/v1/notifications/status")
+
+    async def test_notification(self, channel: Channel) -> TestSendResult:
+        """Send a test message now; never retried, since a retry could send it twice."""
+        return await self._model(
+            TestSendResult,
+            "POST",
+            "/v1/notifications/test",
+            json={"channel": channel},
+            retry=False,
+            timeout=TEST_SEND_TIMEOUT,
         )
 
 

@@ -15,7 +15,7 @@ import uuid
 from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -44,9 +44,12 @@ from tui.data.client import (
 from tui.data.export import export_csv
 from tui.data.models import (
     ERROR_COLUMNS,
+    Channel,
     NotificationSettings,
+    NotificationStatus,
     ResyncResult,
     SyncErrorDetail,
+    TestSendResult,
     Usage,
 )
 
@@ -69,6 +72,7 @@ BATCH_SIZE = 100
 #: sObject Collections takes at most 200 records per call.
 RECORDS_PER_CALL = 200
 PAGE_SIZE = 10000
+_ID, _TYPE, _STATUS = (ERROR_COLUMNS.index(c) for c in ("id", "type", "status"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,12 @@ class RefreshResult:
     changed: int
     online: bool
     error: str | None
+    #: Open errors this console had not seen before, per type (see ``DataSession.refresh``).
+    new_errors: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def new_count(self) -> int:
+        return sum(self.new_errors.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +174,8 @@ class DataSession:
         self.notice: str | None = cache.notice
         self._usage: Usage | None = None
         self._refresh_lock = asyncio.Lock()
+        #: Open errors new to the cache, per type, pulled since ``refresh`` last reported them.
+        self._arrived: Counter[str] = Counter()
         self._resync_lock = asyncio.Lock()
 
     @classmethod
@@ -219,7 +231,17 @@ class DataSession:
     # -- refresh -------------------------------------------------------------------------
 
     async def refresh(self) -> RefreshResult:
-        """Health, usage and the change feed into the cache. Never raises."""
+        """Health, usage and the change feed into the cache. Never raises.
+
+        ``new_errors`` counts the open errors whose ids the cache did not hold, pulled
+        since the last refresh that reported them (a resync's own refresh included). The
+        very first fill of a cache counts none: that would be the whole ledger.
+        """
+        result = await self._update()
+        arrived, self._arrived = self._arrived, Counter()
+        return replace(result, new_errors=dict(arrived))
+
+    async def _update(self) -> RefreshResult:
         async with self._refresh_lock:
             changed = 0
             try:
@@ -248,6 +270,7 @@ class DataSession:
     async def _pull(self) -> int:
         """Pull pages until has_more is false; the next page is fetched while one is stored."""
         changed = 0
+        count_arrivals = self.last_refresh is not None
         page = await self.client.changes(await self.cache.cursor(), self.page_size)
         while True:
             rows = _reorder(page.columns, page.rows)
@@ -257,6 +280,7 @@ class DataSession:
                 else None
             )
             try:
+                arrived = await self._arrivals(rows) if count_arrivals else None
                 await self.cache.apply_changes(rows, page.next_cursor)
             except BaseException:
                 if ahead is not None:
@@ -264,11 +288,18 @@ class DataSession:
                     await asyncio.gather(ahead, return_exceptions=True)
                 raise
             changed += len(rows)
+            if arrived:
+                self._arrived.update(arrived)
             if ahead is None:
                 break
             page = await ahead
         await self.cache.finish_changes()
         return changed
+
+    async def _arrivals(self, rows: list[list[Any]]) -> Counter[str]:
+        """Open errors of ``rows`` the cache does not hold yet, per type."""
+        known = await self.cache.known_ids([r[_ID] for r in rows])
+        return Counter(r[_TYPE] for r in rows if r[_STATUS] == "open" and r[_ID] not in known)
 
     async def _store_usage(self, usage: Usage) -> Usage:
         self._usage = usage
@@ -288,6 +319,12 @@ class DataSession:
 
     async def set_notifications(self, s: NotificationSettings) -> NotificationSettings:
         return await self.client.set_notifications(s)
+
+    async def notification_status(self) -> NotificationStatus:
+        return await self.client.notification_status()
+
+    async def test_notification(self, channel: Channel) -> TestSendResult:
+        return await self.client.test_notification(channel)
 
     # -- queries (the cache) -------------------------------------------------------------
 
@@ -367,7 +404,7 @@ class DataSession:
                 done += len(batch)
                 if progress is not None:
                     progress(ResyncProgress(number, len(work), done, total))
-            await self.refresh()
+            await self._update()
             return ResyncSummary(
                 requested=total,
                 synced=tally.synced,

@@ -30,17 +30,31 @@ from tui.data.models import (
     ErrorPage,
     Health,
     HourBucket,
+    IngestResult,
     NotificationSettings,
+    NotificationStatus,
     ResyncRequest,
     ResyncResult,
     SyncErrorDetail,
+    TestSendRequest,
+    TestSendResult,
     Usage,
 )
 from tui.service.auth import BearerAuth
 from tui.service.config import ServiceConfig
+from tui.service.ingest import MAX_BODY_BYTES, IngestBatch, IngestRefused, ingest
 from tui.service.ledger import Ledger
+from tui.service.notify.channels import Channels
+from tui.service.notify.notifier import NotConfigured, Notifier
+from tui.service.notify.settings import (
+    SettingsError,
+    explain,
+    load_settings,
+    parse_settings,
+    save_settings,
+)
 from tui.service.resync import MAX_IDS, ResyncEngine, ResyncRefused, note_call
-from tui.service.salesforce import SalesforceConnector, StaticToken
+from tui.service.sfauth import open_connector
 from tui.service.usage import OrgLimits, UsageLedger
 
 FEED_DEFAULT_LIMIT = 1000
@@ -77,8 +91,28 @@ def _explain(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-async def _json_body(request: Request, example: str) -> Any:
-    raw = await request.body()
+async def _capped_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to exceed ``limit`` bytes."""
+    too_large = ApiProblem(
+        413,
+        "body_too_large",
+        f"The body is larger than {limit // 1024 // 1024} MB; nothing was recorded. Send "
+        "smaller batches.",
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _json_body(request: Request, example: str, limit: int | None = None) -> Any:
+    raw = await request.body() if limit is None else await _capped_body(request, limit)
     if not raw.strip():
         raise ApiProblem(
             422, "missing_body", f"The request needs a JSON body, for example {example}."
@@ -119,7 +153,12 @@ def openapi_document() -> dict[str, Any]:
         SyncErrorDetail,
         ResyncRequest,
         ResyncResult,
+        IngestBatch,
+        IngestResult,
         NotificationSettings,
+        NotificationStatus,
+        TestSendRequest,
+        TestSendResult,
         ApiError,
     ]
     _, schemas = models_json_schema(
@@ -164,7 +203,8 @@ def openapi_document() -> dict[str, Any]:
                     "Change feed of errors",
                     "ErrorPage",
                     parameters=[query("cursor"), query("limit")],
-                )
+                ),
+                "post": op("Report failed records (a batch)", "IngestResult", "IngestBatch"),
             },
             "/v1/errors/{error_id}": {
                 "get": op("One error with its history", "SyncErrorDetail", parameters=[path_id])
@@ -175,6 +215,12 @@ def openapi_document() -> dict[str, Any]:
                 "put": op(
                     "Change notification settings", "NotificationSettings", "NotificationSettings"
                 ),
+            },
+            "/v1/notifications/status": {
+                "get": op("Channels, next digest and last deliveries", "NotificationStatus")
+            },
+            "/v1/notifications/test": {
+                "post": op("Send a test message now", "TestSendResult", "TestSendRequest")
             },
         },
     }
@@ -187,15 +233,17 @@ class SyncHealthService:
         self.usage = UsageLedger(
             self.ledger, config.clock, config.limits_ttl, config.default_allocation
         )
-        self.connector = SalesforceConnector(
-            config.org_url,
-            StaticToken(config.org_token or ""),
-            config.api_version,
-            transport=config.org_transport,
-            on_call=self._on_call,
-        )
+        self.connector = open_connector(config, on_call=self._on_call)
         self.resync = ResyncEngine(
             self.ledger, self.usage, self.connector, config.clock, self._note_limit_info
+        )
+        self.notifier = Notifier(
+            self.ledger,
+            self.usage,
+            Channels(config.smtp, config.webhook_url, config.ca_file),
+            config.clock,
+            self.org_name,
+            config.notify_interval,
         )
         self._running = False
         self.asgi = self._build_app()
@@ -209,6 +257,7 @@ class SyncHealthService:
         await self.ledger.open()
         await self.ledger.interrupt_started()
         await self.usage.load()
+        await self.notifier.start()
         self._running = True
 
     async def stop(self) -> None:
@@ -216,6 +265,7 @@ class SyncHealthService:
             return
         self._running = False
         try:
+            await self.notifier.stop()
             await self.usage.flush()
         finally:
             await self.connector.aclose()
@@ -368,32 +418,43 @@ class SyncHealthService:
         except ResyncRefused as exc:
             raise ApiProblem(exc.status, exc.code, exc.message) from exc
 
+    async def _post_errors(self, request: Request) -> JSON:
+        body = await _json_body(request, '{"errors": [...]}', limit=MAX_BODY_BYTES)
+        try:
+            result = await ingest(self.ledger, body, self.config.clock())
+        except IngestRefused as exc:
+            raise ApiProblem(exc.status, exc.code, exc.message) from exc
+        return JSON(result)
+
     async def _get_notifications(self, request: Request) -> JSON:
-        stored = await self.ledger.setting("notifications")
-        return JSON(NotificationSettings.model_validate(stored or {}))
+        return JSON(await load_settings(self.ledger))
 
     async def _put_notifications(self, request: Request) -> JSON:
-        body = await _json_body(
-            request, '{"enabled": true, "frequency": "daily", "channels": ["email"]}'
-        )
-        if not isinstance(body, dict):
-            raise ApiProblem(422, "invalid_notifications", "Send the settings as a JSON object.")
-        unknown = sorted(set(body) - set(NotificationSettings.model_fields))
-        if unknown:
+        body = await _json_body(request, '{"enabled": true, "frequency": "daily"}')
+        try:
+            settings = parse_settings(body)
+        except SettingsError as exc:
+            raise ApiProblem(422, "invalid_notifications", f"{exc}.") from None
+        await save_settings(self.ledger, settings)
+        return JSON(settings)
+
+    async def _get_notification_status(self, request: Request) -> JSON:
+        return JSON(await self.notifier.status())
+
+    async def _post_notification_test(self, request: Request) -> JSON:
+        body = await _json_body(request, '{"channel": "email"}')
+        try:
+            channel = TestSendRequest.model_validate(body, strict=True, extra="forbid").channel
+        except ValidationError as exc:
             raise ApiProblem(
                 422,
-                "invalid_notifications",
-                f"Unknown setting {', '.join(map(repr, unknown))}; the settings are "
-                "enabled, frequency (immediate, daily or weekly) and channels.",
-            )
+                "invalid_test_send",
+                f'{explain(exc)}; send {{"channel": "email"}} or {{"channel": "webhook"}}.',
+            ) from None
         try:
-            settings = NotificationSettings.model_validate(body, strict=True)
-        except ValidationError as exc:
-            raise ApiProblem(422, "invalid_notifications", _explain(exc)) from None
-        if not all(channel.strip() for channel in settings.channels):
-            raise ApiProblem(422, "invalid_notifications", "A channel name cannot be blank.")
-        await self.ledger.set_setting("notifications", settings.model_dump(mode="json"))
-        return JSON(settings)
+            return JSON(await self.notifier.test_send(channel))
+        except NotConfigured as exc:
+            raise ApiProblem(409, "channel_not_configured", f"{exc}.") from None
 
     async def _openapi(self, request: Request) -> JSON:
         return JSON(openapi_document())
@@ -439,10 +500,13 @@ class SyncHealthService:
             ("/v1/usage", self._get_usage, "GET"),
             ("/v1/usage/allocation", self._put_allocation, "PUT"),
             ("/v1/errors", self._get_errors, "GET"),
+            ("/v1/errors", self._post_errors, "POST"),
             ("/v1/errors/{error_id}", self._get_error, "GET"),
             ("/v1/resync", self._post_resync, "POST"),
             ("/v1/notifications", self._get_notifications, "GET"),
             ("/v1/notifications", self._put_notifications, "PUT"),
+            ("/v1/notifications/status", self._get_notification_status, "GET"),
+            ("/v1/notifications/test", self._post_notification_test, "POST"),
             ("/v1/openapi.json", self._openapi, "GET"),
         ]
         return Starlette(

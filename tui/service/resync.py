@@ -7,10 +7,17 @@ ever sent twice:
    nothing; one left ``started`` or ``interrupted`` (the process died, or Salesforce
    did not answer) is refused: its effect in Salesforce is unknown;
 2. errors whose payload ``checks`` still fail are failed again without sending;
-3. the allocation must cover ``ceil(records / 200)`` calls, else nothing happens;
-4. the request is written ``started``, the records go out through the connector,
+3. the records to send are grouped into calls (:func:`plan_calls`): records with a
+   Salesforce id in one sObject Collections update, records known only by an
+   external id in one collections upsert per object and field; a record that
+   several errors share goes out once;
+4. the allocation must cover ``ceil(records / 200)`` calls per group, else nothing
+   happens;
+5. the request is written ``started``, the calls go out through the connector,
    and the ledger updates, the counted calls and the ``done`` result are committed
-   in one transaction.
+   in one transaction. When a later call fails after an earlier one was applied,
+   the applied outcomes are kept and the errors of the failed and remaining calls
+   are answered ``skipped`` with the reason.
 """
 
 from __future__ import annotations
@@ -71,6 +78,59 @@ class _Plan:
     send: list[ResyncRow]
 
 
+@dataclass(frozen=True, slots=True)
+class SalesforceCall:
+    """Records that go out together: an update by id, or an upsert on one external id."""
+
+    upsert: tuple[str, str] | None  # (sobject, external id field); None: update by Id
+    records: list[dict[str, Any]]
+    rows: list[list[ResyncRow]]  # the errors each record stands for
+
+    @property
+    def calls(self) -> int:
+        return calls_needed(len(self.records))
+
+
+def _identity(payload: dict[str, Any]) -> tuple[str, ...] | None:
+    """What names the payload's record in Salesforce: its Id, or object + external id."""
+    record = payload.get("record") or {}
+    upsert = payload.get("upsert")
+    if record.get("Id"):
+        return ("Id", str(record["Id"]))
+    if isinstance(upsert, dict) and record.get(upsert.get("field")) is not None:
+        return (upsert["sobject"], upsert["field"], str(record[upsert["field"]]))
+    return None
+
+
+def plan_calls(rows: Sequence[ResyncRow]) -> list[SalesforceCall]:
+    """Group the records of ``rows`` into connector calls, the update first.
+
+    Errors of one record share one copy of it, merged oldest report first so the
+    newest values win. Update records are ordered by object: Salesforce processes
+    each run of one object as a chunk and allows 10 chunks per call.
+    """
+    merged: dict[tuple[str, ...], tuple[dict[str, Any], list[ResyncRow]]] = {}
+    for row in sorted(rows, key=lambda r: r.last_seen):
+        key = _identity(row.payload)
+        if key is None:
+            raise ValueError(f"error {row.id} has no record identity to send it by")
+        record, same = merged.setdefault(key, ({}, []))
+        record.update(row.payload["record"])
+        same.append(row)
+    calls: dict[tuple[str, str] | None, SalesforceCall] = {}
+
+    def order(entry: tuple[tuple[str, ...], Any]) -> tuple[bool, str]:
+        key, (record, _) = entry
+        return key[0] != "Id", str((record.get("attributes") or {}).get("type", ""))
+
+    for key, (record, same) in sorted(merged.items(), key=order):
+        target = None if key[0] == "Id" else (key[0], key[1])
+        call = calls.setdefault(target, SalesforceCall(target, [], []))
+        call.records.append(record)
+        call.rows.append(same)
+    return list(calls.values())
+
+
 def _outcome(error_id: int, status: str, **extra: Any) -> dict[str, Any]:
     return {
         "error_id": error_id,
@@ -85,6 +145,23 @@ def _outcome(error_id: int, status: str, **extra: Any) -> dict[str, Any]:
 
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _unsent(
+    failed: SalesforceCall, later: Sequence[SalesforceCall], exc: SalesforceError
+) -> dict[int, str]:
+    """Why the errors of a failed call, and of the calls after it, have no outcome."""
+    if isinstance(exc, SalesforceUnavailable | SalesforceProtocolError):
+        why = (
+            f"Salesforce did not answer for this record ({exc}), so whether it was applied is "
+            "unknown. Refresh the errors and resync it again if it is still open."
+        )
+    else:
+        why = f"Not sent: Salesforce refused it ({exc}). Resync it again later."
+    skipped = {row.id: why for rows in failed.rows for row in rows}
+    after = f"Not sent: an earlier part of this resync failed ({exc}). Resync it again."
+    skipped.update({row.id: after for call in later for rows in call.rows for row in rows})
+    return skipped
 
 
 class ResyncEngine:
@@ -111,11 +188,16 @@ class ResyncEngine:
             if stored is not None:
                 return self._replay(stored.state, stored.error_ids, stored.result, ids)
             plan = self._plan(ids, await self._ledger.resync_rows(ids))
-            await self._check_allocation(len(plan.send))
+            sf_calls = plan_calls(plan.send)
+            await self._check_allocation(sum(call.calls for call in sf_calls))
             await self._ledger.start_request(request_id, ids, self._clock())
-            results, calls = await self._send(request_id, plan.send)
+            results, unsent, calls = await self._send(request_id, sf_calls)
             changes = [self._recheck(row) for row in plan.recheck]
-            changes += [self._change(row, res) for row, res in zip(plan.send, results, strict=True)]
+            for row in plan.send:
+                if row.id in results:
+                    changes.append(self._change(row, results[row.id]))
+                else:
+                    plan.outcomes[row.id] = _outcome(row.id, "skipped", message=unsent[row.id])
             for change in changes:
                 plan.outcomes[change.id] = self._outcome_of(change)
             result = {
@@ -170,14 +252,21 @@ class ResyncEngine:
                 )
             elif any(v is False for v in (row.payload.get("checks") or {}).values()):
                 recheck.append(row)
+            elif _identity(row.payload) is None:
+                outcomes[error_id] = _outcome(
+                    error_id,
+                    "skipped",
+                    message="This error's record has neither a Salesforce id nor an external id "
+                    "to send it by; nothing was sent. It clears when the sync engine syncs the "
+                    "record again.",
+                )
             else:
                 send.append(row)
         return _Plan(outcomes, recheck, send)
 
-    async def _check_allocation(self, records: int) -> None:
-        if not records:
+    async def _check_allocation(self, needed: int) -> None:
+        if not needed:
             return
-        needed = calls_needed(records)
         used, allocated = await self._usage.used(), await self._usage.allocated()
         if used + needed > allocated:
             raise ResyncRefused(
@@ -189,13 +278,31 @@ class ResyncEngine:
                 f"24-hour window. Nothing was sent.",
             )
 
-    async def _send(self, request_id: str, rows: list[ResyncRow]) -> tuple[list[RecordResult], int]:
-        if not rows:
-            return [], 0
+    async def _send(
+        self, request_id: str, sf_calls: list[SalesforceCall]
+    ) -> tuple[dict[int, RecordResult], dict[int, str], int]:
+        """Results by error id, reasons for errors not sent, and the calls spent.
+
+        A failure of the first call refuses the whole request (:class:`ResyncRefused`);
+        a failure of a later one keeps what the earlier calls did.
+        """
+        results: dict[int, RecordResult] = {}
+        unsent: dict[int, str] = {}
+        if not sf_calls:
+            return results, unsent, 0
         counter = [0]
         token = _calls_in_run.set(counter)
         try:
-            results = await self._connector.update([row.payload["record"] for row in rows])
+            for n, call in enumerate(sf_calls):
+                try:
+                    answers = await self._deliver(call)
+                except SalesforceError as exc:
+                    if n == 0:
+                        raise
+                    unsent = _unsent(sf_calls[n], sf_calls[n + 1 :], exc)
+                    break
+                for rows, answer in zip(call.rows, answers, strict=True):
+                    results.update(dict.fromkeys((row.id for row in rows), answer))
         except RequestLimitExceeded as exc:
             await self._abandon(request_id, forget=True)
             raise ResyncRefused(
@@ -243,7 +350,13 @@ class ResyncEngine:
         finally:
             _calls_in_run.reset(token)
             self._after_salesforce()
-        return list(results), counter[0]
+        return results, unsent, counter[0]
+
+    async def _deliver(self, call: SalesforceCall) -> list[RecordResult]:
+        if call.upsert is None:
+            return await self._connector.update(call.records)
+        sobject, field = call.upsert
+        return await self._connector.upsert(sobject, field, call.records)
 
     async def _abandon(self, request_id: str, *, forget: bool) -> None:
         """Salesforce refused (forget: nothing changed) or the outcome is unknown."""

@@ -1,22 +1,35 @@
 """The one way synchealth reaches Salesforce: a small REST connector over httpx.
 
-It speaks the subset the service needs: ``GET /limits/`` and sObject Collections
-``PATCH /composite/sobjects`` (at most 200 records per call, ``allOrNone`` false).
-Every HTTP request actually sent is reported through ``on_call`` so the usage
-ledger counts it, and the last ``Sforce-Limit-Info`` header is kept.
+It speaks the subset the service needs: ``GET /limits/``, sObject Collections
+update ``PATCH /composite/sobjects`` and upsert by an external id
+``PATCH /composite/sobjects/{sobject}/{field}`` (at most 200 records per call,
+``allOrNone`` false). Every HTTP request actually sent is reported through
+``on_call`` so the usage ledger counts it, and the last ``Sforce-Limit-Info`` header
+is kept.
+
+Where to send and which token to use come from a :class:`SessionProvider`: a fixed
+instance URL with a :class:`TokenProvider` (the demo, tests, a given token), or a
+sign-in (tui/service/sfauth.py) that learns the instance URL from the token answer.
+A 401 asks the provider for a fresh session once; a second 401 is final.
 
 Failures become :class:`SalesforceError` subclasses whose messages a person can act
-on; the access token never appears in them.
+on; the access token never appears in them. Salesforce is only reached over https
+(plain http only on this machine, for stand-ins) and certificates are always checked.
 """
 
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 import httpx
+from pydantic import SecretStr
+
+from tui.service.auth import is_loopback
 
 #: sObject Collections accepts at most this many records per request.
 MAX_RECORDS_PER_CALL = 200
@@ -24,27 +37,12 @@ MAX_RECORDS_PER_CALL = 200
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
-class TokenProvider(Protocol):
-    async def token(self, refresh: bool = False) -> str:
-        """The current access token; a fresh one when ``refresh`` is true."""
-        ...
-
-
-class StaticToken:
-    """A fixed access token: a refresh yields the same token, so a second 401 is final."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    async def token(self, refresh: bool = False) -> str:
-        return self._token
-
-    def __repr__(self) -> str:
-        return "StaticToken(***)"
-
-
 class SalesforceError(Exception):
     """Salesforce could not do what was asked; the message says why."""
+
+
+class SignInError(SalesforceError):
+    """Signing in to Salesforce failed; the message says what to check, never a secret."""
 
 
 class SessionExpired(SalesforceError):
@@ -61,6 +59,117 @@ class SalesforceUnavailable(SalesforceError):
 
 class SalesforceProtocolError(SalesforceError):
     """Salesforce answered with something that is not the JSON it should send."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrgSession:
+    """A signed-in session: the bearer token and the org's instance URL (no trailing /)."""
+
+    access_token: SecretStr
+    instance_url: str
+
+
+class TokenProvider(Protocol):
+    async def token(self, refresh: bool = False) -> str:
+        """The current access token; a fresh one when ``refresh`` is true."""
+        ...
+
+
+@runtime_checkable
+class SessionProvider(Protocol):
+    """Hands out sessions; ``stale`` is one Salesforce just refused (answered 401)."""
+
+    #: What to tell the user when even a fresh session is refused.
+    expired_advice: str
+
+    async def session(self, stale: OrgSession | None = None) -> OrgSession: ...
+
+    async def aclose(self) -> None: ...
+
+
+class StaticToken:
+    """A fixed access token: a refresh yields the same token, so a second 401 is final."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    async def token(self, refresh: bool = False) -> str:
+        return self._token
+
+    def __repr__(self) -> str:
+        return "StaticToken(***)"
+
+
+class FixedInstance:
+    """A :class:`SessionProvider` for a known instance URL and a token provider."""
+
+    expired_advice = "sign in to the org again and give the service the new access token"
+
+    def __init__(self, instance_url: str, tokens: TokenProvider) -> None:
+        self._url = salesforce_url(instance_url, "the org URL")
+        self._tokens = tokens
+
+    async def session(self, stale: OrgSession | None = None) -> OrgSession:
+        token = await self._tokens.token(refresh=stale is not None)
+        return OrgSession(SecretStr(token), self._url)
+
+    async def aclose(self) -> None:
+        """Nothing to close: the token provider belongs to the caller."""
+
+    def __repr__(self) -> str:
+        return f"FixedInstance({self._url!r}, {self._tokens!r})"
+
+
+def salesforce_url(url: str, what: str) -> str:
+    """``url`` without a trailing slash, if Salesforce may be reached there.
+
+    Only https, except plain http to this machine (a stand-in in tests); just the
+    address, without a path, user name or password.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        host = ""
+    example = "for example https://acme.my.salesforce.com"
+    if parts.scheme not in ("https", "http") or not host:
+        raise SignInError(f"{what} must be an https:// address, {example}; got {url!r}")
+    if parts.scheme == "http" and not is_loopback(host):
+        raise SignInError(
+            f"{what} {url!r} uses plain http://: Salesforce needs https:// "
+            "(plain http is only accepted for a stand-in on this machine)"
+        )
+    if parts.username is not None or parts.password is not None:
+        raise SignInError(f"{what} must not carry a user name or password; {example}")
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise SignInError(
+            f"{what} must be only the address, without a path, {example}; got {url!r}"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def transport_failure(exc: httpx.TransportError, where: str) -> str:
+    """A sentence about a request to ``where`` that failed below HTTP.
+
+    ``where`` names the server ("Salesforce at acme.my.salesforce.com"); nothing
+    secret is in ``exc`` (httpx does not put headers or bodies in its messages).
+    """
+    reason = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in reason:
+        detail = reason.rsplit("certificate verify failed:", 1)[-1].split("(_ssl", 1)[0].strip()
+        return (
+            f"the TLS certificate of {where} could not be verified ({detail or reason}); if a "
+            "TLS-inspecting proxy sits in between, give its CA bundle as ca_file "
+            "(verification is never turned off)"
+        )
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"cannot reach {where}: connecting timed out (check the address, proxy, firewall)"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot reach {where}: {reason} (check the address, proxy and network)"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"{where} did not answer in time ({type(exc).__name__})"
+    return f"the connection to {where} failed ({type(exc).__name__})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,25 +191,44 @@ class RecordResult:
     id: str | None
     success: bool
     errors: list[dict[str, Any]] = field(default_factory=list)
+    #: Upserts only: True when the record was inserted, False when updated.
+    created: bool | None = None
 
 
 class SalesforceConnector:
+    """Salesforce's REST API for the service.
+
+    ``instance_url`` with a :class:`TokenProvider`, or ``None`` with a
+    :class:`SessionProvider` (which then names the instance); the connector owns the
+    provider from then on and closes it in :meth:`aclose`. ``verify`` is an
+    ``ssl.SSLContext`` with extra CAs (see ``sfauth.tls_verify``) or True.
+    """
+
     def __init__(
         self,
-        instance_url: str,
-        token_provider: TokenProvider,
+        instance_url: str | None,
+        token_provider: TokenProvider | SessionProvider,
         api_version: str = "v62.0",
         transport: httpx.AsyncBaseTransport | None = None,
         on_call: Callable[[], None] | None = None,
         timeout: float | httpx.Timeout = 30.0,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
-        self._tokens = token_provider
+        if instance_url is not None:
+            self._sessions: SessionProvider = FixedInstance(instance_url, token_provider)  # type: ignore[arg-type]
+        elif isinstance(token_provider, SessionProvider):
+            self._sessions = token_provider
+        else:
+            raise TypeError("without an instance URL the provider must be a SessionProvider")
+        if verify is False:
+            raise ValueError("TLS verification is never turned off for Salesforce")
         self._base = f"/services/data/{api_version}"
         self._on_call = on_call
         self._limit_info: tuple[int, int] | None = None
-        self._client = httpx.AsyncClient(
-            base_url=instance_url.rstrip("/"), transport=transport, timeout=timeout
-        )
+        self._client = httpx.AsyncClient(transport=transport, timeout=timeout, verify=verify)
+
+    def __repr__(self) -> str:
+        return f"SalesforceConnector({self._sessions!r})"
 
     @property
     def limit_info(self) -> tuple[int, int] | None:
@@ -108,7 +236,10 @@ class SalesforceConnector:
         return self._limit_info
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        try:
+            await self._client.aclose()
+        finally:
+            await self._sessions.aclose()
 
     async def limits(self) -> OrgLimits:
         body = await self._request("GET", f"{self._base}/limits/")
@@ -122,46 +253,64 @@ class SalesforceConnector:
 
     async def update(self, records: list[dict[str, Any]]) -> list[RecordResult]:
         """Update records with sObject Collections, 200 per call, results in request order."""
+        return await self._collections(f"{self._base}/composite/sobjects", records, "an update")
+
+    async def upsert(
+        self, sobject: str, external_id_field: str, records: list[dict[str, Any]]
+    ) -> list[RecordResult]:
+        """Insert or update ``sobject`` records matched by ``external_id_field``.
+
+        Each record carries ``attributes.type`` and the external id field, not ``Id``.
+        200 per call; results in request order, with ``created`` set.
+        """
+        for name, what in ((sobject, "sObject"), (external_id_field, "external id field")):
+            if not _API_NAME.fullmatch(name):
+                raise SalesforceError(f"{name!r} is not a Salesforce {what} API name")
+        path = f"{self._base}/composite/sobjects/{sobject}/{external_id_field}"
+        return await self._collections(path, records, f"an upsert of {sobject}")
+
+    async def _collections(
+        self, path: str, records: list[dict[str, Any]], what: str
+    ) -> list[RecordResult]:
         results: list[RecordResult] = []
         for start in range(0, len(records), MAX_RECORDS_PER_CALL):
             chunk = records[start : start + MAX_RECORDS_PER_CALL]
-            body = await self._request(
-                "PATCH",
-                f"{self._base}/composite/sobjects",
-                json={"allOrNone": False, "records": chunk},
-            )
-            results.extend(_record_results(body, len(chunk)))
+            body = await self._request("PATCH", path, json={"allOrNone": False, "records": chunk})
+            results.extend(_record_results(body, len(chunk), what))
         return results
 
     async def _request(self, method: str, path: str, json: Any = None) -> Any:
-        refreshed = False
-        while True:
-            token = await self._tokens.token(refresh=refreshed)
-            response = await self._send(method, path, json, token)
-            if response.status_code == 401 and not refreshed:
-                refreshed = True
-                continue
-            return _body_or_raise(response)
+        session = await self._sessions.session()
+        response = await self._send(method, path, json, session)
+        if response.status_code == 401:
+            session = await self._sessions.session(stale=session)
+            response = await self._send(method, path, json, session)
+            if response.status_code == 401:
+                code, _ = _first_error(_json_or_none(response))
+                raise SessionExpired(
+                    "Salesforce refused the access token even after a refresh "
+                    f"({code or 'HTTP 401'}); {self._sessions.expired_advice}"
+                )
+        return _body_or_raise(response)
 
-    async def _send(self, method: str, path: str, json: Any, token: str) -> httpx.Response:
+    async def _send(self, method: str, path: str, json: Any, session: OrgSession) -> httpx.Response:
         """Send one request; ``on_call`` counts it unless it never left (no connection)."""
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        request = self._client.build_request(method, path, json=json, headers=headers)
+        headers = {
+            "Authorization": f"Bearer {session.access_token.get_secret_value()}",
+            "Accept": "application/json",
+        }
+        url = session.instance_url + path
+        request = self._client.build_request(method, url, json=json, headers=headers)
         try:
             response = await self._client.send(request)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise SalesforceUnavailable(
-                f"cannot reach Salesforce at {self._client.base_url.host}: {type(exc).__name__}"
-            ) from None
-        except httpx.TimeoutException as exc:
-            self._count()  # it may have reached Salesforce and been counted there
-            raise SalesforceUnavailable(
-                f"Salesforce did not answer in time ({type(exc).__name__})"
+                transport_failure(exc, f"Salesforce at {request.url.host}")
             ) from None
         except httpx.TransportError as exc:
-            self._count()
+            self._count()  # it may have reached Salesforce and been counted there
             raise SalesforceUnavailable(
-                f"the connection to Salesforce failed ({type(exc).__name__})"
+                transport_failure(exc, f"Salesforce at {request.url.host}")
             ) from None
         self._count()
         self._note_limit_info(response)
@@ -177,6 +326,16 @@ class SalesforceConnector:
             self._limit_info = (int(match[1]), int(match[2]))
 
 
+_API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
 def _body_or_raise(response: httpx.Response) -> Any:
     status = response.status_code
     if status >= 500:
@@ -190,11 +349,6 @@ def _body_or_raise(response: httpx.Response) -> Any:
     if status < 400:
         return body
     code, message = _first_error(body)
-    if status == 401:
-        raise SessionExpired(
-            "Salesforce refused the access token even after a refresh "
-            f"({code or 'HTTP 401'}); sign in to the org again"
-        )
     if status == 403 and code == "REQUEST_LIMIT_EXCEEDED":
         raise RequestLimitExceeded(
             "the org has used all of its daily Salesforce API requests; "
@@ -212,10 +366,10 @@ def _first_error(body: Any) -> tuple[str, str]:
     return "", ""
 
 
-def _record_results(body: Any, expected: int) -> list[RecordResult]:
+def _record_results(body: Any, expected: int, what: str) -> list[RecordResult]:
     if not isinstance(body, list) or len(body) != expected:
         raise SalesforceProtocolError(
-            f"Salesforce answered an update of {expected} records with "
+            f"Salesforce answered {what} of {expected} records with "
             f"{len(body) if isinstance(body, list) else 'no'} results"
         )
     results = []
@@ -225,5 +379,13 @@ def _record_results(body: Any, expected: int) -> list[RecordResult]:
         errors = item.get("errors") or []
         if not isinstance(errors, list):
             raise SalesforceProtocolError("Salesforce sent record errors that are not a list")
-        results.append(RecordResult(item.get("id"), bool(item["success"]), errors))
+        created = item.get("created")
+        results.append(
+            RecordResult(
+                item.get("id"),
+                bool(item["success"]),
+                errors,
+                created if isinstance(created, bool) else None,
+            )
+        )
     return results

@@ -1,4 +1,7 @@
--- The Sync Health service's ledger (SQLite, WAL). Version 1.
+-- The Sync Health service's ledger (SQLite, WAL). Version 2.
+-- Every statement is idempotent: opening a ledger runs this file, which creates
+-- what an older version lacks (version 2 added ingest_batches, and the index
+-- errors_by_record that tui/service/ledger.py builds after this file has run).
 -- Times are ISO-8601 UTC text 'YYYY-MM-DDTHH:MM:SSZ', which sorts as time.
 
 CREATE TABLE IF NOT EXISTS meta (
@@ -46,6 +49,13 @@ CREATE TABLE IF NOT EXISTS resync_requests (
     result     TEXT                         -- JSON ResyncResult once done
 );
 
+CREATE TABLE IF NOT EXISTS ingest_batches (
+    batch_id TEXT PRIMARY KEY,              -- chosen by the sync engine (POST /v1/errors)
+    created  TEXT NOT NULL,
+    digest   TEXT NOT NULL,                 -- sha256 of the batch's items
+    result   TEXT NOT NULL                  -- JSON IngestResult
+);
+
 CREATE TABLE IF NOT EXISTS usage_hourly (
     hour  TEXT PRIMARY KEY,                 -- start of the hour
     calls INTEGER NOT NULL
@@ -55,3 +65,27 @@ CREATE TABLE IF NOT EXISTS settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL                     -- JSON
 );  -- allocated, notifications
+
+-- Notifications (tui/service/notify, docs/notifications.md) -------------------------
+
+CREATE TABLE IF NOT EXISTS notify_outbox (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids only grow: they name messages
+    kind         TEXT NOT NULL,         -- immediate | daily | weekly | usage_alert | usage_recovered | test
+    channel      TEXT NOT NULL,         -- email | webhook
+    status       TEXT NOT NULL,         -- pending | sent | failed
+    subject      TEXT NOT NULL,
+    body         TEXT NOT NULL,         -- plain text, the same on every attempt
+    data         TEXT NOT NULL,         -- JSON: the facts the webhook carries beside the text
+    recipients   TEXT NOT NULL,         -- JSON list of addresses (email), fixed when queued
+    created      TEXT NOT NULL,
+    attempts     INTEGER NOT NULL,
+    last_attempt TEXT,
+    next_attempt TEXT,                  -- when a pending row is tried next; NULL otherwise
+    error        TEXT NOT NULL          -- the last failure, or a partial refusal (never a secret)
+);
+CREATE INDEX IF NOT EXISTS notify_outbox_due ON notify_outbox(status, next_attempt);
+
+CREATE TABLE IF NOT EXISTS notify_state (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL                 -- JSON
+);  -- announced_id, digest, usage_level (see tui/service/notify/state.py)

@@ -52,6 +52,8 @@ from typing import Any
 import orjson
 
 from tui.data.classify import classify
+from tui.data.models import NotificationSettings
+from tui.service.ledger import RECORD_INDEX, SCHEMA_VERSION
 from tui.simorg import validate as v
 from tui.simorg.ids import KEY_PREFIX, make_id
 from tui.simorg.metadata import RECORD_TYPES
@@ -60,7 +62,6 @@ from tui.simorg.state import POPULATION, OrgState
 ORG_NAME = "Sakura Trading KK"
 DAILY_LIMIT = 15000
 ALLOCATED = 5000
-NOTIFICATIONS = {"enabled": False, "frequency": "daily", "channels": ["email"]}
 HISTORY_ROWS_FOR = 100_000
 _CHUNK = 20_000
 _INSERT_ERROR = (
@@ -990,13 +991,17 @@ def build_demo_ledger(
         usage = _usage(seed, moment)
         conn.executemany("INSERT INTO usage_hourly(hour, calls) VALUES (?, ?)", usage)
         meta = {
-            "schema_version": "1",
+            "schema_version": str(SCHEMA_VERSION),
             "org_name": ORG_NAME,
             "mode": "simulated",
             "next_seq": str(size + 1),
         }
         conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta.items())
-        settings = {"allocated": ALLOCATED, "notifications": NOTIFICATIONS}
+        conn.execute(RECORD_INDEX)
+        settings = {
+            "allocated": ALLOCATED,
+            "notifications": NotificationSettings().model_dump(mode="json"),
+        }
         conn.executemany(
             "INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)",
             [(k, orjson.dumps(val).decode()) for k, val in settings.items()],

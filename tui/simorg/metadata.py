@@ -32,6 +32,8 @@ class FieldDef:
     updateable: bool = True
     required: bool = False
     unique: bool = False
+    external_id: bool = False  # an upsert can match records by this field
+    default: str | None = None  # what a new record gets when the field is not sent
     refs: tuple[str, ...] = ()  # key prefixes a lookup accepts
 
 
@@ -45,6 +47,11 @@ def _pick(name: str, label: str, values: tuple[str, ...], **kw: object) -> Field
 
 def _ref(name: str, label: str, *refs: str, **kw: object) -> FieldDef:
     return FieldDef(name, label, REFERENCE, 18, refs=refs, **kw)  # type: ignore[arg-type]
+
+
+def _crm_id() -> FieldDef:
+    """The integration's external id: the record's id in the CRM."""
+    return _s("CRM_Id__c", "CRM Record ID", 50, unique=True, external_id=True)
 
 
 INDUSTRIES = (
@@ -129,7 +136,14 @@ _OBJECT_FIELDS: dict[str, list[FieldDef]] = {
         FieldDef("Website", "Website", URL, 255),
         *_address("Lead"),
         _pick("LeadSource", "Lead Source", LEAD_SOURCES),
-        _pick("Status", "Lead Status", LEAD_STATUSES, restricted=True, required=True),
+        _pick(
+            "Status",
+            "Lead Status",
+            LEAD_STATUSES,
+            restricted=True,
+            required=True,
+            default=LEAD_STATUSES[0],
+        ),
         _pick("Industry", "Industry", INDUSTRIES, restricted=True),
         _pick("Rating", "Rating", RATINGS, restricted=True),
         _pick("Region__c", "Region", REGIONS, restricted=True),
@@ -139,6 +153,7 @@ _OBJECT_FIELDS: dict[str, list[FieldDef]] = {
         FieldDef("Description", "Description", TEXTAREA, 32000),
         FieldDef("Lead_Score__c", "Lead Score", NUMBER, updateable=False),
         FieldDef("IsConverted", "Converted", BOOLEAN, updateable=False),
+        _crm_id(),
     ],
     "Contact": [
         _s("FirstName", "First Name", 40),
@@ -156,6 +171,7 @@ _OBJECT_FIELDS: dict[str, list[FieldDef]] = {
         FieldDef("Birthdate", "Birthdate", DATE),
         FieldDef("Description", "Description", TEXTAREA, 32000),
         FieldDef("Credit_Limit__c", "Credit Limit", NUMBER, updateable=False),
+        _crm_id(),
     ],
     "Account": [
         _s("Name", "Account Name", 255, required=True),
@@ -169,9 +185,10 @@ _OBJECT_FIELDS: dict[str, list[FieldDef]] = {
         FieldDef("NumberOfEmployees", "Employees", NUMBER),
         FieldDef("AnnualRevenue", "Annual Revenue", NUMBER),
         _ref("OwnerId", "Owner ID", "005"),
-        _s("Customer_Number__c", "Customer Number", 20, unique=True),
+        _s("Customer_Number__c", "Customer Number", 20, unique=True, external_id=True),
         FieldDef("Description", "Account Description", TEXTAREA, 32000),
         FieldDef("Credit_Rating__c", "Credit Rating", NUMBER, updateable=False),
+        _crm_id(),
     ],
     "Opportunity": [
         _s("Name", "Name", 120, required=True),
@@ -188,17 +205,21 @@ _OBJECT_FIELDS: dict[str, list[FieldDef]] = {
         _s("NextStep", "Next Step", 255),
         FieldDef("Description", "Description", TEXTAREA, 32000),
         FieldDef("ExpectedRevenue", "Expected Amount", NUMBER, updateable=False),
+        _crm_id(),
     ],
     "Task": [
         _s("Subject", "Subject", 255),
-        _pick("Status", "Status", TASK_STATUSES, restricted=True, required=True),
-        _pick("Priority", "Priority", PRIORITIES, restricted=True, required=True),
+        _pick(
+            "Status", "Status", TASK_STATUSES, restricted=True, required=True, default="Not Started"
+        ),
+        _pick("Priority", "Priority", PRIORITIES, restricted=True, required=True, default="Normal"),
         _pick("Type", "Type", ("Call", "Email", "Meeting", "Other")),
         FieldDef("ActivityDate", "Due Date Only", DATE),
         _ref("WhoId", "Name ID", "00Q", "003"),
         _ref("WhatId", "Related To ID", "001", "006"),
         _ref("OwnerId", "Assigned To ID", "005", "00G"),
         FieldDef("Description", "Description", TEXTAREA, 32000),
+        _crm_id(),
     ],
 }
 

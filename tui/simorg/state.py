@@ -5,6 +5,8 @@ record ``n`` of an object exists when ``1 <= n <= population``; it is in the rec
 bin when ``n % DELETED_MODULUS == deleted_residue``; an Account or Opportunity is
 private to another team (the integration user may not edit it) when
 ``n % PRIVATE_MODULUS == private_residue``.
+Records created through an upsert get the counters after the population
+(``created`` counts them per key prefix); they are never deleted or private.
 Only records actually written are kept, in ``written``.
 """
 
@@ -55,6 +57,7 @@ class OrgState:
     #: Emails of existing people the Lead/Contact duplicate rule matches (lower case).
     duplicate_emails: frozenset[str] = frozenset()
     written: dict[str, dict[str, Any]] = field(default_factory=dict)  # 15-char id -> fields
+    created: dict[str, int] = field(default_factory=dict)  # key prefix -> records created
     api_used: int = 0
     token_expires_at: float | None = None  # time.time() after which the token is refused
     unavailable: bool = False  # answer every request with 503, like an org in maintenance
@@ -89,14 +92,20 @@ class OrgState:
 
     def status(self, prefix: str, counter: int | None) -> RecordStatus:
         population = POPULATION.get(prefix)
-        if counter is None or population is None or not 1 <= counter <= population:
+        if counter is None or population is None or counter < 1:
             return "missing"
+        if counter > population:
+            return "live" if counter <= population + self.created.get(prefix, 0) else "missing"
         if counter % DELETED_MODULUS == self.deleted_residue:
             return "deleted"
         return "live"
 
     def is_private(self, prefix: str, counter: int) -> bool:
-        return prefix in ("001", "006") and counter % PRIVATE_MODULUS == self.private_residue
+        return (
+            prefix in ("001", "006")
+            and counter <= POPULATION[prefix]
+            and counter % PRIVATE_MODULUS == self.private_residue
+        )
 
     def usable(self, prefix: str, counter: int) -> bool:
         """A live record the integration user may edit."""
@@ -116,6 +125,17 @@ class OrgState:
 
     def private_counter(self, k: int) -> int:
         return k * PRIVATE_MODULUS + self.private_residue or PRIVATE_MODULUS
+
+    def next_created_id(self, prefix: str) -> str:
+        """The id the next record created with ``prefix`` will get."""
+        return make_id(prefix, POPULATION[prefix] + self.created.get(prefix, 0) + 1)
+
+    def create(self, prefix: str, values: dict[str, Any]) -> str:
+        """Keep a new record; its id is :meth:`next_created_id` as it was before the call."""
+        record_id = self.next_created_id(prefix)
+        self.created[prefix] = self.created.get(prefix, 0) + 1
+        self.written[record_id[:15]] = dict(values)
+        return record_id
 
     # -- what it holds ----------------------------------------------------------
 

@@ -1,12 +1,13 @@
-"""How the simulated org judges one record of an sObject Collections update.
+"""How the simulated org judges one record of an sObject Collections update or insert.
 
 The checks run in Salesforce's order of execution, roughly: the record itself
 (id, existence, access), system validation of each field (security, type, length,
 picklists, email, lookups, owners, addresses, required), then the org's
 customisations: the before-save flow, the Apex trigger, validation rules, the
-duplicate rule, unique fields. The first failure is returned, with the
-``statusCode`` and message style Salesforce uses; the message builders below are
-shared with the demo generator so recorded errors match what the org answers.
+duplicate rule, unique fields. Like Salesforce, a stage that finds problems reports
+all of them and stops the later stages; errors come with the ``statusCode`` and
+message style Salesforce uses. The message builders below are shared with the demo
+generator so recorded errors match what the org answers.
 """
 
 from __future__ import annotations
@@ -147,49 +148,77 @@ def unknown_message(record_id: str) -> str:
 _NOT_FIELDS = frozenset(("attributes", "Id"))
 
 
-def check_record(state: OrgState, record: Mapping[str, Any]) -> SfError | None:
-    """The first error Salesforce would report for updating ``record``, or None."""
+def check_record(state: OrgState, record: Mapping[str, Any]) -> list[SfError]:
+    """The errors Salesforce would report for updating ``record`` (none: it saves)."""
     attributes = record.get("attributes")
     sobject = attributes.get("type") if isinstance(attributes, Mapping) else None
     if sobject not in md.FIELDS:
-        return err("INVALID_TYPE", "Must send a concrete entity type.")
+        return [err("INVALID_TYPE", "Must send a concrete entity type.")]
     record_id = record.get("Id")
     if not record_id:
-        return err("MISSING_ARGUMENT", "Id not specified in an update call")
+        return [err("MISSING_ARGUMENT", "Id not specified in an update call")]
     if not is_well_formed(record_id) or record_id[:3] != KEY_PREFIX[sobject]:
-        return err("MALFORMED_ID", bad_id_message(f"{sobject} ID", record_id), ["Id"])
+        return [err("MALFORMED_ID", bad_id_message(f"{sobject} ID", record_id), ["Id"])]
     prefix, counter = parse_id(record_id)
     status = state.status(prefix, counter)
     if status == "deleted":
-        return err("ENTITY_IS_DELETED", "entity is deleted")
+        return [err("ENTITY_IS_DELETED", "entity is deleted")]
     if status == "missing":
-        return err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+        return [err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")]
     assert counter is not None
     if state.is_private(prefix, counter):
-        return err("INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id")
-
-    fields = md.FIELDS[sobject]
+        return [err("INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id")]
     values = {k: v for k, v in record.items() if k not in _NOT_FIELDS}
+    merged = {**state.written.get(record_id[:15], {}), **values}
+    return _check_fields(state, sobject, record_id, values, merged, inserting=False)
+
+
+def check_new_record(
+    state: OrgState, sobject: str, record_id: str, values: Mapping[str, Any]
+) -> list[SfError]:
+    """The errors Salesforce would report for inserting ``values`` as ``record_id``."""
+    defaults = {f.name: f.default for f in md.FIELDS[sobject].values() if f.default is not None}
+    merged = {**defaults, **values}
+    return _check_fields(state, sobject, record_id, values, merged, inserting=True)
+
+
+def _check_fields(
+    state: OrgState,
+    sobject: str,
+    record_id: str,
+    values: Mapping[str, Any],
+    merged: Mapping[str, Any],
+    *,
+    inserting: bool,
+) -> list[SfError]:
+    """System validation, then automation, then the org's rules, each stage all at once.
+
+    An update needs only the required fields it sends to be filled; an insert needs
+    every required field (after defaults).
+    """
+    fields = md.FIELDS[sobject]
     for name in values:
         if name not in fields:
-            return err("INVALID_FIELD", f"No such column '{name}' on sobject of type {sobject}")
+            return [err("INVALID_FIELD", f"No such column '{name}' on sobject of type {sobject}")]
+    problems: list[SfError] = []
     readonly = [n for n in values if not fields[n].updateable]
     if readonly:
-        return err("INVALID_FIELD_FOR_INSERT_UPDATE", fls_message(readonly), readonly)
+        problems.append(err("INVALID_FIELD_FOR_INSERT_UPDATE", fls_message(readonly), readonly))
     for name, value in values.items():
         problem = _check_value(state, sobject, fields[name], value)
         if problem is not None:
-            return problem
-    missing = [n for n, v in values.items() if fields[n].required and v in (None, "")]
+            problems.append(problem)
+    checked = fields if inserting else values
+    missing = [n for n in checked if fields[n].required and merged.get(n) in (None, "")]
     if missing:
-        return err("REQUIRED_FIELD_MISSING", required_message(missing), missing)
-    merged = {**state.written.get(record_id[:15], {}), **values}
-    return (
-        _check_address(sobject, values)
-        or _check_stage(sobject, merged)
-        or _check_automation(sobject, record_id, values)
-        or _check_rules(state, sobject, record_id, counter, merged, values)
-    )
+        problems.append(err("REQUIRED_FIELD_MISSING", required_message(missing), missing))
+    problems += [p for p in (_check_address(sobject, values), _check_stage(sobject, merged)) if p]
+    if problems:
+        return problems
+    automation = _check_automation(sobject, record_id, values)
+    if automation is not None:
+        return [automation]
+    return _check_rules(state, sobject, record_id, merged, values)
 
 
 def _check_value(state: OrgState, sobject: str, f: md.FieldDef, value: Any) -> SfError | None:
@@ -320,44 +349,51 @@ def _check_rules(
     state: OrgState,
     sobject: str,
     record_id: str,
-    counter: int,
     merged: Mapping[str, Any],
     values: Mapping[str, Any],
-) -> SfError | None:
-    """Validation rules, the duplicate rule, then unique fields."""
+) -> list[SfError]:
+    """Validation rules (all that fail), else the duplicate rule, else unique fields."""
+    failed = []
     if sobject == "Account" and values.get("Phone") and not _PHONE_RULE.match(values["Phone"]):
-        return err("FIELD_CUSTOM_VALIDATION_EXCEPTION", PHONE_RULE_MESSAGE, ["Phone"])
+        failed.append(err("FIELD_CUSTOM_VALIDATION_EXCEPTION", PHONE_RULE_MESSAGE, ["Phone"]))
     if (
         sobject == "Opportunity"
         and merged.get("StageName") == "Closed Lost"
         and not merged.get("Loss_Reason__c")
     ):
-        return err(
-            "FIELD_CUSTOM_VALIDATION_EXCEPTION", LOSS_REASON_RULE_MESSAGE, ["Loss_Reason__c"]
+        failed.append(
+            err("FIELD_CUSTOM_VALIDATION_EXCEPTION", LOSS_REASON_RULE_MESSAGE, ["Loss_Reason__c"])
         )
+    if failed:
+        return failed
     email = values.get("Email")
     if sobject in ("Lead", "Contact") and email and email.lower() in state.duplicate_emails:
-        return err("DUPLICATES_DETECTED", DUPLICATE_RULE_MESSAGE)
-    number = values.get("Customer_Number__c")
-    if sobject == "Account" and number:
-        holder = _customer_number_holder(state, number)
+        return [err("DUPLICATES_DETECTED", DUPLICATE_RULE_MESSAGE)]
+    for name, value in values.items():
+        if not md.FIELDS[sobject][name].unique or not value:
+            continue
+        holder = unique_holder(state, sobject, name, value)
         if holder is not None and holder[:15] != record_id[:15]:
-            return err("DUPLICATE_VALUE", unique_message("Customer_Number__c", holder))
-    return None
+            return [err("DUPLICATE_VALUE", unique_message(name, holder))]
+    return []
 
 
-def _customer_number_holder(state: OrgState, number: str) -> str | None:
-    """The account that already carries ``number``, from the written ones or the pattern."""
+def unique_holder(state: OrgState, sobject: str, field: str, value: object) -> str | None:
+    """The record of ``sobject`` whose unique ``field`` already holds ``value``, if any.
+
+    Written records are looked at first; every existing account carries its
+    customer number (see :meth:`OrgState.customer_number`) unless it was changed.
+    """
+    prefix = KEY_PREFIX[sobject]
     for key, fields in state.written.items():
-        if key.startswith("001") and fields.get("Customer_Number__c") == number:
+        if key.startswith(prefix) and fields.get(field) == value:
             return key + suffix(key)
-    if re.fullmatch(r"C\d{7}", number):
-        counter = int(number[1:])
-        prefix = KEY_PREFIX["Account"]
+    if field == "Customer_Number__c" and isinstance(value, str) and re.fullmatch(r"C\d{7}", value):
+        counter = int(value[1:])
         if state.status(prefix, counter) == "live":
             holder = make_id(prefix, counter)
-            moved = state.written.get(holder[:15], {}).get("Customer_Number__c")
-            return None if moved not in (None, number) else holder
+            moved = state.written.get(holder[:15], {}).get(field)
+            return None if moved not in (None, value) else holder
     return None
 
 

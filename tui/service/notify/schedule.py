@@ -1,0 +1,57 @@
+"""When digests are due: pure functions of the settings and a moment.
+
+A *slot* is one scheduled digest time: every day (daily) or every
+``digest_weekday`` (weekly) at ``digest_time`` in ``timezone``, as an aware UTC
+datetime. Local times that a daylight-saving change skips or repeats resolve the
+way :mod:`zoneinfo` does with ``fold=0``: a skipped 02:30 happens at 03:30 of the
+new offset, a repeated 01:30 happens the first time.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from tui.data.models import NotificationSettings
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
+_DAY = timedelta(days=1)
+
+
+def is_digest(settings: NotificationSettings) -> bool:
+    return settings.frequency in ("daily", "weekly")
+
+
+def schedule_key(settings: NotificationSettings) -> str:
+    """What identifies a schedule; a digest state made under another key is out of date."""
+    weekday = settings.digest_weekday if settings.frequency == "weekly" else "-"
+    return f"{settings.frequency} {weekday} {settings.digest_time} {settings.timezone}"
+
+
+def _slot_on(day: date, settings: NotificationSettings) -> datetime | None:
+    """The slot on local ``day``, or None when no digest falls on that day."""
+    if settings.frequency == "weekly" and WEEKDAYS[day.weekday()] != settings.digest_weekday:
+        return None
+    hour, minute = map(int, settings.digest_time.split(":"))
+    local = datetime.combine(day, time(hour, minute), tzinfo=ZoneInfo(settings.timezone))
+    return local.astimezone(UTC)
+
+
+def latest_slot(now: datetime, settings: NotificationSettings) -> datetime:
+    """The last slot at or before ``now``."""
+    day = now.astimezone(ZoneInfo(settings.timezone)).date()
+    for back in range(9):
+        slot = _slot_on(day - back * _DAY, settings)
+        if slot is not None and slot <= now:
+            return slot
+    raise ValueError(f"no digest slot before {now} for {schedule_key(settings)!r}")
+
+
+def next_slot(after: datetime, settings: NotificationSettings) -> datetime:
+    """The first slot strictly after ``after``."""
+    day = after.astimezone(ZoneInfo(settings.timezone)).date()
+    for ahead in range(9):
+        slot = _slot_on(day + ahead * _DAY, settings)
+        if slot is not None and slot > after:
+            return slot
+    raise ValueError(f"no digest slot after {after} for {schedule_key(settings)!r}")
