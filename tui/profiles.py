@@ -242,15 +242,32 @@ def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_service_arguments(parser: argparse.ArgumentParser, url_help: str) -> None:
-    """``--url``, ``--token``, ``--config`` and ``--profile`` of a client command."""
-    parser.add_argument("--url", help=url_help)
+def add_service_arguments(parser: argparse.ArgumentParser, *, show_demo_size: bool = False) -> None:
+    """``--url``, ``--token``, ``--config``, ``--profile`` and ``--demo-size`` of a client command.
+
+    ``--demo-size`` (errors in a new embedded demo ledger) is listed in the help only
+    where ``show_demo_size`` says so: the console's; the other commands take it quietly.
+    """
+    parser.add_argument(
+        "--url",
+        help="the Sync Health service (default: $SYNCHEALTH_URL, then the profile's "
+        "service_url, else the embedded demo)",
+    )
     parser.add_argument(
         "--token",
         help=f"the service's API token (default: ${TOKEN_ENV}, then the profile's "
         "token_env / token_file)",
     )
     add_profile_arguments(parser)
+    parser.add_argument(
+        "--demo-size",
+        type=int,
+        default=5000,
+        metavar="N",
+        help="errors in the embedded demo ledger (default: 5000)"
+        if show_demo_size
+        else argparse.SUPPRESS,
+    )
 
 
 def target_from_args(

@@ -22,20 +22,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Open the console. Without --url it runs the Sync Health service and a "
         "simulated Salesforce org in-process on a demo ledger.",
     )
-    add_service_arguments(
-        parser,
-        url_help="Sync Health service URL (default: $SYNCHEALTH_URL, then the profile's "
-        "service_url, else the embedded demo)",
-    )
+    add_service_arguments(parser, show_demo_size=True)
     parser.add_argument("--lang", choices=("en", "ja"), help="language of the console")
     parser.add_argument("--cache", type=Path, help="local cache file (default: per service)")
-    parser.add_argument(
-        "--demo-size",
-        type=int,
-        default=5000,
-        metavar="N",
-        help="errors in the embedded demo ledger (default: 5000)",
-    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -41,14 +41,7 @@ def add_parser(subparsers: Any) -> None:
         "--bom", action="store_true", help="start with a UTF-8 byte order mark (for Excel)"
     )
     parser.add_argument("-o", "--output", type=Path, help="the CSV file (default: stdout)")
-    add_service_arguments(
-        parser,
-        url_help="the Sync Health service (default: $SYNCHEALTH_URL, then the profile's "
-        "service_url, else the embedded demo)",
-    )
-    parser.add_argument(
-        "--demo-size", type=int, default=5000, help=argparse.SUPPRESS
-    )  # size of a new embedded demo ledger
+    add_service_arguments(parser)
 
 
 def _say(message: str) -> None:

@@ -38,14 +38,7 @@ def add_parser(subparsers: Any) -> None:
         "reason of every rejected item, on stderr.",
     )
     parser.add_argument("file", metavar="FILE", help="the JSON Lines file, or - for stdin")
-    add_service_arguments(
-        parser,
-        url_help="the Sync Health service (default: $SYNCHEALTH_URL, then the profile's "
-        "service_url, else the embedded demo)",
-    )
-    parser.add_argument(
-        "--demo-size", type=int, default=5000, help=argparse.SUPPRESS
-    )  # size of a new embedded demo ledger
+    add_service_arguments(parser)
 
 
 def _say(message: str) -> None:
