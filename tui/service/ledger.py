@@ -39,10 +39,30 @@ RECORD_INDEX = (
 )
 
 #: The error a reported failure repeats: the open one if any, else the newest.
+#: The error a reported failure repeats (the open one if any, else the newest), for
+#: each key of the ``k`` table of :func:`_same_failures`.
 _SAME_FAILURE = (
-    "SELECT id, last_seen FROM errors "
-    "WHERE object_type = ? AND record_id = ? AND direction = ? AND subtype = ? "
-    "ORDER BY status = 'open' DESC, id DESC LIMIT 1"
+    "SELECT k.o, k.r, k.d, k.s, e.id, e.last_seen FROM k JOIN errors e ON e.id = ("
+    "SELECT id FROM errors WHERE object_type = k.o AND record_id = k.r "
+    "AND direction = k.d AND subtype = k.s "
+    "ORDER BY status = 'open' DESC, id DESC LIMIT 1)"
+)
+
+_INSERT_ERROR = (
+    "INSERT INTO errors(id, seq, type, subtype, object_type, record_id, record_name, "
+    "sf_object, sf_id, direction, sf_code, message, fields, first_seen, last_seen, "
+    "attempts, status, payload) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'open', ?)"
+)
+
+#: A repeat counts an attempt; a newer one (the flag) also takes the report's facts.
+_REPEAT_ERROR = (
+    "UPDATE errors SET seq = ?1, attempts = attempts + 1, "
+    "record_name = IIF(?2, ?3, record_name), sf_object = IIF(?2, ?4, sf_object), "
+    "sf_id = IIF(?2, COALESCE(?5, sf_id), sf_id), sf_code = IIF(?2, ?6, sf_code), "
+    "message = IIF(?2, ?7, message), fields = IIF(?2, ?8, fields), "
+    "payload = IIF(?2, ?9, payload), last_seen = IIF(?2, ?10, last_seen), "
+    "status = IIF(?2, 'open', status) WHERE id = ?11"
 )
 
 
@@ -392,50 +412,49 @@ class Ledger:
         also replaces the error's Salesforce facts, payload and status. Anything else
         is a new error, whose id is above every earlier one.
         """
+        failures = list(failures)
         seq = await _last_seq(conn)
+        known = await _same_failures(conn, failures)
+        async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM errors") as cur:
+            (next_id,) = await cur.fetchone()  # type: ignore[misc]
+        inserts, updates, attempts = [], [], []
         out: list[tuple[int, bool]] = []
         for f in failures:
             seq += 1
+            key = (f.object_type, f.record_id, f.direction, f.subtype)
             at = iso(f.at)
             fields = orjson.dumps(f.fields).decode()
             payload = orjson.dumps(f.payload).decode()
-            async with conn.execute(
-                _SAME_FAILURE, (f.object_type, f.record_id, f.direction, f.subtype)
-            ) as cur:
-                found = await cur.fetchone()
+            found = known.get(key)
             if found is None:
-                cur = await conn.execute(
-                    "INSERT INTO errors(seq, type, subtype, object_type, record_id, record_name, "
-                    "sf_object, sf_id, direction, sf_code, message, fields, first_seen, last_seen, "
-                    "attempts, status, payload) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'open', ?)",
-                    (seq, f.type, f.subtype, f.object_type, f.record_id, f.record_name,
-                     f.sf_object, f.sf_id, f.direction, f.sf_code, f.message, fields, at, at,
-                     payload),
+                next_id += 1
+                error_id, created = next_id, True
+                inserts.append(
+                    (error_id, seq, f.type, f.subtype, f.object_type, f.record_id,
+                     f.record_name, f.sf_object, f.sf_id, f.direction, f.sf_code, f.message,
+                     fields, at, at, payload)
                 )  # fmt: skip
-                error_id, created = cur.lastrowid, True
-            elif at >= found[1]:
-                error_id, created = found[0], False
-                await conn.execute(
-                    "UPDATE errors SET seq = ?, record_name = ?, sf_object = ?, "
-                    "sf_id = COALESCE(?, sf_id), sf_code = ?, message = ?, fields = ?, "
-                    "payload = ?, last_seen = ?, attempts = attempts + 1, status = 'open' "
-                    "WHERE id = ?",
-                    (seq, f.record_name, f.sf_object, f.sf_id, f.sf_code, f.message, fields,
-                     payload, at, error_id),
-                )  # fmt: skip
+                known[key] = (error_id, at)
             else:
-                error_id, created = found[0], False
-                await conn.execute(
-                    "UPDATE errors SET seq = ?, attempts = attempts + 1 WHERE id = ?",
-                    (seq, error_id),
-                )
-            await conn.execute(
-                "INSERT INTO attempts(error_id, at, outcome, sf_code, message, request_id) "
-                "VALUES (?, ?, 'failed', ?, ?, NULL)",
-                (error_id, at, f.sf_code, f.message),
-            )
-            out.append((error_id, created))  # type: ignore[arg-type]
+                (error_id, last_seen), created = found, False
+                newer = at >= last_seen
+                updates.append(
+                    (seq, newer, f.record_name, f.sf_object, f.sf_id, f.sf_code, f.message,
+                     fields, payload, at, error_id)
+                )  # fmt: skip
+                if newer:
+                    known[key] = (error_id, at)
+            attempts.append((error_id, at, f.sf_code, f.message))
+            out.append((error_id, created))
+        # Rows are created before any update, and updates run in report order, so a
+        # row created and repeated within one batch ends with the later seq.
+        await conn.executemany(_INSERT_ERROR, inserts)
+        await conn.executemany(_REPEAT_ERROR, updates)
+        await conn.executemany(
+            "INSERT INTO attempts(error_id, at, outcome, sf_code, message, request_id) "
+            "VALUES (?, ?, 'failed', ?, ?, NULL)",
+            attempts,
+        )
         await _store_next_seq(conn, seq)
         return out
 
@@ -461,6 +480,28 @@ class Ledger:
             "INSERT INTO ingest_batches(batch_id, created, digest, result) VALUES (?, ?, ?, ?)",
             (batch_id, iso(now), digest, orjson.dumps(result).decode()),
         )
+
+
+async def _same_failures(
+    conn: aiosqlite.Connection, failures: Sequence[Failure]
+) -> dict[tuple[str, str, str, str], tuple[int, str]]:
+    """The error each distinct failure key repeats, if any: key -> (id, last_seen).
+
+    One query per 500 keys (a correlated lookup on the record index for each) instead
+    of one round trip to the database thread per failure.
+    """
+    keys = list(
+        dict.fromkeys((f.object_type, f.record_id, f.direction, f.subtype) for f in failures)
+    )
+    found: dict[tuple[str, str, str, str], tuple[int, str]] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        values = ", ".join(["(?, ?, ?, ?)"] * len(chunk))
+        query = f"WITH k(o, r, d, s) AS (VALUES {values}) {_SAME_FAILURE}"
+        async with conn.execute(query, [v for key in chunk for v in key]) as cur:
+            for o, r, d, sub, error_id, last_seen in await cur.fetchall():
+                found[(o, r, d, sub)] = (error_id, last_seen)
+    return found
 
 
 async def _last_seq(conn: aiosqlite.Connection) -> int:
