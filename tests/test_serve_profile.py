@@ -395,6 +395,12 @@ api_token_file = "api.token"
         out, err = stop(proc)
     assert "profile: ops; Salesforce: the simulated org (--demo)" in out
     assert API_TOKEN not in out + err
+    # the token is in no file the run wrote: cache, exports, ledger (WAL files included)
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and not p.name.endswith(".token")]
+    assert any(p.suffix == ".csv" for p in written)
+    assert any("cache" in p.parts for p in written) and (tmp_path / "demo.sqlite3").exists()
+    for path in written:
+        assert API_TOKEN.encode() not in path.read_bytes(), path
 
 
 def test_serve_refuses_a_profile_that_listens_widely_without_a_token(tmp_path: Path) -> None:
