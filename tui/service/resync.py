@@ -63,6 +63,54 @@ def calls_needed(records: int) -> int:
     return math.ceil(records / RECORDS_PER_CALL)
 
 
+#: How each Salesforce failure ends a resync, most specific first: (HTTP status, code,
+#: whether nothing reached Salesforce so the request can be forgotten, message).
+_REFUSALS: tuple[tuple[type[SalesforceError], int, str, bool, str], ...] = (
+    (
+        RequestLimitExceeded,
+        429,
+        "salesforce_limit_exceeded",
+        True,
+        "Salesforce refused the resync: {exc}. Nothing was synced; try again later "
+        "or ask for a higher org limit.",
+    ),
+    (
+        SessionExpired,
+        502,
+        "salesforce_session_expired",
+        True,
+        "{exc}. Nothing was synced; renew the service's Salesforce access token and try again.",
+    ),
+    (
+        SalesforceUnavailable,
+        503,
+        "salesforce_unavailable",
+        False,
+        "Salesforce did not answer the resync ({exc}), so whether it applied the "
+        "changes is unknown. Refresh the errors and start a new request for those "
+        "still open.",
+    ),
+    (
+        SalesforceProtocolError,
+        502,
+        "salesforce_bad_answer",
+        False,
+        "Salesforce's answer to the resync could not be read ({exc}), so which "
+        "records it applied is unknown. Refresh the errors and start a new request "
+        "for those still open.",
+    ),
+    (SalesforceError, 502, "salesforce_refused", True, "{exc}. Nothing was synced."),
+)
+
+
+def _refusal_for(exc: SalesforceError) -> tuple[int, str, bool, str]:
+    """(status, code, forget, message template) of the first matching refusal."""
+    for kind, status, code, forget, words in _REFUSALS:
+        if isinstance(exc, kind):
+            return status, code, forget, words
+    raise AssertionError("SalesforceError closes the table")
+
+
 class ResyncRefused(Exception):
     """The request was not carried out; ``status``/``code``/``message`` go to the client."""
 
@@ -303,47 +351,10 @@ class ResyncEngine:
                     break
                 for rows, answer in zip(call.rows, answers, strict=True):
                     results.update(dict.fromkeys((row.id for row in rows), answer))
-        except RequestLimitExceeded as exc:
-            await self._abandon(request_id, forget=True)
-            raise ResyncRefused(
-                429,
-                "salesforce_limit_exceeded",
-                f"Salesforce refused the resync: {exc}. Nothing was synced; try again later "
-                "or ask for a higher org limit.",
-            ) from exc
-        except SessionExpired as exc:
-            await self._abandon(request_id, forget=True)
-            raise ResyncRefused(
-                502,
-                "salesforce_session_expired",
-                f"{exc}. Nothing was synced; renew the service's Salesforce access token "
-                "and try again.",
-            ) from exc
-        except SalesforceUnavailable as exc:
-            await self._abandon(request_id, forget=False)
-            raise ResyncRefused(
-                503,
-                "salesforce_unavailable",
-                f"Salesforce did not answer the resync ({exc}), so whether it applied the "
-                "changes is unknown. Refresh the errors and start a new request for those "
-                "still open.",
-            ) from exc
-        except SalesforceProtocolError as exc:
-            await self._abandon(request_id, forget=False)
-            raise ResyncRefused(
-                502,
-                "salesforce_bad_answer",
-                f"Salesforce's answer to the resync could not be read ({exc}), so which "
-                "records it applied is unknown. Refresh the errors and start a new request "
-                "for those still open.",
-            ) from exc
         except SalesforceError as exc:
-            await self._abandon(request_id, forget=True)
-            raise ResyncRefused(
-                502,
-                "salesforce_refused",
-                f"{exc}. Nothing was synced.",
-            ) from exc
+            status, code, forget, words = _refusal_for(exc)
+            await self._abandon(request_id, forget=forget)
+            raise ResyncRefused(status, code, words.format(exc=exc)) from exc
         except BaseException:
             await self._abandon(request_id, forget=False)
             raise

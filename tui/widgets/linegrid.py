@@ -8,6 +8,7 @@ rows cost no more than a hundred: only the lines on screen are ever rendered.
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -36,8 +37,16 @@ class Column:
     right: bool = False
 
 
-class LineGrid(ScrollView, can_focus=True):
-    """Base of the error and record grids: cursor, header line, row cache, paging."""
+class _AbstractWidget(type(ScrollView), ABCMeta):  # type: ignore[misc]
+    """Textual's widget metaclass with ABC's, so a grid missing a hook cannot be built."""
+
+
+class LineGrid(ScrollView, can_focus=True, metaclass=_AbstractWidget):
+    """Base of the error and record grids: cursor, header line, row cache, paging.
+
+    A subclass provides the data hooks (``total``, ``key_at``, ``fetch``, ``columns``,
+    ``cells``); instantiating one that lacks any of them raises ``TypeError``.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "cursor_up", "Up", show=False, id="grid.up"),
@@ -83,25 +92,25 @@ class LineGrid(ScrollView, can_focus=True):
     # -- what a subclass provides -------------------------------------------------
 
     @property
+    @abstractmethod
     def total(self) -> int:
         """Rows in view."""
-        raise NotImplementedError
 
+    @abstractmethod
     def key_at(self, index: int) -> Hashable:
         """The cache key of the row at ``index``."""
-        raise NotImplementedError
 
+    @abstractmethod
     async def fetch(self, keys: list[Hashable]) -> dict[Hashable, Any]:
         """Load these rows (runs in a worker)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def columns(self, width: int) -> list[Column]:
         """The columns to draw at this width."""
-        raise NotImplementedError
 
+    @abstractmethod
     def cells(self, row: Any, columns: list[Column]) -> list[str]:
         """Cell texts of ``row`` for ``columns``, already cleaned of control characters."""
-        raise NotImplementedError
 
     def is_marked(self, index: int) -> bool:
         return False
