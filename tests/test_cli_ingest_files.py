@@ -399,9 +399,21 @@ def test_a_quote_never_closed_stops_with_its_line(
         '"003000000000002AAA","UNABLE_TO_LOCK_ROW:locked:--","","A","B\n',
         '"003000000000003AAA","UNABLE_TO_LOCK_ROW:locked:--","","A","B",""\n',
     )
+    before = last_id(demo_db)
     code, err = ingest(capsys, str(path), "--object", "Contact")
     assert code == 2
     assert "lines 3-4: not CSV" in err and "a quote that is never closed" in err
+    assert "Nothing from this line on was sent" in err
+    assert set(rows_of(demo_db, before)) == {"003000000000001AAA"}
+
+    path = bulk_file(
+        tmp_path / "giant.csv",
+        '"003000000000005AAA","UNABLE_TO_LOCK_ROW:locked:--","","A","B",""\n',
+        f'"003000000000006AAA","UNABLE_TO_LOCK_ROW:locked:--","","{"x" * 5_000_000}","B",""\n',
+    )
+    code, err = ingest(capsys, str(path), "--object", "Contact")
+    assert code == 2 and "lines 3-3: a cell is larger than 4 MB" in err
+    assert "003000000000005AAA" in rows_of(demo_db, before)
 
 
 # -- big files ---------------------------------------------------------------------------------

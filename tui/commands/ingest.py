@@ -153,19 +153,24 @@ def batches(file: FailureFile, summary: Summary) -> Iterator[Batch]:
     """The file's items in batches; refused records go to ``summary.rejected``."""
     prefix = "jsonl" if file.kind == JSON_LINES else "csv"
     batch = Batch(prefix)
-    for entry in file.entries:
-        summary.items += 1
-        if summary.items % PROGRESS_EVERY == 0:
-            _say(f"{summary.items:,} {summary.unit}s read (line {entry.last_line:,})...")
-        if entry.item is None:
-            summary.rejected.append((entry.first_line, entry.reason))
-            continue
-        if batch.entries and (
-            len(batch.entries) >= BATCH_ITEMS or batch.size + len(entry.raw) > BATCH_BYTES
-        ):
+    try:
+        for entry in file.entries:
+            summary.items += 1
+            if summary.items % PROGRESS_EVERY == 0:
+                _say(f"{summary.items:,} {summary.unit}s read (line {entry.last_line:,})...")
+            if entry.item is None:
+                summary.rejected.append((entry.first_line, entry.reason))
+                continue
+            if batch.entries and (
+                len(batch.entries) >= BATCH_ITEMS or batch.size + len(entry.raw) > BATCH_BYTES
+            ):
+                yield batch
+                batch = Batch(prefix)
+            batch.add(entry)
+    except FileRefused:  # the rows read before the file broke off are sent all the same
+        if batch.entries:
             yield batch
-            batch = Batch(prefix)
-        batch.add(entry)
+        raise
     if batch.entries:
         yield batch
 
@@ -173,7 +178,8 @@ def batches(file: FailureFile, summary: Summary) -> Iterator[Batch]:
 async def _send_all(
     file: FailureFile, target: ServiceTarget, demo_size: int, summary: Summary
 ) -> str:
-    """Send every batch; "" when all went, else why the rest could not be sent."""
+    """Send every batch; "" when all went, else why the rest could not be sent (the
+    service did not answer, or the file broke off: :class:`FileRefused`)."""
     from tui.data.client import ServiceClient, ServiceError, ServiceRejected
 
     embedded = None
@@ -212,6 +218,8 @@ async def _send_all(
                 summary.created += result.created
                 summary.repeated += result.repeated
         return ""
+    except FileRefused as exc:
+        return exc.message
     finally:
         await client.aclose()
         if embedded is not None:

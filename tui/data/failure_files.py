@@ -6,7 +6,7 @@ Three kinds, told apart by their first line (:func:`read_failures`):
 - Bulk API 2.0 ``failedResults`` CSV: ``sf__Id``, ``sf__Error``, then the columns of
   the job's data (``GET /services/data/vXX.X/jobs/ingest/{jobId}/failedResults/``).
 - Data Loader error CSV (``error*.csv``): the columns of the loaded file plus ``ERROR``
-  (in Data Loader's Bulk API 2.0 mode, ``ID`` and ``ERROR`` come first).
+  (in its Bulk API 2.0 mode Data Loader saves the job's failedResults file instead).
 
 Neither CSV names its object, so the caller gives it (:class:`CsvOptions`). A row
 becomes an item whose payload re-sends that row's fields: by ``Id`` when the row has
@@ -268,7 +268,7 @@ def _csv_file(lines: Iterator[bytes], options: CsvOptions) -> FailureFile:
         ) from exc
     decoded = _DecodedLines(lines, options.encoding)
     reader = csv.reader(decoded, strict=True)
-    csv.field_size_limit(MAX_ITEM_BYTES)
+    csv.field_size_limit(MAX_ITEM_BYTES)  # process-wide in Python; the default is 128 kB
     try:
         header = next(reader)
     except csv.Error as exc:
@@ -403,10 +403,14 @@ def _csv_rows(reader: Any, decoded: _DecodedLines, layout: _Layout) -> Iterator[
         except StopIteration:
             return
         except csv.Error as exc:
+            why = (
+                f"a cell is larger than {MAX_ITEM_BYTES // 2**20} MB"
+                if "field limit" in str(exc)
+                else f"not CSV ({exc}); a quote that is never closed takes the rest of the "
+                "file into one cell"
+            )
             raise FileRefused(
-                f"lines {last + 1}-{decoded.number}: not CSV ({exc}); a quote that is never "
-                "closed takes the rest of the file into one cell. Nothing from this line on "
-                "was read"
+                f"lines {last + 1}-{decoded.number}: {why}. Nothing from this line on was sent"
             ) from exc
         first, last = last + 1, decoded.number
         if not cells:
