@@ -136,11 +136,32 @@ def test_a_bulk_file_into_the_embedded_demo_and_again(
     }
 
 
+def test_a_relationship_column_is_resent_as_a_lookup_by_external_id(
+    demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bulk API's ``Account.CRM_Id__c`` header sets the lookup by the parent's external id."""
+    path = bulk_file(
+        tmp_path / "lookup.csv",
+        '"","INVALID_FIELD:Foreign key external ID: 18000000404 not found for field '
+        'CRM_Id__c in entity Account:--","Sato","18000000404","61000000500"\n',
+        header='"sf__Id","sf__Error",LastName,Account.CRM_Id__c,CRM_Id__c\n',
+    )
+    before = last_id(demo_db)
+    code, err = ingest(capsys, str(path), "--object", "Contact", "--external-id", "CRM_Id__c")
+    assert code == 0, err
+    record = rows_of(demo_db, before)["61000000500"]["payload"]["record"]
+    assert record == {"attributes": {"type": "Contact"}, "CRM_Id__c": "61000000500",
+                      "LastName": "Sato", "Account": {"CRM_Id__c": "18000000404"}}  # fmt: skip
+
+
 def test_a_bulk_file_needs_its_object(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = last_id(demo_db)
     code, err = ingest(capsys, str(BULK))
     assert code == 2
     assert "--object SOBJECT is needed: a Bulk API 2.0 failedResults CSV does not say" in err
+    assert "its first row's id starts with 003, the prefix of Contact" in err
+    code, err = ingest(capsys, str(LOADER_BULK))  # no id to go by
+    assert code == 2 and "a Data Loader error CSV does not say" in err and "prefix" not in err
     code, err = ingest(capsys, str(BULK), "--object", "Contact", "--external-id", "Crm_Code__c")
     assert code == 2 and "--external-id Crm_Code__c: the file has no such column" in err
     assert "CRM_Id__c" in err

@@ -28,6 +28,8 @@ from typing import Any
 
 import orjson
 
+from tui.simorg.ids import OBJECT_OF_PREFIX  # Salesforce's own key prefixes (001, 003...)
+
 #: The largest line or row sent as one item: below the service's 5 MB body limit.
 MAX_ITEM_BYTES = 4 * 1024 * 1024
 #: The code given to an error whose text names none (Data Loader writes only the message).
@@ -276,8 +278,29 @@ def _csv_file(lines: Iterator[bytes], options: CsvOptions) -> FailureFile:
     if decoded.undecodable:
         line, where = next(iter(decoded.undecodable.items()))
         raise FileRefused(f"line {line}: the header's {where}; {SHIFT_JIS_HINT}")
-    layout = _layout([cell.strip() for cell in header], options)
+    header = [cell.strip() for cell in header]
+    if options.sobject is None:
+        raise FileRefused(_object_needed(_kind_of(header), header, reader))
+    layout = _layout(header, options)
     return FailureFile(layout.kind, _csv_rows(reader, decoded, layout))
+
+
+def _object_needed(kind: str, header: list[str], reader: Any) -> str:
+    """Why ``--object`` is needed, with the object the first row's id points at, if any."""
+    text = (
+        f"--object SOBJECT is needed: a {kind} does not say which Salesforce object its rows "
+        "are (for example --object Contact)"
+    )
+    id_columns = [i for i, name in enumerate(header) if name.lower() in ("sf__id", "id")]
+    try:
+        cells = next(reader, [])
+    except csv.Error:
+        return text
+    ids = [cells[i] for i in id_columns if i < len(cells) and _SF_ID.fullmatch(cells[i])]
+    sobject = OBJECT_OF_PREFIX.get(ids[0][:3]) if ids else None
+    if sobject is None:
+        return text
+    return f"{text}; its first row's id starts with {ids[0][:3]}, the prefix of {sobject}"
 
 
 def _kind_of(header: list[str]) -> str:
@@ -320,12 +343,7 @@ def _layout(header: list[str], options: CsvOptions) -> _Layout:
         if name.lower() in seen:
             raise FileRefused(f"line 1: the column {name!r} appears twice in the header")
         seen.add(name.lower())
-    if options.sobject is None:
-        raise FileRefused(
-            f"--object SOBJECT is needed: a {kind} does not say which Salesforce object its "
-            "rows are (for example --object Contact)"
-        )
-    if not _FIELD.fullmatch(options.sobject):
+    if options.sobject is None or not _FIELD.fullmatch(options.sobject):
         raise FileRefused(f"--object {options.sobject!r} is not a Salesforce API name")
     known = options.fields
     sobject = known.sobject if known is not None else options.sobject
