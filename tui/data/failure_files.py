@@ -452,7 +452,7 @@ def _row_entry(cells: list[str], first: int, last: int, layout: _Layout) -> Entr
             last,
             reason=f"has {len(cells)} cells where the header has {len(header)} columns",
         )
-    size = sum(len(c) for c in cells)
+    size = sum(map(len, cells))
     if size > MAX_ITEM_BYTES:
         return Entry(first, last, reason="the row is larger than a batch may be (4 MB)")
     error_text = cells[layout.error].strip()
