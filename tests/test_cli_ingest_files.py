@@ -248,6 +248,8 @@ def test_data_loaders_own_sample_into_a_real_service_and_resync(
         assert (sample["sf_code"], sample["message"], sample["attempts"]) == (
             "NO_STATUS_CODE", "Oracle_Id__c not specified", 2,
         )  # fmt: skip
+        # the name comes from NAME; the later row of the same record is the one kept
+        assert sample["record_name"] == "Universal Media - 500 Widgets"
         record = sample["payload"]["record"]
         assert record["Id"] == "006x0000001YZ8YAAW" and record["STAGENAME"] == "Closed Won"
         assert "ID" not in record and "ERROR" not in record and "PRICEBOOKID" not in record

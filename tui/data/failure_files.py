@@ -61,6 +61,7 @@ _RECORD_ID = re.compile(r"[^\s\x00-\x1f\x7f]{1,255}")
 _CODED = re.compile(r"\A(?P<code>[A-Z][A-Z0-9_]{2,99}):(?P<rest>.*)\Z", re.DOTALL)
 _BULK_FIELDS = re.compile(r":(?P<fields>[^:]*?)\s*--\s*\Z")
 _LOADER_FIELDS = re.compile(r"\r?\nError fields: (?P<fields>.*)\Z", re.DOTALL)
+_NUMBER = re.compile(r"-?\d{1,18}(?:\.\d{1,18})?")
 _NUMBER_KINDS = frozenset({"double", "currency", "percent", "int", "long", "number"})
 
 
@@ -348,14 +349,16 @@ def _layout(header: list[str], options: CsvOptions) -> _Layout:
     known = options.fields
     sobject = known.sobject if known is not None else options.sobject
     error_column = "sf__Error" if kind == BULK else "ERROR"
-    ids: list[int] = []
+    # sf__Id first: the Id of the record as Salesforce saw it, then the job's own Id column
+    ids = sorted(
+        (i for i, name in enumerate(header) if name == "sf__Id" or name.lower() == "id"),
+        key=lambda i: header[i] != "sf__Id",
+    )
     fields: list[tuple[int, str, str | None]] = []
     not_names: list[str] = []
     unknown: list[str] = []
     for index, name in enumerate(header):
-        if name == error_column or name == "sf__Id" or name.lower() == "id":
-            if name != error_column:
-                ids.insert(0, index) if name == "sf__Id" else ids.append(index)
+        if name == error_column or index in ids:
             continue
         column = _COLUMN.fullmatch(name)
         if column is None or name.startswith("sf__"):
@@ -377,9 +380,9 @@ def _layout(header: list[str], options: CsvOptions) -> _Layout:
             f"re-sent: {', '.join(map(repr, not_names))} (a Data Loader error file carries "
             "the columns of the file it loaded; rename them to the fields they were mapped to)"
         )
-    if unknown:
+    if unknown and known is not None:
         raise FileRefused(
-            f"line 1: these columns are not fields of {sobject} (as {known.source} lists "  # type: ignore[union-attr]
+            f"line 1: these columns are not fields of {sobject} (as {known.source} lists "
             f"them): {', '.join(unknown)}; is --object {options.sobject} the job's object?"
         )
     external_id = _external_id_column(options.external_id, fields, known is not None)
@@ -510,12 +513,8 @@ def _typed(layout: _Layout, field: str, rel: str | None, text: str) -> Any:
     if known is None or rel is not None:
         return text
     kind = known.kinds.get(field, "")
-    if kind in _NUMBER_KINDS:
-        try:
-            number = float(text)
-        except ValueError:
-            return text
-        return int(number) if number.is_integer() and "." not in text else number
+    if kind in _NUMBER_KINDS and _NUMBER.fullmatch(text):
+        return float(text) if "." in text else int(text)
     if kind == "boolean" and text.lower() in ("true", "false"):
         return text.lower() == "true"
     return text
@@ -532,8 +531,10 @@ def _record_id(sf_id: str | None, ext_value: str, cells: list[str]) -> str:
 
 
 def _record_name(fields: Mapping[str, Any]) -> str:
-    def text(name: str) -> str:
-        value = fields.get(name)
+    by_lower = {name.lower(): value for name, value in fields.items()}
+
+    def text(name: str) -> str:  # Data Loader's columns may be in capitals
+        value = by_lower.get(name.lower())
         return value.strip() if isinstance(value, str) else ""
 
     person = " ".join(p for p in (text("FirstName"), text("LastName")) if p)
