@@ -80,6 +80,8 @@ def demo_db(synchealth_env: dict[str, Path]) -> Path:
         ("REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]\nError fields: LastName",
          "REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]", ["LastName"]),
         # Data Loader's SOAP mode: the message alone (its own sample error file)
+        # simple-salesforce's recorded failedResults: the code alone
+        ("UNABLE_TO_LOCK_ROW", "UNABLE_TO_LOCK_ROW", "", []),
         ("Oracle_Id__c not specified", "NO_STATUS_CODE", "Oracle_Id__c not specified", []),
         ("Error converting value to correct data type: Failed to parse date: #N/A",
          "NO_STATUS_CODE",
@@ -134,6 +136,27 @@ def test_a_bulk_file_into_the_embedded_demo_and_again(
     assert {r["record_id"]: r["attempts"] for r in rows_of(demo_db, before).values()} == {
         r: 1 for r in rows
     }
+
+
+def test_simple_salesforces_failed_results_answer() -> None:
+    """The failedResults body simple-salesforce's test_bulk2.py serves (blank first line,
+    every header cell quoted, the code alone in sf__Error), read as a client would save it."""
+    path = FIXTURES / "simple_salesforce_bulk2_failedResults.csv"
+    options = CsvOptions(sobject="Contact", external_id="Custom_Id__c")
+    with path.open("rb") as handle:
+        file = read_failures(handle, options)
+        entries = list(file.entries)
+    assert file.unit == "row" and [(e.first_line, e.last_line) for e in entries] == [
+        (3, 3), (4, 4)]  # fmt: skip
+    first = entries[0].item
+    assert first["errors"] == [{"statusCode": "UNABLE_TO_LOCK_ROW", "message": "", "fields": []}]
+    assert first["record_id"] == "CustomID1" and first["record_name"] == "Bob x"
+    assert first["salesforce"] == {
+        "object": "Contact",
+        "external_id": {"field": "Custom_Id__c", "value": "CustomID1"},
+        "fields": {"AccountId": "ID-13", "Email": "contact1@example.com", "FirstName": "Bob",
+                   "LastName": "x"},
+    }  # fmt: skip
 
 
 def test_a_relationship_column_is_resent_as_a_lookup_by_external_id(

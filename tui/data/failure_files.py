@@ -59,6 +59,7 @@ _RECORD_ID = re.compile(r"[^\s\x00-\x1f\x7f]{1,255}")
 #: ``CODE:message`` then, from the Bulk APIs, ``:Field1,Field2 --``; from Data Loader's
 #: Bulk mode, a new line and ``Error fields: Field1, Field2``.
 _CODED = re.compile(r"\A(?P<code>[A-Z][A-Z0-9_]{2,99}):(?P<rest>.*)\Z", re.DOTALL)
+_BARE_CODE = re.compile(r"[A-Z][A-Z0-9_]{2,99}")
 _BULK_FIELDS = re.compile(r":(?P<fields>[^:]*?)\s*--\s*\Z")
 _LOADER_FIELDS = re.compile(r"\r?\nError fields: (?P<fields>.*)\Z", re.DOTALL)
 _NUMBER = re.compile(r"-?\d{1,18}(?:\.\d{1,18})?")
@@ -128,6 +129,8 @@ def parse_error_text(text: str) -> dict[str, Any]:
     writes the message alone) gets :data:`NO_CODE`.
     """
     text = text.strip()
+    if _BARE_CODE.fullmatch(text):
+        return {"statusCode": text, "message": "", "fields": []}
     coded = _CODED.match(text)
     if coded is None:
         return {"statusCode": NO_CODE, "message": text, "fields": []}
@@ -274,15 +277,18 @@ def _csv_file(lines: Iterator[bytes], options: CsvOptions) -> FailureFile:
     csv.field_size_limit(MAX_ITEM_BYTES)  # process-wide in Python; the default is 128 kB
     try:
         header = next(reader)
+        while not header:  # blank lines before the header
+            header = next(reader)
     except csv.Error as exc:
         raise FileRefused(f"line {decoded.number}: the header is not CSV ({exc})") from exc
     if decoded.undecodable:
         line, where = next(iter(decoded.undecodable.items()))
         raise FileRefused(f"line {line}: the header's {where}; {SHIFT_JIS_HINT}")
     header = [cell.strip() for cell in header]
+    line = decoded.number
     if options.sobject is None:
-        raise FileRefused(_object_needed(_kind_of(header), header, reader))
-    layout = _layout(header, options)
+        raise FileRefused(_object_needed(_kind_of(header, line), header, reader))
+    layout = _layout(header, line, options)
     return FailureFile(layout.kind, _csv_rows(reader, decoded, layout))
 
 
@@ -304,7 +310,8 @@ def _object_needed(kind: str, header: list[str], reader: Any) -> str:
     return f"{text}; its first row's id starts with {ids[0][:3]}, the prefix of {sobject}"
 
 
-def _kind_of(header: list[str]) -> str:
+def _kind_of(header: list[str], line: int) -> str:
+    """Which failure file the header at ``line`` starts, or why it is none."""
     names = set(header)
     lower = {h.lower() for h in header}
     if "sf__Created" in names:
@@ -334,15 +341,15 @@ def _kind_of(header: list[str]) -> str:
         if looks_like_data
         else f"the header ({first}) is not one synchealth knows"
     )
-    raise FileRefused(f"line 1: {missing}; expected {EXPECTED_HEADERS}")
+    raise FileRefused(f"line {line}: {missing}; expected {EXPECTED_HEADERS}")
 
 
-def _layout(header: list[str], options: CsvOptions) -> _Layout:
-    kind = _kind_of(header)
+def _layout(header: list[str], line: int, options: CsvOptions) -> _Layout:
+    kind = _kind_of(header, line)
     seen: set[str] = set()
     for name in header:
         if name.lower() in seen:
-            raise FileRefused(f"line 1: the column {name!r} appears twice in the header")
+            raise FileRefused(f"line {line}: the column {name!r} appears twice in the header")
         seen.add(name.lower())
     if options.sobject is None or not _FIELD.fullmatch(options.sobject):
         raise FileRefused(f"--object {options.sobject!r} is not a Salesforce API name")
@@ -376,13 +383,13 @@ def _layout(header: list[str], options: CsvOptions) -> _Layout:
         fields.append((index, field, None))
     if not_names:
         raise FileRefused(
-            "line 1: these columns are not Salesforce field names, so their values cannot be "
+            f"line {line}: these columns are not Salesforce field names, so their values cannot be "
             f"re-sent: {', '.join(map(repr, not_names))} (a Data Loader error file carries "
             "the columns of the file it loaded; rename them to the fields they were mapped to)"
         )
     if unknown and known is not None:
         raise FileRefused(
-            f"line 1: these columns are not fields of {sobject} (as {known.source} lists "
+            f"line {line}: these columns are not fields of {sobject} (as {known.source} lists "
             f"them): {', '.join(unknown)}; is --object {options.sobject} the job's object?"
         )
     external_id = _external_id_column(options.external_id, fields, known is not None)
