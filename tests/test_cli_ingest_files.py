@@ -9,6 +9,7 @@ not fit, huge cells, a quote never closed.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import sqlite3
 import tracemalloc
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_cli_ingest import API_TOKEN, _no_user_config, ingest, served
+from test_cli_ingest import API_TOKEN, _no_user_config, ingest, item, served
 
 from tui.commands import ingest as ingest_command
 from tui.data.client import ServiceClient
@@ -381,6 +382,24 @@ def test_headers_synchealth_does_not_know(
     assert code == 2 and "not Salesforce field names, so their values cannot be re-sent: " \
         "'First Name'" in err  # fmt: skip
     assert last_id(demo_db) == before
+
+
+def test_a_csv_from_stdin_and_csv_options_on_json_lines(
+    demo_db: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(LOADER_BULK.read_bytes())))
+    code, err = ingest(capsys, "-", "--object", "Contact", "--external-id", "CRM_Id__c")
+    assert code == 0 and "stdin: 3 rows: 3 accepted" in err
+
+    jsonl = tmp_path / "one.jsonl"
+    jsonl.write_text(json.dumps(item(1)) + "\n", encoding="utf-8")
+    code, err = ingest(capsys, str(jsonl), "--object", "Contact")
+    assert code == 0 and "1 item: 1 accepted" in err
+    assert "one.jsonl is JSON Lines: its items name their object and ids themselves, so " \
+        "--object is not used" in err  # fmt: skip
 
 
 def test_empty_files_and_a_bom(

@@ -262,6 +262,12 @@ def _csv_options(args: argparse.Namespace, embedded: bool) -> CsvOptions:
     )
 
 
+def _csv_only_options(args: argparse.Namespace) -> list[str]:
+    given = {"--object": args.object, "--external-id": args.external_id,
+             "--describe": args.describe}  # fmt: skip
+    return [name for name, value in given.items() if value is not None]
+
+
 def _open(path: str, stack: ExitStack) -> BinaryIO:
     if path == "-":
         return sys.stdin.buffer
@@ -282,6 +288,12 @@ def run(args: argparse.Namespace) -> int:
         try:
             handle = _open(args.file, stack)
             file = read_failures(handle, _csv_options(args, target.url is None))
+            unused = _csv_only_options(args) if file.kind == JSON_LINES else []
+            if unused:
+                _say(
+                    f"{source} is JSON Lines: its items name their object and ids themselves, "
+                    f"so {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used"
+                )
             summary = Summary(unit=file.unit)
             stopped = asyncio.run(_send_all(file, target, args.demo_size, summary))
         except OSError as exc:
