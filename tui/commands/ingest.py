@@ -40,7 +40,7 @@ BATCH_ITEMS = 500
 BATCH_BYTES = MAX_ITEM_BYTES
 #: A progress line on stderr every this many records.
 PROGRESS_EVERY = 50_000
-#: Refused records listed one by one; past this many, only counted.
+#: Lines named of the rows a resync cannot send; past this many, only counted.
 SHOWN_NOT_RESYNCABLE = 5
 
 
