@@ -303,6 +303,73 @@ def test_data_loaders_own_sample_into_a_real_service_and_resync(
         assert outcomes[email["id"]].sf_code == "INVALID_EMAIL_ADDRESS"
 
 
+def test_a_data_loader_file_with_the_loads_mapping(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Data Loader's sample error file with its sample upsert mapping: only mapped columns
+    are re-sent, under their fields' names, with the mapping's constant."""
+    with served(tmp_path) as (url, _, db):
+        before = last_id(db)
+        code, err = ingest(capsys, str(LOADER_SAMPLE), "--object", "Opportunity",
+                           "--map", str(FIXTURES / "opportunityUpsertMap.sdl"),
+                           "--url", url, "--token", API_TOKEN)  # fmt: skip
+        assert code == 0, err
+        record = rows_of(db, before)["006x0000001YnVNAA0"]["payload"]["record"]
+    assert record == {
+        "attributes": {"type": "Opportunity"}, "Id": "006x0000001YnVNAA0",
+        "Name": "Acme - 1,200 Widgets",
+        "Description": "The deal is at  50% because they are at the sales process stage of "
+                       "evaluating our ROI justification.",
+        "StageName": "Value Proposition", "Amount": "140000.0", "Probability": "50.0",
+        "CloseDate": "2005-12-12", "Type": "Opportunity", "NextStep": "Need estimate",
+        "LeadSource": "Trade Show", "ForecastCategory": "Pipeline",
+        "OwnerId": "005x0000000fNSiAAM", "Account": "4-205817",
+    }  # fmt: skip
+
+
+def test_a_mapping_with_labels_lookups_and_constants(
+    demo_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdl = tmp_path / "contactInsertMap.sdl"
+    sdl.write_text(
+        "#Mapping values\n"
+        "First\\ Name=FirstName\n"
+        "Last\\ Name=LastName\n"
+        "E-mail=Email\n"
+        "Owner\\ Email=Owner:Email\n"  # Data Loader's lookup by a parent's field
+        "Notes=\n"
+        '"Web"=LeadSource\n',
+        encoding="utf-8",
+    )
+    path = tmp_path / "error.csv"
+    path.write_text(
+        '"First Name","Last Name","E-mail","Owner Email","Notes","ERROR"\n'
+        '"Taro","Yamada","taro@@example.jp","admin@example.jp","n/a",'
+        '"Email: invalid email address: taro@@example.jp"\n',
+        encoding="utf-8",
+    )
+    before = last_id(demo_db)
+    code, err = ingest(capsys, str(path), "--object", "Contact", "--map", str(sdl))
+    assert code == 0, err
+    (row,) = rows_of(demo_db, before).values()
+    assert row["payload"]["record"] == {
+        "attributes": {"type": "Contact"}, "FirstName": "Taro", "LastName": "Yamada",
+        "Email": "taro@@example.jp", "Owner": {"Email": "admin@example.jp"},
+        "LeadSource": "Web",
+    }  # fmt: skip
+    assert row["sf_code"] == "NO_STATUS_CODE" and row["record_name"] == "Taro Yamada"
+
+    code, err = ingest(capsys, str(path), "--object", "Contact")
+    assert code == 2 and "give the load's mapping with --map FILE.sdl" in err
+    sdl.write_text("First\\ Name=First Name\n", encoding="utf-8")
+    code, err = ingest(capsys, str(path), "--object", "Contact", "--map", str(sdl))
+    assert code == 2 and "line 1: 'First Name' is not a Salesforce field name" in err
+    sdl.write_text("First\\ Name=FirstName\nE-mail=Email_Address__c\n", encoding="utf-8")
+    code, err = ingest(capsys, str(path), "--object", "Contact", "--map", str(sdl))
+    assert code == 2
+    assert "not fields of Contact (as the simulated org lists them): Email_Address__c" in err
+
+
 # -- bad files ---------------------------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ from tui.data.failure_files import (
     ObjectFields,
     fields_from_describe,
     read_failures,
+    read_sdl,
 )
 from tui.profiles import ServiceTarget, add_service_arguments
 
@@ -77,6 +78,12 @@ def add_parser(subparsers: Any) -> None:
         metavar="JSON",
         help="the object's describe (GET .../sobjects/SOBJECT/describe, or sf sobject "
         "describe --json), to check the CSV's columns against its fields",
+    )
+    parser.add_argument(
+        "--map",
+        metavar="SDL",
+        help="the Data Loader mapping (.sdl) the file was loaded with: which field each "
+        "column went to (unmapped columns are left out, constants sent)",
     )
     add_service_arguments(parser)
 
@@ -246,11 +253,7 @@ def _simulated_org_fields(sobject: str | None) -> ObjectFields | None:
 def _csv_options(args: argparse.Namespace, embedded: bool) -> CsvOptions:
     known = None
     if args.describe is not None:
-        try:
-            with open(args.describe, "rb") as handle:
-                known = fields_from_describe(handle.read(), args.describe)
-        except OSError as exc:
-            raise FileRefused(f"cannot read {args.describe}: {exc.strerror or exc}") from exc
+        known = fields_from_describe(_read_option_file(args.describe), args.describe)
         if args.object is not None and known.sobject.lower() != args.object.lower():
             raise FileRefused(
                 f"{args.describe} describes {known.sobject}, not --object {args.object}"
@@ -258,13 +261,25 @@ def _csv_options(args: argparse.Namespace, embedded: bool) -> CsvOptions:
     elif embedded:
         known = _simulated_org_fields(args.object)
     return CsvOptions(
-        sobject=args.object, external_id=args.external_id, encoding=args.encoding, fields=known
+        sobject=args.object,
+        external_id=args.external_id,
+        encoding=args.encoding,
+        fields=known,
+        column_map=read_sdl(_read_option_file(args.map), args.map) if args.map else None,
     )
+
+
+def _read_option_file(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise FileRefused(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
 def _csv_only_options(args: argparse.Namespace) -> list[str]:
     given = {"--object": args.object, "--external-id": args.external_id,
-             "--describe": args.describe}  # fmt: skip
+             "--describe": args.describe, "--map": args.map}  # fmt: skip
     return [name for name, value in given.items() if value is not None]
 
 

@@ -59,6 +59,7 @@ _RECORD_ID = re.compile(r"[^\s\x00-\x1f\x7f]{1,255}")
 #: ``CODE:message`` then, from the Bulk APIs, ``:Field1,Field2 --``; from Data Loader's
 #: Bulk mode, a new line and ``Error fields: Field1, Field2``.
 _CODED = re.compile(r"\A(?P<code>[A-Z][A-Z0-9_]{2,99}):(?P<rest>.*)\Z", re.DOTALL)
+_LEGACY_LOOKUP = re.compile(r"\A([A-Za-z][A-Za-z0-9_]*):([A-Za-z][A-Za-z0-9_]*)\Z")
 _BARE_CODE = re.compile(r"[A-Z][A-Z0-9_]{2,99}")
 _BULK_FIELDS = re.compile(r":(?P<fields>[^:]*?)\s*--\s*\Z")
 _LOADER_FIELDS = re.compile(r"\r?\nError fields: (?P<fields>.*)\Z", re.DOTALL)
@@ -99,11 +100,22 @@ class ObjectFields:
 
 
 @dataclass(frozen=True, slots=True)
+class ColumnMap:
+    """A Data Loader mapping (``.sdl``): the fields each CSV column was loaded into, and
+    the constants sent with every row. Columns are matched without regard to case."""
+
+    columns: Mapping[str, tuple[str, ...]]  # lowercase column -> fields (none: not loaded)
+    constants: Mapping[str, str]  # field -> value
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class CsvOptions:
     sobject: str | None = None
     external_id: str | None = None
     encoding: str = "utf-8"
     fields: ObjectFields | None = None
+    column_map: ColumnMap | None = None
 
 
 @dataclass
@@ -170,6 +182,47 @@ def fields_from_describe(data: bytes, source: str) -> ObjectFields:
             names[f["name"].lower()] = f["name"]
             kinds[f["name"]] = str(f.get("type", ""))
     return ObjectFields(name, names, kinds, source)
+
+
+def read_sdl(data: bytes, source: str) -> ColumnMap:
+    """A Data Loader mapping file: Java properties, ``CSV column=Field1, Field2``; an empty
+    value leaves the column out, a quoted key (``"Web"=LeadSource``) is a constant."""
+    columns: dict[str, tuple[str, ...]] = {}
+    constants: dict[str, str] = {}
+    for number, raw in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+        line = raw.strip()
+        if not line or line[0] in "#!":
+            continue
+        key, value = _property(line)
+        # Data Loader's lookup by a parent's field, "Owner:Username", is Bulk's Owner.Username
+        targets = tuple(
+            _LEGACY_LOOKUP.sub(r"\1.\2", f.strip()) for f in value.split(",") if f.strip()
+        )
+        for target in targets:
+            if not _COLUMN.fullmatch(target):
+                raise FileRefused(
+                    f"{source}, line {number}: {target!r} is not a Salesforce field name"
+                )
+        if len(key) >= 2 and key[0] == key[-1] == '"':
+            constants.update(dict.fromkeys(targets, key[1:-1]))
+        else:
+            columns[key.lower()] = targets
+    return ColumnMap(columns, constants, source)
+
+
+def _property(line: str) -> tuple[str, str]:
+    """A Java properties line as key and value: the first unescaped ``=`` or ``:`` splits
+    them, ``\\x`` stands for ``x`` (``First\\ Name=FirstName``)."""
+    key: list[str] = []
+    chars = iter(line)
+    for char in chars:
+        if char == "\\":
+            key.append(next(chars, ""))
+        elif char in "=:":
+            return "".join(key).strip(), "".join(chars).replace("\\", "").strip()
+        else:
+            key.append(char)
+    return "".join(key).strip(), ""
 
 
 # -- reading -----------------------------------------------------------------------------
@@ -262,6 +315,7 @@ class _Layout:
     external_id: tuple[int, str] | None  # (index, field)
     sobject: str
     fields_known: ObjectFields | None
+    constants: Mapping[str, str]
 
 
 def _csv_file(lines: Iterator[bytes], options: CsvOptions) -> FailureFile:
@@ -364,28 +418,35 @@ def _layout(header: list[str], line: int, options: CsvOptions) -> _Layout:
     fields: list[tuple[int, str, str | None]] = []
     not_names: list[str] = []
     unknown: list[str] = []
+    mapping = options.column_map
     for index, name in enumerate(header):
         if name == error_column or index in ids:
             continue
-        column = _COLUMN.fullmatch(name)
-        if column is None or name.startswith("sf__"):
+        if mapping is not None:  # what Data Loader loaded the column into; else nothing
+            targets = mapping.columns.get(name.lower(), ())
+        elif _COLUMN.fullmatch(name) is None or name.startswith("sf__"):
             not_names.append(name)
             continue
-        field, rel = column["field"], column["rel"]
-        if rel is not None:
-            fields.append((index, field, rel[:-1]))
-            continue
-        if known is not None:
-            if field.lower() not in known.names:
-                unknown.append(name)
-                continue
-            field = known.names[field.lower()]
-        fields.append((index, field, None))
+        else:
+            targets = (name,)
+        for target in targets:
+            column = _COLUMN.fullmatch(target)
+            assert column is not None  # checked above, or by read_sdl
+            field, rel = column["field"], column["rel"]
+            if rel is not None:
+                fields.append((index, field, rel[:-1]))
+            elif known is None:
+                fields.append((index, field, None))
+            elif field.lower() in known.names:
+                fields.append((index, known.names[field.lower()], None))
+            else:
+                unknown.append(target)
     if not_names:
         raise FileRefused(
-            f"line {line}: these columns are not Salesforce field names, so their values cannot be "
-            f"re-sent: {', '.join(map(repr, not_names))} (a Data Loader error file carries "
-            "the columns of the file it loaded; rename them to the fields they were mapped to)"
+            f"line {line}: these columns are not Salesforce field names, so their values "
+            f"cannot be re-sent: {', '.join(map(repr, not_names))} (a Data Loader error file "
+            "carries the columns of the file it loaded: give the load's mapping with --map "
+            "FILE.sdl)"
         )
     if unknown and known is not None:
         raise FileRefused(
@@ -402,6 +463,7 @@ def _layout(header: list[str], line: int, options: CsvOptions) -> _Layout:
         external_id=external_id,
         sobject=sobject,
         fields_known=known,
+        constants=dict(mapping.constants) if mapping is not None else {},
     )
 
 
@@ -479,7 +541,7 @@ def _row_entry(cells: list[str], first: int, last: int, layout: _Layout) -> Entr
             last,
             reason=f"{sf_id[:40]!r} is not a Salesforce id of 15 or 18 letters and digits",
         )
-    fields: dict[str, Any] = {}
+    fields: dict[str, Any] = dict(layout.constants)
     for index, field, rel in layout.fields:
         text = cells[index]
         if text == "":
