@@ -583,3 +583,8 @@ def test_progress_of_a_big_file_on_stderr(
     assert code == 0, err
     assert "1,000 rows read (line 1,001)..." in err and "2,000 rows read (line 2,001)..." in err
     assert "2,500 rows: 2,500 accepted (2,500 new errors" in err
+    code, err = ingest(capsys, str(path), "--object", "Contact", "--external-id", "CRM_Id__c")
+    assert code == 0 and "(0 new errors, 0 repeats of known errors)" in err
+    # five batches sent before, said in one line
+    assert err.count("had been ingested before") == 1
+    assert "lines 2-2501 had been ingested before; they were not counted again" in err

@@ -130,7 +130,9 @@ class Summary:
     created: int = 0
     repeated: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
-    replayed: list[str] = field(default_factory=list)
+    #: Line spans of batches the service had applied before, consecutive ones as one.
+    replayed: list[list[int]] = field(default_factory=list)
+    replayed_last: bool = False  # the last batch sent was one of them
     not_resyncable: list[int] = field(default_factory=list)
 
     def lines(self, source: str) -> Iterator[str]:
@@ -139,8 +141,8 @@ class Summary:
             f"({_count(self.created, 'new error')}, {_count(self.repeated, 'repeat')} of known "
             f"errors), {len(self.rejected):,} rejected"
         )
-        for span in self.replayed:
-            yield f"lines {span} had been ingested before; they were not counted again"
+        for first, last in self.replayed:
+            yield f"lines {first}-{last} had been ingested before; they were not counted again"
         if self.not_resyncable:
             n = len(self.not_resyncable)
             shown = ", ".join(map(str, self.not_resyncable[:SHOWN_NOT_RESYNCABLE]))
@@ -205,6 +207,7 @@ async def _send_all(
             except ServiceRejected as exc:
                 why = f"the service refused the batch of this line: {exc.message}"
                 summary.rejected += [(line, why) for line in lines]
+                summary.replayed_last = False
                 continue
             except ServiceError as exc:
                 return (
@@ -219,8 +222,12 @@ async def _send_all(
                 for i, e in enumerate(batch.entries)
                 if not e.resyncable and i not in refused
             ]
+            summary.replayed_last, was_replayed = result.replayed, summary.replayed_last
             if result.replayed:  # what it created was counted by the run that sent it
-                summary.replayed.append(f"{batch.first_line}-{batch.entries[-1].last_line}")
+                if was_replayed:
+                    summary.replayed[-1][1] = batch.entries[-1].last_line
+                else:
+                    summary.replayed.append([batch.first_line, batch.entries[-1].last_line])
             else:
                 summary.created += result.created
                 summary.repeated += result.repeated
