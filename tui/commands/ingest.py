@@ -22,17 +22,14 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from tui.data.failure_columns import FileRefused, ObjectFields, fields_from_describe, read_sdl
 from tui.data.failure_files import (
     JSON_LINES,
     MAX_ITEM_BYTES,
     CsvOptions,
     Entry,
     FailureFile,
-    FileRefused,
-    ObjectFields,
-    fields_from_describe,
     read_failures,
-    read_sdl,
 )
 from tui.profiles import ServiceTarget, add_service_arguments
 

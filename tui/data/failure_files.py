@@ -8,9 +8,11 @@ Three kinds, told apart by their first line (:func:`read_failures`):
 - Data Loader error CSV (``error*.csv``): the columns of the loaded file plus ``ERROR``
   (in its Bulk API 2.0 mode Data Loader saves the job's failedResults file instead).
 
-Neither CSV names its object, so the caller gives it (:class:`CsvOptions`). A row
-becomes an item whose payload re-sends that row's fields: by ``Id`` when the row has
-one, else upserted on the external id column, else recorded but not resyncable.
+Neither CSV names its object, so the caller gives it (:class:`CsvOptions`), with what
+is known of the columns (:mod:`tui.data.failure_columns`: a describe, a Data Loader
+mapping). A row becomes an item whose payload re-sends that row's fields: by ``Id``
+when the row has one, else upserted on the external id column, else recorded but not
+resyncable.
 Rows are read lazily from an iterator of byte lines, so a file of any size streams;
 each :class:`Entry` carries the physical line numbers of its row (a quoted cell may
 span lines) and either an item or the reason it was refused.
@@ -28,6 +30,7 @@ from typing import Any
 
 import orjson
 
+from tui.data.failure_columns import COLUMN, ColumnMap, FileRefused, ObjectFields
 from tui.simorg.ids import OBJECT_OF_PREFIX  # Salesforce's own key prefixes (001, 003...)
 
 #: The largest line or row sent as one item: below the service's 5 MB body limit.
@@ -53,26 +56,16 @@ SHIFT_JIS_HINT = (
 )
 
 _FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
-_COLUMN = re.compile(r"(?P<rel>[A-Za-z][A-Za-z0-9_]{0,79}\.)?(?P<field>[A-Za-z][A-Za-z0-9_]{0,79})")
 _SF_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
 _RECORD_ID = re.compile(r"[^\s\x00-\x1f\x7f]{1,255}")
 #: ``CODE:message`` then, from the Bulk APIs, ``:Field1,Field2 --``; from Data Loader's
 #: Bulk mode, a new line and ``Error fields: Field1, Field2``.
 _CODED = re.compile(r"\A(?P<code>[A-Z][A-Z0-9_]{2,99}):(?P<rest>.*)\Z", re.DOTALL)
-_LEGACY_LOOKUP = re.compile(r"\A([A-Za-z][A-Za-z0-9_]*):([A-Za-z][A-Za-z0-9_]*)\Z")
 _BARE_CODE = re.compile(r"[A-Z][A-Z0-9_]{2,99}")
 _BULK_FIELDS = re.compile(r":(?P<fields>[^:]*?)\s*--\s*\Z")
 _LOADER_FIELDS = re.compile(r"\r?\nError fields: (?P<fields>.*)\Z", re.DOTALL)
 _NUMBER = re.compile(r"-?\d{1,18}(?:\.\d{1,18})?")
 _NUMBER_KINDS = frozenset({"double", "currency", "percent", "int", "long", "number"})
-
-
-class FileRefused(Exception):
-    """The file as a whole cannot be read as failures: nothing of it is sent."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,26 +80,6 @@ class Entry:
     raw: bytes = b""
     #: False for a row with neither an Id nor an external id value: a resync cannot send it.
     resyncable: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectFields:
-    """What is known of an object's fields: API names (by lowercase name) and their types."""
-
-    sobject: str
-    names: Mapping[str, str]
-    kinds: Mapping[str, str]
-    source: str  # where it was learnt, for messages: "the simulated org", "describe.json"
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnMap:
-    """A Data Loader mapping (``.sdl``): the fields each CSV column was loaded into, and
-    the constants sent with every row. Columns are matched without regard to case."""
-
-    columns: Mapping[str, tuple[str, ...]]  # lowercase column -> fields (none: not loaded)
-    constants: Mapping[str, str]  # field -> value
-    source: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,75 +127,6 @@ def parse_error_text(text: str) -> dict[str, Any]:
             break
     names = [f.strip() for f in fields.split(",") if _FIELD.fullmatch(f.strip())]
     return {"statusCode": coded["code"], "message": rest.strip(), "fields": names}
-
-
-# -- describe ----------------------------------------------------------------------------
-
-
-def fields_from_describe(data: bytes, source: str) -> ObjectFields:
-    """An object's fields from a saved describe: the REST ``sobjects/X/describe`` answer,
-    or ``sf sobject describe --json`` output (the same inside ``result``)."""
-    try:
-        body = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise FileRefused(f"{source} is not JSON ({exc.msg})") from exc
-    if isinstance(body, dict) and isinstance(body.get("result"), dict):
-        body = body["result"]
-    fields = body.get("fields") if isinstance(body, dict) else None
-    name = body.get("name") if isinstance(body, dict) else None
-    if not isinstance(name, str) or not isinstance(fields, list):
-        raise FileRefused(
-            f"{source} is not an object's describe: it needs the name and fields of "
-            "GET /services/data/vXX.X/sobjects/OBJECT/describe (or sf sobject describe --json)"
-        )
-    names: dict[str, str] = {}
-    kinds: dict[str, str] = {}
-    for f in fields:
-        if isinstance(f, dict) and isinstance(f.get("name"), str):
-            names[f["name"].lower()] = f["name"]
-            kinds[f["name"]] = str(f.get("type", ""))
-    return ObjectFields(name, names, kinds, source)
-
-
-def read_sdl(data: bytes, source: str) -> ColumnMap:
-    """A Data Loader mapping file: Java properties, ``CSV column=Field1, Field2``; an empty
-    value leaves the column out, a quoted key (``"Web"=LeadSource``) is a constant."""
-    columns: dict[str, tuple[str, ...]] = {}
-    constants: dict[str, str] = {}
-    for number, raw in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
-        line = raw.strip()
-        if not line or line[0] in "#!":
-            continue
-        key, value = _property(line)
-        # Data Loader's lookup by a parent's field, "Owner:Username", is Bulk's Owner.Username
-        targets = tuple(
-            _LEGACY_LOOKUP.sub(r"\1.\2", f.strip()) for f in value.split(",") if f.strip()
-        )
-        for target in targets:
-            if not _COLUMN.fullmatch(target):
-                raise FileRefused(
-                    f"{source}, line {number}: {target!r} is not a Salesforce field name"
-                )
-        if len(key) >= 2 and key[0] == key[-1] == '"':
-            constants.update(dict.fromkeys(targets, key[1:-1]))
-        else:
-            columns[key.lower()] = targets
-    return ColumnMap(columns, constants, source)
-
-
-def _property(line: str) -> tuple[str, str]:
-    """A Java properties line as key and value: the first unescaped ``=`` or ``:`` splits
-    them, ``\\x`` stands for ``x`` (``First\\ Name=FirstName``)."""
-    key: list[str] = []
-    chars = iter(line)
-    for char in chars:
-        if char == "\\":
-            key.append(next(chars, ""))
-        elif char in "=:":
-            return "".join(key).strip(), "".join(chars).replace("\\", "").strip()
-        else:
-            key.append(char)
-    return "".join(key).strip(), ""
 
 
 # -- reading -----------------------------------------------------------------------------
@@ -424,13 +328,13 @@ def _layout(header: list[str], line: int, options: CsvOptions) -> _Layout:
             continue
         if mapping is not None:  # what Data Loader loaded the column into; else nothing
             targets = mapping.columns.get(name.lower(), ())
-        elif _COLUMN.fullmatch(name) is None or name.startswith("sf__"):
+        elif COLUMN.fullmatch(name) is None or name.startswith("sf__"):
             not_names.append(name)
             continue
         else:
             targets = (name,)
         for target in targets:
-            column = _COLUMN.fullmatch(target)
+            column = COLUMN.fullmatch(target)
             assert column is not None  # checked above, or by read_sdl
             field, rel = column["field"], column["rel"]
             if rel is not None:
