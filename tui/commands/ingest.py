@@ -22,7 +22,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from tui.data.failure_columns import FileRefused, ObjectFields, fields_from_describe, read_sdl
+from tui.data.failure_columns import (
+    FileRefused,
+    fields_from_describe,
+    read_sdl,
+    simulated_org_fields,
+)
 from tui.data.failure_files import (
     JSON_LINES,
     MAX_ITEM_BYTES,
@@ -237,23 +242,6 @@ async def _send_all(
             await embedded.aclose()
 
 
-def _simulated_org_fields(sobject: str | None) -> ObjectFields | None:
-    """The fields of ``sobject`` in the embedded demo's simulated org, when it has it."""
-    from tui.simorg.metadata import FIELDS
-
-    by_lower = {name.lower(): name for name in FIELDS}
-    name = by_lower.get((sobject or "").lower())
-    if name is None:
-        return None
-    fields = FIELDS[name]
-    return ObjectFields(
-        sobject=name,
-        names={f.lower(): f for f in fields},
-        kinds={f.name: f.kind for f in fields.values()},
-        source="the simulated org",
-    )
-
-
 def _csv_options(args: argparse.Namespace, embedded: bool) -> CsvOptions:
     known = None
     if args.describe is not None:
@@ -263,7 +251,7 @@ def _csv_options(args: argparse.Namespace, embedded: bool) -> CsvOptions:
                 f"{args.describe} describes {known.sobject}, not --object {args.object}"
             )
     elif embedded:
-        known = _simulated_org_fields(args.object)
+        known = simulated_org_fields(args.object)
     return CsvOptions(
         sobject=args.object,
         external_id=args.external_id,

@@ -1,5 +1,6 @@
-"""What is known of a CSV's columns: an object's fields from a saved describe, and the
-fields a Data Loader mapping (``.sdl``) loaded each column into.
+"""What is known of a CSV's columns: an object's fields from a saved describe or from
+the simulated org of the embedded demo, and the fields a Data Loader mapping (``.sdl``)
+loaded each column into.
 
 Both are read before any row (:mod:`tui.data.failure_files` checks the header against
 them) and raise :class:`FileRefused` with a message that names the file and line.
@@ -12,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import orjson
+
+from tui.simorg.metadata import FIELDS
 
 #: A field, or a lookup by a parent's field (``Account.CRM_Id__c``), as a CSV column names it.
 COLUMN = re.compile(r"(?P<rel>[A-Za-z][A-Za-z0-9_]{0,79}\.)?(?P<field>[A-Za-z][A-Za-z0-9_]{0,79})")
@@ -69,6 +72,21 @@ def fields_from_describe(data: bytes, source: str) -> ObjectFields:
             names[f["name"].lower()] = f["name"]
             kinds[f["name"]] = str(f.get("type", ""))
     return ObjectFields(name, names, kinds, source)
+
+
+def simulated_org_fields(sobject: str | None) -> ObjectFields | None:
+    """The fields of ``sobject`` in the embedded demo's simulated org, when it has it."""
+    by_lower = {name.lower(): name for name in FIELDS}
+    name = by_lower.get((sobject or "").lower())
+    if name is None:
+        return None
+    fields = FIELDS[name]
+    return ObjectFields(
+        sobject=name,
+        names={f.lower(): f for f in fields},
+        kinds={f.name: f.kind for f in fields.values()},
+        source="the simulated org",
+    )
 
 
 def read_sdl(data: bytes, source: str) -> ColumnMap:
