@@ -24,6 +24,7 @@ from tui.simorg.validate import (
     check_new_record,
     check_record,
     err,
+    record_id_of,
     unique_holder,
 )
 
@@ -77,7 +78,7 @@ def _plan(
         return UpsertPlan(
             [err("INVALID_TYPE", f"This request upserts {sobject} records; got a {declared}.")]
         )
-    if "Id" in record:
+    if record_id_of(record) is not None:
         return UpsertPlan(
             [
                 err(

@@ -145,7 +145,14 @@ def unknown_message(record_id: str) -> str:
 
 # -- the checks -----------------------------------------------------------------
 
-_NOT_FIELDS = frozenset(("attributes", "Id"))
+#: Field names are case-insensitive: jsforce and Salesforce's own examples send ``id``.
+_ID_KEYS = ("Id", "id")
+_NOT_FIELDS = frozenset(("attributes", *_ID_KEYS))
+
+
+def record_id_of(record: Mapping[str, Any]) -> Any:
+    """The record's ``Id`` (or ``id``) as sent; None when it has neither."""
+    return next((record[k] for k in _ID_KEYS if record.get(k)), None)
 
 
 def check_record(state: OrgState, record: Mapping[str, Any]) -> list[SfError]:
@@ -154,7 +161,7 @@ def check_record(state: OrgState, record: Mapping[str, Any]) -> list[SfError]:
     sobject = attributes.get("type") if isinstance(attributes, Mapping) else None
     if sobject not in md.FIELDS:
         return [err("INVALID_TYPE", "Must send a concrete entity type.")]
-    record_id = record.get("Id")
+    record_id = record_id_of(record)
     if not record_id:
         return [err("MISSING_ARGUMENT", "Id not specified in an update call")]
     if not is_well_formed(record_id) or record_id[:3] != KEY_PREFIX[sobject]:
@@ -399,6 +406,6 @@ def unique_holder(state: OrgState, sobject: str, field: str, value: object) -> s
 
 def apply(state: OrgState, record: Mapping[str, Any]) -> None:
     """Keep what a successful update changed (only the records actually written)."""
-    key = str(record["Id"])[:15]
+    key = str(record_id_of(record))[:15]
     values = {k: v for k, v in record.items() if k not in _NOT_FIELDS}
     state.written.setdefault(key, {}).update(values)
