@@ -72,7 +72,7 @@ def _plan(
 ) -> UpsertPlan:
     attributes = record.get("attributes")
     declared = attributes.get("type") if isinstance(attributes, Mapping) else None
-    if declared not in md.FIELDS:
+    if not isinstance(declared, str) or declared not in md.FIELDS:
         return UpsertPlan([err("INVALID_TYPE", "Must send a concrete entity type.")])
     if declared != sobject:
         return UpsertPlan(

@@ -159,7 +159,7 @@ def check_record(state: OrgState, record: Mapping[str, Any]) -> list[SfError]:
     """The errors Salesforce would report for updating ``record`` (none: it saves)."""
     attributes = record.get("attributes")
     sobject = attributes.get("type") if isinstance(attributes, Mapping) else None
-    if sobject not in md.FIELDS:
+    if not isinstance(sobject, str) or sobject not in md.FIELDS:
         return [err("INVALID_TYPE", "Must send a concrete entity type.")]
     record_id = record_id_of(record)
     if not record_id:
