@@ -199,7 +199,7 @@ async def test_timeout_is_unavailable_and_counted() -> None:
 @pytest.mark.parametrize(
     ("body", "match"),
     [
-        (b"<html>maintenance</html>", "not JSON"),
+        (b"Warning: update available", "not JSON"),
         (b'{"DailyApiRequests": {"Max": "lots"}}', "DailyApiRequests"),
     ],
 )
