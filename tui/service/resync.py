@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -237,12 +237,7 @@ class ResyncEngine:
         connector: SalesforceConnector,
         clock: Callable[[], datetime],
         after_salesforce: Callable[[], None],
-        *,
-        busy_backoff: Sequence[float] = BUSY_BACKOFF,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._busy_backoff = tuple(busy_backoff)
-        self._sleep = sleep
         self._ledger = ledger
         self._usage = usage
         self._connector = connector
@@ -376,7 +371,7 @@ class ResyncEngine:
         except SalesforceError as exc:
             status, code, forget, words = _refusal_for(exc)
             await self._abandon(request_id, forget=forget)
-            attempts = len(self._busy_backoff) + 1
+            attempts = len(BUSY_BACKOFF) + 1
             raise ResyncRefused(status, code, words.format(exc=exc, attempts=attempts)) from exc
         except BaseException:
             await self._abandon(request_id, forget=False)
@@ -388,11 +383,11 @@ class ResyncEngine:
 
     async def _deliver(self, call: SalesforceCall) -> list[RecordResult]:
         """Send one call, again after each busy-wait while Salesforce answers "busy"."""
-        for wait in self._busy_backoff:
+        for wait in BUSY_BACKOFF:
             try:
                 return await self._send_call(call)
             except SalesforceBusy:
-                await self._sleep(wait)
+                await asyncio.sleep(wait)
         return await self._send_call(call)
 
     async def _send_call(self, call: SalesforceCall) -> list[RecordResult]:
