@@ -335,3 +335,26 @@ async def test_no_input_makes_the_org_answer_500(org: OrgState) -> None:
         for path in ("/services/data/v62.0/limits/%00", "/services/data/%FF/limits/", "/x" * 500):
             statuses.append((await c.get(path, headers=AUTH)).status_code)
     assert statuses and all(status < 500 for status in statuses), statuses
+
+
+@pytest.mark.parametrize(
+    ("obj", "fields"),
+    [
+        ("Lead", {"Country": {"x": 1}}),
+        ("Account", {"BillingCountry": [1], "BillingState": "Tokyo"}),
+        ("Opportunity", {"StageName": ["Closed Lost"]}),
+        ("Opportunity", {"StageName": "Closed Lost", "RecordTypeId": 7}),
+    ],
+)
+async def test_a_value_of_the_wrong_type_is_a_record_error_not_a_500(
+    org: OrgState, obj: str, fields: dict[str, Any]
+) -> None:
+    record = {"attributes": {"type": obj}, "Id": live(org, obj, 3), **fields}
+    async with client(org) as c:
+        answer = await c.patch(
+            "/services/data/v62.0/composite/sobjects", json={"records": [record]}, headers=AUTH
+        )
+    assert answer.status_code == 200
+    (result,) = answer.json()
+    assert result["success"] is False
+    assert result["errors"][0]["statusCode"] == "INVALID_TYPE_ON_FIELD_IN_RECORD"

@@ -315,6 +315,8 @@ def _check_address(sobject: str, values: Mapping[str, Any]) -> SfError | None:
         return None
     state_field, country_field = pair
     state_value, country = values.get(state_field), values.get(country_field)
+    if not all(isinstance(v, str | None) for v in (state_value, country)):
+        return None  # a value of the wrong type, already reported by _check_value
     if country:
         if country not in md.COUNTRIES:
             return err("FIELD_INTEGRITY_EXCEPTION", COUNTRY_MESSAGE, [country_field])
@@ -327,11 +329,13 @@ def _check_address(sobject: str, values: Mapping[str, Any]) -> SfError | None:
 
 
 def _check_stage(sobject: str, merged: Mapping[str, Any]) -> SfError | None:
-    if sobject != "Opportunity" or not merged.get("StageName"):
-        return None
+    stage = merged.get("StageName")
+    if sobject != "Opportunity" or not stage or not isinstance(stage, str):
+        return None  # no stage, or one of the wrong type (already reported)
     rt_id = merged.get("RecordTypeId")
-    process = md.RECORD_TYPES[parse_id(rt_id)[1] or 1][1] if rt_id else md.RECORD_TYPES[1][1]
-    if merged["StageName"] not in process:
+    counter = parse_id(rt_id)[1] if isinstance(rt_id, str) and is_well_formed(rt_id) else None
+    process = md.RECORD_TYPES.get(counter or 1, md.RECORD_TYPES[1])[1]
+    if stage not in process:
         return err(
             "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
             bad_picklist_message("Stage", merged["StageName"]),
