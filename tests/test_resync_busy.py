@@ -87,3 +87,11 @@ async def test_the_daily_limit_is_not_retried(env: Env) -> None:
     message = assert_error_body(await resync(env, ids, "spent"), 429, "salesforce_limit_exceeded")
     assert "daily" in message and "busy" not in message
     assert env.sent.statuses == [403]  # type: ignore[attr-defined]
+
+
+async def test_usage_past_the_org_maximum_is_reported_as_the_org_says(env: Env) -> None:
+    env.org.api_used = 16000  # past Max (15,000), below where the org blocks calls
+    usage = await env.client.get("/v1/usage")
+    assert usage.status_code == 200, usage.text
+    body = usage.json()
+    assert body["salesforce_limit"] == 15000 and body["org_used"] > 15000
