@@ -15,7 +15,9 @@ import httpx
 import pytest
 from test_ingest import T0, Clock, Env, close_env, open_env
 from test_service_api import assert_error_body, open_ids, resync, snapshot
+from test_session import Stack
 
+from tui.data.cache import ViewFilter
 from tui.service import resync as resync_module
 from tui.simorg.demo import build_demo_ledger, demo_org_state
 
@@ -95,3 +97,24 @@ async def test_usage_past_the_org_maximum_is_reported_as_the_org_says(env: Env) 
     assert usage.status_code == 200, usage.text
     body = usage.json()
     assert body["salesforce_limit"] == 15000 and body["org_used"] > 15000
+
+
+async def test_the_console_session_is_told_to_retry_in_a_minute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(resync_module, "BUSY_BACKOFF", (0.0, 0.0, 0.0))
+    stack = Stack(tmp_path, size=60)
+    await stack.start()
+    session = await stack.session()
+    try:
+        await session.refresh()
+        stack.org.state.org.busy = 1000
+        ids = list(await session.view_ids(ViewFilter(), "id", False))[:10]
+        summary = await session.resync(ids)
+        assert summary.refused is not None
+        assert "Salesforce is busy, retry in a minute" in summary.refused
+        assert summary.synced == 0 and summary.interrupted == 0
+        assert await session.cache.pending() == []  # settled: may be started again
+    finally:
+        await session.close()
+        await stack.service.stop()
