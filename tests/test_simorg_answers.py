@@ -284,6 +284,7 @@ async def test_token_answers_have_salesforce_fields_and_a_list_audience_works(
     ).digest()
     assert base64.b64decode(answer["signature"]) == expected
     assert by_list.status_code == 200
+    assert set(by_list.json()) == {"access_token", "scope", "instance_url", "id", "token_type"}
     assert urlsplit(by_list.json()["id"]).netloc == "test.salesforce.com"
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
     assert strange.status_code == 400 and strange.json()["error"] == "invalid_client_id"

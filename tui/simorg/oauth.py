@@ -15,12 +15,14 @@ descriptions Salesforce uses. Issued tokens are accepted by the REST routes unti
 they expire (``token_lifetime``) or :meth:`TokenIssuer.revoke_all` is called.
 
 The answer has the fields Salesforce's token endpoint returns: ``access_token``
-(the 15-character org id, ``!``, the secret part), ``instance_url`` (the address the
-request came to), ``id`` (the identity URL on the login host, with the 18-character
-org and user ids), ``token_type``, ``issued_at`` (milliseconds, as a string),
-``scope`` and ``signature`` (Base64 HMAC-SHA256 of ``id`` + ``issued_at`` keyed with
-the consumer secret, as in
-https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_client_credentials_flow.htm).
+(the 15-character org id, ``!``, the secret part), ``scope``, ``instance_url`` (the
+address the request came to), ``id`` (the identity URL on the login host, with the
+18-character org and user ids) and ``token_type``. The client credentials answer
+also has ``issued_at`` (milliseconds, as a string) and ``signature``: Base64
+HMAC-SHA256 of ``id`` + ``issued_at`` keyed with the consumer secret (jsforce's
+``TokenResponse``, https://jsforce.github.io/jsforce/types/oauth2.TokenResponse.html);
+the JWT bearer answer has neither (as recorded in
+github.com/oschweitzer/salesforce-jwt-bearer-token-flow's README).
 """
 
 from __future__ import annotations
@@ -112,16 +114,17 @@ class TokenIssuer:
         self._issued[token] = issued_at + self.app.token_lifetime
         self.sign_ins += 1
         identity = f"{login_host}/id/{ORG_ID}/{user}"
-        issued_ms = str(int(issued_at * 1000))
         answer = {
             "access_token": token,
-            "signature": _signature(identity + issued_ms, self.app.client_secret or token),
             "scope": "api",
             "instance_url": str(request.base_url).rstrip("/"),
             "id": identity,
             "token_type": "Bearer",
-            "issued_at": issued_ms,
         }
+        if form.get("grant_type") == CLIENT_CREDENTIALS and self.app.client_secret:
+            issued_ms = str(int(issued_at * 1000))
+            answer["issued_at"] = issued_ms
+            answer["signature"] = _signature(identity + issued_ms, self.app.client_secret)
         return Response(orjson.dumps(answer), 200, media_type="application/json")
 
     def _grant(self, form: dict[str, str]) -> tuple[str, str]:
