@@ -366,6 +366,15 @@ async def test_a_concurrency_limit_is_not_the_daily_limit() -> None:
     assert "daily" not in str(caught.value)
 
 
+async def test_a_huge_error_message_is_cut_to_a_readable_length() -> None:
+    huge = [{"errorCode": "UNKNOWN_EXCEPTION", "message": "x" * 100_000}]
+    sf = connector(replay(400, huge))
+    with pytest.raises(SalesforceError) as caught:
+        await sf.limits()
+    await sf.aclose()
+    assert "UNKNOWN_EXCEPTION" in str(caught.value) and len(str(caught.value)) < 700
+
+
 async def test_a_json_body_that_is_no_error_shape_is_still_a_clear_refusal() -> None:
     sf = connector(replay(400, content=orjson.dumps("nope")))
     with pytest.raises(SalesforceError, match=r"HTTP 400 error\) without saying why"):

@@ -439,12 +439,14 @@ def _html_page(response: httpx.Response) -> str | None:
 
 
 def _first_error(body: Any) -> tuple[str, str]:
-    """(errorCode, message) of an error answer: an array of errors or one error object."""
+    """(errorCode, message) of an error answer: an array of errors or one error object.
+
+    Both are cut to a length a message can carry (an Apex stack trace can be long).
+    """
     first = body[0] if isinstance(body, list) and body else body
     if isinstance(first, dict):
-        code = first.get("errorCode") or first.get("error") or ""
-        message = first.get("message") or first.get("error_description") or ""
-        return str(code), str(message)
+        code, message = str(first.get("errorCode") or ""), str(first.get("message") or "")
+        return code[:80], message if len(message) <= 500 else message[:499] + "…"
     return "", ""
 
 
