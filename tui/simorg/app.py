@@ -67,6 +67,18 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
 _UNAVAILABLE = "<html><body>Server Unavailable</body></html>"
 
 
+def _gone(version: int) -> Response:
+    return _error(
+        410,
+        "GONE",
+        f"API version {version}.0 is retired and no longer available; "
+        f"use version {OLDEST_VERSION}.0 or later.",
+    )
+
+
+_PATH_VERSION = re.compile(r"^/services/data/v(\d+)\.0(/|$)")
+
+
 def release_label(version: int) -> str:
     """The release a version came with: 60 is Spring '24, 62 Winter '25, 30 Spring '14."""
     step = version - 60
@@ -106,12 +118,7 @@ class _Org:
         match = _VERSION.match(request.path_params.get("version", ""))
         version = int(match[1]) if match else 0
         if version in RETIRED_VERSIONS:
-            return _error(
-                410,
-                "GONE",
-                f"API version {version}.0 is retired and no longer available; "
-                f"use version {OLDEST_VERSION}.0 or later.",
-            )
+            return _gone(version)
         if not max(SINCE.get(route, 0), OLDEST_VERSION) <= version <= self.latest:
             return _error(404, "NOT_FOUND", NOT_FOUND)
         if self.state.api_used >= self.blocked_at:
@@ -289,8 +296,14 @@ def _results(
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    """Unknown routes and wrong methods, in Salesforce's JSON error array."""
+    """Unknown routes and wrong methods, in Salesforce's JSON error array.
+
+    Every resource of a retired version is gone, known to this org or not.
+    """
     assert isinstance(exc, HTTPException)
+    retired = _PATH_VERSION.match(request.url.path)
+    if retired and int(retired[1]) in RETIRED_VERSIONS:
+        return _gone(int(retired[1]))
     if exc.status_code == 405:
         allowed = (exc.headers or {}).get("Allow", "")
         return _error(
