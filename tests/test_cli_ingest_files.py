@@ -475,7 +475,10 @@ def test_empty_files_and_a_bom(
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     code, err = ingest(capsys, str(empty), "--object", "Contact")
-    assert code == 0 and "empty.csv: 0 items: 0 accepted" in err
+    assert code == 0 and "empty.csv is empty (or blank lines only): there is nothing" in err
+    empty.write_bytes(b"\xef\xbb\xbf\r\n\n")
+    code, err = ingest(capsys, str(empty))
+    assert code == 0 and "there is nothing to ingest" in err
 
     code, err = ingest(capsys, str(FIXTURES / "bulk2_account_no_failures.csv"),
                        "--object", "Account")  # fmt: skip

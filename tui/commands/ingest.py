@@ -29,6 +29,7 @@ from tui.data.failure_columns import (
     simulated_org_fields,
 )
 from tui.data.failure_files import (
+    EMPTY,
     JSON_LINES,
     MAX_ITEM_BYTES,
     CsvOptions,
@@ -295,6 +296,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             handle = _open(args.file, stack)
             file = read_failures(handle, _csv_options(args, target.url is None))
+            if file.kind == EMPTY:
+                _say(f"{source} is empty (or blank lines only): there is nothing to ingest")
+                return 0
             unused = _csv_only_options(args) if file.kind == JSON_LINES else []
             if unused:
                 _say(

@@ -40,10 +40,11 @@ NO_CODE = "NO_STATUS_CODE"
 #: Bulk API's way of writing "set this field to null" in a CSV cell.
 BULK_NULL = "#N/A"
 
-BULK, DATA_LOADER, JSON_LINES = (
+BULK, DATA_LOADER, JSON_LINES, EMPTY = (
     "Bulk API 2.0 failedResults CSV",
     "Data Loader error CSV",
     "JSON Lines",
+    "empty file",
 )
 EXPECTED_HEADERS = (
     "a Bulk API 2.0 failedResults CSV (sf__Id, sf__Error, then the job's fields), "
@@ -100,7 +101,7 @@ class FailureFile:
 
     @property
     def unit(self) -> str:
-        return "item" if self.kind == JSON_LINES else "row"
+        return "row" if self.kind in (BULK, DATA_LOADER) else "item"
 
 
 # -- error text --------------------------------------------------------------------------
@@ -140,12 +141,11 @@ def read_failures(lines: Iterable[bytes], options: CsvOptions) -> FailureFile:
     source = iter(lines)
     skipped: list[bytes] = []
     for raw in source:
-        skipped.append(raw)
-        if raw.strip():
+        skipped.append(_without_bom(raw) if not skipped else raw)
+        if skipped[-1].strip():
             break
     else:
-        return FailureFile(JSON_LINES, iter(()))
-    skipped[0] = _without_bom(skipped[0])
+        return FailureFile(EMPTY, iter(()))
     replay = _chain(skipped, source)
     if skipped[-1].lstrip().startswith(b"{"):
         return FailureFile(JSON_LINES, _json_lines(replay))
@@ -239,6 +239,8 @@ def _csv_file(lines: Iterator[bytes], options: CsvOptions) -> FailureFile:
             header = next(reader)
     except csv.Error as exc:
         raise FileRefused(f"line {decoded.number}: the header is not CSV ({exc})") from exc
+    except StopIteration:  # only blank rows: the caller found a line that was not blank
+        raise FileRefused(f"no header line; expected {EXPECTED_HEADERS}") from None
     if decoded.undecodable:
         line, where = next(iter(decoded.undecodable.items()))
         raise FileRefused(f"line {line}: the header's {where}; {SHIFT_JIS_HINT}")
