@@ -141,7 +141,7 @@ async def test_the_version_list_needs_no_token_and_is_not_counted(org: OrgState)
         ("/services/data/v21.0/limits/", 410, "GONE"),
         ("/services/data/v7.0/limits/", 410, "GONE"),
         ("/services/data/v25.0/sobjects/Account/describe", 410, "GONE"),
-        ("/services/data/v62.0/sobjects/Account/describe", 404, "NOT_FOUND"),
+        ("/services/data/v63.0/sobjects/Account/describe", 404, "NOT_FOUND"),
         ("/services/data/v6.0/limits/", 404, "NOT_FOUND"),
         ("/services/data/v63.0/limits/", 404, "NOT_FOUND"),
         ("/services/data/v62.5/limits/", 404, "NOT_FOUND"),

@@ -1,4 +1,4 @@
-"""Command line: ``synchealth [console options] | serve | export | ingest | classify | catalog``.
+"""Command line: ``synchealth [console options] | serve | export | ingest | classify | ...``.
 
 Each command lives in its own module under ``tui.commands`` with
 ``add_parser(subparsers)`` and ``run(args) -> int``. Modules are imported only
@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "ingest": "ingest",
     "classify": "classify",
     "catalog": "catalog",
+    "doctor": "doctor",
 }
 
 

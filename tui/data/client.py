@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from tui.data.models import (
     Channel,
+    DoctorReport,
     Health,
     IngestResult,
     NotificationSettings,
@@ -245,6 +246,20 @@ class ServiceClient:
             json={"channel": channel},
             retry=False,
             timeout=TEST_SEND_TIMEOUT,
+        )
+
+    async def doctor(self, send_test: bool = False) -> DoctorReport:
+        """The service's health checks; with ``send_test`` a test message on each enabled
+        channel too (then never retried, since a retry could send it twice)."""
+        if not send_test:
+            return await self._model(DoctorReport, "GET", "/v1/doctor", timeout=TEST_SEND_TIMEOUT)
+        return await self._model(
+            DoctorReport,
+            "POST",
+            "/v1/doctor",
+            json={"send_test": True},
+            retry=False,
+            timeout=2 * TEST_SEND_TIMEOUT,
         )
 
 

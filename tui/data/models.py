@@ -326,3 +326,26 @@ class IngestResult(BaseModel):
     error_ids: list[int] = Field(default_factory=list, description="Errors touched, in order.")
     batch_id: str | None = None
     replayed: bool = Field(False, description="True when this batch_id was already applied.")
+
+
+CheckStatus = Literal["green", "yellow", "red"]
+
+
+class DoctorCheck(BaseModel):
+    """One health check of ``synchealth doctor`` (docs/api.md, GET /v1/doctor)."""
+
+    id: str = Field(
+        description="service | signin | api_version | limits | access | headroom | "
+        "notifications | cache"
+    )
+    subject: str = Field("", description="What the check is about, e.g. 'Contact' for access.")
+    status: CheckStatus
+    found: str = Field(description="What the check found, in one sentence.")
+    fix: str = Field("", description="What to do about it; empty when green.")
+
+
+class DoctorReport(BaseModel):
+    version: str = Field(description="The service's version.")
+    as_of: datetime
+    checks: list[DoctorCheck]
+    salesforce_calls: int = Field(description="Salesforce calls this run made (describes cached).")

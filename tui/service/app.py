@@ -27,6 +27,7 @@ from tui.data.models import (
     ERROR_COLUMNS,
     AllocationUpdate,
     ApiError,
+    DoctorReport,
     ErrorPage,
     Health,
     HourBucket,
@@ -40,8 +41,10 @@ from tui.data.models import (
     TestSendResult,
     Usage,
 )
+from tui.service import callcount
 from tui.service.auth import BearerAuth
 from tui.service.config import ServiceConfig
+from tui.service.doctor import Doctor
 from tui.service.ingest import MAX_BODY_BYTES, IngestBatch, IngestRefused, ingest
 from tui.service.ledger import Ledger
 from tui.service.notify.channels import Channels
@@ -159,6 +162,7 @@ def openapi_document() -> dict[str, Any]:
         NotificationStatus,
         TestSendRequest,
         TestSendResult,
+        DoctorReport,
         ApiError,
     ]
     _, schemas = models_json_schema(
@@ -222,6 +226,10 @@ def openapi_document() -> dict[str, Any]:
             "/v1/notifications/test": {
                 "post": op("Send a test message now", "TestSendResult", "TestSendRequest")
             },
+            "/v1/doctor": {
+                "get": op("Health checks, green / yellow / red with fixes", "DoctorReport"),
+                "post": op("The health checks with a test send on each channel", "DoctorReport"),
+            },
         },
     }
 
@@ -244,6 +252,14 @@ class SyncHealthService:
             config.clock,
             self.org_name,
             config.notify_interval,
+        )
+        self.doctor = Doctor(
+            self.ledger,
+            self.usage,
+            self.connector,
+            self.notifier,
+            config.clock,
+            self._note_limit_info,
         )
         self._running = False
         self.asgi = self._build_app()
@@ -276,6 +292,7 @@ class SyncHealthService:
     def _on_call(self) -> None:
         self.usage.count_call()
         note_call()
+        callcount.note_call()
 
     def _note_limit_info(self) -> None:
         info = self.connector.limit_info
@@ -456,6 +473,20 @@ class SyncHealthService:
         except NotConfigured as exc:
             raise ApiProblem(409, "channel_not_configured", f"{exc}.") from None
 
+    async def _get_doctor(self, request: Request) -> JSON:
+        return JSON(await self.doctor.run())
+
+    async def _post_doctor(self, request: Request) -> JSON:
+        body = await _json_body(request, '{"send_test": true}')
+        if not isinstance(body, dict) or not isinstance(body.get("send_test"), bool):
+            raise ApiProblem(
+                422,
+                "invalid_doctor",
+                'Send {"send_test": true} to run the checks with a test message on each '
+                "enabled channel (GET /v1/doctor runs them without one).",
+            )
+        return JSON(await self.doctor.run(send_test=body["send_test"]))
+
     async def _openapi(self, request: Request) -> JSON:
         return JSON(openapi_document())
 
@@ -507,6 +538,8 @@ class SyncHealthService:
             ("/v1/notifications", self._put_notifications, "PUT"),
             ("/v1/notifications/status", self._get_notification_status, "GET"),
             ("/v1/notifications/test", self._post_notification_test, "POST"),
+            ("/v1/doctor", self._get_doctor, "GET"),
+            ("/v1/doctor", self._post_doctor, "POST"),
             ("/v1/openapi.json", self._openapi, "GET"),
         ]
         return Starlette(

@@ -75,6 +75,10 @@ class SalesforceProtocolError(SalesforceError):
     """Salesforce answered with something that is not the JSON it should send."""
 
 
+class SalesforceNotFound(SalesforceError):
+    """Salesforce answered 404: the resource does not exist or the user may not see it."""
+
+
 @dataclass(frozen=True, slots=True)
 class OrgSession:
     """A signed-in session: the bearer token and the org's instance URL (no trailing /)."""
@@ -268,6 +272,31 @@ class SalesforceConnector:
                 "Salesforce's limits answer has no readable DailyApiRequests Max/Remaining"
             ) from exc
 
+    async def versions(self) -> list[str]:
+        """The API versions the org serves (``GET /services/data/``), e.g. ``["31.0", ...]``."""
+        body = await self._request("GET", "/services/data/")
+        if not isinstance(body, list):
+            raise SalesforceProtocolError("Salesforce's list of API versions is not a list")
+        return [str(v["version"]) for v in body if isinstance(v, dict) and "version" in v]
+
+    @property
+    def api_version(self) -> str:
+        """The version this connector calls, e.g. ``v62.0``."""
+        return self._base.rsplit("/", 1)[1]
+
+    async def describe(self, sobject: str) -> dict[str, Any] | None:
+        """``GET /sobjects/{sobject}/describe`` as the integration user sees the object;
+        None when Salesforce answers 404 (no such object, or no access to it)."""
+        if not _API_NAME.fullmatch(sobject):
+            raise SalesforceError(f"{sobject!r} is not a Salesforce sObject API name")
+        try:
+            body = await self._request("GET", f"{self._base}/sobjects/{sobject}/describe")
+        except SalesforceNotFound:
+            return None
+        if not isinstance(body, dict) or not isinstance(body.get("fields"), list):
+            raise SalesforceProtocolError(f"Salesforce's describe of {sobject} has no fields")
+        return body
+
     async def update(self, records: list[dict[str, Any]]) -> list[RecordResult]:
         """Update records with sObject Collections, 200 per call, results in request order."""
         return await self._collections(f"{self._base}/composite/sobjects", records, "an update")
@@ -402,7 +431,8 @@ def _body_or_raise(response: httpx.Response) -> Any:
             f"set api_version to v{max(MIN_API_VERSION.values())}.0 or later"
         )
     said = f": {message}" if message else " without saying why"
-    raise SalesforceError(f"Salesforce refused the request (HTTP {status} {code or 'error'}){said}")
+    refused = SalesforceNotFound if status == 404 else SalesforceError
+    raise refused(f"Salesforce refused the request (HTTP {status} {code or 'error'}){said}")
 
 
 def _busy_message(what: str, message: str) -> str:

@@ -1,7 +1,8 @@
 """The simulated org: an ASGI app speaking the Salesforce REST subset synchealth uses.
 
 Routes: ``GET /services/data/`` (versions; no token needed, not counted),
-``GET /services/data/vXX.X/limits/``, ``PATCH /services/data/vXX.X/composite/sobjects``
+``GET /services/data/vXX.X/limits/``, ``GET /services/data/vXX.X/sobjects/{sobject}/describe``
+(describe.py), ``PATCH /services/data/vXX.X/composite/sobjects``
 (update, 42.0+), ``PATCH /services/data/vXX.X/composite/sobjects/{sobject}/{field}``
 (upsert by an external id, 46.0+, see upsert.py), the single-record upsert
 ``PATCH /services/data/vXX.X/sobjects/{sobject}/{field}/{value}`` and
@@ -37,6 +38,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tui.simorg import metadata as md
+from tui.simorg.describe import describe
 from tui.simorg.oauth import ConnectedApp, TokenIssuer
 from tui.simorg.state import OrgState
 from tui.simorg.upsert import apply_upsert, plan_upserts
@@ -161,6 +163,17 @@ class _Org:
             "HourlyTimeBasedWorkflow": pair(1000, 1000),
             "SingleEmail": pair(5000, 4996),
         }
+        return self.finish(_json(body))
+
+    async def describe(self, request: Request) -> Response:
+        """``GET /sobjects/{sobject}/describe``: the object as the integration user sees it."""
+        refused = self.gate(request, "describe")
+        if refused is not None:
+            return self.finish(refused)
+        version = int(request.path_params["version"][1:-2])
+        body = describe(request.path_params["sobject"], version)
+        if body is None:
+            return self.finish(_error(404, "NOT_FOUND", NOT_FOUND))
         return self.finish(_json(body))
 
     async def token(self, request: Request) -> Response:
@@ -338,6 +351,7 @@ def create_simorg(
         state or OrgState.from_seed(), access_token, daily_limit, api_version, oauth, overage
     )
     collections = "/services/data/{version}/composite/sobjects"
+    sobjects = "/services/data/{version}/sobjects"
     app = Starlette(
         routes=[
             Route("/services/oauth2/token", org.token, methods=["POST"]),
@@ -345,6 +359,8 @@ def create_simorg(
             Route("/services/data", org.versions, methods=["GET"]),
             Route("/services/data/{version}/limits/", org.limits, methods=["GET"]),
             Route("/services/data/{version}/limits", org.limits, methods=["GET"]),
+            Route(f"{sobjects}/{{sobject}}/describe", org.describe, methods=["GET"]),
+            Route(f"{sobjects}/{{sobject}}/describe/", org.describe, methods=["GET"]),
             Route(collections, org.update, methods=["PATCH"]),
             Route(collections + "/{sobject}/{field}", org.upsert, methods=["PATCH"]),
             Route(

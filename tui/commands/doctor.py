@@ -1,0 +1,93 @@
+"""``synchealth doctor``: the health checks, green / yellow / red, each with its fix.
+
+The checks that need Salesforce run in the service (``GET /v1/doctor``); this command
+shows them, adds the local cache's, and exits 1 when any check is red (0 otherwise).
+``--json`` prints the report as the API gives it, with the cache check added.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+from tui.profiles import ServiceTarget, add_service_arguments
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "doctor",
+        help="check the service, Salesforce sign-in, access, limits, notifications, cache",
+        description="Run the health checks: the service and its version, the Salesforce "
+        "sign-in, the API version, the org's limits, the integration user's access to the "
+        "objects and fields open errors name, allocation headroom, notification channels "
+        "and the local cache. Each is green, yellow or red with what to do; the exit code "
+        "is 1 when any is red.",
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--send-test",
+        action="store_true",
+        help="also send a test message on each enabled notification channel",
+    )
+    parser.add_argument("--lang", choices=("en", "ja"), help="language of the check names")
+    add_service_arguments(parser)
+
+
+def _say(message: str) -> None:
+    print(f"synchealth doctor: {message}", file=sys.stderr)
+
+
+def render(report: Any) -> str:
+    """The report as text lines: status, check, subject, what was found, the fix."""
+    from tui.data.doctor import worst
+    from tui.i18n import t
+
+    lines = []
+    for c in report.checks:
+        name = t(f"doctor.check.{c.id}") + (f" ({c.subject})" if c.subject else "")
+        lines.append(f"{t(f'doctor.status.{c.status}'):<5} {name}: {c.found}")
+        if c.fix:
+            lines.append(f"      {t('doctor.fix', fix=c.fix)}")
+    verdict = worst(report)
+    count = sum(c.status == verdict for c in report.checks)
+    lines.append(t(f"doctor.summary_{verdict}", count=count))
+    lines.append(t("doctor.calls", calls=report.salesforce_calls, time=f"{report.as_of:%H:%M:%S}"))
+    return "\n".join(lines)
+
+
+async def _doctor(args: argparse.Namespace, target: ServiceTarget) -> int:
+    from tui.data.cache import CacheError
+    from tui.data.client import ServiceError
+    from tui.data.doctor import run_doctor, worst
+    from tui.data.session import DataSession
+
+    try:
+        session = await DataSession.open(
+            url=target.url, token=target.token_value, demo_size=args.demo_size
+        )
+    except (CacheError, ServiceError) as exc:
+        _say(exc.message)
+        return 1
+    try:
+        report = await run_doctor(session, send_test=args.send_test)
+    finally:
+        await session.close()
+    print(report.model_dump_json(indent=2) if args.json else render(report))
+    return 1 if worst(report) == "red" else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui.config import ConfigError
+    from tui.data.lang import resolve_lang
+    from tui.i18n import set_lang
+    from tui.profiles import target_from_args
+
+    try:
+        _, target = target_from_args(args)
+    except ConfigError as exc:
+        _say(exc.message)
+        return 2
+    set_lang(resolve_lang(args.lang))
+    return asyncio.run(_doctor(args, target))
