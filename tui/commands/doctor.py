@@ -41,13 +41,15 @@ def _say(message: str) -> None:
 
 def render(report: Any) -> str:
     """The report as text lines: status, check, subject, what was found, the fix."""
+    from rich.cells import set_cell_size
+
     from tui.data.doctor import worst
     from tui.i18n import t
 
     lines = []
     for c in report.checks:
         name = t(f"doctor.check.{c.id}") + (f" ({c.subject})" if c.subject else "")
-        lines.append(f"{t(f'doctor.status.{c.status}'):<5} {name}: {c.found}")
+        lines.append(f"{set_cell_size(t(f'doctor.status.{c.status}'), 5)} {name}: {c.found}")
         if c.fix:
             lines.append(f"      {t('doctor.fix', fix=c.fix)}")
     verdict = worst(report)

@@ -35,6 +35,7 @@ from tui.service.salesforce import (
     SessionExpired,
     SignInError,
 )
+from tui.service.usage import OrgLimits as UsageLimits
 from tui.service.usage import UsageLedger
 
 #: How long an object's describe is reused before Salesforce is asked again.
@@ -154,6 +155,7 @@ class Doctor:
                 check("signin", "red", f"Salesforce cannot be reached: {exc}", _signin_fix()),
                 check("limits", "yellow", _NEEDS_SIGNIN, _FIX_SIGNIN_FIRST),
             ]
+        await self._usage.record_limits(UsageLimits(limits.max, limits.used, self._clock()))
         found = f"DailyApiRequests: {limits.remaining:,} of {limits.max:,} calls remaining"
         return limits, [
             check("signin", "green", "signed in to Salesforce"),

@@ -158,6 +158,10 @@ class UsageLedger:
             self._failed_at = now
             self._error = f"Salesforce limits could not be refreshed: {exc}"
             return
+        await self.record_limits(fetched)
+
+    async def record_limits(self, fetched: OrgLimits) -> None:
+        """Keep limits just read from ``/limits`` (also by another caller, the doctor)."""
         self._fetched, self._error, self._failed_at = fetched, None, None
         await self._ledger.set_setting(
             "org_limits", {"max": fetched.max, "used": fetched.used, "as_of": iso(fetched.as_of)}

@@ -48,7 +48,8 @@ def _field(definition: md.FieldDef) -> dict[str, Any]:
         "nillable": not definition.required and definition.kind != md.BOOLEAN,
         "unique": definition.unique,
         "externalId": definition.external_id,
-        "defaultValue": definition.default,
+        # a picklist's default is flagged among its values; a checkbox's is false
+        "defaultValue": False if definition.kind == md.BOOLEAN else None,
         "restrictedPicklist": definition.restricted,
         "picklistValues": [
             {

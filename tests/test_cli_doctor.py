@@ -1,0 +1,90 @@
+"""``synchealth doctor``: against the embedded demo, and a service that is not there."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO_SIZE
+from tui.cli import main
+from tui.data import paths
+
+
+@pytest.fixture(autouse=True)
+def _no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No config file, profile or service from the environment of whoever runs the tests."""
+    config = tmp_path / "config.toml"
+    config.write_text("", encoding="utf-8")
+    monkeypatch.setenv("SYNCHEALTH_CONFIG", str(config))
+    for name in ("SYNCHEALTH_PROFILE", "SYNCHEALTH_URL", "SYNCHEALTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_demo_is_red_on_the_read_only_fields_its_errors_name(
+    synchealth_env: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["doctor", "--demo-size", str(DEMO_SIZE), "--lang", "en"]) == 1
+    out = capsys.readouterr().out
+    assert "OK    Salesforce sign-in: signed in to Salesforce" in out
+    assert "FAIL  Integration user's access (Lead): Lead_Score__c is read-only (" in out
+    assert "      Fix: in Setup, give the integration user Edit access to Lead.Lead_Score__c" in out
+    assert "OK    Local cache: the cache " in out
+    assert "3 check(s) red." in out
+
+
+def test_json_is_the_report_with_the_cache_check(
+    synchealth_env: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["doctor", "--json", "--demo-size", str(DEMO_SIZE)]) == 1
+    body = json.loads(capsys.readouterr().out)
+    ids = [c["id"] for c in body["checks"]]
+    assert ids[:4] == ["service", "signin", "limits", "api_version"] and ids[-1] == "cache"
+    assert {c["subject"] for c in body["checks"] if c["id"] == "access"} == {
+        "Account", "Contact", "Lead", "Opportunity", "Task",
+    }  # fmt: skip
+    assert body["salesforce_calls"] == 2 + 5
+
+
+def test_japanese_names_and_statuses(
+    synchealth_env: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["doctor", "--lang", "ja", "--demo-size", str(DEMO_SIZE)]) == 1
+    out = capsys.readouterr().out
+    assert "異常  連携ユーザーのアクセス権 (Lead)" in out
+    assert "正常  Salesforce へのサインイン" in out
+    assert "3 件のチェックが失敗しました。" in out
+
+
+def test_a_service_that_is_not_there_is_red_and_the_cache_still_checked(
+    synchealth_env: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    assert main(["doctor", "--json", "--url", url]) == 1
+    body = json.loads(capsys.readouterr().out)
+    service, cache = body["checks"]
+    assert service["id"] == "service" and service["status"] == "red"
+    assert f"Cannot reach the Sync Health service at {url}" in service["found"]
+    assert "synchealth serve" in service["fix"]
+    assert cache["id"] == "cache" and cache["status"] == "yellow"
+    assert "never been filled" in cache["found"]
+
+
+def test_a_damaged_cache_is_said_to_have_been_rebuilt(
+    synchealth_env: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    damaged = paths.cache_path_for(url)
+    damaged.parent.mkdir(parents=True, exist_ok=True)
+    damaged.write_bytes(b"this is not an SQLite database" * 100)
+    assert main(["doctor", "--json", "--url", url]) == 1
+    cache = json.loads(capsys.readouterr().out)["checks"][-1]
+    assert cache["status"] == "yellow" and "corrupt" in cache["found"]
