@@ -110,6 +110,7 @@ class SyncHealthApp(App[int]):
         Binding("ctrl+r", "refresh", "Refresh", id="refresh"),
         Binding("a", "allocation", "Allocation", id="allocation"),
         Binding("n", "notifications", "Notifications", id="notifications"),
+        Binding("D", "doctor", "Doctor", id="doctor"),
     ]
 
     def __init__(
@@ -357,6 +358,12 @@ class SyncHealthApp(App[int]):
 
         if self.session is not None:
             self.push_screen(NotificationsScreen(self.session))
+
+    def action_doctor(self) -> None:
+        from tui.screens.doctor import DoctorScreen
+
+        if self.session is not None:
+            self.push_screen(DoctorScreen(self.session))
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
