@@ -30,6 +30,7 @@ from tui.data.models import (
     SyncErrorDetail,
     TestSendResult,
     Usage,
+    UsageBreakdown,
 )
 
 
@@ -166,6 +167,9 @@ class ServiceClient:
 
     async def usage(self) -> Usage:
         return await self._model(Usage, "GET", "/v1/usage")
+
+    async def usage_breakdown(self) -> UsageBreakdown:
+        return await self._model(UsageBreakdown, "GET", "/v1/usage/breakdown")
 
     async def set_allocation(self, allocated: int) -> Usage:
         return await self._model(

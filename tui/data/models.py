@@ -349,3 +349,26 @@ class DoctorReport(BaseModel):
     as_of: datetime
     checks: list[DoctorCheck]
     salesforce_calls: int = Field(description="Salesforce calls this run made (describes cached).")
+
+
+class KindObjectCalls(BaseModel):
+    kind: str = Field(
+        description="limits | versions | describe | update | upsert | other | unrecorded"
+    )
+    object: str = Field(description="The sObject, '' for calls about none.")
+    calls: int
+
+
+class NamedCalls(BaseModel):
+    name: str
+    calls: int
+
+
+class UsageBreakdown(BaseModel):
+    """Where the integration's calls of the rolling 24 h went (GET /v1/usage/breakdown)."""
+
+    total: int = Field(description="The same figure as Usage.used.")
+    by_kind: list[NamedCalls] = Field(description="Most calls first.")
+    by_object: list[NamedCalls] = Field(description="Most calls first; '' is no object.")
+    rows: list[KindObjectCalls] = Field(description="Kind and object together, most first.")
+    as_of: datetime

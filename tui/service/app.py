@@ -32,6 +32,8 @@ from tui.data.models import (
     Health,
     HourBucket,
     IngestResult,
+    KindObjectCalls,
+    NamedCalls,
     NotificationSettings,
     NotificationStatus,
     ResyncRequest,
@@ -40,6 +42,7 @@ from tui.data.models import (
     TestSendRequest,
     TestSendResult,
     Usage,
+    UsageBreakdown,
 )
 from tui.service import callcount
 from tui.service.auth import BearerAuth
@@ -57,6 +60,7 @@ from tui.service.notify.settings import (
     save_settings,
 )
 from tui.service.resync import MAX_IDS, ResyncEngine, ResyncRefused, note_call
+from tui.service.salesforce import call_kind
 from tui.service.sfauth import open_connector
 from tui.service.usage import OrgLimits, UsageLedger
 
@@ -151,6 +155,7 @@ def openapi_document() -> dict[str, Any]:
     models: list[type[BaseModel]] = [
         Health,
         Usage,
+        UsageBreakdown,
         AllocationUpdate,
         ErrorPage,
         SyncErrorDetail,
@@ -199,6 +204,9 @@ def openapi_document() -> dict[str, Any]:
         "paths": {
             "/v1/health": {"get": op("Service status, org and mode", "Health")},
             "/v1/usage": {"get": op("API call usage and limits", "Usage")},
+            "/v1/usage/breakdown": {
+                "get": op("The last 24 h of calls by kind and by object", "UsageBreakdown")
+            },
             "/v1/usage/allocation": {
                 "put": op("Set the integration's allocation", "Usage", "AllocationUpdate")
             },
@@ -290,7 +298,7 @@ class SyncHealthService:
     # -- Salesforce plumbing -----------------------------------------------
 
     def _on_call(self) -> None:
-        self.usage.count_call()
+        self.usage.count_call(*call_kind())
         note_call()
         callcount.note_call()
 
@@ -344,6 +352,26 @@ class SyncHealthService:
 
     async def _get_usage(self, request: Request) -> JSON:
         return JSON(await self.usage_report())
+
+    async def _get_usage_breakdown(self, request: Request) -> JSON:
+        rows = await self.usage.breakdown()
+
+        def summed(index: int) -> list[NamedCalls]:
+            totals: dict[str, int] = {}
+            for row in rows:
+                totals[row[index]] = totals.get(row[index], 0) + row[2]
+            ordered = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+            return [NamedCalls(name=name, calls=calls) for name, calls in ordered]
+
+        return JSON(
+            UsageBreakdown(
+                total=sum(r[2] for r in rows),
+                by_kind=summed(0),
+                by_object=summed(1),
+                rows=[KindObjectCalls(kind=k, object=o, calls=c) for k, o, c in rows],
+                as_of=self.config.clock(),
+            )
+        )
 
     async def _put_allocation(self, request: Request) -> JSON:
         body = await _json_body(request, '{"allocated": 5000}')
@@ -529,6 +557,7 @@ class SyncHealthService:
         handlers: list[tuple[str, Callable[[Request], Awaitable[Response]], str]] = [
             ("/v1/health", self._health, "GET"),
             ("/v1/usage", self._get_usage, "GET"),
+            ("/v1/usage/breakdown", self._get_usage_breakdown, "GET"),
             ("/v1/usage/allocation", self._put_allocation, "PUT"),
             ("/v1/errors", self._get_errors, "GET"),
             ("/v1/errors", self._post_errors, "POST"),

@@ -25,6 +25,7 @@ this machine, for stand-ins) and certificates are always checked.
 
 from __future__ import annotations
 
+import contextvars
 import html
 import re
 import ssl
@@ -41,6 +42,19 @@ from tui.service.auth import is_loopback
 
 #: sObject Collections accepts at most this many records per request.
 MAX_RECORDS_PER_CALL = 200
+
+#: What the request being sent is for: (kind, sObject). Kinds: limits, versions,
+#: describe, update, upsert; the sObject is "" for limits and versions, and the
+#: records' types joined by "+" for an update of several objects.
+_call: contextvars.ContextVar[tuple[str, str]] = contextvars.ContextVar(
+    "salesforce_call", default=("other", "")
+)
+
+
+def call_kind() -> tuple[str, str]:
+    """(kind, sObject) of the request being sent, for an ``on_call`` hook to read."""
+    return _call.get()
+
 
 #: One part of ``Sforce-Limit-Info``: ``api-usage=25/5000`` or
 #: ``per-app-api-usage=17/250(appName=sample-app)``; parts are split by ``;`` or ``,``.
@@ -263,7 +277,7 @@ class SalesforceConnector:
             await self._sessions.aclose()
 
     async def limits(self) -> OrgLimits:
-        body = await self._request("GET", f"{self._base}/limits/")
+        body = await self._request("GET", f"{self._base}/limits/", kind=("limits", ""))
         try:
             daily = body["DailyApiRequests"]
             return OrgLimits(max=int(daily["Max"]), remaining=int(daily["Remaining"]))
@@ -274,7 +288,7 @@ class SalesforceConnector:
 
     async def versions(self) -> list[str]:
         """The API versions the org serves (``GET /services/data/``), e.g. ``["31.0", ...]``."""
-        body = await self._request("GET", "/services/data/")
+        body = await self._request("GET", "/services/data/", kind=("versions", ""))
         if not isinstance(body, list):
             raise SalesforceProtocolError("Salesforce's list of API versions is not a list")
         return [str(v["version"]) for v in body if isinstance(v, dict) and "version" in v]
@@ -290,7 +304,9 @@ class SalesforceConnector:
         if not _API_NAME.fullmatch(sobject):
             raise SalesforceError(f"{sobject!r} is not a Salesforce sObject API name")
         try:
-            body = await self._request("GET", f"{self._base}/sobjects/{sobject}/describe")
+            body = await self._request(
+                "GET", f"{self._base}/sobjects/{sobject}/describe", kind=("describe", sobject)
+            )
         except SalesforceNotFound:
             return None
         if not isinstance(body, dict) or not isinstance(body.get("fields"), list):
@@ -299,7 +315,9 @@ class SalesforceConnector:
 
     async def update(self, records: list[dict[str, Any]]) -> list[RecordResult]:
         """Update records with sObject Collections, 200 per call, results in request order."""
-        return await self._collections(f"{self._base}/composite/sobjects", records, "an update")
+        return await self._collections(
+            f"{self._base}/composite/sobjects", records, "an update", "update", None
+        )
 
     async def upsert(
         self, sobject: str, external_id_field: str, records: list[dict[str, Any]]
@@ -313,19 +331,40 @@ class SalesforceConnector:
             if not _API_NAME.fullmatch(name):
                 raise SalesforceError(f"{name!r} is not a Salesforce {what} API name")
         path = f"{self._base}/composite/sobjects/{sobject}/{external_id_field}"
-        return await self._collections(path, records, f"an upsert of {sobject}")
+        return await self._collections(path, records, f"an upsert of {sobject}", "upsert", sobject)
 
     async def _collections(
-        self, path: str, records: list[dict[str, Any]], what: str
+        self,
+        path: str,
+        records: list[dict[str, Any]],
+        what: str,
+        kind: str,
+        sobject: str | None,
     ) -> list[RecordResult]:
+        """Send ``records`` in chunks; each call is counted as ``kind`` of ``sobject``
+        (None: the chunk's own record types)."""
         results: list[RecordResult] = []
         for start in range(0, len(records), MAX_RECORDS_PER_CALL):
             chunk = records[start : start + MAX_RECORDS_PER_CALL]
-            body = await self._request("PATCH", path, json={"allOrNone": False, "records": chunk})
+            body = await self._request(
+                "PATCH",
+                path,
+                json={"allOrNone": False, "records": chunk},
+                kind=(kind, sobject if sobject is not None else _record_types(chunk)),
+            )
             results.extend(_record_results(body, len(chunk), what))
         return results
 
-    async def _request(self, method: str, path: str, json: Any = None) -> Any:
+    async def _request(
+        self, method: str, path: str, json: Any = None, kind: tuple[str, str] = ("other", "")
+    ) -> Any:
+        token = _call.set(kind)
+        try:
+            return await self._request_as(method, path, json)
+        finally:
+            _call.reset(token)
+
+    async def _request_as(self, method: str, path: str, json: Any) -> Any:
         session = await self._sessions.session()
         response = await self._send(method, path, json, session)
         if response.status_code == 401:
@@ -370,6 +409,16 @@ class SalesforceConnector:
         usage = org_api_usage(response.headers.get("Sforce-Limit-Info", ""))
         if usage is not None:
             self._limit_info = usage
+
+
+def _record_types(records: list[dict[str, Any]]) -> str:
+    """The sObject types of ``records`` (``attributes.type``), sorted and joined by "+"."""
+    types = {
+        str(r["attributes"].get("type") or "")
+        for r in records
+        if isinstance(r.get("attributes"), dict)
+    }
+    return "+".join(sorted(t for t in types if t))
 
 
 def org_api_usage(header: str) -> tuple[int, int] | None:

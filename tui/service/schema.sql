@@ -61,6 +61,14 @@ CREATE TABLE IF NOT EXISTS usage_hourly (
     calls INTEGER NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS usage_calls (   -- the same calls by what they were for
+    hour    TEXT NOT NULL,                  -- start of the hour
+    kind    TEXT NOT NULL,                  -- limits | versions | describe | update | upsert | other
+    sobject TEXT NOT NULL,                  -- '' when the call is about no object
+    calls   INTEGER NOT NULL,
+    PRIMARY KEY (hour, kind, sobject)
+);
+
 CREATE TABLE IF NOT EXISTS settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL                     -- JSON

@@ -60,6 +60,7 @@ class UsageLedger:
         self._ttl = timedelta(seconds=ttl)
         self._default_allocation = default_allocation
         self._pending: dict[str, int] = {}
+        self._pending_kinds: dict[tuple[str, str, str], int] = {}
         self._fetched: OrgLimits | None = None  # from /limits
         self._header: OrgLimits | None = None  # from Sforce-Limit-Info
         self._error: str | None = None
@@ -76,33 +77,48 @@ class UsageLedger:
 
     # -- the integration's calls ------------------------------------------
 
-    def count_call(self) -> None:
-        """Count one Salesforce call now (synchronous: safe in any callback)."""
+    def count_call(self, kind: str = "other", sobject: str = "") -> None:
+        """Count one Salesforce call now, with what it was for (synchronous: safe in any
+        callback)."""
         key = iso(hour_start(self._clock()))
         self._pending[key] = self._pending.get(key, 0) + 1
+        what = (key, kind, sobject)
+        self._pending_kinds[what] = self._pending_kinds.get(what, 0) + 1
 
     async def flush(self, conn: aiosqlite.Connection | None = None) -> None:
         """Write counted calls to ``usage_hourly`` (in ``conn``'s transaction if given)."""
         if not self._pending:
             return
         pending, self._pending = self._pending, {}
+        kinds, self._pending_kinds = self._pending_kinds, {}
         try:
             if conn is not None:
-                await self._write(conn, pending)
+                await self._write(conn, pending, kinds)
             else:
                 async with self._ledger.transaction() as own:
-                    await self._write(own, pending)
+                    await self._write(own, pending, kinds)
         except BaseException:
             for key, calls in pending.items():
                 self._pending[key] = self._pending.get(key, 0) + calls
+            for what, calls in kinds.items():
+                self._pending_kinds[what] = self._pending_kinds.get(what, 0) + calls
             raise
 
     @staticmethod
-    async def _write(conn: aiosqlite.Connection, pending: dict[str, int]) -> None:
+    async def _write(
+        conn: aiosqlite.Connection,
+        pending: dict[str, int],
+        kinds: dict[tuple[str, str, str], int],
+    ) -> None:
         await conn.executemany(
             "INSERT INTO usage_hourly(hour, calls) VALUES (?, ?) "
             "ON CONFLICT(hour) DO UPDATE SET calls = calls + excluded.calls",
             list(pending.items()),
+        )
+        await conn.executemany(
+            "INSERT INTO usage_calls(hour, kind, sobject, calls) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(hour, kind, sobject) DO UPDATE SET calls = calls + excluded.calls",
+            [(*what, calls) for what, calls in kinds.items()],
         )
 
     async def hourly(self) -> list[tuple[datetime, int]]:
@@ -116,6 +132,23 @@ class UsageLedger:
         ) as cur:
             calls = dict(await cur.fetchall())
         return [(hour, calls.get(iso(hour), 0)) for hour in hours]
+
+    async def breakdown(self) -> list[tuple[str, str, int]]:
+        """(kind, sObject, calls) of the rolling window's calls, most calls first. Calls
+        counted before kinds were recorded show as kind ``unrecorded``."""
+        await self.flush()
+        hourly = await self.hourly()
+        first = iso(hourly[0][0])
+        async with self._ledger.reader.execute(
+            "SELECT kind, sobject, sum(calls) FROM usage_calls WHERE hour >= ? AND hour <= ? "
+            "GROUP BY kind, sobject",
+            (first, iso(hourly[-1][0])),
+        ) as cur:
+            rows = [(kind, sobject, int(calls)) for kind, sobject, calls in await cur.fetchall()]
+        unrecorded = sum(c for _, c in hourly) - sum(c for _, _, c in rows)
+        if unrecorded > 0:
+            rows.append(("unrecorded", "", unrecorded))
+        return sorted(rows, key=lambda r: (-r[2], r[0], r[1]))
 
     async def used(self) -> int:
         """The integration's calls in the rolling window (the 24 hourly buckets)."""

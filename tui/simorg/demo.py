@@ -957,6 +957,32 @@ def _usage(seed: int, now: datetime) -> list[tuple[str, int]]:
     return [(stamp, round(w * scale)) for stamp, w in zip(stamps, weights, strict=True)]
 
 
+#: How the demo's calls split: a /limits read every 5 minutes, then resync sends.
+_LIMITS_PER_HOUR = 12
+_SEND_SHARES = (
+    ("update", "Contact", 0.30),
+    ("update", "Lead", 0.27),
+    ("update", "Account", 0.14),
+    ("update", "Opportunity", 0.14),
+    ("update", "Task", 0.05),
+    ("upsert", "Contact", 0.10),
+)
+
+
+def _usage_calls(usage: list[tuple[str, int]]) -> list[tuple[str, str, str, int]]:
+    """(hour, kind, sObject, calls) rows that add up to each hour of ``usage``."""
+    rows = []
+    for hour, calls in usage:
+        limits = min(calls, _LIMITS_PER_HOUR)
+        rest = calls - limits
+        parts = [(kind, sobject, int(rest * share)) for kind, sobject, share in _SEND_SHARES]
+        first_kind, first_object, first_calls = parts[0]
+        parts[0] = (first_kind, first_object, first_calls + rest - sum(p[2] for p in parts))
+        rows += [(hour, "limits", "", limits)] if limits else []
+        rows += [(hour, kind, sobject, n) for kind, sobject, n in parts if n]
+    return rows
+
+
 def build_demo_ledger(
     db_path: Path, size: int, *, seed: int = 7, now: datetime | None = None
 ) -> DemoSummary:
@@ -990,6 +1016,10 @@ def build_demo_ledger(
         attempt_rows += _flush(conn, errors, attempts)
         usage = _usage(seed, moment)
         conn.executemany("INSERT INTO usage_hourly(hour, calls) VALUES (?, ?)", usage)
+        conn.executemany(
+            "INSERT INTO usage_calls(hour, kind, sobject, calls) VALUES (?, ?, ?, ?)",
+            _usage_calls(usage),
+        )
         meta = {
             "schema_version": str(SCHEMA_VERSION),
             "org_name": ORG_NAME,
