@@ -40,12 +40,13 @@ async def test_a_resync_is_counted_as_updates_of_its_objects(env: Env) -> None:
     leads = open_ids(env.db, "sf_object = 'Lead' AND sf_id IS NOT NULL", limit=3)
     assert (await resync(env, contacts[:3], "r-c")).status_code == 200
     assert (await resync(env, contacts[3:] + leads, "r-cl")).status_code == 200
+    used = (await env.client.get("/v1/usage")).json()["used"]  # reads /limits: one more
     body = (await env.client.get("/v1/usage/breakdown")).json()
     rows = {(r["kind"], r["object"]): r["calls"] for r in body["rows"]}
     assert rows[("update", "Contact")] == 1
     assert rows[("update", "Contact+Lead")] == 1
-    assert body["total"] == sum(rows.values())
-    assert body["total"] == (await env.client.get("/v1/usage")).json()["used"]
+    assert rows[("limits", "")] == 1
+    assert body["total"] == sum(rows.values()) == used == 3
     assert as_dict(body["by_kind"])["update"] == 2
 
 
