@@ -111,6 +111,7 @@ class SyncHealthApp(App[int]):
         Binding("a", "allocation", "Allocation", id="allocation"),
         Binding("n", "notifications", "Notifications", id="notifications"),
         Binding("D", "doctor", "Doctor", id="doctor"),
+        Binding("u", "usage_breakdown", "API calls", id="usage_breakdown"),
     ]
 
     def __init__(
@@ -364,6 +365,12 @@ class SyncHealthApp(App[int]):
 
         if self.session is not None:
             self.push_screen(DoctorScreen(self.session))
+
+    def action_usage_breakdown(self) -> None:
+        from tui.screens.usage_breakdown import UsageBreakdownScreen
+
+        if self.session is not None:
+            self.push_screen(UsageBreakdownScreen(self.session))
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

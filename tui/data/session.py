@@ -51,6 +51,7 @@ from tui.data.models import (
     SyncErrorDetail,
     TestSendResult,
     Usage,
+    UsageBreakdown,
 )
 
 __all__ = [
@@ -313,6 +314,10 @@ class DataSession:
 
     async def set_allocation(self, allocated: int) -> Usage:
         return await self._store_usage(await self.client.set_allocation(allocated))
+
+    async def usage_breakdown(self) -> UsageBreakdown:
+        """Where the last 24 h of calls went, asked of the service (not cached)."""
+        return await self.client.usage_breakdown()
 
     async def notifications(self) -> NotificationSettings:
         return await self.client.notifications()

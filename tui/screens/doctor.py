@@ -39,7 +39,7 @@ def check_lines(check: DoctorCheck) -> list[Static]:
 
 
 class DoctorScreen(ModalScreen[None]):
-    CSS_PATH: ClassVar = ["../styles/modals.tcss", "../styles/doctor.tcss"]
+    CSS_PATH: ClassVar = ["../styles/modals.tcss", "../styles/triage.tcss"]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="modal.close"),
         Binding("r", "run(False)", "Run again", id="doctor.run"),
