@@ -77,3 +77,16 @@ async def test_a_service_that_does_not_answer_is_said_in_the_view(
         await wait_ready(pilot, lambda: screen.query_one("#total").has_class("error"))
         said = str(screen.query_one("#total", Static).render())
     assert said.startswith("The breakdown could not be read: Cannot reach the Sync Health")
+
+
+async def test_a_click_on_the_usage_gauge_opens_it(
+    make_app: Callable[..., Any], wait_ready: Any
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_ready(pilot)
+        await pilot.click("#usage")
+        await wait_ready(
+            pilot, lambda: isinstance(app.screen, UsageBreakdownScreen) and app.screen.breakdown
+        )
+        assert isinstance(app.screen, UsageBreakdownScreen)

@@ -52,6 +52,10 @@ class UsageGauge(Widget):
             self.set_class(state == name, f"-{name}")
         self.refresh()
 
+    async def on_click(self) -> None:
+        """A click on the gauge opens where its calls went (as the ``u`` key does)."""
+        await self.run_action("app.usage_breakdown")
+
     def render(self) -> Text:
         usage = self.usage
         label = self.get_component_rich_style("usage--label")
