@@ -68,7 +68,8 @@ class ExportScreen(ModalScreen[int | None]):
         self.now = now or datetime.now()
         self.scope: Scope = "view"
         self.rows: int | None = None
-        self._running = False
+        #: True while the file is written (not ``_running``: Textual's MessagePump owns that name)
+        self._writing = False
         self._proposed = self._proposal("view")
 
     def _proposal(self, scope: Scope) -> str:
@@ -159,7 +160,7 @@ class ExportScreen(ModalScreen[int | None]):
         self.run_worker(self._export(Path(text).expanduser()), exclusive=True, group="export")
 
     def _busy(self, busy: bool) -> None:
-        self._running = busy
+        self._writing = busy
         for selector in ("#scope", "#path", "#bom", "#export"):
             self.query_one(selector).disabled = busy
         self.query_one("#bar", ProgressBar).display = busy
@@ -196,7 +197,7 @@ class ExportScreen(ModalScreen[int | None]):
 
     @on(Button.Pressed, "#cancel")
     def action_close(self) -> None:
-        if not self._running:  # a half-written file is worse than a short wait
+        if not self._writing:  # a half-written file is worse than a short wait
             self.dismiss(self.rows)
 
 
