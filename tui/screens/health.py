@@ -72,7 +72,8 @@ class HealthScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "mark", "Mark / unmark", id="mark"),
-        Binding("ctrl+space", "mark_range", "Mark range", id="mark_range"),
+        # terminals (xterm, tmux) send NUL for ctrl+space, which Textual names ctrl+@
+        Binding("ctrl+space,ctrl+@", "mark_range", "Mark range", id="mark_range"),
         Binding("ctrl+a", "mark_all", "Mark all in view", id="mark_all"),
         Binding("ctrl+backslash", "clear_marks", "Clear marks", id="clear_marks"),
         Binding("r", "resync", "Resync", id="resync"),
@@ -352,8 +353,18 @@ class HealthScreen(Screen[None]):
     def action_export(self) -> None:
         self.console.start_export(self.view)
 
+    def records_type(self) -> str:
+        """The type ``v`` opens: the focused card's, else the cursor row's, else the view's."""
+        cards = self.query_one(CardStrip)
+        if not cards.has_focus:
+            row = self.grid.row_at_cursor()
+            if row is not None:
+                return row.type
+            if self.view.type:
+                return self.view.type
+        return cards.current
+
     def action_records(self) -> None:
         from tui.screens.records import RecordsScreen
 
-        type_code = self.view.type or self.query_one(CardStrip).current
-        self.app.push_screen(RecordsScreen(ViewFilter(type=type_code)))
+        self.app.push_screen(RecordsScreen(ViewFilter(type=self.records_type())))

@@ -1,0 +1,52 @@
+"""Behaviours a person meets in the running console (issue 12), driven with Pilot on
+the embedded simulated org, keys as a terminal sends them."""
+
+from __future__ import annotations
+
+from tui.screens.health import HealthScreen
+from tui.screens.records import RecordsScreen
+from tui.widgets.cards import CardStrip
+
+WIDE = (160, 50)
+
+
+
+async def test_ctrl_at_marks_a_range_as_tmux_sends_ctrl_space(make_app, wait_ready) -> None:
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: app.screen.grid.total > 10)
+        grid = app.screen.grid
+        await pilot.press("space", "j", "j")  # mark row 0; the cursor goes to row 3
+        assert grid.cursor == 3
+        await pilot.press("ctrl+@")  # what xterm and tmux deliver for ctrl+space
+        assert app.marks == set(grid.ids[0:4])
+        await pilot.press("ctrl+backslash", "space", "j")
+        await pilot.press("ctrl+space")  # a terminal that reports ctrl+space itself
+        assert app.marks == set(grid.ids[3:6])  # marked row 3, cursor on 5
+
+
+async def test_v_opens_the_type_of_the_row_being_looked_at(make_app, wait_ready) -> None:
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+        screen = app.screen
+        cards = screen.query_one(CardStrip)
+        cards.focus()
+        await pilot.press("left")  # visit the last card ("other")
+        assert cards.current == "other"
+        # filter the grid to a picklist subtype's Salesforce code, look at its rows
+        await pilot.press("slash", *"INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "enter")
+        await wait_ready(pilot, lambda: screen.grid.row_at_cursor() is not None)
+        assert screen.grid.row_at_cursor().type == "picklist"
+        await pilot.press("v")
+        await pilot.pause()
+        assert isinstance(app.screen, RecordsScreen)
+        assert app.screen.view.type == "picklist"
+        await pilot.press("escape")
+        await pilot.pause()
+        # from the cards, v opens the focused card's type
+        cards.focus()
+        await pilot.press("right")
+        await pilot.press("v")
+        await pilot.pause()
+        assert app.screen.view.type == cards.current
