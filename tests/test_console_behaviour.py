@@ -50,3 +50,35 @@ async def test_v_opens_the_type_of_the_row_being_looked_at(make_app, wait_ready)
         await pilot.press("v")
         await pilot.pause()
         assert app.screen.view.type == cards.current
+
+
+def _drawn_marks(grid) -> int:
+    """Rows the grid draws with the mark dot, as a person sees them."""
+    return sum("●" in grid.render_line(y).text for y in range(grid.size.height))
+
+
+async def test_marks_are_not_drawn_after_a_resync_from_the_records_view(
+    make_app, wait_ready
+) -> None:
+    from tui.screens.resync import ResyncConfirmScreen, ResyncRunScreen
+
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+        await pilot.press("v")
+        await wait_ready(pilot, lambda: isinstance(app.screen, RecordsScreen))
+        records = app.screen
+        await wait_ready(pilot, lambda: records.grid.total > 2)
+        await pilot.press("space", "space")
+        await wait_ready(pilot, lambda: bool(app.marks))
+        assert _drawn_marks(records.grid) == 2
+        await pilot.press("r")
+        await wait_ready(pilot, lambda: isinstance(app.screen, ResyncConfirmScreen))
+        await pilot.press("y")
+        await wait_ready(pilot, lambda: isinstance(app.screen, ResyncRunScreen))
+        await wait_ready(pilot, lambda: app.screen.finished)
+        await pilot.press("escape")
+        await wait_ready(pilot, lambda: app.screen is records)
+        assert not app.marks
+        assert _drawn_marks(records.grid) == 0
+        assert "marked" not in str(records.query_one("#records-title").render())

@@ -140,8 +140,21 @@ class RecordsScreen(Screen[None]):
         self.data_changed()
 
     def data_changed(self, *, clear_cache: bool = True) -> None:
+        self._forget_stale_marks()
         self.query_one(StatusHeader).show(self.console.status(), self.console.now())
         self.load(clear_cache)
+
+    def on_screen_resume(self) -> None:
+        """Back from a dialog: a resync may have consumed the marks."""
+        if self.is_mounted and self._forget_stale_marks():
+            self._refresh_marks()
+
+    def _forget_stale_marks(self) -> bool:
+        """Records stay drawn marked only while the app still holds marked errors."""
+        if self.marked_records and not self.console.marks:
+            self.marked_records.clear()
+            return True
+        return False
 
     @work(group="records", exclusive=True)
     async def load(self, clear_cache: bool) -> None:
