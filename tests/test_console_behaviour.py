@@ -82,3 +82,53 @@ async def test_marks_are_not_drawn_after_a_resync_from_the_records_view(
         assert not app.marks
         assert _drawn_marks(records.grid) == 0
         assert "marked" not in str(records.query_one("#records-title").render())
+
+
+async def test_allocation_of_zero_warns_and_the_gauge_shows_it_spent(make_app, wait_ready) -> None:
+    from textual.widgets import Input, Static
+
+    from tui.i18n import t
+    from tui.screens.allocation import AllocationScreen
+    from tui.widgets.usage import UsageGauge
+
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: app.usage is not None)
+        used = app.usage.used
+        assert used > 0
+        await pilot.press("a")
+        await wait_ready(pilot, lambda: isinstance(app.screen, AllocationScreen))
+        dialog = app.screen
+        assert app.focused is dialog.query_one("#allocation", Input)
+        await pilot.press("end", *["backspace"] * 12, "0")
+        message = dialog.query_one("#message", Static)
+        assert message.has_class("warning")
+        assert f"{used:,}" in str(message.render())
+        await pilot.press("enter")
+        await wait_ready(pilot, lambda: app.usage is not None and app.usage.allocated == 0)
+        gauge = app.main_screen.query_one(UsageGauge)
+        bar = gauge.render_line(0).text
+        assert t("main.usage.no_allocation") in bar and "(0%)" not in bar
+        assert "█" in bar and "░" not in bar  # spent: the bar is full, not empty
+        assert gauge.has_class("-danger")
+
+
+def test_gauge_share_at_its_edges() -> None:
+    from tui.i18n import t
+    from tui.widgets.usage import bar_share, share_text
+
+    assert bar_share(3661, 0) == 1.0 and bar_share(0, 0) == 0.0 and bar_share(50, 100) == 0.5
+    assert share_text(3661, 0) == t("main.usage.no_allocation")
+    assert share_text(150, 100) == "150%"
+
+
+async def test_the_gauge_shows_the_peak_hour_next_to_the_sparkline(make_app, wait_ready) -> None:
+    from tui.i18n import t
+    from tui.widgets.usage import UsageGauge
+
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: app.usage is not None)
+        peak = max(bucket.calls for bucket in app.usage.hourly)
+        line = app.screen.query_one(UsageGauge).render_line(1).text
+        assert t("main.usage.spark_peak", peak=f"{peak:,}") in line
