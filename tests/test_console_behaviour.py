@@ -3,12 +3,10 @@ the embedded simulated org, keys as a terminal sends them."""
 
 from __future__ import annotations
 
-from tui.screens.health import HealthScreen
 from tui.screens.records import RecordsScreen
 from tui.widgets.cards import CardStrip
 
 WIDE = (160, 50)
-
 
 
 async def test_ctrl_at_marks_a_range_as_tmux_sends_ctrl_space(make_app, wait_ready) -> None:
