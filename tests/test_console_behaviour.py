@@ -130,3 +130,41 @@ async def test_the_gauge_shows_the_peak_hour_next_to_the_sparkline(make_app, wai
         peak = max(bucket.calls for bucket in app.usage.hourly)
         line = app.screen.query_one(UsageGauge).render_line(1).text
         assert t("main.usage.spark_peak", peak=f"{peak:,}") in line
+
+
+async def test_export_follows_the_screens_sort_and_filter_in_its_language(
+    make_app, wait_ready, tmp_path
+) -> None:
+    import csv
+
+    from tui import i18n
+    from tui.config import Config
+    from tui.data.export import column_titles, type_titles
+    from tui.screens.export import ExportScreen
+
+    app = make_app(config=Config(export_dir=tmp_path), lang="ja")
+    try:
+        async with app.run_test(size=WIDE) as pilot:
+            await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+            screen = app.screen
+            await pilot.press("slash", *"Lead", "enter")  # a text filter
+            await pilot.press("s", "s", "s", "s")  # sort by attempts, most first
+            await wait_ready(pilot, lambda: screen.grid.sort == "attempts")
+            await wait_ready(pilot, lambda: screen.view.text == "Lead")
+            shown = list(screen.grid.ids)
+            assert 1 < len(shown) < 2000
+            await pilot.press("e")
+            await wait_ready(pilot, lambda: isinstance(app.screen, ExportScreen))
+            await pilot.press("enter")
+            await wait_ready(pilot, lambda: app.screen.rows is not None)
+            await pilot.press("enter")
+            await pilot.pause()
+    finally:
+        i18n.set_lang("en")
+    (written,) = tmp_path.glob("*.csv")
+    with written.open(encoding="utf-8-sig", newline="") as handle:
+        table = list(csv.reader(handle))
+    assert tuple(table[0]) == column_titles("ja")
+    assert [int(row[0]) for row in table[1:]] == shown  # the screen's order, not id order
+    assert shown != sorted(shown)
+    assert {row[1] for row in table[1:]} <= set(type_titles("ja").values())

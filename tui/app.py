@@ -322,7 +322,8 @@ class SyncHealthApp(App[int]):
 
         self.push_screen(ResyncConfirmScreen(session.resync_plan(len(chosen)), hidden), confirmed)
 
-    def start_export(self, view: ViewFilter) -> None:
+    def start_export(self, view: ViewFilter, sort: tuple[str, bool] = ("id", False)) -> None:
+        """The export dialog for ``view``, writing rows in ``sort`` (column, descending)."""
         from tui.screens.export import ExportScreen
 
         if self.session is None:
@@ -333,7 +334,8 @@ class SyncHealthApp(App[int]):
             if rows is not None:
                 self.notify(t("main.notify.exported", count=f"{rows:,}"))
 
-        self.push_screen(ExportScreen(self.session, view, frozenset(self.marks), default_dir), done)
+        dialog = ExportScreen(self.session, view, frozenset(self.marks), default_dir, sort=sort)
+        self.push_screen(dialog, done)
 
     def action_allocation(self) -> None:
         from tui.screens.allocation import AllocationScreen

@@ -467,12 +467,14 @@ class DataSession:
         bom: bool = False,
         progress: Callable[[int], None] | None = None,
         lang: str | None = None,
+        raw: bool = False,
     ) -> int:
-        """Write the errors of ``f`` (or ``ids``) as CSV; rows written. Raises ExportError."""
+        """Write the errors of ``f`` (or ``ids``, in their order) as CSV, headed in the words
+        of ``lang`` unless ``raw``; rows written. Raises ExportError."""
         if lang is None:
             from tui.i18n import current_lang
 
             lang = current_lang()
         return await export_csv(
-            self.cache, path, f=f, ids=ids, lang=lang, bom=bom, progress=progress
+            self.cache, path, f=f, ids=ids, lang=lang, bom=bom, progress=progress, raw=raw
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal
@@ -59,10 +60,13 @@ class ExportScreen(ModalScreen[int | None]):
         default_dir: Path,
         *,
         now: datetime | None = None,
+        sort: tuple[str, bool] = ("id", False),
     ) -> None:
         super().__init__(classes="modal")
         self.session = session
         self.view_filter = view_filter
+        #: (column, descending): rows are written in the order the screen shows them
+        self.sort = sort
         self.marked_ids = marked_ids
         self.default_dir = default_dir
         self.now = now or datetime.now()
@@ -171,13 +175,10 @@ class ExportScreen(ModalScreen[int | None]):
 
     async def _export(self, path: Path) -> None:
         bom = self.query_one("#bom", Checkbox).value
-        if self.scope == "marked":
-            target: dict = {"ids": sorted(self.marked_ids)}
-        else:
-            target = {"f": self.view_filter if self.scope == "view" else ALL_ERRORS}
         message = self.query_one("#message", Static)
         try:
-            rows = await self.session.export(path, bom=bom, progress=self._progress, **target)
+            ids = await self._ids_in_screen_order()
+            rows = await self.session.export(path, ids=ids, bom=bom, progress=self._progress)
         except (ExportError, CacheError) as error:
             self._busy(False)
             message.set_class(True, "error")
@@ -194,6 +195,15 @@ class ExportScreen(ModalScreen[int | None]):
         done = self.query_one("#export", Button)
         done.label = Content(t("modals.common.close"))
         done.focus()
+
+    async def _ids_in_screen_order(self) -> Sequence[int]:
+        """The ids of the chosen scope, sorted as the screen sorts them."""
+        column, descending = self.sort
+        scope_filter = self.view_filter if self.scope == "view" else ALL_ERRORS
+        ids = await self.session.view_ids(scope_filter, column, descending)
+        if self.scope == "marked":
+            return [i for i in ids if i in self.marked_ids]
+        return ids
 
     @on(Button.Pressed, "#cancel")
     def action_close(self) -> None:

@@ -351,7 +351,7 @@ class HealthScreen(Screen[None]):
         self.console.start_resync(ids, hidden)
 
     def action_export(self) -> None:
-        self.console.start_export(self.view)
+        self.console.start_export(self.view, (self.grid.sort, self.grid.descending))
 
     def records_type(self) -> str:
         """The type ``v`` opens: the focused card's, else the cursor row's, else the view's."""
