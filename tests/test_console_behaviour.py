@@ -168,3 +168,32 @@ async def test_export_follows_the_screens_sort_and_filter_in_its_language(
     assert [int(row[0]) for row in table[1:]] == shown  # the screen's order, not id order
     assert shown != sorted(shown)
     assert {row[1] for row in table[1:]} <= set(type_titles("ja").values())
+
+
+async def test_hidden_marks_are_named_right_under_the_question(make_app, wait_ready) -> None:
+    from textual.containers import VerticalScroll
+    from textual.widgets import Static
+
+    from tui import i18n
+    from tui.screens.resync import ResyncConfirmScreen
+
+    app = make_app(lang="ja")
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+            screen = app.screen
+            await pilot.press("space", "space", "space")
+            await pilot.press("slash", *"Lead", "enter")
+            await wait_ready(pilot, lambda: screen.view.text == "Lead")
+            hidden = len(app.marks.difference(screen.grid.ids))
+            assert hidden > 0
+            await pilot.press("ctrl+a", "r")
+            await wait_ready(pilot, lambda: isinstance(app.screen, ResyncConfirmScreen))
+            dialog = app.screen
+            lines = dialog.lines()
+            assert lines[1] == (i18n.t("modals.resync.hidden", hidden=f"{hidden:,}"), "warning")
+            warning = dialog.query_one(".warning", Static)
+            body = dialog.query_one(VerticalScroll)
+            assert body.region.contains_region(warning.region)  # on screen, not scrolled away
+    finally:
+        i18n.set_lang("en")
