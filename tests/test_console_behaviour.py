@@ -197,3 +197,120 @@ async def test_hidden_marks_are_named_right_under_the_question(make_app, wait_re
             assert body.region.contains_region(warning.region)  # on screen, not scrolled away
     finally:
         i18n.set_lang("en")
+
+
+def _text(widget) -> str:
+    return "\n".join(widget.render_line(y).text for y in range(widget.size.height))
+
+
+async def test_at_80x24_the_footer_keeps_help_and_quit_and_cards_keep_words(
+    make_app, wait_ready
+) -> None:
+    from tui.i18n import t
+    from tui.widgets.cards import ErrorCard
+    from tui.widgets.keybar import KeyBar
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+        footer = _text(app.screen.query_one(KeyBar))
+        assert t("main.keys.help") in footer and t("main.keys.quit") in footer
+        assert footer.rstrip().endswith(t("main.keys.quit"))
+        card = app.screen.query_one("#card-custom_code", ErrorCard)
+        worded = {
+            t(f"main.cards.{form}", errors=card.errors, records=card.records)
+            for form in ("counts", "counts_short")
+        }
+        assert any(words in _text(card) for words in worded), _text(card)
+        header = app.screen.grid.render_line(0).text
+        assert t("main.grid.object") in header  # the Object column at 80 columns
+
+
+async def test_at_160x50_the_footer_lists_n_for_notifications(make_app, wait_ready) -> None:
+    from tui.i18n import t
+    from tui.widgets.keybar import KeyBar
+
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+        footer = _text(app.screen.query_one(KeyBar))
+        assert f" n  {t('main.keys.notifications')} " in footer
+
+
+async def test_at_60x20_nothing_breaks(make_app, wait_ready) -> None:
+    from tui.i18n import t
+    from tui.widgets.keybar import KeyBar
+
+    app = make_app()
+    async with app.run_test(size=(60, 20)) as pilot:
+        await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+        screen = app.screen
+        footer = _text(screen.query_one(KeyBar))
+        assert t("main.keys.help") in footer and t("main.keys.quit") in footer
+        assert screen.grid.size.height >= 4  # rows still show
+        for key in ("e", "a", "n", "question_mark"):  # every dialog opens and closes
+            await pilot.press(key)
+            await wait_ready(pilot)
+            assert app.screen is not screen
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is screen
+
+
+async def test_radio_buttons_and_checkboxes_show_state_by_glyph(demo_session, tmp_path) -> None:
+    from modal_host import Host
+    from textual.widgets import Checkbox, RadioButton
+
+    from tui.data.session import ViewFilter
+    from tui.screens.export import ExportScreen
+
+    screen = ExportScreen(demo_session, ViewFilter(), frozenset(), tmp_path)
+    host = Host(screen)
+    async with host.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        chosen = screen.query_one("#scope-view", RadioButton)
+        other = screen.query_one("#scope-all", RadioButton)
+        bom = screen.query_one("#bom", Checkbox)
+        assert "●" in _text(chosen) and "●" not in _text(other)
+        assert not bom.value and "X" not in _text(bom)
+        bom.value = True
+        other.value = True
+        await pilot.pause()
+        assert "X" in _text(bom) and "●" in _text(other) and "●" not in _text(chosen)
+
+
+async def test_notifications_form_shows_no_values_before_the_saved_ones(
+    demo_session, monkeypatch
+) -> None:
+    import asyncio
+
+    from modal_host import Host
+    from textual.widgets import Switch
+
+    from tui.i18n import t
+    from tui.screens.notifications import NotificationsScreen
+
+    saved = await demo_session.notifications()
+    await demo_session.set_notifications(saved.model_copy(update={"enabled": True}))
+    gate = asyncio.Event()
+    real = demo_session.notifications
+
+    async def slow_service():  # the service answering late
+        await gate.wait()
+        return await real()
+
+    monkeypatch.setattr(demo_session, "notifications", slow_service)
+    screen = NotificationsScreen(demo_session)
+    host = Host(screen)
+    async with host.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        switch = screen.query_one("#enabled", Switch)
+        assert not switch.display or not switch.visible or not switch.region.area
+        assert t("modals.common.loading") in str(screen.query_one("#message").render())
+        gate.set()
+        await host.workers.wait_for_complete()
+        await pilot.pause()
+        assert switch.region.area and switch.value is True
+        assert str(screen.query_one("#enabled-state").render()) == t(
+            "modals.notifications.state_on"
+        )

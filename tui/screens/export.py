@@ -28,6 +28,7 @@ from tui.data.cache import CacheError, ViewFilter
 from tui.data.export import ExportError
 from tui.i18n import current_lang, t
 from tui.widgets.safe import clean
+from tui.widgets.toggles import StateCheckbox, StateRadioButton
 
 if TYPE_CHECKING:
     from tui.data.session import DataSession
@@ -87,10 +88,10 @@ class ExportScreen(ModalScreen[int | None]):
                 body.can_focus = False  # its fields take focus and scroll it
                 yield Label(Content(t("modals.export.scope")), classes="label")
                 with RadioSet(id="scope"):
-                    yield RadioButton(
+                    yield StateRadioButton(
                         Content(t("modals.export.scope_view")), value=True, id="scope-view"
                     )
-                    yield RadioButton(
+                    yield StateRadioButton(
                         Content(
                             t("modals.export.scope_marked", count=f"{marked:,}")
                             if marked
@@ -99,11 +100,11 @@ class ExportScreen(ModalScreen[int | None]):
                         disabled=not marked,
                         id="scope-marked",
                     )
-                    yield RadioButton(Content(t("modals.export.scope_all")), id="scope-all")
+                    yield StateRadioButton(Content(t("modals.export.scope_all")), id="scope-all")
                 yield Label(Content(t("modals.export.path")), classes="label")
                 yield Input(value=self._proposed, id="path")
                 yield Static(id="path-note", classes="hint", markup=False)
-                yield Checkbox(
+                yield StateCheckbox(
                     Content(t("modals.export.bom")), value=current_lang() == "ja", id="bom"
                 )
                 yield ProgressBar(show_eta=False, id="bar")

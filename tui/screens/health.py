@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 #: Keys the key bar shows on this screen, in order.
 MAIN_KEYS = ("cards.open", "mark", "resync", "export", "records", "filter", "sort",
-             "allocation", "help", "quit")  # fmt: skip
+             "allocation", "notifications", "help", "quit")  # fmt: skip
 
 
 class ViewReady(Message):
@@ -68,7 +68,11 @@ class HealthScreen(Screen[None]):
         (0, "-narrow"),
         (120, "-wide"),
     ]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (30, "-tall")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-tiny"),
+        (24, "-short"),
+        (30, "-tall"),
+    ]
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "mark", "Mark / unmark", id="mark"),
