@@ -314,3 +314,27 @@ async def test_notifications_form_shows_no_values_before_the_saved_ones(
         assert str(screen.query_one("#enabled-state").render()) == t(
             "modals.notifications.state_on"
         )
+
+
+async def test_o_switches_the_grid_between_open_resolved_and_all(make_app, wait_ready) -> None:
+    from tui.data.session import ViewFilter
+    from tui.i18n import t
+
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+        screen = app.screen
+        session = app.session
+        opened = screen.grid.total
+        resolved = await session.count(ViewFilter(status="resolved"))
+        assert resolved > 0
+        await pilot.press("o")
+        await wait_ready(pilot, lambda: screen.grid.total == resolved)
+        rows = await session.rows(list(screen.grid.ids[:50]))
+        assert {row.status for row in rows.values()} == {"resolved"}
+        assert t("main.view.resolved_errors") in str(screen.query_one("#view-status").render())
+        await pilot.press("o")
+        await wait_ready(pilot, lambda: screen.grid.total == opened + resolved)
+        assert t("main.view.all_errors") in str(screen.query_one("#view-status").render())
+        await pilot.press("o")
+        await wait_ready(pilot, lambda: screen.grid.total == opened)

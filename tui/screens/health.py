@@ -31,6 +31,10 @@ DETAIL_DELAY = 0.12
 if TYPE_CHECKING:
     from tui.app import SyncHealthApp
 
+#: The grid's status switch cycles through these (None: every status).
+STATUS_CYCLE: tuple[str | None, ...] = ("open", "resolved", None)
+STATUS_WORDS = {"open": "open_errors", "resolved": "resolved_errors", None: "all_errors"}
+
 #: Keys the key bar shows on this screen, in order.
 MAIN_KEYS = ("cards.open", "mark", "resync", "export", "records", "filter", "sort",
              "allocation", "notifications", "help", "quit")  # fmt: skip
@@ -87,6 +91,7 @@ class HealthScreen(Screen[None]):
         Binding("s", "sort", "Sort column", id="sort"),
         Binding("S", "sort_order", "Sort order", id="sort_order"),
         Binding("d", "toggle_detail", "Detail pane", id="toggle_detail"),
+        Binding("o", "cycle_status", "Open / resolved / all", id="status"),
         Binding("escape", "back", "Back", id="back"),
     ]
 
@@ -182,7 +187,7 @@ class HealthScreen(Screen[None]):
 
     def update_view_status(self) -> None:
         view, grid = self.view, self.grid
-        parts = [t("main.view.open_errors") if view.status == "open" else t("main.view.all_errors")]
+        parts = [t(f"main.view.{STATUS_WORDS[view.status]}")]
         if view.type:
             parts.append(type_title(view.type))
         if view.record_id:
@@ -305,6 +310,11 @@ class HealthScreen(Screen[None]):
         self.grid.descending = not self.grid.descending
         self.update_view_status()
         self.load_view()
+
+    def action_cycle_status(self) -> None:
+        """Open errors, then resolved ones (what resyncs fixed), then all of them."""
+        following = STATUS_CYCLE[(STATUS_CYCLE.index(self.view.status) + 1) % len(STATUS_CYCLE)]
+        self.set_view(replace(self.view, status=following))
 
     def action_toggle_detail(self) -> None:
         detail = self.query_one(DetailPane)
