@@ -45,6 +45,7 @@ from tui.data.export import export_csv
 from tui.data.models import (
     ERROR_COLUMNS,
     Channel,
+    HistoryPage,
     NotificationSettings,
     NotificationStatus,
     ResyncResult,
@@ -313,6 +314,11 @@ class DataSession:
 
     async def set_allocation(self, allocated: int) -> Usage:
         return await self._store_usage(await self.client.set_allocation(allocated))
+
+    async def history(self, cursor: int | None = None) -> HistoryPage:
+        """Recent resyncs and engine reports from the service (every console's, every
+        engine's), newest first."""
+        return await self.client.history(cursor)
 
     async def notifications(self) -> NotificationSettings:
         return await self.client.notifications()
