@@ -338,3 +338,38 @@ async def test_o_switches_the_grid_between_open_resolved_and_all(make_app, wait_
         assert t("main.view.all_errors") in str(screen.query_one("#view-status").render())
         await pilot.press("o")
         await wait_ready(pilot, lambda: screen.grid.total == opened)
+
+
+async def test_h_shows_what_a_resync_did_after_its_summary_closed(make_app, wait_ready) -> None:
+    from textual.widgets import DataTable
+
+    from tui.data.client import actor_name
+    from tui.i18n import t
+    from tui.screens.history import HistoryScreen
+    from tui.screens.resync import ResyncConfirmScreen, ResyncRunScreen
+
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+        main = app.screen
+        await pilot.press("space", "space", "space", "r")
+        await wait_ready(pilot, lambda: isinstance(app.screen, ResyncConfirmScreen))
+        await pilot.press("y")
+        await wait_ready(pilot, lambda: isinstance(app.screen, ResyncRunScreen))
+        await wait_ready(pilot, lambda: app.screen.finished)
+        summary = app.screen.summary
+        await pilot.press("escape")
+        await wait_ready(pilot, lambda: app.screen is main)
+        await pilot.press("H")
+        await wait_ready(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.loaded)
+        history = app.screen
+        newest = history.entries[0]
+        assert newest.kind == "resync" and newest.errors == 3
+        assert (newest.synced, newest.failed) == (summary.synced, summary.failed)
+        assert newest.actor == actor_name()
+        row = history.query_one("#entries", DataTable).get_row_at(0)
+        assert row[1] == actor_name() and row[2] == t("modals.history.resync")
+        touched = str(history.query_one("#touched").render())
+        assert t("modals.history.touched", count="3") in touched
+        for error_id in newest.error_ids:
+            assert f"#{error_id} " in touched

@@ -18,6 +18,7 @@ DIALOGS = {
     "n": "#cancel",  # notifications
     "question_mark": "#close",  # help
     "r": "#cancel",  # resync confirmation (the cursor row)
+    "H": "#close",  # history
 }
 
 

@@ -110,6 +110,7 @@ class SyncHealthApp(App[int]):
         Binding("ctrl+r", "refresh", "Refresh", id="refresh"),
         Binding("a", "allocation", "Allocation", id="allocation"),
         Binding("n", "notifications", "Notifications", id="notifications"),
+        Binding("H", "history", "History", id="history"),
     ]
 
     def __init__(
@@ -359,6 +360,12 @@ class SyncHealthApp(App[int]):
 
         if self.session is not None:
             self.push_screen(NotificationsScreen(self.session))
+
+    def action_history(self) -> None:
+        from tui.screens.history import HistoryScreen
+
+        if self.session is not None:
+            self.push_screen(HistoryScreen(self.session, self.now()))
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
