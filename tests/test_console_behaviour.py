@@ -373,3 +373,51 @@ async def test_h_shows_what_a_resync_did_after_its_summary_closed(make_app, wait
         assert t("modals.history.touched", count="3") in touched
         for error_id in newest.error_ids:
             assert f"#{error_id} " in touched
+
+
+async def test_t_explains_every_subtype_of_the_type_zero_ones_too(make_app, wait_ready) -> None:
+    from tui.data.catalog import load_catalog
+    from tui.i18n import t
+    from tui.screens.overview import TypeOverviewScreen
+
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+        main = app.screen
+        row_type = main.grid.row_at_cursor().type
+        await pilot.press("t")
+        await wait_ready(pilot, lambda: isinstance(app.screen, TypeOverviewScreen))
+        overview = app.screen
+        assert overview.type_code == row_type
+        text = str(overview.query_one("#overview").render())
+        catalog = load_catalog()
+        counts = {c.subtype: c.errors for c in await app.session.subtype_counts(row_type)}
+        subtypes = catalog.subtypes_of(row_type)
+        for sub in subtypes:
+            words = sub.text("en")
+            assert words.title in text and words.meaning.split()[0] in text
+            assert t("main.overview.open", count=f"{counts.get(sub.code, 0):,}") in text
+        await pilot.press("right")
+        await wait_ready(pilot)
+        assert overview.type_code != row_type
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is main
+        # from the affected-records view too
+        await pilot.press("v")
+        await wait_ready(pilot, lambda: isinstance(app.screen, RecordsScreen))
+        await pilot.press("t")
+        await wait_ready(pilot, lambda: isinstance(app.screen, TypeOverviewScreen))
+        assert app.screen.type_code == row_type
+
+
+def test_the_overview_explains_subtypes_with_no_open_errors() -> None:
+    from tui.data.catalog import load_catalog
+    from tui.i18n import t
+    from tui.widgets.detail import overview_text
+
+    text = str(overview_text("picklist", []))  # nothing open at all
+    for sub in load_catalog().subtypes_of("picklist"):
+        words = sub.text("en")
+        assert f"{words.title}  {t('main.overview.open', count='0')}" in text
+        assert words.meaning in text.replace("\n", " ") or words.meaning[:40] in text

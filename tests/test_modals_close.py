@@ -19,6 +19,7 @@ DIALOGS = {
     "question_mark": "#close",  # help
     "r": "#cancel",  # resync confirmation (the cursor row)
     "H": "#close",  # history
+    "t": "#close",  # type overview
 }
 
 

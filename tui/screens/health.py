@@ -36,8 +36,9 @@ STATUS_CYCLE: tuple[str | None, ...] = ("open", "resolved", None)
 STATUS_WORDS = {"open": "open_errors", "resolved": "resolved_errors", None: "all_errors"}
 
 #: Keys the key bar shows on this screen, in order.
-MAIN_KEYS = ("cards.open", "mark", "resync", "export", "records", "filter", "sort",
-             "allocation", "notifications", "help", "quit")  # fmt: skip
+MAIN_KEYS = ("cards.open", "mark", "resync", "export", "records", "overview", "filter",
+             "sort", "status", "history", "allocation", "notifications", "help",
+             "quit")  # fmt: skip
 
 
 class ViewReady(Message):
@@ -92,6 +93,7 @@ class HealthScreen(Screen[None]):
         Binding("S", "sort_order", "Sort order", id="sort_order"),
         Binding("d", "toggle_detail", "Detail pane", id="toggle_detail"),
         Binding("o", "cycle_status", "Open / resolved / all", id="status"),
+        Binding("t", "overview", "Type overview", id="overview"),
         Binding("escape", "back", "Back", id="back"),
     ]
 
@@ -367,8 +369,16 @@ class HealthScreen(Screen[None]):
     def action_export(self) -> None:
         self.console.start_export(self.view, (self.grid.sort, self.grid.descending))
 
+    def action_overview(self) -> None:
+        from tui.screens.overview import TypeOverviewScreen
+
+        session = self.console.session
+        if session is not None:
+            self.app.push_screen(TypeOverviewScreen(session, self.records_type()))
+
     def records_type(self) -> str:
-        """The type ``v`` opens: the focused card's, else the cursor row's, else the view's."""
+        """The type ``v`` and ``t`` open: the focused card's, else the cursor row's, else
+        the view's."""
         cards = self.query_one(CardStrip)
         if not cards.has_focus:
             row = self.grid.row_at_cursor()

@@ -112,6 +112,7 @@ class RecordsScreen(Screen[None]):
         Binding("ctrl+a", "mark_all", "Mark all in view", id="mark_all"),
         Binding("ctrl+backslash", "clear_marks", "Clear marks", id="clear_marks"),
         Binding("r", "resync", "Resync", id="resync"),
+        Binding("t", "overview", "Type overview", id="overview"),
         Binding("escape", "back", "Back", id="back"),
     ]
 
@@ -259,6 +260,13 @@ class RecordsScreen(Screen[None]):
         main = self.console.main_screen
         if main is not None:
             main.set_view(replace(main.view, type=self.view.type, record_id=row.record_id))
+
+    def action_overview(self) -> None:
+        from tui.screens.overview import TypeOverviewScreen
+
+        session = self.console.session
+        if session is not None:
+            self.app.push_screen(TypeOverviewScreen(session, self.view.type or "other"))
 
     def action_back(self) -> None:
         self.dismiss()
