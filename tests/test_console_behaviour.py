@@ -421,3 +421,49 @@ def test_the_overview_explains_subtypes_with_no_open_errors() -> None:
         words = sub.text("en")
         assert f"{words.title}  {t('main.overview.open', count='0')}" in text
         assert words.meaning in text and words.resolution in text
+
+
+async def test_records_view_copies_salesforce_ids_and_soql(make_app, wait_ready, tmp_path) -> None:
+    from textual.widgets import Button, Input
+
+    from tui.config import Config
+    from tui.screens.copy_ids import CopyIdsScreen
+
+    app = make_app(config=Config(export_dir=tmp_path))
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+        await pilot.press("v")
+        await wait_ready(pilot, lambda: isinstance(app.screen, RecordsScreen))
+        records = app.screen
+        await wait_ready(pilot, lambda: records.grid.total > 3)
+        rows = [records.grid._rows[i] for i in range(3)]
+        with_id = [r for r in rows[:2] if r.sf_id]
+        assert with_id
+        await pilot.press("space", "space")
+        await wait_ready(pilot)
+        await pilot.press("c")
+        await wait_ready(pilot, lambda: isinstance(app.screen, CopyIdsScreen))
+        dialog = app.screen
+        assert dialog.export.count == len(with_id)
+        await pilot.press("escape")  # leaves without copying
+        await pilot.pause()
+        assert app.screen is records and app.clipboard == ""
+        await pilot.press("c")
+        await wait_ready(pilot, lambda: isinstance(app.screen, CopyIdsScreen))
+        app.screen.query_one("#copy", Button).press()  # ids, to the clipboard (OSC 52)
+        await pilot.pause()
+        assert app.screen is records
+        assert app.clipboard == "".join(f"{r.sf_id}\n" for r in with_id)
+        await pilot.press("c")
+        await wait_ready(pilot, lambda: isinstance(app.screen, CopyIdsScreen))
+        dialog = app.screen
+        await pilot.press("down", "space")  # what: SOQL
+        await pilot.press("tab", "down", "space")  # where: a file
+        path = dialog.query_one("#path", Input)
+        assert path.display and path.value.endswith(".soql")
+        dialog.query_one("#copy", Button).press()
+        await pilot.pause()
+        assert app.screen is records
+    (written,) = tmp_path.glob("*.soql")
+    soql = written.read_text(encoding="utf-8")
+    assert soql.startswith("SELECT Id FROM ") and all(f"'{r.sf_id}'" in soql for r in with_id)
