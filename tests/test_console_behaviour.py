@@ -191,7 +191,8 @@ async def test_hidden_marks_are_named_right_under_the_question(make_app, wait_re
             await wait_ready(pilot, lambda: isinstance(app.screen, ResyncConfirmScreen))
             dialog = app.screen
             lines = dialog.lines()
-            assert lines[1] == (i18n.t("modals.resync.hidden", hidden=f"{hidden:,}"), "warning")
+            expected = i18n.t("modals.resync.hidden", hidden=f"{hidden:,}")
+            assert lines[1] == (expected, "warning hidden-marks")
             warning = dialog.query_one(".warning", Static)
             body = dialog.query_one(VerticalScroll)
             assert body.region.contains_region(warning.region)  # on screen, not scrolled away

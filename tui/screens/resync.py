@@ -46,7 +46,8 @@ class ResyncConfirmScreen(ModalScreen[bool]):
         plan = self.plan
         out = [(t("modals.resync.question", count=f"{plan.errors:,}"), "question")]
         if self.hidden_marked > 0:  # right under the question: never scrolled out of sight
-            out.append((t("modals.resync.hidden", hidden=f"{self.hidden_marked:,}"), "warning"))
+            hidden = t("modals.resync.hidden", hidden=f"{self.hidden_marked:,}")
+            out.append((hidden, "warning hidden-marks"))
         out += [
             (t("modals.resync.batches", batches=f"{plan.batches:,}"), ""),
             (t("modals.resync.calls", calls=f"{plan.calls:,}"), ""),
