@@ -36,8 +36,8 @@ STATUS_CYCLE: tuple[str | None, ...] = ("open", "resolved", None)
 STATUS_WORDS = {"open": "open_errors", "resolved": "resolved_errors", None: "all_errors"}
 
 #: Keys the key bar shows on this screen, in order.
-MAIN_KEYS = ("cards.open", "mark", "resync", "export", "records", "overview", "filter",
-             "sort", "status", "history", "allocation", "notifications", "help",
+MAIN_KEYS = ("cards.open", "mark", "resync", "export", "records", "filter", "sort",
+             "allocation", "notifications", "history", "overview", "status", "help",
              "quit")  # fmt: skip
 
 
