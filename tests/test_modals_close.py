@@ -60,3 +60,29 @@ async def test_cancel_button_closes_the_dialog(make_app, wait_ready, key) -> Non
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, HealthScreen), f"{DIALOGS[key]} left {app.screen} open"
+
+
+@pytest.mark.parametrize("leave", ["escape", "#cancel"])
+async def test_the_records_views_copy_dialog_closes(make_app, wait_ready, leave) -> None:
+    from tui.screens.records import RecordsScreen
+
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+        await pilot.press("v")
+        await wait_ready(pilot, lambda: isinstance(app.screen, RecordsScreen))
+        records = app.screen
+        await wait_ready(pilot, lambda: records.grid.row_at_cursor() is not None)
+        dialog = await _open(pilot, "c")
+        if leave == "escape":
+            await pilot.press("escape")
+        else:
+            button = dialog.query_one(leave, Button)
+            for _ in range(20):
+                if app.focused is button:
+                    break
+                await pilot.press("tab")
+            assert app.focused is button
+            await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is records
