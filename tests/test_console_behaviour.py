@@ -468,3 +468,19 @@ async def test_records_view_copies_salesforce_ids_and_soql(make_app, wait_ready,
     (written,) = tmp_path.glob("*.soql")
     soql = written.read_text(encoding="utf-8")
     assert soql.startswith("SELECT Id FROM ") and all(f"'{r.sf_id}'" in soql for r in with_id)
+
+
+async def test_keys_typed_right_after_slash_never_reach_the_grid(make_app, wait_ready) -> None:
+    from textual import events
+    from textual.widgets import Input
+
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+        main = app.screen
+        for key, char in (("slash", "/"), ("e", "e"), ("r", "r")):  # one burst, as a paste
+            app.post_message(events.Key(key, char))
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen is main  # "e" did not open the export, "r" no resync
+        assert app.focused is main.query_one("#filter", Input)

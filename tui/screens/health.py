@@ -286,7 +286,9 @@ class HealthScreen(Screen[None]):
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = True
-        box.focus()
+        # focus now, not after the keys already queued: text typed (or pasted) right
+        # after "/" belongs to the filter, and "e" in it must not open the export
+        self.set_focus(box)
 
     def action_back(self) -> None:
         box = self.query_one("#filter", Input)
