@@ -349,7 +349,7 @@ async def test_h_shows_what_a_resync_did_after_its_summary_closed(make_app, wait
     from tui.screens.history import HistoryScreen
     from tui.screens.resync import ResyncConfirmScreen, ResyncRunScreen
 
-    app = make_app()
+    app = make_app(profile="ops")
     async with app.run_test(size=WIDE) as pilot:
         await wait_ready(pilot, lambda: app.screen.grid.total > 0)
         main = app.screen
@@ -367,9 +367,9 @@ async def test_h_shows_what_a_resync_did_after_its_summary_closed(make_app, wait
         newest = history.entries[0]
         assert newest.kind == "resync" and newest.errors == 3
         assert (newest.synced, newest.failed) == (summary.synced, summary.failed)
-        assert newest.actor == actor_name()
+        assert newest.actor == actor_name("ops") and newest.actor.startswith("ops (")
         row = history.query_one("#entries", DataTable).get_row_at(0)
-        assert row[1] == actor_name() and row[2] == t("modals.history.resync")
+        assert row[1] == actor_name("ops") and row[2] == t("modals.history.resync")
         touched = str(history.query_one("#touched").render())
         assert t("modals.history.touched", count="3") in touched
         for error_id in newest.error_ids:

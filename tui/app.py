@@ -21,6 +21,7 @@ from textual.dom import DOMNode
 from textual.message import Message
 
 from tui.config import Config
+from tui.data.client import actor_name
 from tui.data.models import Usage
 from tui.data.session import DataSession, RefreshResult, ViewFilter
 from tui.i18n import Lang, set_lang, strings, t
@@ -123,6 +124,7 @@ class SyncHealthApp(App[int]):
         config: Config | None = None,
         lang: Lang = "en",
         clock: Callable[[], datetime] | None = None,
+        profile: str | None = None,
     ) -> None:
         super().__init__()
         set_lang(lang)
@@ -132,6 +134,7 @@ class SyncHealthApp(App[int]):
             "token": token,
             "cache_path": cache_path,
             "demo_size": demo_size,
+            "actor": actor_name(profile),
         }
         self._clock = clock or (lambda: datetime.now(UTC))
         self.session: DataSession | None = None

@@ -77,13 +77,16 @@ _RETRY_STATUSES = frozenset({500, 502, 503, 504})
 TEST_SEND_TIMEOUT = 60.0
 
 
-def actor_name() -> str:
-    """``user@host`` of this process, ASCII only (an HTTP header value)."""
+def actor_name(profile: str | None = None) -> str:
+    """``user@host`` of this process, after the profile's name if there is one
+    (``ops (alice@laptop)``); ASCII only, as an HTTP header value must be."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # no user name in the environment or passwd
         user = "unknown"
     name = f"{user}@{socket.gethostname()}"
+    if profile:
+        name = f"{profile} ({name})"
     return name.encode("ascii", "replace").decode("ascii")
 
 
@@ -98,11 +101,12 @@ class ServiceClient:
         timeout: float = 15.0,
         retries: int = 3,
         backoff: float = 0.2,
+        actor: str | None = None,
     ) -> None:
         headers = {
             "Accept": "application/json",
             "User-Agent": "synchealth",
-            ACTOR_HEADER: actor_name(),  # who, in the service's history
+            ACTOR_HEADER: actor or actor_name(),  # who, in the service's history
         }
         if token:
             headers["Authorization"] = f"Bearer {token}"

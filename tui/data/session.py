@@ -188,10 +188,12 @@ class DataSession:
         cache_path: Path | None = None,
         demo_size: int = 5000,
         transport: httpx.AsyncBaseTransport | None = None,
+        actor: str | None = None,
     ) -> DataSession:
         """Open the cache and a client; ``url`` None runs the embedded service.
 
-        ``transport`` replaces the network for ``url`` (tests, in-process services).
+        ``transport`` replaces the network for ``url`` (tests, in-process services);
+        ``actor`` names us in the service's history (default ``user@host``).
         """
         embedded = None
         if url is None:
@@ -207,7 +209,8 @@ class DataSession:
             if embedded is not None:
                 await embedded.aclose()
             raise
-        session = cls(ServiceClient(url, token, transport=transport), cache, embedded)
+        client = ServiceClient(url, token, transport=transport, actor=actor)
+        session = cls(client, cache, embedded)
         await session._load_cached()
         return session
 
