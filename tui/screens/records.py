@@ -32,7 +32,7 @@ from tui.widgets.timefmt import ago
 if TYPE_CHECKING:
     from tui.app import SyncHealthApp
 
-RECORD_KEYS = ("records.open", "mark", "mark_all", "clear_marks", "resync", "copy_ids", "back",
+RECORD_KEYS = ("mark", "resync", "copy_ids", "records.open", "mark_all", "clear_marks", "back",
                "help", "quit")  # fmt: skip
 
 
