@@ -21,6 +21,10 @@ async def test_ctrl_at_marks_a_range_as_tmux_sends_ctrl_space(make_app, wait_rea
         await pilot.press("ctrl+backslash", "space", "j")
         await pilot.press("ctrl+space")  # a terminal that reports ctrl+space itself
         assert app.marks == set(grid.ids[3:6])  # marked row 3, cursor on 5
+        await pilot.press("question_mark")  # help names both keys
+        await pilot.pause()
+        keys = {binding_id: shown for binding_id, shown, _ in app.screen.bindings}
+        assert "^@" in keys["mark_range"] and "space" in keys["mark_range"]
 
 
 async def test_v_opens_the_type_of_the_row_being_looked_at(make_app, wait_ready) -> None:
