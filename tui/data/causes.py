@@ -19,11 +19,11 @@ import re
 ID, EMAIL, URL, VALUE, NUMBER = "<id>", "<email>", "<url>", "<value>", "<n>"
 
 #: Phrases after which Salesforce names the offending value, up to the end of the
-#: line or the " (max length=N)" aside: REST error messages of INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST,
-#: INVALID_EMAIL_ADDRESS, MALFORMED_ID / FIELD_INTEGRITY_EXCEPTION ("id value of
-#: incorrect type"), STRING_TOO_LONG ("data value too large"), INVALID_TYPE_ON_FIELD_IN_RECORD
-#: ("value not of required type"), the integration's own queue refusal, and
-#: "invalid date"/"invalid number" style refusals.
+#: line or the " (max length=N)" aside: REST error messages of
+#: INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST, INVALID_EMAIL_ADDRESS, MALFORMED_ID and
+#: FIELD_INTEGRITY_EXCEPTION ("id value of incorrect type"), STRING_TOO_LONG ("data value
+#: too large"), INVALID_TYPE_ON_FIELD_IN_RECORD ("value not of required type"), the
+#: integration's own queue refusal, and "invalid date"/"invalid number" refusals.
 _VALUE_AFTER = re.compile(
     r"(?P<phrase>bad value for restricted picklist field|invalid email address|"
     r"id value of incorrect type|data value too large|value not of required type|"
