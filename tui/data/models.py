@@ -405,3 +405,30 @@ class HistoryPage(BaseModel):
     entries: list[HistoryEntry]
     next_cursor: int | None = None
     has_more: bool = False
+
+
+class CauseSummary(BaseModel):
+    """Errors of one subtype and object whose messages differ only by ids, values, names
+    and numbers (tui/data/causes.py)."""
+
+    cause: str = Field(description="16 hex digits; stable for the same subtype, object, shape.")
+    type: str
+    subtype: str
+    sf_object: str
+    open_errors: int
+    records: int = Field(description="Distinct CRM records among the open errors.")
+    first_seen: datetime
+    last_seen: datetime
+    template: str = Field(description="The message's shape: <value>, <id>, <n>... for details.")
+    sample_message: str
+    sample_error_id: int
+
+
+class CausePage(BaseModel):
+    causes: list[CauseSummary] = Field(description="Most open errors first.")
+    total: int = Field(description="Causes with open errors.")
+
+
+class CauseErrors(BaseModel):
+    cause: str
+    error_ids: list[int] = Field(description="The cause's open errors, by id.")

@@ -27,6 +27,9 @@ from tui.data.models import (
     ERROR_COLUMNS,
     AllocationUpdate,
     ApiError,
+    CauseErrors,
+    CausePage,
+    CauseSummary,
     DoctorReport,
     ErrorPage,
     Health,
@@ -47,6 +50,7 @@ from tui.data.models import (
 )
 from tui.service import callcount, history
 from tui.service.auth import BearerAuth
+from tui.service.causes import PAGE_MAX, CauseIndex
 from tui.service.config import ServiceConfig
 from tui.service.doctor import Doctor
 from tui.service.ingest import MAX_BODY_BYTES, IngestBatch, IngestRefused, ingest
@@ -172,6 +176,8 @@ def openapi_document() -> dict[str, Any]:
         TestSendRequest,
         TestSendResult,
         DoctorReport,
+        CausePage,
+        CauseErrors,
         ApiError,
     ]
     _, schemas = models_json_schema(
@@ -245,6 +251,20 @@ def openapi_document() -> dict[str, Any]:
             "/v1/notifications/test": {
                 "post": op("Send a test message now", "TestSendResult", "TestSendRequest")
             },
+            "/v1/causes": {
+                "get": op(
+                    "Causes with open errors, most first",
+                    "CausePage",
+                    parameters=[query("limit"), query("offset")],
+                )
+            },
+            "/v1/causes/{cause}": {
+                "get": op(
+                    "The open errors of one cause",
+                    "CauseErrors",
+                    parameters=[{**path_id, "name": "cause", "schema": {"type": "string"}}],
+                )
+            },
             "/v1/doctor": {
                 "get": op("Health checks, green / yellow / red with fixes", "DoctorReport"),
                 "post": op("The health checks with a test send on each channel", "DoctorReport"),
@@ -272,6 +292,7 @@ class SyncHealthService:
             self.org_name,
             config.notify_interval,
         )
+        self.causes = CauseIndex(self.ledger)
         self.doctor = Doctor(
             self.ledger,
             self.usage,
@@ -478,6 +499,7 @@ class SyncHealthService:
             raise ApiProblem(exc.status, exc.code, exc.message) from exc
         if not result["replayed"]:
             await self._remember("resync", request_id, request, history.resync_summary(result))
+            await self.causes.catch_up()
         return JSON(result)
 
     async def _remember(self, kind: str, ref: str | None, request: Request, summary: dict) -> None:
@@ -493,6 +515,7 @@ class SyncHealthService:
         if not result.get("replayed"):
             summary = history.report_summary(result)
             await self._remember("report", result.get("batch_id"), request, summary)
+            await self.causes.catch_up()
         return JSON(result)
 
     async def _get_history(self, request: Request) -> JSON:
@@ -529,6 +552,24 @@ class SyncHealthService:
             return JSON(await self.notifier.test_send(channel))
         except NotConfigured as exc:
             raise ApiProblem(409, "channel_not_configured", f"{exc}.") from None
+
+    async def _get_causes(self, request: Request) -> JSON:
+        limit = _int_param(request, "limit", 50, 1, PAGE_MAX)
+        offset = _int_param(request, "offset", 0, 0, 2**31 - 1)
+        causes, total = await self.causes.page(limit, offset)
+        return JSON(
+            CausePage(
+                causes=[CauseSummary.model_validate(c, from_attributes=True) for c in causes],
+                total=total,
+            )
+        )
+
+    async def _get_cause(self, request: Request) -> JSON:
+        cause = request.path_params["cause"]
+        ids = await self.causes.open_error_ids(cause)
+        if ids is None:
+            raise ApiProblem(404, "not_found", f"No error has the cause {cause!r}.")
+        return JSON(CauseErrors(cause=cause, error_ids=ids))
 
     async def _get_doctor(self, request: Request) -> JSON:
         return JSON(await self.doctor.run())
@@ -597,6 +638,8 @@ class SyncHealthService:
             ("/v1/notifications", self._put_notifications, "PUT"),
             ("/v1/notifications/status", self._get_notification_status, "GET"),
             ("/v1/notifications/test", self._post_notification_test, "POST"),
+            ("/v1/causes", self._get_causes, "GET"),
+            ("/v1/causes/{cause}", self._get_cause, "GET"),
             ("/v1/doctor", self._get_doctor, "GET"),
             ("/v1/doctor", self._post_doctor, "POST"),
             ("/v1/openapi.json", self._openapi, "GET"),

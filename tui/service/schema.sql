@@ -31,6 +31,13 @@ CREATE TABLE IF NOT EXISTS errors (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS errors_by_seq ON errors(seq);
 
+CREATE TABLE IF NOT EXISTS error_causes (   -- the cause of each error (tui/data/causes.py)
+    error_id INTEGER PRIMARY KEY REFERENCES errors(id),
+    cause    TEXT NOT NULL,                 -- 16 hex digits of subtype, object, message shape
+    seq      INTEGER NOT NULL               -- the error's seq when its cause was computed
+);
+CREATE INDEX IF NOT EXISTS error_causes_by_cause ON error_causes(cause);
+
 CREATE TABLE IF NOT EXISTS attempts (
     error_id   INTEGER NOT NULL REFERENCES errors(id),
     at         TEXT NOT NULL,
