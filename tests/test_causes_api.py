@@ -1,0 +1,135 @@
+"""``GET /v1/causes``: reported errors grouped into causes, kept up to date as reports and
+resyncs change them; the real service on a real ledger and the simulated org."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.notify_env import Clock, NotifyEnv
+from tests.test_doctor_service import T0
+
+PICKLIST = "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+
+
+def tier_failure(n: int, value: str, sobject: str = "Contact") -> dict[str, Any]:
+    return {
+        "object_type": "contact",
+        "record_id": f"crm-{n}",
+        "record_name": f"Person {n}",
+        "salesforce": {
+            "object": sobject,
+            "external_id": {"field": "CRM_Id__c", "value": f"crm-{n}"},
+            "fields": {"LastName": f"P{n}", "Contact_Tier__c": value},
+        },
+        "errors": [
+            {
+                "statusCode": PICKLIST,
+                "message": f"Contact Tier: bad value for restricted picklist field: {value}",
+                "fields": ["Contact_Tier__c"],
+            }
+        ],
+    }
+
+
+async def report(env: NotifyEnv, *items: dict[str, Any]) -> list[int]:
+    answer = await env.client.post("/v1/errors", json={"errors": list(items)})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["error_ids"]
+
+
+@pytest.fixture
+async def env(tmp_path: Path):
+    e = await NotifyEnv(tmp_path / "ledger.sqlite3", Clock(T0)).start()
+    yield e
+    await e.stop()
+
+
+async def test_messages_that_differ_by_value_are_one_cause(env: NotifyEnv) -> None:
+    ids = await report(
+        env,
+        tier_failure(1, "Diamond"),
+        tier_failure(2, "ゴールド"),
+        tier_failure(3, "Diamond"),
+        env_failure_email := {
+            "object_type": "contact",
+            "record_id": "crm-9",
+            "record_name": "Jane",
+            "salesforce": {"object": "Contact", "fields": {"Email": "jane@@x.co"}},
+            "errors": [{"statusCode": "INVALID_EMAIL_ADDRESS", "fields": ["Email"],
+                        "message": "Email: invalid email address: jane@@x.co"}],
+        },
+    )  # fmt: skip
+    assert env_failure_email and len(ids) == 4
+    body = (await env.client.get("/v1/causes")).json()
+    assert body["total"] == 2
+    tier, email = body["causes"]
+    assert tier["open_errors"] == 3 and tier["records"] == 3
+    assert tier["subtype"] == "picklist.restricted_value" and tier["sf_object"] == "Contact"
+    assert tier["template"] == "Contact Tier: bad value for restricted picklist field: <value>"
+    assert tier["sample_message"].startswith("Contact Tier: bad value")
+    assert tier["sample_error_id"] == ids[0]
+    assert email["open_errors"] == 1
+    members = (await env.client.get(f"/v1/causes/{tier['cause']}")).json()
+    assert members == {"cause": tier["cause"], "error_ids": ids[:3]}
+
+
+async def test_the_grouping_follows_changes_incrementally(env: NotifyEnv) -> None:
+    ids = await report(env, tier_failure(1, "Diamond"), tier_failure(2, "Iron"))
+    first = (await env.client.get("/v1/causes")).json()["causes"][0]
+    with sqlite3.connect(env.db) as conn:  # what was indexed, and up to which change
+        indexed = conn.execute("SELECT count(*) FROM error_causes").fetchone()[0]
+        done = int(conn.execute("SELECT value FROM meta WHERE key='causes_seq'").fetchone()[0])
+    assert indexed == 2
+    # the record fails again with another value: same cause, no new row
+    await report(env, tier_failure(1, "Platinum Plus"))
+    again = (await env.client.get("/v1/causes")).json()
+    assert again["total"] == 1 and again["causes"][0]["cause"] == first["cause"]
+    with sqlite3.connect(env.db) as conn:
+        newer = int(conn.execute("SELECT value FROM meta WHERE key='causes_seq'").fetchone()[0])
+    assert newer > done
+    # a resync that fails again (the org still refuses the value) changes the rows: the
+    # index catches up on them and they stay in the same cause
+    answer = await env.client.post(
+        "/v1/resync", json={"error_ids": [ids[1]], "request_id": "retry-iron"}
+    )
+    assert answer.status_code == 200
+    assert answer.json()["outcomes"][0]["status"] == "failed"
+    with sqlite3.connect(env.db) as conn:
+        latest = int(conn.execute("SELECT value FROM meta WHERE key='causes_seq'").fetchone()[0])
+        seq = conn.execute("SELECT max(seq) FROM errors").fetchone()[0]
+    assert latest == seq > newer
+    after = (await env.client.get(f"/v1/causes/{first['cause']}")).json()
+    assert after["error_ids"] == ids
+
+
+async def test_pages_and_bad_parameters(env: NotifyEnv) -> None:
+    await report(env, *(tier_failure(n, "X", sobject) for n, sobject in
+                        enumerate(("Contact", "Lead", "Contact"))))  # fmt: skip
+    page = (await env.client.get("/v1/causes?limit=1&offset=1")).json()
+    assert page["total"] == 2 and len(page["causes"]) == 1
+    assert page["causes"][0]["sf_object"] == "Lead"
+    bad = await env.client.get("/v1/causes?limit=0")
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_parameter"
+    missing = await env.client.get("/v1/causes/0123456789abcdef")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+async def test_a_ledger_from_before_causes_is_indexed_on_first_read(tmp_path: Path) -> None:
+    from tui.simorg.demo import build_demo_ledger
+
+    db = tmp_path / "old.sqlite3"
+    build_demo_ledger(db, 600, now=T0)
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM error_causes")
+        open_errors = conn.execute("SELECT count(*) FROM errors WHERE status='open'").fetchone()[0]
+    env = await NotifyEnv(db, Clock(T0)).start()
+    try:
+        body = (await env.client.get("/v1/causes?limit=500")).json()
+    finally:
+        await env.stop()
+    assert sum(c["open_errors"] for c in body["causes"]) == open_errors
+    assert body["total"] < 120
