@@ -113,6 +113,7 @@ class SyncHealthApp(App[int]):
         Binding("n", "notifications", "Notifications", id="notifications"),
         Binding("D", "doctor", "Doctor", id="doctor"),
         Binding("u", "usage_breakdown", "API calls", id="usage_breakdown"),
+        Binding("C", "causes", "Causes", id="causes"),
         Binding("H", "history", "History", id="history"),
     ]
 
@@ -371,6 +372,22 @@ class SyncHealthApp(App[int]):
 
         if self.session is not None:
             self.push_screen(DoctorScreen(self.session))
+
+    def action_causes(self) -> None:
+        from tui.screens.causes import CausesScreen
+
+        if self.session is None:
+            return
+
+        def chosen(view: ViewFilter | None) -> None:
+            screen = self.main_screen
+            if screen is not None:
+                if view is not None:
+                    screen.set_view(view)
+                else:  # the marks may have grown
+                    screen.data_changed(clear_cache=False)
+
+        self.push_screen(CausesScreen(self.session, self.marks), chosen)
 
     def action_usage_breakdown(self) -> None:
         from tui.screens.usage_breakdown import UsageBreakdownScreen

@@ -23,6 +23,8 @@ from pydantic import ValidationError
 
 from tui.data.models import (
     ACTOR_HEADER,
+    CauseErrors,
+    CausePage,
     Channel,
     DoctorReport,
     Health,
@@ -189,6 +191,14 @@ class ServiceClient:
 
     async def usage(self) -> Usage:
         return await self._model(Usage, "GET", "/v1/usage")
+
+    async def causes(self, limit: int = 50, offset: int = 0) -> CausePage:
+        return await self._model(
+            CausePage, "GET", "/v1/causes", params={"limit": limit, "offset": offset}
+        )
+
+    async def cause_errors(self, cause: str) -> CauseErrors:
+        return await self._model(CauseErrors, "GET", f"/v1/causes/{cause}")
 
     async def usage_breakdown(self) -> UsageBreakdown:
         return await self._model(UsageBreakdown, "GET", "/v1/usage/breakdown")

@@ -44,6 +44,7 @@ from tui.data.client import (
 from tui.data.export import export_csv
 from tui.data.models import (
     ERROR_COLUMNS,
+    CausePage,
     Channel,
     HistoryPage,
     NotificationSettings,
@@ -318,6 +319,13 @@ class DataSession:
 
     async def set_allocation(self, allocated: int) -> Usage:
         return await self._store_usage(await self.client.set_allocation(allocated))
+
+    async def causes(self, limit: int = 200) -> CausePage:
+        """The causes with open errors, most first, asked of the service (not cached)."""
+        return await self.client.causes(limit)
+
+    async def cause_error_ids(self, cause: str) -> list[int]:
+        return (await self.client.cause_errors(cause)).error_ids
 
     async def usage_breakdown(self) -> UsageBreakdown:
         """Where the last 24 h of calls went, asked of the service (not cached)."""

@@ -1,0 +1,138 @@
+"""Causes: open errors grouped by what went wrong rather than by row (GET /v1/causes).
+
+Each row is a cause: its open errors, records, last seen, object and the message's
+shape. ``enter`` narrows the grid to the cause (its subtype and the longest fixed part
+of its message), ``space`` marks every open error of the cause for a resync. Messages
+come from Salesforce: data, never markup.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Static
+
+from tui.data.cache import CacheError, ViewFilter
+from tui.data.client import ServiceError
+from tui.data.models import CauseSummary
+from tui.i18n import t
+from tui.widgets.safe import clean
+
+if TYPE_CHECKING:
+    from tui.data.session import DataSession
+
+_PLACEHOLDER = re.compile(r"'?<(?:id|email|url|value|n)>'?")
+
+
+def fixed_part(template: str) -> str:
+    """The longest stretch of a cause's template without a placeholder: what every
+    message of the cause contains word for word."""
+    parts = [p.strip() for p in _PLACEHOLDER.split(template.splitlines()[0] if template else "")]
+    return max(parts, key=len, default="")
+
+
+class CausesScreen(ModalScreen[ViewFilter | None]):
+    """Dismissed with the view that narrows the grid to the chosen cause, or None."""
+
+    CSS_PATH: ClassVar = ["../styles/modals.tcss", "../styles/triage.tcss"]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="modal.close"),
+        Binding("space", "mark", "Mark the cause", id="causes.mark"),
+    ]
+
+    def __init__(self, session: DataSession, marks: set[int]) -> None:
+        super().__init__(classes="modal")
+        self.session = session
+        self.marks = marks
+        self.causes: list[CauseSummary] | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog causes") as dialog:
+            dialog.border_title = Content(t("causes.title"))
+            yield Static(t("causes.loading"), id="summary", markup=False)
+            yield DataTable(id="causes", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="sample", classes="hint", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Static(t("causes.keys"), classes="hint", markup=False)
+                yield Button(Content(t("modals.common.close")), id="close")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key in ("open", "records", "last_seen", "object", "message"):
+            justify = "right" if key in ("open", "records") else "left"
+            table.add_column(Text(t(f"causes.col_{key}"), justify=justify), key=key)
+        self._load()
+
+    @work(group="causes", exclusive=True, exit_on_error=False)
+    async def _load(self) -> None:
+        summary = self.query_one("#summary", Static)
+        try:
+            page = await self.session.causes()
+        except (ServiceError, CacheError) as exc:
+            summary.update(t("causes.failed", message=clean(exc.message)))
+            summary.set_classes("error")
+            return
+        self.causes = page.causes
+        summary.update(t("causes.summary", total=f"{page.total:,}"))
+        table = self.query_one(DataTable)
+        for cause in page.causes:
+            table.add_row(
+                Text(f"{cause.open_errors:,}", justify="right"),
+                Text(f"{cause.records:,}", justify="right"),
+                Text(f"{cause.last_seen:%Y-%m-%d %H:%M}"),
+                Text(clean(cause.sf_object)),
+                Text(clean(cause.template.splitlines()[0] if cause.template else "")),
+                key=cause.cause,
+            )
+        table.focus()
+        self._show_sample()
+
+    def _current(self) -> CauseSummary | None:
+        table = self.query_one(DataTable)
+        if not self.causes or table.cursor_row >= len(self.causes):
+            return None
+        return self.causes[table.cursor_row]
+
+    @on(DataTable.RowHighlighted)
+    def _show_sample(self) -> None:
+        cause = self._current()
+        if cause is not None:
+            said = t("causes.sample", message=clean(cause.sample_message))
+            self.query_one("#sample", Static).update(said)
+
+    def action_choose(self) -> None:
+        cause = self._current()
+        if cause is not None:
+            self.dismiss(
+                ViewFilter(type=cause.type, subtype=cause.subtype, text=fixed_part(cause.template))
+            )
+
+    @work(group="causes-mark", exclusive=True, exit_on_error=False)
+    async def action_mark(self) -> None:
+        cause = self._current()
+        if cause is None:
+            return
+        try:
+            ids = await self.session.cause_error_ids(cause.cause)
+        except (ServiceError, CacheError) as exc:
+            self.notify(t("causes.failed", message=exc.message), severity="error")
+            return
+        self.marks.update(ids)
+        self.notify(t("causes.marked", count=f"{len(ids):,}", total=f"{len(self.marks):,}"))
+
+    @on(DataTable.RowSelected)
+    def _selected(self) -> None:
+        """enter on a row (the table's own key)."""
+        self.action_choose()
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        self.dismiss(None)
