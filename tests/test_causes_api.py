@@ -68,6 +68,7 @@ async def test_messages_that_differ_by_value_are_one_cause(env: NotifyEnv) -> No
     assert body["total"] == 2
     tier, email = body["causes"]
     assert tier["open_errors"] == 3 and tier["records"] == 3
+    assert tier["new_24h"] == 3  # first seen now
     assert tier["subtype"] == "picklist.restricted_value" and tier["sf_object"] == "Contact"
     assert tier["template"] == "Contact Tier: bad value for restricted picklist field: <value>"
     assert tier["sample_message"].startswith("Contact Tier: bad value")

@@ -422,6 +422,7 @@ class CauseSummary(BaseModel):
     template: str = Field(description="The message's shape: <value>, <id>, <n>... for details.")
     sample_message: str
     sample_error_id: int
+    new_24h: int = Field(description="Open errors of the cause first seen in the last 24 h.")
 
 
 class CausePage(BaseModel):

@@ -66,8 +66,8 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key in ("open", "records", "last_seen", "object", "message"):
-            justify = "right" if key in ("open", "records") else "left"
+        for key in ("open", "new", "records", "last_seen", "object", "message"):
+            justify = "right" if key in ("open", "new", "records") else "left"
             table.add_column(Text(t(f"causes.col_{key}"), justify=justify), key=key)
         self._load()
 
@@ -86,6 +86,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
         for cause in page.causes:
             table.add_row(
                 Text(f"{cause.open_errors:,}", justify="right"),
+                Text(f"+{cause.new_24h:,}" if cause.new_24h else "", justify="right"),
                 Text(f"{cause.records:,}", justify="right"),
                 Text(f"{cause.last_seen:%Y-%m-%d %H:%M}"),
                 Text(clean(cause.sf_object)),

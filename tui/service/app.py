@@ -292,7 +292,7 @@ class SyncHealthService:
             self.org_name,
             config.notify_interval,
         )
-        self.causes = CauseIndex(self.ledger)
+        self.causes = CauseIndex(self.ledger, config.clock)
         self.doctor = Doctor(
             self.ledger,
             self.usage,

@@ -10,10 +10,12 @@ indexed by the first run, in batches.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from tui.data.causes import cause_key, cause_template
-from tui.service.ledger import Ledger
+from tui.service.ledger import Ledger, iso
 
 BATCH = 5000
 PAGE_MAX = 500
@@ -32,11 +34,13 @@ class Cause:
     template: str
     sample_message: str
     sample_error_id: int
+    new_24h: int
 
 
 class CauseIndex:
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, clock: Callable[[], datetime]) -> None:
         self._ledger = ledger
+        self._clock = clock
 
     async def catch_up(self) -> int:
         """Compute the cause of every error changed since the last run; how many."""
@@ -69,18 +73,20 @@ class CauseIndex:
         await self.catch_up()
         query = (
             "SELECT c.cause, e.type, e.subtype, e.sf_object, count(*), "
-            "count(DISTINCT e.record_id), min(e.first_seen), max(e.last_seen), min(e.id) "
+            "count(DISTINCT e.record_id), min(e.first_seen), max(e.last_seen), min(e.id), "
+            "sum(e.first_seen >= ?) "
             "FROM error_causes c JOIN errors e ON e.id = c.error_id WHERE e.status = 'open' "
             "GROUP BY c.cause ORDER BY count(*) DESC, c.cause"
         )
-        async with self._ledger.reader.execute(query) as cur:
+        day_ago = iso(self._clock() - timedelta(hours=24))
+        async with self._ledger.reader.execute(query, (day_ago,)) as cur:
             groups = await cur.fetchall()
         chosen = groups[offset : offset + limit]
         samples = await self._messages([row[8] for row in chosen])
         causes = [
             Cause(key, type_, sub, obj, n, records, first, last,
-                  cause_template(samples[sample]), samples[sample], sample)
-            for key, type_, sub, obj, n, records, first, last, sample in chosen
+                  cause_template(samples[sample]), samples[sample], sample, new)
+            for key, type_, sub, obj, n, records, first, last, sample, new in chosen
         ]  # fmt: skip
         return causes, len(groups)
 
