@@ -88,3 +88,18 @@ def test_a_damaged_cache_is_said_to_have_been_rebuilt(
     assert main(["doctor", "--json", "--url", url]) == 1
     cache = json.loads(capsys.readouterr().out)["checks"][-1]
     assert cache["status"] == "yellow" and "corrupt" in cache["found"]
+
+
+def test_a_console_of_another_version_than_the_service_is_yellow(
+    synchealth_env: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import tui.data.doctor
+
+    monkeypatch.setattr(tui.data.doctor, "__version__", "9.9.9")
+    main(["doctor", "--json", "--demo-size", str(DEMO_SIZE)])
+    service = json.loads(capsys.readouterr().out)["checks"][0]
+    assert service["status"] == "yellow"
+    assert service["found"].endswith("; this synchealth is 9.9.9")
+    assert "same synchealth version" in service["fix"]

@@ -45,6 +45,11 @@ async def run_doctor(session: DataSession, send_test: bool = False) -> DoctorRep
         )
     else:
         await session.refresh()
+        if report.version != __version__:
+            service = report.checks[0]
+            service.status = "yellow"
+            service.found += f"; this synchealth is {__version__}"
+            service.fix = "run the same synchealth version on the service and the consoles"
     report.checks.append(await cache_check(session))
     return report
 
