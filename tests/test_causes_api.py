@@ -134,3 +134,36 @@ async def test_a_ledger_from_before_causes_is_indexed_on_first_read(tmp_path: Pa
         await env.stop()
     assert sum(c["open_errors"] for c in body["causes"]) == open_errors
     assert body["total"] < 120
+
+
+def recount(db: Path) -> dict[str, tuple[int, int]]:
+    """Open errors and records per cause, counted from scratch."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT c.cause, count(*), count(DISTINCT e.record_id) FROM error_causes c "
+            "JOIN errors e ON e.id = c.error_id WHERE e.status = 'open' GROUP BY c.cause"
+        ).fetchall()
+    return {cause: (n, records) for cause, n, records in rows}
+
+
+async def test_totals_kept_change_by_change_match_a_recount(tmp_path: Path) -> None:
+    from tests.test_service_api import open_ids
+    from tui.simorg.demo import build_demo_ledger
+
+    db = tmp_path / "ledger.sqlite3"
+    build_demo_ledger(db, 800, now=T0)
+    env = await NotifyEnv(db, Clock(T0)).start()
+    try:
+        await env.client.get("/v1/causes")  # the first index
+        ids = open_ids(db, "sf_id IS NOT NULL", limit=100)
+        answer = await env.client.post("/v1/resync", json={"error_ids": ids, "request_id": "r1"})
+        outcomes = {o["status"] for o in answer.json()["outcomes"]}
+        assert "synced" in outcomes  # some errors leave their causes
+        await report(env, *(tier_failure(n, f"V{n}") for n in range(5)))
+        await report(env, tier_failure(0, "again"))  # a repeat of a known error
+        body = (await env.client.get("/v1/causes?limit=500")).json()
+    finally:
+        await env.stop()
+    kept = {c["cause"]: (c["open_errors"], c["records"]) for c in body["causes"]}
+    assert kept == recount(db)
+    assert body["total"] == len(kept)

@@ -1,24 +1,34 @@
-"""Causes in the service: a cause key kept per error, and ``GET /v1/causes``.
+"""Causes in the service: a cause key kept per error, totals per cause, ``GET /v1/causes``.
 
 The key (tui/data/causes.py) is kept in ``error_causes``, brought up to date from the
 change feed's ``seq``: every change to an error gives it a new seq, so
 :meth:`CauseIndex.catch_up` only reads the errors changed since it last ran (the
-highest seq done is ``meta.causes_seq``). The service runs it after every report and
-resync and before answering ``/v1/causes``; a ledger from before causes existed is
-indexed by the first run, in batches.
+highest seq done is ``meta.causes_seq``). Each changed error moves the totals of its
+old and new cause by one (``cause_totals``, and ``cause_records`` for the records), so a
+page of causes reads a few rows whatever the ledger's size. A ledger from before causes
+existed is indexed by the first run, in batches, and its totals are summed once. The
+service runs the catch-up after every report and resync and before answering.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+
+import aiosqlite
 
 from tui.data.causes import cause_key, cause_template
 from tui.service.ledger import Ledger, iso
 
 BATCH = 5000
 PAGE_MAX = 500
+_CHANGED = (
+    "SELECT id, seq, type, subtype, sf_object, message, status, record_id, first_seen, "
+    "last_seen FROM errors WHERE seq > ? ORDER BY seq LIMIT ?"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,65 +53,127 @@ class CauseIndex:
         self._clock = clock
 
     async def catch_up(self) -> int:
-        """Compute the cause of every error changed since the last run; how many."""
+        """Bring causes and totals up to every error changed since the last run; how many."""
         done = 0
+        first_run = int(await self._ledger.meta("causes_seq") or 0) == 0
         while True:
             since = int(await self._ledger.meta("causes_seq") or 0)
-            async with self._ledger.reader.execute(
-                "SELECT id, seq, subtype, sf_object, message FROM errors WHERE seq > ? "
-                "ORDER BY seq LIMIT ?",
-                (since, BATCH),
-            ) as cur:
+            async with self._ledger.reader.execute(_CHANGED, (since, BATCH)) as cur:
                 rows = await cur.fetchall()
             if not rows:
-                return done
+                break
             async with self._ledger.transaction() as conn:
-                await conn.executemany(
-                    "INSERT INTO error_causes(error_id, cause, seq) VALUES (?, ?, ?) "
-                    "ON CONFLICT(error_id) DO UPDATE SET cause = excluded.cause, "
-                    "seq = excluded.seq",
-                    [(i, cause_key(sub, obj, msg), seq) for i, seq, sub, obj, msg in rows],
-                )
+                if first_run:
+                    await self._write_keys(conn, rows)
+                else:
+                    await self._apply_changes(conn, rows)
                 await conn.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('causes_seq', ?)",
                     (str(rows[-1][1]),),
                 )
             done += len(rows)
+        if first_run and done:
+            async with self._ledger.transaction() as conn:
+                await _sum_totals(conn)
+        return done
+
+    @staticmethod
+    async def _write_keys(conn: aiosqlite.Connection, rows: Sequence[Any]) -> None:
+        await conn.executemany(
+            "INSERT OR REPLACE INTO error_causes(error_id, cause, seq, open, record_id, "
+            "first_seen) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (i, cause_key(sub, obj, msg), seq, status == "open", rec, first)
+                for i, seq, _, sub, obj, msg, status, rec, first, _ in rows
+            ],
+        )
+
+    async def _apply_changes(self, conn: aiosqlite.Connection, rows: Sequence[Any]) -> None:
+        """Write the new keys and move the totals of the old and new causes."""
+        ids = [row[0] for row in rows]
+        marks = ",".join("?" * len(ids))
+        async with conn.execute(
+            f"SELECT error_id, cause, open, record_id FROM error_causes WHERE error_id IN "
+            f"({marks})",
+            ids,
+        ) as cur:
+            before = {r[0]: r[1:] for r in await cur.fetchall()}
+        opened: Counter[str] = Counter()
+        per_record: Counter[tuple[str, str]] = Counter()
+        seen: dict[str, tuple[Any, ...]] = {}
+        for i, _, type_, sub, obj, msg, status, rec, first, last in rows:
+            cause = cause_key(sub, obj, msg)
+            old = before.get(i)
+            if old is not None and old[1]:
+                opened[old[0]] -= 1
+                per_record[(old[0], old[2])] -= 1
+            if status == "open":
+                opened[cause] += 1
+                per_record[(cause, rec)] += 1
+            known = seen.get(cause)
+            seen[cause] = (
+                type_, sub, obj,
+                min(first, known[3]) if known else first,
+                max(last, known[4]) if known else last,
+                min(i, known[5]) if known else i,
+            )  # fmt: skip
+        await self._write_keys(conn, rows)
+        records = await _move_records(conn, per_record)
+        await conn.executemany(
+            "INSERT INTO cause_totals(cause, type, subtype, sf_object, open_errors, records, "
+            "first_seen, last_seen, sample_error_id) VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?) "
+            "ON CONFLICT(cause) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen),"
+            " last_seen = max(last_seen, excluded.last_seen), "
+            "sample_error_id = min(sample_error_id, excluded.sample_error_id)",
+            [(cause, *facts) for cause, facts in seen.items()],
+        )
+        await conn.executemany(
+            "UPDATE cause_totals SET open_errors = open_errors + ?, records = records + ? "
+            "WHERE cause = ?",
+            [(opened[c], records[c], c) for c in set(opened) | set(records)],
+        )
 
     async def page(self, limit: int, offset: int) -> tuple[list[Cause], int]:
         """Causes with open errors, most open errors first; and how many there are."""
         await self.catch_up()
-        query = (
-            "SELECT c.cause, e.type, e.subtype, e.sf_object, count(*), "
-            "count(DISTINCT e.record_id), min(e.first_seen), max(e.last_seen), min(e.id), "
-            "sum(e.first_seen >= ?) "
-            "FROM error_causes c JOIN errors e ON e.id = c.error_id WHERE e.status = 'open' "
-            "GROUP BY c.cause ORDER BY count(*) DESC, c.cause"
-        )
-        day_ago = iso(self._clock() - timedelta(hours=24))
-        async with self._ledger.reader.execute(query, (day_ago,)) as cur:
-            groups = await cur.fetchall()
-        chosen = groups[offset : offset + limit]
+        reader = self._ledger.reader
+        async with reader.execute("SELECT count(*) FROM cause_totals WHERE open_errors > 0") as cur:
+            (total,) = await cur.fetchone()  # type: ignore[misc]
+        async with reader.execute(
+            "SELECT cause, type, subtype, sf_object, open_errors, records, first_seen, "
+            "last_seen, sample_error_id FROM cause_totals WHERE open_errors > 0 "
+            "ORDER BY open_errors DESC, cause LIMIT ? OFFSET ?",
+            (limit, offset),
+        ) as cur:
+            chosen = await cur.fetchall()
         samples = await self._messages([row[8] for row in chosen])
-        causes = [
-            Cause(key, type_, sub, obj, n, records, first, last,
-                  cause_template(samples[sample]), samples[sample], sample, new)
-            for key, type_, sub, obj, n, records, first, last, sample, new in chosen
-        ]  # fmt: skip
-        return causes, len(groups)
+        day_ago = iso(self._clock() - timedelta(hours=24))
+        causes = []
+        for key, type_, sub, obj, n, records, first, last, sample in chosen:
+            async with reader.execute(
+                "SELECT count(*) FROM error_causes WHERE cause = ? AND open = 1 "
+                "AND first_seen >= ?",
+                (key, day_ago),
+            ) as cur:
+                (new,) = await cur.fetchone()  # type: ignore[misc]
+            message = samples.get(sample, "")
+            causes.append(
+                Cause(key, type_, sub, obj, n, records, first, last,
+                      cause_template(message), message, sample, new)
+            )  # fmt: skip
+        return causes, total
 
     async def open_error_ids(self, cause: str) -> list[int] | None:
         """The open errors of ``cause``, by id; None when no error has that cause."""
         await self.catch_up()
         async with self._ledger.reader.execute(
-            "SELECT e.id, e.status FROM error_causes c JOIN errors e ON e.id = c.error_id "
-            "WHERE c.cause = ? ORDER BY e.id",
+            "SELECT error_id, open FROM error_causes WHERE cause = ? ORDER BY error_id",
             (cause,),
         ) as cur:
             rows = await cur.fetchall()
         if not rows:
             return None
-        return [error_id for error_id, status in rows if status == "open"]
+        return [error_id for error_id, is_open in rows if is_open]
 
     async def _messages(self, ids: list[int]) -> dict[int, str]:
         if not ids:
@@ -110,4 +182,50 @@ class CauseIndex:
         async with self._ledger.reader.execute(
             f"SELECT id, message FROM errors WHERE id IN ({marks})", ids
         ) as cur:
-            return dict(await cur.fetchall())
+            return dict(await cur.fetchall())  # type: ignore[arg-type]
+
+
+async def _move_records(
+    conn: aiosqlite.Connection, per_record: Counter[tuple[str, str]]
+) -> Counter[str]:
+    """Apply open-error deltas per (cause, record); how each cause's record count moves."""
+    moved: Counter[str] = Counter()
+    for (cause, record), delta in per_record.items():
+        if not delta:
+            continue
+        async with conn.execute(
+            "SELECT open_errors FROM cause_records WHERE cause = ? AND record_id = ?",
+            (cause, record),
+        ) as cur:
+            row = await cur.fetchone()
+        old = row[0] if row else 0
+        new = max(old + delta, 0)
+        await conn.execute(
+            "INSERT INTO cause_records(cause, record_id, open_errors) VALUES (?, ?, ?) "
+            "ON CONFLICT(cause, record_id) DO UPDATE SET open_errors = excluded.open_errors",
+            (cause, record, new),
+        )
+        moved[cause] += (new > 0) - (old > 0)
+    return moved
+
+
+async def _sum_totals(conn: aiosqlite.Connection) -> None:
+    """The totals of a ledger indexed for the first time, summed in one pass."""
+    await conn.execute("DELETE FROM cause_records")
+    await conn.execute("DELETE FROM cause_totals")
+    await conn.execute(
+        "INSERT INTO cause_records(cause, record_id, open_errors) "
+        "SELECT cause, record_id, count(*) FROM error_causes WHERE open = 1 "
+        "GROUP BY cause, record_id"
+    )
+    await conn.execute(
+        "INSERT INTO cause_totals(cause, type, subtype, sf_object, open_errors, records, "
+        "first_seen, last_seen, sample_error_id) "
+        "SELECT c.cause, e.type, e.subtype, e.sf_object, sum(c.open), 0, min(e.first_seen), "
+        "max(e.last_seen), min(e.id) FROM error_causes c JOIN errors e ON e.id = c.error_id "
+        "GROUP BY c.cause"
+    )
+    await conn.execute(
+        "UPDATE cause_totals SET records = (SELECT count(*) FROM cause_records r "
+        "WHERE r.cause = cause_totals.cause AND r.open_errors > 0)"
+    )

@@ -31,12 +31,35 @@ CREATE TABLE IF NOT EXISTS errors (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS errors_by_seq ON errors(seq);
 
-CREATE TABLE IF NOT EXISTS error_causes (   -- the cause of each error (tui/data/causes.py)
-    error_id INTEGER PRIMARY KEY REFERENCES errors(id),
-    cause    TEXT NOT NULL,                 -- 16 hex digits of subtype, object, message shape
-    seq      INTEGER NOT NULL               -- the error's seq when its cause was computed
+CREATE TABLE IF NOT EXISTS error_causes (   -- the cause of each error (tui/service/causes.py)
+    error_id   INTEGER PRIMARY KEY REFERENCES errors(id),
+    cause      TEXT NOT NULL,               -- 16 hex digits of subtype, object, message shape
+    seq        INTEGER NOT NULL,            -- the error's seq when this row was written
+    open       INTEGER NOT NULL,            -- 1 while the error is open
+    record_id  TEXT NOT NULL,
+    first_seen TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS error_causes_by_cause ON error_causes(cause);
+CREATE INDEX IF NOT EXISTS error_causes_by_cause ON error_causes(cause, open, first_seen);
+
+CREATE TABLE IF NOT EXISTS cause_totals (   -- kept from error_causes, change by change
+    cause           TEXT PRIMARY KEY,
+    type            TEXT NOT NULL,
+    subtype         TEXT NOT NULL,
+    sf_object       TEXT NOT NULL,
+    open_errors     INTEGER NOT NULL,
+    records         INTEGER NOT NULL,       -- records with an open error of the cause
+    first_seen      TEXT NOT NULL,          -- of any error of the cause
+    last_seen       TEXT NOT NULL,
+    sample_error_id INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cause_totals_by_open ON cause_totals(open_errors);
+
+CREATE TABLE IF NOT EXISTS cause_records (  -- open errors per cause and record
+    cause       TEXT NOT NULL,
+    record_id   TEXT NOT NULL,
+    open_errors INTEGER NOT NULL,
+    PRIMARY KEY (cause, record_id)
+);
 
 CREATE TABLE IF NOT EXISTS attempts (
     error_id   INTEGER NOT NULL REFERENCES errors(id),
