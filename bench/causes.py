@@ -70,7 +70,7 @@ async def main(size: int) -> None:
             _, total = await index.page(50, 0)
             print(f"reference (count of open errors): {ref:.0f} ms")
             print(
-                f"causes page (50 of {total:,} causes): {took:.0f} ms = {took / ref:.1f}x reference"
+                f"causes page (50 of {total:,} causes): {took:.0f} ms = {took / ref:.3f}x reference"
             )
         finally:
             await book.close()
