@@ -189,23 +189,29 @@ async def _move_records(
     conn: aiosqlite.Connection, per_record: Counter[tuple[str, str]]
 ) -> Counter[str]:
     """Apply open-error deltas per (cause, record); how each cause's record count moves."""
-    moved: Counter[str] = Counter()
-    for (cause, record), delta in per_record.items():
-        if not delta:
-            continue
+    pairs = [pair for pair, delta in per_record.items() if delta]
+    old: dict[tuple[str, str], int] = {}
+    for start in range(0, len(pairs), 400):  # 800 parameters a query
+        chunk = pairs[start : start + 400]
+        values = ",".join("(?, ?)" for _ in chunk)
         async with conn.execute(
-            "SELECT open_errors FROM cause_records WHERE cause = ? AND record_id = ?",
-            (cause, record),
+            "SELECT cause, record_id, open_errors FROM cause_records "
+            f"WHERE (cause, record_id) IN (VALUES {values})",
+            [part for pair in chunk for part in pair],
         ) as cur:
-            row = await cur.fetchone()
-        old = row[0] if row else 0
-        new = max(old + delta, 0)
-        await conn.execute(
-            "INSERT INTO cause_records(cause, record_id, open_errors) VALUES (?, ?, ?) "
-            "ON CONFLICT(cause, record_id) DO UPDATE SET open_errors = excluded.open_errors",
-            (cause, record, new),
-        )
-        moved[cause] += (new > 0) - (old > 0)
+            old.update({(c, r): n for c, r, n in await cur.fetchall()})
+    moved: Counter[str] = Counter()
+    rows = []
+    for pair in pairs:
+        before = old.get(pair, 0)
+        after = max(before + per_record[pair], 0)
+        rows.append((*pair, after))
+        moved[pair[0]] += (after > 0) - (before > 0)
+    await conn.executemany(
+        "INSERT INTO cause_records(cause, record_id, open_errors) VALUES (?, ?, ?) "
+        "ON CONFLICT(cause, record_id) DO UPDATE SET open_errors = excluded.open_errors",
+        rows,
+    )
     return moved
 
 
