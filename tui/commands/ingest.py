@@ -1,4 +1,4 @@
-"""``synchealth ingest FILE|-``: report failed records from a JSON Lines file to the service.
+"""``synchealth ingest FILE|-``: report failed (and synced) records from a JSON Lines file.
 
 One item per line, in the shape of ``POST /v1/errors`` (docs/api.md); blank lines are
 skipped, a line that is not JSON is reported and not sent. Items go in batches of at
@@ -76,15 +76,24 @@ class Summary:
     accepted: int = 0
     created: int = 0
     repeated: int = 0
+    resolved: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    unchanged: list[tuple[int, str]] = field(default_factory=list)
     replayed: list[str] = field(default_factory=list)
+
+    def _resolved_part(self) -> str:
+        if not (self.resolved or self.unchanged):
+            return ""
+        return f"; {_count(self.resolved, 'error')} resolved by reported successes"
 
     def lines(self, source: str) -> Iterator[str]:
         yield (
             f"{source}: {_count(self.items, 'item')}: {self.accepted:,} accepted "
             f"({_count(self.created, 'new error')}, {_count(self.repeated, 'repeat')} of known "
-            f"errors), {len(self.rejected):,} rejected"
+            f"errors{self._resolved_part()}), {len(self.rejected):,} rejected"
         )
+        for line, reason in sorted(self.unchanged):
+            yield f"line {line}: a success that changed nothing: {reason}"
         for span in self.replayed:
             yield f"lines {span} had been ingested before; they were not counted again"
         for line, reason in sorted(self.rejected):
@@ -156,6 +165,8 @@ async def _send_all(data: bytes, target: ServiceTarget, demo_size: int, summary:
             else:
                 summary.created += result.created
                 summary.repeated += result.repeated
+                summary.resolved += result.resolved
+                summary.unchanged += [(batch.lines[u.index], u.reason) for u in result.unchanged]
         return ""
     finally:
         await client.aclose()

@@ -89,10 +89,12 @@ class SyncError(BaseModel):
 
 
 class Attempt(BaseModel):
-    """One try at syncing a record: the first failure or a resync."""
+    """One try at syncing a record: a failure, a resync, or the sync engine's success."""
 
     at: datetime
-    outcome: Literal["failed", "synced"]
+    outcome: Literal["failed", "synced", "resolved"] = Field(
+        description="resolved: the sync engine reported the record synced."
+    )
     sf_code: str = ""
     message: str = ""
     request_id: str | None = None
@@ -316,13 +318,25 @@ class IngestRejection(BaseModel):
     reason: str
 
 
+class IngestUnchanged(BaseModel):
+    """A reported success that changed nothing (not an error), and why."""
+
+    index: int = Field(description="Position of the item in the batch, from 0.")
+    code: Literal["unknown_record", "older_than_failure", "nothing_open"]
+    reason: str
+
+
 class IngestResult(BaseModel):
     """The answer to ``POST /v1/errors``: what became of a batch of reported failures."""
 
     accepted: int = Field(description="Items recorded.")
     created: int = Field(description="New errors (rows) among them.")
     repeated: int = Field(description="Known errors that failed again (attempts + 1).")
+    resolved: int = Field(0, description="Open errors resolved by reported successes.")
     rejected: list[IngestRejection] = Field(default_factory=list)
+    unchanged: list[IngestUnchanged] = Field(
+        default_factory=list, description="Reported successes that resolved nothing, and why."
+    )
     error_ids: list[int] = Field(default_factory=list, description="Errors touched, in order.")
     batch_id: str | None = None
     replayed: bool = Field(False, description="True when this batch_id was already applied.")

@@ -127,6 +127,25 @@ class Failure:
 
 
 @dataclass(frozen=True, slots=True)
+class Success:
+    """A record the sync engine reports as synced (see ``record_success``)."""
+
+    object_type: str
+    record_id: str
+    direction: str
+    at: datetime
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SuccessOutcome:
+    """What a reported success did: the errors it resolved, or why it changed nothing."""
+
+    resolved: list[int]
+    unchanged: str | None  # unknown_record | older_than_failure | nothing_open
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorChange:
     """The new state of an error after a resync attempt.
 
@@ -457,6 +476,43 @@ class Ledger:
         )
         await _store_next_seq(conn, seq)
         return out
+
+    @staticmethod
+    async def record_success(conn: aiosqlite.Connection, success: Success) -> SuccessOutcome:
+        """Inside a transaction: resolve every open error of the record and direction.
+
+        A success older than the record's newest failure changes nothing: the record
+        failed after it. A resolved error's ``last_seen`` becomes the success's time,
+        so a failure that happened before it and is reported late does not reopen it.
+        """
+        async with conn.execute(
+            "SELECT id, status, last_seen FROM errors "
+            "WHERE object_type = ? AND record_id = ? AND direction = ?",
+            (success.object_type, success.record_id, success.direction),
+        ) as cur:
+            found = await cur.fetchall()
+        at = iso(success.at)
+        if not found:
+            return SuccessOutcome([], "unknown_record")
+        if at < max(last_seen for _, _, last_seen in found):
+            return SuccessOutcome([], "older_than_failure")
+        open_ids = [error_id for error_id, status, _ in found if status == "open"]
+        if not open_ids:
+            return SuccessOutcome([], "nothing_open")
+        seq = await _last_seq(conn)
+        updates = [(seq + n, at, error_id) for n, error_id in enumerate(open_ids, 1)]
+        await conn.executemany(
+            "UPDATE errors SET seq = ?, status = 'resolved', last_seen = ?, "
+            "attempts = attempts + 1 WHERE id = ?",
+            updates,
+        )
+        await conn.executemany(
+            "INSERT INTO attempts(error_id, at, outcome, sf_code, message, request_id) "
+            "VALUES (?, ?, 'resolved', '', '', ?)",
+            [(error_id, at, success.request_id) for error_id in open_ids],
+        )
+        await _store_next_seq(conn, seq + len(open_ids))
+        return SuccessOutcome(open_ids, None)
 
     @staticmethod
     async def batch(conn: aiosqlite.Connection, batch_id: str) -> StoredBatch | None:

@@ -34,7 +34,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS errors_by_seq ON errors(seq);
 CREATE TABLE IF NOT EXISTS attempts (
     error_id   INTEGER NOT NULL REFERENCES errors(id),
     at         TEXT NOT NULL,
-    outcome    TEXT NOT NULL,               -- failed | synced
+    outcome    TEXT NOT NULL,               -- failed | synced | resolved (by the sync engine)
     sf_code    TEXT NOT NULL,
     message    TEXT NOT NULL,
     request_id TEXT
