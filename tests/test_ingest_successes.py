@@ -66,7 +66,8 @@ async def test_a_success_resolves_every_open_error_of_the_record_and_direction(e
         assert by_id[error_id]["last_seen"] == "2025-03-10T12:10:00Z"
         history = (await env.detail(error_id))["history"]
         assert history[-1] == {"at": "2025-03-10T12:10:00Z", "outcome": "resolved",
-                               "sf_code": "", "message": "", "request_id": None}  # fmt: skip
+                               "sf_code": "", "message": "", "request_id": None,
+                               "sent": None}  # fmt: skip
     for untouched in other_direction["error_ids"] + other_record["error_ids"]:
         assert by_id[untouched]["status"] == "open"
     changed = await feed_after(env, cursor)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from itertools import pairwise
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -92,12 +92,16 @@ class Attempt(BaseModel):
     """One try at syncing a record: a failure, a resync, or the sync engine's success."""
 
     at: datetime
-    outcome: Literal["failed", "synced", "resolved"] = Field(
-        description="resolved: the sync engine reported the record synced."
+    outcome: Literal["failed", "synced", "resolved", "requested", "expired"] = Field(
+        description="resolved: the sync engine reported the record synced; requested: a "
+        "resync asked the sync engine to sync it; expired: the engine never answered."
     )
     sf_code: str = ""
     message: str = ""
     request_id: str | None = None
+    sent: dict[str, Any] | None = Field(
+        None, description="The record a direct resync sent to Salesforce, as sent."
+    )
 
 
 class SyncErrorDetail(SyncError):

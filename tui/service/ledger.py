@@ -21,7 +21,7 @@ from typing import Any
 import aiosqlite
 import orjson
 
-SCHEMA_VERSION = 2
+from tui.service.migrations import SCHEMA_VERSION, upgrade
 
 #: Columns the change feed selects, in ``ERROR_COLUMNS`` order.
 FEED_COLUMNS = (
@@ -63,6 +63,13 @@ _REPEAT_ERROR = (
     "message = IIF(?2, ?7, message), fields = IIF(?2, ?8, fields), "
     "payload = IIF(?2, ?9, payload), last_seen = IIF(?2, ?10, last_seen), "
     "status = IIF(?2, 'open', status) WHERE id = ?11"
+)
+
+
+#: A newer report of a record is what a resync of any of its open errors sends.
+_SAME_RECORD_PAYLOAD = (
+    "UPDATE errors SET payload = ?1 WHERE object_type = ?2 AND record_id = ?3 "
+    "AND direction = ?4 AND subtype != ?5 AND status = 'open' AND last_seen <= ?6"
 )
 
 
@@ -160,6 +167,7 @@ class ErrorChange:
     sf_code: str
     message: str
     fields: list[str]
+    sent: dict[str, Any] | None = None  # the record sent to Salesforce; None: not sent
 
 
 class Ledger:
@@ -201,12 +209,9 @@ class Ledger:
                 f"synchealth understands ({SCHEMA_VERSION}); upgrade synchealth"
             )
         if version is None or int(version) < SCHEMA_VERSION:
-            # schema.sql has just created what an older version lacked.
+            # schema.sql has just created the tables an older version lacked.
             async with self.transaction() as conn:
-                await conn.execute(
-                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
+                await upgrade(conn, int(version or 1))
 
     async def close(self) -> None:
         for conn in (self._reader, self._writer):
@@ -288,14 +293,15 @@ class Ledger:
         detail = dict(zip(names, row, strict=True))
         detail["fields"] = orjson.loads(detail["fields"])
         async with self.reader.execute(
-            "SELECT at, outcome, sf_code, message, request_id FROM attempts "
+            "SELECT at, outcome, sf_code, message, request_id, sent FROM attempts "
             "WHERE error_id = ? ORDER BY at, rowid",
             (error_id,),
         ) as cur:
             detail["history"] = [
-                {"at": a, "outcome": o, "sf_code": c, "message": m, "request_id": r}
-                for a, o, c, m, r in await cur.fetchall()
-            ]
+                {"at": a, "outcome": o, "sf_code": c, "message": m, "request_id": r,
+                 "sent": None if sent is None else orjson.loads(sent)}
+                for a, o, c, m, r, sent in await cur.fetchall()
+            ]  # fmt: skip
         return detail
 
     async def resync_rows(self, ids: Sequence[int]) -> dict[int, ResyncRow]:
@@ -393,6 +399,7 @@ class Ledger:
                     change.sf_code if failed else "",
                     change.message if failed else "",
                     request_id,
+                    None if change.sent is None else orjson.dumps(change.sent).decode(),
                 )
             )
         await conn.executemany(
@@ -401,8 +408,8 @@ class Ledger:
             updates,
         )
         await conn.executemany(
-            "INSERT INTO attempts(error_id, at, outcome, sf_code, message, request_id) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO attempts(error_id, at, outcome, sf_code, message, request_id, sent) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             attempts,
         )
         await _store_next_seq(conn, seq)
@@ -429,14 +436,16 @@ class Ledger:
         ``attempts + 1``, a new seq and an attempt row. A failure no later than the
         error's ``last_seen`` (reported late) only counts as an attempt; a newer one
         also replaces the error's Salesforce facts, payload and status. Anything else
-        is a new error, whose id is above every earlier one.
+        is a new error, whose id is above every earlier one. The payload is the record
+        as last reported, so a report also becomes the payload of the record's other
+        open errors (other subtypes) last seen no later than it.
         """
         failures = list(failures)
         seq = await _last_seq(conn)
         known = await _same_failures(conn, failures)
         async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM errors") as cur:
             (next_id,) = await cur.fetchone()  # type: ignore[misc]
-        inserts, updates, attempts = [], [], []
+        inserts, updates, attempts, newest = [], [], [], []
         out: list[tuple[int, bool]] = []
         for f in failures:
             seq += 1
@@ -464,11 +473,13 @@ class Ledger:
                 if newer:
                     known[key] = (error_id, at)
             attempts.append((error_id, at, f.sf_code, f.message))
+            newest.append((payload, f.object_type, f.record_id, f.direction, f.subtype, at))
             out.append((error_id, created))
         # Rows are created before any update, and updates run in report order, so a
         # row created and repeated within one batch ends with the later seq.
         await conn.executemany(_INSERT_ERROR, inserts)
         await conn.executemany(_REPEAT_ERROR, updates)
+        await conn.executemany(_SAME_RECORD_PAYLOAD, newest)
         await conn.executemany(
             "INSERT INTO attempts(error_id, at, outcome, sf_code, message, request_id) "
             "VALUES (?, ?, 'failed', ?, ?, NULL)",

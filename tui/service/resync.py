@@ -195,6 +195,16 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
+def _sent_records(sf_calls: Sequence[SalesforceCall]) -> dict[int, dict[str, Any]]:
+    """The record each error went out as (the history keeps what was sent when)."""
+    return {
+        row.id: record
+        for call in sf_calls
+        for record, rows in zip(call.records, call.rows, strict=True)
+        for row in rows
+    }
+
+
 def _unsent(
     failed: SalesforceCall, later: Sequence[SalesforceCall], exc: SalesforceError
 ) -> dict[int, str]:
@@ -240,10 +250,11 @@ class ResyncEngine:
             await self._check_allocation(sum(call.calls for call in sf_calls))
             await self._ledger.start_request(request_id, ids, self._clock())
             results, unsent, calls = await self._send(request_id, sf_calls)
+            sent = _sent_records(sf_calls)
             changes = [self._recheck(row) for row in plan.recheck]
             for row in plan.send:
                 if row.id in results:
-                    changes.append(self._change(row, results[row.id]))
+                    changes.append(self._change(row, results[row.id], sent[row.id]))
                 else:
                     plan.outcomes[row.id] = _outcome(row.id, "skipped", message=unsent[row.id])
             for change in changes:
@@ -397,10 +408,10 @@ class ResyncEngine:
         )
 
     @staticmethod
-    def _change(row: ResyncRow, result: RecordResult) -> ErrorChange:
+    def _change(row: ResyncRow, result: RecordResult, sent: dict[str, Any]) -> ErrorChange:
         if result.success:
             return ErrorChange(
-                row.id, "synced", row.type, row.subtype, row.sf_code, row.message, row.fields
+                row.id, "synced", row.type, row.subtype, row.sf_code, row.message, row.fields, sent
             )
         first = (
             result.errors[0]
@@ -413,5 +424,5 @@ class ResyncEngine:
         )
         c = classify(first)
         return ErrorChange(
-            row.id, "failed", c.type, c.subtype, c.sf_code, c.message, list(c.fields)
+            row.id, "failed", c.type, c.subtype, c.sf_code, c.message, list(c.fields), sent
         )
