@@ -5,6 +5,7 @@ real connector."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -95,10 +96,8 @@ def _version_2_ledger(db: Path, sf_id: str) -> None:
     with sqlite3.connect(db) as conn:
         conn.executescript(V2_SCHEMA.read_text("utf-8"))
         conn.execute("INSERT INTO meta VALUES ('schema_version', '2'), ('mode', 'simulated')")
-        payload = (
-            '{"record": {"attributes": {"type": "Contact"}, "Id": "%s", '
-            '"Email": "aiko.tanaka@example.jp"}, "checks": {}}' % sf_id
-        )
+        record = {"attributes": {"type": "Contact"}, "Id": sf_id, "Email": "aiko.tanaka@example.jp"}
+        payload = json.dumps({"record": record, "checks": {}})
         conn.execute(
             "INSERT INTO errors VALUES (1, 1, 'property_value', 'property_value.invalid_email', "
             "'contact', '9001', 'Aiko Tanaka', 'Contact', ?, 'to_salesforce', "
