@@ -104,8 +104,22 @@ class Attempt(BaseModel):
     )
 
 
+class EngineRequestState(BaseModel):
+    """Where an error's newest request to the sync engine stands (engine-mode resync)."""
+
+    request_id: str
+    state: Literal["waiting", "answered", "expired"]
+    created: datetime
+    expires: datetime
+    answered: datetime | None = None
+    outcome: Literal["failed", "synced"] | None = None
+
+
 class SyncErrorDetail(SyncError):
     history: list[Attempt] = Field(default_factory=list)
+    engine_request: EngineRequestState | None = Field(
+        None, description="The newest request to the sync engine for this error, if any."
+    )
 
 
 class ErrorPage(BaseModel):
@@ -147,6 +161,11 @@ class Health(BaseModel):
     org_name: str
     mode: Literal["simulated", "live"]
     time: datetime
+    resync_mode: Literal["direct", "engine"] = Field(
+        "direct",
+        description="direct: a resync re-sends the newest reported values to Salesforce; "
+        "engine: it asks the sync engine to re-read the record from the CRM and sync it.",
+    )
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -294,11 +313,43 @@ class ResyncRequest(BaseModel):
 
 class ResyncOutcome(BaseModel):
     error_id: int
-    status: Literal["synced", "failed", "skipped"]
+    status: Literal["synced", "failed", "skipped", "requested"] = Field(
+        description="requested: handed to the sync engine (engine mode), see engine_request_id."
+    )
     type: ErrorType | None = None
     subtype: str | None = None
     sf_code: str = ""
     message: str = ""
+    engine_request_id: str | None = None
+
+
+class EngineRecord(BaseModel):
+    """The Salesforce side of a record to sync, as last reported."""
+
+    object: str
+    id: str | None = None
+    external_id: dict[str, str] | None = None
+
+
+class EngineRequest(BaseModel):
+    """A record the sync engine should re-read from the CRM and sync, then report."""
+
+    request_id: str
+    object_type: str
+    record_id: str
+    direction: str
+    salesforce: EngineRecord
+    error_ids: list[int]
+    created: datetime
+    expires: datetime
+    lease_until: datetime | None = None
+
+
+class EngineRequestPage(BaseModel):
+    """The answer to ``GET /v1/engine/requests?lease=SECONDS``: the requests now leased."""
+
+    requests: list[EngineRequest]
+    lease_until: datetime
 
 
 class ResyncResult(BaseModel):
@@ -330,6 +381,15 @@ class IngestUnchanged(BaseModel):
     reason: str
 
 
+class IngestRequestNote(BaseModel):
+    """An item whose request_id was not taken as an engine request's answer, and why."""
+
+    index: int = Field(description="Position of the item in the batch, from 0.")
+    request_id: str
+    code: Literal["unknown_request", "request_expired", "request_answered"]
+    reason: str
+
+
 class IngestResult(BaseModel):
     """The answer to ``POST /v1/errors``: what became of a batch of reported failures."""
 
@@ -340,6 +400,11 @@ class IngestResult(BaseModel):
     rejected: list[IngestRejection] = Field(default_factory=list)
     unchanged: list[IngestUnchanged] = Field(
         default_factory=list, description="Reported successes that resolved nothing, and why."
+    )
+    request_notes: list[IngestRequestNote] = Field(
+        default_factory=list,
+        description="Items whose request_id answered no waiting engine request (they are "
+        "recorded all the same).",
     )
     error_ids: list[int] = Field(default_factory=list, description="Errors touched, in order.")
     batch_id: str | None = None

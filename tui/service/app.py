@@ -27,6 +27,8 @@ from tui.data.models import (
     ERROR_COLUMNS,
     AllocationUpdate,
     ApiError,
+    EngineRequest,
+    EngineRequestPage,
     ErrorPage,
     Health,
     HourBucket,
@@ -42,6 +44,7 @@ from tui.data.models import (
 )
 from tui.service.auth import BearerAuth
 from tui.service.config import ServiceConfig
+from tui.service.engine import MAX_LEASE, MAX_TAKE, MIN_LEASE, EngineQueue, EngineRefused
 from tui.service.ingest import MAX_BODY_BYTES, IngestBatch, IngestRefused, ingest
 from tui.service.ledger import Ledger
 from tui.service.notify.channels import Channels
@@ -159,6 +162,8 @@ def openapi_document() -> dict[str, Any]:
         NotificationStatus,
         TestSendRequest,
         TestSendResult,
+        EngineRequestPage,
+        EngineRequest,
         ApiError,
     ]
     _, schemas = models_json_schema(
@@ -184,6 +189,12 @@ def openapi_document() -> dict[str, Any]:
         return {"name": name, "in": "query", "schema": {"type": "integer"}}
 
     path_id = {"name": "error_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    path_request = {
+        "name": "request_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": "Sync Health API", "version": __version__},
@@ -210,6 +221,20 @@ def openapi_document() -> dict[str, Any]:
                 "get": op("One error with its history", "SyncErrorDetail", parameters=[path_id])
             },
             "/v1/resync": {"post": op("Resync up to 100 errors", "ResyncResult", "ResyncRequest")},
+            "/v1/engine/requests": {
+                "get": op(
+                    "Lease engine-mode resync requests to a sync engine worker",
+                    "EngineRequestPage",
+                    parameters=[query("lease"), query("limit")],
+                )
+            },
+            "/v1/engine/requests/{request_id}/release": {
+                "post": op(
+                    "Give a leased engine request back",
+                    "EngineRequest",
+                    parameters=[path_request],
+                )
+            },
             "/v1/notifications": {
                 "get": op("Notification settings", "NotificationSettings"),
                 "put": op(
@@ -237,6 +262,7 @@ class SyncHealthService:
         self.resync = ResyncEngine(
             self.ledger, self.usage, self.connector, config.clock, self._note_limit_info
         )
+        self.engine = EngineQueue(self.ledger, config.clock, config.engine_request_ttl)
         self.notifier = Notifier(
             self.ledger,
             self.usage,
@@ -322,6 +348,7 @@ class SyncHealthService:
                 org_name=await self.org_name(),
                 mode=self.config.mode,
                 time=self.config.clock(),
+                resync_mode=self.config.resync_mode,
             )
         )
 
@@ -382,6 +409,7 @@ class SyncHealthService:
         detail = await self.ledger.error(error_id)
         if detail is None:
             raise ApiProblem(404, "not_found", f"No sync error has the id {error_id}.")
+        detail["engine_request"] = await self.engine.for_error(error_id)
         return JSON(SyncErrorDetail.model_validate(detail))
 
     async def _post_resync(self, request: Request) -> JSON:
@@ -413,9 +441,21 @@ class SyncHealthService:
                 f"One resync takes from 1 to {MAX_IDS} error ids, got {len(ids):,}. "
                 f"Send more as successive requests of at most {MAX_IDS}.",
             )
+        run = self.engine.resync if self.config.resync_mode == "engine" else self.resync.run
         try:
-            return JSON(await self.resync.run(request_id, ids))
+            return JSON(await run(request_id, ids))
         except ResyncRefused as exc:
+            raise ApiProblem(exc.status, exc.code, exc.message) from exc
+
+    async def _lease_engine_requests(self, request: Request) -> JSON:
+        lease = _int_param(request, "lease", 300, MIN_LEASE, MAX_LEASE)
+        limit = _int_param(request, "limit", 10, 1, MAX_TAKE)
+        return JSON(await self.engine.lease(lease, limit))
+
+    async def _release_engine_request(self, request: Request) -> JSON:
+        try:
+            return JSON(await self.engine.release(request.path_params["request_id"]))
+        except EngineRefused as exc:
             raise ApiProblem(exc.status, exc.code, exc.message) from exc
 
     async def _post_errors(self, request: Request) -> JSON:
@@ -503,6 +543,12 @@ class SyncHealthService:
             ("/v1/errors", self._post_errors, "POST"),
             ("/v1/errors/{error_id}", self._get_error, "GET"),
             ("/v1/resync", self._post_resync, "POST"),
+            ("/v1/engine/requests", self._lease_engine_requests, "GET"),
+            (
+                "/v1/engine/requests/{request_id}/release",
+                self._release_engine_request,
+                "POST",
+            ),
             ("/v1/notifications", self._get_notifications, "GET"),
             ("/v1/notifications", self._put_notifications, "PUT"),
             ("/v1/notifications/status", self._get_notification_status, "GET"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -52,6 +52,11 @@ class ServiceConfig(BaseModel):
     smtp: SmtpServer | None = None
     #: The notification webhook (a secret: whoever has it can post); None: no webhook.
     webhook_url: SecretStr | None = None
+    #: direct: a resync re-sends the newest reported values to Salesforce; engine: it
+    #: becomes a request the sync engine takes (GET /v1/engine/requests) and answers.
+    resync_mode: Literal["direct", "engine"] = "direct"
+    #: How long an engine request waits for its answer before it expires.
+    engine_request_ttl: timedelta = Field(timedelta(hours=24), gt=timedelta(0))
     #: Seconds between notifier rounds; None runs no background loop (tests call tick()).
     notify_interval: float | None = Field(5.0, gt=0)
 

@@ -44,6 +44,7 @@ from pydantic import (
 
 from tui.data.classify import classify
 from tui.data.models import Direction
+from tui.service.engine import ANSWER_NOTES, answer_request
 from tui.service.ledger import Failure, Ledger, Success
 
 MAX_ITEMS = 1000
@@ -111,6 +112,9 @@ ErrorCode = Annotated[
 ]
 ExternalIdValue = Annotated[
     StrictStr, _matching(_TEXT_ID, "1 to 255 characters without control characters")
+]
+RequestRef = Annotated[
+    StrictStr, _matching(_TEXT_ID, "an engine request id from GET /v1/engine/requests")
 ]
 Message = Annotated[StrictStr, _capped(MAX_MESSAGE)]
 Name = Annotated[StrictStr, _capped(MAX_NAME)]
@@ -239,6 +243,7 @@ class ErrorReport(BaseModel):
     errors: list[ReportedError] | None = Field(None, min_length=1, max_length=MAX_ERRORS_PER_ITEM)
     result: CollectionsResult | None = None
     checks: dict[CheckName, StrictBool] = Field(default_factory=dict, max_length=MAX_CHECKS)
+    request_id: RequestRef | None = None  # the engine request this item answers
 
     @model_validator(mode="after")
     def _errors_or_result(self) -> ErrorReport:
@@ -277,9 +282,12 @@ class SyncedReport(BaseModel):
     direction: Direction = "to_salesforce"
     occurred_at: OccurredAt
     salesforce: SalesforceRecord | None = None
+    request_id: RequestRef | None = None  # the engine request this item answers
 
     def success(self) -> Success:
-        return Success(self.object_type, self.record_id, self.direction, self.occurred_at)
+        return Success(
+            self.object_type, self.record_id, self.direction, self.occurred_at, self.request_id
+        )
 
 
 #: Why a reported success changed nothing, for the answer's ``unchanged`` list.
@@ -465,6 +473,7 @@ async def _record(
     error_ids: list[int] = []
     created = repeated = resolved = 0
     unchanged: list[dict[str, Any]] = []
+    request_notes: list[dict[str, Any]] = []
     failures: list[Failure] = []
 
     async def flush() -> None:
@@ -476,6 +485,12 @@ async def _record(
         failures.clear()
 
     for index, report in steps:
+        if report.request_id is not None:
+            answered = "failed" if isinstance(report, ErrorReport) else "synced"
+            code = await answer_request(conn, report.request_id, answered, now)
+            if code is not None:
+                request_notes.append({"index": index, "request_id": report.request_id,
+                                      "code": code, "reason": ANSWER_NOTES[code]})  # fmt: skip
         if isinstance(report, ErrorReport):
             failures += failures_of(report, now)
             continue
@@ -494,6 +509,7 @@ async def _record(
         "repeated": repeated,
         "resolved": resolved,
         "unchanged": unchanged,
+        "request_notes": request_notes,
         "error_ids": error_ids,
     }
 

@@ -333,11 +333,18 @@ class Ledger:
     async def start_request(self, request_id: str, error_ids: Sequence[int], now: datetime) -> None:
         """Write the request as 'started' before anything is sent to Salesforce."""
         async with self.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO resync_requests(request_id, created, state, error_ids) "
-                "VALUES (?, ?, 'started', ?)",
-                (request_id, iso(now), orjson.dumps(list(error_ids)).decode()),
-            )
+            await Ledger.record_request(conn, request_id, error_ids, now)
+
+    @staticmethod
+    async def record_request(
+        conn: aiosqlite.Connection, request_id: str, error_ids: Sequence[int], now: datetime
+    ) -> None:
+        """Inside a transaction: the request, 'started' (``finish_request`` ends it)."""
+        await conn.execute(
+            "INSERT INTO resync_requests(request_id, created, state, error_ids) "
+            "VALUES (?, ?, 'started', ?)",
+            (request_id, iso(now), orjson.dumps(list(error_ids)).decode()),
+        )
 
     async def forget_request(self, request_id: str) -> None:
         """Drop a started request that Salesforce refused before changing anything."""
