@@ -94,6 +94,8 @@ class ResyncPlan:
     batches: int
     calls: int
     allocation_left: int | None
+    #: The service asks the sync engine instead of sending to Salesforce (engine mode).
+    engine: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,8 @@ class ResyncSummary:
     refused: str | None
     #: Errors of batches the service reported as interrupted (outcome unknown; not re-sent).
     interrupted: int = 0
+    #: Errors handed to the sync engine (engine mode): they resolve when it reports back.
+    engine: int = 0
 
 
 @dataclass
@@ -124,6 +128,7 @@ class _Tally:
     skipped: int = 0
     calls: int = 0
     interrupted: int = 0
+    engine: int = 0
     refused: str | None = None
 
     def __post_init__(self) -> None:
@@ -134,6 +139,8 @@ class _Tally:
         for outcome in result.outcomes:
             if outcome.status == "synced":
                 self.synced += 1
+            elif outcome.status == "requested":
+                self.engine += 1
             elif outcome.status == "failed":
                 self.failed += 1
                 self.failures[outcome.subtype or "other.unknown"] += 1
@@ -167,6 +174,7 @@ class DataSession:
         self.page_size = page_size
         self.org_name: str | None = None
         self.mode: str | None = None
+        self.resync_mode = "direct"
         self.online = False
         self.last_refresh: datetime | None = None
         self.last_error: str | None = None
@@ -214,6 +222,7 @@ class DataSession:
         health = await self.cache.get_meta("health")
         if health:
             self.org_name, self.mode = health.get("org_name"), health.get("mode")
+            self.resync_mode = health.get("resync_mode") or "direct"
         usage = await self.cache.get_meta("usage")
         self._usage = Usage.model_validate(usage) if usage else None
         stamp = await self.cache.get_meta("last_refresh")
@@ -247,6 +256,7 @@ class DataSession:
             try:
                 health = await self.client.health()
                 self.org_name, self.mode = health.org_name, health.mode
+                self.resync_mode = health.resync_mode
                 await self.cache.set_meta("health", health.model_dump(mode="json"))
                 await self._store_usage(await self.client.usage())
                 await self._replay_pending(_Tally())
@@ -376,10 +386,11 @@ class DataSession:
         """Batches, Salesforce calls and the allocation left after resyncing ``n`` errors."""
         full, rest = divmod(max(n, 0), BATCH_SIZE)
         sizes = [BATCH_SIZE] * full + ([rest] if rest else [])
-        calls = sum(math.ceil(size / RECORDS_PER_CALL) for size in sizes)
+        engine = self.resync_mode == "engine"
+        calls = 0 if engine else sum(math.ceil(size / RECORDS_PER_CALL) for size in sizes)
         usage = self._usage
         left = None if usage is None else usage.allocated - usage.used - calls
-        return ResyncPlan(n, len(sizes), calls, left)
+        return ResyncPlan(n, len(sizes), calls, left, engine)
 
     async def resync(
         self,
@@ -414,6 +425,7 @@ class DataSession:
                 failures_by_subtype=dict(tally.failures),
                 refused=tally.refused,
                 interrupted=tally.interrupted,
+                engine=tally.engine,
             )
 
     async def _replay_pending(self, tally: _Tally) -> None:

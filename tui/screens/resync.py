@@ -47,8 +47,19 @@ class ResyncConfirmScreen(ModalScreen[bool]):
         out = [
             (t("modals.resync.question", count=f"{plan.errors:,}"), "question"),
             (t("modals.resync.batches", batches=f"{plan.batches:,}"), ""),
-            (t("modals.resync.calls", calls=f"{plan.calls:,}"), ""),
         ]
+        if plan.engine:
+            out.append((t("modals.resync.mode_engine"), ""))
+        else:
+            out += [(t("modals.resync.mode_direct"), ""), *self._cost_lines()]
+        if self.hidden_marked > 0:
+            out.append((t("modals.resync.hidden", hidden=f"{self.hidden_marked:,}"), "warning"))
+        return out
+
+    def _cost_lines(self) -> list[tuple[str, str]]:
+        """Direct mode: the Salesforce calls it spends and what the allocation keeps."""
+        plan = self.plan
+        out = [(t("modals.resync.calls", calls=f"{plan.calls:,}"), "")]
         left = plan.allocation_left
         if left is None:
             out.append((t("modals.resync.left_unknown"), ""))
@@ -56,8 +67,6 @@ class ResyncConfirmScreen(ModalScreen[bool]):
             out.append((t("modals.resync.over", over=f"{-left:,}"), "warning"))
         else:
             out.append((t("modals.resync.left", left=f"{left:,}"), ""))
-        if self.hidden_marked > 0:
-            out.append((t("modals.resync.hidden", hidden=f"{self.hidden_marked:,}"), "warning"))
         return out
 
     def compose(self) -> ComposeResult:
@@ -167,13 +176,16 @@ class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
 def _figures(summary: ResyncSummary) -> Grid:
     """The counts of a summary as a two-column table."""
     cells: list[Label] = []
-    for key, number in (
+    figures = [
         ("requested", summary.requested),
         ("synced", summary.synced),
         ("failed", summary.failed),
         ("skipped", summary.skipped),
         ("calls_spent", summary.calls),
-    ):
+    ]
+    if summary.engine:
+        figures.insert(1, ("engine", summary.engine))
+    for key, number in figures:
         cells.append(Label(Content(t(f"modals.resync.{key}"))))
         cells.append(Label(Content(f"{number:,}"), classes=f"number {key}"))
     return Grid(*cells, classes="facts")

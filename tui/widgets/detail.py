@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from rich.text import Text
@@ -13,7 +14,7 @@ from textual.widgets import Static
 from tui.data.catalog import load_catalog
 from tui.i18n import current_lang, t
 from tui.widgets.safe import clean
-from tui.widgets.timefmt import stamp
+from tui.widgets.timefmt import ago, stamp
 
 
 def _section(title: str) -> Text:
@@ -49,7 +50,17 @@ def type_text(type_code: str, subtypes: Sequence[Any]) -> Text:
     return Text("\n").join(lines)
 
 
-def error_text(row: Any, detail: Any | None) -> Text:
+def engine_text(request: Any, now: datetime) -> Text:
+    """Where the error's request to the sync engine stands (engine-mode resync)."""
+    if request.state == "waiting":
+        return Text(t("main.detail.engine_waiting", age=ago(request.created, now)), "bold")
+    if request.state == "expired":
+        return Text(t("main.detail.engine_expired", when=stamp(request.expires)), "bold")
+    outcome = t(f"main.detail.outcome_{request.outcome or 'synced'}")
+    return Text(t("main.detail.engine_answered", outcome=outcome, when=stamp(request.answered)))
+
+
+def error_text(row: Any, detail: Any | None, now: datetime | None = None) -> Text:
     """One error: its subtype's meaning and fix, the raw Salesforce answer, both records."""
     lang = current_lang()
     try:
@@ -102,6 +113,9 @@ def error_text(row: Any, detail: Any | None) -> Text:
             t(f"main.detail.status_{row.status}"),
         ),
     ]
+    request = getattr(detail, "engine_request", None)
+    if request is not None and now is not None:
+        lines.append(engine_text(request, now))
     history = getattr(detail, "history", None) or []
     if history:
         lines += [Text(""), _section(t("main.detail.history"))]
