@@ -323,6 +323,59 @@ class ResyncOutcome(BaseModel):
     engine_request_id: str | None = None
 
 
+class ResyncJobRequest(BaseModel):
+    error_ids: list[int] = Field(description="1 to 50,000 error ids.")
+    request_id: str
+
+
+class JobOutcome(BaseModel):
+    """What became of one error of a resync job."""
+
+    error_id: int
+    status: Literal["synced", "failed", "skipped", "requested", "unknown", "cancelled"] = Field(
+        description="unknown: cut off while being sent, not sent again; cancelled: not sent."
+    )
+    type: ErrorType | None = None
+    subtype: str | None = None
+    sf_code: str = ""
+    message: str = ""
+    engine_request_id: str | None = None
+
+
+class JobCounts(BaseModel):
+    pending: int
+    sending: int
+    synced: int
+    failed: int
+    skipped: int
+    unknown: int
+    cancelled: int
+    requested: int = 0
+
+
+class ResyncJob(BaseModel):
+    """A resync job's progress (``POST``/``GET /v1/resync/jobs``)."""
+
+    job_id: str
+    request_id: str
+    created: datetime
+    state: Literal["running", "done", "cancelled"]
+    total: int
+    done: int = Field(description="Errors with an outcome.")
+    counts: JobCounts
+    salesforce_calls: int
+    waiting: str | None = Field(None, description="Why the job waits, while it waits.")
+    wait_until: datetime | None = Field(None, description="Until when it waits, if known.")
+    finished: datetime | None = None
+    outcomes: list[JobOutcome] = Field(default_factory=list)
+    next_cursor: int = Field(0, description="Pass as cursor for the next page of outcomes.")
+    replayed: bool = False
+
+
+class ResyncJobList(BaseModel):
+    jobs: list[ResyncJob]
+
+
 class EngineRecord(BaseModel):
     """The Salesforce side of a record to sync, as last reported."""
 

@@ -35,6 +35,9 @@ from tui.data.models import (
     IngestResult,
     NotificationSettings,
     NotificationStatus,
+    ResyncJob,
+    ResyncJobList,
+    ResyncJobRequest,
     ResyncRequest,
     ResyncResult,
     SyncErrorDetail,
@@ -46,6 +49,7 @@ from tui.service.auth import BearerAuth
 from tui.service.config import ServiceConfig
 from tui.service.engine import MAX_LEASE, MAX_TAKE, MIN_LEASE, EngineQueue, EngineRefused
 from tui.service.ingest import MAX_BODY_BYTES, IngestBatch, IngestRefused, ingest
+from tui.service.jobs import MAX_JOB_IDS, JobRefused, ResyncJobs
 from tui.service.ledger import Ledger
 from tui.service.notify.channels import Channels
 from tui.service.notify.notifier import NotConfigured, Notifier
@@ -145,6 +149,44 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     return value
 
 
+async def _resync_body(request: Request, most: int, what: str) -> tuple[list[int], str]:
+    """The error ids and request_id of a resync or job body, or a 422 that says why."""
+    body = await _json_body(request, '{"error_ids": [1, 2], "request_id": "<uuid>"}')
+    if not isinstance(body, dict):
+        raise ApiProblem(
+            422,
+            "invalid_resync",
+            'Send {"error_ids": [...], "request_id": "<uuid>"} as a JSON object.',
+        )
+    ids, request_id = body.get("error_ids"), body.get("request_id")
+    if not isinstance(request_id, str) or not 1 <= len(request_id.strip()) <= 200:
+        raise ApiProblem(
+            422,
+            "invalid_resync",
+            "request_id must be a non-empty string (a UUID is best) of at most 200 "
+            "characters; it makes the request safe to retry.",
+        )
+    if not isinstance(ids, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in ids
+    ):
+        raise ApiProblem(
+            422, "invalid_resync", "error_ids must be a list of error ids (whole numbers)."
+        )
+    if not 1 <= len(ids) <= most:
+        more = (
+            f"Send more as successive requests of at most {most}, or as one resync job "
+            "(POST /v1/resync/jobs)."
+            if what == "resync"
+            else "Split them into jobs of at most 50,000."
+        )
+        raise ApiProblem(
+            422,
+            "too_many_errors" if ids else "invalid_resync",
+            f"One {what} takes from 1 to {most:,} error ids, got {len(ids):,}. {more}",
+        )
+    return ids, request_id
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     """A small OpenAPI 3.1 description built from the API's pydantic models."""
@@ -156,6 +198,9 @@ def openapi_document() -> dict[str, Any]:
         SyncErrorDetail,
         ResyncRequest,
         ResyncResult,
+        ResyncJobRequest,
+        ResyncJob,
+        ResyncJobList,
         IngestBatch,
         IngestResult,
         NotificationSettings,
@@ -189,6 +234,7 @@ def openapi_document() -> dict[str, Any]:
         return {"name": name, "in": "query", "schema": {"type": "integer"}}
 
     path_id = {"name": "error_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    path_job = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
     path_request = {
         "name": "request_id",
         "in": "path",
@@ -221,6 +267,22 @@ def openapi_document() -> dict[str, Any]:
                 "get": op("One error with its history", "SyncErrorDetail", parameters=[path_id])
             },
             "/v1/resync": {"post": op("Resync up to 100 errors", "ResyncResult", "ResyncRequest")},
+            "/v1/resync/jobs": {
+                "post": op(
+                    "Start a resync job of up to 50,000 errors", "ResyncJob", "ResyncJobRequest"
+                ),
+                "get": op("The newest resync jobs, running ones first", "ResyncJobList"),
+            },
+            "/v1/resync/jobs/{job_id}": {
+                "get": op(
+                    "A job's progress and outcomes",
+                    "ResyncJob",
+                    parameters=[path_job, query("cursor"), query("limit")],
+                )
+            },
+            "/v1/resync/jobs/{job_id}/cancel": {
+                "post": op("Cancel a resync job", "ResyncJob", parameters=[path_job])
+            },
             "/v1/engine/requests": {
                 "get": op(
                     "Lease engine-mode resync requests to a sync engine worker",
@@ -263,6 +325,8 @@ class SyncHealthService:
             self.ledger, self.usage, self.connector, config.clock, self._note_limit_info
         )
         self.engine = EngineQueue(self.ledger, config.clock, config.engine_request_ttl)
+        run = self.engine.resync if config.resync_mode == "engine" else self.resync.run
+        self.jobs = ResyncJobs(self.ledger, self.usage, run, config.clock, config.job_recheck)
         self.notifier = Notifier(
             self.ledger,
             self.usage,
@@ -284,6 +348,7 @@ class SyncHealthService:
         await self.ledger.interrupt_started()
         await self.usage.load()
         await self.notifier.start()
+        self.jobs.start()
         self._running = True
 
     async def stop(self) -> None:
@@ -291,6 +356,7 @@ class SyncHealthService:
             return
         self._running = False
         try:
+            await self.jobs.stop()
             await self.notifier.stop()
             await self.usage.flush()
         finally:
@@ -384,6 +450,7 @@ class SyncHealthService:
                 f"{report.salesforce_limit:,} calls per 24 hours, got {value:,}.",
             )
         await self.usage.set_allocated(value)
+        self.jobs.wake()
         return JSON(report.model_copy(update={"allocated": value}))
 
     async def _get_errors(self, request: Request) -> Response:
@@ -413,38 +480,36 @@ class SyncHealthService:
         return JSON(SyncErrorDetail.model_validate(detail))
 
     async def _post_resync(self, request: Request) -> JSON:
-        body = await _json_body(request, '{"error_ids": [1, 2], "request_id": "<uuid>"}')
-        if not isinstance(body, dict):
-            raise ApiProblem(
-                422,
-                "invalid_resync",
-                'Send {"error_ids": [...], "request_id": "<uuid>"} as a JSON object.',
-            )
-        ids, request_id = body.get("error_ids"), body.get("request_id")
-        if not isinstance(request_id, str) or not 1 <= len(request_id.strip()) <= 200:
-            raise ApiProblem(
-                422,
-                "invalid_resync",
-                "request_id must be a non-empty string (a UUID is best) of at most 200 "
-                "characters; it makes the request safe to retry.",
-            )
-        if not isinstance(ids, list) or not all(
-            isinstance(i, int) and not isinstance(i, bool) for i in ids
-        ):
-            raise ApiProblem(
-                422, "invalid_resync", "error_ids must be a list of error ids (whole numbers)."
-            )
-        if not 1 <= len(ids) <= MAX_IDS:
-            raise ApiProblem(
-                422,
-                "too_many_errors" if ids else "invalid_resync",
-                f"One resync takes from 1 to {MAX_IDS} error ids, got {len(ids):,}. "
-                f"Send more as successive requests of at most {MAX_IDS}.",
-            )
+        ids, request_id = await _resync_body(request, MAX_IDS, "resync")
         run = self.engine.resync if self.config.resync_mode == "engine" else self.resync.run
         try:
             return JSON(await run(request_id, ids))
         except ResyncRefused as exc:
+            raise ApiProblem(exc.status, exc.code, exc.message) from exc
+
+    async def _post_job(self, request: Request) -> JSON:
+        ids, request_id = await _resync_body(request, MAX_JOB_IDS, "job")
+        try:
+            job, made = await self.jobs.create(request_id, ids)
+        except JobRefused as exc:
+            raise ApiProblem(exc.status, exc.code, exc.message) from exc
+        return JSON({**job, "replayed": not made}, 202 if made else 200)
+
+    async def _get_jobs(self, request: Request) -> JSON:
+        return JSON({"jobs": await self.jobs.recent()})
+
+    async def _get_job(self, request: Request) -> JSON:
+        cursor = _int_param(request, "cursor", 0, 0, 2**63 - 1)
+        limit = _int_param(request, "limit", 1000, 0, 10000)
+        try:
+            return JSON(await self.jobs.view(request.path_params["job_id"], cursor, limit))
+        except JobRefused as exc:
+            raise ApiProblem(exc.status, exc.code, exc.message) from exc
+
+    async def _cancel_job(self, request: Request) -> JSON:
+        try:
+            return JSON(await self.jobs.cancel(request.path_params["job_id"]))
+        except JobRefused as exc:
             raise ApiProblem(exc.status, exc.code, exc.message) from exc
 
     async def _lease_engine_requests(self, request: Request) -> JSON:
@@ -543,6 +608,10 @@ class SyncHealthService:
             ("/v1/errors", self._post_errors, "POST"),
             ("/v1/errors/{error_id}", self._get_error, "GET"),
             ("/v1/resync", self._post_resync, "POST"),
+            ("/v1/resync/jobs", self._post_job, "POST"),
+            ("/v1/resync/jobs", self._get_jobs, "GET"),
+            ("/v1/resync/jobs/{job_id}", self._get_job, "GET"),
+            ("/v1/resync/jobs/{job_id}/cancel", self._cancel_job, "POST"),
             ("/v1/engine/requests", self._lease_engine_requests, "GET"),
             (
                 "/v1/engine/requests/{request_id}/release",

@@ -80,6 +80,29 @@ CREATE INDEX IF NOT EXISTS engine_requests_by_state ON engine_requests(state, cr
 CREATE INDEX IF NOT EXISTS engine_requests_by_record
     ON engine_requests(object_type, record_id, direction, state);
 
+-- Resync jobs of up to 50,000 errors, worked through in the background (tui/service/jobs.py).
+CREATE TABLE IF NOT EXISTS resync_jobs (
+    job_id      TEXT PRIMARY KEY,
+    request_id  TEXT NOT NULL UNIQUE,       -- the client's, makes POST /v1/resync/jobs safe to retry
+    created     TEXT NOT NULL,
+    state       TEXT NOT NULL,              -- running | done | cancelled
+    total       INTEGER NOT NULL,
+    calls       INTEGER NOT NULL,           -- Salesforce calls spent so far
+    waiting     TEXT,                       -- why it waits, while it waits
+    wait_until  TEXT,                       -- until when (NULL: not known, or not waiting)
+    finished    TEXT
+);
+CREATE TABLE IF NOT EXISTS resync_job_items (
+    job_id   TEXT NOT NULL REFERENCES resync_jobs(job_id),
+    error_id INTEGER NOT NULL,
+    chunk    INTEGER NOT NULL,              -- 200 errors each, sent as one resync request
+    state    TEXT NOT NULL,                 -- pending | synced | failed | skipped | unknown | cancelled
+    outcome  TEXT,                          -- JSON ResyncOutcome once known
+    PRIMARY KEY (job_id, error_id)
+);
+CREATE INDEX IF NOT EXISTS resync_job_items_by_chunk ON resync_job_items(job_id, state, chunk);
+CREATE INDEX IF NOT EXISTS resync_job_items_by_error ON resync_job_items(error_id, state);
+
 CREATE TABLE IF NOT EXISTS usage_hourly (
     hour  TEXT PRIMARY KEY,                 -- start of the hour
     calls INTEGER NOT NULL
