@@ -167,7 +167,7 @@ async def test_a_job_of_50001_ids_or_none_is_refused(world, ids: list, says: str
 
 
 async def test_errors_already_in_a_running_job_are_refused(world) -> None:
-    env, wire = world
+    env, _ = world
     await env.service.usage.set_allocated(0)  # the first job can only wait
     ids = await report(env, 10)
     first = (await start_job(env, ids[:6], "a")).json()
