@@ -25,6 +25,8 @@ from tui.data.models import (
     IngestResult,
     NotificationSettings,
     NotificationStatus,
+    ResyncJob,
+    ResyncJobList,
     ResyncResult,
     SyncErrorDetail,
     TestSendResult,
@@ -204,6 +206,23 @@ class ServiceClient:
             "/v1/resync",
             json={"error_ids": list(error_ids), "request_id": request_id},
         )
+
+    async def start_job(self, error_ids: list[int], request_id: str) -> ResyncJob:
+        """Start a resync job (safe to retry: the service keys it on ``request_id``)."""
+        return await self._model(
+            ResyncJob,
+            "POST",
+            "/v1/resync/jobs",
+            json={"error_ids": list(error_ids), "request_id": request_id},
+        )
+
+    async def job(self, job_id: str, cursor: int = 0, limit: int = 0) -> ResyncJob:
+        return await self._model(
+            ResyncJob, "GET", f"/v1/resync/jobs/{job_id}", params={"cursor": cursor, "limit": limit}
+        )
+
+    async def jobs(self) -> list[ResyncJob]:
+        return (await self._model(ResyncJobList, "GET", "/v1/resync/jobs")).jobs
 
     async def ingest(
         self, items: Sequence[Any], batch_id: str | None = None, timeout: float = 120.0

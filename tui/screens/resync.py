@@ -90,19 +90,21 @@ class ResyncConfirmScreen(ModalScreen[bool]):
 
 
 class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
-    """Run ``session.resync`` with a progress bar, then show what happened.
+    """Send the errors as one resync job (or follow ``job_id``, a job started before the
+    console was last closed) with a progress bar, then show what happened.
 
-    Closing is refused while batches are in flight: stopping halfway would leave
-    the admin without the summary of what was already sent.
+    Closing is refused while the job runs: the admin would lose its summary (the job
+    itself goes on in the service, and a reopened console follows it again).
     """
 
     CSS_PATH = "../styles/modals.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", id="modal.close")]
 
-    def __init__(self, session: DataSession, ids: Sequence[int]) -> None:
+    def __init__(self, session: DataSession, ids: Sequence[int], job_id: str | None = None) -> None:
         super().__init__(classes="modal")
         self.session = session
         self.ids = list(ids)
+        self.job_id = job_id
         self.summary: ResyncSummary | None = None
         self.last_progress: ResyncProgress | None = None
         self.finished = False
@@ -127,22 +129,26 @@ class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
 
     def _progress(self, progress: ResyncProgress) -> None:
         self.last_progress = progress
-        self.query_one("#status", Static).update(
-            t(
-                "modals.resync.progress",
-                batch=progress.batch,
-                batches=progress.batches,
-                done=f"{progress.done:,}",
-                total=f"{progress.total:,}",
-            )
+        text = t(
+            "modals.resync.progress",
+            batch=progress.batch,
+            batches=progress.batches,
+            done=f"{progress.done:,}",
+            total=f"{progress.total:,}",
         )
+        if progress.waiting:
+            text += "\n" + t("modals.resync.waiting", why=clean(progress.waiting))
+        self.query_one("#status", Static).update(text)
         self.query_one("#bar", ProgressBar).update(
             total=max(progress.total, 1), progress=progress.done
         )
 
     async def _run(self) -> None:
         try:
-            summary = await self.session.resync(self.ids, self._progress)
+            if self.job_id is not None:
+                summary = await self.session.follow_job(self.job_id, self._progress)
+            else:
+                summary = await self.session.resync_job(self.ids, self._progress)
         except (ServiceError, CacheError) as error:
             self._finish([(t("modals.resync.error", message=clean(error.message)), "error")])
             return
