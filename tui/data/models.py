@@ -115,8 +115,18 @@ class EngineRequestState(BaseModel):
     outcome: Literal["failed", "synced"] | None = None
 
 
+class NextRetry(BaseModel):
+    """When an error is retried automatically next, or why it is not."""
+
+    at: datetime | None = None
+    reason: Literal["scheduled", "off", "resolved", "type_not_retried", "paused_for_budget"]
+
+
 class SyncErrorDetail(SyncError):
     history: list[Attempt] = Field(default_factory=list)
+    next_retry: NextRetry | None = Field(
+        None, description="The next automatic retry (docs/api.md, /v1/retries), or why none."
+    )
     engine_request: EngineRequestState | None = Field(
         None, description="The newest request to the sync engine for this error, if any."
     )
@@ -149,6 +159,9 @@ class Usage(BaseModel):
     limits_error: str | None = Field(
         None, description="Why the Salesforce figures may be old (last refresh failed)."
     )
+    retries_paused: bool = Field(
+        False, description="Automatic retries are paused: usage is at their ceiling."
+    )
 
 
 class AllocationUpdate(BaseModel):
@@ -169,7 +182,16 @@ class Health(BaseModel):
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-DeliveryKind = Literal["immediate", "daily", "weekly", "usage_alert", "usage_recovered", "test"]
+DeliveryKind = Literal[
+    "immediate",
+    "daily",
+    "weekly",
+    "usage_alert",
+    "usage_recovered",
+    "retries_paused",
+    "retries_resumed",
+    "test",
+]
 Channel = Literal["email", "webhook"]
 
 MAX_RECIPIENTS = 50

@@ -61,6 +61,14 @@ from tui.service.notify.settings import (
     save_settings,
 )
 from tui.service.resync import MAX_IDS, ResyncEngine, ResyncRefused, note_call
+from tui.service.retries import (
+    POLICY_KEY,
+    RetryPolicy,
+    RetryPolicyError,
+    RetryStatus,
+    RetryWorker,
+    parse_policy,
+)
 from tui.service.sfauth import open_connector
 from tui.service.usage import OrgLimits, UsageLedger
 
@@ -201,6 +209,8 @@ def openapi_document() -> dict[str, Any]:
         ResyncJobRequest,
         ResyncJob,
         ResyncJobList,
+        RetryPolicy,
+        RetryStatus,
         IngestBatch,
         IngestResult,
         NotificationSettings,
@@ -267,6 +277,10 @@ def openapi_document() -> dict[str, Any]:
                 "get": op("One error with its history", "SyncErrorDetail", parameters=[path_id])
             },
             "/v1/resync": {"post": op("Resync up to 100 errors", "ResyncResult", "ResyncRequest")},
+            "/v1/retries": {
+                "get": op("The automatic retry policy and whether it is paused", "RetryStatus"),
+                "put": op("Change the automatic retry policy", "RetryStatus", "RetryPolicy"),
+            },
             "/v1/resync/jobs": {
                 "post": op(
                     "Start a resync job of up to 50,000 errors", "ResyncJob", "ResyncJobRequest"
@@ -335,6 +349,10 @@ class SyncHealthService:
             self.org_name,
             config.notify_interval,
         )
+        self.retries = RetryWorker(
+            self.ledger, self.usage, run, config.clock, self.notifier.announce,
+            config.retry_interval,
+        )  # fmt: skip
         self._running = False
         self.asgi = self._build_app()
 
@@ -349,6 +367,7 @@ class SyncHealthService:
         await self.usage.load()
         await self.notifier.start()
         self.jobs.start()
+        self.retries.start()
         self._running = True
 
     async def stop(self) -> None:
@@ -356,6 +375,7 @@ class SyncHealthService:
             return
         self._running = False
         try:
+            await self.retries.stop()
             await self.jobs.stop()
             await self.notifier.stop()
             await self.usage.flush()
@@ -402,6 +422,7 @@ class SyncHealthService:
             as_of=self.config.clock(),
             limits_as_of=limits.as_of if limits else None,
             limits_error=error,
+            retries_paused=(await self.retries.status()).paused,
         )
 
     # -- routes ------------------------------------------------------------
@@ -477,6 +498,7 @@ class SyncHealthService:
         if detail is None:
             raise ApiProblem(404, "not_found", f"No sync error has the id {error_id}.")
         detail["engine_request"] = await self.engine.for_error(error_id)
+        detail["next_retry"] = await self.retries.next_for(detail)
         return JSON(SyncErrorDetail.model_validate(detail))
 
     async def _post_resync(self, request: Request) -> JSON:
@@ -511,6 +533,18 @@ class SyncHealthService:
             return JSON(await self.jobs.cancel(request.path_params["job_id"]))
         except JobRefused as exc:
             raise ApiProblem(exc.status, exc.code, exc.message) from exc
+
+    async def _get_retries(self, request: Request) -> JSON:
+        return JSON(await self.retries.status())
+
+    async def _put_retries(self, request: Request) -> JSON:
+        body = await _json_body(request, '{"enabled": true, "ceiling_percent": 75}')
+        try:
+            policy = parse_policy(body)
+        except RetryPolicyError as exc:
+            raise ApiProblem(422, "invalid_retries", f"{exc}.") from None
+        await self.ledger.set_setting(POLICY_KEY, policy.model_dump())
+        return JSON(await self.retries.status())
 
     async def _lease_engine_requests(self, request: Request) -> JSON:
         lease = _int_param(request, "lease", 300, MIN_LEASE, MAX_LEASE)
@@ -612,6 +646,8 @@ class SyncHealthService:
             ("/v1/resync/jobs", self._get_jobs, "GET"),
             ("/v1/resync/jobs/{job_id}", self._get_job, "GET"),
             ("/v1/resync/jobs/{job_id}/cancel", self._cancel_job, "POST"),
+            ("/v1/retries", self._get_retries, "GET"),
+            ("/v1/retries", self._put_retries, "PUT"),
             ("/v1/engine/requests", self._lease_engine_requests, "GET"),
             (
                 "/v1/engine/requests/{request_id}/release",

@@ -59,6 +59,8 @@ class ServiceConfig(BaseModel):
     engine_request_ttl: timedelta = Field(timedelta(hours=24), gt=timedelta(0))
     #: Seconds a waiting resync job sleeps before it looks at the allocation again.
     job_recheck: float = Field(30.0, gt=0)
+    #: Seconds between automatic retry rounds; None runs no loop (tests call tick()).
+    retry_interval: float | None = Field(60.0, gt=0)
     #: Seconds between notifier rounds; None runs no background loop (tests call tick()).
     notify_interval: float | None = Field(5.0, gt=0)
 

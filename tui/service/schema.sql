@@ -117,7 +117,8 @@ CREATE TABLE IF NOT EXISTS settings (
 
 CREATE TABLE IF NOT EXISTS notify_outbox (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids only grow: they name messages
-    kind         TEXT NOT NULL,         -- immediate | daily | weekly | usage_alert | usage_recovered | test
+    kind         TEXT NOT NULL,         -- immediate | daily | weekly | usage_alert | usage_recovered
+                                        -- | retries_paused | retries_resumed | test
     channel      TEXT NOT NULL,         -- email | webhook
     status       TEXT NOT NULL,         -- pending | sent | failed
     subject      TEXT NOT NULL,
