@@ -185,3 +185,47 @@ async def test_retries_pause_at_the_ceiling_and_resume_when_usage_falls(env: Env
     assert await env.service.retries.tick() == 5
     assert (await env.client.get("/v1/retries")).json()["paused"] is False
     assert outbox_kinds(env) == ["retries_paused", "retries_resumed"]
+
+
+async def test_the_console_shows_the_next_retry_and_the_paused_gauge(env: Env) -> None:
+    from textual.app import App, ComposeResult
+
+    from tui import i18n
+    from tui.data.client import ServiceClient
+    from tui.widgets.detail import error_text
+    from tui.widgets.usage import UsageGauge
+
+    await policy(env, enabled=True)
+    (error_id,) = await report(env, 1)
+    client = ServiceClient(
+        "http://synchealth.test", transport=httpx.ASGITransport(app=env.service.asgi)
+    )
+    try:
+        detail = await client.error(error_id)
+        assert detail is not None
+        assert "Automatic retry: next at 2025-03-10 12:20 UTC" in error_text(detail, detail).plain
+        i18n.set_lang("ja")
+        try:
+            assert "自動再試行: 次回 2025-03-10 12:20 UTC" in error_text(detail, detail).plain
+        finally:
+            i18n.set_lang("en")
+        await env.service.usage.set_allocated(0)  # any use is over the ceiling
+        await env.service.retries.tick()
+        usage = await client.usage()
+    finally:
+        await client.aclose()
+    assert usage.retries_paused
+
+    class GaugeHost(App[None]):
+        def compose(self) -> ComposeResult:
+            yield UsageGauge()
+
+    host = GaugeHost()
+    async with host.run_test(size=(120, 4)) as pilot:
+        gauge = host.query_one(UsageGauge)
+        gauge.show(usage)
+        await pilot.pause()
+        assert "automatic retries paused (budget)" in str(gauge.render())
+        gauge.show(usage.model_copy(update={"retries_paused": False}))
+        await pilot.pause()
+        assert "retries paused" not in str(gauge.render())

@@ -60,6 +60,14 @@ def engine_text(request: Any, now: datetime) -> Text:
     return Text(t("main.detail.engine_answered", outcome=outcome, when=stamp(request.answered)))
 
 
+def retry_text(retry: Any) -> Text:
+    """The error's next automatic retry, or why none is planned."""
+    when = stamp(retry.at) if retry.at is not None else ""
+    return Text.assemble(
+        (t("main.detail.retry") + " ", "dim"), t(f"main.detail.retry_{retry.reason}", when=when)
+    )
+
+
 def error_text(row: Any, detail: Any | None, now: datetime | None = None) -> Text:
     """One error: its subtype's meaning and fix, the raw Salesforce answer, both records."""
     lang = current_lang()
@@ -113,6 +121,9 @@ def error_text(row: Any, detail: Any | None, now: datetime | None = None) -> Tex
             t(f"main.detail.status_{row.status}"),
         ),
     ]
+    retry = getattr(detail, "next_retry", None)
+    if retry is not None and retry.reason != "resolved":
+        lines.append(retry_text(retry))
     request = getattr(detail, "engine_request", None)
     if request is not None and now is not None:
         lines.append(engine_text(request, now))

@@ -79,6 +79,8 @@ class UsageGauge(Widget):
         second_left = t(
             "main.usage.limits", limit=f"{usage.salesforce_limit:,}", org=f"{usage.org_used:,}"
         )
+        if usage.retries_paused:
+            second_left += " · " + t("main.usage.retries_paused")
         spark_label = t("main.usage.last_24h")
         hourly = [bucket.calls for bucket in usage.hourly][-24:]
         room = width - cell_len(second_left) - cell_len(spark_label) - 4
