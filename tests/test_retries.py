@@ -229,3 +229,48 @@ async def test_the_console_shows_the_next_retry_and_the_paused_gauge(env: Env) -
         gauge.show(usage.model_copy(update={"retries_paused": False}))
         await pilot.pause()
         assert "retries paused" not in str(gauge.render())
+
+
+async def test_the_retries_dialog_loads_edits_and_saves_the_policy(env: Env) -> None:
+    from modal_host import UNSET, Host
+    from textual.widgets import Button, Checkbox, Input, Static, Switch
+
+    from tui.data.client import ServiceClient
+    from tui.screens.retries import RetriesScreen
+
+    client = ServiceClient(
+        "http://synchealth.test", transport=httpx.ASGITransport(app=env.service.asgi)
+    )
+    screen = RetriesScreen(client)
+    host = Host(screen)
+    try:
+        async with host.run_test(size=(100, 50)) as pilot:
+            for _ in range(100):
+                await pilot.pause()
+                if screen.status is not None:
+                    break
+            assert screen.query_one("#enabled", Switch).value is False
+            assert screen.query_one("#every", Input).value == "20"
+            assert screen.query_one("#type-custom_code", Checkbox).value is True
+            assert screen.query_one("#type-picklist", Checkbox).value is False
+            screen.query_one("#enabled", Switch).value = True
+            screen.query_one("#ceiling", Input).value = "150"
+            screen.query_one("#save", Button).press()
+            for _ in range(100):
+                await pilot.pause()
+                if "ceiling_percent" in str(screen.query_one("#message", Static).render()):
+                    break
+            assert "less than or equal to 100" in str(screen.query_one("#message", Static).render())
+            screen.query_one("#ceiling", Input).value = "60"
+            screen.query_one("#type-picklist", Checkbox).value = True
+            screen.query_one("#save", Button).press()
+            for _ in range(100):
+                await pilot.pause()
+                if host.result is not UNSET:
+                    break
+            assert host.result is not None and host.result.ceiling_percent == 60
+    finally:
+        await client.aclose()
+    saved = (await env.client.get("/v1/retries")).json()
+    assert saved["enabled"] is True and saved["ceiling_percent"] == 60
+    assert "picklist" in saved["types"]

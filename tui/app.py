@@ -110,6 +110,7 @@ class SyncHealthApp(App[int]):
         Binding("ctrl+r", "refresh", "Refresh", id="refresh"),
         Binding("a", "allocation", "Allocation", id="allocation"),
         Binding("n", "notifications", "Notifications", id="notifications"),
+        Binding("t", "retries", "Automatic retries", id="retries"),
     ]
 
     def __init__(
@@ -376,6 +377,12 @@ class SyncHealthApp(App[int]):
 
         if self.session is not None:
             self.push_screen(NotificationsScreen(self.session))
+
+    def action_retries(self) -> None:
+        from tui.screens.retries import RetriesScreen
+
+        if self.session is not None:
+            self.push_screen(RetriesScreen(self.session.client), lambda _: self.refresh_data())
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

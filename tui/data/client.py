@@ -28,6 +28,8 @@ from tui.data.models import (
     ResyncJob,
     ResyncJobList,
     ResyncResult,
+    RetryPolicy,
+    RetryStatus,
     SyncErrorDetail,
     TestSendResult,
     Usage,
@@ -242,6 +244,14 @@ class ServiceClient:
             json=body,
             retry=batch_id is not None,
             timeout=timeout,
+        )
+
+    async def retry_policy(self) -> RetryStatus:
+        return await self._model(RetryStatus, "GET", "/v1/retries")
+
+    async def set_retry_policy(self, policy: RetryPolicy) -> RetryStatus:
+        return await self._model(
+            RetryStatus, "PUT", "/v1/retries", json=policy.model_dump(mode="json")
         )
 
     async def notifications(self) -> NotificationSettings:

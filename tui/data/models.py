@@ -14,7 +14,7 @@ from itertools import pairwise
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ErrorType = Literal[
     "association",
@@ -113,6 +113,44 @@ class EngineRequestState(BaseModel):
     expires: datetime
     answered: datetime | None = None
     outcome: Literal["failed", "synced"] | None = None
+
+
+#: Retried automatically by default: the integration's own checks and Salesforce-side causes.
+DEFAULT_RETRY_TYPES: tuple[ErrorType, ...] = ("association", "custom_code", "permissions", "other")
+
+
+class RetryPolicy(BaseModel):
+    """When open errors are resynced without anyone pressing a key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    every_minutes: int = Field(20, ge=5, le=1440, description="Between attempts, at first.")
+    max_attempts: int = Field(10, ge=1, le=100, description="Then once a night.")
+    nightly_at: str = Field("02:00", description="HH:MM UTC of the nightly retry.")
+    types: list[ErrorType] = Field(default_factory=lambda: list(DEFAULT_RETRY_TYPES))
+    ceiling_percent: int = Field(
+        75, ge=1, le=100, description="Retries pause at this share of the allocation."
+    )
+
+    @field_validator("nightly_at")
+    @classmethod
+    def _hh_mm(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError(f"use HH:MM on a 24-hour clock, e.g. 02:00 (got {value!r})")
+        return value
+
+    @field_validator("types")
+    @classmethod
+    def _each_once(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+
+class RetryStatus(RetryPolicy):
+    """The policy with where retries stand (``GET /v1/retries``)."""
+
+    paused: bool = Field(False, description="True while usage is at or above the ceiling.")
+    paused_since: datetime | None = None
 
 
 class NextRetry(BaseModel):

@@ -23,14 +23,13 @@ import asyncio
 import contextlib
 import logging
 import math
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
-from tui.data.models import ErrorType, NextRetry
+from tui.data.models import NextRetry, RetryPolicy, RetryStatus
 from tui.service.ledger import Ledger, iso
 from tui.service.resync import RECORDS_PER_CALL, ResyncRefused
 from tui.service.usage import UsageLedger
@@ -39,42 +38,6 @@ log = logging.getLogger(__name__)
 
 POLICY_KEY = "retry_policy"
 STATE_KEY = "retry_state"
-DEFAULT_TYPES: list[ErrorType] = ["association", "custom_code", "permissions", "other"]
-_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
-
-
-class RetryPolicy(BaseModel):
-    """When open errors are resynced without anyone pressing a key."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool = False
-    every_minutes: int = Field(20, ge=5, le=1440, description="Between attempts, at first.")
-    max_attempts: int = Field(10, ge=1, le=100, description="Then once a night.")
-    nightly_at: str = Field("02:00", description="HH:MM UTC of the nightly retry.")
-    types: list[ErrorType] = Field(default_factory=lambda: list(DEFAULT_TYPES))
-    ceiling_percent: int = Field(
-        75, ge=1, le=100, description="Retries pause at this share of the allocation."
-    )
-
-    @field_validator("nightly_at")
-    @classmethod
-    def _hh_mm(cls, value: str) -> str:
-        if not _HHMM.fullmatch(value):
-            raise ValueError(f"use HH:MM on a 24-hour clock, e.g. 02:00 (got {value!r})")
-        return value
-
-    @field_validator("types")
-    @classmethod
-    def _each_once(cls, value: list[str]) -> list[str]:
-        return list(dict.fromkeys(value))
-
-
-class RetryStatus(RetryPolicy):
-    """The policy with where retries stand (``GET /v1/retries``)."""
-
-    paused: bool = Field(False, description="True while usage is at or above the ceiling.")
-    paused_since: datetime | None = None
 
 
 class RetryPolicyError(ValueError):
