@@ -10,6 +10,7 @@ from typing import Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from tui.service.apiversion import check_api_version
 from tui.service.notify.smtp import SmtpServer
 from tui.service.notify.webhook import check_webhook_url
 from tui.service.sfauth import SignIn
@@ -63,6 +64,11 @@ class ServiceConfig(BaseModel):
     retry_interval: float | None = Field(60.0, gt=0)
     #: Seconds between notifier rounds; None runs no background loop (tests call tick()).
     notify_interval: float | None = Field(5.0, gt=0)
+
+    @field_validator("api_version")
+    @classmethod
+    def _api_version_is_enough(cls, value: str) -> str:
+        return check_api_version(value)
 
     @field_validator("webhook_url")
     @classmethod
