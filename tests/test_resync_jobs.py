@@ -24,13 +24,17 @@ from tui.simorg.state import OrgState
 
 CONTACT = KEY_PREFIX["Contact"]
 
-#: Salesforce's answer when the org has too many API requests running at once, as jsforce
-#: reported it in SalesforceLabs/OrgCheck issue #432
-#: (https://github.com/SalesforceLabs/OrgCheck/issues/432): HTTP 403, REQUEST_LIMIT_EXCEEDED.
+#: Salesforce's answers (HTTP 403, REQUEST_LIMIT_EXCEEDED) when the org has too many API
+#: requests running at once, and when its daily requests are spent, as jsforce reported
+#: them in SalesforceLabs/OrgCheck issues #432 and #181
+#: (https://github.com/SalesforceLabs/OrgCheck/issues/432, .../issues/181).
 CONCURRENCY_REFUSAL = [
     {"message": "ConcurrentRequests (Concurrent API Requests) Limit exceeded.",
      "errorCode": "REQUEST_LIMIT_EXCEEDED"}
 ]  # fmt: skip
+DAILY_REFUSAL = [
+    {"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
+]
 
 
 class Received(httpx.AsyncBaseTransport):
@@ -42,12 +46,13 @@ class Received(httpx.AsyncBaseTransport):
         self.records: dict[str, int] = {}
         self.calls = 0
         self.refuse: Callable[[int], bool] = lambda n: False
+        self.refusal: list[dict[str, str]] = CONCURRENCY_REFUSAL
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.method == "PATCH" and "/composite/sobjects" in request.url.path:
             self.calls += 1
             if self.refuse(self.calls):
-                return httpx.Response(403, json=CONCURRENCY_REFUSAL)
+                return httpx.Response(403, json=self.refusal)
             body = orjson.loads(await request.aread())
             for record in body["records"]:
                 key = record.get("Id") or record.get("CRM_Id__c")
@@ -115,7 +120,7 @@ async def job(env: Env, job_id: str, **params: Any) -> dict[str, Any]:
 
 async def until(env: Env, job_id: str, check: Callable[[dict], bool]) -> dict[str, Any]:
     for _ in range(1000):
-        seen = await job(env, job_id)
+        seen = await job(env, job_id, limit=0)
         if check(seen):
             return seen
         await asyncio.sleep(0.02)
@@ -231,16 +236,27 @@ async def test_a_cancelled_job_sends_nothing_more(world) -> None:
     assert missing.status_code == 404 and "job-nope" in missing.json()["error"]["message"]
 
 
-async def test_salesforces_concurrency_limit_mid_job_waits_and_retries_the_batch(world) -> None:
+@pytest.mark.parametrize(("refusal", "refused", "says"), [
+    # busy: the resync itself tries once more (BUSY_BACKOFF), then refuses
+    (CONCURRENCY_REFUSAL, (2, 3), "Salesforce is busy"),
+    # the daily limit is not retried by the resync
+    (DAILY_REFUSAL, (2,), "the org has used all of its daily Salesforce API requests"),
+])  # fmt: skip
+async def test_salesforces_limits_mid_job_wait_and_retry_the_batch(
+    world, monkeypatch: pytest.MonkeyPatch, refusal: list, refused: tuple, says: str
+) -> None:
     env, wire = world
+    monkeypatch.setattr("tui.service.resync.BUSY_BACKOFF", (0.0,))  # the resync's own retry
     ids = await report(env, 600)
-    wire.refuse = lambda n: n == 2  # the second call of the job is refused
+    wire.refusal = refusal
+    wire.refuse = lambda n: n in refused  # the second batch (and a retry of it)
     started = (await start_job(env, ids)).json()
     waiting = await until(env, started["job_id"], lambda j: j["waiting"] is not None)
-    # (the connector words every REQUEST_LIMIT_EXCEEDED as the daily limit; i9-simorg's
-    # concurrency-limit retry changes that wording, not what the job does)
-    assert waiting["waiting"].startswith("Waiting until 2025-03-10T12:31:00Z: Salesforce refused")
+    assert waiting["waiting"].startswith("Waiting until 2025-03-10T12:31:00Z: ")
+    assert says in waiting["waiting"]
     assert waiting["wait_until"] == "2025-03-10T12:31:00Z" and waiting["counts"]["synced"] == 200
+    await asyncio.sleep(0.1)
+    assert (await job(env, started["job_id"]))["counts"]["synced"] == 200  # it waits
     env.clock.now = T0 + timedelta(seconds=61)
     done = await until(env, started["job_id"], lambda j: j["state"] == "done")
     assert done["counts"]["synced"] == 600 and done["salesforce_calls"] == 3

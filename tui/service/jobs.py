@@ -44,7 +44,12 @@ CHUNK = RECORDS_PER_CALL
 #: How long a job waits after Salesforce refused a whole call without applying it.
 REFUSAL_BACKOFF = timedelta(seconds=60)
 #: Refusals after which the chunk is tried again (nothing was applied).
-_RETRY_CODES = {"salesforce_limit_exceeded", "salesforce_session_expired", "salesforce_refused"}
+_RETRY_CODES = {
+    "salesforce_limit_exceeded",
+    "salesforce_busy",
+    "salesforce_session_expired",
+    "salesforce_refused",
+}
 _STATES = (
     "pending", "sending", "synced", "failed", "skipped", "unknown", "cancelled", "requested"
 )  # fmt: skip
