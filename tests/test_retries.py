@@ -274,3 +274,16 @@ async def test_the_retries_dialog_loads_edits_and_saves_the_policy(env: Env) -> 
     saved = (await env.client.get("/v1/retries")).json()
     assert saved["enabled"] is True and saved["ceiling_percent"] == 60
     assert "picklist" in saved["types"]
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_every_delivery_kind_has_a_name_in_the_console(lang: str) -> None:
+    """The notifications dialog names each delivery's kind, the retry notices included."""
+    from typing import get_args
+
+    from tui import i18n
+    from tui.data.models import DeliveryKind
+
+    names = i18n.strings(lang)
+    for kind in get_args(DeliveryKind):
+        assert f"modals.notifications.kind_{kind}" in names, kind
