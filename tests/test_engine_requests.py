@@ -71,9 +71,11 @@ async def test_a_resync_asks_the_engine_once_per_record_and_sends_nothing(env: E
     assert first["object_type"] == "contact" and first["record_id"] == "1"
     assert first["salesforce"]["object"] == "Contact" and first["salesforce"]["id"]
     assert first["lease_until"] == page["lease_until"] == "2025-03-10T12:31:00Z"
-    # the same record resynced again joins its waiting request
+    # the same record resynced again joins its waiting request, without a second entry
     again = await requested(env, email_item(env, "1"), request_id="r-2")
     assert again[0]["engine_request_id"] == outcomes[0]["engine_request_id"]
+    history = (await env.detail(again[0]["error_id"]))["history"]
+    assert [h["outcome"] for h in history].count("requested") == 1
 
 
 async def test_two_workers_never_hold_the_same_request_and_a_lapsed_lease_returns(

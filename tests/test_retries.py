@@ -287,3 +287,31 @@ def test_every_delivery_kind_has_a_name_in_the_console(lang: str) -> None:
     names = i18n.strings(lang)
     for kind in get_args(DeliveryKind):
         assert f"modals.notifications.kind_{kind}" in names, kind
+
+
+async def test_in_engine_mode_an_error_waiting_for_the_engine_is_not_asked_again(
+    tmp_path: Path,
+) -> None:
+    org, clock = demo_org_state(7), Clock(T0)
+    config = ServiceConfig(
+        db_path=tmp_path / "engine.sqlite3",
+        org_token=ORG_TOKEN,
+        org_transport=httpx.ASGITransport(app=create_simorg(org, access_token=ORG_TOKEN)),
+        clock=clock, mode="simulated", notify_interval=None, retry_interval=None,
+        resync_mode="engine",
+    )  # fmt: skip
+    service = SyncHealthService(config)
+    await service.start()
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=service.asgi),
+                               base_url="http://synchealth.test")  # fmt: skip
+    env = Env(service, client, org, clock, tmp_path / "engine.sqlite3")
+    try:
+        await policy(env, enabled=True)
+        (error_id,) = await report(env, 1)
+        assert await service.retries.tick() == 1  # asks the engine
+        clock.now = T0 + timedelta(hours=1)
+        assert await service.retries.tick() == 0  # still waiting for it: not asked again
+        history = (await env.detail(error_id))["history"]
+        assert [h["outcome"] for h in history] == ["failed", "requested"]
+    finally:
+        await close_env(env)

@@ -181,7 +181,7 @@ class EngineQueue:
         at = iso(now)
         history: list[tuple[int, str, str]] = []
         for key, same in records.items():
-            engine_id = await self._request_for(conn, key, same, now)
+            engine_id, joined = await self._request_for(conn, key, same, now)
             for row in same:
                 outcomes[row[0]] = outcome(
                     row[0],
@@ -191,7 +191,8 @@ class EngineQueue:
                     "reports the record synced.",
                     engine_request_id=engine_id,
                 )
-                history.append((row[0], at, engine_id))
+                if row[0] in joined:  # asked again while waiting: one history entry
+                    history.append((row[0], at, engine_id))
         await conn.executemany(
             "INSERT INTO attempts(error_id, at, outcome, sf_code, message, request_id) "
             "VALUES (?, ?, 'requested', '', '', ?)",
@@ -205,8 +206,9 @@ class EngineQueue:
         key: tuple[str, str, str],
         rows: list[Sequence[Any]],
         now: datetime,
-    ) -> str:
-        """The waiting request of the record, joined by ``rows``; else a new one."""
+    ) -> tuple[str, set[int]]:
+        """The waiting request of the record, joined by ``rows``, else a new one; and the
+        errors that were not in it before."""
         ids = [row[0] for row in rows]
         async with conn.execute(
             "SELECT request_id, error_ids FROM engine_requests WHERE object_type = ? "
@@ -215,12 +217,13 @@ class EngineQueue:
         ) as cur:
             waiting = await cur.fetchone()
         if waiting is not None:
-            joined = list(dict.fromkeys([*orjson.loads(waiting[1]), *ids]))
+            before = orjson.loads(waiting[1])
+            joined = list(dict.fromkeys([*before, *ids]))
             await conn.execute(
                 "UPDATE engine_requests SET error_ids = ? WHERE request_id = ?",
                 (orjson.dumps(joined).decode(), waiting[0]),
             )
-            return waiting[0]
+            return waiting[0], set(ids) - set(before)
         newest = rows[-1]
         record = _salesforce_of(newest[5], newest[6], orjson.loads(newest[7]))
         engine_id = f"er-{uuid.uuid4().hex}"
@@ -231,7 +234,7 @@ class EngineQueue:
             (engine_id, *key, orjson.dumps(ids).decode(), orjson.dumps(record).decode(),
              iso(now), iso(now + self._ttl)),
         )  # fmt: skip
-        return engine_id
+        return engine_id, set(ids)
 
     async def lease(self, seconds: int, limit: int) -> dict[str, Any]:
         """Up to ``limit`` requests no worker holds, leased for ``seconds``, oldest first."""

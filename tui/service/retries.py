@@ -185,7 +185,7 @@ class RetryWorker:
 
     async def _due(self, policy: RetryPolicy, now: datetime, limit: int) -> list[int]:
         """Open errors of the policy's types whose retry is due, oldest attempt first;
-        none that a running resync job still holds."""
+        none that a running resync job holds or that waits for the sync engine."""
         if not policy.types:
             return []
         marks = ",".join("?" * len(policy.types))
@@ -198,6 +198,8 @@ class RetryWorker:
             "AND id NOT IN (SELECT i.error_id FROM resync_job_items i JOIN resync_jobs j "
             "ON j.job_id = i.job_id WHERE j.state = 'running' "
             "AND i.state IN ('pending', 'sending')) "
+            "AND id NOT IN (SELECT e.value FROM engine_requests r, json_each(r.error_ids) e "
+            "WHERE r.state = 'waiting') "
             "ORDER BY last_seen, id LIMIT ?",
             (*policy.types, policy.max_attempts, soon, policy.max_attempts, night, limit),
         ) as cur:
