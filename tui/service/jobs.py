@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
@@ -38,6 +39,8 @@ import orjson
 from tui.service.ledger import Ledger, iso
 from tui.service.resync import RECORDS_PER_CALL, ResyncRefused, calls_needed, outcome
 from tui.service.usage import UsageLedger
+
+log = logging.getLogger(__name__)
 
 MAX_JOB_IDS = 50_000
 CHUNK = RECORDS_PER_CALL
@@ -252,7 +255,11 @@ class ResyncJobs:
     async def _work(self) -> None:
         while True:
             self._wake.clear()
-            pause = await self.step()
+            try:
+                pause = await self.step()
+            except Exception:  # logged; the job is where it was, the next round goes on
+                log.exception("resync job round failed")
+                pause = self._recheck
             if pause is None:
                 continue
             with contextlib.suppress(TimeoutError):
