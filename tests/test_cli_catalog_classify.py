@@ -148,11 +148,12 @@ def test_classify_unrecognised_errors_are_unknown_not_failures(
 def test_classify_prints_the_rule_chain_of_a_wrapped_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    doc = {"errorCode": "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "fields": [], "message": (
+    message = (
         "ContactTrigger: execution of BeforeInsert\n\ncaused by: System.DmlException: Insert "
         "failed. First exception on row 0; first error: STRING_TOO_LONG, Title: data value too "
-        "large: x (max length=128): [Title]\n\nTrigger.ContactTrigger: line 9, column 1",
-    )}  # fmt: skip
+        "large: x (max length=128): [Title]\n\nTrigger.ContactTrigger: line 9, column 1"
+    )
+    doc = {"errorCode": "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "fields": [], "message": message}
     code, rows, err = _classify(monkeypatch, capsys, json.dumps(doc))
     assert (code, err) == (0, "")
     assert [(r["subtype"], r["rule"], r["cause"], r["fields"]) for r in rows] == [
