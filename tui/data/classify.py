@@ -249,6 +249,8 @@ class Rules:
             code: tuple(rule for rule, codes in compiled if codes is None or code in codes)
             for code in every_code
         }
+        # With no code at all, every rule may speak: only the message is left to judge.
+        self._by_code[""] = tuple(rule for rule, _ in compiled)
 
     @property
     def status_codes(self) -> frozenset[str]:
@@ -294,7 +296,7 @@ class Rules:
     ) -> _Verdict | None:
         rule = self._first_rule(code, message, fields)
         if rule is None:
-            return None
+            return self._decide_wrapped(message, depth) if not code else None
         if not rule.unwrap or depth >= MAX_UNWRAP:
             return _Verdict(rule, rule.id, None, ())
         inner = self._inner(message)
@@ -309,6 +311,20 @@ class Rules:
                 found.fields or inner.fields,
             )
         return _Verdict(rule, rule.id, inner.code, inner.fields)
+
+    def _decide_wrapped(self, message: str, depth: int) -> _Verdict | None:
+        """An error that lost its code (an Apex exception text, a flow's fault email)
+        is judged by the error its message wraps, when it wraps one."""
+        inner = self._inner(message) if depth < MAX_UNWRAP else None
+        if inner is None:
+            return None
+        found = self._decide(inner.code, inner.message, inner.fields, depth + 1)
+        if found is None:
+            return None
+        return _Verdict(
+            found.rule, f"no-code > {found.path}", found.cause or inner.code,
+            found.fields or inner.fields,
+        )  # fmt: skip
 
     def classify(self, error: Mapping[str, Any]) -> Classification:
         """The type and subtype of one error (``other.unknown`` when no rule matches).
