@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from importlib import resources
 from pathlib import Path
@@ -330,3 +333,72 @@ def test_the_rules_loader_checks_integration_codes(
     _append(rules_copy / "integration.toml", line + "\n")
     with pytest.raises(RulesError, match=expected):
         read_rules(rules_copy)
+
+
+# -- bad input ----------------------------------------------------------------
+
+#: Inputs built to make a backtracking regex take hours: long runs of what a
+#: pattern's optional or repeated parts almost match. Each is 100 kB or more.
+HOSTILE = [
+    ("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "first error: STRING_TOO_LONG, " + ": [" * 40_000),
+    (
+        "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+        "first error: STRING_TOO_LONG, x" + " " * 100_000 + "y",
+    ),
+    ("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "first error: ABC_DEF, " * 5_000),
+    ("REQUIRED_FIELD_MISSING", "Required fields are missing: " + "[a," * 40_000),
+    ("INVALID_FIELD", "Foreign key external ID: " * 5_000),
+    ("FIELD_INTEGRITY_EXCEPTION", "id value of incorrect type: " + "a" * 100_000),
+    ("", "This error occurred when the flow tried to update records: ABC: " * 2_000),
+    ("UNKNOWN_EXCEPTION", "x" * 100_000),
+]
+
+
+def test_hostile_100kb_messages_classify_in_bounded_time() -> None:
+    """Time-insensitive: the old cause pattern needed ~1 s for 8 kB of spaces and grows
+    with the square of the length (minutes at 100 kB); the limit here is two minutes.
+
+    The cases run in a child process so that a hang fails the test instead of the suite.
+    """
+    program = (
+        "import json, sys\n"
+        "from tui.data.classify import classify\n"
+        "for code, message in json.load(sys.stdin):\n"
+        "    got = classify({'errorCode': code, 'message': message, 'fields': []})\n"
+        "    assert got.message == message\n"
+        "    print(got.subtype, got.rule, flush=True)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], input=json.dumps(HOSTILE),
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == len(HOSTILE)
+
+
+@pytest.mark.parametrize(
+    ("error", "subtype", "rule"),
+    [
+        ({"errorCode": "NO_SUCH_CODE_EVER", "message": "x"}, "other.unknown", "unknown-code"),
+        ({"errorCode": "", "message": ""}, "other.unknown", "no-code"),
+        ({"message": None, "fields": None}, "other.unknown", "no-code"),
+        ({"statusCode": "  STRING_TOO_LONG  ", "message": ""}, "property_value.string_too_long", "code STRING_TOO_LONG"),
+        ({"statusCode": ["STRING_TOO_LONG"], "message": {"a": 1}}, "other.unknown", "unknown-code"),
+        ({"statusCode": "REQUIRED_FIELD_MISSING", "message": "", "fields": [1, None, {"a": 1}]}, "property_value.required_value", "code REQUIRED_FIELD_MISSING"),
+    ],
+)  # fmt: skip
+def test_odd_input_never_crashes_and_says_which_rule(
+    error: dict[str, object], subtype: str, rule: str
+) -> None:
+    got = classify(error)
+    assert (got.subtype, got.rule) == (subtype, rule)
+    assert isinstance(got.message, str)
+    assert all(isinstance(f, str) for f in got.fields)
+    if subtype == "other.unknown":
+        assert got.reason
+
+
+def test_unknown_codes_say_why_they_are_unknown() -> None:
+    got = classify({"errorCode": "BRAND_NEW_CODE", "message": "Something new"})
+    assert got.reason is not None and "BRAND_NEW_CODE" in got.reason
+    assert classify({"errorCode": "", "message": "m"}).reason == (
+        "The error has no errorCode or statusCode."
+    )

@@ -270,11 +270,12 @@ class Rules:
                 if cut >= 0:
                     text = text[:cut]
             text = text.strip()
+            first_line, newline, rest = text.partition("\n")
             fields = found.groupdict().get("fields") or ""
-            trailing = _TRAILING_FIELDS.search(text)
+            trailing = _TRAILING_FIELDS.search(first_line)
             if trailing is not None:
                 fields = fields or trailing[1]
-                text = text[: trailing.start()].rstrip()
+                text = first_line[: trailing.start()].rstrip() + newline + rest
             return _Inner(
                 code=found["code"],
                 message=text,
