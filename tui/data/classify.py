@@ -1,10 +1,13 @@
 """Salesforce error -> (type, subtype), driven by the rules in ``tui/data/rules/*.toml``.
 
-``salesforce.toml`` holds the ordered rules (its header explains them and the
-choice made for wrapped trigger/flow errors); ``integration.toml`` holds our own
-codes for the errors Salesforce has no code for (:data:`INTEGRATION_CODES`).
-Files are read in name order. Rules are compiled once into a table keyed by
-code, so classifying an error is a dict lookup and at most a few regex searches.
+``salesforce.toml`` holds the ordered message rules (its header explains them and
+the choice made for wrapped trigger/flow errors); ``statuscodes.toml`` maps every
+Salesforce status code to the subtype it means when no message rule speaks, or to
+``other.unknown`` with a reason; ``integration.toml`` holds our own codes for the
+errors Salesforce has no code for (:data:`INTEGRATION_CODES`). Files are read in
+name order. Rules are compiled once into a table keyed by code, so classifying an
+error is a dict lookup and at most a few regex searches. docs/classification.md
+tells how to add a rule.
 
 :func:`iter_errors` turns every input shape Salesforce produces (a single error,
 the REST error array, sObject Collections results) into a stream of error
