@@ -308,6 +308,8 @@ def _append(path: Path, text: str) -> None:
         ('[[status]]\ncodes = ["X"]\nsubtype = "picklist.nonsense"\n', "unknown subtype 'picklist.nonsense'"),
         ('[[status]]\ncodes = ["SYNC_OPTION_LIMIT"]\nreason = "r"\n', "also used by rules: SYNC_OPTION_LIMIT"),
         ('[[cause]]\npattern = "first error: (?P<x>.*)"\n', "lacks (?P<code>)"),
+        ('[[rule]]\nid = "x"\nmessage = "m"\nsubtype = "other.unknown"\nlost_code = true\n', "lost_code rule needs the codes"),
+        ('[[rule]]\nid = "x"\ncodes = ["X"]\nsubtype = "other.unknown"\nlost_code = true\n', "lost_code rule needs the codes"),
         ('[[rule\n', "not valid TOML"),
     ],
 )  # fmt: skip
@@ -402,3 +404,50 @@ def test_unknown_codes_say_why_they_are_unknown() -> None:
     assert classify({"errorCode": "", "message": "m"}).reason == (
         "The error has no errorCode or statusCode."
     )
+
+
+# -- errors that lost their code, codes nobody knows, bare Apex exceptions ------
+
+
+@pytest.mark.parametrize(
+    ("message", "subtype", "rule"),
+    [
+        ("Required fields are missing: [LastName]", "property_value.required_value", "message-required"),
+        ("insufficient access rights on object id", "permissions.insufficient_access", "message-insufficient-access"),
+        ("insufficient access rights on cross-reference id", "permissions.access_or_missing_record", "message-cross-reference"),
+        ("DUPLICATES_DETECTED, Duplicate Alert: []", "duplicate.duplicate_rule", "message-duplicates-detected"),
+        ("duplicate value found: Email_2__c duplicates value on record with id: 00Q000000000001", "property_value.unique_value", "message-duplicate-value"),
+        ("This user is inactive", "picklist.invalid_owner", "owner-inactive"),
+        ("System.LimitException: Too many SOQL queries: 101", "custom_code.automation", "apex-exception"),
+        ("An Apex error occurred: System.ListException: Duplicate id in list: 0030Z00003cAkZbQAK", "custom_code.automation", "apex-exception"),
+    ],
+)  # fmt: skip
+def test_an_error_that_lost_its_code_is_judged_by_the_message_its_code_gives(
+    message: str, subtype: str, rule: str
+) -> None:
+    got = classify({"message": message})
+    assert (got.subtype, got.rule) == (subtype, rule)
+
+
+def test_with_its_code_present_the_code_decides_not_the_lost_code_rule() -> None:
+    got = classify(
+        {
+            "errorCode": "REQUIRED_FIELD_MISSING",
+            "message": "Required fields are missing: [LastName]",
+        }
+    )
+    assert (got.subtype, got.rule) == (
+        "property_value.required_value",
+        "code REQUIRED_FIELD_MISSING",
+    )
+
+
+def test_a_code_no_rule_knows_is_judged_by_every_rule() -> None:
+    # The Bulk API's batch states are not status codes: the message decides.
+    got = classify(
+        {"errorCode": "InvalidBatch", "message": "InvalidBatch : Field name not found : Name"}
+    )
+    assert (got.subtype, got.rule) == ("field_mapping.type_mismatch", "no-such-column")
+    # A status code the table knows keeps to the rules written for it.
+    got = classify({"errorCode": "STRING_TOO_LONG", "message": "Field name not found : Name"})
+    assert (got.subtype, got.rule) == ("property_value.string_too_long", "code STRING_TOO_LONG")

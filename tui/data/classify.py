@@ -83,11 +83,16 @@ class _RuleSpec(BaseModel):
     fields: str | None = None
     subtype: str
     unwrap: bool = False
+    # The rule names a message its `codes` give, for errors that lost their code: it
+    # speaks only when the error has no code or one no rule or status entry knows.
+    lost_code: bool = False
 
     @model_validator(mode="after")
     def _coherent(self) -> _RuleSpec:
         if self.codes is None and self.message is None and self.fields is None:
             raise ValueError("a rule without codes, message or fields would match everything")
+        if self.lost_code and (self.codes is None or self.message is None):
+            raise ValueError("a lost_code rule needs the codes it stands for and a message")
         return self
 
     @property
@@ -211,6 +216,7 @@ class Rules:
                     f"code {code}", spec.subtype or UNKNOWN, unwrap=spec.unwrap, reason=spec.reason
                 )
         compiled: list[tuple[_Rule, frozenset[str] | None]] = []
+        lost: set[str] = set()  # ids of the lost_code rules
         closed: dict[str, str] = {}  # code -> the rule that already matches all its errors
         ids: set[str] = set()
         for spec, where in rules:
@@ -220,7 +226,9 @@ class Rules:
                 raise RulesError(f"{where}: rule id {spec.id!r} is used twice")
             ids.add(spec.id)
             codes = frozenset(spec.codes) if spec.codes is not None else None
-            if codes is not None and all(code in closed for code in codes):
+            if spec.lost_code:
+                lost.add(spec.id)
+            elif codes is not None and all(code in closed for code in codes):
                 raise RulesError(
                     f"{where} can never match: {closed[next(iter(codes))]} "
                     "already takes every error of its codes"
@@ -233,7 +241,7 @@ class Rules:
                 unwrap=spec.unwrap,
             )
             compiled.append((rule, codes))
-            if spec.unconditional and codes is not None:
+            if spec.unconditional and codes is not None and not spec.lost_code:
                 closed.update(dict.fromkeys(codes - closed.keys(), where))
         causes = list(causes)
         self._causes = tuple(
@@ -246,10 +254,11 @@ class Rules:
                 raise RulesError(
                     f"cause pattern {cause.pattern.pattern!r} lacks (?P<code>) or (?P<message>)"
                 )
-        every_code = {code for _, codes in compiled if codes is not None for code in codes}
-        self._generic = tuple(rule for rule, codes in compiled if codes is None)
+        coded = [(rule, codes) for rule, codes in compiled if rule.id not in lost]
+        every_code = {code for _, codes in coded if codes is not None for code in codes}
+        self._generic = tuple(rule for rule, codes in coded if codes is None)
         self._by_code: dict[str, tuple[_Rule, ...]] = {
-            code: tuple(rule for rule, codes in compiled if codes is None or code in codes)
+            code: tuple(rule for rule, codes in coded if codes is None or code in codes)
             for code in every_code
         }
         # With no code at all, every rule may speak: only the message is left to judge.
@@ -287,7 +296,12 @@ class Rules:
         return None
 
     def _first_rule(self, code: str, message: str, fields: tuple[str, ...]) -> _Rule | None:
-        for rule in self._by_code.get(code, self._generic):
+        rules = self._by_code.get(code)
+        if rules is None:
+            # A code no rule and no status names says nothing: every rule may speak,
+            # as for an error without a code.
+            rules = self._generic if code in self._table else self._by_code[""]
+        for rule in rules:
             if rule.message is not None and rule.message.search(message) is None:
                 continue
             if rule.fields is not None and not any(rule.fields.fullmatch(f) for f in fields):
