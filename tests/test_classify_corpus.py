@@ -2,10 +2,11 @@
 
 ``tests/corpus/salesforce_errors.jsonl`` holds one message a line, exactly as
 its source (named in ``source``) shows it, with the subtype an admin gives it.
-Lines marked ``"split": "holdout"`` were gathered last, after the rules were
-written, and never used to write them: their accuracy is how the rules fare on
-messages they have not seen. ``tests/corpus/statuscode_enum.txt`` is the API's
-StatusCode enum; every value of it must be mapped by the rules exactly once.
+Lines marked ``"split": "holdout"`` were gathered after the rules of the time
+were frozen and never used to write a rule: their accuracy is how the rules fare
+on messages they have not seen (docs/classification.md tells the rounds apart).
+``tests/corpus/statuscode_enum.txt`` is the API's StatusCode enum; every value of
+it must be mapped by the rules exactly once.
 """
 
 from __future__ import annotations
