@@ -54,7 +54,8 @@ async def test_a_healthy_service_is_green_and_names_what_it_checked(env: NotifyE
     assert answer.status_code == 200
     body = answer.json()
     assert [c["id"] for c in body["checks"]] == [
-        "service", "signin", "limits", "api_version", "access", "headroom", "notifications",
+        "service", "signin", "limits", "api_version", "access", "headroom", "retry_policy",
+        "notifications",
     ]  # fmt: skip
     assert {c["status"] for c in body["checks"]} == {"green"}, body
     assert all(c["fix"] == "" for c in body["checks"])
@@ -177,3 +178,25 @@ async def test_a_failing_webhook_test_send_is_red_with_the_failure(tmp_path: Pat
     webhook = one(body, "notifications", "webhook")
     assert webhook["status"] == "red" and webhook["found"].startswith("the test send failed: ")
     assert "500" in webhook["found"] and webhook["fix"]
+
+
+async def test_the_retry_policy_is_named_on_and_paused_when_over_its_ceiling(
+    env: NotifyEnv,
+) -> None:
+    assert one((await env.client.get("/v1/doctor")).json(), "retry_policy")["found"] == (
+        "automatic retries are off"
+    )
+    answer = await env.client.put(
+        "/v1/retries", json={"enabled": True, "every_minutes": 30, "types": ["custom_code"]}
+    )
+    assert answer.status_code == 200, answer.text
+    on = one((await env.client.get("/v1/doctor")).json(), "retry_policy")
+    assert on["status"] == "green"
+    assert on["found"].startswith("automatic retries are on: every 30 min up to 10 attempts")
+    await env.service.ledger.set_setting(
+        "retry_state", {"paused": True, "since": "2025-03-10T12:00:00+00:00"}
+    )
+    paused = one((await env.client.get("/v1/doctor")).json(), "retry_policy")
+    assert paused["status"] == "yellow"
+    assert paused["found"].startswith("automatic retries are paused since 2025-03-10 12:00 UTC")
+    assert "raise the allocation" in paused["fix"]

@@ -532,7 +532,7 @@ class DoctorCheck(BaseModel):
 
     id: str = Field(
         description="service | signin | api_version | limits | access | headroom | "
-        "notifications | cache"
+        "retry_policy | notifications | cache"
     )
     subject: str = Field("", description="What the check is about, e.g. 'Contact' for access.")
     status: CheckStatus

@@ -404,6 +404,7 @@ class SyncHealthService:
             self.notifier,
             config.clock,
             self._note_limit_info,
+            lambda: self.retries.status(),
         )
         self.retries = RetryWorker(
             self.ledger, self.usage, run, config.clock, self.notifier.announce,

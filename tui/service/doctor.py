@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from tui import __version__
-from tui.data.models import CheckStatus, DoctorCheck, DoctorReport
+from tui.data.models import CheckStatus, DoctorCheck, DoctorReport, RetryStatus
 from tui.service.callcount import counting
 from tui.service.ledger import Ledger
 from tui.service.notify.notifier import NotConfigured, Notifier
@@ -72,6 +72,7 @@ class Doctor:
         notifier: Notifier,
         clock: Callable[[], datetime],
         note_limit_info: Callable[[], None],
+        retry_status: Callable[[], Awaitable[RetryStatus]],
     ) -> None:
         self._ledger = ledger
         self._usage = usage
@@ -79,6 +80,7 @@ class Doctor:
         self._notifier = notifier
         self._clock = clock
         self._note_limit_info = note_limit_info
+        self._retry_status = retry_status
         self._described: dict[str, _Described] = {}
 
     async def run(self, send_test: bool = False) -> DoctorReport:
@@ -96,6 +98,7 @@ class Doctor:
             finally:
                 self._note_limit_info()
             checks.append(await self._headroom(limits))
+            checks.append(await self._retries())
             checks += await self._notifications(send_test)
         return DoctorReport(
             version=__version__, as_of=self._clock(), checks=checks, salesforce_calls=calls[0]
@@ -290,6 +293,35 @@ class Doctor:
         if share >= HEADROOM_WARN or org_share >= HEADROOM_WARN:
             return check("headroom", "yellow", found, raise_it)
         return check("headroom", "green", found)
+
+    async def _retries(self) -> DoctorCheck:
+        status = await self._retry_status()
+        if not status.enabled:
+            return check("retry_policy", "green", "automatic retries are off")
+        plan = (
+            f"every {status.every_minutes} min up to {status.max_attempts} attempts, then "
+            f"nightly at {status.nightly_at} UTC, for {', '.join(status.types) or 'no type'}"
+        )
+        if status.paused:
+            since = (
+                f" since {status.paused_since:%Y-%m-%d %H:%M} UTC" if status.paused_since else ""
+            )
+            return check(
+                "retry_policy",
+                "yellow",
+                f"automatic retries are paused{since}: the integration's use is at or above "
+                f"{status.ceiling_percent}% of the allocation ({plan})",
+                "raise the allocation or the retries' ceiling (R in the console, PUT "
+                "/v1/retries), or wait for the 24-hour window to free calls",
+            )
+        if not status.types:
+            return check(
+                "retry_policy",
+                "yellow",
+                "automatic retries are on but retry no error type",
+                "choose the error types to retry (R in the console, PUT /v1/retries)",
+            )
+        return check("retry_policy", "green", f"automatic retries are on: {plan}")
 
     async def _notifications(self, send_test: bool) -> list[DoctorCheck]:
         settings = await load_settings(self._ledger)
