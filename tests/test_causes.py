@@ -1,12 +1,14 @@
 """The cause normaliser: messages that differ only by ids, values, names and numbers are
 one cause; what names the cause (field, object, subtype, automation) keeps them apart.
 
-Messages are real Salesforce REST error texts as the classifier's table records them
-(tests/test_classify.py, CASES) and the simulated org's demo ledger.
+Messages are real Salesforce REST error texts: the classifier's corpus (tests/corpus/,
+each line with its public source), its table (tests/test_classify.py, CASES) and the
+simulated org's demo ledger.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections import defaultdict
@@ -121,3 +123,37 @@ def test_the_demo_ledger_groups_into_few_causes(tmp_path: Path) -> None:
     assert distinct > 700 and len(causes) < 130
     picklist = {cause_template(m) for s, o, m in rows if s == "picklist.restricted_value"}
     assert all(t.endswith("bad value for restricted picklist field: <value>") for t in picklist)
+
+
+#: The classifier's real-message corpus: one real Salesforce message a line, each with
+#: the public source it was taken from (tests/corpus/salesforce_errors.jsonl).
+CORPUS = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "corpus/salesforce_errors.jsonl").read_text().splitlines()
+    if line.strip()
+]
+_ID = re.compile(r"\b(?=\w*\d)(?=\w*[A-Za-z])[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?\b")
+
+
+@pytest.mark.parametrize("line", CORPUS, ids=lambda line: line["source"][-40:])
+def test_on_the_real_corpus_ids_and_addresses_go_and_fields_stay(line: dict) -> None:
+    message = line["message"]
+    template = cause_template(message)
+    assert template == cause_template(message)
+    assert not _ID.search(template), template
+    assert "@" not in template.replace("<email>", "")
+    for field in line["fields"]:
+        if re.search(rf"\b{re.escape(field)}\b", message):
+            assert re.search(rf"\b{re.escape(field)}\b", template), (field, template)
+
+
+def test_the_corpus_errors_that_differ_only_by_ids_and_numbers_are_one_cause() -> None:
+    unexpected = [
+        line["message"]
+        for line in CORPUS
+        if line["message"].startswith("An unexpected error occurred. Please include this ErrorId")
+    ]
+    assert len(set(unexpected)) >= 4
+    assert len({cause_key("other.unknown", "Lead", m) for m in unexpected}) == 1
+    causes = {(line["subtype"], cause_template(line["message"])) for line in CORPUS}
+    assert len(causes) < len({line["message"] for line in CORPUS})
