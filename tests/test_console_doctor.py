@@ -70,12 +70,17 @@ async def test_the_palette_offers_the_doctor_in_japanese(
     make_app: Callable[..., Any], wait_ready: Any
 ) -> None:
     app = make_app(lang="ja")
-    async with app.run_test(size=(120, 40)) as pilot:
-        await wait_ready(pilot)
-        provider = ConsoleCommands(app.screen)
-        names = {name: keys for name, keys, _ in provider._commands()}
-        assert names["ドクター：ヘルスチェック"] == "D"
-        await pilot.press("D")
-        await wait_ready(pilot, lambda: isinstance(app.screen, DoctorScreen) and app.screen.report)
-        lines = shown(app.screen)
-    assert any(line.startswith("異常 連携ユーザーのアクセス権 (Lead): ") for line in lines)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_ready(pilot)
+            provider = ConsoleCommands(app.screen)
+            names = {name: keys for name, keys, _ in provider._commands()}
+            assert names["ドクター：ヘルスチェック"] == "D"
+            await pilot.press("D")
+            await wait_ready(
+                pilot, lambda: isinstance(app.screen, DoctorScreen) and app.screen.report
+            )
+            lines = shown(app.screen)
+        assert any(line.startswith("異常 連携ユーザーのアクセス権 (Lead): ") for line in lines)
+    finally:
+        i18n.set_lang("en")

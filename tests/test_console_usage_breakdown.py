@@ -50,16 +50,20 @@ async def test_the_palette_names_it_in_japanese(
     make_app: Callable[..., Any], wait_ready: Any
 ) -> None:
     app = make_app(lang="ja")
-    async with app.run_test(size=(100, 30)) as pilot:
-        await wait_ready(pilot)
-        names = {name: keys for name, keys, _ in ConsoleCommands(app.screen)._commands()}
-        assert names["API 呼び出しの内訳"] == "u"
-        await pilot.press("u")
-        await wait_ready(
-            pilot, lambda: isinstance(app.screen, UsageBreakdownScreen) and app.screen.breakdown
-        )
-        kinds = table_rows(app.screen, "by_kind")
-    assert "制限の取得" in {row[0] for row in kinds}
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_ready(pilot)
+            names = {name: keys for name, keys, _ in ConsoleCommands(app.screen)._commands()}
+            assert names["API 呼び出しの内訳"] == "u"
+            await pilot.press("u")
+            await wait_ready(
+                pilot, lambda: isinstance(app.screen, UsageBreakdownScreen) and app.screen.breakdown
+            )
+            kinds = table_rows(app.screen, "by_kind")
+        assert "制限の取得" in {row[0] for row in kinds}
+    finally:
+        i18n.set_lang("en")
+
 
 
 async def test_a_service_that_does_not_answer_is_said_in_the_view(
