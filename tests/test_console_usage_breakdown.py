@@ -65,7 +65,6 @@ async def test_the_palette_names_it_in_japanese(
         i18n.set_lang("en")
 
 
-
 async def test_a_service_that_does_not_answer_is_said_in_the_view(
     make_app: Callable[..., Any], wait_ready: Any
 ) -> None:
