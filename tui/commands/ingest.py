@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from tui.commands.say import say
 from tui.profiles import ServiceTarget, add_service_arguments
 
 BATCH_ITEMS = 500
@@ -42,7 +43,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _say(message: str) -> None:
-    print(f"synchealth ingest: {message}", file=sys.stderr)
+    say("ingest", message)
 
 
 @dataclass

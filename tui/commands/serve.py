@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import argparse
 import secrets
-import sys
 from pathlib import Path
 from typing import Any
 
+from tui.commands.say import say
 from tui.profiles import API_TOKEN_ENV, DEFAULT_HOST, DEFAULT_PORT, add_profile_arguments
 
 
@@ -63,7 +63,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"synchealth serve: {message}", file=sys.stderr)
+    say("serve", message)
     return 2
 
 

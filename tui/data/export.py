@@ -12,8 +12,9 @@ carriage return) get a leading single quote. In a block every text cell starts w
 anything but another quote is exactly the start of a cell: one regular expression
 over the block escapes them all (``escape_block``), much faster than a test per cell.
 
-A file is written to a temporary name in the target folder and renamed over the
-target only when complete.
+A new or regular file is written to a temporary name in the target folder and renamed
+over the target only when complete (keeping the old file's mode); a device, a FIFO or
+a symlink is written in place, never replaced (``write_file``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import csv
 import io
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Callable, Generator, Iterable, Sequence
 from pathlib import Path
@@ -69,16 +71,33 @@ def escape_block(block: bytes) -> bytes:
 
 
 def _line_sql() -> str:
+    """printf for the common line; plain concatenation for a line holding a NUL.
+
+    printf (like length()) stops a text at its first NUL, while replace() and ``||``
+    keep it: a cell holding a NUL is written with the NUL byte in it, exactly as the
+    engine reported it (docs/reliability.md), at the cost of the slower form for
+    those rows only.
+    """
     formats: list[str] = []
     args: list[str] = []
+    joined: list[str] = []
+    texts: list[str] = []
     for column in EXPORT_COLUMNS:
         if column in _INTEGERS:
             formats.append("%d")
             args.append(_INTEGERS[column])
+            joined.append(_INTEGERS[column])
         else:
+            expr = _TEXT_EXPR.get(column, f"e.{column}")
             formats.append('"%w"')
-            args.append(_TEXT_EXPR.get(column, f"e.{column}"))
-    return f"printf('{','.join(formats)}', {', '.join(args)})"
+            args.append(expr)
+            joined.append(f"""'"' || replace({expr}, '"', '""') || '"'""")
+            if column != "subtype_title":  # our catalog's words: no NUL to look for
+                texts.append(expr)
+    has_nul = " OR ".join(f"instr({expr}, char(0))" for expr in texts)
+    exact = " || ',' || ".join(joined)
+    fast = f"printf('{','.join(formats)}', {', '.join(args)})"
+    return f"CASE WHEN {has_nul} THEN {exact} ELSE {fast} END"
 
 
 #: The SELECT expression for ``Cache.iter_lines``: one CSV line in EXPORT_COLUMNS order.
@@ -118,14 +137,89 @@ def write_stream(
     return written
 
 
-def _check_target(path: Path) -> None:
-    if path.is_dir():
-        raise ExportError(f"Cannot export to {path}: it is a folder. Give a file name.")
+def _fail(path: Path, exc: OSError) -> ExportError:
+    if isinstance(exc, PermissionError):
+        return ExportError(f"Cannot export to {path}: permission denied.")
+    return ExportError(f"Cannot export to {path}: {exc.strerror or exc}.")
+
+
+def _existing(path: Path) -> os.stat_result | None:
+    """``lstat`` of ``path`` (the link itself for a symlink), None when nothing is there."""
+    try:
+        return path.lstat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise _fail(path, exc) from exc
+
+
+def _check_new(path: Path) -> None:
     parent = path.parent
     if not parent.exists():
         raise ExportError(f"Cannot export to {path}: the folder {parent} does not exist.")
     if not parent.is_dir():
         raise ExportError(f"Cannot export to {path}: {parent} is not a folder.")
+
+
+def _check_link(path: Path) -> None:
+    """A symlink is written through (in place), never renamed over: check where it leads."""
+    try:
+        target = path.stat()
+    except FileNotFoundError as exc:
+        raise ExportError(
+            f"Cannot export to {path}: it is a link to {os.readlink(path)}, which does not exist."
+        ) from exc
+    except OSError as exc:
+        raise _fail(path, exc) from exc
+    if stat.S_ISDIR(target.st_mode):
+        raise ExportError(f"Cannot export to {path}: it is a link to a folder. Give a file name.")
+
+
+def _write_in_place(
+    path: Path,
+    blocks: Iterable[tuple[bytes, int]],
+    bom: bool,
+    progress: Callable[[int], None] | None,
+) -> int:
+    """Write into what ``path`` names (a device, a FIFO, through a symlink): no rename."""
+    try:
+        with open(path, "wb", buffering=1 << 20) as stream:
+            return write_stream(stream, blocks, bom=bom, progress=progress)
+    except OSError as exc:
+        raise _fail(path, exc) from exc
+
+
+def _write_replacing(
+    path: Path,
+    blocks: Iterable[tuple[bytes, int]],
+    bom: bool,
+    progress: Callable[[int], None] | None,
+    mode: int,
+) -> int:
+    """Write to a temporary file beside ``path``, then rename it over ``path``."""
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except PermissionError as exc:
+        raise ExportError(
+            f"Cannot export to {path}: permission denied to write in {path.parent}."
+        ) from exc
+    except OSError as exc:
+        raise _fail(path, exc) from exc
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb", buffering=1 << 20) as stream:
+            written = write_stream(stream, blocks, bom=bom, progress=progress)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise _fail(path, exc) from exc
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return written
 
 
 def _umask() -> int:
@@ -140,39 +234,31 @@ def write_file(
     *,
     bom: bool = False,
     progress: Callable[[int], None] | None = None,
-    mode: int = 0o644,
+    mode: int | None = None,
 ) -> int:
-    """Write the CSV to a temporary file beside ``path``, then rename it over ``path``.
+    """Write the CSV to ``path``; how depends on what is there (docs/reliability.md).
 
-    On any failure the temporary file is removed and ``path`` is left as it was.
+    A new path or a regular file: a temporary file beside it, renamed over it only when
+    complete (on any failure ``path`` is left as it was); an existing file keeps its
+    mode, a read-only one is refused. A new file gets ``mode`` (default 0666 less the
+    umask). A symlink, a device or a FIFO is written in place: never replaced.
     """
     path = Path(path).expanduser()
-    _check_target(path)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except PermissionError as exc:
-        raise ExportError(
-            f"Cannot export to {path}: permission denied to write in {path.parent}."
-        ) from exc
-    except OSError as exc:
-        raise ExportError(f"Cannot export to {path}: {exc.strerror or exc}.") from exc
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb", buffering=1 << 20) as stream:
-            written = write_stream(stream, blocks, bom=bom, progress=progress)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if isinstance(exc, PermissionError):
-            raise ExportError(f"Cannot export to {path}: permission denied.") from exc
-        raise ExportError(f"Cannot export to {path}: {exc.strerror or exc}.") from exc
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    return written
+    found = _existing(path)
+    if found is None:
+        _check_new(path)
+        chosen = (0o666 & ~_umask()) if mode is None else mode
+        return _write_replacing(path, blocks, bom, progress, chosen)
+    if stat.S_ISDIR(found.st_mode):
+        raise ExportError(f"Cannot export to {path}: it is a folder. Give a file name.")
+    if stat.S_ISLNK(found.st_mode):
+        _check_link(path)
+        return _write_in_place(path, blocks, bom, progress)
+    if not stat.S_ISREG(found.st_mode):
+        return _write_in_place(path, blocks, bom, progress)
+    if not found.st_mode & 0o222:
+        raise ExportError(f"Cannot export to {path}: the file is read-only.")
+    return _write_replacing(path, blocks, bom, progress, stat.S_IMODE(found.st_mode))
 
 
 async def export_csv(
@@ -200,8 +286,10 @@ async def export_csv(
 
     blocks = cache.iter_lines(LINE, f, ids, subtype_titles(lang))
     if isinstance(target, (str, Path)):
-        mode = 0o666 & ~_umask()
-        return await asyncio.to_thread(
-            write_file, Path(target), blocks, bom=bom, progress=report, mode=mode
-        )
-    return await asyncio.to_thread(write_stream, target, blocks, bom=bom, progress=report)
+        return await asyncio.to_thread(write_file, Path(target), blocks, bom=bom, progress=report)
+    try:
+        return await asyncio.to_thread(write_stream, target, blocks, bom=bom, progress=report)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise ExportError(f"Cannot write the export: {exc.strerror or exc}.") from exc
