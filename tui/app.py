@@ -79,9 +79,17 @@ class SessionOpened(Message):
 
 
 class SessionFailed(Message):
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, problem: str) -> None:
         super().__init__()
-        self.reason = reason
+        self.reason, self.problem = reason, problem
+
+
+class CacheRebuilt(Message):
+    """The cache file was found damaged and moved aside; a fresh one is being filled."""
+
+    def __init__(self, moved_to: Path | None) -> None:
+        super().__init__()
+        self.moved_to = moved_to
 
 
 class Refreshed(Message):
@@ -139,6 +147,7 @@ class SyncHealthApp(App[int]):
         self.last_refresh: datetime | None = None
         self.refreshing = False
         self.open_error: str | None = None
+        self.open_problem: str | None = None
         #: True once the first load after opening has been shown (tests wait on it)
         self.ready = False
 
@@ -152,7 +161,7 @@ class SyncHealthApp(App[int]):
         if session is None:
             if self.open_error is None:
                 return None
-            return Status(None, None, False, None, self.open_error)
+            return Status(None, None, False, None, self.open_error, problem=self.open_problem)
         return Status(
             org_name=session.org_name,
             mode=session.mode,
@@ -160,6 +169,7 @@ class SyncHealthApp(App[int]):
             last_refresh=self.last_refresh or session.last_refresh,
             last_error=session.last_error,
             refreshing=self.refreshing,
+            problem=session.last_problem,
         )
 
     @property
@@ -198,19 +208,25 @@ class SyncHealthApp(App[int]):
     async def open_session(self) -> None:
         from tui.data.cache import CacheError
         from tui.data.client import ServiceError
+        from tui.data.session import problem_of
 
         try:
             session = await DataSession.open(**self._open_args)
         except (ServiceError, CacheError) as exc:
-            self.post_message(SessionFailed(exc.message))
+            self.post_message(SessionFailed(exc.message, problem_of(exc)))
         except OSError as exc:
-            self.post_message(SessionFailed(str(exc)))
+            self.post_message(SessionFailed(str(exc), "cache"))
         else:
             self.post_message(SessionOpened(session))
 
     def on_session_opened(self, message: SessionOpened) -> None:
-        self.session = message.session
-        self.open_error = None
+        session = self.session = message.session
+        self.open_error = self.open_problem = None
+        session.on_rebuilt = lambda _notice: self.post_message(
+            CacheRebuilt(session.cache.moved_to)
+        )
+        if session.notice:
+            self.post_message(CacheRebuilt(session.cache.moved_to))
         self.set_interval(self.config.refresh_interval, self.refresh_data)
         self.refresh_data()
 
@@ -235,8 +251,15 @@ class SyncHealthApp(App[int]):
                 ids |= {binding.id for _key, binding in merged if binding.id}
         return ids
 
+    def on_cache_rebuilt(self, message: CacheRebuilt) -> None:
+        self.notify(
+            t("main.notify.cache_rebuilt", moved=str(message.moved_to or "-")),
+            severity="warning",
+            timeout=30,
+        )
+
     def on_session_failed(self, message: SessionFailed) -> None:
-        self.open_error = message.reason
+        self.open_error, self.open_problem = message.reason, message.problem
         self.notify(
             t("main.notify.open_failed", reason=message.reason), severity="error", timeout=30
         )

@@ -14,17 +14,18 @@ import math
 import uuid
 from array import array
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import httpx
 
 from tui.data import paths
 from tui.data.cache import (
     Cache,
+    CacheDamaged,
     CacheError,
     ErrorRow,
     RecordCount,
@@ -40,6 +41,7 @@ from tui.data.client import (
     ServiceRejected,
     ServiceUnauthorized,
     ServiceUnavailable,
+    check_service_url,
 )
 from tui.data.export import export_csv
 from tui.data.models import (
@@ -73,6 +75,7 @@ BATCH_SIZE = 100
 RECORDS_PER_CALL = 200
 PAGE_SIZE = 10000
 _ID, _TYPE, _STATUS = (ERROR_COLUMNS.index(c) for c in ("id", "type", "status"))
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +144,21 @@ class _Tally:
                 self.skipped += 1
 
 
+def problem_of(exc: ServiceError | CacheError) -> str:
+    """The banner's kind of problem: ``ServiceError.problem``, or "cache"."""
+    return exc.problem if isinstance(exc, ServiceError) else "cache"
+
+
+def _cache_path(service_key: str) -> Path:
+    """The cache file for a service; CacheError when its folder cannot be made."""
+    try:
+        return paths.cache_path_for(service_key)
+    except OSError as exc:
+        raise CacheError(
+            f"Cannot use the cache folder {exc.filename or ''}: {exc.strerror or exc}."
+        ) from exc
+
+
 def _reorder(columns: list[str], rows: list[list[Any]]) -> list[list[Any]]:
     """Rows in ERROR_COLUMNS order, checked; BadResponse when they cannot be."""
     width = len(ERROR_COLUMNS)
@@ -170,6 +188,8 @@ class DataSession:
         self.online = False
         self.last_refresh: datetime | None = None
         self.last_error: str | None = None
+        #: The kind of ``last_error`` (``ServiceError.problem``, or "cache").
+        self.last_problem: str | None = None
         #: Set when the cache file was damaged and rebuilt: where the old one went.
         self.notice: str | None = cache.notice
         self._usage: Usage | None = None
@@ -177,6 +197,10 @@ class DataSession:
         #: Open errors new to the cache, per type, pulled since ``refresh`` last reported them.
         self._arrived: Counter[str] = Counter()
         self._resync_lock = asyncio.Lock()
+        #: Called with the notice when a damaged cache was moved aside while running.
+        self.on_rebuilt: Callable[[str], None] | None = None
+        self._rebuilds = 0
+        self._rebuild_lock = asyncio.Lock()
 
     @classmethod
     async def open(
@@ -199,9 +223,9 @@ class DataSession:
             embedded = await start_embedded(demo_size)
             url, transport, key = embedded.base_url, embedded.transport, embedded.cache_key
         else:
-            key = url.rstrip("/")
+            key = check_service_url(url)
         try:
-            cache = await Cache.open(cache_path or paths.cache_path_for(key))
+            cache = await Cache.open(cache_path or _cache_path(key))
         except BaseException:
             if embedded is not None:
                 await embedded.aclose()
@@ -218,6 +242,28 @@ class DataSession:
         self._usage = Usage.model_validate(usage) if usage else None
         stamp = await self.cache.get_meta("last_refresh")
         self.last_refresh = datetime.fromisoformat(stamp) if stamp else None
+
+    # -- a cache damaged while running ---------------------------------------------------
+
+    async def _recover(self, seen: int) -> None:
+        """Move the damaged cache aside and start afresh (once, however many reads failed)."""
+        async with self._rebuild_lock:
+            if self._rebuilds != seen:
+                return
+            self.notice = await self.cache.rebuild()
+            self._rebuilds += 1
+            self.last_refresh = None
+        if self.on_rebuilt is not None:
+            self.on_rebuilt(self.notice)
+
+    async def _read(self, query: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """A cache query; a damaged file is rebuilt and the query runs again on the new one."""
+        seen = self._rebuilds
+        try:
+            return await query(*args)
+        except CacheDamaged:
+            await self._recover(seen)
+            return await query(*args)
 
     async def close(self) -> None:
         try:
@@ -245,21 +291,24 @@ class DataSession:
         async with self._refresh_lock:
             changed = 0
             try:
-                health = await self.client.health()
-                self.org_name, self.mode = health.org_name, health.mode
-                await self.cache.set_meta("health", health.model_dump(mode="json"))
-                await self._store_usage(await self.client.usage())
-                await self._replay_pending(_Tally())
-                changed = await self._pull()
+                changed = await self._read(self._pull_all)
             except (ServiceError, CacheError) as exc:
                 self.online = False
-                self.last_error = exc.message
+                self.last_error, self.last_problem = exc.message, problem_of(exc)
                 return RefreshResult(changed, False, exc.message)
             self.online = True
-            self.last_error = None
+            self.last_error = self.last_problem = None
             self.last_refresh = datetime.now(UTC)
             await self._quietly(self.cache.set_meta("last_refresh", self.last_refresh.isoformat()))
             return RefreshResult(changed, True, None)
+
+    async def _pull_all(self) -> int:
+        health = await self.client.health()
+        self.org_name, self.mode = health.org_name, health.mode
+        await self.cache.set_meta("health", health.model_dump(mode="json"))
+        await self._store_usage(await self.client.usage())
+        await self._replay_pending(_Tally())
+        return await self._pull()
 
     async def _quietly(self, job: Any) -> None:
         try:
@@ -329,32 +378,34 @@ class DataSession:
     # -- queries (the cache) -------------------------------------------------------------
 
     async def type_counts(self) -> list[TypeCount]:
-        return await self.cache.type_counts()
+        return await self._read(
+            self.cache.type_counts,
+        )
 
     async def subtype_counts(self, type: str) -> list[SubtypeCount]:
-        return await self.cache.subtype_counts(type)
+        return await self._read(self.cache.subtype_counts, type)
 
     async def count(self, f: ViewFilter) -> int:
-        return await self.cache.count(f)
+        return await self._read(self.cache.count, f)
 
     async def view_ids(
         self, f: ViewFilter, sort: SortColumn = "last_seen", descending: bool = True
     ) -> array:
-        return await self.cache.view_ids(f, sort, descending)
+        return await self._read(self.cache.view_ids, f, sort, descending)
 
     async def rows(self, ids: Sequence[int]) -> dict[int, ErrorRow]:
-        return await self.cache.rows(ids)
+        return await self._read(self.cache.rows, ids)
 
     async def affected_count(self, f: ViewFilter) -> int:
-        return await self.cache.affected_count(f)
+        return await self._read(self.cache.affected_count, f)
 
     async def affected_records(
         self, f: ViewFilter, offset: int = 0, limit: int = 200
     ) -> list[RecordCount]:
-        return await self.cache.affected_records(f, offset, limit)
+        return await self._read(self.cache.affected_records, f, offset, limit)
 
     async def error_ids_for_records(self, f: ViewFilter, record_ids: Sequence[str]) -> list[int]:
-        return await self.cache.error_ids_for_records(f, record_ids)
+        return await self._read(self.cache.error_ids_for_records, f, record_ids)
 
     async def error_detail(self, error_id: int) -> SyncErrorDetail | None:
         """From the service (with history) when online, else the cached row."""
@@ -363,7 +414,7 @@ class DataSession:
                 return await self.client.error(error_id)
             except ServiceError:
                 pass
-        row = await self.cache.error(error_id)
+        row = await self._read(self.cache.error, error_id)
         if row is None:
             return None
         return SyncErrorDetail.model_validate(
@@ -473,6 +524,17 @@ class DataSession:
             from tui.i18n import current_lang
 
             lang = current_lang()
-        return await export_csv(
-            self.cache, path, f=f, ids=ids, lang=lang, bom=bom, progress=progress
-        )
+        seen = self._rebuilds
+        try:
+            return await export_csv(
+                self.cache, path, f=f, ids=ids, lang=lang, bom=bom, progress=progress
+            )
+        except CacheDamaged as exc:
+            await self._recover(seen)
+            if not isinstance(path, (str, Path)):
+                # part of it already went out: say so rather than write it twice
+                raise CacheError(f"{exc.message} Run the export again.") from exc
+            await self.refresh()
+            return await export_csv(
+                self.cache, path, f=f, ids=ids, lang=lang, bom=bom, progress=progress
+            )
