@@ -34,6 +34,7 @@ from tui.data.cache import (
     TypeCount,
     ViewFilter,
 )
+from tui.data.cache_file import check_location
 from tui.data.client import (
     BadResponse,
     ServiceClient,
@@ -154,9 +155,9 @@ def _cache_path(service_key: str) -> Path:
     try:
         return paths.cache_path_for(service_key)
     except OSError as exc:
-        raise CacheError(
-            f"Cannot use the cache folder {exc.filename or ''}: {exc.strerror or exc}."
-        ) from exc
+        if exc.filename:
+            check_location(Path(exc.filename) / "cache.sqlite3")  # says what is wrong
+        raise CacheError(f"Cannot use the cache folder: {exc.strerror or exc}.") from exc
 
 
 def _reorder(columns: list[str], rows: list[list[Any]]) -> list[list[Any]]:
