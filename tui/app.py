@@ -222,9 +222,7 @@ class SyncHealthApp(App[int]):
     def on_session_opened(self, message: SessionOpened) -> None:
         session = self.session = message.session
         self.open_error = self.open_problem = None
-        session.on_rebuilt = lambda _notice: self.post_message(
-            CacheRebuilt(session.cache.moved_to)
-        )
+        session.on_rebuilt = lambda _notice: self.post_message(CacheRebuilt(session.cache.moved_to))
         if session.notice:
             self.post_message(CacheRebuilt(session.cache.moved_to))
         self.set_interval(self.config.refresh_interval, self.refresh_data)
