@@ -98,6 +98,14 @@ class Refreshed(Message):
         self.result, self.usage = result, usage
 
 
+class ReplayOffered(Message):
+    """Resync batches of an earlier run got no answer: ask before sending them again."""
+
+    def __init__(self, errors: int) -> None:
+        super().__init__()
+        self.errors = errors
+
+
 class CacheLoaded(Message):
     """The cache as it was at start, shown before the first refresh ends."""
 
@@ -130,6 +138,7 @@ class SyncHealthApp(App[int]):
         config: Config | None = None,
         lang: Lang = "en",
         clock: Callable[[], datetime] | None = None,
+        timeout: float | None = None,
     ) -> None:
         super().__init__()
         set_lang(lang)
@@ -140,6 +149,8 @@ class SyncHealthApp(App[int]):
             "cache_path": cache_path,
             "demo_size": demo_size,
         }
+        if timeout is not None:
+            self._open_args["timeout"] = timeout
         self._clock = clock or (lambda: datetime.now(UTC))
         self.session: DataSession | None = None
         self.marks: set[int] = set()
@@ -225,6 +236,7 @@ class SyncHealthApp(App[int]):
         session.on_rebuilt = lambda _notice: self.post_message(CacheRebuilt(session.cache.moved_to))
         if session.notice:
             self.post_message(CacheRebuilt(session.cache.moved_to))
+        session.client.retry_listeners.append(self._retrying)
         self.set_interval(self.config.refresh_interval, self.refresh_data)
         self.refresh_data()
 
@@ -249,17 +261,34 @@ class SyncHealthApp(App[int]):
                 ids |= {binding.id for _key, binding in merged if binding.id}
         return ids
 
+    def _retrying(self, failure: Any, attempt: int, retries: int) -> None:
+        """A refresh (or a setting) waits on a retry: say so, unless a dialog shows it."""
+        from tui.screens.resync import ResyncRunScreen
+
+        if not isinstance(self.screen, ResyncRunScreen):
+            self.notify(
+                t("main.notify.retrying", reason=failure.message, attempt=attempt,
+                  retries=retries),
+                severity="warning",
+                timeout=5,
+                markup=False,
+            )  # fmt: skip
+
     def on_cache_rebuilt(self, message: CacheRebuilt) -> None:
         self.notify(
             t("main.notify.cache_rebuilt", moved=str(message.moved_to or "-")),
             severity="warning",
             timeout=30,
+            markup=False,
         )
 
     def on_session_failed(self, message: SessionFailed) -> None:
         self.open_error, self.open_problem = message.reason, message.problem
         self.notify(
-            t("main.notify.open_failed", reason=message.reason), severity="error", timeout=30
+            t("main.notify.open_failed", reason=message.reason),
+            severity="error",
+            timeout=30,
+            markup=False,
         )
         if self.main_screen is not None:
             self.main_screen.show_status()
@@ -296,7 +325,32 @@ class SyncHealthApp(App[int]):
             self._announce_arrivals(result.new_errors)
         self.usage = message.usage
         self._notify_screens(clear_cache=True)
+        if not self.ready:
+            self.offer_replay()
         self.ready = True
+
+    @work(group="replay", exit_on_error=False)
+    async def offer_replay(self) -> None:
+        """Once per start: batches of an earlier run left unanswered are shown first."""
+        session = self.session
+        if session is not None and (ids := await session.pending_resync()):
+            self.post_message(ReplayOffered(len(ids)))
+
+    def on_replay_offered(self, message: ReplayOffered) -> None:
+        from tui.screens.replay import ReplayConfirmScreen
+        from tui.screens.resync import ResyncRunScreen
+
+        session = self.session
+        if session is None:
+            return
+
+        def chosen(send: bool | None) -> None:
+            if send:
+                self.push_screen(
+                    ResyncRunScreen(session, [], replay=True), lambda _s: self.refresh_data()
+                )
+
+        self.push_screen(ReplayConfirmScreen(message.errors), chosen)
 
     def _announce_arrivals(self, new_errors: dict[str, int]) -> None:
         """One toast for every error new to the console, however many arrived."""

@@ -134,9 +134,9 @@ class ServiceClient:
         self.retries = retries
         self.backoff = backoff
         self.timeout = timeout
-        #: Called as ``on_retry(failure, attempt, retries)`` before each retry (the console
-        #: shows it), so a slow or failing service is never waited on silently.
-        self.on_retry: Callable[[ServiceError, int, int], None] | None = None
+        #: Each is called as ``listener(failure, attempt, retries)`` before a retry (the
+        #: console shows it), so a slow or failing service is never waited on silently.
+        self.retry_listeners: list[Callable[[ServiceError, int, int], None]] = []
         self._http = httpx.AsyncClient(
             base_url=self.base_url, headers=headers, transport=transport, timeout=timeout
         )
@@ -194,8 +194,8 @@ class ServiceClient:
             attempt += 1
             if not retry or attempt > self.retries:
                 raise failure
-            if self.on_retry is not None:
-                self.on_retry(failure, attempt, self.retries)
+            for listener in list(self.retry_listeners):
+                listener(failure, attempt, self.retries)
             await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
 
     async def _model(self, model: type, method: str, path: str, **kw: Any) -> Any:

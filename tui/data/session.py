@@ -3,8 +3,11 @@
 The console reads only the cache; ``refresh`` pulls the service's change feed into it
 and never raises (it records ``online`` and ``last_error`` instead). Resyncs go out
 in batches of 100, each written down in the cache with its request_id before it is
-sent, so a killed process re-sends the same request_id later (the service then
-answers the stored result and sends nothing twice).
+sent. A batch that got no answer (killed process, lost connection, timeout) stays
+written down; it is sent again, with the same request_id (the service then answers
+the stored result and sends nothing twice), only by ``replay_pending``, which the
+console calls after the user saw and accepted it. A batch the service answered, even
+with a refusal, is settled and never sent again.
 """
 
 from __future__ import annotations
@@ -75,6 +78,8 @@ BATCH_SIZE = 100
 #: sObject Collections takes at most 200 records per call.
 RECORDS_PER_CALL = 200
 PAGE_SIZE = 10000
+#: Seconds a request waits for the service before "the service is slow".
+DEFAULT_TIMEOUT = 15.0
 _ID, _TYPE, _STATUS = (ERROR_COLUMNS.index(c) for c in ("id", "type", "status"))
 T = TypeVar("T")
 
@@ -119,6 +124,8 @@ class ResyncSummary:
     refused: str | None
     #: Errors of batches the service reported as interrupted (outcome unknown; not re-sent).
     interrupted: int = 0
+    #: Errors of batches that got no answer: kept, to be offered again (``replay_pending``).
+    kept: int = 0
 
 
 @dataclass
@@ -128,6 +135,7 @@ class _Tally:
     skipped: int = 0
     calls: int = 0
     interrupted: int = 0
+    kept: int = 0
     refused: str | None = None
 
     def __post_init__(self) -> None:
@@ -212,10 +220,14 @@ class DataSession:
         cache_path: Path | None = None,
         demo_size: int = 5000,
         transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = 3,
     ) -> DataSession:
         """Open the cache and a client; ``url`` None runs the embedded service.
 
-        ``transport`` replaces the network for ``url`` (tests, in-process services).
+        ``transport`` replaces the network for ``url`` (tests, in-process services);
+        ``timeout`` is how long a request waits for an answer before it counts as slow,
+        ``retries`` how often an idempotent request is tried again.
         """
         embedded = None
         if url is None:
@@ -231,7 +243,8 @@ class DataSession:
             if embedded is not None:
                 await embedded.aclose()
             raise
-        session = cls(ServiceClient(url, token, transport=transport), cache, embedded)
+        client = ServiceClient(url, token, transport=transport, timeout=timeout, retries=retries)
+        session = cls(client, cache, embedded)
         await session._load_cached()
         return session
 
@@ -308,7 +321,6 @@ class DataSession:
         self.org_name, self.mode = health.org_name, health.mode
         await self.cache.set_meta("health", health.model_dump(mode="json"))
         await self._store_usage(await self.client.usage())
-        await self._replay_pending(_Tally())
         return await self._pull()
 
     async def _quietly(self, job: Any) -> None:
@@ -438,41 +450,64 @@ class DataSession:
         ids: Sequence[int],
         progress: Callable[[ResyncProgress], None] | None = None,
     ) -> ResyncSummary:
-        """Resync in batches of 100; batches left pending by a killed run go first."""
+        """Resync in batches of 100. Errors of a pending batch are left out: only
+        ``replay_pending`` sends them (with their first request_id), never a new id."""
         async with self._resync_lock:
-            tally = _Tally()
             pending = await self.cache.pending()
             handled = {i for _, batch in pending for i in batch}
             fresh = list(dict.fromkeys(i for i in ids if i not in handled))
-            work: list[tuple[str | None, list[int]]] = [(rid, b) for rid, b in pending]
-            work += [(None, fresh[i : i + BATCH_SIZE]) for i in range(0, len(fresh), BATCH_SIZE)]
-            total = sum(len(batch) for _, batch in work)
-            done = 0
-            for number, (request_id, batch) in enumerate(work, 1):
-                if tally.refused is not None:
-                    tally.skipped += len(batch)
-                else:
-                    await self._send(request_id, batch, tally)
-                done += len(batch)
-                if progress is not None:
-                    progress(ResyncProgress(number, len(work), done, total))
-            await self._update()
-            return ResyncSummary(
-                requested=total,
-                synced=tally.synced,
-                failed=tally.failed,
-                skipped=tally.skipped,
-                calls=tally.calls,
-                failures_by_subtype=dict(tally.failures),
-                refused=tally.refused,
-                interrupted=tally.interrupted,
-            )
+            work: list[tuple[str | None, list[int]]] = [
+                (None, fresh[i : i + BATCH_SIZE]) for i in range(0, len(fresh), BATCH_SIZE)
+            ]
+            return await self._run(work, progress)
 
-    async def _replay_pending(self, tally: _Tally) -> None:
-        for request_id, batch in await self.cache.pending():
+    async def pending_resync(self) -> list[int]:
+        """Error ids of the batches sent without an answer, to show before any replay."""
+        return [i for _, batch in await self.cache.pending() for i in batch]
+
+    async def replay_pending(
+        self, progress: Callable[[ResyncProgress], None] | None = None
+    ) -> ResyncSummary:
+        """Send the pending batches again with their own request_ids (the user agreed)."""
+        async with self._resync_lock:
+            pending = await self.cache.pending()
+            return await self._run([(rid, b) for rid, b in pending], progress)
+
+    async def drop_pending(self) -> int:
+        """Forget the pending batches without sending them; the errors they held."""
+        pending = await self.cache.pending()
+        for request_id, _ in pending:
+            await self.cache.drop_pending(request_id)
+        return sum(len(batch) for _, batch in pending)
+
+    async def _run(
+        self,
+        work: list[tuple[str | None, list[int]]],
+        progress: Callable[[ResyncProgress], None] | None,
+    ) -> ResyncSummary:
+        tally = _Tally()
+        total = sum(len(batch) for _, batch in work)
+        done = 0
+        for number, (request_id, batch) in enumerate(work, 1):
             if tally.refused is not None:
-                return
-            await self._send(request_id, batch, tally)
+                tally.skipped += len(batch)
+            else:
+                await self._send(request_id, batch, tally)
+            done += len(batch)
+            if progress is not None:
+                progress(ResyncProgress(number, len(work), done, total))
+        await self._update()
+        return ResyncSummary(
+            requested=total,
+            synced=tally.synced,
+            failed=tally.failed,
+            skipped=tally.skipped,
+            calls=tally.calls,
+            failures_by_subtype=dict(tally.failures),
+            refused=tally.refused,
+            interrupted=tally.interrupted,
+            kept=tally.kept,
+        )
 
     async def _send(self, request_id: str | None, batch: list[int], tally: _Tally) -> None:
         """Send one batch (written down first); outcomes and refusals go to ``tally``."""
@@ -495,15 +530,19 @@ class DataSession:
         except ServiceUnavailable as exc:
             tally.skipped += len(batch)
             tally.refused = exc.message
-            if exc.code.startswith("salesforce_"):
-                # the service answered: the request is settled (refused or interrupted)
+            if exc.status is not None and exc.code:
+                # the service answered (its own error, or Salesforce's): settled, never replayed
                 await self.cache.drop_pending(request_id)
                 if exc.code in ("salesforce_unavailable", "salesforce_bad_answer"):
                     tally.interrupted += len(batch)
-            # else the service may not have seen it: keep it pending, replay it later
+            else:
+                # no answer (timeout, connection lost, a proxy's 5xx): outcome unknown;
+                # kept, and offered to the user again before anything is re-sent
+                tally.kept += len(batch)
         except BadResponse as exc:
             tally.skipped += len(batch)
-            tally.refused = exc.message  # kept pending: the replay reads the stored result
+            tally.kept += len(batch)
+            tally.refused = exc.message  # kept pending: a replay reads the stored result
         else:
             await self.cache.drop_pending(request_id)
             tally.add(result)

@@ -84,16 +84,20 @@ class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
     """Run ``session.resync`` with a progress bar, then show what happened.
 
     Closing is refused while batches are in flight: stopping halfway would leave
-    the admin without the summary of what was already sent.
+    the admin without the summary of what was already sent. Stop cancels instead: the
+    batch in flight stays written down and is offered again at the next start. A retry
+    of a slow or failing service is shown as it happens. ``replay`` sends the pending
+    batches (``DataSession.replay_pending``) instead of ``ids``.
     """
 
     CSS_PATH = "../styles/modals.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", id="modal.close")]
 
-    def __init__(self, session: DataSession, ids: Sequence[int]) -> None:
+    def __init__(self, session: DataSession, ids: Sequence[int], replay: bool = False) -> None:
         super().__init__(classes="modal")
         self.session = session
         self.ids = list(ids)
+        self.replay = replay
         self.summary: ResyncSummary | None = None
         self.last_progress: ResyncProgress | None = None
         self.finished = False
@@ -111,10 +115,29 @@ class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
                 yield ProgressBar(total=max(len(self.ids), 1), show_eta=False, id="bar")
                 yield Vertical(id="result")
             with Horizontal(classes="buttons"):
+                yield Button(Content(t("modals.resync.stop")), id="stop")
                 yield Button(Content(t("modals.common.close")), id="close", disabled=True)
 
     def on_mount(self) -> None:
-        self.run_worker(self._run(), exclusive=True, group="resync")
+        self.session.client.retry_listeners.append(self._retrying)
+        self._worker = self.run_worker(self._run(), exclusive=True, group="resync")
+
+    def on_unmount(self) -> None:
+        if self._retrying in self.session.client.retry_listeners:
+            self.session.client.retry_listeners.remove(self._retrying)
+
+    def _retrying(self, failure: ServiceError, attempt: int, retries: int) -> None:
+        self.query_one("#status", Static).update(
+            t("modals.resync.retrying", reason=clean(failure.message), attempt=attempt,
+              retries=retries)
+        )  # fmt: skip
+
+    @on(Button.Pressed, "#stop")
+    def action_stop(self) -> None:
+        if self.finished:
+            return
+        self._worker.cancel()
+        self._finish([(t("modals.resync.stopped"), "warning")])
 
     def _progress(self, progress: ResyncProgress) -> None:
         self.last_progress = progress
@@ -133,7 +156,10 @@ class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
 
     async def _run(self) -> None:
         try:
-            summary = await self.session.resync(self.ids, self._progress)
+            if self.replay:
+                summary = await self.session.replay_pending(self._progress)
+            else:
+                summary = await self.session.resync(self.ids, self._progress)
         except (ServiceError, CacheError) as error:
             self._finish([(t("modals.resync.error", message=clean(error.message)), "error")])
             return
@@ -145,6 +171,7 @@ class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
         self.query_one(".dialog").border_title = Content(t("modals.resync.done_title"))
         self.query_one("#status", Static).display = False
         self.query_one("#bar", ProgressBar).display = False
+        self.query_one("#stop", Button).display = False
         result = self.query_one("#result", Vertical)
         widgets = []
         if self.summary is not None:
@@ -184,6 +211,8 @@ def summary_lines(summary: ResyncSummary) -> list[tuple[str, str]]:
     lines: list[tuple[str, str]] = []
     if summary.refused:
         lines.append((t("modals.resync.refused", reason=clean(summary.refused)), "error"))
+    if summary.kept > 0:
+        lines.append((t("modals.resync.kept", count=f"{summary.kept:,}"), "warning"))
     if summary.interrupted > 0:
         lines.append((t("modals.resync.interrupted", count=f"{summary.interrupted:,}"), "warning"))
     ranked = sorted(summary.failures_by_subtype.items(), key=lambda item: (-item[1], item[0]))
