@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
@@ -226,6 +226,14 @@ class ErrorReport(BaseModel):
     @field_validator("occurred_at")
     @classmethod
     def _not_ahead(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        if value is not None:
+            try:
+                value.astimezone(UTC)
+            except OverflowError:
+                raise ValueError(
+                    f"is {value.isoformat()}, which is outside the years 1 to 9999 once "
+                    "turned into UTC"
+                ) from None
         now = (info.context or {}).get("now")
         if value is not None and now is not None and value > now + FUTURE_TOLERANCE:
             raise ValueError(
