@@ -53,7 +53,7 @@ from pydantic import (
     model_validator,
 )
 
-from tui.data.tomlfile import parse_toml
+from tui.data.tomlfile import parse_toml, read_utf8
 
 APP_NAME = "synchealth"
 CONFIG_ENV = "SYNCHEALTH_CONFIG"
@@ -315,7 +315,7 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     """Read and validate the configuration (defaults when the default file is absent)."""
     target, explicit = config_path(path, environ)
     try:
-        raw = target.read_text(encoding="utf-8")
+        raw = read_utf8(target, ConfigError, f"config file {target}")
     except FileNotFoundError:
         if explicit:
             raise ConfigError(f"config file {target} does not exist") from None
