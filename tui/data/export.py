@@ -48,6 +48,9 @@ _CELL_TO_ESCAPE = re.compile(rb',"(?=[=+\-@\t\r])')
 
 _TITLE = "coalesce(t.title, (SELECT title FROM temp.titles WHERE subtype = ''))"
 _INTEGERS = {"id": "e.id", "attempts": "e.attempts"}
+#: The only cells that can hold a NUL: the service refuses control characters in ids,
+#: codes and object names (tui/service/ingest.py), and the titles are our catalog's.
+_FREE_TEXT = ("record_name", "message", "fields")
 #: Text cells that are not just the column (printf would write NULL as "(NULL)").
 _TEXT_EXPR = {"subtype_title": _TITLE, "sf_id": "ifnull(e.sf_id, '')"}
 
@@ -92,7 +95,7 @@ def _line_sql() -> str:
             formats.append('"%w"')
             args.append(expr)
             joined.append(f"""'"' || replace({expr}, '"', '""') || '"'""")
-            if column != "subtype_title":  # our catalog's words: no NUL to look for
+            if column in _FREE_TEXT:
                 texts.append(expr)
     has_nul = " OR ".join(f"instr({expr}, char(0))" for expr in texts)
     exact = " || ',' || ".join(joined)
