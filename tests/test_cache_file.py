@@ -233,3 +233,29 @@ async def test_the_console_blames_the_cache_not_the_service(
         assert "cannot be reached" not in text
         assert "cache file cannot be used" in text and "service is not at fault" in text
         assert ("it is a folder" if case == "file_is_a_folder" else "it is a file") in text
+
+
+async def test_an_export_that_hits_a_damaged_page_rebuilds_and_writes_every_row(
+    synchealth_env: dict[str, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A file too big for the open-time check, damaged: the export still writes it all."""
+    import csv
+
+    path = synchealth_env["cache_file"]
+    session = await DataSession.open(cache_path=path, demo_size=2000)
+    await session.refresh()
+    total = await session.count(ViewFilter(status=None))
+    await session.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    _wreck_middle(path, size=64 * 1024)
+    monkeypatch.setattr("tui.data.cache_file.CHECK_AT_OPEN_LIMIT", 0)
+    session = await DataSession.open(cache_path=path, demo_size=2000)
+    try:
+        out = tmp_path / "all.csv"
+        rows = await session.export(out, f=ViewFilter(status=None))
+        assert rows == total and session.notice is not None and "moved to" in session.notice
+        with out.open(newline="", encoding="utf-8") as fh:
+            assert len(list(csv.reader(fh))) == total + 1
+    finally:
+        await session.close()

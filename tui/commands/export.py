@@ -90,9 +90,10 @@ async def _export(args: argparse.Namespace, target: ServiceTarget) -> int:
     except (CacheError, ServiceError) as exc:
         _say(exc.message)
         return 1
+    told = session.notice
     try:
-        if session.notice:
-            _say(session.notice)
+        if told:
+            _say(told)
         result = await session.refresh()
         if not result.online:
             if session.last_refresh is None:
@@ -122,6 +123,8 @@ async def _export(args: argparse.Namespace, target: ServiceTarget) -> int:
             return 1
         if progress is not None:
             sys.stderr.write("\n")
+        if session.notice and session.notice != told:
+            _say(session.notice)  # the cache was found damaged during the export, and rebuilt
         if args.output is not None:
             _say(f"{rows:,} errors written to {args.output}")
         return 0
