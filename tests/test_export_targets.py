@@ -261,11 +261,14 @@ def test_cli_export_to_a_file_stays_exact(cli_env: dict[str, str], tmp_path: Pat
     assert body[1][6] == NASTY_NAME and body[1][11] == CLEARING_MESSAGE
 
 
-def test_cli_messages_on_a_terminal_are_escaped() -> None:
-    """What a command says on stderr (here quoting a record name) reaches a tty escaped."""
+@pytest.mark.parametrize(
+    ("call", "stream"), [("say('export', ", "stderr"), ("show(", "stdout")], ids=["say", "show"]
+)
+def test_cli_messages_on_a_terminal_are_escaped(call: str, stream: str) -> None:
+    """What a command prints (here quoting a record name) reaches a tty escaped."""
     master, slave = pty.openpty()
-    code = f"from tui.commands.say import say; say('export', 'cannot use ' + {NASTY_NAME!r})"
-    proc = subprocess.Popen([sys.executable, "-c", code], stderr=slave)
+    code = f"from tui.commands.say import say, show; {call}'cannot use ' + {NASTY_NAME!r})"
+    proc = subprocess.Popen([sys.executable, "-c", code], **{stream: slave})
     os.close(slave)
     proc.wait(timeout=60)
     shown = b""

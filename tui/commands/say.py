@@ -1,4 +1,4 @@
-"""Messages of the CLI commands on stderr: one place, so none can reach a terminal raw.
+"""What the CLI commands print: one place, so nothing reaches a terminal raw.
 
 A message may quote a record name or a Salesforce message; when stderr is a terminal,
 control characters are shown as escapes (:mod:`tui.data.terminal`), else written as is.
@@ -18,3 +18,8 @@ def say(command: str, message: str) -> None:
     if is_terminal(sys.stderr):
         text = for_terminal(text)
     print(text, file=sys.stderr)
+
+
+def show(text: str) -> None:
+    """A line on stdout (flushed); escaped the same way when stdout is a terminal."""
+    print(for_terminal(text) if is_terminal(sys.stdout) else text, flush=True)

@@ -17,7 +17,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from tui.commands.say import say
+from tui.commands.say import say, show
 from tui.profiles import API_TOKEN_ENV, DEFAULT_HOST, DEFAULT_PORT, add_profile_arguments
 
 
@@ -105,7 +105,7 @@ def _demo_ledger(db: Path, size: int) -> None:
     from tui.simorg.demo import build_demo_ledger
 
     if not db.exists():
-        print(f"Building a demo ledger of {size:,} errors in {db} ...", flush=True)
+        show(f"Building a demo ledger of {size:,} errors in {db} ...")
         build_demo_ledger(db, size)
 
 
@@ -184,12 +184,11 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"the service cannot start with these settings:\n{describe(exc)}")
     service = SyncHealthService(config)
     host = f"[{plan.host}]" if ":" in plan.host else plan.host
-    print(
+    show(
         f"Sync Health service on http://{host}:{plan.port} "
         f"(mode: {config.mode}, ledger: {config.db_path}, "
         f"auth: {'bearer token' if plan.api_token else 'none, loopback only'})\n"
-        f"{plan.summary()}",
-        flush=True,
+        f"{plan.summary()}"
     )
     server = uvicorn.Server(
         uvicorn.Config(service.asgi, host=plan.host, port=plan.port, log_level="warning")
