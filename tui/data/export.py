@@ -33,6 +33,8 @@ from typing import BinaryIO
 
 from tui.data.cache import Cache, ViewFilter
 from tui.data.catalog import UNKNOWN, load_catalog
+from tui.data.models import ERROR_TYPES
+from tui.i18n import strings
 
 #: Header of the CSV, in column order.
 EXPORT_COLUMNS: tuple[str, ...] = (
@@ -73,13 +75,18 @@ def escape_block(block: bytes) -> bytes:
     return _CELL_TO_ESCAPE.sub(b",\"'", block)
 
 
-def _line_sql() -> str:
-    """printf for the common line; plain concatenation for a line holding a NUL.
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
+
+def line_sql(type_titles: dict[str, str] | None = None) -> str:
+    """The SELECT expression for ``Cache.iter_lines``: one CSV line in EXPORT_COLUMNS order.
+
+    With ``type_titles`` the type cell holds the type's title instead of its code.
     printf (like length()) stops a text at its first NUL, while replace() and ``||``
-    keep it: a cell holding a NUL is written with the NUL byte in it, exactly as the
-    engine reported it (docs/reliability.md), at the cost of the slower form for
-    those rows only.
+    keep it: a line whose free text holds a NUL is built by concatenation, so the cell
+    keeps the NUL byte exactly as the engine reported it (docs/reliability.md); every
+    other line takes the faster printf.
     """
     formats: list[str] = []
     args: list[str] = []
@@ -90,21 +97,28 @@ def _line_sql() -> str:
             formats.append("%d")
             args.append(_INTEGERS[column])
             joined.append(_INTEGERS[column])
+            continue
+        if column == "type" and type_titles:
+            cases = " ".join(
+                f"WHEN {_sql_text(code)} THEN {_sql_text(title)}"
+                for code, title in type_titles.items()
+            )
+            expr = f"CASE e.type {cases} ELSE e.type END"
         else:
             expr = _TEXT_EXPR.get(column, f"e.{column}")
-            formats.append('"%w"')
-            args.append(expr)
-            joined.append(f"""'"' || replace({expr}, '"', '""') || '"'""")
-            if column in _FREE_TEXT:
-                texts.append(expr)
+        formats.append('"%w"')
+        args.append(expr)
+        joined.append(f"""'"' || replace({expr}, '"', '""') || '"'""")
+        if column in _FREE_TEXT:
+            texts.append(expr)
     has_nul = " OR ".join(f"instr({expr}, char(0))" for expr in texts)
     exact = " || ',' || ".join(joined)
     fast = f"printf('{','.join(formats)}', {', '.join(args)})"
     return f"CASE WHEN {has_nul} THEN {exact} ELSE {fast} END"
 
 
-#: The SELECT expression for ``Cache.iter_lines``: one CSV line in EXPORT_COLUMNS order.
-LINE = _line_sql()
+#: The machine line: codes, as the service names them.
+LINE = line_sql()
 
 
 def subtype_titles(lang: str) -> dict[str, str]:
@@ -115,16 +129,29 @@ def subtype_titles(lang: str) -> dict[str, str]:
     return titles
 
 
+def type_titles(lang: str) -> dict[str, str]:
+    """Type code -> title in ``lang``."""
+    catalog = load_catalog()
+    return {code: catalog.type(code).text(lang).title for code in ERROR_TYPES}
+
+
+def column_titles(lang: str) -> tuple[str, ...]:
+    """The header in words of ``lang`` (from the locale files), in EXPORT_COLUMNS order."""
+    words = strings(lang)  # type: ignore[arg-type]
+    return tuple(words.get(f"export.columns.{column}", column) for column in EXPORT_COLUMNS)
+
+
 def write_stream(
     stream: BinaryIO,
     blocks: Iterable[tuple[bytes, int]],
     *,
     bom: bool = False,
     progress: Callable[[int], None] | None = None,
+    header_row: Sequence[str] = EXPORT_COLUMNS,
 ) -> int:
     """Write the header and the blocks of CSV lines as UTF-8 to a binary stream; rows."""
     header = io.StringIO(newline="")
-    csv.writer(header).writerow(EXPORT_COLUMNS)
+    csv.writer(header).writerow(header_row)
     stream.write((("\ufeff" if bom else "") + header.getvalue()).encode("utf-8"))
     written = 0
     try:
@@ -183,11 +210,12 @@ def _write_in_place(
     blocks: Iterable[tuple[bytes, int]],
     bom: bool,
     progress: Callable[[int], None] | None,
+    header_row: Sequence[str],
 ) -> int:
     """Write into what ``path`` names (a device, a FIFO, through a symlink): no rename."""
     try:
         with open(path, "wb", buffering=1 << 20) as stream:
-            return write_stream(stream, blocks, bom=bom, progress=progress)
+            return write_stream(stream, blocks, bom=bom, progress=progress, header_row=header_row)
     except OSError as exc:
         raise _fail(path, exc) from exc
 
@@ -197,6 +225,7 @@ def _write_replacing(
     blocks: Iterable[tuple[bytes, int]],
     bom: bool,
     progress: Callable[[int], None] | None,
+    header_row: Sequence[str],
     mode: int,
 ) -> int:
     """Write to a temporary file beside ``path``, then rename it over ``path``."""
@@ -211,7 +240,9 @@ def _write_replacing(
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb", buffering=1 << 20) as stream:
-            written = write_stream(stream, blocks, bom=bom, progress=progress)
+            written = write_stream(
+                stream, blocks, bom=bom, progress=progress, header_row=header_row
+            )
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as exc:
@@ -238,6 +269,7 @@ def write_file(
     bom: bool = False,
     progress: Callable[[int], None] | None = None,
     mode: int | None = None,
+    header_row: Sequence[str] = EXPORT_COLUMNS,
 ) -> int:
     """Write the CSV to ``path``; how depends on what is there (docs/reliability.md).
 
@@ -251,17 +283,17 @@ def write_file(
     if found is None:
         _check_new(path)
         chosen = (0o666 & ~_umask()) if mode is None else mode
-        return _write_replacing(path, blocks, bom, progress, chosen)
+        return _write_replacing(path, blocks, bom, progress, header_row, chosen)
     if stat.S_ISDIR(found.st_mode):
         raise ExportError(f"Cannot export to {path}: it is a folder. Give a file name.")
     if stat.S_ISLNK(found.st_mode):
         _check_link(path)
-        return _write_in_place(path, blocks, bom, progress)
+        return _write_in_place(path, blocks, bom, progress, header_row)
     if not stat.S_ISREG(found.st_mode):
-        return _write_in_place(path, blocks, bom, progress)
+        return _write_in_place(path, blocks, bom, progress, header_row)
     if not found.st_mode & 0o222:
         raise ExportError(f"Cannot export to {path}: the file is read-only.")
-    return _write_replacing(path, blocks, bom, progress, stat.S_IMODE(found.st_mode))
+    return _write_replacing(path, blocks, bom, progress, header_row, stat.S_IMODE(found.st_mode))
 
 
 async def export_csv(
@@ -273,11 +305,14 @@ async def export_csv(
     lang: str = "en",
     bom: bool = False,
     progress: Callable[[int], None] | None = None,
+    raw: bool = True,
 ) -> int:
     """Export the errors of ``f`` (every status when None) or ``ids`` to a file or stream.
 
-    The work runs in threads; ``progress`` (rows written so far) is called on the
-    event loop's thread. Returns the number of rows written.
+    ``ids`` are written in their order. ``raw`` keeps the machine header and type codes;
+    otherwise the header and the type cells are in the words of ``lang``. The work runs
+    in threads; ``progress`` (rows written so far) is called on the event loop's thread.
+    Returns the number of rows written.
     """
     loop = asyncio.get_running_loop()
     report = None
@@ -287,11 +322,17 @@ async def export_csv(
         def report(n: int) -> None:
             loop.call_soon_threadsafe(callback, n)
 
-    blocks = cache.iter_lines(LINE, f, ids, subtype_titles(lang))
+    line = LINE if raw else line_sql(type_titles(lang))
+    header_row = EXPORT_COLUMNS if raw else column_titles(lang)
+    blocks = cache.iter_lines(line, f, ids, subtype_titles(lang))
     if isinstance(target, (str, Path)):
-        return await asyncio.to_thread(write_file, Path(target), blocks, bom=bom, progress=report)
+        return await asyncio.to_thread(
+            write_file, Path(target), blocks, bom=bom, progress=report, header_row=header_row
+        )
     try:
-        return await asyncio.to_thread(write_stream, target, blocks, bom=bom, progress=report)
+        return await asyncio.to_thread(
+            write_stream, target, blocks, bom=bom, progress=report, header_row=header_row
+        )
     except BrokenPipeError:
         raise
     except OSError as exc:

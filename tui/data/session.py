@@ -51,6 +51,7 @@ from tui.data.export import export_csv
 from tui.data.models import (
     ERROR_COLUMNS,
     Channel,
+    HistoryPage,
     NotificationSettings,
     NotificationStatus,
     ResyncResult,
@@ -222,12 +223,14 @@ class DataSession:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         retries: int = 3,
+        actor: str | None = None,
     ) -> DataSession:
         """Open the cache and a client; ``url`` None runs the embedded service.
 
         ``transport`` replaces the network for ``url`` (tests, in-process services);
         ``timeout`` is how long a request waits for an answer before it counts as slow,
-        ``retries`` how often an idempotent request is tried again.
+        ``retries`` how often an idempotent request is tried again; ``actor`` names us
+        in the service's history (default ``user@host``).
         """
         embedded = None
         if url is None:
@@ -243,7 +246,9 @@ class DataSession:
             if embedded is not None:
                 await embedded.aclose()
             raise
-        client = ServiceClient(url, token, transport=transport, timeout=timeout, retries=retries)
+        client = ServiceClient(
+            url, token, transport=transport, timeout=timeout, retries=retries, actor=actor
+        )
         session = cls(client, cache, embedded)
         await session._load_cached()
         return session
@@ -375,6 +380,11 @@ class DataSession:
 
     async def set_allocation(self, allocated: int) -> Usage:
         return await self._store_usage(await self.client.set_allocation(allocated))
+
+    async def history(self, cursor: int | None = None) -> HistoryPage:
+        """Recent resyncs and engine reports from the service (every console's, every
+        engine's), newest first."""
+        return await self.client.history(cursor)
 
     async def notifications(self) -> NotificationSettings:
         return await self.client.notifications()
@@ -558,8 +568,10 @@ class DataSession:
         bom: bool = False,
         progress: Callable[[int], None] | None = None,
         lang: str | None = None,
+        raw: bool = False,
     ) -> int:
-        """Write the errors of ``f`` (or ``ids``) as CSV; rows written. Raises ExportError."""
+        """Write the errors of ``f`` (or ``ids``, in their order) as CSV, headed in the words
+        of ``lang`` unless ``raw``; rows written. Raises ExportError."""
         if lang is None:
             from tui.i18n import current_lang
 
@@ -567,7 +579,7 @@ class DataSession:
         seen = self._rebuilds
         try:
             return await export_csv(
-                self.cache, path, f=f, ids=ids, lang=lang, bom=bom, progress=progress
+                self.cache, path, f=f, ids=ids, lang=lang, bom=bom, progress=progress, raw=raw
             )
         except CacheDamaged as exc:
             await self._recover(seen)
@@ -576,5 +588,5 @@ class DataSession:
                 raise CacheError(f"{exc.message} Run the export again.") from exc
             await self.refresh()
             return await export_csv(
-                self.cache, path, f=f, ids=ids, lang=lang, bom=bom, progress=progress
+                self.cache, path, f=f, ids=ids, lang=lang, bom=bom, progress=progress, raw=raw
             )
