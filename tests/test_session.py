@@ -171,7 +171,8 @@ async def test_a_batch_pending_at_a_kill_is_replayed_not_resent(stack: Stack) ->
 
     session = await stack.session()
     try:
-        summary = await session.resync(ids)
+        assert await session.pending_resync() == ids  # what the console shows first
+        summary = await session.replay_pending()
         posted = stack.transport.posted()
         assert [p["request_id"] for p in posted] == ["req-killed", "req-killed"]
         assert stack.org_calls == calls_before  # the service replayed: nothing sent twice
@@ -182,7 +183,8 @@ async def test_a_batch_pending_at_a_kill_is_replayed_not_resent(stack: Stack) ->
         await session.close()
 
 
-async def test_refresh_replays_pending_batches_too(stack: Stack) -> None:
+async def test_refresh_and_resync_never_replay_a_pending_batch(stack: Stack) -> None:
+    """Issue 16 point 11: a replay is sent only once the user has seen it."""
     session = await stack.session()
     await session.refresh()
     ids = list(await session.view_ids(ViewFilter(), "id", False))[:5]
@@ -191,7 +193,14 @@ async def test_refresh_replays_pending_batches_too(stack: Stack) -> None:
     session = await stack.session()
     try:
         assert (await session.refresh()).online
-        assert [p["request_id"] for p in stack.transport.posted()] == ["req-never-sent"]
+        others = list(await session.view_ids(ViewFilter(), "id", False))[5:7]
+        await session.resync(ids + others)  # the pending errors are left out
+        posted = stack.transport.posted()
+        assert len(posted) == 1 and posted[0]["error_ids"] == others
+        assert posted[0]["request_id"] != "req-never-sent"
+        assert await session.pending_resync() == ids
+        await session.replay_pending()
+        assert stack.transport.posted()[-1]["request_id"] == "req-never-sent"
         assert await session.cache.pending() == []
     finally:
         await session.close()
@@ -210,7 +219,7 @@ async def test_an_interrupted_batch_is_dropped_and_reported(tmp_path: Path) -> N
     await cache.close()
     session = await stack.session()
     try:
-        summary = await session.resync([])
+        summary = await session.replay_pending()
         assert summary.interrupted == 3 and summary.skipped == 3 and summary.refused is None
         assert await session.cache.pending() == []
     finally:

@@ -80,15 +80,31 @@ class SessionOpened(Message):
 
 
 class SessionFailed(Message):
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, problem: str) -> None:
         super().__init__()
-        self.reason = reason
+        self.reason, self.problem = reason, problem
+
+
+class CacheRebuilt(Message):
+    """The cache file was found damaged and moved aside; a fresh one is being filled."""
+
+    def __init__(self, moved_to: Path | None) -> None:
+        super().__init__()
+        self.moved_to = moved_to
 
 
 class Refreshed(Message):
     def __init__(self, result: RefreshResult | None, usage: Usage | None) -> None:
         super().__init__()
         self.result, self.usage = result, usage
+
+
+class ReplayOffered(Message):
+    """Resync batches of an earlier run got no answer: ask before sending them again."""
+
+    def __init__(self, errors: int) -> None:
+        super().__init__()
+        self.errors = errors
 
 
 class CacheLoaded(Message):
@@ -129,6 +145,7 @@ class SyncHealthApp(App[int]):
         lang: Lang = "en",
         clock: Callable[[], datetime] | None = None,
         profile: str | None = None,
+        timeout: float | None = None,
     ) -> None:
         super().__init__()
         set_lang(lang)
@@ -140,6 +157,8 @@ class SyncHealthApp(App[int]):
             "demo_size": demo_size,
             "actor": actor_name(profile),
         }
+        if timeout is not None:
+            self._open_args["timeout"] = timeout
         self._clock = clock or (lambda: datetime.now(UTC))
         self.session: DataSession | None = None
         self.marks: set[int] = set()
@@ -147,6 +166,7 @@ class SyncHealthApp(App[int]):
         self.last_refresh: datetime | None = None
         self.refreshing = False
         self.open_error: str | None = None
+        self.open_problem: str | None = None
         #: True once the first load after opening has been shown (tests wait on it)
         self.ready = False
 
@@ -160,7 +180,7 @@ class SyncHealthApp(App[int]):
         if session is None:
             if self.open_error is None:
                 return None
-            return Status(None, None, False, None, self.open_error)
+            return Status(None, None, False, None, self.open_error, problem=self.open_problem)
         return Status(
             org_name=session.org_name,
             mode=session.mode,
@@ -168,6 +188,7 @@ class SyncHealthApp(App[int]):
             last_refresh=self.last_refresh or session.last_refresh,
             last_error=session.last_error,
             refreshing=self.refreshing,
+            problem=session.last_problem,
         )
 
     @property
@@ -206,19 +227,24 @@ class SyncHealthApp(App[int]):
     async def open_session(self) -> None:
         from tui.data.cache import CacheError
         from tui.data.client import ServiceError
+        from tui.data.session import problem_of
 
         try:
             session = await DataSession.open(**self._open_args)
         except (ServiceError, CacheError) as exc:
-            self.post_message(SessionFailed(exc.message))
+            self.post_message(SessionFailed(exc.message, problem_of(exc)))
         except OSError as exc:
-            self.post_message(SessionFailed(str(exc)))
+            self.post_message(SessionFailed(str(exc), "cache"))
         else:
             self.post_message(SessionOpened(session))
 
     def on_session_opened(self, message: SessionOpened) -> None:
-        self.session = message.session
-        self.open_error = None
+        session = self.session = message.session
+        self.open_error = self.open_problem = None
+        session.on_rebuilt = lambda _notice: self.post_message(CacheRebuilt(session.cache.moved_to))
+        if session.notice:
+            self.post_message(CacheRebuilt(session.cache.moved_to))
+        session.client.retry_listeners.append(self._retrying)
         self.set_interval(self.config.refresh_interval, self.refresh_data)
         self.refresh_data()
 
@@ -243,10 +269,34 @@ class SyncHealthApp(App[int]):
                 ids |= {binding.id for _key, binding in merged if binding.id}
         return ids
 
-    def on_session_failed(self, message: SessionFailed) -> None:
-        self.open_error = message.reason
+    def _retrying(self, failure: Any, attempt: int, retries: int) -> None:
+        """A refresh (or a setting) waits on a retry: say so, unless a dialog shows it."""
+        from tui.screens.resync import ResyncRunScreen
+
+        if not isinstance(self.screen, ResyncRunScreen):
+            self.notify(
+                t("main.notify.retrying", reason=failure.message, attempt=attempt,
+                  retries=retries),
+                severity="warning",
+                timeout=5,
+                markup=False,
+            )  # fmt: skip
+
+    def on_cache_rebuilt(self, message: CacheRebuilt) -> None:
         self.notify(
-            t("main.notify.open_failed", reason=message.reason), severity="error", timeout=30
+            t("main.notify.cache_rebuilt", moved=str(message.moved_to or "-")),
+            severity="warning",
+            timeout=30,
+            markup=False,
+        )
+
+    def on_session_failed(self, message: SessionFailed) -> None:
+        self.open_error, self.open_problem = message.reason, message.problem
+        self.notify(
+            t("main.notify.open_failed", reason=message.reason),
+            severity="error",
+            timeout=30,
+            markup=False,
         )
         if self.main_screen is not None:
             self.main_screen.show_status()
@@ -283,8 +333,10 @@ class SyncHealthApp(App[int]):
             self._announce_arrivals(result.new_errors)
         self.usage = message.usage
         self._notify_screens(clear_cache=True)
-        if not self.ready and result is not None and result.online:
-            self.follow_open_job()
+        if not self.ready:
+            self.offer_replay()
+            if result is not None and result.online:
+                self.follow_open_job()
         self.ready = True
 
     @work(group="open-job", exclusive=True)
@@ -303,6 +355,29 @@ class SyncHealthApp(App[int]):
             return  # the next start tries again; the job goes on in the service
         if job_id is not None:
             self.push_screen(ResyncRunScreen(session, [], job_id), lambda _: self.refresh_data())
+
+    @work(group="replay", exit_on_error=False)
+    async def offer_replay(self) -> None:
+        """Once per start: batches of an earlier run left unanswered are shown first."""
+        session = self.session
+        if session is not None and (ids := await session.pending_resync()):
+            self.post_message(ReplayOffered(len(ids)))
+
+    def on_replay_offered(self, message: ReplayOffered) -> None:
+        from tui.screens.replay import ReplayConfirmScreen
+        from tui.screens.resync import ResyncRunScreen
+
+        session = self.session
+        if session is None:
+            return
+
+        def chosen(send: bool | None) -> None:
+            if send:
+                self.push_screen(
+                    ResyncRunScreen(session, [], replay=True), lambda _s: self.refresh_data()
+                )
+
+        self.push_screen(ReplayConfirmScreen(message.errors), chosen)
 
     def _announce_arrivals(self, new_errors: dict[str, int]) -> None:
         """One toast for every error new to the console, however many arrived."""

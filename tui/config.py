@@ -41,6 +41,7 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import (
@@ -52,7 +53,7 @@ from pydantic import (
     model_validator,
 )
 
-from tui.data.tomlfile import parse_toml
+from tui.data.tomlfile import parse_toml, read_utf8
 from tui.service.apiversion import check_api_version
 
 APP_NAME = "synchealth"
@@ -87,10 +88,21 @@ class ConfigError(Exception):
 
 
 def check_url(value: str) -> str:
-    """An absolute http(s) URL with a host, without a trailing slash."""
+    """An absolute http(s) URL with a host (and a valid port), without a trailing slash.
+
+    Parsed as the HTTP client will parse it, so ``http://[::1`` is refused here, at
+    once, rather than failing (or hanging) at the first request.
+    """
     value = value.strip()
     if not re.match(r"^https?://[^/\s?#]+", value):
         raise ValueError("must be an absolute URL starting with https:// (or http:// on loopback)")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number 0-65535
+    except ValueError as exc:
+        raise ValueError(f"is not a valid URL: {exc}") from None
+    if not parts.hostname:
+        raise ValueError("names no host")
     return value.rstrip("/")
 
 
@@ -298,7 +310,7 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     """Read and validate the configuration (defaults when the default file is absent)."""
     target, explicit = config_path(path, environ)
     try:
-        raw = target.read_text(encoding="utf-8")
+        raw = read_utf8(target, ConfigError, f"config file {target}")
     except FileNotFoundError:
         if explicit:
             raise ConfigError(f"config file {target} does not exist") from None

@@ -213,6 +213,11 @@ def service_target(
 ) -> ServiceTarget:
     """URL: ``--url``, ``$SYNCHEALTH_URL``, ``service_url``; token: ``--token``,
     ``$SYNCHEALTH_TOKEN``, ``token_env`` / ``token_file``."""
+    if url is not None:
+        try:
+            url = check_url(url)
+        except ValueError as exc:
+            raise ConfigError(f"--url {url!r} {exc}") from None
     if url is None and (from_env := selection.env(URL_ENV)) is not None:
         try:
             url = check_url(from_env)

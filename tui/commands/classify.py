@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 import orjson
 
+from tui.commands.say import say
 from tui.data.catalog import load_catalog
 from tui.data.classify import ClassifyInputError, classify, iter_errors
 from tui.data.lang import LANGS, configured_lang, resolve_lang
@@ -96,7 +97,7 @@ def run(args: Any) -> int:
                 out.write(b"\n".join(_report(e, lang) for e in errors).decode() + "\n")
                 out.flush()
     except _BadInput as exc:
-        print(f"synchealth classify: {exc}", file=sys.stderr)
+        say("classify", str(exc))
         return 2
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): stop quietly, as other filters do.

@@ -9,9 +9,9 @@ environment or the profile (:mod:`tui.profiles`). Textual is imported inside
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from tui.commands.say import say
 from tui.profiles import add_service_arguments
 
 
@@ -35,11 +35,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         selection, target = target_from_args(args)
     except ConfigError as exc:
-        print(f"synchealth: {exc}", file=sys.stderr)
+        say("", str(exc))
         return 2
     config = selection.config
     if args.demo_size < 1:
-        print("synchealth: --demo-size must be at least 1", file=sys.stderr)
+        say("", "--demo-size must be at least 1")
         return 2
     lang = resolve_lang(args.lang, config.lang)
 

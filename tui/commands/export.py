@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from tui.commands.say import say
+from tui.data.terminal import TerminalWriter, is_terminal
 from tui.profiles import ServiceTarget, add_service_arguments
 
 
@@ -51,7 +55,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _say(message: str) -> None:
-    print(f"synchealth export: {message}", file=sys.stderr)
+    say("export", message)
 
 
 def _progress_printer() -> Callable[[int], None] | None:
@@ -63,6 +67,19 @@ def _progress_printer() -> Callable[[int], None] | None:
         sys.stderr.flush()
 
     return show
+
+
+def _stdout() -> BinaryIO:
+    """stdout for the CSV: exact bytes to a file or pipe, control characters escaped on a tty."""
+    if is_terminal(sys.stdout):
+        return TerminalWriter(sys.stdout.buffer)  # type: ignore[return-value]
+    return sys.stdout.buffer
+
+
+def _drop_stdout() -> None:
+    """After a failed write to stdout, so the exit does not fail (and print) again."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 async def _export(args: argparse.Namespace, target: ServiceTarget) -> int:
@@ -79,9 +96,10 @@ async def _export(args: argparse.Namespace, target: ServiceTarget) -> int:
     except (CacheError, ServiceError) as exc:
         _say(exc.message)
         return 1
+    told = session.notice
     try:
-        if session.notice:
-            _say(session.notice)
+        if told:
+            _say(told)
         result = await session.refresh()
         if not result.online:
             if session.last_refresh is None:
@@ -96,7 +114,7 @@ async def _export(args: argparse.Namespace, target: ServiceTarget) -> int:
         status = None if args.status == "all" else args.status
         view = ViewFilter(type=args.type, status=status)
         progress = _progress_printer()
-        target = args.output if args.output is not None else sys.stdout.buffer
+        target = args.output if args.output is not None else _stdout()
         try:
             rows = await session.export(
                 target,
@@ -108,11 +126,16 @@ async def _export(args: argparse.Namespace, target: ServiceTarget) -> int:
             )
         except (ExportError, CacheError) as exc:
             _say(exc.message)
+            if args.output is None:
+                _drop_stdout()
             return 1
         except BrokenPipeError:
+            _drop_stdout()
             return 1
         if progress is not None:
             sys.stderr.write("\n")
+        if session.notice and session.notice != told:
+            _say(session.notice)  # the cache was found damaged during the export, and rebuilt
         if args.output is not None:
             _say(f"{rows:,} errors written to {args.output}")
         return 0

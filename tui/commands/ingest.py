@@ -22,6 +22,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from tui.commands.say import say
 from tui.data.failure_columns import (
     FileRefused,
     fields_from_describe,
@@ -92,7 +93,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _say(message: str) -> None:
-    print(f"synchealth ingest: {message}", file=sys.stderr)
+    say("ingest", message)
 
 
 @dataclass

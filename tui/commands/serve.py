@@ -11,11 +11,13 @@ anyone on the network could read and resync.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import secrets
-import sys
+import sqlite3
 from pathlib import Path
 from typing import Any
 
+from tui.commands.say import say, show
 from tui.profiles import API_TOKEN_ENV, DEFAULT_HOST, DEFAULT_PORT, add_profile_arguments
 
 
@@ -63,16 +65,47 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"synchealth serve: {message}", file=sys.stderr)
+    say("serve", message)
     return 2
+
+
+#: The first 16 bytes of every SQLite 3 file.
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def ledger_problem(db: Path) -> str | None:
+    """What makes ``db`` unusable as the ledger, in one sentence; None when it can be used.
+
+    Checked before uvicorn starts, so a wrong ``--db`` is one line and exit 2, and no
+    folder is ever created for it.
+    """
+    if db.is_dir():
+        return f"the ledger {db} is a folder; give the path of a file, e.g. {db / 'ledger.sqlite3'}"
+    if not db.parent.is_dir():
+        return f"the folder {db.parent} of the ledger {db} does not exist; create it first"
+    if not db.exists():
+        return None
+    try:
+        with db.open("rb") as fh:
+            head = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        return f"cannot read the ledger {db}: {exc.strerror or exc}"
+    if head and head != SQLITE_HEADER:
+        return f"the ledger {db} is not a SQLite file; give the path of a ledger (or a new file)"
+    if head:
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+        except sqlite3.Error as exc:
+            return f"cannot open the ledger {db}: {exc}"
+    return None
 
 
 def _demo_ledger(db: Path, size: int) -> None:
     from tui.simorg.demo import build_demo_ledger
 
     if not db.exists():
-        print(f"Building a demo ledger of {size:,} errors in {db} ...", flush=True)
-        db.parent.mkdir(parents=True, exist_ok=True)
+        show(f"Building a demo ledger of {size:,} errors in {db} ...")
         build_demo_ledger(db, size)
 
 
@@ -136,26 +169,32 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.demo:
             db = plan.db or _default_db("serve-demo")
+            if (problem := ledger_problem(db)) is not None:
+                return _fail(problem)
             _demo_ledger(db, args.demo_size)
             config = service_config(
                 plan, db, org_name=plan.org_name or "Demo org (simulated)", **_simulated_org()
             )
         else:
             db = plan.db or _default_db(f"serve-{plan.profile}" if plan.profile else "serve")
+            if (problem := ledger_problem(db)) is not None:
+                return _fail(problem)
             config = service_config(plan, db)
     except ValidationError as exc:
         return _fail(f"the service cannot start with these settings:\n{describe(exc)}")
     service = SyncHealthService(config)
     host = f"[{plan.host}]" if ":" in plan.host else plan.host
-    print(
+    show(
         f"Sync Health service on http://{host}:{plan.port} "
         f"(mode: {config.mode}, ledger: {config.db_path}, "
         f"auth: {'bearer token' if plan.api_token else 'none, loopback only'})\n"
-        f"{plan.summary()}",
-        flush=True,
+        f"{plan.summary()}"
     )
     server = uvicorn.Server(
         uvicorn.Config(service.asgi, host=plan.host, port=plan.port, log_level="warning")
     )
     server.run()
-    return 0 if server.started else 1
+    if not server.started:
+        say("serve", "the service did not start (the reason is above)")
+        return 1
+    return 0

@@ -30,7 +30,19 @@ from typing import Any, Literal
 import aiosqlite
 import orjson
 
+from tui.data.cache_file import (
+    CacheDamaged,
+    CacheError,
+    check_location,
+    classify_failure,
+    damage_marker,
+    damaged_notice,
+    move_aside,
+    should_check,
+)
 from tui.data.models import ERROR_COLUMNS, ERROR_TYPES
+
+__all__ = ["Cache", "CacheDamaged", "CacheError", "ErrorRow", "ViewFilter"]
 
 SCHEMA_VERSION = 2
 
@@ -90,14 +102,6 @@ INDEXES = {
 
 #: (level, grouping expression) of the totals table.
 _AGG_LEVELS = (("sub", "e.subtype"), ("type", "e.type"), ("all", "''"))
-
-
-class CacheError(Exception):
-    """The cache cannot be used; ``message`` says why in plain words."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,18 +198,6 @@ def where(f: ViewFilter, alias: str = "") -> tuple[str, list[Any]]:
     return (" AND ".join(clauses) or "1"), params
 
 
-def _classify_sqlite_error(exc: sqlite3.Error) -> str:
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    text = str(exc).lower()
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
-        return "locked"
-    if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")) or (
-        "not a database" in text or "malformed" in text
-    ):
-        return "corrupt"
-    return "other"
-
-
 class Cache:
     """The local mirror. Open with ``await Cache.open(path)``; close with ``close()``."""
 
@@ -217,6 +209,8 @@ class Cache:
         self.busy_timeout = busy_timeout
         #: Set when the file had to be moved aside and rebuilt; says where it went.
         self.notice: str | None = None
+        #: Where the damaged file went, when it was moved aside.
+        self.moved_to: Path | None = None
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
 
@@ -225,10 +219,7 @@ class Cache:
     @classmethod
     async def open(cls, path: Path, *, busy_timeout: float = 5.0) -> Cache:
         cache = cls(Path(path), busy_timeout)
-        try:
-            cache.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise CacheError(f"Cannot create the cache folder {cache.path.parent}: {exc}") from exc
+        check_location(cache.path)
         try:
             await cache._open_or_rebuild()
         except BaseException:
@@ -255,7 +246,7 @@ class Cache:
         try:
             await self._open_checked()
         except sqlite3.Error as exc:
-            kind = _classify_sqlite_error(exc)
+            kind = classify_failure(exc)
             await self._close_connections()
             if kind == "locked":
                 raise CacheError(
@@ -264,11 +255,8 @@ class Cache:
                 ) from exc
             if kind != "corrupt":
                 raise CacheError(f"Cannot open the cache file {self.path}: {exc}") from exc
-            moved = self._move_aside()
-            self.notice = (
-                f"The cache file was damaged ({exc}); it was moved to {moved} "
-                "and a fresh cache is being built from the service."
-            )
+            self.moved_to = move_aside(self.path)
+            self.notice = damaged_notice(exc, self.moved_to)
             try:
                 await self._open_checked()
             except sqlite3.Error as again:
@@ -276,37 +264,43 @@ class Cache:
                 raise CacheError(f"Cannot create a new cache at {self.path}: {again}") from again
 
     async def _open_checked(self) -> None:
+        check = should_check(self.path)
         self._writer = await self._connect()
-        if self._damage_marker.exists():
-            # a query hit a damaged page last time: check the whole file now
+        if check:
             got = await self._writer.execute_fetchall("PRAGMA quick_check(1)")
             if not got or got[0][0] != "ok":
                 raise sqlite3.DatabaseError("database disk image is malformed")
-            self._damage_marker.unlink(missing_ok=True)
-        tables = {
-            r[0]
-            for r in await self._writer.execute_fetchall(
-                "SELECT name FROM sqlite_master WHERE type = 'table'"
-            )
-        }
-        version = None
-        if "meta" in tables:
-            got = await self._writer.execute_fetchall(
-                "SELECT value FROM meta WHERE key = 'schema_version'"
-            )
-            version = int(got[0][0]) if got else None
-        if version != SCHEMA_VERSION:
-            await self._create_schema(tables)
+            damage_marker(self.path).unlink(missing_ok=True)
+        if await self._schema_version() != SCHEMA_VERSION:
+            await self._create_schema()
         elif await self._meta_raw(self._writer, "bulk") == "1":
             # a bulk fill was cut short: finish the indexes and aggregates now
             await self.finish_changes()
         self._reader = await self._connect()
 
-    async def _create_schema(self, old_tables: set[str]) -> None:
+    async def _tables(self) -> set[str]:
+        got = await self._w.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {r[0] for r in got}
+
+    async def _schema_version(self) -> int | None:
+        if "meta" not in await self._tables():
+            return None
+        got = await self._w.execute_fetchall("SELECT value FROM meta WHERE key = 'schema_version'")
+        return int(got[0][0]) if got else None
+
+    async def _create_schema(self) -> None:
+        """Create (or replace an older) schema; safe when another process does it too.
+
+        The version is read again under the write lock: a second console that started
+        at the same moment and created the schema first leaves nothing to do.
+        """
         w = self._w
         await w.execute("BEGIN IMMEDIATE")
         try:
-            for name in old_tables:
+            if await self._schema_version() == SCHEMA_VERSION:
+                await w.execute("COMMIT")
+                return
+            for name in await self._tables():
                 if not name.startswith("sqlite_"):
                     await w.execute(f'DROP TABLE IF EXISTS "{name}"')
             for statement in SCHEMA.split(";"):
@@ -323,30 +317,6 @@ class Cache:
             await w.execute("ROLLBACK")
             raise
 
-    @property
-    def _damage_marker(self) -> Path:
-        return self.path.with_name(self.path.name + ".damaged")
-
-    def _move_aside(self) -> Path:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
-        n = 1
-        while target.exists():
-            n += 1
-            target = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{n}")
-        try:
-            self.path.replace(target)
-            self._damage_marker.unlink(missing_ok=True)
-            for suffix in ("-wal", "-shm"):
-                side = self.path.with_name(self.path.name + suffix)
-                if side.exists():
-                    side.replace(target.with_name(target.name + suffix))
-        except OSError as exc:
-            raise CacheError(
-                f"The cache file {self.path} is damaged and could not be moved aside: {exc}"
-            ) from exc
-        return target
-
     async def _close_connections(self) -> None:
         for conn in (self._reader, self._writer):
             if conn is not None:
@@ -356,6 +326,22 @@ class Cache:
 
     async def close(self) -> None:
         await self._close_connections()
+
+    async def rebuild(self) -> str:
+        """After ``CacheDamaged``: move the file aside and start an empty cache; the notice.
+
+        The next refresh fills it from the service (the cursor starts again at 0).
+        """
+        await self._close_connections()
+        reason = "a read failed: database disk image is malformed"
+        self.moved_to = move_aside(self.path)
+        self.notice = damaged_notice(reason, self.moved_to)
+        try:
+            await self._open_checked()
+        except sqlite3.Error as exc:
+            await self._close_connections()
+            raise CacheError(f"Cannot create a new cache at {self.path}: {exc}") from exc
+        return self.notice
 
     @property
     def _w(self) -> aiosqlite.Connection:
@@ -376,20 +362,23 @@ class Cache:
         try:
             yield
         except sqlite3.Error as exc:
-            kind = _classify_sqlite_error(exc)
+            kind = classify_failure(exc)
             if kind == "locked":
                 raise CacheError(
                     f"Could not {doing}: the cache file {self.path} is locked by another "
                     "program. Try again in a moment."
                 ) from exc
             if kind == "corrupt":
-                with contextlib.suppress(OSError):
-                    self._damage_marker.touch()
-                raise CacheError(
-                    f"Could not {doing}: the cache file {self.path} is damaged. "
-                    "Restart synchealth to move it aside and rebuild it."
-                ) from exc
+                raise self._damaged(doing) from exc
             raise CacheError(f"Could not {doing}: {exc}") from exc
+
+    def _damaged(self, doing: str) -> CacheDamaged:
+        with contextlib.suppress(OSError):
+            damage_marker(self.path).touch()
+        return CacheDamaged(
+            f"Could not {doing}: the cache file {self.path} is damaged; it is moved aside "
+            "and rebuilt from the service."
+        )
 
     # -- meta ----------------------------------------------------------------------------
 
@@ -766,6 +755,8 @@ class Cache:
                     for future in ahead:
                         future.cancel()
         except sqlite3.Error as exc:
+            if classify_failure(exc) == "corrupt":
+                raise self._damaged("read the cache for the export") from exc
             raise CacheError(f"Could not read the cache for the export: {exc}") from exc
         finally:
             for c in opened:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,21 +53,63 @@ class ServiceError(Exception):
         self.status = status
         self.code = code
 
+    @property
+    def problem(self) -> str:
+        """What went wrong, for the console's banner: unreachable, slow, unauthorized,
+        rate_limited, service_error, rejected, bad_answer, bad_url."""
+        return "unreachable"
+
 
 class ServiceUnavailable(ServiceError):
     """The service is down, too slow, or failed (5xx)."""
+
+    @property
+    def problem(self) -> str:
+        if self.code == "slow":
+            return "slow"
+        return "service_error" if self.status is not None else "unreachable"
 
 
 class ServiceUnauthorized(ServiceError):
     """The service refused our token (401/403)."""
 
+    @property
+    def problem(self) -> str:
+        return "unauthorized"
+
 
 class ServiceRejected(ServiceError):
     """The service understood the request and said no (404/409/422/429...)."""
 
+    @property
+    def problem(self) -> str:
+        return "rate_limited" if self.status == 429 else "rejected"
+
 
 class BadResponse(ServiceError):
     """The service answered something we cannot read."""
+
+    @property
+    def problem(self) -> str:
+        return "bad_answer"
+
+
+class BadServiceURL(ServiceError):
+    """The service URL cannot be used (malformed, or not http/https)."""
+
+    @property
+    def problem(self) -> str:
+        return "bad_url"
+
+
+def check_service_url(url: str) -> str:
+    """``url`` without a trailing slash, or BadServiceURL saying what is wrong with it."""
+    from tui.config import check_url
+
+    try:
+        return check_url(url)
+    except ValueError as exc:
+        raise BadServiceURL(f"The service URL {url!r} {exc}.") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +160,13 @@ class ServiceClient:
         }
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self.base_url = base_url.rstrip("/")
+        self.base_url = check_service_url(base_url)
         self.retries = retries
         self.backoff = backoff
+        self.timeout = timeout
+        #: Each is called as ``listener(failure, attempt, retries)`` before a retry (the
+        #: console shows it), so a slow or failing service is never waited on silently.
+        self.retry_listeners: list[Callable[[ServiceError, int, int], None]] = []
         self._http = httpx.AsyncClient(
             base_url=self.base_url, headers=headers, transport=transport, timeout=timeout
         )
@@ -159,9 +205,11 @@ class ServiceClient:
                 response = await self._http.request(
                     method, path, content=content, params=params, headers=headers, **extra
                 )
-            except httpx.TimeoutException as exc:
+            except httpx.TimeoutException:
                 failure: ServiceError = ServiceUnavailable(
-                    f"{self._where()} did not answer in time ({type(exc).__name__})."
+                    f"The service is slow (no answer in {timeout or self.timeout:g} s from "
+                    f"{self.base_url}).",
+                    code="slow",
                 )
             except httpx.TransportError as exc:
                 failure = ServiceUnavailable(f"Cannot reach {self._where()}: {_reason(exc)}.")
@@ -176,6 +224,8 @@ class ServiceClient:
             attempt += 1
             if not retry or attempt > self.retries:
                 raise failure
+            for listener in list(self.retry_listeners):
+                listener(failure, attempt, self.retries)
             await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
 
     async def _model(self, model: type, method: str, path: str, **kw: Any) -> Any:

@@ -3,8 +3,11 @@
 The console reads only the cache; ``refresh`` pulls the service's change feed into it
 and never raises (it records ``online`` and ``last_error`` instead). Resyncs go out
 in batches of 100, each written down in the cache with its request_id before it is
-sent, so a killed process re-sends the same request_id later (the service then
-answers the stored result and sends nothing twice).
+sent. A batch that got no answer (killed process, lost connection, timeout) stays
+written down; it is sent again, with the same request_id (the service then answers
+the stored result and sends nothing twice), only by ``replay_pending``, which the
+console calls after the user saw and accepted it. A batch the service answered, even
+with a refusal, is settled and never sent again.
 """
 
 from __future__ import annotations
@@ -14,17 +17,18 @@ import math
 import uuid
 from array import array
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import httpx
 
 from tui.data import paths
 from tui.data.cache import (
     Cache,
+    CacheDamaged,
     CacheError,
     ErrorRow,
     RecordCount,
@@ -33,6 +37,7 @@ from tui.data.cache import (
     TypeCount,
     ViewFilter,
 )
+from tui.data.cache_file import check_location
 from tui.data.client import (
     BadResponse,
     ServiceClient,
@@ -40,6 +45,7 @@ from tui.data.client import (
     ServiceRejected,
     ServiceUnauthorized,
     ServiceUnavailable,
+    check_service_url,
 )
 from tui.data.export import export_csv
 from tui.data.models import (
@@ -77,7 +83,10 @@ JOB_META = "resync_job"
 #: sObject Collections takes at most 200 records per call.
 RECORDS_PER_CALL = 200
 PAGE_SIZE = 10000
+#: Seconds a request waits for the service before "the service is slow".
+DEFAULT_TIMEOUT = 15.0
 _ID, _TYPE, _STATUS = (ERROR_COLUMNS.index(c) for c in ("id", "type", "status"))
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +135,8 @@ class ResyncSummary:
     interrupted: int = 0
     #: Errors handed to the sync engine (engine mode): they resolve when it reports back.
     engine: int = 0
+    #: Errors of batches that got no answer: kept, to be offered again (``replay_pending``).
+    kept: int = 0
 
 
 @dataclass
@@ -136,6 +147,7 @@ class _Tally:
     calls: int = 0
     interrupted: int = 0
     engine: int = 0
+    kept: int = 0
     refused: str | None = None
 
     def __post_init__(self) -> None:
@@ -153,6 +165,21 @@ class _Tally:
                 self.failures[outcome.subtype or "other.unknown"] += 1
             else:
                 self.skipped += 1
+
+
+def problem_of(exc: ServiceError | CacheError) -> str:
+    """The banner's kind of problem: ``ServiceError.problem``, or "cache"."""
+    return exc.problem if isinstance(exc, ServiceError) else "cache"
+
+
+def _cache_path(service_key: str) -> Path:
+    """The cache file for a service; CacheError when its folder cannot be made."""
+    try:
+        return paths.cache_path_for(service_key)
+    except OSError as exc:
+        if exc.filename:
+            check_location(Path(exc.filename) / "cache.sqlite3")  # says what is wrong
+        raise CacheError(f"Cannot use the cache folder: {exc.strerror or exc}.") from exc
 
 
 def _reorder(columns: list[str], rows: list[list[Any]]) -> list[list[Any]]:
@@ -185,6 +212,8 @@ class DataSession:
         self.online = False
         self.last_refresh: datetime | None = None
         self.last_error: str | None = None
+        #: The kind of ``last_error`` (``ServiceError.problem``, or "cache").
+        self.last_problem: str | None = None
         #: Set when the cache file was damaged and rebuilt: where the old one went.
         self.notice: str | None = cache.notice
         self._usage: Usage | None = None
@@ -192,6 +221,10 @@ class DataSession:
         #: Open errors new to the cache, per type, pulled since ``refresh`` last reported them.
         self._arrived: Counter[str] = Counter()
         self._resync_lock = asyncio.Lock()
+        #: Called with the notice when a damaged cache was moved aside while running.
+        self.on_rebuilt: Callable[[str], None] | None = None
+        self._rebuilds = 0
+        self._rebuild_lock = asyncio.Lock()
 
     @classmethod
     async def open(
@@ -202,12 +235,16 @@ class DataSession:
         cache_path: Path | None = None,
         demo_size: int = 5000,
         transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = 3,
         actor: str | None = None,
     ) -> DataSession:
         """Open the cache and a client; ``url`` None runs the embedded service.
 
         ``transport`` replaces the network for ``url`` (tests, in-process services);
-        ``actor`` names us in the service's history (default ``user@host``).
+        ``timeout`` is how long a request waits for an answer before it counts as slow,
+        ``retries`` how often an idempotent request is tried again; ``actor`` names us
+        in the service's history (default ``user@host``).
         """
         embedded = None
         if url is None:
@@ -216,14 +253,16 @@ class DataSession:
             embedded = await start_embedded(demo_size)
             url, transport, key = embedded.base_url, embedded.transport, embedded.cache_key
         else:
-            key = url.rstrip("/")
+            key = check_service_url(url)
         try:
-            cache = await Cache.open(cache_path or paths.cache_path_for(key))
+            cache = await Cache.open(cache_path or _cache_path(key))
         except BaseException:
             if embedded is not None:
                 await embedded.aclose()
             raise
-        client = ServiceClient(url, token, transport=transport, actor=actor)
+        client = ServiceClient(
+            url, token, transport=transport, timeout=timeout, retries=retries, actor=actor
+        )
         session = cls(client, cache, embedded)
         await session._load_cached()
         return session
@@ -237,6 +276,28 @@ class DataSession:
         self._usage = Usage.model_validate(usage) if usage else None
         stamp = await self.cache.get_meta("last_refresh")
         self.last_refresh = datetime.fromisoformat(stamp) if stamp else None
+
+    # -- a cache damaged while running ---------------------------------------------------
+
+    async def _recover(self, seen: int) -> None:
+        """Move the damaged cache aside and start afresh (once, however many reads failed)."""
+        async with self._rebuild_lock:
+            if self._rebuilds != seen:
+                return
+            self.notice = await self.cache.rebuild()
+            self._rebuilds += 1
+            self.last_refresh = None
+        if self.on_rebuilt is not None:
+            self.on_rebuilt(self.notice)
+
+    async def _read(self, query: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """A cache query; a damaged file is rebuilt and the query runs again on the new one."""
+        seen = self._rebuilds
+        try:
+            return await query(*args)
+        except CacheDamaged:
+            await self._recover(seen)
+            return await query(*args)
 
     async def close(self) -> None:
         try:
@@ -264,22 +325,24 @@ class DataSession:
         async with self._refresh_lock:
             changed = 0
             try:
-                health = await self.client.health()
-                self.org_name, self.mode = health.org_name, health.mode
-                self.resync_mode = health.resync_mode
-                await self.cache.set_meta("health", health.model_dump(mode="json"))
-                await self._store_usage(await self.client.usage())
-                await self._replay_pending(_Tally())
-                changed = await self._pull()
+                changed = await self._read(self._pull_all)
             except (ServiceError, CacheError) as exc:
                 self.online = False
-                self.last_error = exc.message
+                self.last_error, self.last_problem = exc.message, problem_of(exc)
                 return RefreshResult(changed, False, exc.message)
             self.online = True
-            self.last_error = None
+            self.last_error = self.last_problem = None
             self.last_refresh = datetime.now(UTC)
             await self._quietly(self.cache.set_meta("last_refresh", self.last_refresh.isoformat()))
             return RefreshResult(changed, True, None)
+
+    async def _pull_all(self) -> int:
+        health = await self.client.health()
+        self.org_name, self.mode = health.org_name, health.mode
+        self.resync_mode = health.resync_mode
+        await self.cache.set_meta("health", health.model_dump(mode="json"))
+        await self._store_usage(await self.client.usage())
+        return await self._pull()
 
     async def _quietly(self, job: Any) -> None:
         try:
@@ -365,32 +428,34 @@ class DataSession:
     # -- queries (the cache) -------------------------------------------------------------
 
     async def type_counts(self) -> list[TypeCount]:
-        return await self.cache.type_counts()
+        return await self._read(
+            self.cache.type_counts,
+        )
 
     async def subtype_counts(self, type: str) -> list[SubtypeCount]:
-        return await self.cache.subtype_counts(type)
+        return await self._read(self.cache.subtype_counts, type)
 
     async def count(self, f: ViewFilter) -> int:
-        return await self.cache.count(f)
+        return await self._read(self.cache.count, f)
 
     async def view_ids(
         self, f: ViewFilter, sort: SortColumn = "last_seen", descending: bool = True
     ) -> array:
-        return await self.cache.view_ids(f, sort, descending)
+        return await self._read(self.cache.view_ids, f, sort, descending)
 
     async def rows(self, ids: Sequence[int]) -> dict[int, ErrorRow]:
-        return await self.cache.rows(ids)
+        return await self._read(self.cache.rows, ids)
 
     async def affected_count(self, f: ViewFilter) -> int:
-        return await self.cache.affected_count(f)
+        return await self._read(self.cache.affected_count, f)
 
     async def affected_records(
         self, f: ViewFilter, offset: int = 0, limit: int = 200
     ) -> list[RecordCount]:
-        return await self.cache.affected_records(f, offset, limit)
+        return await self._read(self.cache.affected_records, f, offset, limit)
 
     async def error_ids_for_records(self, f: ViewFilter, record_ids: Sequence[str]) -> list[int]:
-        return await self.cache.error_ids_for_records(f, record_ids)
+        return await self._read(self.cache.error_ids_for_records, f, record_ids)
 
     async def error_detail(self, error_id: int) -> SyncErrorDetail | None:
         """From the service (with history) when online, else the cached row."""
@@ -399,7 +464,7 @@ class DataSession:
                 return await self.client.error(error_id)
             except ServiceError:
                 pass
-        row = await self.cache.error(error_id)
+        row = await self._read(self.cache.error, error_id)
         if row is None:
             return None
         return SyncErrorDetail.model_validate(
@@ -423,36 +488,16 @@ class DataSession:
         ids: Sequence[int],
         progress: Callable[[ResyncProgress], None] | None = None,
     ) -> ResyncSummary:
-        """Resync in batches of 100; batches left pending by a killed run go first."""
+        """Resync in batches of 100. Errors of a pending batch are left out: only
+        ``replay_pending`` sends them (with their first request_id), never a new id."""
         async with self._resync_lock:
-            tally = _Tally()
             pending = await self.cache.pending()
             handled = {i for _, batch in pending for i in batch}
             fresh = list(dict.fromkeys(i for i in ids if i not in handled))
-            work: list[tuple[str | None, list[int]]] = [(rid, b) for rid, b in pending]
-            work += [(None, fresh[i : i + BATCH_SIZE]) for i in range(0, len(fresh), BATCH_SIZE)]
-            total = sum(len(batch) for _, batch in work)
-            done = 0
-            for number, (request_id, batch) in enumerate(work, 1):
-                if tally.refused is not None:
-                    tally.skipped += len(batch)
-                else:
-                    await self._send(request_id, batch, tally)
-                done += len(batch)
-                if progress is not None:
-                    progress(ResyncProgress(number, len(work), done, total))
-            await self._update()
-            return ResyncSummary(
-                requested=total,
-                synced=tally.synced,
-                failed=tally.failed,
-                skipped=tally.skipped,
-                calls=tally.calls,
-                failures_by_subtype=dict(tally.failures),
-                refused=tally.refused,
-                interrupted=tally.interrupted,
-                engine=tally.engine,
-            )
+            work: list[tuple[str | None, list[int]]] = [
+                (None, fresh[i : i + BATCH_SIZE]) for i in range(0, len(fresh), BATCH_SIZE)
+            ]
+            return await self._run(work, progress)
 
     async def resync_job(
         self,
@@ -523,11 +568,54 @@ class DataSession:
             engine=counts.requested,
         )
 
-    async def _replay_pending(self, tally: _Tally) -> None:
-        for request_id, batch in await self.cache.pending():
+    async def pending_resync(self) -> list[int]:
+        """Error ids of the batches sent without an answer, to show before any replay."""
+        return [i for _, batch in await self.cache.pending() for i in batch]
+
+    async def replay_pending(
+        self, progress: Callable[[ResyncProgress], None] | None = None
+    ) -> ResyncSummary:
+        """Send the pending batches again with their own request_ids (the user agreed)."""
+        async with self._resync_lock:
+            pending = await self.cache.pending()
+            return await self._run([(rid, b) for rid, b in pending], progress)
+
+    async def drop_pending(self) -> int:
+        """Forget the pending batches without sending them; the errors they held."""
+        pending = await self.cache.pending()
+        for request_id, _ in pending:
+            await self.cache.drop_pending(request_id)
+        return sum(len(batch) for _, batch in pending)
+
+    async def _run(
+        self,
+        work: list[tuple[str | None, list[int]]],
+        progress: Callable[[ResyncProgress], None] | None,
+    ) -> ResyncSummary:
+        tally = _Tally()
+        total = sum(len(batch) for _, batch in work)
+        done = 0
+        for number, (request_id, batch) in enumerate(work, 1):
             if tally.refused is not None:
-                return
-            await self._send(request_id, batch, tally)
+                tally.skipped += len(batch)
+            else:
+                await self._send(request_id, batch, tally)
+            done += len(batch)
+            if progress is not None:
+                progress(ResyncProgress(number, len(work), done, total))
+        await self._update()
+        return ResyncSummary(
+            requested=total,
+            synced=tally.synced,
+            failed=tally.failed,
+            skipped=tally.skipped,
+            calls=tally.calls,
+            failures_by_subtype=dict(tally.failures),
+            refused=tally.refused,
+            interrupted=tally.interrupted,
+            engine=tally.engine,
+            kept=tally.kept,
+        )
 
     async def _send(self, request_id: str | None, batch: list[int], tally: _Tally) -> None:
         """Send one batch (written down first); outcomes and refusals go to ``tally``."""
@@ -550,15 +638,19 @@ class DataSession:
         except ServiceUnavailable as exc:
             tally.skipped += len(batch)
             tally.refused = exc.message
-            if exc.code.startswith("salesforce_"):
-                # the service answered: the request is settled (refused or interrupted)
+            if exc.status is not None and exc.code:
+                # the service answered (its own error, or Salesforce's): settled, never replayed
                 await self.cache.drop_pending(request_id)
                 if exc.code in ("salesforce_unavailable", "salesforce_bad_answer"):
                     tally.interrupted += len(batch)
-            # else the service may not have seen it: keep it pending, replay it later
+            else:
+                # no answer (timeout, connection lost, a proxy's 5xx): outcome unknown;
+                # kept, and offered to the user again before anything is re-sent
+                tally.kept += len(batch)
         except BadResponse as exc:
             tally.skipped += len(batch)
-            tally.refused = exc.message  # kept pending: the replay reads the stored result
+            tally.kept += len(batch)
+            tally.refused = exc.message  # kept pending: a replay reads the stored result
         else:
             await self.cache.drop_pending(request_id)
             tally.add(result)
@@ -582,6 +674,17 @@ class DataSession:
             from tui.i18n import current_lang
 
             lang = current_lang()
-        return await export_csv(
-            self.cache, path, f=f, ids=ids, lang=lang, bom=bom, progress=progress, raw=raw
-        )
+        seen = self._rebuilds
+        try:
+            return await export_csv(
+                self.cache, path, f=f, ids=ids, lang=lang, bom=bom, progress=progress, raw=raw
+            )
+        except CacheDamaged as exc:
+            await self._recover(seen)
+            if not isinstance(path, (str, Path)):
+                # part of it already went out: say so rather than write it twice
+                raise CacheError(f"{exc.message} Run the export again.") from exc
+            await self.refresh()
+            return await export_csv(
+                self.cache, path, f=f, ids=ids, lang=lang, bom=bom, progress=progress, raw=raw
+            )

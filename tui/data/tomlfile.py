@@ -36,11 +36,24 @@ def parse_toml(text: str, model: type[M], error: type[Exception], what: str) -> 
         raise error(f"{what} is invalid:\n{describe(exc)}") from exc
 
 
+def read_utf8(source: Path | Traversable, error: type[Exception], label: str) -> str:
+    """The text of ``source``; a file that is not UTF-8 (binary, or another encoding) is
+    ``error`` naming the first bad byte, not a UnicodeDecodeError traceback."""
+    try:
+        return source.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start]
+        raise error(
+            f"{label} is not UTF-8 text (byte 0x{byte:02x} at offset {exc.start}); "
+            "it must be a TOML file saved as UTF-8"
+        ) from None
+
+
 def read_toml(source: Path | Traversable, model: type[M], error: type[Exception], what: str) -> M:
     """Read and validate the file ``source``; ``what`` is e.g. ``"catalog file"``."""
     label = f"{what} {source}"
     try:
-        text = source.read_text(encoding="utf-8")
+        text = read_utf8(source, error, label)
     except OSError as exc:
         raise error(f"cannot read {label}: {exc.strerror or exc}") from exc
     return parse_toml(text, model, error, label)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -27,6 +27,8 @@ from tui.widgets.usage import UsageGauge
 
 #: Seconds the grid cursor rests before the detail pane fetches that row's history.
 DETAIL_DELAY = 0.12
+#: The smallest terminal (columns, lines) whose error list still shows rows.
+MIN_SIZE = (60, 20)
 
 if TYPE_CHECKING:
     from tui.app import SyncHealthApp
@@ -108,6 +110,7 @@ class HealthScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
+        yield Static(id="too-small", markup=False)
         yield StatusHeader(id="header")
         yield OfflineBanner(id="offline")
         yield UsageGauge(id="usage")
@@ -123,6 +126,17 @@ class HealthScreen(Screen[None]):
     @property
     def grid(self) -> ErrorGrid:
         return self.query_one(ErrorGrid)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Below MIN_SIZE the grid would show no rows: say so instead of an empty list."""
+        width, height = event.size
+        small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        self.set_class(small, "-too-small")
+        if small:
+            self.query_one("#too-small", Static).update(
+                t("main.too_small", width=width, height=height, min_width=MIN_SIZE[0],
+                  min_height=MIN_SIZE[1])
+            )  # fmt: skip
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False

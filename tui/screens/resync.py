@@ -96,18 +96,28 @@ class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
     """Send the errors as one resync job (or follow ``job_id``, a job started before the
     console was last closed) with a progress bar, then show what happened.
 
-    Closing is refused while the job runs: the admin would lose its summary (the job
-    itself goes on in the service, and a reopened console follows it again).
+    Closing is refused while the job runs: the admin would lose its summary. Stop stops
+    following instead: a job goes on in the service (a reopened console follows it
+    again); a replayed batch in flight stays written down and is offered again at the
+    next start. A retry of a slow or failing service is shown as it happens. ``replay``
+    sends the pending batches (``DataSession.replay_pending``) instead of ``ids``.
     """
 
     CSS_PATH = "../styles/modals.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", id="modal.close")]
 
-    def __init__(self, session: DataSession, ids: Sequence[int], job_id: str | None = None) -> None:
+    def __init__(
+        self,
+        session: DataSession,
+        ids: Sequence[int],
+        job_id: str | None = None,
+        replay: bool = False,
+    ) -> None:
         super().__init__(classes="modal")
         self.session = session
         self.ids = list(ids)
         self.job_id = job_id
+        self.replay = replay
         self.summary: ResyncSummary | None = None
         self.last_progress: ResyncProgress | None = None
         self.finished = False
@@ -125,10 +135,30 @@ class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
                 yield ProgressBar(total=max(len(self.ids), 1), show_eta=False, id="bar")
                 yield Vertical(id="result")
             with Horizontal(classes="buttons"):
+                yield Button(Content(t("modals.resync.stop")), id="stop")
                 yield Button(Content(t("modals.common.close")), id="close", disabled=True)
 
     def on_mount(self) -> None:
-        self.run_worker(self._run(), exclusive=True, group="resync")
+        self.session.client.retry_listeners.append(self._retrying)
+        self._worker = self.run_worker(self._run(), exclusive=True, group="resync")
+
+    def on_unmount(self) -> None:
+        if self._retrying in self.session.client.retry_listeners:
+            self.session.client.retry_listeners.remove(self._retrying)
+
+    def _retrying(self, failure: ServiceError, attempt: int, retries: int) -> None:
+        self.query_one("#status", Static).update(
+            t("modals.resync.retrying", reason=clean(failure.message), attempt=attempt,
+              retries=retries)
+        )  # fmt: skip
+
+    @on(Button.Pressed, "#stop")
+    def action_stop(self) -> None:
+        if self.finished:
+            return
+        self._worker.cancel()
+        stopped = "modals.resync.stopped" if self.replay else "modals.resync.stopped_job"
+        self._finish([(t(stopped), "warning")])
 
     def _progress(self, progress: ResyncProgress) -> None:
         self.last_progress = progress
@@ -148,7 +178,9 @@ class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
 
     async def _run(self) -> None:
         try:
-            if self.job_id is not None:
+            if self.replay:
+                summary = await self.session.replay_pending(self._progress)
+            elif self.job_id is not None:
                 summary = await self.session.follow_job(self.job_id, self._progress)
             else:
                 summary = await self.session.resync_job(self.ids, self._progress)
@@ -163,6 +195,7 @@ class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
         self.query_one(".dialog").border_title = Content(t("modals.resync.done_title"))
         self.query_one("#status", Static).display = False
         self.query_one("#bar", ProgressBar).display = False
+        self.query_one("#stop", Button).display = False
         result = self.query_one("#result", Vertical)
         widgets = []
         if self.summary is not None:
@@ -205,6 +238,8 @@ def summary_lines(summary: ResyncSummary) -> list[tuple[str, str]]:
     lines: list[tuple[str, str]] = []
     if summary.refused:
         lines.append((t("modals.resync.refused", reason=clean(summary.refused)), "error"))
+    if summary.kept > 0:
+        lines.append((t("modals.resync.kept", count=f"{summary.kept:,}"), "warning"))
     if summary.interrupted > 0:
         lines.append((t("modals.resync.interrupted", count=f"{summary.interrupted:,}"), "warning"))
     ranked = sorted(summary.failures_by_subtype.items(), key=lambda item: (-item[1], item[0]))

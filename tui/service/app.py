@@ -7,6 +7,8 @@ in-process users (``httpx.ASGITransport`` runs no lifespan) call them directly.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import cache
@@ -21,6 +23,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tui import __version__
 from tui.data.models import (
@@ -84,6 +87,7 @@ from tui.service.salesforce import call_kind
 from tui.service.sfauth import open_connector
 from tui.service.usage import OrgLimits, UsageLedger
 
+log = logging.getLogger("tui.service")
 FEED_DEFAULT_LIMIT = 1000
 FEED_MAX_LIMIT = 10000
 HISTORY_DEFAULT_LIMIT = 50
@@ -109,6 +113,43 @@ class JSON(Response):
 
 def problem(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSON:
     return JSON({"error": {"code": code, "message": message}}, status, headers=headers)
+
+
+class AnswerCrashes:
+    """A bug in a handler is logged and answered as a JSON 500, and goes no further.
+
+    Starlette's own last-resort handler answers too, but then re-raises, and uvicorn
+    drops the connection: the client's next request on it would fail. Here nothing is
+    re-raised unless the answer had already started.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            if started:
+                raise
+            log.exception("%s %s failed", scope.get("method"), scope.get("path"))
+            answer = problem(
+                500,
+                "internal_error",
+                f"The Sync Health service failed on this request ({type(exc).__name__}); "
+                "its log has the details.",
+            )
+            await answer(scope, receive, send)
 
 
 def _explain(exc: ValidationError) -> str:
@@ -154,14 +195,21 @@ async def _json_body(request: Request, example: str, limit: int | None = None) -
         ) from exc
 
 
+#: The largest id SQLite stores (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
+_ASCII_INT = re.compile(r"-?[0-9]+")
+
+
+def ascii_int(raw: str) -> int | None:
+    """``raw`` as an int when it is ASCII digits (Python's int() also takes ١٢٣ and １２３)."""
+    return int(raw) if _ASCII_INT.fullmatch(raw) else None
+
+
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = None
+    value = ascii_int(raw)
     if value is None or not low <= value <= high:
         raise ApiProblem(
             422,
@@ -181,18 +229,25 @@ async def _resync_body(request: Request, most: int, what: str) -> tuple[list[int
             'Send {"error_ids": [...], "request_id": "<uuid>"} as a JSON object.',
         )
     ids, request_id = body.get("error_ids"), body.get("request_id")
-    if not isinstance(request_id, str) or not 1 <= len(request_id.strip()) <= 200:
+    if (
+        not isinstance(request_id, str)
+        or not 1 <= len(request_id.strip()) <= 200
+        or not request_id.isprintable()
+    ):
         raise ApiProblem(
             422,
             "invalid_resync",
             "request_id must be a non-empty string (a UUID is best) of at most 200 "
-            "characters; it makes the request safe to retry.",
+            "printable characters (no NUL or other control characters); it makes the "
+            "request safe to retry.",
         )
     if not isinstance(ids, list) or not all(
-        isinstance(i, int) and not isinstance(i, bool) for i in ids
+        isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= MAX_ID for i in ids
     ):
         raise ApiProblem(
-            422, "invalid_resync", "error_ids must be a list of error ids (whole numbers)."
+            422,
+            "invalid_resync",
+            f"error_ids must be a list of error ids (whole numbers from 0 to {MAX_ID}).",
         )
     if not 1 <= len(ids) <= most:
         more = (
@@ -492,7 +547,7 @@ class SyncHealthService:
                 version=__version__,
                 org_name=await self.org_name(),
                 mode=self.config.mode,
-                time=self.config.clock(),
+                time=self.config.clock().replace(microsecond=0),
                 resync_mode=self.config.resync_mode,
             )
         )
@@ -566,12 +621,13 @@ class SyncHealthService:
 
     async def _get_error(self, request: Request) -> JSON:
         raw = request.path_params["error_id"]
-        try:
-            error_id = int(raw)
-        except ValueError:
+        error_id = ascii_int(raw)
+        if error_id is None:
             raise ApiProblem(
-                422, "invalid_parameter", f"An error id is a whole number, got {raw!r}."
-            ) from None
+                422, "invalid_parameter", f"An error id is a whole number (0-9), got {raw!r}."
+            )
+        if not 0 <= error_id <= MAX_ID:
+            raise ApiProblem(404, "not_found", f"No sync error has the id {error_id}.")
         detail = await self.ledger.error(error_id)
         if detail is None:
             raise ApiProblem(404, "not_found", f"No sync error has the id {error_id}.")
@@ -756,14 +812,6 @@ class SyncHealthService:
                 )
             return problem(exc.status_code, "http_error", str(exc.detail))
 
-        async def on_crash(request: Request, exc: Exception) -> Response:
-            return problem(
-                500,
-                "internal_error",
-                f"The Sync Health service failed on this request ({type(exc).__name__}); "
-                "its log has the details.",
-            )
-
         handlers: list[tuple[str, Callable[[Request], Awaitable[Response]], str]] = [
             ("/v1/health", self._health, "GET"),
             ("/v1/usage", self._get_usage, "GET"),
@@ -796,13 +844,14 @@ class SyncHealthService:
             ("/v1/doctor", self._post_doctor, "POST"),
             ("/v1/openapi.json", self._openapi, "GET"),
         ]
-        return Starlette(
+        app = Starlette(
             routes=[Route(path, fn, methods=[method]) for path, fn, method in handlers],
-            middleware=[Middleware(BearerAuth, token=self.config.api_token)],
-            exception_handlers={
-                ApiProblem: on_problem,
-                HTTPException: on_http,
-                Exception: on_crash,
-            },
+            middleware=[
+                Middleware(AnswerCrashes),
+                Middleware(BearerAuth, token=self.config.api_token),
+            ],
+            exception_handlers={ApiProblem: on_problem, HTTPException: on_http},
             lifespan=lifespan,
         )
+        app.router.redirect_slashes = False  # /v1/health/ is not /v1/health: 404, not 307
+        return app

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -131,6 +131,12 @@ def _iso_text(value: Any) -> Any:
 
 
 def _not_ahead(value: datetime, info: ValidationInfo) -> datetime:
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(
+            f"is {value.isoformat()}, which is outside the years 1 to 9999 once turned into UTC"
+        ) from None
     now = (info.context or {}).get("now")
     if now is not None and value > now + FUTURE_TOLERANCE:
         raise ValueError(

@@ -12,6 +12,12 @@ from tui.i18n import t
 from tui.widgets.safe import clean
 from tui.widgets.timefmt import ago
 
+#: Kinds of problem the banner words (``ServiceError.problem``, "cache"); locale keys.
+PROBLEMS = frozenset({
+    "unreachable", "slow", "unauthorized", "rate_limited", "service_error", "rejected",
+    "bad_answer", "bad_url", "cache",
+})  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class Status:
@@ -23,6 +29,8 @@ class Status:
     last_refresh: datetime | None
     last_error: str | None
     refreshing: bool = False
+    #: What kind of problem ``last_error`` is (see PROBLEMS); None: the service is unreachable.
+    problem: str | None = None
 
 
 class StatusHeader(Static):
@@ -62,16 +70,18 @@ class StatusHeader(Static):
 
 
 class OfflineBanner(Static):
-    """Shown while the service cannot be reached; the cached data stays on screen."""
+    """Shown while the data cannot be refreshed: says what the service answered (or that
+    the cache file is at fault); the cached data stays on screen."""
 
     def show(self, status: Status | None) -> None:
         offline = status is not None and not status.online
         self.display = offline
         if offline and status is not None:
             reason = clean(status.last_error or t("main.offline.unknown"))
+            problem = status.problem if status.problem in PROBLEMS else "unreachable"
+            title = t("main.offline.cache_title" if problem == "cache" else "main.offline.title")
             self.update(
                 Text.assemble(
-                    ("  " + t("main.offline.title") + "  ", "bold"),
-                    t("main.offline.body", reason=reason),
+                    ("  " + title + "  ", "bold"), t(f"main.offline.{problem}", reason=reason)
                 )
             )

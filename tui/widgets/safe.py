@@ -9,18 +9,10 @@ from __future__ import annotations
 
 from rich.cells import cell_len, set_cell_size
 
+from tui.data.terminal import escape_table
+
 _SPACES = {"\t": " ", "\n": " ", "\r": " "}
-_CONTROL = [
-    *range(0x00, 0x20),
-    0x7F,
-    *range(0x80, 0xA0),
-    *range(0x202A, 0x202F),
-    *range(0x2066, 0x206A),
-]
-_TABLE: dict[int, str] = {
-    code: _SPACES.get(chr(code), f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-    for code in _CONTROL
-}
+_TABLE: dict[int, str] = escape_table() | {ord(c): r for c, r in _SPACES.items()}
 
 
 def clean(value: object) -> str:
