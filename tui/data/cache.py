@@ -32,7 +32,7 @@ import orjson
 
 from tui.data.models import ERROR_COLUMNS, ERROR_TYPES
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SortColumn = Literal["last_seen", "type", "subtype", "sf_object", "record_name", "attempts", "id"]
 SORT_COLUMNS: tuple[str, ...] = (
@@ -72,6 +72,19 @@ CREATE TABLE totals (
     records INTEGER NOT NULL,
     PRIMARY KEY (level, key)
 ) WITHOUT ROWID;
+-- open errors per CRM record and type, for the affected-records view
+CREATE TABLE record_totals (
+    type        TEXT NOT NULL,
+    object_type TEXT NOT NULL,
+    record_id   TEXT NOT NULL,
+    record_name TEXT NOT NULL,
+    sf_object   TEXT NOT NULL,
+    sf_id       TEXT,
+    errors      INTEGER NOT NULL,
+    last_seen   TEXT NOT NULL,
+    PRIMARY KEY (object_type, record_id, type)
+) WITHOUT ROWID;
+CREATE INDEX record_totals_seen ON record_totals(type, last_seen);
 -- resync batches written before they are sent, so a killed process re-sends the same id
 CREATE TABLE pending_resync (
     request_id TEXT PRIMARY KEY,
@@ -81,11 +94,24 @@ CREATE TABLE pending_resync (
 );
 """
 
-#: Secondary indexes: created after a bulk fill, dropped before one.
+
+def _sort_index(column: str) -> str:
+    """Index name serving ``ORDER BY column, id``: (column, id) then the filter columns."""
+    return f"errors_by_{column}"
+
+
+#: Secondary indexes: created after a bulk fill, dropped before one. Every sort the
+#: console offers has one on (sort column, id, type, status), so a page in any order is
+#: a range of one index, filtered by type and status without touching the table.
 INDEXES = {
     "errors_status_seen": "errors(status, last_seen)",
     "errors_type_seen": "errors(type, status, last_seen)",
     "errors_record": "errors(record_id, object_type, status)",
+    **{
+        _sort_index(c): f"errors({', '.join(dict.fromkeys((c, 'id', 'type', 'status')))})"
+        for c in SORT_COLUMNS
+        if c != "id"
+    },
 }
 
 #: (level, grouping expression) of the totals table.
@@ -107,6 +133,28 @@ class ViewFilter:
     status: str | None = "open"  # 'open' | 'resolved' | None (all)
     text: str = ""  # case-insensitive substring of name, message, sf_id, record_id, sf_code
     record_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ViewOrder:
+    """The order of a view: a sort column, ties broken by id in the same direction."""
+
+    sort: SortColumn = "last_seen"
+    descending: bool = True
+
+    def __post_init__(self) -> None:
+        if self.sort not in SORT_COLUMNS:
+            raise ValueError(f"cannot sort by {self.sort!r}")
+
+    def reversed(self) -> ViewOrder:
+        return ViewOrder(self.sort, not self.descending)
+
+    @property
+    def sql(self) -> str:
+        direction = "DESC" if self.descending else "ASC"
+        if self.sort == "id":
+            return f"id {direction}"
+        return f"{self.sort} {direction}, id {direction}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +219,15 @@ _TOUCHED = (
     "ON e.record_id = t.record_id AND e.object_type = t.object_type"
 )
 _TEXT_COLUMNS = ("record_name", "message", "sf_id", "record_id", "sf_code")
+
+
+def _record_totals_select(source: str) -> str:
+    """Rows of ``record_totals`` for the open errors of ``source`` (alias ``e``)."""
+    return (
+        "SELECT e.type, e.object_type, e.record_id, max(e.record_name), max(e.sf_object), "
+        f"max(e.sf_id), count(*), max(e.last_seen) FROM {source} WHERE +e.status = 'open' "
+        "GROUP BY e.object_type, e.record_id, e.type"
+    )
 
 
 def where(f: ViewFilter, alias: str = "") -> tuple[str, list[Any]]:
@@ -475,8 +532,13 @@ class Cache:
             "INSERT OR IGNORE INTO temp.touched VALUES (?, ?)", [(r[ot], r[rid]) for r in rows]
         )
         await self._add_totals(-1, _TOUCHED)
+        await w.execute(
+            "DELETE FROM record_totals WHERE (object_type, record_id) IN "
+            "(SELECT object_type, record_id FROM temp.touched)"
+        )
         await w.executemany(insert, rows)
         await self._add_totals(+1, _TOUCHED)
+        await w.execute(f"INSERT INTO record_totals {_record_totals_select(_TOUCHED)}")
 
     @staticmethod
     def _totals_selects(sign: int, source: str) -> list[str]:
@@ -518,6 +580,8 @@ class Cache:
                     "(SELECT count(*) AS n FROM errors INDEXED BY errors_record "
                     "WHERE status = 'open' GROUP BY record_id, object_type)"
                 )
+                await w.execute("DELETE FROM record_totals")
+                await w.execute(f"INSERT INTO record_totals {_record_totals_select('errors e')}")
                 await w.execute("DELETE FROM meta WHERE key = 'bulk'")
                 await w.execute("COMMIT")
             except BaseException:
@@ -582,20 +646,132 @@ class Cache:
     async def view_ids(
         self, f: ViewFilter, sort: SortColumn = "last_seen", descending: bool = True
     ) -> array:
-        """Ids of the errors in ``f``, in view order, as array('q'), read in chunks."""
-        if sort not in SORT_COLUMNS:
-            raise ValueError(f"cannot sort by {sort!r}")
-        direction = "DESC" if descending else "ASC"
-        order = f"id {direction}" if sort == "id" else f"{sort} {direction}, id {direction}"
+        """Every id of ``f`` in view order, as array('q'): for "mark all", never for paging."""
+        order = ViewOrder(sort, descending)
         cond, params = where(f)
         ids = array("q")
         async with (
             self._guard("read the cache"),
-            self._r.execute(f"SELECT id FROM errors WHERE {cond} ORDER BY {order}", params) as cur,
+            self._r.execute(
+                f"SELECT id FROM {self._source(f, order)} WHERE {cond} ORDER BY {order.sql}",
+                params,
+            ) as cur,
         ):
             while chunk := await cur.fetchmany(65536):
                 ids.extend(r[0] for r in chunk)
         return ids
+
+    @staticmethod
+    def _source(f: ViewFilter, order: ViewOrder) -> str:
+        """``errors``, walked in view order (along the sort's index, or by id) unless a
+        record narrows it to a few rows, which are then sorted."""
+        if f.record_id is not None:
+            return "errors"
+        if order.sort == "id":
+            return "errors NOT INDEXED"
+        return f"errors INDEXED BY {_sort_index(order.sort)}"
+
+    async def view_page(
+        self,
+        f: ViewFilter,
+        order: ViewOrder = ViewOrder(),
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        after: ErrorRow | None = None,
+        before: ErrorRow | None = None,
+        total: int | None = None,
+    ) -> list[ErrorRow]:
+        """At most ``limit`` rows of ``f`` in ``order``: one page, never the whole view.
+
+        With ``after`` (or ``before``): the rows right after (before) that row of the view,
+        found from its sort key along an index (keyset paging: the cost of the page, however
+        deep). Else the rows from position ``offset``; given the view's ``total``, a page
+        nearer the end is read backwards from the end, so it costs at most half the view.
+        """
+        limit = max(0, int(limit))
+        if after is not None:
+            return await self._keyset(f, order, after, limit)
+        if before is not None:
+            return (await self._keyset(f, order.reversed(), before, limit))[::-1]
+        offset = max(0, int(offset))
+        if total is not None and offset > total // 2:
+            n = max(0, min(limit, total - offset))
+            return (await self._offset(f, order.reversed(), total - offset - n, n))[::-1]
+        return await self._offset(f, order, offset, limit)
+
+    async def _offset(self, f: ViewFilter, order: ViewOrder, offset: int, limit: int) -> list:
+        if not limit:
+            return []
+        cond, params = where(f)
+        got = await self._fetchall(
+            f"SELECT {ROW_COLUMNS} FROM {self._source(f, order)} WHERE {cond} "
+            f"ORDER BY {order.sql} LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return [_row(t) for t in got]
+
+    async def _keyset(self, f: ViewFilter, order: ViewOrder, row: ErrorRow, limit: int) -> list:
+        """Rows following ``row`` in ``order``: first its ties (same sort value, further id),
+        then the further sort values; two index ranges, where one row-value range would
+        step over every tie."""
+        if not limit:
+            return []
+        cond, params = where(f)
+        source, beyond = self._source(f, order), "<" if order.descending else ">"
+        if order.sort == "id":
+            got = await self._fetchall(
+                f"SELECT {ROW_COLUMNS} FROM {source} WHERE {cond} AND id {beyond} ? "
+                f"ORDER BY {order.sql} LIMIT ?",
+                [*params, row.id, limit],
+            )
+            return [_row(t) for t in got]
+        value = getattr(row, order.sort)
+        direction = "DESC" if order.descending else "ASC"
+        got = await self._fetchall(
+            f"SELECT {ROW_COLUMNS} FROM {source} WHERE {cond} AND {order.sort} = ? "
+            f"AND id {beyond} ? ORDER BY id {direction} LIMIT ?",
+            [*params, value, row.id, limit],
+        )
+        if len(got) < limit:
+            got += await self._fetchall(
+                f"SELECT {ROW_COLUMNS} FROM {source} WHERE {cond} AND {order.sort} {beyond} ? "
+                f"ORDER BY {order.sql} LIMIT ?",
+                [*params, value, limit - len(got)],
+            )
+        return [_row(t) for t in got]
+
+    async def position(self, f: ViewFilter, order: ViewOrder, error_id: int) -> int | None:
+        """Where error ``error_id`` stands in the view (0-based), None when not in it."""
+        cond, params = where(f)
+        got = await self._fetchall(
+            f"SELECT {ROW_COLUMNS} FROM errors WHERE {cond} AND id = ?", [*params, error_id]
+        )
+        if not got:
+            return None
+        row, beyond = _row(got[0]), ">" if order.descending else "<"
+        if order.sort == "id":
+            ahead, args = f"id {beyond} ?", [error_id]
+        else:
+            ahead = f"({order.sort} {beyond} ? OR ({order.sort} = ? AND id {beyond} ?))"
+            value = getattr(row, order.sort)
+            args = [value, value, error_id]
+        got = await self._fetchall(
+            f"SELECT count(*) FROM {self._source(f, order)} WHERE {cond} AND {ahead}",
+            [*params, *args],
+        )
+        return got[0][0]
+
+    async def in_view(self, f: ViewFilter, ids: Sequence[int]) -> set[int]:
+        """Which of ``ids`` are in the view ``f``."""
+        if not len(ids):
+            return set()
+        cond, params = where(f)
+        got = await self._fetchall(
+            f"SELECT id FROM errors WHERE id IN (SELECT value FROM json_each(?)) AND {cond}",
+            [orjson.dumps(list(ids)).decode(), *params],
+        )
+        return {r[0] for r in got}
 
     async def rows(self, ids: Sequence[int]) -> dict[int, ErrorRow]:
         """The rows for ``ids`` (missing ids are left out), in one query."""
@@ -613,13 +789,7 @@ class Cache:
 
     async def known_ids(self, ids: Sequence[int]) -> set[int]:
         """Which of ``ids`` the cache holds already."""
-        if not len(ids):
-            return set()
-        got = await self._fetchall(
-            "SELECT id FROM errors WHERE id IN (SELECT value FROM json_each(?))",
-            (orjson.dumps(list(ids)).decode(),),
-        )
-        return {r[0] for r in got}
+        return await self.in_view(ViewFilter(status=None), ids)
 
     async def affected_count(self, f: ViewFilter) -> int:
         """Distinct CRM records (object_type, record_id) with errors in ``f``."""
@@ -636,15 +806,27 @@ class Cache:
     async def affected_records(
         self, f: ViewFilter, offset: int = 0, limit: int = 200
     ) -> list[RecordCount]:
-        """Records with errors in ``f``, most recently failing first, with their counts."""
-        cond, params = where(f)
-        got = await self._fetchall(
-            "SELECT object_type, record_id, max(record_name), max(sf_object), max(sf_id), "
-            f"count(*), max(last_seen) AS seen FROM errors WHERE {cond} "
-            "GROUP BY +object_type, +record_id ORDER BY seen DESC, object_type, record_id "
-            "LIMIT ? OFFSET ?",
-            [*params, int(limit), int(offset)],
-        )
+        """Records with errors in ``f``, most recently failing first, with their counts.
+
+        The open errors of one type (the affected-records view) are a range of
+        ``record_totals``; any other filter groups the errors themselves.
+        """
+        if f.type is not None and self._totals_key(f) == ("type", f.type):
+            sql = (
+                "SELECT object_type, record_id, record_name, sf_object, sf_id, errors, last_seen "
+                "FROM record_totals WHERE type = ? "
+                "ORDER BY last_seen DESC, object_type DESC, record_id DESC LIMIT ? OFFSET ?"
+            )
+            params: list[Any] = [f.type]
+        else:
+            cond, params = where(f)
+            sql = (
+                "SELECT object_type, record_id, max(record_name), max(sf_object), max(sf_id), "
+                f"count(*), max(last_seen) AS seen FROM errors WHERE {cond} "
+                "GROUP BY +object_type, +record_id "
+                "ORDER BY seen DESC, object_type DESC, record_id DESC LIMIT ? OFFSET ?"
+            )
+        got = await self._fetchall(sql, [*params, int(limit), int(offset)])
         return [RecordCount(*r) for r in got]
 
     async def error_ids_for_records(self, f: ViewFilter, record_ids: Sequence[str]) -> list[int]:

@@ -32,6 +32,7 @@ from tui.data.cache import (
     SubtypeCount,
     TypeCount,
     ViewFilter,
+    ViewOrder,
 )
 from tui.data.client import (
     BadResponse,
@@ -65,6 +66,7 @@ __all__ = [
     "SubtypeCount",
     "TypeCount",
     "ViewFilter",
+    "ViewOrder",
 ]
 
 #: The article's limit: one resync request takes at most 100 errors.
@@ -341,6 +343,16 @@ class DataSession:
         self, f: ViewFilter, sort: SortColumn = "last_seen", descending: bool = True
     ) -> array:
         return await self.cache.view_ids(f, sort, descending)
+
+    async def view_page(self, f: ViewFilter, order: ViewOrder, **where: Any) -> list[ErrorRow]:
+        """One page of a view; ``where`` as ``Cache.view_page`` (offset, limit, after...)."""
+        return await self.cache.view_page(f, order, **where)
+
+    async def position(self, f: ViewFilter, order: ViewOrder, error_id: int) -> int | None:
+        return await self.cache.position(f, order, error_id)
+
+    async def in_view(self, f: ViewFilter, ids: Sequence[int]) -> set[int]:
+        return await self.cache.in_view(f, ids)
 
     async def rows(self, ids: Sequence[int]) -> dict[int, ErrorRow]:
         return await self.cache.rows(ids)

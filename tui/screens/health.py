@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -37,11 +37,11 @@ MAIN_KEYS = ("cards.open", "mark", "resync", "export", "records", "filter", "sor
 
 
 class ViewReady(Message):
-    """The ids of the current view, in order."""
+    """The row count of a view, and where the cursor's error now stands in it."""
 
-    def __init__(self, ids: Any, view: ViewFilter, clear_cache: bool) -> None:
+    def __init__(self, view: ViewFilter, count: int, cursor: int | None) -> None:
         super().__init__()
-        self.ids, self.view, self.clear_cache = ids, view, clear_cache
+        self.view, self.count, self.cursor = view, count, cursor
 
 
 class OverviewReady(Message):
@@ -136,10 +136,10 @@ class HealthScreen(Screen[None]):
         session = self.console.session
         if session is None:
             return
-        self.grid.loader = session.rows
+        self.grid.loader = session.view_page
         self.show_status()
         self.load_overview()
-        self.load_view(clear_cache=clear_cache)
+        self.load_view()
         self._describe_focus()
 
     def show_status(self) -> None:
@@ -157,13 +157,16 @@ class HealthScreen(Screen[None]):
         self.post_message(OverviewReady({c.type: (c.errors, c.records) for c in counts}))
 
     @work(group="view", exclusive=True)
-    async def load_view(self, clear_cache: bool = False) -> None:
+    async def load_view(self) -> None:
+        """The view's exact count, and the cursor's error's new place (rows come by page)."""
         session = self.console.session
         if session is None:
             return
         view, grid = self.view, self.grid
-        ids = await session.view_ids(view, grid.sort, grid.descending)
-        self.post_message(ViewReady(ids, view, clear_cache))
+        keep = grid.cursor_id
+        count = await session.count(view)
+        cursor = None if keep is None else await session.position(view, grid.order, keep)
+        self.post_message(ViewReady(view, count, cursor))
 
     def on_overview_ready(self, message: OverviewReady) -> None:
         self.query_one(CardStrip).set_counts(message.counts)
@@ -171,8 +174,7 @@ class HealthScreen(Screen[None]):
     def on_view_ready(self, message: ViewReady) -> None:
         if message.view != self.view:
             return
-        grid = self.grid
-        grid.set_view(message.ids, keep_id=grid.cursor_id, clear_cache=message.clear_cache)
+        self.grid.set_view(message.view, message.count, message.cursor)
         self.update_view_status()
 
     def update_view_status(self) -> None:
@@ -327,9 +329,12 @@ class HealthScreen(Screen[None]):
         self.console.marks.update(self.grid.range_to_nearest_mark())
         self._marks_changed()
 
-    def action_mark_all(self) -> None:
-        self.console.marks.update(self.grid.ids)
-        self._marks_changed()
+    @work(group="mark", exclusive=False)
+    async def action_mark_all(self) -> None:
+        session = self.console.session
+        if session is not None:
+            self.console.marks.update(await session.view_ids(self.view))
+            self._marks_changed()
 
     def action_clear_marks(self) -> None:
         self.console.marks.clear()
@@ -337,11 +342,12 @@ class HealthScreen(Screen[None]):
 
     # -- actions that open other screens ----------------------------------------------
 
-    def action_resync(self) -> None:
-        marks = self.console.marks
-        if marks:
+    @work(group="mark", exclusive=False)
+    async def action_resync(self) -> None:
+        marks, session = self.console.marks, self.console.session
+        if marks and session is not None:
             ids = sorted(marks)
-            hidden = len(marks.difference(self.grid.ids))
+            hidden = len(ids) - len(await session.in_view(self.view, ids))
         elif self.grid.cursor_id is not None:
             ids, hidden = [self.grid.cursor_id], 0
         else:
