@@ -88,6 +88,8 @@ async def test_pages_by_offset_keyset_and_from_the_end_equal_the_whole_view(cach
                     assert [r.id for r in got] == every[max(0, total - 3 - page) : total - 3]
                     for at in (0, total // 3, total - 1):
                         assert await cache.position(f, order, every[at]) == at
+                        past = await cache.position(f, order, every[at], within=max(1, at))
+                        assert past == (None if at else 0)
 
 
 async def test_position_and_in_view_for_an_error_outside_the_view(cache: Cache) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 import uuid
 from array import array
 from collections import Counter
@@ -36,6 +37,7 @@ from tui.data.cache import (
 )
 from tui.data.client import (
     BadResponse,
+    FeedPage,
     ServiceClient,
     ServiceError,
     ServiceRejected,
@@ -57,6 +59,7 @@ from tui.data.models import (
 __all__ = [
     "DataSession",
     "ErrorRow",
+    "FillProgress",
     "RecordCount",
     "RefreshResult",
     "ResyncPlan",
@@ -88,6 +91,26 @@ class RefreshResult:
     @property
     def new_count(self) -> int:
         return sum(self.new_errors.values())
+
+
+@dataclass(frozen=True, slots=True)
+class FillProgress:
+    """How far a first fill of the cache has come (``total`` None: the service did not say)."""
+
+    done: int
+    total: int | None
+    #: Rows per second stored so far in this run.
+    rate: float
+
+    @property
+    def fraction(self) -> float | None:
+        return None if not self.total else min(1.0, self.done / self.total)
+
+    @property
+    def seconds_left(self) -> float | None:
+        if self.total is None or self.rate <= 0:
+            return None
+        return max(0.0, (self.total - self.done) / self.rate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +202,9 @@ class DataSession:
         #: Open errors new to the cache, per type, pulled since ``refresh`` last reported them.
         self._arrived: Counter[str] = Counter()
         self._resync_lock = asyncio.Lock()
+        #: Set while a first fill runs; ``on_fill`` hears of each page stored.
+        self.fill: FillProgress | None = None
+        self.on_fill: Callable[[FillProgress], None] | None = None
 
     @classmethod
     async def open(
@@ -256,6 +282,8 @@ class DataSession:
             except (ServiceError, CacheError) as exc:
                 self.online = False
                 self.last_error = exc.message
+                if self.cache.filling:  # show what came; the next refresh goes on from there
+                    await self._quietly(self.cache.finish_changes())
                 return RefreshResult(changed, False, exc.message)
             self.online = True
             self.last_error = None
@@ -270,10 +298,42 @@ class DataSession:
             self.last_error = exc.message
 
     async def _pull(self) -> int:
-        """Pull pages until has_more is false; the next page is fetched while one is stored."""
+        """Pull pages until has_more is false; the next page is fetched while one is stored.
+
+        A first fill (empty cache, or one a restart cut short: it resumes from the stored
+        cursor) asks the service how many rows remain, and reports its progress.
+        """
         changed = 0
         count_arrivals = self.last_refresh is not None
-        page = await self.client.changes(await self.cache.cursor(), self.page_size)
+        cursor = await self.cache.cursor()
+        filling = cursor == 0 or self.cache.filling
+        page = await self.client.changes(cursor, self.page_size, count=filling)
+        report = await self._fill_reporter(page) if filling else None
+        try:
+            changed = await self._store_pages(page, count_arrivals, report)
+        finally:
+            self.fill = None
+        await self.cache.finish_changes()
+        return changed
+
+    async def _fill_reporter(self, first: FeedPage) -> Callable[[int], None]:
+        """What to call with the rows stored so far by this pull of a first fill."""
+        had, started = await self.cache.row_count(), time.monotonic()
+        total = None if first.remaining is None else had + len(first.rows) + first.remaining
+
+        def report(stored: int) -> None:
+            rate = stored / max(1e-6, time.monotonic() - started)
+            self.fill = FillProgress(had + stored, total, rate)
+            if self.on_fill is not None:
+                self.on_fill(self.fill)
+
+        report(0)
+        return report
+
+    async def _store_pages(
+        self, page: FeedPage, count_arrivals: bool, report: Callable[[int], None] | None
+    ) -> int:
+        changed = 0
         while True:
             rows = _reorder(page.columns, page.rows)
             ahead = (
@@ -290,12 +350,13 @@ class DataSession:
                     await asyncio.gather(ahead, return_exceptions=True)
                 raise
             changed += len(rows)
+            if report is not None:
+                report(changed)
             if arrived:
                 self._arrived.update(arrived)
             if ahead is None:
                 break
             page = await ahead
-        await self.cache.finish_changes()
         return changed
 
     async def _arrivals(self, rows: list[list[Any]]) -> Counter[str]:
@@ -353,6 +414,13 @@ class DataSession:
 
     async def in_view(self, f: ViewFilter, ids: Sequence[int]) -> set[int]:
         return await self.cache.in_view(f, ids)
+
+    async def interrupt_search(self) -> None:
+        await self.cache.interrupt_search()
+
+    async def build_search_index(self) -> None:
+        """The text filter's index, once after a first fill (a no-op when it exists)."""
+        await self.cache.build_search_index()
 
     async def rows(self, ids: Sequence[int]) -> dict[int, ErrorRow]:
         return await self.cache.rows(ids)

@@ -15,7 +15,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
-from tui.data.session import ViewFilter
+from tui.data.cache import QueryInterrupted
+from tui.data.session import ErrorRow, ViewFilter
 from tui.i18n import t
 from tui.widgets.cards import CardStrip, type_title
 from tui.widgets.detail import DetailPane, error_text, type_text
@@ -27,6 +28,9 @@ from tui.widgets.usage import UsageGauge
 
 #: Seconds the grid cursor rests before the detail pane fetches that row's history.
 DETAIL_DELAY = 0.12
+#: Seconds the filter box rests before its text is looked up (one query per pause, not
+#: per keystroke).
+FILTER_DELAY = 0.15
 
 if TYPE_CHECKING:
     from tui.app import SyncHealthApp
@@ -37,11 +41,21 @@ MAIN_KEYS = ("cards.open", "mark", "resync", "export", "records", "filter", "sor
 
 
 class ViewReady(Message):
-    """The row count of a view, and where the cursor's error now stands in it."""
+    """The row count of a view, and where the cursor's error now stands in it.
 
-    def __init__(self, view: ViewFilter, count: int, cursor: int | None) -> None:
+    A text-filtered view comes twice: first its first page (``first``, count not yet
+    known), then the exact count.
+    """
+
+    def __init__(
+        self,
+        view: ViewFilter,
+        count: int,
+        cursor: int | None,
+        first: list[ErrorRow] | None = None,
+    ) -> None:
         super().__init__()
-        self.view, self.count, self.cursor = view, count, cursor
+        self.view, self.count, self.cursor, self.first = view, count, cursor, first
 
 
 class OverviewReady(Message):
@@ -90,6 +104,9 @@ class HealthScreen(Screen[None]):
         self.view = ViewFilter()
         self._detail_token: object = None
         self._detail_timer: Timer | None = None
+        self._filter_timer: Timer | None = None
+        #: False while a text-filtered view waits for its exact count.
+        self.counted = True
 
     @property
     def console(self) -> SyncHealthApp:  # the typed app
@@ -156,16 +173,29 @@ class HealthScreen(Screen[None]):
         counts = await session.type_counts()
         self.post_message(OverviewReady({c.type: (c.errors, c.records) for c in counts}))
 
-    @work(group="view", exclusive=True)
+    @work(group="view", exclusive=True, exit_on_error=False)
     async def load_view(self) -> None:
-        """The view's exact count, and the cursor's error's new place (rows come by page)."""
+        """The view's exact count, and the cursor's error's new place (rows come by page).
+
+        A text filter's query of an older keystroke is interrupted first, and its first
+        page is shown before it is counted.
+        """
         session = self.console.session
         if session is None:
             return
         view, grid = self.view, self.grid
-        keep = grid.cursor_id
-        count = await session.count(view)
-        cursor = None if keep is None else await session.position(view, grid.order, keep)
+        await session.interrupt_search()
+        try:
+            if view.text:
+                first = await session.view_page(view, grid.order, limit=grid.page_height)
+                self.post_message(ViewReady(view, len(first), 0, first))
+                self.post_message(ViewReady(view, await session.count(view), None))
+                return
+            keep = grid.cursor_id
+            count = await session.count(view)
+            cursor = None if keep is None else await session.position(view, grid.order, keep)
+        except QueryInterrupted:
+            return  # a newer view took over
         self.post_message(ViewReady(view, count, cursor))
 
     def on_overview_ready(self, message: OverviewReady) -> None:
@@ -174,7 +204,14 @@ class HealthScreen(Screen[None]):
     def on_view_ready(self, message: ViewReady) -> None:
         if message.view != self.view:
             return
-        self.grid.set_view(message.view, message.count, message.cursor)
+        grid = self.grid
+        self.counted = message.first is None
+        if message.first is not None:
+            grid.set_view(message.view, message.count, message.cursor, first=message.first)
+        elif message.view.text and grid.view == message.view:
+            grid.set_count(message.count)  # the first page stays
+        else:
+            grid.set_view(message.view, message.count, message.cursor)
         self.update_view_status()
 
     def update_view_status(self) -> None:
@@ -186,7 +223,11 @@ class HealthScreen(Screen[None]):
             parts.append(t("main.view.record", record=clean(view.record_id)))
         if view.text:
             parts.append(t("main.view.text", text=clean(view.text)))
-        parts.append(t("main.view.rows", count=f"{grid.total:,}"))
+        parts.append(
+            t("main.view.rows", count=f"{grid.total:,}")
+            if self.counted
+            else t("main.view.counting")
+        )
         marks = self.console.marks
         line = Text(" · ".join(parts))
         if marks:
@@ -267,10 +308,21 @@ class HealthScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.set_view(replace(self.view, text=event.value.strip()))
+        """Look the text up once typing pauses (an older keystroke's query is interrupted)."""
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        text = event.value.strip()
+        self._filter_timer = self.set_timer(FILTER_DELAY, lambda: self._apply_filter(text))
+
+    def _apply_filter(self, text: str) -> None:
+        if text != self.view.text:
+            self.set_view(replace(self.view, text=text))
 
     @on(Input.Submitted, "#filter")
-    def _filter_submitted(self) -> None:
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._apply_filter(event.value.strip())
         self.grid.focus()
 
     def action_filter(self) -> None:
@@ -281,6 +333,8 @@ class HealthScreen(Screen[None]):
     def action_back(self) -> None:
         box = self.query_one("#filter", Input)
         if box.display:
+            if self._filter_timer is not None:
+                self._filter_timer.stop()
             box.display = False
             box.value = ""
             self.grid.focus()

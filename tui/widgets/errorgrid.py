@@ -112,11 +112,26 @@ class ErrorGrid(LineGrid):
         row = self.row_at_cursor()
         return None if row is None else row.id
 
-    def set_view(self, view: ViewFilter, count: int, cursor: int | None) -> None:
-        """Show ``count`` rows of ``view``; the cursor goes to ``cursor`` (None: stays put)."""
+    def set_view(
+        self,
+        view: ViewFilter,
+        count: int,
+        cursor: int | None,
+        *,
+        first: list[ErrorRow] | None = None,
+    ) -> None:
+        """Show ``count`` rows of ``view``, starting from its ``first`` page if given; the
+        cursor goes to ``cursor`` (None: stays put)."""
         self._generation += 1
         self.view, self.count = view, count
-        self.reset(cursor=self.cursor if cursor is None else cursor, clear_cache=True)
+        self._rows.clear()
+        self._rows.update(enumerate(first or ()))
+        self.reset(cursor=self.cursor if cursor is None else cursor)
+
+    def set_count(self, count: int) -> None:
+        """The exact count of the view shown (its rows stay)."""
+        self.count = count
+        self.reset(cursor=self.cursor)
 
     def columns(self, width: int) -> list[Column]:
         wide = width >= 130
