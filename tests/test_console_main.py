@@ -144,6 +144,25 @@ async def test_slash_filters_by_text_and_escape_clears(make_app, wait_ready):
         assert not app.screen.query_one("#filter").display
 
 
+async def test_the_filter_waits_for_typing_to_pause_then_shows_rows_and_exact_count(
+    make_app, wait_ready
+):
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: grid_of(app).total > 0)
+        assert app.session.cache.search_ready
+        await pilot.press("slash", *"acme")
+        assert app.screen.view.text == ""  # keystrokes still coming: nothing looked up yet
+        await wait_ready(pilot, lambda: app.screen.view.text == "acme")
+        grid = grid_of(app)
+        expected = await view_ids(app)
+        assert expected  # the demo has Acme records
+        assert grid.total == len(expected) == await app.session.count(ViewFilter(text="acme"))
+        assert shown_ids(grid) == expected[: grid.page_height]
+        status = str(app.screen.query_one("#view-status").render())
+        assert f"{len(expected):,} rows" in status and "counting" not in status
+
+
 async def test_affected_records_view_marks_records_errors_and_escape_returns(make_app, wait_ready):
     app = make_app()
     async with app.run_test(size=WIDE) as pilot:
