@@ -126,3 +126,29 @@ async def test_the_refresh_timer_never_cancels_a_running_fill(make_app, wait_rea
         assert running[0].state == WorkerState.SUCCESS  # never cancelled
         assert len(seen) == 2  # and one more for the ticks meanwhile
         assert all(w.state == WorkerState.SUCCESS for w in seen)
+
+
+async def test_the_header_says_filling_not_offline_while_the_first_fill_runs() -> None:
+    from datetime import UTC, datetime
+
+    from textual.app import App, ComposeResult
+
+    from tui.widgets.header import OfflineBanner, Status, StatusHeader
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield StatusHeader()
+            yield OfflineBanner()
+
+    fill = FillProgress(404_202, 1_000_000, 20_000.0)
+    app = Host()
+    async with app.run_test(size=(160, 5)) as pilot:
+        header, banner = app.query_one(StatusHeader), app.query_one(OfflineBanner)
+        header.show(Status("Acme", "simulated", False, None, None, fill=fill), datetime.now(UTC))
+        banner.show(Status("Acme", "simulated", False, None, None, fill=fill))
+        await pilot.pause()
+        line = str(header.render())
+        assert "filling the cache: 404,202 of 1,000,000 (40%), about 30 s left" in line
+        assert "offline" not in line and not banner.display
+        banner.show(Status("Acme", "simulated", False, None, "refused"))  # the fill is over
+        assert banner.display
