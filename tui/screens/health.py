@@ -177,8 +177,8 @@ class HealthScreen(Screen[None]):
     async def load_view(self) -> None:
         """The view's exact count, and the cursor's error's new place (rows come by page).
 
-        A text filter's query of an older keystroke is interrupted first, and its first
-        page is shown before it is counted.
+        A text filter's query of an older keystroke is interrupted first, and a new
+        text's first page is shown before it is counted.
         """
         session = self.console.session
         if session is None:
@@ -186,7 +186,7 @@ class HealthScreen(Screen[None]):
         view, grid = self.view, self.grid
         await session.interrupt_search()
         try:
-            if view.text:
+            if view.text and view != grid.view:  # a new text: rows first (a refresh: count)
                 first = await session.view_page(view, grid.order, limit=grid.page_height)
                 self.post_message(ViewReady(view, len(first), 0, first))
                 self.post_message(ViewReady(view, await session.count(view), None))
