@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
@@ -117,6 +118,8 @@ class HealthScreen(Screen[None]):
         self._detail_token: object = None
         self._detail_timer: Timer | None = None
         self._filter_timer: Timer | None = None
+        #: Held while "mark all" reads the view's ids, so a resync right after waits.
+        self._marking = asyncio.Lock()
         #: False while a text-filtered view waits for its exact count.
         self.counted = True
 
@@ -406,7 +409,8 @@ class HealthScreen(Screen[None]):
     async def action_mark_all(self) -> None:
         session = self.console.session
         if session is not None:
-            self.console.marks.update(await session.view_ids(self.view))
+            async with self._marking:
+                self.console.marks.update(await session.view_ids(self.view))
             self._marks_changed()
 
     def action_clear_marks(self) -> None:
@@ -417,6 +421,8 @@ class HealthScreen(Screen[None]):
 
     @work(group="mark", exclusive=False)
     async def action_resync(self) -> None:
+        async with self._marking:  # a "mark all" pressed just before is in the marks
+            pass
         marks, session = self.console.marks, self.console.session
         if marks and session is not None:
             ids = sorted(marks)
