@@ -11,7 +11,7 @@ import asyncio
 
 from _common import filled_cache, median_ms, parse_size
 
-from tui.data.cache import Cache, ViewFilter
+from tui.data.cache import Cache, ViewFilter, ViewOrder
 
 
 def ms_fast(name: str) -> bool:
@@ -33,6 +33,10 @@ async def main(size: int) -> None:
         by_type = ViewFilter(type=busiest.type)
         by_subtype = ViewFilter(type=busiest.type, subtype=subtypes[0].subtype)
         text = ViewFilter(text="acme")
+        total = len(ids)
+        deep = (await cache.view_page(ViewFilter(), offset=middle, limit=1, total=total))[0]
+        by_attempts = ViewOrder("attempts")
+        near = (await cache.view_page(ViewFilter(), offset=10_000, limit=1))[0]
 
         cases = [
             ("type_counts (8 types, errors+records)", cache.type_counts, "rows"),
@@ -45,6 +49,19 @@ async def main(size: int) -> None:
             (f"view_ids(type={busiest.type}, attempts)",
              lambda: cache.view_ids(by_type, "attempts"), "len"),
             ("rows(100 ids, middle of the view)", lambda: cache.rows(page), "len"),
+            ("view_page(open) first 50", lambda: cache.view_page(ViewFilter(), limit=50), "len"),
+            ("view_page(open) 50 after the middle row (keyset)",
+             lambda: cache.view_page(ViewFilter(), limit=50, after=deep), "len"),
+            ("view_page(open) 50 at offset total-60 (from end)",
+             lambda: cache.view_page(ViewFilter(), offset=total - 60, limit=50, total=total),
+             "len"),
+            (f"view_page(type={busiest.type}, attempts) first 50",
+             lambda: cache.view_page(by_type, by_attempts, limit=50), "len"),
+            ("view_page(type=other, record_name) first 50",
+             lambda: cache.view_page(ViewFilter(type="other"), ViewOrder("record_name"),
+                                     limit=50), "len"),
+            ("position(row 10,000, last_seen)",
+             lambda: cache.position(ViewFilter(), ViewOrder(), near.id), "value"),
             ("affected_records(open) first page (200)",
              lambda: cache.affected_records(ViewFilter()), "len"),
             (f"affected_records(type={busiest.type}) first page",

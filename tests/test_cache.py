@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.data.cache import Cache, CacheError, ViewFilter
+from tui.data.cache import Cache, CacheError, ViewFilter, ViewOrder
 from tui.data.models import ERROR_TYPES
 
 
@@ -129,17 +129,25 @@ async def test_bulk_fill_gives_the_same_counts_as_incremental(tmp_path: Path) ->
         await slow.close()
 
 
-async def test_an_interrupted_bulk_fill_is_finished_on_open(tmp_path: Path) -> None:
+async def test_an_interrupted_bulk_fill_goes_on_in_bulk_after_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite3"
     c = await Cache.open(path)
     c.bulk_threshold = 10
-    rows = [row(i, record=f"r{i}") for i in range(1, 21)]
-    await c.apply_changes([list(r) for r in rows], 20)
+    rows = [row(i, record=f"r{i}") for i in range(1, 31)]
+    await c.apply_changes([list(r) for r in rows[:20]], 20)
     await c.close()  # killed before finish_changes
     c = await Cache.open(path)
     try:
-        assert (await c.type_counts())[ERROR_TYPES.index("picklist")].errors == 20
-        assert len(await c.view_ids(ViewFilter())) == 20
+        assert c.filling and await c.cursor() == 20
+        # while it fills, cards and grid agree: nothing counted, nothing listed
+        assert (await c.type_counts())[ERROR_TYPES.index("picklist")].errors == 0
+        assert await c.count(ViewFilter()) == 0 and not await c.view_page(ViewFilter())
+        assert await c.row_count() == 20
+        await c.apply_changes([list(r) for r in rows[20:]], 30)  # the rest, still in bulk
+        await c.finish_changes()
+        assert not c.filling
+        assert (await c.type_counts())[ERROR_TYPES.index("picklist")].errors == 30
+        assert len(await c.view_ids(ViewFilter())) == 30
     finally:
         await c.close()
 
@@ -246,14 +254,22 @@ async def test_damaged_pages_are_found_on_the_next_open(
     await c.close()
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+        leaves = [  # the errors table's rows, not the schema (dbstat: SQLite's page map)
+            n
+            for (n,) in conn.execute(
+                "SELECT pageno FROM dbstat WHERE name = 'errors' AND pagetype = 'leaf'"
+            )
+        ]
     data = bytearray(path.read_bytes())
-    for offset in range(16 * 4096, len(data), 4096):  # wreck the data pages, not the schema
+    for page in leaves:
+        offset = (page - 1) * size
         data[offset : offset + 100] = b"\xff" * 100
     path.write_bytes(bytes(data))
     c = await Cache.open(path)
     try:
-        with pytest.raises(CacheError, match="damaged"):
-            await c.view_ids(ViewFilter(), sort="record_name")
+        with pytest.raises(CacheError, match="damaged"):  # the rows' pages, read for a page
+            await c.view_page(ViewFilter(), ViewOrder("record_name"), limit=1000)
     finally:
         await c.close()
     c = await Cache.open(path)  # the marker left by the failed query triggers a check

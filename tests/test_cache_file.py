@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.data.cache import Cache, CacheError, ViewFilter
+from tui.data.cache import Cache, CacheError, ViewFilter, ViewOrder
 from tui.data.session import DataSession
 from tui.widgets.header import OfflineBanner
 
@@ -94,6 +94,24 @@ def _wreck_middle(path: Path, size: int = 16 * 1024, seed: int = 16) -> None:
         fh.write(random.Random(seed).randbytes(size))
 
 
+def _wreck_rows(path: Path) -> None:
+    """Random bytes over the errors table's row pages (dbstat: SQLite's page map), so the
+    next read of rows hits them wherever the schema put them."""
+    with sqlite3.connect(path) as conn:
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+        leaves = [
+            n
+            for (n,) in conn.execute(
+                "SELECT pageno FROM dbstat WHERE name = 'errors' AND pagetype = 'leaf'"
+            )
+        ]
+    noise = random.Random(16)
+    with path.open("r+b") as fh:
+        for page in leaves:
+            fh.seek((page - 1) * size)
+            fh.write(noise.randbytes(size))
+
+
 async def test_random_bytes_in_the_middle_are_found_at_open(tmp_path: Path) -> None:
     path = tmp_path / "cache.sqlite3"
     await _filled(path)
@@ -119,15 +137,15 @@ async def test_damage_found_by_a_read_is_rebuilt_from_the_service_at_once(
     await session.close()
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    _wreck_middle(path, size=64 * 1024)
+    _wreck_rows(path)
     monkeypatch.setattr("tui.data.cache_file.CHECK_AT_OPEN_LIMIT", 0)
     session = await DataSession.open(cache_path=path, demo_size=2000)
     told: list[str] = []
     session.on_rebuilt = told.append
     try:
         assert session.notice is None  # not checked at open: too big
-        ids = await session.view_ids(ViewFilter(status=None), sort="record_name")
-        assert len(told) == 1 and "moved to" in told[0] and len(ids) == 0
+        rows = await session.view_page(ViewFilter(status=None), ViewOrder("record_name"))
+        assert len(told) == 1 and "moved to" in told[0] and rows == []
         assert session.cache.moved_to is not None and session.cache.moved_to.exists()
         result = await session.refresh()
         assert result.online and await session.count(ViewFilter(status=None)) == total
@@ -248,7 +266,7 @@ async def test_an_export_that_hits_a_damaged_page_rebuilds_and_writes_every_row(
     await session.close()
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    _wreck_middle(path, size=64 * 1024)
+    _wreck_rows(path)
     monkeypatch.setattr("tui.data.cache_file.CHECK_AT_OPEN_LIMIT", 0)
     session = await DataSession.open(cache_path=path, demo_size=2000)
     try:

@@ -20,6 +20,19 @@ def grid_of(app) -> ErrorGrid:
     return app.screen.query_one(ErrorGrid)
 
 
+def shown_ids(grid: ErrorGrid) -> list[int | None]:
+    """Ids of the rows on screen, top to bottom (None for a row not loaded)."""
+    top = round(grid.scroll_y)
+    rows = [grid.row_at(i) for i in range(top, min(grid.total, top + grid.page_height))]
+    return [None if row is None else row.id for row in rows]
+
+
+async def view_ids(app) -> list[int]:
+    """Every id of the grid's view, in its order (the grid itself holds only pages)."""
+    grid = grid_of(app)
+    return list(await app.session.view_ids(grid.view, grid.sort, grid.descending))
+
+
 def detail_text(app) -> str:
     return str(app.screen.query_one("#detail-body").render())
 
@@ -48,7 +61,7 @@ async def test_cards_move_with_arrows_and_hjkl_and_enter_narrows_the_grid(make_a
         grid = grid_of(app)
         assert grid.has_focus
         assert grid.total == cards[target].errors < everything
-        rows = await app.session.rows(list(grid.ids[:100]))
+        rows = await app.session.rows((await view_ids(app))[:100])
         assert rows and {row.type for row in rows.values()} == {code}
         assert cards[target].has_class("-active")
         await pilot.press("escape")  # widens again
@@ -74,15 +87,16 @@ async def test_marks_range_all_clear_and_they_survive_refresh_sort_and_filter(ma
     async with app.run_test(size=WIDE) as pilot:
         await wait_ready(pilot, lambda: grid_of(app).total > 10)
         grid = grid_of(app)
-        first = grid.ids[0]
+        ids = await view_ids(app)
+        first = ids[0]
         await pilot.press("space")  # marks row 0, cursor moves to row 1
         assert app.marks == {first}
         assert grid.cursor == 1
         await pilot.press("j", "j", "j")  # cursor on row 4
         await pilot.press("ctrl+space")
-        assert app.marks == set(grid.ids[0:5])
+        assert app.marks == set(ids[0:5])
         await pilot.press("space")  # unmarks row 4
-        assert app.marks == set(grid.ids[0:4])
+        assert app.marks == set(ids[0:4])
         marked = set(app.marks)
 
         await pilot.press("ctrl+r")
@@ -101,7 +115,8 @@ async def test_marks_range_all_clear_and_they_survive_refresh_sort_and_filter(ma
         await wait_ready(pilot, lambda: app.screen.view.text == "")
 
         await pilot.press("ctrl+a")
-        assert app.marks == set(grid_of(app).ids)
+        everything = set(await view_ids(app))
+        await wait_ready(pilot, lambda: app.marks == everything)
         await pilot.press("ctrl+backslash")
         assert app.marks == set()
 
@@ -111,7 +126,7 @@ async def test_slash_filters_by_text_and_escape_clears(make_app, wait_ready):
     async with app.run_test(size=WIDE) as pilot:
         await wait_ready(pilot, lambda: grid_of(app).total > 0)
         everything = grid_of(app).total
-        some_id = grid_of(app).ids[everything // 2]
+        some_id = (await view_ids(app))[everything // 2]
         name = (await app.session.rows([some_id]))[some_id].record_name
         needle = name[:8]
         await pilot.press("slash")
@@ -119,7 +134,7 @@ async def test_slash_filters_by_text_and_escape_clears(make_app, wait_ready):
         await wait_ready(pilot, lambda: app.screen.view.text == needle.strip())
         grid = grid_of(app)
         assert 0 < grid.total < everything
-        assert some_id in grid.ids
+        assert some_id in await view_ids(app)
         assert grid.total == await app.session.count(ViewFilter(text=needle.strip()))
         await pilot.press("enter")  # back to the grid, filter kept
         assert grid.has_focus and app.screen.view.text
@@ -127,6 +142,25 @@ async def test_slash_filters_by_text_and_escape_clears(make_app, wait_ready):
         await wait_ready(pilot, lambda: app.screen.view.text == "")
         assert grid_of(app).total == everything
         assert not app.screen.query_one("#filter").display
+
+
+async def test_the_filter_waits_for_typing_to_pause_then_shows_rows_and_exact_count(
+    make_app, wait_ready
+):
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: grid_of(app).total > 0)
+        assert app.session.cache.search_ready
+        await pilot.press("slash", *"acme")
+        assert app.screen.view.text == ""  # keystrokes still coming: nothing looked up yet
+        await wait_ready(pilot, lambda: app.screen.view.text == "acme")
+        grid = grid_of(app)
+        expected = await view_ids(app)
+        assert expected  # the demo has Acme records
+        assert grid.total == len(expected) == await app.session.count(ViewFilter(text="acme"))
+        assert shown_ids(grid) == expected[: grid.page_height]
+        status = str(app.screen.query_one("#view-status").render())
+        assert f"{len(expected):,} rows" in status and "counting" not in status
 
 
 async def test_affected_records_view_marks_records_errors_and_escape_returns(make_app, wait_ready):
@@ -246,9 +280,10 @@ async def test_record_names_with_markup_and_escape_codes_show_as_typed(
         await pilot.press("slash", *"[bold]")
         await wait_ready(pilot, lambda: app.screen.view.text == "[bold]")
         grid = grid_of(app)
-        assert error_id in grid.ids
+        ids = await view_ids(app)
+        assert error_id in ids
         grid.focus()
-        grid.cursor = list(grid.ids).index(error_id)
+        grid.cursor = ids.index(error_id)
         await wait_ready(pilot, lambda: grid.row_at_cursor() is not None)
         line = grid.render_line(1 + grid.cursor - round(grid.scroll_y)).text
         assert "[bold]x[/] \\x1b" in line  # cut to the column width, drawn as typed
@@ -266,12 +301,30 @@ async def test_sort_key_cycles_and_flips(make_app, wait_ready):
         await wait_ready(pilot, lambda: grid_of(app).sort == "subtype")
         grid = grid_of(app)
         expected = await app.session.view_ids(ViewFilter(), "subtype", False)
-        assert list(grid.ids) == list(expected)
+        top = round(grid.scroll_y)
+        assert shown_ids(grid) == list(expected[top : top + grid.page_height])
         await pilot.press("S")
         await wait_ready(pilot, lambda: grid_of(app).descending)
         expected = await app.session.view_ids(ViewFilter(), "subtype", True)
-        assert list(grid_of(app).ids) == list(expected)
+        top = round(grid.scroll_y)
+        assert shown_ids(grid) == list(expected[top : top + grid.page_height])
         assert "▼" in grid_of(app).render_line(0).text
+
+
+async def test_pages_read_by_keyset_and_from_the_end_follow_the_view_order(make_app, wait_ready):
+    """Page-down (keyset after the last row), end (read backwards), page-up (keyset before)."""
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: grid_of(app).total > 0)
+        grid = grid_of(app)
+        expected = await view_ids(app)
+        assert grid.total == len(expected)
+        for keys in (("pagedown",) * 3, ("end",), ("pageup",) * 2, ("home",)):
+            await pilot.press(*keys)
+            await wait_ready(pilot)
+            top = round(grid.scroll_y)
+            assert shown_ids(grid) == expected[top : top + grid.page_height]
+            assert grid.cursor_id == expected[grid.cursor]
 
 
 def test_usage_gauge_warns_at_75_and_90_percent_of_the_allocation() -> None:

@@ -207,7 +207,24 @@ async def test_the_feed_pages_through_every_error_in_seq_order(env: Env) -> None
     assert empty == {"columns": columns, "rows": [], "next_cursor": cursor, "has_more": False}
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=10001", "limit=abc", "cursor=-1"])
+async def test_the_feed_says_how_many_rows_remain_when_asked(env: Env) -> None:
+    cursor, seen = 0, 0
+    while True:
+        page = (
+            await env.client.get("/v1/errors", params={"cursor": cursor, "limit": 700, "count": 1})
+        ).json()
+        seen += len(page["rows"])
+        assert page["remaining"] == DEMO_SIZE - seen
+        cursor = page["next_cursor"]
+        if not page["has_more"]:
+            break
+    plain = (await env.client.get("/v1/errors", params={"limit": 5})).json()
+    assert "remaining" not in plain
+
+
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=10001", "limit=abc", "cursor=-1", "count=2", "count=yes"]
+)
 async def test_bad_feed_parameters_are_422(env: Env, query: str) -> None:
     assert_error_body(await env.client.get(f"/v1/errors?{query}"), 422, "invalid_parameter")
 

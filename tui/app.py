@@ -115,6 +115,10 @@ class CacheLoaded(Message):
         self.usage = usage
 
 
+class FillProgressed(Message):
+    """Another page of a first fill is stored: the header shows how far it has come."""
+
+
 class SyncHealthApp(App[int]):
     """synchealth: API usage, sync errors by type, why and how to fix them, resync, export."""
 
@@ -165,6 +169,8 @@ class SyncHealthApp(App[int]):
         self.usage: Usage | None = None
         self.last_refresh: datetime | None = None
         self.refreshing = False
+        #: A refresh was asked for while one ran: it follows that one.
+        self._refresh_again = False
         self.open_error: str | None = None
         self.open_problem: str | None = None
         #: True once the first load after opening has been shown (tests wait on it)
@@ -189,6 +195,7 @@ class SyncHealthApp(App[int]):
             last_error=session.last_error,
             refreshing=self.refreshing,
             problem=session.last_problem,
+            fill=session.fill,
         )
 
     @property
@@ -245,6 +252,7 @@ class SyncHealthApp(App[int]):
         if session.notice:
             self.post_message(CacheRebuilt(session.cache.moved_to))
         session.client.retry_listeners.append(self._retrying)
+        session.on_fill = lambda _progress: self.post_message(FillProgressed())
         self.set_interval(self.config.refresh_interval, self.refresh_data)
         self.refresh_data()
 
@@ -303,27 +311,50 @@ class SyncHealthApp(App[int]):
 
     # -- refresh ----------------------------------------------------------------------
 
-    @work(group="refresh", exclusive=True, exit_on_error=False)
-    async def refresh_data(self) -> None:
+    def refresh_data(self) -> None:
+        """Start a refresh, unless one runs: then it follows that one. A running refresh
+        is never cancelled (a first fill may outlast the timer and would start over)."""
+        if self.session is None:
+            return
+        if self.refreshing:
+            self._refresh_again = True
+            return
+        self.refreshing = True
+        self._refresh()
+
+    @work(group="refresh", exit_on_error=False)
+    async def _refresh(self) -> None:
         session = self.session
         if session is None:
+            self.refreshing = False
             return
         from tui.data.cache import CacheError
         from tui.data.client import ServiceError
 
-        self.refreshing = True
         result: RefreshResult | None = None
-        if self.usage is None and self.last_refresh is None:
-            # First refresh: show what the cache holds now, so an offline or slow
-            # service never keeps the screen empty while it answers (or times out).
-            self.post_message(CacheLoaded(await session.usage()))
         try:
-            result = await session.refresh()
-        except (ServiceError, CacheError) as exc:
+            if self.usage is None and self.last_refresh is None:
+                # First refresh: show what the cache holds now, so an offline or slow
+                # service never keeps the screen empty while it answers (or times out).
+                self.post_message(CacheLoaded(await session.usage()))
+            try:
+                result = await session.refresh()
+            except (ServiceError, CacheError) as exc:
+                self.notify(t("main.notify.refresh_failed", reason=exc.message), severity="error")
+            self.post_message(Refreshed(result, await session.usage()))
+            if result is not None and result.online:
+                await session.build_search_index()
+        except CacheError as exc:
             self.notify(t("main.notify.refresh_failed", reason=exc.message), severity="error")
         finally:
             self.refreshing = False
-        self.post_message(Refreshed(result, await session.usage()))
+            if self._refresh_again:
+                self._refresh_again = False
+                self.refresh_data()
+
+    def on_fill_progressed(self) -> None:
+        if self.main_screen is not None:
+            self.main_screen.show_status()
 
     def on_refreshed(self, message: Refreshed) -> None:
         result = message.result

@@ -14,6 +14,7 @@ once at the end (``finish_changes``, also run on open if a bulk fill was cut sho
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import sqlite3
@@ -42,9 +43,9 @@ from tui.data.cache_file import (
 )
 from tui.data.models import ERROR_COLUMNS, ERROR_TYPES
 
-__all__ = ["Cache", "CacheDamaged", "CacheError", "ErrorRow", "ViewFilter"]
+__all__ = ["Cache", "CacheDamaged", "CacheError", "ErrorRow", "QueryInterrupted", "ViewFilter"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 
 SortColumn = Literal["last_seen", "type", "subtype", "sf_object", "record_name", "attempts", "id"]
 SORT_COLUMNS: tuple[str, ...] = (
@@ -84,6 +85,45 @@ CREATE TABLE totals (
     records INTEGER NOT NULL,
     PRIMARY KEY (level, key)
 ) WITHOUT ROWID;
+-- open errors per CRM record and type, for the affected-records view
+CREATE TABLE record_totals (
+    type        TEXT NOT NULL,
+    object_type TEXT NOT NULL,
+    record_id   TEXT NOT NULL,
+    record_name TEXT NOT NULL,
+    sf_object   TEXT NOT NULL,
+    sf_id       TEXT,
+    errors      INTEGER NOT NULL,
+    last_seen   TEXT NOT NULL,
+    PRIMARY KEY (object_type, record_id, type)
+) WITHOUT ROWID;
+CREATE INDEX record_totals_seen ON record_totals(type, last_seen);
+-- substrings of the columns the text filter searches (external content: errors)
+CREATE VIRTUAL TABLE errors_fts USING fts5(
+    record_name, message, sf_id, record_id, sf_code,
+    content = 'errors', content_rowid = 'id', tokenize = 'trigram'
+);
+-- kept by every write once built (meta fts = 1); a REPLACE's delete fires with
+-- recursive_triggers, which every connection of the cache turns on
+CREATE TRIGGER errors_fts_insert AFTER INSERT ON errors
+WHEN (SELECT value FROM meta WHERE key = 'fts') = '1' BEGIN
+    INSERT INTO errors_fts (rowid, record_name, message, sf_id, record_id, sf_code)
+    VALUES (new.id, new.record_name, new.message, new.sf_id, new.record_id, new.sf_code);
+END;
+CREATE TRIGGER errors_fts_delete AFTER DELETE ON errors
+WHEN (SELECT value FROM meta WHERE key = 'fts') = '1' BEGIN
+    INSERT INTO errors_fts (errors_fts, rowid, record_name, message, sf_id, record_id, sf_code)
+    VALUES ('delete', old.id, old.record_name, old.message, old.sf_id, old.record_id,
+            old.sf_code);
+END;
+CREATE TRIGGER errors_fts_update AFTER UPDATE OF record_name, message, sf_id, record_id, sf_code
+ON errors WHEN (SELECT value FROM meta WHERE key = 'fts') = '1' BEGIN
+    INSERT INTO errors_fts (errors_fts, rowid, record_name, message, sf_id, record_id, sf_code)
+    VALUES ('delete', old.id, old.record_name, old.message, old.sf_id, old.record_id,
+            old.sf_code);
+    INSERT INTO errors_fts (rowid, record_name, message, sf_id, record_id, sf_code)
+    VALUES (new.id, new.record_name, new.message, new.sf_id, new.record_id, new.sf_code);
+END;
 -- resync batches written before they are sent, so a killed process re-sends the same id
 CREATE TABLE pending_resync (
     request_id TEXT PRIMARY KEY,
@@ -93,15 +133,32 @@ CREATE TABLE pending_resync (
 );
 """
 
-#: Secondary indexes: created after a bulk fill, dropped before one.
+
+def _sort_index(column: str) -> str:
+    """Index name serving ``ORDER BY column, id``: (column, id) then the filter columns."""
+    return f"errors_by_{column}"
+
+
+#: Secondary indexes: created after a bulk fill, dropped before one. Every sort the
+#: console offers has one on (sort column, id, type, status), so a page in any order is
+#: a range of one index, filtered by type and status without touching the table.
 INDEXES = {
     "errors_status_seen": "errors(status, last_seen)",
     "errors_type_seen": "errors(type, status, last_seen)",
     "errors_record": "errors(record_id, object_type, status)",
+    **{
+        _sort_index(c): f"errors({', '.join(dict.fromkeys((c, 'id', 'type', 'status')))})"
+        for c in SORT_COLUMNS
+        if c != "id"
+    },
 }
 
 #: (level, grouping expression) of the totals table.
 _AGG_LEVELS = (("sub", "e.subtype"), ("type", "e.type"), ("all", "''"))
+
+
+class QueryInterrupted(CacheError):
+    """A text-filtered query was stopped by ``Cache.interrupt_search`` (nothing is wrong)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +168,28 @@ class ViewFilter:
     status: str | None = "open"  # 'open' | 'resolved' | None (all)
     text: str = ""  # case-insensitive substring of name, message, sf_id, record_id, sf_code
     record_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ViewOrder:
+    """The order of a view: a sort column, ties broken by id in the same direction."""
+
+    sort: SortColumn = "last_seen"
+    descending: bool = True
+
+    def __post_init__(self) -> None:
+        if self.sort not in SORT_COLUMNS:
+            raise ValueError(f"cannot sort by {self.sort!r}")
+
+    def reversed(self) -> ViewOrder:
+        return ViewOrder(self.sort, not self.descending)
+
+    @property
+    def sql(self) -> str:
+        direction = "DESC" if self.descending else "ASC"
+        if self.sort == "id":
+            return f"id {direction}"
+        return f"{self.sort} {direction}, id {direction}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +256,41 @@ _TOUCHED = (
 _TEXT_COLUMNS = ("record_name", "message", "sf_id", "record_id", "sf_code")
 
 
-def where(f: ViewFilter, alias: str = "") -> tuple[str, list[Any]]:
-    """SQL condition and parameters for a view filter."""
+def _statements(script: str) -> Iterator[str]:
+    """The complete SQL statements of ``script`` (a trigger's body stays whole)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending
+            pending = ""
+
+
+def _record_totals_select(source: str) -> str:
+    """Rows of ``record_totals`` for the open errors of ``source`` (alias ``e``)."""
+    return (
+        "SELECT e.type, e.object_type, e.record_id, max(e.record_name), max(e.sf_object), "
+        f"max(e.sf_id), count(*), max(e.last_seen) FROM {source} WHERE +e.status = 'open' "
+        "GROUP BY e.object_type, e.record_id, e.type"
+    )
+
+
+#: The trigram index finds substrings of at least this many characters.
+FTS_MIN_CHARS = 3
+
+
+def fts_phrase(text: str) -> str:
+    """An FTS5 query matching ``text`` literally, as one phrase (quotes doubled)."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def where(f: ViewFilter, alias: str = "", *, search: bool = False) -> tuple[str, list[Any]]:
+    """SQL condition and parameters for a view filter.
+
+    With ``search`` (the trigram index is built), a text of 3 characters or more is
+    looked up in ``errors_fts``; a shorter one, or any without the index, is matched with
+    LIKE. Both find the same rows for ASCII text (case-insensitive substrings).
+    """
     p = f"{alias}." if alias else ""
     clauses: list[str] = []
     params: list[Any] = []
@@ -191,7 +303,10 @@ def where(f: ViewFilter, alias: str = "") -> tuple[str, list[Any]]:
         if value is not None:
             clauses.append(f"{p}{column} = ?")
             params.append(value)
-    if f.text:
+    if f.text and search and len(f.text) >= FTS_MIN_CHARS:
+        clauses.append(f"{p}id IN (SELECT rowid FROM errors_fts WHERE errors_fts MATCH ?)")
+        params.append(fts_phrase(f.text))
+    elif f.text:
         pattern = like_pattern(f.text)
         clauses.append("(" + " OR ".join(f"{p}{c} LIKE ? ESCAPE '\\'" for c in _TEXT_COLUMNS) + ")")
         params.extend([pattern] * len(_TEXT_COLUMNS))
@@ -213,6 +328,13 @@ class Cache:
         self.moved_to: Path | None = None
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
+        #: Runs the text-filtered queries, so ``interrupt_search`` stops only those.
+        self._searcher: aiosqlite.Connection | None = None
+        #: The trigram index holds every row (built after a bulk fill, then kept).
+        self.search_ready = False
+        #: A first fill is under way (bulk mode: no secondary indexes or totals yet), so
+        #: the views answer empty until ``finish_changes``; it resumes after a restart.
+        self.filling = False
 
     # -- opening -------------------------------------------------------------------------
 
@@ -233,14 +355,29 @@ class Cache:
         )
         try:
             await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            await conn.execute("PRAGMA journal_mode = WAL")
+            await self._wal(conn)
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA temp_store = MEMORY")
             await conn.execute("PRAGMA cache_size = -32000")
+            await conn.execute("PRAGMA recursive_triggers = ON")
         except BaseException:
             await conn.close()
             raise
         return conn
+
+    async def _wal(self, conn: aiosqlite.Connection) -> None:
+        """Switch to WAL, waiting out another process that holds the new file's lock:
+        SQLite answers a journal-mode change with "locked" at once, without the busy
+        handler, while a second console creates the schema."""
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                await conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.05)
 
     async def _open_or_rebuild(self) -> None:
         try:
@@ -273,10 +410,11 @@ class Cache:
             damage_marker(self.path).unlink(missing_ok=True)
         if await self._schema_version() != SCHEMA_VERSION:
             await self._create_schema()
-        elif await self._meta_raw(self._writer, "bulk") == "1":
-            # a bulk fill was cut short: finish the indexes and aggregates now
-            await self.finish_changes()
+        # a bulk fill cut short stays in bulk mode and goes on from its stored cursor
+        self.filling = await self._meta_raw(self._writer, "bulk") == "1"
         self._reader = await self._connect()
+        self._searcher = await self._connect()
+        self.search_ready = await self._meta_raw(self._reader, "fts") == "1"
 
     async def _tables(self) -> set[str]:
         got = await self._w.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -300,16 +438,15 @@ class Cache:
             if await self._schema_version() == SCHEMA_VERSION:
                 await w.execute("COMMIT")
                 return
-            for name in await self._tables():
+            for name in sorted(await self._tables()):  # an FTS table before its shadow tables
                 if not name.startswith("sqlite_"):
                     await w.execute(f'DROP TABLE IF EXISTS "{name}"')
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    await w.execute(statement)
+            for statement in _statements(SCHEMA):
+                await w.execute(statement)
             for name, target in INDEXES.items():
                 await w.execute(f"CREATE INDEX {name} ON {target}")
             await w.execute(
-                "INSERT INTO meta VALUES ('schema_version', ?), ('cursor', '0')",
+                "INSERT INTO meta VALUES ('schema_version', ?), ('cursor', '0'), ('fts', '1')",
                 (str(SCHEMA_VERSION),),
             )
             await w.execute("COMMIT")
@@ -318,11 +455,11 @@ class Cache:
             raise
 
     async def _close_connections(self) -> None:
-        for conn in (self._reader, self._writer):
+        for conn in (self._searcher, self._reader, self._writer):
             if conn is not None:
                 with contextlib.suppress(Exception):
                     await conn.close()
-        self._reader = self._writer = None
+        self._searcher = self._reader = self._writer = None
 
     async def close(self) -> None:
         await self._close_connections()
@@ -355,6 +492,9 @@ class Cache:
             raise CacheError("The cache is closed.")
         return self._reader
 
+    def _where(self, f: ViewFilter, alias: str = "") -> tuple[str, list[Any]]:
+        return where(f, alias, search=self.search_ready)
+
     # -- guarding ------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
@@ -362,6 +502,8 @@ class Cache:
         try:
             yield
         except sqlite3.Error as exc:
+            if str(exc) == "interrupted":
+                raise QueryInterrupted(f"Could not {doing}: the query was interrupted.") from exc
             kind = classify_failure(exc)
             if kind == "locked":
                 raise CacheError(
@@ -433,7 +575,10 @@ class Cache:
                         bulk = True
                         for name in INDEXES:
                             await w.execute(f"DROP INDEX IF EXISTS {name}")
-                        await w.execute("INSERT OR REPLACE INTO meta VALUES ('bulk', '1')")
+                        await w.execute(
+                            "INSERT OR REPLACE INTO meta VALUES ('bulk', '1'), ('fts', '0')"
+                        )
+                        self.search_ready, self.filling = False, True
                 if bulk:
                     await w.executemany(insert, rows)
                 else:
@@ -464,8 +609,13 @@ class Cache:
             "INSERT OR IGNORE INTO temp.touched VALUES (?, ?)", [(r[ot], r[rid]) for r in rows]
         )
         await self._add_totals(-1, _TOUCHED)
+        await w.execute(
+            "DELETE FROM record_totals WHERE (object_type, record_id) IN "
+            "(SELECT object_type, record_id FROM temp.touched)"
+        )
         await w.executemany(insert, rows)
         await self._add_totals(+1, _TOUCHED)
+        await w.execute(f"INSERT INTO record_totals {_record_totals_select(_TOUCHED)}")
 
     @staticmethod
     def _totals_selects(sign: int, source: str) -> list[str]:
@@ -507,17 +657,59 @@ class Cache:
                     "(SELECT count(*) AS n FROM errors INDEXED BY errors_record "
                     "WHERE status = 'open' GROUP BY record_id, object_type)"
                 )
+                await w.execute("DELETE FROM record_totals")
+                await w.execute(f"INSERT INTO record_totals {_record_totals_select('errors e')}")
                 await w.execute("DELETE FROM meta WHERE key = 'bulk'")
                 await w.execute("COMMIT")
             except BaseException:
                 await w.execute("ROLLBACK")
                 raise
+        self.filling = False
+
+    async def row_count(self) -> int:
+        """Rows the cache holds (open or not): a first fill's progress."""
+        return (await self._fetchall("SELECT count(*) FROM errors"))[0][0]
+
+    async def build_search_index(self) -> None:
+        """Index every row for the text filter, once after a bulk fill (until then the
+        filter matches with LIKE). Later pages of changes keep the index up to date."""
+        if self.search_ready:
+            return
+        w = self._w
+        async with self._guard("index the cache for the text filter"):
+            await w.execute("BEGIN IMMEDIATE")
+            try:
+                await w.execute("INSERT INTO errors_fts (errors_fts) VALUES ('rebuild')")
+                await w.execute("INSERT OR REPLACE INTO meta VALUES ('fts', '1')")
+                await w.execute("COMMIT")
+            except BaseException:
+                await w.execute("ROLLBACK")
+                raise
+        self.search_ready = True
 
     # -- queries -------------------------------------------------------------------------
 
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         async with self._guard("read the cache"):
             return list(await self._r.execute_fetchall(sql, params))
+
+    def _conn_for(self, f: ViewFilter) -> aiosqlite.Connection:
+        """The searcher for a view with a text filter (interruptible), else the reader."""
+        if f.text:
+            if self._searcher is None:
+                raise CacheError("The cache is closed.")
+            return self._searcher
+        return self._r
+
+    async def _fetchall_for(self, f: ViewFilter, sql: str, params: Sequence[Any] = ()) -> list:
+        async with self._guard("read the cache"):
+            return list(await self._conn_for(f).execute_fetchall(sql, params))
+
+    async def interrupt_search(self) -> None:
+        """Stop the text-filtered query running now (a newer keystroke wants the searcher);
+        its caller gets ``QueryInterrupted``."""
+        if self._searcher is not None:
+            await self._searcher.interrupt()
 
     async def _totals(self, level: str) -> dict[str, tuple[int, int]]:
         got = await self._fetchall(
@@ -562,29 +754,158 @@ class Cache:
         return got[0][column] if got else 0
 
     async def count(self, f: ViewFilter) -> int:
+        if self.filling:  # the first fill is not indexed yet
+            return 0
         fast = await self._count_via_totals(f, 0)
         if fast is not None:
             return fast
-        cond, params = where(f)
-        return (await self._fetchall(f"SELECT count(*) FROM errors WHERE {cond}", params))[0][0]
+        cond, params = self._where(f)
+        return (await self._fetchall_for(f, f"SELECT count(*) FROM errors WHERE {cond}", params))[
+            0
+        ][0]
 
     async def view_ids(
         self, f: ViewFilter, sort: SortColumn = "last_seen", descending: bool = True
     ) -> array:
-        """Ids of the errors in ``f``, in view order, as array('q'), read in chunks."""
-        if sort not in SORT_COLUMNS:
-            raise ValueError(f"cannot sort by {sort!r}")
-        direction = "DESC" if descending else "ASC"
-        order = f"id {direction}" if sort == "id" else f"{sort} {direction}, id {direction}"
-        cond, params = where(f)
+        """Every id of ``f`` in view order, as array('q'): for "mark all", never for paging."""
+        if self.filling:  # the first fill is not indexed yet
+            return array("q")
+        order = ViewOrder(sort, descending)
+        cond, params = self._where(f)
         ids = array("q")
         async with (
             self._guard("read the cache"),
-            self._r.execute(f"SELECT id FROM errors WHERE {cond} ORDER BY {order}", params) as cur,
+            self._conn_for(f).execute(
+                f"SELECT id FROM {self._source(f, order)} WHERE {cond} ORDER BY {order.sql}",
+                params,
+            ) as cur,
         ):
             while chunk := await cur.fetchmany(65536):
                 ids.extend(r[0] for r in chunk)
         return ids
+
+    @staticmethod
+    def _source(f: ViewFilter, order: ViewOrder) -> str:
+        """``errors``, walked in view order (along the sort's index, or by id) unless a
+        record narrows it to a few rows, which are then sorted."""
+        if f.record_id is not None:
+            return "errors"
+        if order.sort == "id":
+            return "errors NOT INDEXED"
+        return f"errors INDEXED BY {_sort_index(order.sort)}"
+
+    async def view_page(
+        self,
+        f: ViewFilter,
+        order: ViewOrder = ViewOrder(),
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        after: ErrorRow | None = None,
+        before: ErrorRow | None = None,
+        total: int | None = None,
+    ) -> list[ErrorRow]:
+        """At most ``limit`` rows of ``f`` in ``order``: one page, never the whole view.
+
+        With ``after`` (or ``before``): the rows right after (before) that row of the view,
+        found from its sort key along an index (keyset paging: the cost of the page, however
+        deep). Else the rows from position ``offset``; given the view's ``total``, a page
+        nearer the end is read backwards from the end, so it costs at most half the view.
+        """
+        if self.filling:  # the first fill is not indexed yet
+            return []
+        limit = max(0, int(limit))
+        if after is not None:
+            return await self._keyset(f, order, after, limit)
+        if before is not None:
+            return (await self._keyset(f, order.reversed(), before, limit))[::-1]
+        offset = max(0, int(offset))
+        if total is not None and offset > total // 2:
+            n = max(0, min(limit, total - offset))
+            return (await self._offset(f, order.reversed(), total - offset - n, n))[::-1]
+        return await self._offset(f, order, offset, limit)
+
+    async def _offset(self, f: ViewFilter, order: ViewOrder, offset: int, limit: int) -> list:
+        if not limit:
+            return []
+        cond, params = self._where(f)
+        got = await self._fetchall_for(
+            f,
+            f"SELECT {ROW_COLUMNS} FROM {self._source(f, order)} WHERE {cond} "
+            f"ORDER BY {order.sql} LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return [_row(t) for t in got]
+
+    async def _keyset(
+        self, f: ViewFilter, order: ViewOrder, row: ErrorRow, limit: int, *, ids_only: bool = False
+    ) -> list:
+        """Rows (or bare ids) following ``row`` in ``order``: first its ties (same sort
+        value, further id), then the further sort values; two index ranges, where one
+        row-value range would step over every tie."""
+        if not limit:
+            return []
+        cond, params = self._where(f)
+        source, beyond = self._source(f, order), "<" if order.descending else ">"
+        columns = "id" if ids_only else ROW_COLUMNS
+        if order.sort == "id":
+            got = await self._fetchall_for(
+                f,
+                f"SELECT {columns} FROM {source} WHERE {cond} AND id {beyond} ? "
+                f"ORDER BY {order.sql} LIMIT ?",
+                [*params, row.id, limit],
+            )
+            return [t[0] for t in got] if ids_only else [_row(t) for t in got]
+        value = getattr(row, order.sort)
+        direction = "DESC" if order.descending else "ASC"
+        got = await self._fetchall_for(
+            f,
+            f"SELECT {columns} FROM {source} WHERE {cond} AND {order.sort} = ? "
+            f"AND id {beyond} ? ORDER BY id {direction} LIMIT ?",
+            [*params, value, row.id, limit],
+        )
+        if len(got) < limit:
+            got += await self._fetchall_for(
+                f,
+                f"SELECT {columns} FROM {source} WHERE {cond} AND {order.sort} {beyond} ? "
+                f"ORDER BY {order.sql} LIMIT ?",
+                [*params, value, limit - len(got)],
+            )
+        return [t[0] for t in got] if ids_only else [_row(t) for t in got]
+
+    async def position(
+        self, f: ViewFilter, order: ViewOrder, error_id: int, *, within: int = 20_000
+    ) -> int | None:
+        """Where error ``error_id`` stands in the view (0-based), if among its first
+        ``within`` rows (counting them costs their number); None when not, or not in it."""
+        if self.filling:  # the first fill is not indexed yet
+            return None
+        cond, params = self._where(f)
+        got = await self._fetchall_for(
+            f, f"SELECT {ROW_COLUMNS} FROM errors WHERE {cond} AND id = ?", [*params, error_id]
+        )
+        if not got:
+            return None
+        row = _row(got[0])
+        ahead = await self._keyset(f, order.reversed(), row, within, ids_only=True)
+        return None if len(ahead) >= within else len(ahead)
+
+    async def in_view(self, f: ViewFilter, ids: Sequence[int]) -> set[int]:
+        """Which of ``ids`` are in the view ``f``."""
+        if self.filling:  # the first fill is not indexed yet
+            return set()
+        return await self._present(f, ids)
+
+    async def _present(self, f: ViewFilter, ids: Sequence[int]) -> set[int]:
+        if not len(ids):
+            return set()
+        cond, params = self._where(f)
+        got = await self._fetchall_for(
+            f,
+            f"SELECT id FROM errors WHERE id IN (SELECT value FROM json_each(?)) AND {cond}",
+            [orjson.dumps(list(ids)).decode(), *params],
+        )
+        return {r[0] for r in got}
 
     async def rows(self, ids: Sequence[int]) -> dict[int, ErrorRow]:
         """The rows for ``ids`` (missing ids are left out), in one query."""
@@ -602,21 +923,18 @@ class Cache:
 
     async def known_ids(self, ids: Sequence[int]) -> set[int]:
         """Which of ``ids`` the cache holds already."""
-        if not len(ids):
-            return set()
-        got = await self._fetchall(
-            "SELECT id FROM errors WHERE id IN (SELECT value FROM json_each(?))",
-            (orjson.dumps(list(ids)).decode(),),
-        )
-        return {r[0] for r in got}
+        return await self._present(ViewFilter(status=None), ids)
 
     async def affected_count(self, f: ViewFilter) -> int:
         """Distinct CRM records (object_type, record_id) with errors in ``f``."""
+        if self.filling:  # the first fill is not indexed yet
+            return 0
         fast = await self._count_via_totals(f, 1)
         if fast is not None:
             return fast
-        cond, params = where(f)
-        got = await self._fetchall(
+        cond, params = self._where(f)
+        got = await self._fetchall_for(
+            f,
             f"SELECT count(DISTINCT object_type || char(31) || record_id) FROM errors WHERE {cond}",
             params,
         )
@@ -625,23 +943,40 @@ class Cache:
     async def affected_records(
         self, f: ViewFilter, offset: int = 0, limit: int = 200
     ) -> list[RecordCount]:
-        """Records with errors in ``f``, most recently failing first, with their counts."""
-        cond, params = where(f)
-        got = await self._fetchall(
-            "SELECT object_type, record_id, max(record_name), max(sf_object), max(sf_id), "
-            f"count(*), max(last_seen) AS seen FROM errors WHERE {cond} "
-            "GROUP BY +object_type, +record_id ORDER BY seen DESC, object_type, record_id "
-            "LIMIT ? OFFSET ?",
-            [*params, int(limit), int(offset)],
-        )
+        """Records with errors in ``f``, most recently failing first, with their counts.
+
+        The open errors of one type (the affected-records view) are a range of
+        ``record_totals``; any other filter groups the errors themselves.
+        """
+        if self.filling:  # the first fill is not indexed yet
+            return []
+        if f.type is not None and self._totals_key(f) == ("type", f.type):
+            sql = (
+                "SELECT object_type, record_id, record_name, sf_object, sf_id, errors, last_seen "
+                "FROM record_totals WHERE type = ? "
+                "ORDER BY last_seen DESC, object_type DESC, record_id DESC LIMIT ? OFFSET ?"
+            )
+            params: list[Any] = [f.type]
+        else:
+            cond, params = self._where(f)
+            sql = (
+                "SELECT object_type, record_id, max(record_name), max(sf_object), max(sf_id), "
+                f"count(*), max(last_seen) AS seen FROM errors WHERE {cond} "
+                "GROUP BY +object_type, +record_id "
+                "ORDER BY seen DESC, object_type DESC, record_id DESC LIMIT ? OFFSET ?"
+            )
+        got = await self._fetchall_for(f, sql, [*params, int(limit), int(offset)])
         return [RecordCount(*r) for r in got]
 
     async def error_ids_for_records(self, f: ViewFilter, record_ids: Sequence[str]) -> list[int]:
         """Ids of the errors in ``f`` that belong to any of ``record_ids``."""
+        if self.filling:  # the first fill is not indexed yet
+            return []
         if not record_ids:
             return []
-        cond, params = where(f)
-        got = await self._fetchall(
+        cond, params = self._where(f)
+        got = await self._fetchall_for(
+            f,
             f"SELECT id FROM errors WHERE {cond} AND record_id IN "
             "(SELECT value FROM json_each(?)) ORDER BY id",
             [*params, json.dumps(list(record_ids))],
@@ -707,7 +1042,7 @@ class Cache:
         SQLite's allocator), at most ``workers + 1`` blocks ahead of the consumer, so
         the whole set is never in memory. Call it from a thread.
         """
-        cond, params = where(f or ViewFilter(status=None), "e")
+        cond, params = self._where(f or ViewFilter(status=None), "e")
         source = "errors e LEFT JOIN temp.titles t ON t.subtype = e.subtype"
         local = threading.local()
         opened: list[sqlite3.Connection] = []

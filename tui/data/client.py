@@ -120,6 +120,8 @@ class FeedPage:
     rows: list[list[Any]]
     next_cursor: int
     has_more: bool
+    #: Rows the feed holds after this page, when asked for (``count=True``).
+    remaining: int | None = None
 
 
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
@@ -262,16 +264,20 @@ class ServiceClient:
             Usage, "PUT", "/v1/usage/allocation", json={"allocated": allocated}
         )
 
-    async def changes(self, cursor: int, limit: int = 10000) -> FeedPage:
-        body = await self._request("GET", "/v1/errors", params={"cursor": cursor, "limit": limit})
+    async def changes(self, cursor: int, limit: int = 10000, *, count: bool = False) -> FeedPage:
+        """A page of the change feed; with ``count``, also how many rows come after it."""
+        params = {"cursor": cursor, "limit": limit} | ({"count": 1} if count else {})
+        body = await self._request("GET", "/v1/errors", params=params)
         try:
+            remaining = body.get("remaining") if count else None
             page = FeedPage(
                 columns=body["columns"],
                 rows=body["rows"],
                 next_cursor=int(body["next_cursor"]),
                 has_more=bool(body["has_more"]),
+                remaining=None if remaining is None else int(remaining),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise BadResponse(
                 f"{self._where()} sent a page of changes without the expected keys ({exc})."
             ) from exc

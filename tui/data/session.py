@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 import uuid
 from array import array
 from collections import Counter
@@ -36,10 +37,12 @@ from tui.data.cache import (
     SubtypeCount,
     TypeCount,
     ViewFilter,
+    ViewOrder,
 )
 from tui.data.cache_file import check_location
 from tui.data.client import (
     BadResponse,
+    FeedPage,
     ServiceClient,
     ServiceError,
     ServiceRejected,
@@ -65,6 +68,7 @@ from tui.data.models import (
 __all__ = [
     "DataSession",
     "ErrorRow",
+    "FillProgress",
     "RecordCount",
     "RefreshResult",
     "ResyncPlan",
@@ -74,6 +78,7 @@ __all__ = [
     "SubtypeCount",
     "TypeCount",
     "ViewFilter",
+    "ViewOrder",
 ]
 
 #: The article's limit: one resync request takes at most 100 errors.
@@ -100,6 +105,26 @@ class RefreshResult:
     @property
     def new_count(self) -> int:
         return sum(self.new_errors.values())
+
+
+@dataclass(frozen=True, slots=True)
+class FillProgress:
+    """How far a first fill of the cache has come (``total`` None: the service did not say)."""
+
+    done: int
+    total: int | None
+    #: Rows per second stored so far in this run.
+    rate: float
+
+    @property
+    def fraction(self) -> float | None:
+        return None if not self.total else min(1.0, self.done / self.total)
+
+    @property
+    def seconds_left(self) -> float | None:
+        if self.total is None or self.rate <= 0:
+            return None
+        return max(0.0, (self.total - self.done) / self.rate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +250,9 @@ class DataSession:
         self.on_rebuilt: Callable[[str], None] | None = None
         self._rebuilds = 0
         self._rebuild_lock = asyncio.Lock()
+        #: Set while a first fill runs; ``on_fill`` hears of each page stored.
+        self.fill: FillProgress | None = None
+        self.on_fill: Callable[[FillProgress], None] | None = None
 
     @classmethod
     async def open(
@@ -290,14 +318,14 @@ class DataSession:
         if self.on_rebuilt is not None:
             self.on_rebuilt(self.notice)
 
-    async def _read(self, query: Callable[..., Awaitable[T]], *args: Any) -> T:
+    async def _read(self, query: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
         """A cache query; a damaged file is rebuilt and the query runs again on the new one."""
         seen = self._rebuilds
         try:
-            return await query(*args)
+            return await query(*args, **kwargs)
         except CacheDamaged:
             await self._recover(seen)
-            return await query(*args)
+            return await query(*args, **kwargs)
 
     async def close(self) -> None:
         try:
@@ -329,6 +357,8 @@ class DataSession:
             except (ServiceError, CacheError) as exc:
                 self.online = False
                 self.last_error, self.last_problem = exc.message, problem_of(exc)
+                if self.cache.filling:  # show what came; the next refresh goes on from there
+                    await self._quietly(self.cache.finish_changes())
                 return RefreshResult(changed, False, exc.message)
             self.online = True
             self.last_error = self.last_problem = None
@@ -351,10 +381,42 @@ class DataSession:
             self.last_error = exc.message
 
     async def _pull(self) -> int:
-        """Pull pages until has_more is false; the next page is fetched while one is stored."""
+        """Pull pages until has_more is false; the next page is fetched while one is stored.
+
+        A first fill (empty cache, or one a restart cut short: it resumes from the stored
+        cursor) asks the service how many rows remain, and reports its progress.
+        """
         changed = 0
         count_arrivals = self.last_refresh is not None
-        page = await self.client.changes(await self.cache.cursor(), self.page_size)
+        cursor = await self.cache.cursor()
+        filling = cursor == 0 or self.cache.filling
+        page = await self.client.changes(cursor, self.page_size, count=filling)
+        report = await self._fill_reporter(page) if filling else None
+        try:
+            changed = await self._store_pages(page, count_arrivals, report)
+        finally:
+            self.fill = None
+        await self.cache.finish_changes()
+        return changed
+
+    async def _fill_reporter(self, first: FeedPage) -> Callable[[int], None]:
+        """What to call with the rows stored so far by this pull of a first fill."""
+        had, started = await self.cache.row_count(), time.monotonic()
+        total = None if first.remaining is None else had + len(first.rows) + first.remaining
+
+        def report(stored: int) -> None:
+            rate = stored / max(1e-6, time.monotonic() - started)
+            self.fill = FillProgress(had + stored, total, rate)
+            if self.on_fill is not None:
+                self.on_fill(self.fill)
+
+        report(0)
+        return report
+
+    async def _store_pages(
+        self, page: FeedPage, count_arrivals: bool, report: Callable[[int], None] | None
+    ) -> int:
+        changed = 0
         while True:
             rows = _reorder(page.columns, page.rows)
             ahead = (
@@ -371,12 +433,13 @@ class DataSession:
                     await asyncio.gather(ahead, return_exceptions=True)
                 raise
             changed += len(rows)
+            if report is not None:
+                report(changed)
             if arrived:
                 self._arrived.update(arrived)
             if ahead is None:
                 break
             page = await ahead
-        await self.cache.finish_changes()
         return changed
 
     async def _arrivals(self, rows: list[list[Any]]) -> Counter[str]:
@@ -442,6 +505,23 @@ class DataSession:
         self, f: ViewFilter, sort: SortColumn = "last_seen", descending: bool = True
     ) -> array:
         return await self._read(self.cache.view_ids, f, sort, descending)
+
+    async def view_page(self, f: ViewFilter, order: ViewOrder, **where: Any) -> list[ErrorRow]:
+        """One page of a view; ``where`` as ``Cache.view_page`` (offset, limit, after...)."""
+        return await self._read(self.cache.view_page, f, order, **where)
+
+    async def position(self, f: ViewFilter, order: ViewOrder, error_id: int) -> int | None:
+        return await self._read(self.cache.position, f, order, error_id)
+
+    async def in_view(self, f: ViewFilter, ids: Sequence[int]) -> set[int]:
+        return await self._read(self.cache.in_view, f, ids)
+
+    async def interrupt_search(self) -> None:
+        await self.cache.interrupt_search()
+
+    async def build_search_index(self) -> None:
+        """The text filter's index, once after a first fill (a no-op when it exists)."""
+        await self.cache.build_search_index()
 
     async def rows(self, ids: Sequence[int]) -> dict[int, ErrorRow]:
         return await self._read(self.cache.rows, ids)

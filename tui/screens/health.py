@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import events, on, work
@@ -15,7 +16,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
-from tui.data.session import ViewFilter
+from tui.data.cache import QueryInterrupted
+from tui.data.session import ErrorRow, ViewFilter
 from tui.i18n import t
 from tui.widgets.cards import CardStrip, type_title
 from tui.widgets.detail import DetailPane, error_text, type_text
@@ -29,6 +31,9 @@ from tui.widgets.usage import UsageGauge
 DETAIL_DELAY = 0.12
 #: The smallest terminal (columns, lines) whose error list still shows rows.
 MIN_SIZE = (60, 20)
+#: Seconds the filter box rests before its text is looked up (one query per pause, not
+#: per keystroke).
+FILTER_DELAY = 0.15
 
 if TYPE_CHECKING:
     from tui.app import SyncHealthApp
@@ -44,11 +49,21 @@ MAIN_KEYS = ("cards.open", "mark", "resync", "export", "records", "filter", "sor
 
 
 class ViewReady(Message):
-    """The ids of the current view, in order."""
+    """The row count of a view, and where the cursor's error now stands in it.
 
-    def __init__(self, ids: Any, view: ViewFilter, clear_cache: bool) -> None:
+    A text-filtered view comes twice: first its first page (``first``, count not yet
+    known), then the exact count.
+    """
+
+    def __init__(
+        self,
+        view: ViewFilter,
+        count: int,
+        cursor: int | None,
+        first: list[ErrorRow] | None = None,
+    ) -> None:
         super().__init__()
-        self.ids, self.view, self.clear_cache = ids, view, clear_cache
+        self.view, self.count, self.cursor, self.first = view, count, cursor, first
 
 
 class OverviewReady(Message):
@@ -104,6 +119,11 @@ class HealthScreen(Screen[None]):
         self.view = ViewFilter()
         self._detail_token: object = None
         self._detail_timer: Timer | None = None
+        self._filter_timer: Timer | None = None
+        #: Held while "mark all" reads the view's ids, so a resync right after waits.
+        self._marking = asyncio.Lock()
+        #: False while a text-filtered view waits for its exact count.
+        self.counted = True
 
     @property
     def console(self) -> SyncHealthApp:  # the typed app
@@ -162,10 +182,10 @@ class HealthScreen(Screen[None]):
         session = self.console.session
         if session is None:
             return
-        self.grid.loader = session.rows
+        self.grid.loader = session.view_page
         self.show_status()
         self.load_overview()
-        self.load_view(clear_cache=clear_cache)
+        self.load_view()
         self._describe_focus()
 
     def show_status(self) -> None:
@@ -182,14 +202,30 @@ class HealthScreen(Screen[None]):
         counts = await session.type_counts()
         self.post_message(OverviewReady({c.type: (c.errors, c.records) for c in counts}))
 
-    @work(group="view", exclusive=True)
-    async def load_view(self, clear_cache: bool = False) -> None:
+    @work(group="view", exclusive=True, exit_on_error=False)
+    async def load_view(self) -> None:
+        """The view's exact count, and the cursor's error's new place (rows come by page).
+
+        A text filter's query of an older keystroke is interrupted first, and a new
+        text's first page is shown before it is counted.
+        """
         session = self.console.session
         if session is None:
             return
         view, grid = self.view, self.grid
-        ids = await session.view_ids(view, grid.sort, grid.descending)
-        self.post_message(ViewReady(ids, view, clear_cache))
+        await session.interrupt_search()
+        try:
+            if view.text and view != grid.view:  # a new text: rows first (a refresh: count)
+                first = await session.view_page(view, grid.order, limit=grid.page_height)
+                self.post_message(ViewReady(view, len(first), 0, first))
+                self.post_message(ViewReady(view, await session.count(view), None))
+                return
+            keep = grid.cursor_id
+            count = await session.count(view)
+            cursor = None if keep is None else await session.position(view, grid.order, keep)
+        except QueryInterrupted:
+            return  # a newer view took over
+        self.post_message(ViewReady(view, count, cursor))
 
     def on_overview_ready(self, message: OverviewReady) -> None:
         self.query_one(CardStrip).set_counts(message.counts)
@@ -198,7 +234,13 @@ class HealthScreen(Screen[None]):
         if message.view != self.view:
             return
         grid = self.grid
-        grid.set_view(message.ids, keep_id=grid.cursor_id, clear_cache=message.clear_cache)
+        self.counted = message.first is None
+        if message.first is not None:
+            grid.set_view(message.view, message.count, message.cursor, first=message.first)
+        elif message.view.text and grid.view == message.view:
+            grid.set_count(message.count)  # the first page stays
+        else:
+            grid.set_view(message.view, message.count, message.cursor)
         self.update_view_status()
 
     def update_view_status(self) -> None:
@@ -210,7 +252,11 @@ class HealthScreen(Screen[None]):
             parts.append(t("main.view.record", record=clean(view.record_id)))
         if view.text:
             parts.append(t("main.view.text", text=clean(view.text)))
-        parts.append(t("main.view.rows", count=f"{grid.total:,}"))
+        parts.append(
+            t("main.view.rows", count=f"{grid.total:,}")
+            if self.counted
+            else t("main.view.counting")
+        )
         marks = self.console.marks
         line = Text(" · ".join(parts))
         if marks:
@@ -291,10 +337,21 @@ class HealthScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.set_view(replace(self.view, text=event.value.strip()))
+        """Look the text up once typing pauses (an older keystroke's query is interrupted)."""
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        text = event.value.strip()
+        self._filter_timer = self.set_timer(FILTER_DELAY, lambda: self._apply_filter(text))
+
+    def _apply_filter(self, text: str) -> None:
+        if text != self.view.text:
+            self.set_view(replace(self.view, text=text))
 
     @on(Input.Submitted, "#filter")
-    def _filter_submitted(self) -> None:
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._apply_filter(event.value.strip())
         self.grid.focus()
 
     def action_filter(self) -> None:
@@ -307,6 +364,8 @@ class HealthScreen(Screen[None]):
     def action_back(self) -> None:
         box = self.query_one("#filter", Input)
         if box.display:
+            if self._filter_timer is not None:
+                self._filter_timer.stop()
             box.display = False
             box.value = ""
             self.grid.focus()
@@ -360,9 +419,13 @@ class HealthScreen(Screen[None]):
         self.console.marks.update(self.grid.range_to_nearest_mark())
         self._marks_changed()
 
-    def action_mark_all(self) -> None:
-        self.console.marks.update(self.grid.ids)
-        self._marks_changed()
+    @work(group="mark", exclusive=False)
+    async def action_mark_all(self) -> None:
+        session = self.console.session
+        if session is not None:
+            async with self._marking:
+                self.console.marks.update(await session.view_ids(self.view))
+            self._marks_changed()
 
     def action_clear_marks(self) -> None:
         self.console.marks.clear()
@@ -370,11 +433,14 @@ class HealthScreen(Screen[None]):
 
     # -- actions that open other screens ----------------------------------------------
 
-    def action_resync(self) -> None:
-        marks = self.console.marks
-        if marks:
+    @work(group="mark", exclusive=False)
+    async def action_resync(self) -> None:
+        async with self._marking:  # a "mark all" pressed just before is in the marks
+            pass
+        marks, session = self.console.marks, self.console.session
+        if marks and session is not None:
             ids = sorted(marks)
-            hidden = len(marks.difference(self.grid.ids))
+            hidden = len(ids) - len(await session.in_view(self.view, ids))
         elif self.grid.cursor_id is not None:
             ids, hidden = [self.grid.cursor_id], 0
         else:

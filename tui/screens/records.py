@@ -247,8 +247,9 @@ class RecordsScreen(Screen[None]):
         if session is None:
             return
         if marks:
-            in_view = await session.view_ids(self.view)
-            self.console.start_resync(sorted(marks), hidden=len(marks.difference(in_view)))
+            ids = sorted(marks)
+            hidden = len(ids) - len(await session.in_view(self.view, ids))
+            self.console.start_resync(ids, hidden=hidden)
             return
         row = self.grid.row_at_cursor()
         if row is not None:

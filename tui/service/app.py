@@ -610,13 +610,16 @@ class SyncHealthService:
     async def _get_errors(self, request: Request) -> Response:
         cursor = _int_param(request, "cursor", 0, 0, 2**63 - 1)
         limit = _int_param(request, "limit", FEED_DEFAULT_LIMIT, 1, FEED_MAX_LIMIT)
+        count = _int_param(request, "count", 0, 0, 1)
         rows, next_cursor, has_more = await self.ledger.feed(cursor, limit)
-        body = {
+        body: dict[str, Any] = {
             "columns": ERROR_COLUMNS,
             "rows": rows,
             "next_cursor": next_cursor,
             "has_more": has_more,
         }
+        if count:
+            body["remaining"] = await self.ledger.changed_after(next_cursor) if has_more else 0
         return Response(orjson.dumps(body), media_type="application/json")
 
     async def _get_error(self, request: Request) -> JSON:

@@ -285,6 +285,14 @@ class Ledger:
         out = [(*r[:_FIELDS_AT], fragment(r[_FIELDS_AT]), *r[_FIELDS_AT + 1 :]) for r in rows]
         return out, (rows[-1][1] if rows else cursor), has_more
 
+    async def changed_after(self, cursor: int) -> int:
+        """Rows the feed still holds after ``cursor`` (a range count of the seq index)."""
+        async with self.reader.execute(
+            "SELECT count(*) FROM errors WHERE seq > ?", (cursor,)
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
     async def error(self, error_id: int) -> dict[str, Any] | None:
         """One error with its attempt history, as ``SyncErrorDetail`` wants it."""
         async with self.reader.execute(

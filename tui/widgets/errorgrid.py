@@ -1,9 +1,13 @@
-"""The error grid: every error of the current view, one line each, over an id array."""
+"""The error grid: every error of the current view, one line each, read a page at a time.
+
+The grid holds the view's row count and the rows around the viewport, keyed by position.
+A page next to rows already loaded is asked for by keyset (the rows after or before that
+row's sort key), any other by position, so scrolling costs a page however deep it goes.
+"""
 
 from __future__ import annotations
 
-from array import array
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, ClassVar
@@ -11,13 +15,15 @@ from typing import Any, ClassVar
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
+from tui.data.cache import ErrorRow, ViewFilter, ViewOrder
 from tui.data.catalog import load_catalog
 from tui.i18n import current_lang, t
 from tui.widgets.linegrid import Column, LineGrid
 from tui.widgets.safe import clean
 from tui.widgets.timefmt import ago
 
-RowLoader = Callable[[Sequence[int]], Awaitable[dict[int, Any]]]
+#: ``Cache.view_page``'s signature: (filter, order, offset=, limit=, after=, before=, total=).
+PageLoader = Callable[..., Awaitable[list[ErrorRow]]]
 
 #: Sort columns in the order the sort key cycles through them.
 SORT_ORDER: tuple[str, ...] = (
@@ -55,44 +61,77 @@ class ErrorGrid(LineGrid):
         super().__init__(**kwargs)
         self.marks = marks
         self.clock = clock
-        self.ids: array = array("q")
-        self.loader: RowLoader | None = None
+        self.count = 0
+        self.view = ViewFilter()
+        self.loader: PageLoader | None = None
         self.sort: str = "last_seen"
         self.descending: bool = True
+        #: Bumped on every new view, so a page of the previous one is thrown away.
+        self._generation = 0
+
+    @property
+    def order(self) -> ViewOrder:
+        return ViewOrder(self.sort, self.descending)  # type: ignore[arg-type]
 
     @property
     def total(self) -> int:
-        return len(self.ids)
+        return self.count
 
     def action_open(self) -> None:
         if self.cursor_id is not None:
             self.post_message(self.Opened())
 
     def key_at(self, index: int) -> Hashable:
-        return self.ids[index]
+        return index
 
     async def fetch(self, keys: list[Hashable]) -> dict[Hashable, Any]:
-        if self.loader is None:
+        if self.loader is None or not keys:
             return {}
-        return dict(await self.loader([int(key) for key in keys]))  # type: ignore[call-overload]
+        start, end = min(keys), max(keys)  # type: ignore[type-var]
+        generation, limit = self._generation, end - start + 1  # type: ignore[operator]
+        after, before = self._rows.get(start - 1), self._rows.get(end + 1)  # type: ignore[operator]
+        if after is not None:
+            rows = await self.loader(self.view, self.order, limit=limit, after=after)
+        elif before is not None:
+            rows = await self.loader(self.view, self.order, limit=limit, before=before)
+            start = end + 1 - len(rows)  # type: ignore[operator]
+        else:
+            rows = await self.loader(
+                self.view, self.order, offset=start, limit=limit, total=self.count
+            )
+        if generation != self._generation:
+            return {}
+        return {start + position: row for position, row in enumerate(rows)}  # type: ignore[operator]
 
     def is_marked(self, index: int) -> bool:
-        return self.ids[index] in self.marks
+        row = self._rows.get(index)
+        return row is not None and row.id in self.marks
 
     @property
     def cursor_id(self) -> int | None:
-        return self.ids[self.cursor] if 0 <= self.cursor < self.total else None
+        row = self.row_at_cursor()
+        return None if row is None else row.id
 
-    def set_view(self, ids: array, *, keep_id: int | None, clear_cache: bool) -> None:
-        """Show ``ids``; the cursor stays on ``keep_id`` when it is still in view."""
-        self.ids = ids
-        cursor = 0
-        if keep_id is not None:
-            try:
-                cursor = ids.index(keep_id)
-            except ValueError:
-                cursor = min(self.cursor, max(0, len(ids) - 1))
-        self.reset(cursor=cursor, clear_cache=clear_cache)
+    def set_view(
+        self,
+        view: ViewFilter,
+        count: int,
+        cursor: int | None,
+        *,
+        first: list[ErrorRow] | None = None,
+    ) -> None:
+        """Show ``count`` rows of ``view``, starting from its ``first`` page if given; the
+        cursor goes to ``cursor`` (None: stays put)."""
+        self._generation += 1
+        self.view, self.count = view, count
+        self._rows.clear()
+        self._rows.update(enumerate(first or ()))
+        self.reset(cursor=self.cursor if cursor is None else cursor)
+
+    def set_count(self, count: int) -> None:
+        """The exact count of the view shown (its rows stay)."""
+        self.count = count
+        self.reset(cursor=self.cursor)
 
     def columns(self, width: int) -> list[Column]:
         wide = width >= 130
@@ -138,13 +177,14 @@ class ErrorGrid(LineGrid):
         return [values[column.key] for column in columns]
 
     def range_to_nearest_mark(self) -> list[int]:
-        """Ids from the cursor to the nearest marked row in view (either side), inclusive."""
-        if not self.total:
+        """Ids from the cursor to the nearest marked row loaded (either side), inclusive."""
+        here = self.row_at_cursor()
+        if here is None:
             return []
-        ids, marks, here = self.ids, self.marks, self.cursor
-        for distance in range(1, self.total):
-            for index in (here - distance, here + distance):
-                if 0 <= index < self.total and ids[index] in marks:
-                    low, high = sorted((index, here))
-                    return list(ids[low : high + 1])
-        return [ids[here]]
+        marked = [i for i, row in self._rows.items() if row.id in self.marks and i != self.cursor]
+        if not marked:
+            return [here.id]
+        nearest = min(marked, key=lambda i: abs(i - self.cursor))  # type: ignore[operator]
+        low, high = sorted((nearest, self.cursor))  # type: ignore[type-var]
+        span = [self._rows.get(i) for i in range(low, high + 1)]  # type: ignore[call-overload]
+        return [row.id for row in span if row is not None]

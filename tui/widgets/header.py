@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import Static
 
 from tui.i18n import t
 from tui.widgets.safe import clean
-from tui.widgets.timefmt import ago
+from tui.widgets.timefmt import ago, duration
+
+if TYPE_CHECKING:
+    from tui.data.session import FillProgress
 
 #: Kinds of problem the banner words (``ServiceError.problem``, "cache"); locale keys.
 PROBLEMS = frozenset({
@@ -31,6 +35,22 @@ class Status:
     refreshing: bool = False
     #: What kind of problem ``last_error`` is (see PROBLEMS); None: the service is unreachable.
     problem: str | None = None
+    #: A first fill of the cache under way: the header says how far, not "offline".
+    fill: FillProgress | None = None
+
+
+def fill_text(fill: FillProgress) -> str:
+    """``filling the cache: 404,202 of 1,000,000 (40%), about 20 s left``."""
+    fraction, left = fill.fraction, fill.seconds_left
+    if fill.total is None or fraction is None or left is None:
+        return t("main.header.filling_unknown", done=f"{fill.done:,}")
+    return t(
+        "main.header.filling",
+        done=f"{fill.done:,}",
+        total=f"{fill.total:,}",
+        percent=f"{fraction:.0%}",
+        left=duration(left),
+    )
 
 
 class StatusHeader(Static):
@@ -55,11 +75,12 @@ class StatusHeader(Static):
         )
         if status.refreshing:
             refreshed = f"{refreshed} · {t('main.header.refreshing')}"
-        state = (
-            ("● " + t("main.header.online"), "green")
-            if status.online
-            else ("○ " + t("main.header.offline"), "bold red")
-        )
+        if status.fill is not None:
+            state: tuple[str, str] = ("◐ " + fill_text(status.fill), "bold yellow")
+        elif status.online:
+            state = ("● " + t("main.header.online"), "green")
+        else:
+            state = ("○ " + t("main.header.offline"), "bold red")
         line = Text.assemble(
             state, " │ ", (clean(status.org_name or t("main.header.no_org")), "bold"), " │ ",
             mode, " │ ", refreshed,
@@ -74,7 +95,7 @@ class OfflineBanner(Static):
     the cache file is at fault); the cached data stays on screen."""
 
     def show(self, status: Status | None) -> None:
-        offline = status is not None and not status.online
+        offline = status is not None and not status.online and status.fill is None
         self.display = offline
         if offline and status is not None:
             reason = clean(status.last_error or t("main.offline.unknown"))

@@ -125,10 +125,14 @@ class LineGrid(ScrollView, can_focus=True, metaclass=_AbstractWidget):
         """Data rows that fit in the viewport (the header takes one line)."""
         return max(1, self.scrollable_content_region.height - 1)
 
-    def row_at_cursor(self) -> Any | None:
-        if not 0 <= self.cursor < self.total:
+    def row_at(self, index: int) -> Any | None:
+        """The row at ``index`` if it is loaded."""
+        if not 0 <= index < self.total:
             return None
-        return self._rows.get(self.key_at(self.cursor))
+        return self._rows.get(self.key_at(index))
+
+    def row_at_cursor(self) -> Any | None:
+        return self.row_at(self.cursor)
 
     def reset(self, *, cursor: int = 0, clear_cache: bool = False) -> None:
         """The rows in view changed: resize, move the cursor, redraw."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -31,6 +32,13 @@ def ago(value: str | datetime | None, now: datetime) -> str:
     if seconds < 86400:
         return t("main.time.hours", n=seconds // 3600)
     return t("main.time.days", n=seconds // 86400)
+
+
+def duration(seconds: float) -> str:
+    """A time still to wait, rounded up: "20 s" below two minutes, else whole minutes."""
+    if seconds < 120:
+        return t("main.time.seconds_left", n=max(1, math.ceil(seconds)))
+    return t("main.time.minutes_left", n=math.ceil(seconds / 60))
 
 
 def stamp(value: str | datetime | None) -> str:
