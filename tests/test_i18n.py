@@ -4,6 +4,8 @@ import re
 import tomllib
 from importlib import resources
 
+from seed_article import article_text, bracketed_labels
+
 from tui import i18n
 
 PLACEHOLDER = re.compile(r"\{(\w+)")
@@ -36,3 +38,21 @@ def test_lookup_switches_language_and_formats() -> None:
         assert i18n.t("no.such.key") == "no.such.key"
     finally:
         i18n.set_lang("en")
+
+
+def test_the_notifications_dialog_uses_the_articles_labels() -> None:
+    labels = bracketed_labels(article_text())
+    ja = i18n.strings("ja")
+    for key in ("title", "enabled", "immediate", "daily", "weekly"):
+        assert ja[f"modals.notifications.{key}"] in labels, key
+    assert ja["modals.common.save"] in labels
+
+
+def test_one_word_for_marking_and_it_is_not_the_picklist_word() -> None:
+    ja = i18n.strings("ja")
+    keys = [k for k in ja if k.startswith("main.keys.") and "mark" in k]
+    keys += ["main.view.marked", "main.notify.nothing_to_resync", "modals.help.marks"]
+    for key in keys:
+        assert "マーク" in ja[key], key
+    for key, text in ja.items():
+        assert "選択" not in text.replace("選択リスト", ""), key
