@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from tui.data.catalog import load_catalog
 from tui.i18n import current_lang, t
+from tui.widgets.linebreak import PhraseWrapped
 from tui.widgets.safe import clean
 from tui.widgets.timefmt import stamp
 
@@ -114,11 +115,20 @@ def error_text(row: Any, detail: Any | None) -> Text:
 
 
 class DetailPane(VerticalScroll, can_focus=True):
-    """Scrolls when the text is longer than the pane (j/k or arrows when focused)."""
+    """Scrolls when the text is longer than the pane (j/k or arrows when focused).
+
+    Lines break between phrases (:mod:`tui.widgets.linebreak`), anew at each width.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.shown = Text(t("main.detail.empty"), style="dim")
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(t("main.detail.empty"), style="dim"), id="detail-body")
+        yield Static(PhraseWrapped(self.shown), id="detail-body")
 
     def show(self, text: Text) -> None:
-        self.query_one("#detail-body", Static).update(text)
+        """Show ``text`` (the :attr:`shown` one, as it was before line breaking)."""
+        self.shown = text
+        self.query_one("#detail-body", Static).update(PhraseWrapped(text))
         self.scroll_home(animate=False)
