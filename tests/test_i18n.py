@@ -11,12 +11,46 @@ from tui import i18n
 PLACEHOLDER = re.compile(r"\{(\w+)")
 
 
+def _unplural(key: str) -> str:
+    return key.removesuffix(".one").removesuffix(".other")
+
+
 def test_both_languages_have_the_same_keys_and_placeholders() -> None:
     en, ja = i18n.strings("en"), i18n.strings("ja")
     assert en, "no console strings found"
-    assert set(en) == set(ja), set(en) ^ set(ja)
+    assert {_unplural(k) for k in en} == {_unplural(k) for k in ja}
     for key, text in en.items():
-        assert set(PLACEHOLDER.findall(text)) == set(PLACEHOLDER.findall(ja[key])), key
+        twin = ja.get(key) or ja[f"{_unplural(key)}.other"]
+        assert set(PLACEHOLDER.findall(text)) == set(PLACEHOLDER.findall(twin)), key
+
+
+def test_plural_strings_have_both_english_forms_and_one_japanese_form() -> None:
+    en, ja = i18n.strings("en"), i18n.strings("ja")
+    plurals = {_unplural(k) for k in en if k.endswith((".one", ".other"))}
+    assert "main.view.rows" in plurals and "modals.resync.question" in plurals
+    for key in plurals:
+        assert f"{key}.one" in en and f"{key}.other" in en, key
+        assert f"{key}.other" in ja and f"{key}.one" not in ja, key
+
+
+def test_counts_pick_the_plural_form_and_get_thousands_separators() -> None:
+    try:
+        assert i18n.t("main.view.rows", count=1) == "1 row"
+        assert i18n.t("main.view.rows", count=0) == "0 rows"
+        assert i18n.t("modals.resync.question", count=1) == "Resync 1 error?"
+        assert i18n.t("modals.resync.question", count=1200) == "Resync 1,200 errors?"
+        i18n.set_lang("ja")
+        assert i18n.t("main.view.rows", count=1) == "1 行"
+        assert i18n.t("modals.resync.question", count=1200) == "1,200件のエラーを再同期しますか？"
+    finally:
+        i18n.set_lang("en")
+    assert i18n.counted(1, "call") == "1 call"
+    assert i18n.counted(3661, "call") == "3,661 calls"
+
+
+def test_no_english_string_hedges_a_plural() -> None:
+    for key, text in i18n.strings("en").items():
+        assert "(s)" not in text, key
 
 
 def test_every_area_file_has_its_twin() -> None:

@@ -331,7 +331,7 @@ class SyncHealthApp(App[int]):
 
         def done(rows: int | None) -> None:
             if rows is not None:
-                self.notify(t("main.notify.exported", count=f"{rows:,}"))
+                self.notify(t("main.notify.exported", count=rows))
 
         self.push_screen(ExportScreen(self.session, view, frozenset(self.marks), default_dir), done)
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from tui.i18n import counted
 from tui.profiles import ServiceTarget, add_service_arguments
 
 BATCH_ITEMS = 500
@@ -66,10 +67,6 @@ class Batch:
         self.size += len(raw)
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
 @dataclass
 class Summary:
     items: int = 0
@@ -81,8 +78,8 @@ class Summary:
 
     def lines(self, source: str) -> Iterator[str]:
         yield (
-            f"{source}: {_count(self.items, 'item')}: {self.accepted:,} accepted "
-            f"({_count(self.created, 'new error')}, {_count(self.repeated, 'repeat')} of known "
+            f"{source}: {counted(self.items, 'item')}: {self.accepted:,} accepted "
+            f"({counted(self.created, 'new error')}, {counted(self.repeated, 'repeat')} of known "
             f"errors), {len(self.rejected):,} rejected"
         )
         for span in self.replayed:

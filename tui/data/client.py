@@ -30,6 +30,7 @@ from tui.data.models import (
     TestSendResult,
     Usage,
 )
+from tui.i18n import service_message
 
 
 class ServiceError(Exception):
@@ -279,6 +280,7 @@ def _service_words(response: httpx.Response) -> tuple[str, str]:
 def _failure(response: httpx.Response, where: str) -> ServiceError:
     status = response.status_code
     code, message = _service_words(response)
+    message = service_message(code, message)
     if status in (401, 403):
         return ServiceUnauthorized(
             f"{where} refused our token (HTTP {status}). Check the token given with --token "

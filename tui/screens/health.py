@@ -184,7 +184,7 @@ class HealthScreen(Screen[None]):
             parts.append(t("main.view.record", record=clean(view.record_id)))
         if view.text:
             parts.append(t("main.view.text", text=clean(view.text)))
-        parts.append(t("main.view.rows", count=f"{grid.total:,}"))
+        parts.append(t("main.view.rows", count=grid.total))
         marks = self.console.marks
         line = Text(" · ".join(parts))
         if marks:

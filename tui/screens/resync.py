@@ -45,7 +45,7 @@ class ResyncConfirmScreen(ModalScreen[bool]):
         """(text, css class) of every sentence the dialog shows, in order."""
         plan = self.plan
         out = [
-            (t("modals.resync.question", count=f"{plan.errors:,}"), "question"),
+            (t("modals.resync.question", count=plan.errors), "question"),
             (t("modals.resync.batches", batches=f"{plan.batches:,}"), ""),
             (t("modals.resync.calls", calls=f"{plan.calls:,}"), ""),
         ]
@@ -104,7 +104,7 @@ class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
             dialog.border_title = Content(t("modals.resync.running_title"))
             with VerticalScroll(classes="body"):
                 yield Static(
-                    t("modals.resync.starting", count=f"{len(self.ids):,}", batches=batches),
+                    t("modals.resync.starting", count=len(self.ids), batches=batches),
                     id="status",
                     markup=False,
                 )
@@ -185,7 +185,7 @@ def summary_lines(summary: ResyncSummary) -> list[tuple[str, str]]:
     if summary.refused:
         lines.append((t("modals.resync.refused", reason=clean(summary.refused)), "error"))
     if summary.interrupted > 0:
-        lines.append((t("modals.resync.interrupted", count=f"{summary.interrupted:,}"), "warning"))
+        lines.append((t("modals.resync.interrupted", count=summary.interrupted), "warning"))
     ranked = sorted(summary.failures_by_subtype.items(), key=lambda item: (-item[1], item[0]))
     if ranked:
         lines.append((t("modals.resync.why"), "label"))

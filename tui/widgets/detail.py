@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tui.data.catalog import load_catalog
-from tui.i18n import current_lang, t
+from tui.i18n import crm_object, current_lang, t
 from tui.widgets.linebreak import PhraseWrapped
 from tui.widgets.safe import clean
 from tui.widgets.timefmt import stamp
@@ -42,9 +42,10 @@ def type_text(type_code: str, subtypes: Sequence[Any]) -> Text:
         errors = count.errors if count else 0
         records = count.records if count else 0
         style = "dim" if errors == 0 else ""
+        records_count = t("main.detail.records_count", count=records)
         lines.append(Text.assemble(
             (f"{errors:>7,} ", style or "bold"),
-            (t("main.detail.subtype_counts", records=f"{records:,}") + " ", style),
+            (t("main.detail.subtype_counts", count=errors, records=records_count) + " ", style),
             (sub.text(lang).title, style),
         ))  # fmt: skip
     return Text("\n").join(lines)
@@ -76,7 +77,7 @@ def error_text(row: Any, detail: Any | None) -> Text:
         _section(t("main.detail.records")),
         Text.assemble(
             (t("main.detail.crm") + " ", "dim"),
-            clean(row.object_type),
+            clean(crm_object(row.object_type)),
             " ",
             (clean(row.record_name), "bold"),
             " (",
