@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from tui.i18n import t
 from tui.widgets.safe import clean
-from tui.widgets.timefmt import ago
+from tui.widgets.timefmt import ago, clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,7 @@ class StatusHeader(Static):
         refreshed = (
             t(
                 "main.header.refreshed",
-                when=status.last_refresh.astimezone().strftime("%H:%M:%S"),
+                when=clock(status.last_refresh),
                 ago=ago(status.last_refresh, now),
             )
             if status.last_refresh
