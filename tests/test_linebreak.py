@@ -13,9 +13,10 @@ from textual.visual import Visual, visualize
 from textual.widgets import Static
 
 from tui.data.catalog import load_catalog
-from tui.i18n import set_lang
+from tui.i18n import set_lang, strings
 from tui.widgets.detail import DetailPane, error_text, type_text
 from tui.widgets.linebreak import cells, line_spans, wrap_text
+from tui.widgets.prose import Prose
 
 CLOSING = "、。，．,.)）」』】〕〉》］｝!?！？"
 LATIN_WORD = re.compile(r"[A-Za-z0-9]+")
@@ -91,3 +92,31 @@ def test_latin_words_stay_whole_and_styles_survive_the_breaks() -> None:
 
 def test_indentation_and_blank_lines_are_kept() -> None:
     assert wrap_text(Text("   7 件\n\nend"), 40).plain == "   7 件\n\nend"
+
+
+class Sample(dict):
+    """A value for every placeholder: a number as the console writes one."""
+
+    def __missing__(self, key: str) -> str:
+        return "12,345"
+
+
+class ProseHost(App):
+    def compose(self) -> ComposeResult:
+        yield Prose("")
+
+
+async def test_every_long_japanese_locale_string_breaks_properly_in_prose() -> None:
+    texts = [text.format_map(Sample()) for text in strings("ja").values() if cells(text) > 30]
+    assert len(texts) > 20
+    app = ProseHost()
+    async with app.run_test(size=(80, 24)) as pilot:
+        prose = app.query_one(Prose)
+        for text in texts:
+            prose.update(text)
+            await pilot.pause()
+            assert str(prose.render()) == text
+            visual = visualize(prose, prose.render())
+            for width in range(20, 81, 6):
+                strips = Visual.to_strips(prose, visual, width, None, prose.visual_style)
+                _check_lines([s.text.rstrip() for s in strips], width, text)

@@ -17,6 +17,7 @@ from tui.data.cache import CacheError
 from tui.data.catalog import load_catalog
 from tui.data.client import ServiceError
 from tui.i18n import current_lang, t
+from tui.widgets.prose import Prose
 from tui.widgets.safe import clean
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ class ResyncConfirmScreen(ModalScreen[bool]):
             dialog.border_title = Content(t("modals.resync.title"))
             with VerticalScroll(classes="body"):
                 for text, classes in self.lines():
-                    yield Static(text, classes=classes, markup=False)
+                    yield Prose(text, classes=classes)
                 yield Static(t("modals.resync.keys"), classes="hint keys", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(Content(t("modals.common.cancel")), id="cancel")
@@ -149,7 +150,7 @@ class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
         widgets = []
         if self.summary is not None:
             widgets.append(_figures(self.summary))
-        widgets.extend(Static(text, classes=classes, markup=False) for text, classes in lines)
+        widgets.extend(Prose(text, classes=classes) for text, classes in lines)
         widgets.append(Static(t("modals.resync.close_hint"), classes="hint keys", markup=False))
         result.mount_all(widgets)
         close = self.query_one("#close", Button)

@@ -27,9 +27,12 @@ _OPENING = "(（「『【［｛〈《["
 _CLOSING = "、。，．,.)）」』】〕〉》］｝!?！？ー…:;：；]"
 #: Pieces a fold keeps together: a Latin word or one other character, with the opening
 #: brackets before it and the closing punctuation and spaces after it.
+_LATIN = r"[A-Za-z0-9_@./:\-]+(?:,[0-9]+)*"
 _FOLD_UNITS = re.compile(
-    rf"[{re.escape(_OPENING)}]*(?:[A-Za-z0-9_@./:\-]+|.)[{re.escape(_CLOSING)}]*\s*", re.S
+    rf"[{re.escape(_OPENING)}]*(?:{_LATIN}|.)[{re.escape(_CLOSING)}]*\s*", re.S
 )
+#: Two characters a break must not come between: inside a Latin word or a number.
+_LATIN_JOIN = re.compile(r"[A-Za-z0-9_@./:\-,][A-Za-z0-9_@/\-]")
 #: A Latin word too wide for a line (an error code, a path) breaks after _ / . - : @.
 _WORD_PARTS = re.compile(r"[^_/.\-:@]+[_/.\-:@]*\s*|[_/.\-:@]+\s*")
 
@@ -42,12 +45,16 @@ def cells(text: str) -> int:
 
 @lru_cache(maxsize=4096)
 def _phrases(line: str) -> tuple[str, ...]:
-    """BudouX's phrases of ``line``, with closing punctuation that BudouX left at the start
-    of a phrase (it does so with ASCII brackets) moved to the end of the phrase before."""
+    """BudouX's phrases of ``line``, mended where BudouX cuts a Latin word or a number
+    (``12,34`` / ``5``) or leaves closing punctuation at the start of a phrase (it does
+    so with ASCII brackets): those go back to the phrase before."""
     if not line.strip():
         return (line,)
     phrases: list[str] = []
     for phrase in _PARSER.parse(line):
+        if phrases and _LATIN_JOIN.match(phrases[-1][-1] + phrase[0]):
+            phrases[-1] += phrase
+            continue
         closing = len(phrase) - len(phrase.lstrip(_CLOSING))
         if phrases and closing:
             phrases[-1] += phrase[:closing]
@@ -134,3 +141,6 @@ class PhraseWrapped:
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return self.text.__rich_measure__(console, options)
+
+    def __str__(self) -> str:
+        return self.text.plain
