@@ -412,22 +412,22 @@ async def test_a_token_endpoint_that_never_answers_or_is_not_there() -> None:
 # -- the REST API through a sign-in -------------------------------------------------
 
 
-async def test_limits_as_numbers_and_strings_and_the_usage_header(keys: KeyPair) -> None:
+async def test_limits_and_the_usage_header(keys: KeyPair) -> None:
     async with standin(connected_app=app_for(keys), daily_limit=5000) as sf:
-        new, old = api(cc(sf.url)), api(cc(sf.url), version="v29.0")
-        assert await new.limits() == OrgLimits(max=5000, remaining=4999)
-        assert new.limit_info == (1, 5000)
-        assert await old.limits() == OrgLimits(max=5000, remaining=4998)
-        assert old.limit_info == (2, 5000)
+        first, second = api(cc(sf.url)), api(cc(sf.url))
+        assert await first.limits() == OrgLimits(max=5000, remaining=4999)
+        assert first.limit_info == (1, 5000)
+        assert await second.limits() == OrgLimits(max=5000, remaining=4998)
+        assert second.limit_info == (2, 5000)
         async with httpx.AsyncClient(base_url=sf.url) as raw:
             answer = await raw.get(
-                "/services/data/v29.0/limits/", headers={"Authorization": f"Bearer {GIVEN_TOKEN}"}
+                "/services/data/v62.0/limits/", headers={"Authorization": f"Bearer {GIVEN_TOKEN}"}
             )
-        await new.update(leads(3))
-        assert new.limit_info == (4, 5000)
-        await new.aclose()
-        await old.aclose()
-    assert answer.json()["DailyApiRequests"] == {"Max": "5000", "Remaining": "4997"}
+        await first.update(leads(3))
+        assert first.limit_info == (4, 5000)
+        await first.aclose()
+        await second.aclose()
+    assert answer.json()["DailyApiRequests"] == {"Max": 5000, "Remaining": 4997}
     assert answer.headers["Sforce-Limit-Info"] == "api-usage=3/5000"
 
 

@@ -77,7 +77,7 @@ async def test_auth_usage_header_and_daily_limit(org: OrgState) -> None:
         limits = ok.json()
         assert limits["DailyApiRequests"] == {"Max": 2, "Remaining": 1}
         assert {"DataStorageMB", "DailyBulkApiBatches"} <= limits.keys()
-        await c.get("/services/data/", headers=AUTH)
+        await c.get(f"{BASE}/limits/", headers=AUTH)
         spent = await c.get(f"{BASE}/limits/", headers=AUTH)
         assert spent.status_code == 403
         assert spent.json() == [

@@ -55,6 +55,7 @@ from pydantic import (
 
 from tui.data.tomlfile import parse_toml
 from tui.data.zone import zone_named
+from tui.service.apiversion import check_api_version
 
 APP_NAME = "synchealth"
 CONFIG_ENV = "SYNCHEALTH_CONFIG"
@@ -93,14 +94,6 @@ def check_url(value: str) -> str:
     if not re.match(r"^https?://[^/\s?#]+", value):
         raise ValueError("must be an absolute URL starting with https:// (or http:// on loopback)")
     return value.rstrip("/")
-
-
-def check_api_version(value: str) -> str:
-    """``62.0`` or ``v62.0`` -> ``v62.0`` (the form the REST paths use)."""
-    match = re.fullmatch(r"v?(\d{2,3}\.\d)", value.strip())
-    if match is None:
-        raise ValueError("must look like v62.0")
-    return f"v{match.group(1)}"
 
 
 class _Section(BaseModel):

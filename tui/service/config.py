@@ -10,6 +10,7 @@ from typing import Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from tui.service.apiversion import check_api_version
 from tui.service.notify.smtp import SmtpServer
 from tui.service.notify.webhook import check_webhook_url
 from tui.service.sfauth import SignIn
@@ -54,6 +55,11 @@ class ServiceConfig(BaseModel):
     webhook_url: SecretStr | None = None
     #: Seconds between notifier rounds; None runs no background loop (tests call tick()).
     notify_interval: float | None = Field(5.0, gt=0)
+
+    @field_validator("api_version")
+    @classmethod
+    def _api_version_is_enough(cls, value: str) -> str:
+        return check_api_version(value)
 
     @field_validator("webhook_url")
     @classmethod

@@ -18,6 +18,11 @@ ever sent twice:
    in one transaction. When a later call fails after an earlier one was applied,
    the applied outcomes are kept and the errors of the failed and remaining calls
    are answered ``skipped`` with the reason.
+
+A call Salesforce answers "busy" (:class:`SalesforceBusy`: the concurrency limit,
+420/429) did nothing, so it is sent again after each wait of :data:`BUSY_BACKOFF`;
+when Salesforce is still busy the request is refused ("retry in a minute"), never
+as over-budget.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from tui.service.ledger import ErrorChange, Ledger, ResyncRow
 from tui.service.salesforce import (
     RecordResult,
     RequestLimitExceeded,
+    SalesforceBusy,
     SalesforceConnector,
     SalesforceError,
     SalesforceProtocolError,
@@ -46,6 +52,9 @@ from tui.service.usage import UsageLedger
 
 MAX_IDS = 100
 RECORDS_PER_CALL = 200
+#: Seconds to wait before each new attempt of a call Salesforce answered "busy"; kept
+#: well under the console's 15 s wait for a resync answer.
+BUSY_BACKOFF: tuple[float, ...] = (1.0, 2.0, 5.0)
 
 #: Salesforce calls sent by the resync running in the current task.
 _calls_in_run: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
@@ -74,6 +83,14 @@ _REFUSALS: tuple[tuple[type[SalesforceError], int, str, bool, str], ...] = (
         True,
         "Salesforce refused the resync: {exc}. Nothing was synced; try again later "
         "or ask for a higher org limit.",
+    ),
+    (
+        SalesforceBusy,
+        503,
+        "salesforce_busy",
+        True,
+        "{exc}; it stayed busy through {attempts} attempts. Nothing was synced; start the "
+        "resync again in a minute.",
     ),
     (
         SessionExpired,
@@ -351,7 +368,8 @@ class ResyncEngine:
         except SalesforceError as exc:
             status, code, forget, words = _refusal_for(exc)
             await self._abandon(request_id, forget=forget)
-            raise ResyncRefused(status, code, words.format(exc=exc)) from exc
+            attempts = len(BUSY_BACKOFF) + 1
+            raise ResyncRefused(status, code, words.format(exc=exc, attempts=attempts)) from exc
         except BaseException:
             await self._abandon(request_id, forget=False)
             raise
@@ -361,6 +379,15 @@ class ResyncEngine:
         return results, unsent, counter[0]
 
     async def _deliver(self, call: SalesforceCall) -> list[RecordResult]:
+        """Send one call, again after each busy-wait while Salesforce answers "busy"."""
+        for wait in BUSY_BACKOFF:
+            try:
+                return await self._send_call(call)
+            except SalesforceBusy:
+                await asyncio.sleep(wait)
+        return await self._send_call(call)
+
+    async def _send_call(self, call: SalesforceCall) -> list[RecordResult]:
         if call.upsert is None:
             return await self._connector.update(call.records)
         sobject, field = call.upsert

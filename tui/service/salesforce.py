@@ -13,12 +13,19 @@ sign-in (tui/service/sfauth.py) that learns the instance URL from the token answ
 A 401 asks the provider for a fresh session once; a second 401 is final.
 
 Failures become :class:`SalesforceError` subclasses whose messages a person can act
-on; the access token never appears in them. Salesforce is only reached over https
-(plain http only on this machine, for stand-ins) and certificates are always checked.
+on; the access token never appears in them. Every answer a real org gives is read
+(docs/integrating.md, "What Salesforce answers"): error bodies as an array or a
+single object, ``success`` sent as a string, ``Sforce-Limit-Info`` parts in any
+order, HTML pages (maintenance), redirects to a sign-in page, 420/429, and the two
+``REQUEST_LIMIT_EXCEEDED`` limits told apart: the daily one
+(:class:`RequestLimitExceeded`) and the short-lived concurrency one
+(:class:`SalesforceBusy`). Salesforce is only reached over https (plain http only on
+this machine, for stand-ins) and certificates are always checked.
 """
 
 from __future__ import annotations
 
+import html
 import re
 import ssl
 from collections.abc import Callable
@@ -29,12 +36,15 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
+from tui.service.apiversion import MIN_API_VERSION, check_api_version
 from tui.service.auth import is_loopback
 
 #: sObject Collections accepts at most this many records per request.
 MAX_RECORDS_PER_CALL = 200
 
-_LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
+#: One part of ``Sforce-Limit-Info``: ``api-usage=25/5000`` or
+#: ``per-app-api-usage=17/250(appName=sample-app)``; parts are split by ``;`` or ``,``.
+_LIMIT_PART = re.compile(r"\s*([A-Za-z-]+)=(\d+)/(\d+)")
 
 
 class SalesforceError(Exception):
@@ -51,6 +61,10 @@ class SessionExpired(SalesforceError):
 
 class RequestLimitExceeded(SalesforceError):
     """The org has spent its daily API requests; nothing more may be sent today."""
+
+
+class SalesforceBusy(SalesforceError):
+    """A short-lived limit (concurrent long requests, 420/429): nothing was done, retry soon."""
 
 
 class SalesforceUnavailable(SalesforceError):
@@ -222,7 +236,10 @@ class SalesforceConnector:
             raise TypeError("without an instance URL the provider must be a SessionProvider")
         if verify is False:
             raise ValueError("TLS verification is never turned off for Salesforce")
-        self._base = f"/services/data/{api_version}"
+        try:
+            self._base = f"/services/data/{check_api_version(api_version)}"
+        except ValueError as exc:
+            raise SalesforceError(f"api_version {exc}") from None
         self._on_call = on_call
         self._limit_info: tuple[int, int] | None = None
         self._client = httpx.AsyncClient(transport=transport, timeout=timeout, verify=verify)
@@ -321,9 +338,22 @@ class SalesforceConnector:
             self._on_call()
 
     def _note_limit_info(self, response: httpx.Response) -> None:
-        header = response.headers.get("Sforce-Limit-Info")
-        if header and (match := _LIMIT_INFO.search(header)):
-            self._limit_info = (int(match[1]), int(match[2]))
+        usage = org_api_usage(response.headers.get("Sforce-Limit-Info", ""))
+        if usage is not None:
+            self._limit_info = usage
+
+
+def org_api_usage(header: str) -> tuple[int, int] | None:
+    """(used, max) of the ``api-usage`` part of a ``Sforce-Limit-Info`` header.
+
+    Only the part named exactly ``api-usage`` is the org's figure; ``per-app-api-usage``
+    (a connected app's share) may come first.
+    """
+    for part in re.split(r"[;,]", header):
+        match = _LIMIT_PART.match(part)
+        if match and match[1].lower() == "api-usage":
+            return int(match[2]), int(match[3])
+    return None
 
 
 _API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
@@ -338,31 +368,85 @@ def _json_or_none(response: httpx.Response) -> Any:
 
 def _body_or_raise(response: httpx.Response) -> Any:
     status = response.status_code
+    if 300 <= status < 400:
+        raise SalesforceError(_redirect_message(response))
+    body = _json_or_none(response)
+    if status in (420, 429):
+        raise SalesforceBusy(_busy_message(f"HTTP {status}", _first_error(body)[1]))
+    page = _html_page(response) if body is None else None
     if status >= 500:
-        raise SalesforceUnavailable(f"Salesforce answered with a server error (HTTP {status})")
-    try:
-        body = response.json()
-    except ValueError:
+        what = f"a server error (HTTP {status})"
+        raise SalesforceUnavailable(f"Salesforce answered with {what}{page or ''}")
+    if page is not None:
+        raise SalesforceUnavailable(
+            f"Salesforce answered HTTP {status} with a web page instead of its API's JSON{page}"
+        )
+    if body is None:
         raise SalesforceProtocolError(
             f"Salesforce answered HTTP {status} with a body that is not JSON"
-        ) from None
+        )
     if status < 400:
         return body
     code, message = _first_error(body)
-    if status == 403 and code == "REQUEST_LIMIT_EXCEEDED":
+    if code == "REQUEST_LIMIT_EXCEEDED":
+        if "concurrent" in message.lower():
+            raise SalesforceBusy(_busy_message(code, message))
         raise RequestLimitExceeded(
-            "the org has used all of its daily Salesforce API requests; "
-            "nothing more can be sent until the 24-hour window frees some"
+            "the org has used all of its daily Salesforce API requests"
+            f"{f' ({message})' if message else ''}; nothing more can be sent until the "
+            "24-hour window frees some"
         )
-    raise SalesforceError(
-        f"Salesforce refused the request (HTTP {status} {code or 'error'}): {message}"
+    if status == 410:
+        raise SalesforceError(
+            f"Salesforce no longer serves this API version (HTTP 410 {code or 'GONE'}): "
+            f"set api_version to v{max(MIN_API_VERSION.values())}.0 or later"
+        )
+    said = f": {message}" if message else " without saying why"
+    raise SalesforceError(f"Salesforce refused the request (HTTP {status} {code or 'error'}){said}")
+
+
+def _busy_message(what: str, message: str) -> str:
+    detail = f"{what}: {message}" if message else what
+    return f"Salesforce is busy, retry in a minute ({detail})"
+
+
+def _redirect_message(response: httpx.Response) -> str:
+    target = httpx.URL(response.headers.get("location", ""))
+    where = f" to {target.host}" if target.host else ""
+    return (
+        f"Salesforce redirected the request{where} (HTTP {response.status_code}) instead of "
+        "answering it, so nothing was done: the instance URL must be the org's My Domain "
+        "address (https://NAME.my.salesforce.com) and the session must be valid"
     )
 
 
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _html_page(response: httpx.Response) -> str | None:
+    """What an HTML answer says, as ``": <text>"`` for a message; None if it is not HTML."""
+    text = response.text if response.content else ""
+    looks_like_html = text.lstrip()[:15].lower().startswith(("<!doctype", "<html"))
+    if "html" not in response.headers.get("content-type", "").lower() and not looks_like_html:
+        return None
+    if "maintenance" in text.lower():
+        return " (it is down for maintenance; try again later, see status.salesforce.com)"
+    title = _TITLE.search(text)
+    said = html.unescape(_TAG.sub(" ", title[1] if title else text))
+    said = " ".join(said.split())[:120]
+    return f" ({said})" if said else ""
+
+
 def _first_error(body: Any) -> tuple[str, str]:
-    if isinstance(body, list) and body and isinstance(body[0], dict):
-        first = body[0]
-        return str(first.get("errorCode", "")), str(first.get("message", ""))
+    """(errorCode, message) of an error answer: an array of errors or one error object.
+
+    Both are cut to a length a message can carry (an Apex stack trace can be long).
+    """
+    first = body[0] if isinstance(body, list) and body else body
+    if isinstance(first, dict):
+        code, message = str(first.get("errorCode") or ""), str(first.get("message") or "")
+        return code[:80], message if len(message) <= 500 else message[:499] + "…"
     return "", ""
 
 
@@ -379,13 +463,23 @@ def _record_results(body: Any, expected: int, what: str) -> list[RecordResult]:
         errors = item.get("errors") or []
         if not isinstance(errors, list):
             raise SalesforceProtocolError("Salesforce sent record errors that are not a list")
-        created = item.get("created")
+        created = _flag(item.get("created"))
+        record_id = item.get("id")
         results.append(
             RecordResult(
-                item.get("id"),
-                bool(item["success"]),
+                record_id if isinstance(record_id, str) and record_id else None,
+                _flag(item["success"]) is True,
                 errors,
-                created if isinstance(created, bool) else None,
+                created,
             )
         )
     return results
+
+
+def _flag(value: Any) -> bool | None:
+    """A JSON boolean, also when sent as the string "true"/"false"; None otherwise."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None

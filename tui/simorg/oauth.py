@@ -12,12 +12,23 @@ uses without a person at a browser:
 
 Failures answer HTTP 400 ``{"error", "error_description"}`` with the codes and
 descriptions Salesforce uses. Issued tokens are accepted by the REST routes until
-they expire (``token_lifetime``) or :meth:`TokenIssuer.revoke_all` is called. The
-``instance_url`` of the answer is the address the request came to.
+they expire (``token_lifetime``) or :meth:`TokenIssuer.revoke_all` is called.
+
+The answer has the fields Salesforce's token endpoint returns: ``access_token``
+(the 15-character org id, ``!``, the secret part), ``scope``, ``instance_url`` (the
+address the request came to), ``id`` (the identity URL on the login host, with the
+18-character org and user ids) and ``token_type``. The client credentials answer
+also has ``issued_at`` (milliseconds, as a string) and ``signature``: Base64
+HMAC-SHA256 of ``id`` + ``issued_at`` keyed with the consumer secret (jsforce's
+``TokenResponse``, https://jsforce.github.io/jsforce/types/oauth2.TokenResponse.html);
+the JWT bearer answer has neither (as recorded in
+github.com/oschweitzer/salesforce-jwt-bearer-token-flow's README).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import secrets
 import time
@@ -30,15 +41,17 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tui.simorg.ids import KEY_PREFIX, make_id
+from tui.simorg.ids import KEY_PREFIX, make_id, suffix
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 CLIENT_CREDENTIALS = "client_credentials"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-LOGIN_AUDIENCES = frozenset({"https://login.salesforce.com", "https://test.salesforce.com"})
-ORG_ID = "00D5g000004simORG"
+LOGIN_HOST = "https://login.salesforce.com"
+LOGIN_AUDIENCES = frozenset({LOGIN_HOST, "https://test.salesforce.com"})
+ORG_ID15 = "00D5g000004simO"
+ORG_ID = ORG_ID15 + suffix(ORG_ID15)
 
 
 @dataclass(frozen=True)
@@ -91,40 +104,48 @@ class TokenIssuer:
         self.requests += 1
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
         try:
-            user = self._grant(form)
+            user, login_host = self._grant(form)
         except OAuthFailure as failure:
             body = {"error": failure.error, "error_description": failure.description}
             return Response(orjson.dumps(body), 400, media_type="application/json")
         assert self.app is not None
-        token = f"{ORG_ID}!{secrets.token_urlsafe(48)}"
+        token = f"{ORG_ID15}!{secrets.token_urlsafe(48)}"
         issued_at = self.clock()
         self._issued[token] = issued_at + self.app.token_lifetime
         self.sign_ins += 1
-        instance_url = str(request.base_url).rstrip("/")
+        identity = f"{login_host}/id/{ORG_ID}/{user}"
         answer = {
             "access_token": token,
-            "instance_url": instance_url,
-            "id": f"{instance_url}/id/{ORG_ID}/{user}",
-            "token_type": "Bearer",
-            "issued_at": str(int(issued_at * 1000)),
             "scope": "api",
+            "instance_url": str(request.base_url).rstrip("/"),
+            "id": identity,
+            "token_type": "Bearer",
         }
+        if form.get("grant_type") == CLIENT_CREDENTIALS and self.app.client_secret:
+            issued_ms = str(int(issued_at * 1000))
+            answer["issued_at"] = issued_ms
+            answer["signature"] = _signature(identity + issued_ms, self.app.client_secret)
         return Response(orjson.dumps(answer), 200, media_type="application/json")
 
-    def _grant(self, form: dict[str, str]) -> str:
-        """The user id the token acts as; OAuthFailure when the request is refused."""
+    def _grant(self, form: dict[str, str]) -> tuple[str, str]:
+        """The user id the token acts as and the login host of its identity URL.
+
+        OAuthFailure when the request is refused.
+        """
         grant = form.get("grant_type")
         if not grant:
             raise OAuthFailure("invalid_request", "grant type required")
         if grant not in (CLIENT_CREDENTIALS, JWT_BEARER):
             raise OAuthFailure("unsupported_grant_type", "grant type not supported")
         if grant == CLIENT_CREDENTIALS:
-            return self._client_credentials(form)
+            return self._client_credentials(form), LOGIN_HOST
         return self._jwt_bearer(form)
 
-    def _known_app(self, client_id: str | None, grant: str) -> ConnectedApp:
+    def _known_app(self, client_id: object, grant: str) -> ConnectedApp:
         app = self.app
-        if app is None or not client_id or not _same(client_id, app.client_id):
+        if app is None or not isinstance(client_id, str) or not client_id:
+            raise OAuthFailure("invalid_client_id", "client identifier invalid")
+        if not _same(client_id, app.client_id):
             raise OAuthFailure("invalid_client_id", "client identifier invalid")
         if grant not in app.flows:
             raise OAuthFailure("unsupported_grant_type", "grant type not supported")
@@ -139,7 +160,7 @@ class TokenIssuer:
             raise OAuthFailure("invalid_grant", "no client credentials user enabled")
         return _user_id(1)
 
-    def _jwt_bearer(self, form: dict[str, str]) -> str:
+    def _jwt_bearer(self, form: dict[str, str]) -> tuple[str, str]:
         import jwt  # here: PyJWT costs ~70 ms at start-up and the demo never signs in
 
         assertion = form.get("assertion")
@@ -161,14 +182,27 @@ class TokenIssuer:
             )
         except jwt.InvalidTokenError:
             raise OAuthFailure("invalid_grant", "invalid assertion") from None
-        if claims.get("aud") not in app.audiences:
+        audience = _accepted_audience(claims.get("aud"), app.audiences)
+        if audience is None:
             raise OAuthFailure("invalid_grant", "audience is invalid")
         exp = claims["exp"]
-        if not isinstance(exp, int | float) or exp <= self.clock():
+        if isinstance(exp, bool) or not isinstance(exp, int | float) or exp <= self.clock():
             raise OAuthFailure("invalid_grant", "expired authorization code")
-        if claims["sub"] not in app.pre_authorized:
+        subject = claims["sub"]
+        if not isinstance(subject, str) or subject not in app.pre_authorized:
             raise OAuthFailure("invalid_grant", "user hasn't approved this consumer")
-        return _user_id(1 + sorted(app.pre_authorized).index(claims["sub"]))
+        return _user_id(1 + sorted(app.pre_authorized).index(subject)), audience
+
+
+def _accepted_audience(aud: object, accepted: frozenset[str]) -> str | None:
+    """The accepted audience ``aud`` names; a JWT may give one string or a list (RFC 7519)."""
+    named = aud if isinstance(aud, list) else [aud]
+    return next((a for a in named if isinstance(a, str) and a in accepted), None)
+
+
+def _signature(text: str, key: str) -> str:
+    digest = hmac.new(key.encode(), text.encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
 
 
 def _same(given: str, expected: str) -> bool:

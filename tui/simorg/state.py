@@ -61,6 +61,8 @@ class OrgState:
     api_used: int = 0
     token_expires_at: float | None = None  # time.time() after which the token is refused
     unavailable: bool = False  # answer every request with 503, like an org in maintenance
+    #: Requests still to be answered with the concurrency limit (long transactions running).
+    busy: int = 0
 
     @classmethod
     def from_seed(cls, seed: int = 7, *, users: int = 40, inactive: int = 6) -> OrgState:

@@ -24,6 +24,7 @@ from tui.simorg.validate import (
     check_new_record,
     check_record,
     err,
+    record_id_of,
     unique_holder,
 )
 
@@ -71,13 +72,13 @@ def _plan(
 ) -> UpsertPlan:
     attributes = record.get("attributes")
     declared = attributes.get("type") if isinstance(attributes, Mapping) else None
-    if declared not in md.FIELDS:
+    if not isinstance(declared, str) or declared not in md.FIELDS:
         return UpsertPlan([err("INVALID_TYPE", "Must send a concrete entity type.")])
     if declared != sobject:
         return UpsertPlan(
             [err("INVALID_TYPE", f"This request upserts {sobject} records; got a {declared}.")]
         )
-    if "Id" in record:
+    if record_id_of(record) is not None:
         return UpsertPlan(
             [
                 err(

@@ -145,16 +145,23 @@ def unknown_message(record_id: str) -> str:
 
 # -- the checks -----------------------------------------------------------------
 
-_NOT_FIELDS = frozenset(("attributes", "Id"))
+#: Field names are case-insensitive: jsforce and Salesforce's own examples send ``id``.
+_ID_KEYS = ("Id", "id")
+_NOT_FIELDS = frozenset(("attributes", *_ID_KEYS))
+
+
+def record_id_of(record: Mapping[str, Any]) -> Any:
+    """The record's ``Id`` (or ``id``) as sent; None when it has neither."""
+    return next((record[k] for k in _ID_KEYS if record.get(k)), None)
 
 
 def check_record(state: OrgState, record: Mapping[str, Any]) -> list[SfError]:
     """The errors Salesforce would report for updating ``record`` (none: it saves)."""
     attributes = record.get("attributes")
     sobject = attributes.get("type") if isinstance(attributes, Mapping) else None
-    if sobject not in md.FIELDS:
+    if not isinstance(sobject, str) or sobject not in md.FIELDS:
         return [err("INVALID_TYPE", "Must send a concrete entity type.")]
-    record_id = record.get("Id")
+    record_id = record_id_of(record)
     if not record_id:
         return [err("MISSING_ARGUMENT", "Id not specified in an update call")]
     if not is_well_formed(record_id) or record_id[:3] != KEY_PREFIX[sobject]:
@@ -308,6 +315,8 @@ def _check_address(sobject: str, values: Mapping[str, Any]) -> SfError | None:
         return None
     state_field, country_field = pair
     state_value, country = values.get(state_field), values.get(country_field)
+    if not all(isinstance(v, str | None) for v in (state_value, country)):
+        return None  # a value of the wrong type, already reported by _check_value
     if country:
         if country not in md.COUNTRIES:
             return err("FIELD_INTEGRITY_EXCEPTION", COUNTRY_MESSAGE, [country_field])
@@ -320,11 +329,13 @@ def _check_address(sobject: str, values: Mapping[str, Any]) -> SfError | None:
 
 
 def _check_stage(sobject: str, merged: Mapping[str, Any]) -> SfError | None:
-    if sobject != "Opportunity" or not merged.get("StageName"):
-        return None
+    stage = merged.get("StageName")
+    if sobject != "Opportunity" or not stage or not isinstance(stage, str):
+        return None  # no stage, or one of the wrong type (already reported)
     rt_id = merged.get("RecordTypeId")
-    process = md.RECORD_TYPES[parse_id(rt_id)[1] or 1][1] if rt_id else md.RECORD_TYPES[1][1]
-    if merged["StageName"] not in process:
+    counter = parse_id(rt_id)[1] if isinstance(rt_id, str) and is_well_formed(rt_id) else None
+    process = md.RECORD_TYPES.get(counter or 1, md.RECORD_TYPES[1])[1]
+    if stage not in process:
         return err(
             "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
             bad_picklist_message("Stage", merged["StageName"]),
@@ -399,6 +410,6 @@ def unique_holder(state: OrgState, sobject: str, field: str, value: object) -> s
 
 def apply(state: OrgState, record: Mapping[str, Any]) -> None:
     """Keep what a successful update changed (only the records actually written)."""
-    key = str(record["Id"])[:15]
+    key = str(record_id_of(record))[:15]
     values = {k: v for k, v in record.items() if k not in _NOT_FIELDS}
     state.written.setdefault(key, {}).update(values)
