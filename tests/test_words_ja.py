@@ -63,14 +63,15 @@ def japanese():
     i18n.set_lang("en")
 
 
+@pytest.mark.parametrize("size", [(160, 50), (80, 24)], ids=["160x50", "80x24"])
 async def test_every_screen_and_dialog_in_japanese_has_no_stray_english(
-    make_app, wait_ready, japanese
+    make_app, wait_ready, japanese, size: tuple[int, int]
 ) -> None:
     from tui.screens.export import ExportScreen
     from tui.screens.records import RecordsScreen
 
     app = make_app(lang="ja")
-    async with app.run_test(size=WIDE) as pilot:
+    async with app.run_test(size=size) as pilot:
         await wait_ready(pilot, lambda: app.screen.query_one("ErrorGrid").total > 0)
         allowed = ALLOWED | await _data_words(app.session) | set(WORD.findall(ORG_NAME))
         seen: dict[str, set[str]] = {}
@@ -99,7 +100,7 @@ async def test_every_screen_and_dialog_in_japanese_has_no_stray_english(
         await pilot.press("r")
         await look("resync confirm")
         await pilot.press("y")
-        await wait_ready(pilot, lambda: "done" in app.screen.classes or True)
+        await wait_ready(pilot, lambda: getattr(app.screen, "finished", False))
         await look("resync summary")
         app.pop_screen()
         await pilot.press("v")
