@@ -110,7 +110,7 @@ class AllocationScreen(ModalScreen[Usage | None]):
         message = self.query_one("#message", Static)
         valid = not isinstance(parsed, str)
         message.set_class(not valid, "error")
-        message.update(t("modals.allocation.hint", value=f"{parsed:,}") if valid else parsed)
+        message.update(t("modals.allocation.hint", count=parsed) if valid else parsed)
         self.query_one("#save", Button).disabled = not valid
         return parsed if valid else None
 
