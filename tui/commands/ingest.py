@@ -1,12 +1,14 @@
-"""``synchealth ingest FILE|-``: report failed records from a JSON Lines file to the service.
+"""``synchealth ingest FILE|-``: report failed records from a file to the service.
 
-One item per line, in the shape of ``POST /v1/errors`` (docs/api.md); blank lines are
-skipped, a line that is not JSON is reported and not sent. Items go in batches of at
-most 500 (and 4 MB), each with a batch_id made from the content and the line range of
-its lines, so running the same file again (after a crash, or to be sure) counts no
-failure twice. The summary goes to stderr. Exit status: 0 when every item was
-accepted, 1 when some were rejected, 2 on a usage error, an unreadable file or a
-service that cannot be reached.
+The file is JSON Lines (one ``POST /v1/errors`` item per line, docs/api.md), a Bulk
+API 2.0 ``failedResults`` CSV or a Data Loader error CSV, told apart by its first
+line; :mod:`tui.data.failure_files` reads it, one record at a time. Items go in
+batches of at most 500 (and 4 MB), each with a batch_id made from the content and the
+line range of its records, so running the same file again (after a crash, or to be
+sure) counts no failure twice. Refused records, progress and the summary go to
+stderr. Exit status: 0 when every record was accepted, 1 when some were refused, 2 on
+a usage error, a file that cannot be read as failures, or a service that cannot be
+reached.
 """
 
 from __future__ import annotations
@@ -16,29 +18,77 @@ import asyncio
 import hashlib
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
-import orjson
-
+from tui.data.failure_columns import (
+    FileRefused,
+    fields_from_describe,
+    read_sdl,
+    simulated_org_fields,
+)
+from tui.data.failure_files import (
+    EMPTY,
+    JSON_LINES,
+    MAX_ITEM_BYTES,
+    CsvOptions,
+    Entry,
+    FailureFile,
+    read_failures,
+)
 from tui.i18n import counted
 from tui.profiles import ServiceTarget, add_service_arguments
 
 BATCH_ITEMS = 500
-#: Raw bytes of lines per batch: under the service's 5 MB body limit with room to spare.
-BATCH_BYTES = 4 * 1024 * 1024
+#: Bytes of items per batch: under the service's 5 MB body limit with room to spare.
+BATCH_BYTES = MAX_ITEM_BYTES
+#: A progress line on stderr every this many records.
+PROGRESS_EVERY = 50_000
+#: Lines named of the rows a resync cannot send; past this many, only counted.
+SHOWN_NOT_RESYNCABLE = 5
 
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "ingest",
-        help="report failed records to the service from a JSON Lines file",
-        description="Send the failed records of a JSON Lines file (one POST /v1/errors item "
-        "per line, see docs/api.md) to the Sync Health service, in batches. Running the "
-        "same file again counts nothing twice. Prints a summary, with the line number and "
-        "reason of every rejected item, on stderr.",
+        help="report failed records to the service from a JSON Lines, Bulk API or Data Loader file",
+        description="Send the failed records of a file to the Sync Health service, in "
+        "batches: JSON Lines (one POST /v1/errors item per line, see docs/api.md), a Bulk "
+        "API 2.0 failedResults CSV or a Data Loader error CSV (see docs/integrating.md). "
+        "Running the same file again counts nothing twice. Prints a summary, with the line "
+        "number and reason of every refused record, on stderr.",
     )
-    parser.add_argument("file", metavar="FILE", help="the JSON Lines file, or - for stdin")
+    parser.add_argument("file", metavar="FILE", help="the file, or - for stdin")
+    parser.add_argument(
+        "--object",
+        metavar="SOBJECT",
+        help="the Salesforce object of a CSV file's rows (neither CSV names it), e.g. Contact",
+    )
+    parser.add_argument(
+        "--external-id",
+        metavar="FIELD",
+        help="the CSV column holding the record's external id: rows without an Id are "
+        "upserted on it when resynced",
+    )
+    parser.add_argument(
+        "--encoding",
+        default="utf-8",
+        help="the CSV file's text encoding (default utf-8, with or without BOM); cp932 for "
+        "Shift_JIS files from Japanese Windows",
+    )
+    parser.add_argument(
+        "--describe",
+        metavar="JSON",
+        help="the object's describe (GET .../sobjects/SOBJECT/describe, or sf sobject "
+        "describe --json), to check the CSV's columns against its fields",
+    )
+    parser.add_argument(
+        "--map",
+        metavar="SDL",
+        help="the Data Loader mapping (.sdl) the file was loaded with: which field each "
+        "column went to (unmapped columns are left out, constants sent)",
+    )
     add_service_arguments(parser)
 
 
@@ -48,81 +98,97 @@ def _say(message: str) -> None:
 
 @dataclass
 class Batch:
-    """Items of consecutive lines, and the id that makes re-sending them harmless."""
+    """Items of consecutive records, and the id that makes re-sending them harmless."""
 
-    lines: list[int] = field(default_factory=list)
-    items: list[Any] = field(default_factory=list)
-    raw: list[bytes] = field(default_factory=list)
+    prefix: str
+    entries: list[Entry] = field(default_factory=list)
     size: int = 0
 
     @property
     def batch_id(self) -> str:
-        digest = hashlib.sha256(b"\n".join(self.raw)).hexdigest()[:32]
-        return f"jsonl-{digest}-L{self.lines[0]}-{self.lines[-1]}"
+        digest = hashlib.sha256(b"\n".join(e.raw for e in self.entries)).hexdigest()[:32]
+        return f"{self.prefix}-{digest}-L{self.first_line}-{self.entries[-1].last_line}"
 
-    def add(self, line: int, raw: bytes, item: Any) -> None:
-        self.lines.append(line)
-        self.raw.append(raw)
-        self.items.append(item)
-        self.size += len(raw)
+    @property
+    def first_line(self) -> int:
+        return self.entries[0].first_line
+
+    @property
+    def items(self) -> list[Any]:
+        return [e.item for e in self.entries]
+
+    def add(self, entry: Entry) -> None:
+        self.entries.append(entry)
+        self.size += len(entry.raw)
 
 
 @dataclass
 class Summary:
+    unit: str = "item"
     items: int = 0
     accepted: int = 0
     created: int = 0
     repeated: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
-    replayed: list[str] = field(default_factory=list)
+    #: Line spans of batches the service had applied before, consecutive ones as one.
+    replayed: list[list[int]] = field(default_factory=list)
+    replayed_last: bool = False  # the last batch sent was one of them
+    not_resyncable: list[int] = field(default_factory=list)
 
     def lines(self, source: str) -> Iterator[str]:
         yield (
-            f"{source}: {counted(self.items, 'item')}: {self.accepted:,} accepted "
+            f"{source}: {counted(self.items, self.unit)}: {self.accepted:,} accepted "
             f"({counted(self.created, 'new error')}, {counted(self.repeated, 'repeat')} of known "
             f"errors), {len(self.rejected):,} rejected"
         )
-        for span in self.replayed:
-            yield f"lines {span} had been ingested before; they were not counted again"
+        for first, last in self.replayed:
+            yield f"lines {first}-{last} had been ingested before; they were not counted again"
+        if self.not_resyncable:
+            n = len(self.not_resyncable)
+            shown = ", ".join(map(str, self.not_resyncable[:SHOWN_NOT_RESYNCABLE]))
+            more = ", ..." if n > SHOWN_NOT_RESYNCABLE else ""
+            yield (
+                f"{counted(n, self.unit)} with neither an Id nor an external id value "
+                f"({'line' if n == 1 else 'lines'} {shown}{more}) "
+                f"{'was' if n == 1 else 'were'} recorded, but a resync cannot send "
+                f"{'it' if n == 1 else 'them'}; give --external-id FIELD if the file has a "
+                "column that identifies the record"
+            )
         for line, reason in sorted(self.rejected):
             yield f"line {line}: {reason}"
 
 
-def batches(data: bytes, summary: Summary) -> Iterator[Batch]:
-    """The file's items in batches; lines that are not JSON go to ``summary.rejected``."""
-    batch = Batch()
-    for number, raw in enumerate(data.removeprefix(b"\xef\xbb\xbf").split(b"\n"), 1):
-        line = raw.strip()
-        if not line:
-            continue
-        summary.items += 1
-        if len(line) > BATCH_BYTES:
-            summary.rejected.append((number, "the line is larger than a batch may be (4 MB)"))
-            continue
-        try:
-            item = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            summary.rejected.append((number, f"not valid JSON ({exc.msg})"))
-            continue
-        if batch.items and (
-            len(batch.items) >= BATCH_ITEMS or batch.size + len(line) > BATCH_BYTES
-        ):
+def batches(file: FailureFile, summary: Summary) -> Iterator[Batch]:
+    """The file's items in batches; refused records go to ``summary.rejected``."""
+    prefix = "jsonl" if file.kind == JSON_LINES else "csv"
+    batch = Batch(prefix)
+    try:
+        for entry in file.entries:
+            summary.items += 1
+            if summary.items % PROGRESS_EVERY == 0:
+                _say(f"{summary.items:,} {summary.unit}s read (line {entry.last_line:,})...")
+            if entry.item is None:
+                summary.rejected.append((entry.first_line, entry.reason))
+                continue
+            if batch.entries and (
+                len(batch.entries) >= BATCH_ITEMS or batch.size + len(entry.raw) > BATCH_BYTES
+            ):
+                yield batch
+                batch = Batch(prefix)
+            batch.add(entry)
+    except FileRefused:  # the rows read before the file broke off are sent all the same
+        if batch.entries:
             yield batch
-            batch = Batch()
-        batch.add(number, line, item)
-    if batch.items:
+        raise
+    if batch.entries:
         yield batch
 
 
-def _read(path: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read()
-    with open(path, "rb") as handle:
-        return handle.read()
-
-
-async def _send_all(data: bytes, target: ServiceTarget, demo_size: int, summary: Summary) -> str:
-    """Send every batch; "" when all went, else why the rest could not be sent."""
+async def _send_all(
+    file: FailureFile, target: ServiceTarget, demo_size: int, summary: Summary
+) -> str:
+    """Send every batch; "" when all went, else why the rest could not be sent (the
+    service did not answer, or the file broke off: :class:`FileRefused`)."""
     from tui.data.client import ServiceClient, ServiceError, ServiceRejected
 
     embedded = None
@@ -134,30 +200,83 @@ async def _send_all(data: bytes, target: ServiceTarget, demo_size: int, summary:
     else:
         client = ServiceClient(target.url, target.token_value)
     try:
-        for batch in batches(data, summary):
+        for batch in batches(file, summary):
+            lines = [e.first_line for e in batch.entries]
             try:
                 result = await client.ingest(batch.items, batch_id=batch.batch_id)
             except ServiceRejected as exc:
                 why = f"the service refused the batch of this line: {exc.message}"
-                summary.rejected += [(line, why) for line in batch.lines]
+                summary.rejected += [(line, why) for line in lines]
+                summary.replayed_last = False
                 continue
             except ServiceError as exc:
                 return (
-                    f"{exc.message} Lines from {batch.lines[0]} on were not sent; run the same "
-                    "command again when the service answers (nothing is counted twice)."
+                    f"{exc.message} Lines from {batch.first_line} on were not sent; run the "
+                    "same command again when the service answers (nothing is counted twice)."
                 )
             summary.accepted += result.accepted
-            summary.rejected += [(batch.lines[r.index], r.reason) for r in result.rejected]
+            refused = {r.index for r in result.rejected}
+            summary.rejected += [(lines[r.index], r.reason) for r in result.rejected]
+            summary.not_resyncable += [
+                e.first_line
+                for i, e in enumerate(batch.entries)
+                if not e.resyncable and i not in refused
+            ]
+            summary.replayed_last, was_replayed = result.replayed, summary.replayed_last
             if result.replayed:  # what it created was counted by the run that sent it
-                summary.replayed.append(f"{batch.lines[0]}-{batch.lines[-1]}")
+                if was_replayed:
+                    summary.replayed[-1][1] = batch.entries[-1].last_line
+                else:
+                    summary.replayed.append([batch.first_line, batch.entries[-1].last_line])
             else:
                 summary.created += result.created
                 summary.repeated += result.repeated
         return ""
+    except FileRefused as exc:
+        return exc.message
     finally:
         await client.aclose()
         if embedded is not None:
             await embedded.aclose()
+
+
+def _csv_options(args: argparse.Namespace, embedded: bool) -> CsvOptions:
+    known = None
+    if args.describe is not None:
+        known = fields_from_describe(_read_option_file(args.describe), args.describe)
+        if args.object is not None and known.sobject.lower() != args.object.lower():
+            raise FileRefused(
+                f"{args.describe} describes {known.sobject}, not --object {args.object}"
+            )
+    elif embedded:
+        known = simulated_org_fields(args.object)
+    return CsvOptions(
+        sobject=args.object,
+        external_id=args.external_id,
+        encoding=args.encoding,
+        fields=known,
+        column_map=read_sdl(_read_option_file(args.map), args.map) if args.map else None,
+    )
+
+
+def _read_option_file(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise FileRefused(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _csv_only_options(args: argparse.Namespace) -> list[str]:
+    given = {"--object": args.object, "--external-id": args.external_id,
+             "--describe": args.describe, "--map": args.map}  # fmt: skip
+    return [name for name, value in given.items() if value is not None]
+
+
+def _open(path: str, stack: ExitStack) -> BinaryIO:
+    if path == "-":
+        return sys.stdin.buffer
+    return stack.enter_context(open(path, "rb"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -170,13 +289,27 @@ def run(args: argparse.Namespace) -> int:
         _say(exc.message)
         return 2
     source = "stdin" if args.file == "-" else args.file
-    try:
-        data = _read(args.file)
-    except OSError as exc:
-        _say(f"cannot read {source}: {exc.strerror or exc}")
-        return 2
-    summary = Summary()
-    stopped = asyncio.run(_send_all(data, target, args.demo_size, summary))
+    with ExitStack() as stack:
+        try:
+            handle = _open(args.file, stack)
+            file = read_failures(handle, _csv_options(args, target.url is None))
+            if file.kind == EMPTY:
+                _say(f"{source} is empty (or blank lines only): there is nothing to ingest")
+                return 0
+            unused = _csv_only_options(args) if file.kind == JSON_LINES else []
+            if unused:
+                _say(
+                    f"{source} is JSON Lines: its items name their object and ids themselves, "
+                    f"so {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used"
+                )
+            summary = Summary(unit=file.unit)
+            stopped = asyncio.run(_send_all(file, target, args.demo_size, summary))
+        except OSError as exc:
+            _say(f"cannot read {source}: {exc.strerror or exc}")
+            return 2
+        except FileRefused as exc:
+            _say(f"{source}: {exc.message}")
+            return 2
     for line in summary.lines(source):
         _say(line)
     if stopped:
