@@ -30,7 +30,7 @@ from tui.data.models import (
     TestSendResult,
     Usage,
 )
-from tui.i18n import service_message
+from tui.i18n import counted, service_message
 
 
 class ServiceError(Exception):
@@ -156,7 +156,7 @@ class ServiceClient:
         except ValidationError as exc:
             raise BadResponse(
                 f"{self._where()} answered {path} with data in an unexpected shape "
-                f"({exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}).",
+                f"({counted(exc.error_count(), 'problem')}, first: {exc.errors()[0]['msg']}).",
             ) from exc
 
     # -- the API -------------------------------------------------------------------------
