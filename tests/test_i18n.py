@@ -40,6 +40,7 @@ def test_counts_pick_the_plural_form_and_get_thousands_separators() -> None:
         assert i18n.t("modals.resync.question", count=1) == "Resync 1 error?"
         assert i18n.t("modals.resync.question", count=1200) == "Resync 1,200 errors?"
         assert i18n.t("modals.allocation.hint", count=1).startswith("Will save 1 call per")
+        assert i18n.t("main.view.rows", count="12") == "12 rows"  # a written-out count
         i18n.set_lang("ja")
         assert i18n.t("main.view.rows", count=1) == "1 行"
         assert i18n.t("modals.resync.question", count=1200) == "1,200件のエラーを再同期しますか？"

@@ -64,18 +64,23 @@ def _plural_form(lang: Lang, n: int) -> str:
 def t(key: str, /, **values: object) -> str:
     """The string ``key`` in the current language (the key itself if missing).
 
-    An int ``count`` picks the plural form of a string that has them.
+    An int ``count`` picks the plural form of a string that has them and is written with
+    thousands separators; any other ``count`` gets the ``other`` form.
     """
     count = values.get("count")
-    if isinstance(count, int) and not isinstance(count, bool):
-        values["count"] = f"{count:,}"
-        for lang in (_current, "en"):
-            forms = (f"{key}.{_plural_form(lang, count)}", f"{key}.other")
-            text = next((strings(lang)[k] for k in forms if k in strings(lang)), None)
-            if text is not None:
-                return text.format(**values)
-    text = strings(_current).get(key) or strings("en").get(key, key)
-    return text.format(**values) if values else text
+    number = count if isinstance(count, int) and not isinstance(count, bool) else None
+    if number is not None:
+        values["count"] = f"{number:,}"
+    for lang in (_current, "en"):
+        table = strings(lang)
+        forms = [key]
+        if number is not None:
+            forms.append(f"{key}.{_plural_form(lang, number)}")
+        forms.append(f"{key}.other")
+        text = next((table[name] for name in forms if name in table), None)
+        if text is not None:
+            return text.format(**values) if values else text
+    return key
 
 
 def crm_object(code: str) -> str:
