@@ -16,10 +16,12 @@ from tui.data.export import (
     EXPORT_COLUMNS,
     LINE,
     ExportError,
+    column_titles,
     escape_block,
     escape_cell,
     export_csv,
     subtype_titles,
+    type_titles,
     write_file,
 )
 
@@ -227,7 +229,7 @@ def run_cli(dirs: dict[str, Path], tmp_path: Path, *args: str) -> subprocess.Com
 
 def test_cli_export_to_a_file_and_to_stdout(cli_dirs: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "picklist.csv"
-    done = run_cli(cli_dirs, tmp_path, "--type", "picklist", "--bom", "-o", str(out))
+    done = run_cli(cli_dirs, tmp_path, "--type", "picklist", "--bom", "--raw", "-o", str(out))
     assert done.returncode == 0, done.stderr
     assert out.read_bytes().startswith(b"\xef\xbb\xbfid,")
     table = list(csv.reader(io.StringIO(out.read_text("utf-8-sig"), newline="")))
@@ -238,7 +240,10 @@ def test_cli_export_to_a_file_and_to_stdout(cli_dirs: dict[str, Path], tmp_path:
     piped = run_cli(cli_dirs, tmp_path, "--status", "all", "--lang", "ja")
     assert piped.returncode == 0, piped.stderr
     rows = list(csv.reader(io.StringIO(piped.stdout.decode("utf-8"), newline="")))
-    assert rows[0][0] == "id" and len(rows) == 2001  # header + every demo error
+    assert len(rows) == 2001  # header + every demo error
+    # without --raw the header and the type cells are in the session's language
+    assert tuple(rows[0]) == column_titles("ja") and rows[0][0] != "id"
+    assert {r[1] for r in rows[1:]} <= set(type_titles("ja").values())
     assert {r[16] for r in rows[1:]} == {"open", "resolved"}
     assert piped.stderr == b""  # no progress when stderr is not a terminal
 

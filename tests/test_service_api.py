@@ -337,6 +337,18 @@ async def test_allocation_that_cannot_cover_the_resync_is_429(env: Env) -> None:
     assert (await resync(env, ids, "over")).status_code == 200  # nothing was recorded
 
 
+async def test_over_the_allocation_integration_errors_are_refused_too(env: Env) -> None:
+    """Re-checking integration-raised errors sends nothing but counts an attempt; over the
+    allocation the service refuses it like any resync (issue 12, point 8)."""
+    used = (await env.client.get("/v1/usage")).json()["used"]
+    await env.client.put("/v1/usage/allocation", json={"allocated": used})
+    ids = open_ids(env.db, "payload LIKE '%\"checks\":{%:false}%'", limit=3)
+    assert ids
+    state = snapshot(env.db)
+    assert_error_body(await resync(env, ids, "checks-over"), 429, "allocation_exceeded")
+    assert snapshot(env.db) == state  # no attempt counted, nothing changed
+
+
 async def test_salesforce_request_limit_is_a_clear_refusal(env: Env) -> None:
     await env.client.get("/v1/usage")
     # the org ran 10% past its 15,000 daily requests (other clients too): calls are blocked

@@ -63,3 +63,19 @@ def test_detail_pane_of_a_row_narrow(snap_compare, make_app, loaded, wait_ready)
         await wait_ready(pilot)
 
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=on_a_row)
+
+
+@pytest.mark.parametrize(
+    ("lang", "size"), [("en", (160, 50)), ("ja", (80, 24))], ids=["160x50-en", "80x24-ja"]
+)
+def test_type_overview(snap_compare, make_app, loaded, wait_ready, lang, size) -> None:
+    async def overview(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("t")
+        await wait_ready(pilot)
+
+    assert snap_compare(make_app(lang=lang), terminal_size=size, run_before=overview)
+
+
+def test_main_screen_60x20(snap_compare, make_app, loaded) -> None:
+    assert snap_compare(make_app(), terminal_size=(60, 20), run_before=loaded)

@@ -21,6 +21,7 @@ from textual.dom import DOMNode
 from textual.message import Message
 
 from tui.config import Config
+from tui.data.client import actor_name
 from tui.data.models import Usage
 from tui.data.session import DataSession, RefreshResult, ViewFilter
 from tui.i18n import Lang, set_lang, strings, t
@@ -110,6 +111,7 @@ class SyncHealthApp(App[int]):
         Binding("ctrl+r", "refresh", "Refresh", id="refresh"),
         Binding("a", "allocation", "Allocation", id="allocation"),
         Binding("n", "notifications", "Notifications", id="notifications"),
+        Binding("H", "history", "History", id="history"),
     ]
 
     def __init__(
@@ -122,6 +124,7 @@ class SyncHealthApp(App[int]):
         config: Config | None = None,
         lang: Lang = "en",
         clock: Callable[[], datetime] | None = None,
+        profile: str | None = None,
     ) -> None:
         super().__init__()
         set_lang(lang)
@@ -131,6 +134,7 @@ class SyncHealthApp(App[int]):
             "token": token,
             "cache_path": cache_path,
             "demo_size": demo_size,
+            "actor": actor_name(profile),
         }
         self._clock = clock or (lambda: datetime.now(UTC))
         self.session: DataSession | None = None
@@ -322,7 +326,8 @@ class SyncHealthApp(App[int]):
 
         self.push_screen(ResyncConfirmScreen(session.resync_plan(len(chosen)), hidden), confirmed)
 
-    def start_export(self, view: ViewFilter) -> None:
+    def start_export(self, view: ViewFilter, sort: tuple[str, bool] = ("id", False)) -> None:
+        """The export dialog for ``view``, writing rows in ``sort`` (column, descending)."""
         from tui.screens.export import ExportScreen
 
         if self.session is None:
@@ -333,7 +338,8 @@ class SyncHealthApp(App[int]):
             if rows is not None:
                 self.notify(t("main.notify.exported", count=rows))
 
-        self.push_screen(ExportScreen(self.session, view, frozenset(self.marks), default_dir), done)
+        dialog = ExportScreen(self.session, view, frozenset(self.marks), default_dir, sort=sort)
+        self.push_screen(dialog, done)
 
     def action_allocation(self) -> None:
         from tui.screens.allocation import AllocationScreen
@@ -357,6 +363,12 @@ class SyncHealthApp(App[int]):
 
         if self.session is not None:
             self.push_screen(NotificationsScreen(self.session))
+
+    def action_history(self) -> None:
+        from tui.screens.history import HistoryScreen
+
+        if self.session is not None:
+            self.push_screen(HistoryScreen(self.session, self.now()))
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

@@ -67,5 +67,6 @@ def run(args: argparse.Namespace) -> int:
         demo_size=args.demo_size,
         config=config,
         lang=lang,
+        profile=target.profile,
     )
     return int(app.run() or 0)

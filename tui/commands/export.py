@@ -40,6 +40,12 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--bom", action="store_true", help="start with a UTF-8 byte order mark (for Excel)"
     )
+    parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="machine header and type codes (id, type, ... custom_code) instead of words "
+        "in the language",
+    )
     parser.add_argument("-o", "--output", type=Path, help="the CSV file (default: stdout)")
     add_service_arguments(parser)
 
@@ -93,7 +99,12 @@ async def _export(args: argparse.Namespace, target: ServiceTarget) -> int:
         target = args.output if args.output is not None else sys.stdout.buffer
         try:
             rows = await session.export(
-                target, f=view, bom=args.bom, progress=progress, lang=resolve_lang(args.lang)
+                target,
+                f=view,
+                bom=args.bom,
+                progress=progress,
+                lang=resolve_lang(args.lang),
+                raw=args.raw,
             )
         except (ExportError, CacheError) as exc:
             _say(exc.message)

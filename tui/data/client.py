@@ -11,6 +11,8 @@ The token never appears in a message.
 from __future__ import annotations
 
 import asyncio
+import getpass
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,8 +22,10 @@ import orjson
 from pydantic import ValidationError
 
 from tui.data.models import (
+    ACTOR_HEADER,
     Channel,
     Health,
+    HistoryPage,
     IngestResult,
     NotificationSettings,
     NotificationStatus,
@@ -74,6 +78,19 @@ _RETRY_STATUSES = frozenset({500, 502, 503, 504})
 TEST_SEND_TIMEOUT = 60.0
 
 
+def actor_name(profile: str | None = None) -> str:
+    """``user@host`` of this process, after the profile's name if there is one
+    (``ops (alice@laptop)``); ASCII only, as an HTTP header value must be."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no user name in the environment or passwd
+        user = "unknown"
+    name = f"{user}@{socket.gethostname()}"
+    if profile:
+        name = f"{profile} ({name})"
+    return name.encode("ascii", "replace").decode("ascii")
+
+
 class ServiceClient:
     """Async client of one Sync Health service. Close it with ``aclose()``."""
 
@@ -85,8 +102,13 @@ class ServiceClient:
         timeout: float = 15.0,
         retries: int = 3,
         backoff: float = 0.2,
+        actor: str | None = None,
     ) -> None:
-        headers = {"Accept": "application/json", "User-Agent": "synchealth"}
+        headers = {
+            "Accept": "application/json",
+            "User-Agent": "synchealth",
+            ACTOR_HEADER: actor or actor_name(),  # who, in the service's history
+        }
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.base_url = base_url.rstrip("/")
@@ -225,6 +247,11 @@ class ServiceClient:
             retry=batch_id is not None,
             timeout=timeout,
         )
+
+    async def history(self, cursor: int | None = None, limit: int = 50) -> HistoryPage:
+        """Recent resyncs and engine reports, newest first; ``cursor`` pages back."""
+        params = {"limit": limit} | ({"cursor": cursor} if cursor else {})
+        return await self._model(HistoryPage, "GET", "/v1/history", params=params)
 
     async def notifications(self) -> NotificationSettings:
         return await self._model(NotificationSettings, "GET", "/v1/notifications")

@@ -31,6 +31,8 @@ from typing import BinaryIO
 
 from tui.data.cache import Cache, ViewFilter
 from tui.data.catalog import UNKNOWN, load_catalog
+from tui.data.models import ERROR_TYPES
+from tui.i18n import strings
 
 #: Header of the CSV, in column order.
 EXPORT_COLUMNS: tuple[str, ...] = (
@@ -68,21 +70,36 @@ def escape_block(block: bytes) -> bytes:
     return _CELL_TO_ESCAPE.sub(b",\"'", block)
 
 
-def _line_sql() -> str:
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def line_sql(type_titles: dict[str, str] | None = None) -> str:
+    """The SELECT expression for ``Cache.iter_lines``: one CSV line in EXPORT_COLUMNS order.
+
+    With ``type_titles`` the type cell holds the type's title instead of its code.
+    """
     formats: list[str] = []
     args: list[str] = []
     for column in EXPORT_COLUMNS:
         if column in _INTEGERS:
             formats.append("%d")
             args.append(_INTEGERS[column])
+        elif column == "type" and type_titles:
+            cases = " ".join(
+                f"WHEN {_sql_text(code)} THEN {_sql_text(title)}"
+                for code, title in type_titles.items()
+            )
+            formats.append('"%w"')
+            args.append(f"CASE e.type {cases} ELSE e.type END")
         else:
             formats.append('"%w"')
             args.append(_TEXT_EXPR.get(column, f"e.{column}"))
     return f"printf('{','.join(formats)}', {', '.join(args)})"
 
 
-#: The SELECT expression for ``Cache.iter_lines``: one CSV line in EXPORT_COLUMNS order.
-LINE = _line_sql()
+#: The machine line: codes, as the service names them.
+LINE = line_sql()
 
 
 def subtype_titles(lang: str) -> dict[str, str]:
@@ -93,16 +110,29 @@ def subtype_titles(lang: str) -> dict[str, str]:
     return titles
 
 
+def type_titles(lang: str) -> dict[str, str]:
+    """Type code -> title in ``lang``."""
+    catalog = load_catalog()
+    return {code: catalog.type(code).text(lang).title for code in ERROR_TYPES}
+
+
+def column_titles(lang: str) -> tuple[str, ...]:
+    """The header in words of ``lang`` (from the locale files), in EXPORT_COLUMNS order."""
+    words = strings(lang)  # type: ignore[arg-type]
+    return tuple(words.get(f"export.columns.{column}", column) for column in EXPORT_COLUMNS)
+
+
 def write_stream(
     stream: BinaryIO,
     blocks: Iterable[tuple[bytes, int]],
     *,
     bom: bool = False,
     progress: Callable[[int], None] | None = None,
+    header_row: Sequence[str] = EXPORT_COLUMNS,
 ) -> int:
     """Write the header and the blocks of CSV lines as UTF-8 to a binary stream; rows."""
     header = io.StringIO(newline="")
-    csv.writer(header).writerow(EXPORT_COLUMNS)
+    csv.writer(header).writerow(header_row)
     stream.write((("\ufeff" if bom else "") + header.getvalue()).encode("utf-8"))
     written = 0
     try:
@@ -141,6 +171,7 @@ def write_file(
     bom: bool = False,
     progress: Callable[[int], None] | None = None,
     mode: int = 0o644,
+    header_row: Sequence[str] = EXPORT_COLUMNS,
 ) -> int:
     """Write the CSV to a temporary file beside ``path``, then rename it over ``path``.
 
@@ -159,7 +190,9 @@ def write_file(
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb", buffering=1 << 20) as stream:
-            written = write_stream(stream, blocks, bom=bom, progress=progress)
+            written = write_stream(
+                stream, blocks, bom=bom, progress=progress, header_row=header_row
+            )
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as exc:
@@ -184,11 +217,14 @@ async def export_csv(
     lang: str = "en",
     bom: bool = False,
     progress: Callable[[int], None] | None = None,
+    raw: bool = True,
 ) -> int:
     """Export the errors of ``f`` (every status when None) or ``ids`` to a file or stream.
 
-    The work runs in threads; ``progress`` (rows written so far) is called on the
-    event loop's thread. Returns the number of rows written.
+    ``ids`` are written in their order. ``raw`` keeps the machine header and type codes;
+    otherwise the header and the type cells are in the words of ``lang``. The work runs
+    in threads; ``progress`` (rows written so far) is called on the event loop's thread.
+    Returns the number of rows written.
     """
     loop = asyncio.get_running_loop()
     report = None
@@ -198,10 +234,20 @@ async def export_csv(
         def report(n: int) -> None:
             loop.call_soon_threadsafe(callback, n)
 
-    blocks = cache.iter_lines(LINE, f, ids, subtype_titles(lang))
+    line = LINE if raw else line_sql(type_titles(lang))
+    header_row = EXPORT_COLUMNS if raw else column_titles(lang)
+    blocks = cache.iter_lines(line, f, ids, subtype_titles(lang))
     if isinstance(target, (str, Path)):
         mode = 0o666 & ~_umask()
         return await asyncio.to_thread(
-            write_file, Path(target), blocks, bom=bom, progress=report, mode=mode
+            write_file,
+            Path(target),
+            blocks,
+            bom=bom,
+            progress=report,
+            mode=mode,
+            header_row=header_row,
         )
-    return await asyncio.to_thread(write_stream, target, blocks, bom=bom, progress=report)
+    return await asyncio.to_thread(
+        write_stream, target, blocks, bom=bom, progress=report, header_row=header_row
+    )

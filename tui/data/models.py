@@ -326,3 +326,36 @@ class IngestResult(BaseModel):
     error_ids: list[int] = Field(default_factory=list, description="Errors touched, in order.")
     batch_id: str | None = None
     replayed: bool = Field(False, description="True when this batch_id was already applied.")
+
+
+#: The header a client names its user and host in ("alice@ops-laptop"), for the history.
+ACTOR_HEADER = "X-Synchealth-Actor"
+
+
+class HistoryEntry(BaseModel):
+    """One resync or engine report, as ``GET /v1/history`` lists it."""
+
+    id: int = Field(description="Grows with every entry; the cursor of the next page.")
+    at: str = Field(description="When it happened (ISO-8601 UTC).")
+    kind: Literal["resync", "report"]
+    ref: str | None = Field(None, description="The resync's request_id or the report's batch_id.")
+    actor: str = Field(description="Who: user@host of the client, else its network address.")
+    state: Literal["done", "refused", "interrupted"] = "done"
+    errors: int = Field(description="Errors the request named or the report recorded.")
+    synced: int = 0
+    failed: int = 0
+    skipped: int = 0
+    created: int = Field(0, description="Reports: new errors among them.")
+    repeated: int = Field(0, description="Reports: known errors that failed again.")
+    rejected: int = Field(0, description="Reports: items refused.")
+    salesforce_calls: int = 0
+    message: str = Field("", description="Why a resync was refused or interrupted.")
+    error_ids: list[int] = Field(default_factory=list, description="The errors it touched.")
+
+
+class HistoryPage(BaseModel):
+    """``GET /v1/history``: entries newest first; pass ``next_cursor`` for older ones."""
+
+    entries: list[HistoryEntry]
+    next_cursor: int | None = None
+    has_more: bool = False

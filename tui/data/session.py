@@ -45,6 +45,7 @@ from tui.data.export import export_csv
 from tui.data.models import (
     ERROR_COLUMNS,
     Channel,
+    HistoryPage,
     NotificationSettings,
     NotificationStatus,
     ResyncResult,
@@ -187,10 +188,12 @@ class DataSession:
         cache_path: Path | None = None,
         demo_size: int = 5000,
         transport: httpx.AsyncBaseTransport | None = None,
+        actor: str | None = None,
     ) -> DataSession:
         """Open the cache and a client; ``url`` None runs the embedded service.
 
-        ``transport`` replaces the network for ``url`` (tests, in-process services).
+        ``transport`` replaces the network for ``url`` (tests, in-process services);
+        ``actor`` names us in the service's history (default ``user@host``).
         """
         embedded = None
         if url is None:
@@ -206,7 +209,8 @@ class DataSession:
             if embedded is not None:
                 await embedded.aclose()
             raise
-        session = cls(ServiceClient(url, token, transport=transport), cache, embedded)
+        client = ServiceClient(url, token, transport=transport, actor=actor)
+        session = cls(client, cache, embedded)
         await session._load_cached()
         return session
 
@@ -313,6 +317,11 @@ class DataSession:
 
     async def set_allocation(self, allocated: int) -> Usage:
         return await self._store_usage(await self.client.set_allocation(allocated))
+
+    async def history(self, cursor: int | None = None) -> HistoryPage:
+        """Recent resyncs and engine reports from the service (every console's, every
+        engine's), newest first."""
+        return await self.client.history(cursor)
 
     async def notifications(self) -> NotificationSettings:
         return await self.client.notifications()
@@ -467,12 +476,14 @@ class DataSession:
         bom: bool = False,
         progress: Callable[[int], None] | None = None,
         lang: str | None = None,
+        raw: bool = False,
     ) -> int:
-        """Write the errors of ``f`` (or ``ids``) as CSV; rows written. Raises ExportError."""
+        """Write the errors of ``f`` (or ``ids``, in their order) as CSV, headed in the words
+        of ``lang`` unless ``raw``; rows written. Raises ExportError."""
         if lang is None:
             from tui.i18n import current_lang
 
             lang = current_lang()
         return await export_csv(
-            self.cache, path, f=f, ids=ids, lang=lang, bom=bom, progress=progress
+            self.cache, path, f=f, ids=ids, lang=lang, bom=bom, progress=progress, raw=raw
         )

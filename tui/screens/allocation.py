@@ -109,8 +109,17 @@ class AllocationScreen(ModalScreen[Usage | None]):
         parsed = parse_allocation(text, self.usage.salesforce_limit)
         message = self.query_one("#message", Static)
         valid = not isinstance(parsed, str)
+        below_use = valid and parsed < self.usage.used
         message.set_class(not valid, "error")
-        message.update(t("modals.allocation.hint", count=parsed) if valid else parsed)
+        message.set_class(below_use, "warning")
+        if not valid:
+            message.update(parsed)
+        elif below_use:
+            message.update(
+                t("modals.allocation.below_use", value=f"{parsed:,}", used=f"{self.usage.used:,}")
+            )
+        else:
+            message.update(t("modals.allocation.hint", count=parsed))
         self.query_one("#save", Button).disabled = not valid
         return parsed if valid else None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal
@@ -27,6 +28,7 @@ from tui.data.cache import CacheError, ViewFilter
 from tui.data.export import ExportError
 from tui.i18n import current_lang, t
 from tui.widgets.safe import clean
+from tui.widgets.toggles import StateCheckbox, StateRadioButton
 
 if TYPE_CHECKING:
     from tui.data.session import DataSession
@@ -59,16 +61,20 @@ class ExportScreen(ModalScreen[int | None]):
         default_dir: Path,
         *,
         now: datetime | None = None,
+        sort: tuple[str, bool] = ("id", False),
     ) -> None:
         super().__init__(classes="modal")
         self.session = session
         self.view_filter = view_filter
+        #: (column, descending): rows are written in the order the screen shows them
+        self.sort = sort
         self.marked_ids = marked_ids
         self.default_dir = default_dir
         self.now = now or datetime.now()
         self.scope: Scope = "view"
         self.rows: int | None = None
-        self._running = False
+        #: True while the file is written (not ``_running``: Textual's MessagePump owns that name)
+        self._writing = False
         self._proposed = self._proposal("view")
 
     def _proposal(self, scope: Scope) -> str:
@@ -82,10 +88,10 @@ class ExportScreen(ModalScreen[int | None]):
                 body.can_focus = False  # its fields take focus and scroll it
                 yield Label(Content(t("modals.export.scope")), classes="label")
                 with RadioSet(id="scope"):
-                    yield RadioButton(
+                    yield StateRadioButton(
                         Content(t("modals.export.scope_view")), value=True, id="scope-view"
                     )
-                    yield RadioButton(
+                    yield StateRadioButton(
                         Content(
                             t("modals.export.scope_marked", count=f"{marked:,}")
                             if marked
@@ -94,11 +100,11 @@ class ExportScreen(ModalScreen[int | None]):
                         disabled=not marked,
                         id="scope-marked",
                     )
-                    yield RadioButton(Content(t("modals.export.scope_all")), id="scope-all")
+                    yield StateRadioButton(Content(t("modals.export.scope_all")), id="scope-all")
                 yield Label(Content(t("modals.export.path")), classes="label")
                 yield Input(value=self._proposed, id="path")
                 yield Static(id="path-note", classes="hint", markup=False)
-                yield Checkbox(
+                yield StateCheckbox(
                     Content(t("modals.export.bom")), value=current_lang() == "ja", id="bom"
                 )
                 yield ProgressBar(show_eta=False, id="bar")
@@ -159,7 +165,7 @@ class ExportScreen(ModalScreen[int | None]):
         self.run_worker(self._export(Path(text).expanduser()), exclusive=True, group="export")
 
     def _busy(self, busy: bool) -> None:
-        self._running = busy
+        self._writing = busy
         for selector in ("#scope", "#path", "#bom", "#export"):
             self.query_one(selector).disabled = busy
         self.query_one("#bar", ProgressBar).display = busy
@@ -170,13 +176,10 @@ class ExportScreen(ModalScreen[int | None]):
 
     async def _export(self, path: Path) -> None:
         bom = self.query_one("#bom", Checkbox).value
-        if self.scope == "marked":
-            target: dict = {"ids": sorted(self.marked_ids)}
-        else:
-            target = {"f": self.view_filter if self.scope == "view" else ALL_ERRORS}
         message = self.query_one("#message", Static)
         try:
-            rows = await self.session.export(path, bom=bom, progress=self._progress, **target)
+            ids = await self._ids_in_screen_order()
+            rows = await self.session.export(path, ids=ids, bom=bom, progress=self._progress)
         except (ExportError, CacheError) as error:
             self._busy(False)
             message.set_class(True, "error")
@@ -194,9 +197,18 @@ class ExportScreen(ModalScreen[int | None]):
         done.label = Content(t("modals.common.close"))
         done.focus()
 
+    async def _ids_in_screen_order(self) -> Sequence[int]:
+        """The ids of the chosen scope, sorted as the screen sorts them."""
+        column, descending = self.sort
+        scope_filter = self.view_filter if self.scope == "view" else ALL_ERRORS
+        ids = await self.session.view_ids(scope_filter, column, descending)
+        if self.scope == "marked":
+            return [i for i in ids if i in self.marked_ids]
+        return ids
+
     @on(Button.Pressed, "#cancel")
     def action_close(self) -> None:
-        if not self._running:  # a half-written file is worse than a short wait
+        if not self._writing:  # a half-written file is worse than a short wait
             self.dismiss(self.rows)
 
 

@@ -31,9 +31,14 @@ DETAIL_DELAY = 0.12
 if TYPE_CHECKING:
     from tui.app import SyncHealthApp
 
+#: The grid's status switch cycles through these (None: every status).
+STATUS_CYCLE: tuple[str | None, ...] = ("open", "resolved", None)
+STATUS_WORDS = {"open": "open_errors", "resolved": "resolved_errors", None: "all_errors"}
+
 #: Keys the key bar shows on this screen, in order.
 MAIN_KEYS = ("cards.open", "mark", "resync", "export", "records", "filter", "sort",
-             "allocation", "help", "quit")  # fmt: skip
+             "allocation", "notifications", "history", "overview", "status", "help",
+             "quit")  # fmt: skip
 
 
 class ViewReady(Message):
@@ -68,11 +73,16 @@ class HealthScreen(Screen[None]):
         (0, "-narrow"),
         (120, "-wide"),
     ]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (30, "-tall")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-tiny"),
+        (24, "-short"),
+        (30, "-tall"),
+    ]
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "mark", "Mark / unmark", id="mark"),
-        Binding("ctrl+space", "mark_range", "Mark range", id="mark_range"),
+        # terminals (xterm, tmux) send NUL for ctrl+space, which Textual names ctrl+@
+        Binding("ctrl+space,ctrl+@", "mark_range", "Mark range", id="mark_range"),
         Binding("ctrl+a", "mark_all", "Mark all in view", id="mark_all"),
         Binding("ctrl+backslash", "clear_marks", "Clear marks", id="clear_marks"),
         Binding("r", "resync", "Resync", id="resync"),
@@ -82,6 +92,8 @@ class HealthScreen(Screen[None]):
         Binding("s", "sort", "Sort column", id="sort"),
         Binding("S", "sort_order", "Sort order", id="sort_order"),
         Binding("d", "toggle_detail", "Detail pane", id="toggle_detail"),
+        Binding("o", "cycle_status", "Open / resolved / all", id="status"),
+        Binding("t", "overview", "Type overview", id="overview"),
         Binding("escape", "back", "Back", id="back"),
     ]
 
@@ -177,7 +189,7 @@ class HealthScreen(Screen[None]):
 
     def update_view_status(self) -> None:
         view, grid = self.view, self.grid
-        parts = [t("main.view.open_errors") if view.status == "open" else t("main.view.all_errors")]
+        parts = [t(f"main.view.{STATUS_WORDS[view.status]}")]
         if view.type:
             parts.append(type_title(view.type))
         if view.record_id:
@@ -274,7 +286,9 @@ class HealthScreen(Screen[None]):
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = True
-        box.focus()
+        # focus now, not after the keys already queued: text typed (or pasted) right
+        # after "/" belongs to the filter, and "e" in it must not open the export
+        self.set_focus(box)
 
     def action_back(self) -> None:
         box = self.query_one("#filter", Input)
@@ -300,6 +314,11 @@ class HealthScreen(Screen[None]):
         self.grid.descending = not self.grid.descending
         self.update_view_status()
         self.load_view()
+
+    def action_cycle_status(self) -> None:
+        """Open errors, then resolved ones (what resyncs fixed), then all of them."""
+        following = STATUS_CYCLE[(STATUS_CYCLE.index(self.view.status) + 1) % len(STATUS_CYCLE)]
+        self.set_view(replace(self.view, status=following))
 
     def action_toggle_detail(self) -> None:
         detail = self.query_one(DetailPane)
@@ -350,10 +369,28 @@ class HealthScreen(Screen[None]):
         self.console.start_resync(ids, hidden)
 
     def action_export(self) -> None:
-        self.console.start_export(self.view)
+        self.console.start_export(self.view, (self.grid.sort, self.grid.descending))
+
+    def action_overview(self) -> None:
+        from tui.screens.overview import TypeOverviewScreen
+
+        session = self.console.session
+        if session is not None:
+            self.app.push_screen(TypeOverviewScreen(session, self.records_type()))
+
+    def records_type(self) -> str:
+        """The type ``v`` and ``t`` open: the focused card's, else the cursor row's, else
+        the view's."""
+        cards = self.query_one(CardStrip)
+        if not cards.has_focus:
+            row = self.grid.row_at_cursor()
+            if row is not None:
+                return row.type
+            if self.view.type:
+                return self.view.type
+        return cards.current
 
     def action_records(self) -> None:
         from tui.screens.records import RecordsScreen
 
-        type_code = self.view.type or self.query_one(CardStrip).current
-        self.app.push_screen(RecordsScreen(ViewFilter(type=type_code)))
+        self.app.push_screen(RecordsScreen(ViewFilter(type=self.records_type())))

@@ -56,6 +56,7 @@ from tui.widgets.notify_fields import (
 )
 from tui.widgets.prose import Prose
 from tui.widgets.safe import clean
+from tui.widgets.toggles import StateCheckbox, StateRadioButton
 
 if TYPE_CHECKING:
     from tui.data.session import DataSession
@@ -117,7 +118,9 @@ class NotificationsScreen(ModalScreen[NotificationSettings | None]):
     # -- layout --------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog notifications") as dialog:
+        # "-loading" hides the form until the saved settings fill it: no default values
+        # shown for a moment as if they were the admin's
+        with Vertical(classes="dialog notifications -loading") as dialog:
             dialog.border_title = _label("title")
             with VerticalScroll(classes="body") as body:
                 body.can_focus = False  # its fields take focus and scroll it
@@ -129,7 +132,7 @@ class NotificationsScreen(ModalScreen[NotificationSettings | None]):
                         for channel in CHANNELS:
                             yield from self._channel(channel)
                         yield from self._usage()
-                yield Label(_label("deliveries"), classes="label")
+                yield Label(_label("deliveries"), classes="label", id="deliveries-label")
                 yield Static(id="deliveries-note", classes="hint", markup=False)
                 yield DeliveryTable(id="deliveries")
                 yield Static(id="delivery-detail", classes="hint", markup=False)
@@ -143,6 +146,7 @@ class NotificationsScreen(ModalScreen[NotificationSettings | None]):
     def _schedule(self) -> ComposeResult:
         with Horizontal(classes="switch-row"):
             yield Switch(id="enabled", disabled=True)
+            yield Static(id="enabled-state", classes="state", markup=False)
             yield Label(_label("enabled"))
         yield Label(_label("frequency"), classes="label")
         yield self._radios("frequency", FREQUENCIES, "", classes="across")
@@ -163,7 +167,9 @@ class NotificationsScreen(ModalScreen[NotificationSettings | None]):
         yield Label(_label(channel), classes="label")
         yield Static(id=f"{channel}-target", classes="hint", markup=False)
         with Horizontal(classes="test-row"):
-            yield Checkbox(_label(f"{channel}_enabled"), id=f"{channel}-enabled", disabled=True)
+            yield StateCheckbox(
+                _label(f"{channel}_enabled"), id=f"{channel}-enabled", disabled=True
+            )
             yield Button(_label("test"), id=f"test-{channel}", disabled=True)
         yield Static(id=f"test-{channel}-result", classes="test-result", markup=False)
         if channel == "email":
@@ -173,7 +179,7 @@ class NotificationsScreen(ModalScreen[NotificationSettings | None]):
     def _usage(self) -> ComposeResult:
         yield Label(_label("usage"), classes="label")
         yield Prose(t("modals.notifications.usage_hint"), classes="hint")
-        yield Checkbox(_label("usage_enabled"), id="usage-alerts", disabled=True)
+        yield StateCheckbox(_label("usage_enabled"), id="usage-alerts", disabled=True)
         yield Label(_label("thresholds"), classes="field-label")
         yield from self._field("thresholds")
 
@@ -191,7 +197,7 @@ class NotificationsScreen(ModalScreen[NotificationSettings | None]):
 
     @staticmethod
     def _radios(name: str, values: tuple[str, ...], prefix: str, classes: str = "") -> RadioSet:
-        buttons = [RadioButton(_label(f"{prefix}{v}"), id=f"{name}-{v}") for v in values]
+        buttons = [StateRadioButton(_label(f"{prefix}{v}"), id=f"{name}-{v}") for v in values]
         return RadioSet(*buttons, id=name, disabled=True, classes=classes)
 
     def on_resize(self, event: events.Resize) -> None:
@@ -214,6 +220,7 @@ class NotificationsScreen(ModalScreen[NotificationSettings | None]):
             return
         self.settings = settings
         self._fill(settings)
+        self.query_one(".dialog").remove_class("-loading")
         if isinstance(status, ServiceError | CacheError):
             self._say_deliveries(
                 t("modals.notifications.deliveries_failed", message=clean(status.message))
@@ -233,6 +240,7 @@ class NotificationsScreen(ModalScreen[NotificationSettings | None]):
         switch = self.query_one("#enabled", Switch)
         switch.value = s.enabled
         switch.disabled = False
+        self._show_switch_state(s.enabled)
         for name, value in (
             ("frequency", s.frequency),
             ("weekday", s.digest_weekday),
@@ -332,6 +340,15 @@ class NotificationsScreen(ModalScreen[NotificationSettings | None]):
     @on(Checkbox.Changed)
     def _changed(self) -> None:
         self._sync()
+
+    @on(Switch.Changed, "#enabled")
+    def _switch_changed(self, event: Switch.Changed) -> None:
+        self._show_switch_state(event.value)
+
+    def _show_switch_state(self, on: bool) -> None:
+        """The switch's state in words too, not only by the knob's colour."""
+        state = "state_on" if on else "state_off"
+        self.query_one("#enabled-state", Static).update(t(f"modals.notifications.{state}"))
 
     # -- the text fields -----------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -19,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from tui.data.session import ViewFilter
+from tui.data.soql import IdExport, id_export
 from tui.i18n import crm_object, t
 from tui.widgets.cards import type_title
 from tui.widgets.header import StatusHeader
@@ -30,7 +32,8 @@ from tui.widgets.timefmt import ago
 if TYPE_CHECKING:
     from tui.app import SyncHealthApp
 
-RECORD_KEYS = ("records.open", "mark", "mark_all", "clear_marks", "resync", "back", "help")
+RECORD_KEYS = ("mark", "resync", "copy_ids", "records.open", "mark_all", "clear_marks", "back",
+               "help", "quit")  # fmt: skip
 
 
 class RecordGrid(LineGrid):
@@ -112,6 +115,8 @@ class RecordsScreen(Screen[None]):
         Binding("ctrl+a", "mark_all", "Mark all in view", id="mark_all"),
         Binding("ctrl+backslash", "clear_marks", "Clear marks", id="clear_marks"),
         Binding("r", "resync", "Resync", id="resync"),
+        Binding("t", "overview", "Type overview", id="overview"),
+        Binding("c", "copy_ids", "Copy Salesforce ids / SOQL", id="copy_ids"),
         Binding("escape", "back", "Back", id="back"),
     ]
 
@@ -140,8 +145,21 @@ class RecordsScreen(Screen[None]):
         self.data_changed()
 
     def data_changed(self, *, clear_cache: bool = True) -> None:
+        self._forget_stale_marks()
         self.query_one(StatusHeader).show(self.console.status(), self.console.now())
         self.load(clear_cache)
+
+    def on_screen_resume(self) -> None:
+        """Back from a dialog: a resync may have consumed the marks."""
+        if self.is_mounted and self._forget_stale_marks():
+            self._refresh_marks()
+
+    def _forget_stale_marks(self) -> bool:
+        """Records stay drawn marked only while the app still holds marked errors."""
+        if self.marked_records and not self.console.marks:
+            self.marked_records.clear()
+            return True
+        return False
 
     @work(group="records", exclusive=True)
     async def load(self, clear_cache: bool) -> None:
@@ -250,6 +268,47 @@ class RecordsScreen(Screen[None]):
         main = self.console.main_screen
         if main is not None:
             main.set_view(replace(main.view, type=self.view.type, record_id=row.record_id))
+
+    @work(group="copy", exclusive=True)
+    async def action_copy_ids(self) -> None:
+        """The marked records' Salesforce ids (else the cursor record's), to copy."""
+        session = self.console.session
+        if session is None:
+            return
+        chosen: list[tuple[str, str | None]] = []
+        if self.marked_records:
+            offset, page = 0, 1000
+            while records := await session.affected_records(self.view, offset=offset, limit=page):
+                chosen += [
+                    (r.sf_object, r.sf_id)
+                    for r in records
+                    if (r.object_type, r.record_id) in self.marked_records
+                ]
+                offset += page
+        elif (row := self.grid.row_at_cursor()) is not None:
+            chosen.append((row.sf_object, row.sf_id))
+        if chosen:
+            self._open_copy(id_export(chosen))
+
+    def _open_copy(self, export: IdExport) -> None:
+        from tui.screens.copy_ids import CopyIdsScreen
+
+        def copied(where: str | None) -> None:
+            if where == "clipboard":
+                self.notify(t("modals.copy.copied_clipboard"))
+            elif where is not None:
+                self.notify(t("modals.copy.copied_file", path=clean(where)))
+
+        folder = self.console.config.export_dir or Path.cwd()
+        stamp = self.console.now().strftime("%Y%m%d-%H%M")
+        self.app.push_screen(CopyIdsScreen(export, folder, stamp), copied)
+
+    def action_overview(self) -> None:
+        from tui.screens.overview import TypeOverviewScreen
+
+        session = self.console.session
+        if session is not None:
+            self.app.push_screen(TypeOverviewScreen(session, self.view.type or "other"))
 
     def action_back(self) -> None:
         self.dismiss()

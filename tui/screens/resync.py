@@ -45,8 +45,11 @@ class ResyncConfirmScreen(ModalScreen[bool]):
     def lines(self) -> list[tuple[str, str]]:
         """(text, css class) of every sentence the dialog shows, in order."""
         plan = self.plan
-        out = [
-            (t("modals.resync.question", count=plan.errors), "question"),
+        out = [(t("modals.resync.question", count=plan.errors), "question")]
+        if self.hidden_marked > 0:  # right under the question: never scrolled out of sight
+            hidden = t("modals.resync.hidden", hidden=f"{self.hidden_marked:,}")
+            out.append((hidden, "warning hidden-marks"))
+        out += [
             (t("modals.resync.batches", batches=f"{plan.batches:,}"), ""),
             (t("modals.resync.calls", calls=f"{plan.calls:,}"), ""),
         ]
@@ -57,8 +60,6 @@ class ResyncConfirmScreen(ModalScreen[bool]):
             out.append((t("modals.resync.over", over=f"{-left:,}"), "warning"))
         else:
             out.append((t("modals.resync.left", left=f"{left:,}"), ""))
-        if self.hidden_marked > 0:
-            out.append((t("modals.resync.hidden", hidden=f"{self.hidden_marked:,}"), "warning"))
         return out
 
     def compose(self) -> ComposeResult:

@@ -29,6 +29,7 @@ from tui.data.models import (
     ApiError,
     ErrorPage,
     Health,
+    HistoryPage,
     HourBucket,
     IngestResult,
     NotificationSettings,
@@ -40,6 +41,7 @@ from tui.data.models import (
     TestSendResult,
     Usage,
 )
+from tui.service import history
 from tui.service.auth import BearerAuth
 from tui.service.config import ServiceConfig
 from tui.service.ingest import MAX_BODY_BYTES, IngestBatch, IngestRefused, ingest
@@ -59,6 +61,8 @@ from tui.service.usage import OrgLimits, UsageLedger
 
 FEED_DEFAULT_LIMIT = 1000
 FEED_MAX_LIMIT = 10000
+HISTORY_DEFAULT_LIMIT = 50
+HISTORY_MAX_LIMIT = 500
 
 
 class ApiProblem(Exception):
@@ -153,6 +157,7 @@ def openapi_document() -> dict[str, Any]:
         SyncErrorDetail,
         ResyncRequest,
         ResyncResult,
+        HistoryPage,
         IngestBatch,
         IngestResult,
         NotificationSettings,
@@ -210,6 +215,13 @@ def openapi_document() -> dict[str, Any]:
                 "get": op("One error with its history", "SyncErrorDetail", parameters=[path_id])
             },
             "/v1/resync": {"post": op("Resync up to 100 errors", "ResyncResult", "ResyncRequest")},
+            "/v1/history": {
+                "get": op(
+                    "Recent resyncs and engine reports, newest first",
+                    "HistoryPage",
+                    parameters=[query("cursor"), query("limit")],
+                )
+            },
             "/v1/notifications": {
                 "get": op("Notification settings", "NotificationSettings"),
                 "put": op(
@@ -414,9 +426,19 @@ class SyncHealthService:
                 f"Send more as successive requests of at most {MAX_IDS}.",
             )
         try:
-            return JSON(await self.resync.run(request_id, ids))
+            result = await self.resync.run(request_id, ids)
         except ResyncRefused as exc:
+            if exc.code not in history.REPLAY_CODES:
+                summary = history.refused_summary(ids, exc.code, exc.message)
+                await self._remember("resync", request_id, request, summary)
             raise ApiProblem(exc.status, exc.code, exc.message) from exc
+        if not result["replayed"]:
+            await self._remember("resync", request_id, request, history.resync_summary(result))
+        return JSON(result)
+
+    async def _remember(self, kind: str, ref: str | None, request: Request, summary: dict) -> None:
+        actor = history.actor_of(request)
+        await history.record(self.ledger, self.config.clock(), kind, ref, actor, summary)
 
     async def _post_errors(self, request: Request) -> JSON:
         body = await _json_body(request, '{"errors": [...]}', limit=MAX_BODY_BYTES)
@@ -424,7 +446,15 @@ class SyncHealthService:
             result = await ingest(self.ledger, body, self.config.clock())
         except IngestRefused as exc:
             raise ApiProblem(exc.status, exc.code, exc.message) from exc
+        if not result.get("replayed"):
+            summary = history.report_summary(result)
+            await self._remember("report", result.get("batch_id"), request, summary)
         return JSON(result)
+
+    async def _get_history(self, request: Request) -> JSON:
+        cursor = _int_param(request, "cursor", 0, 0, 2**63 - 1)
+        limit = _int_param(request, "limit", HISTORY_DEFAULT_LIMIT, 1, HISTORY_MAX_LIMIT)
+        return JSON(await history.page(self.ledger, cursor or None, limit))
 
     async def _get_notifications(self, request: Request) -> JSON:
         return JSON(await load_settings(self.ledger))
@@ -503,6 +533,7 @@ class SyncHealthService:
             ("/v1/errors", self._post_errors, "POST"),
             ("/v1/errors/{error_id}", self._get_error, "GET"),
             ("/v1/resync", self._post_resync, "POST"),
+            ("/v1/history", self._get_history, "GET"),
             ("/v1/notifications", self._get_notifications, "GET"),
             ("/v1/notifications", self._put_notifications, "PUT"),
             ("/v1/notifications/status", self._get_notification_status, "GET"),

@@ -251,7 +251,10 @@ class ResyncEngine:
                 return self._replay(stored.state, stored.error_ids, stored.result, ids)
             plan = self._plan(ids, await self._ledger.resync_rows(ids))
             sf_calls = plan_calls(plan.send)
-            await self._check_allocation(sum(call.calls for call in sf_calls))
+            # re-checking integration errors sends nothing, yet counts an attempt: once the
+            # allocation is spent it is refused like any resync, as the console's confirm says
+            needed = sum(call.calls for call in sf_calls) or int(bool(plan.recheck))
+            await self._check_allocation(needed)
             await self._ledger.start_request(request_id, ids, self._clock())
             results, unsent, calls = await self._send(request_id, sf_calls)
             changes = [self._recheck(row) for row in plan.recheck]

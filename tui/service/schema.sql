@@ -89,3 +89,14 @@ CREATE TABLE IF NOT EXISTS notify_state (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL                 -- JSON
 );  -- announced_id, digest, usage_level (see tui/service/notify/state.py)
+
+-- History (GET /v1/history, tui/service/history.py) ----------------------------------
+
+CREATE TABLE IF NOT EXISTS history (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,  -- the cursor: ids only grow, newest last
+    at      TEXT NOT NULL,
+    kind    TEXT NOT NULL,      -- resync | report
+    ref     TEXT,               -- request_id of a resync, batch_id of a report (may be NULL)
+    actor   TEXT NOT NULL,      -- who: X-Synchealth-Actor (user@host), else the client's address
+    summary TEXT NOT NULL       -- JSON: state, counts and the error ids touched
+);

@@ -68,10 +68,23 @@ class ErrorCard(Static):
                 (fit(f"{errors} {t('main.cards.errors')}", width), "bold"), "\n",
                 fit(f"{records} {t('main.cards.records')}", width),
             )  # fmt: skip
+        if self.content_region.height == 2:
+            return Text.assemble((fit(title, width), "bold"), "\n", fit(self._counts(width), width))
         counts = f"{short(self.errors)}/{short(self.records)}" if self.loaded else "…"
         title_width = max(1, width - cell_len(counts) - 1)
         title = type_title(self.type_code, title_width)
         return Text.assemble((fit(title, title_width), "bold"), " ", counts)
+
+    def _counts(self, width: int) -> str:
+        """Errors and records on one line, with their words, short ones if need be."""
+        if not self.loaded:
+            return "…"
+        errors, records = short(self.errors), short(self.records)
+        for style in ("counts", "counts_short"):
+            text = t(f"main.cards.{style}", errors=errors, records=records)
+            if cell_len(text) <= width:
+                return text
+        return f"{errors}/{records}"
 
     def on_click(self) -> None:
         if isinstance(self.parent, CardStrip):
@@ -135,8 +148,8 @@ class CardStrip(Widget, can_focus=True):
             card.set_class(position == self.index, "-selected")
 
     def _compact(self) -> bool:
-        """Two rows of one-line cards (narrow terminals)."""
-        return self.size.height == 2
+        """Two rows of cards (narrow terminals)."""
+        return self.size.height < 5
 
     def action_move(self, step: int) -> None:
         self.index = (self.index + step) % len(ERROR_TYPES)

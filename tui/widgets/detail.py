@@ -51,6 +51,27 @@ def type_text(type_code: str, subtypes: Sequence[Any]) -> Text:
     return Text("\n").join(lines)
 
 
+def overview_text(type_code: str, subtypes: Sequence[Any]) -> Text:
+    """:func:`type_text`, then every subtype explained, those with no open errors too."""
+    catalog, lang = load_catalog(), current_lang()
+    counts = {item.subtype: item.errors for item in subtypes}
+    lines = [type_text(type_code, subtypes)]
+    for sub in catalog.subtypes_of(type_code):
+        words = sub.text(lang)
+        errors = counts.get(sub.code, 0)
+        lines += [
+            Text(""),
+            Text.assemble(
+                (words.title, "bold underline"),
+                "  ",
+                (t("main.overview.open", count=f"{errors:,}"), "dim" if errors == 0 else ""),
+            ),
+            Text.assemble((t("main.detail.meaning") + " ", "dim"), words.meaning),
+            Text.assemble((t("main.detail.resolution") + " ", "dim"), words.resolution),
+        ]
+    return Text("\n").join(lines)
+
+
 def error_text(row: Any, detail: Any | None) -> Text:
     """One error: its subtype's meaning and fix, the raw Salesforce answer, both records."""
     lang = current_lang()

@@ -100,8 +100,8 @@ class ErrorGrid(LineGrid):
             Column("mark", "", 1),
             Column("subtype", t("main.grid.subtype"), 26 if wide else 18 if width >= 70 else 14),
         ]
-        if width >= 90:
-            cols.append(Column("object", t("main.grid.object"), 12))
+        if width >= 76:  # an 80-column terminal still tells a Lead from an Opportunity
+            cols.append(Column("object", t("main.grid.object"), 12 if width >= 90 else 9))
         cols.append(
             Column("name", t("main.grid.record"), 24 if wide else 16 if width >= 70 else 12)
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.widget import Widget
@@ -24,8 +25,29 @@ def binding_keys(bindings: Sequence[tuple[str, Binding]], display: object) -> di
     return {binding_id: "/".join(shown) for binding_id, shown in keys.items()}
 
 
+#: Keys the bar shows whatever the width: a newcomer must always find help and the way out.
+ALWAYS = ("help", "quit")
+
+
+def fitting(pairs: Sequence[tuple[str, int]], width: int, always: Sequence[str]) -> list[str]:
+    """The ids of ``pairs`` (id, cells) that fit in ``width``, in order: every ``always``
+    id first, then the others while they fit."""
+    room = width - sum(cells for key, cells in pairs if key in always)
+    kept = []
+    for key, cells in pairs:
+        if key in always:
+            kept.append(key)
+        elif cells <= room:
+            kept.append(key)
+            room -= cells
+        else:
+            room = 0  # keep the order: no later, shorter key jumps the queue
+    return kept
+
+
 class KeyBar(Widget):
-    """One line of ``key description`` pairs for the binding ids it was given."""
+    """One line of ``key description`` pairs for the binding ids it was given; when the
+    line is too narrow, the keys before help and quit give way (see :data:`ALWAYS`)."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"keybar--key", "keybar--label"}
 
@@ -48,8 +70,14 @@ class KeyBar(Widget):
         line = Text(no_wrap=True, overflow="ellipsis")
         key_style = self.get_component_rich_style("keybar--key")
         label_style = self.get_component_rich_style("keybar--label")
-        for binding_id in self.ids:
-            if binding_id in keys:
-                line.append(f" {keys[binding_id]} ", key_style)
-                line.append(f" {t(f'main.keys.{binding_id}')} ", label_style)
+        pairs = {
+            binding_id: (f" {keys[binding_id]} ", f" {t(f'main.keys.{binding_id}')} ")
+            for binding_id in self.ids
+            if binding_id in keys
+        }
+        sizes = [(key, cell_len(k) + cell_len(label)) for key, (k, label) in pairs.items()]
+        for binding_id in fitting(sizes, self.content_region.width, ALWAYS):
+            key_text, label_text = pairs[binding_id]
+            line.append(key_text, key_style)
+            line.append(label_text, label_style)
         return line

@@ -34,6 +34,21 @@ def level(used: int, allocated: int) -> str:
     return "danger" if share >= DANGER_AT else "warn" if share >= WARN_AT else "ok"
 
 
+def bar_share(used: int, allocated: int) -> float:
+    """How much of the bar is filled: full once the allocation is spent, or when there is
+    none and calls were used."""
+    if allocated <= 0:
+        return 1.0 if used > 0 else 0.0
+    return min(used / allocated, 1.0)
+
+
+def share_text(used: int, allocated: int) -> str:
+    """The share of the allocation used, or the words for "no allocation" at 0."""
+    if allocated <= 0:
+        return t("main.usage.no_allocation")
+    return f"{used / allocated:.0%}"
+
+
 class UsageGauge(Widget):
     """Two lines: the bar against the allocation, then the limit, org use and the last 24 h."""
 
@@ -60,16 +75,15 @@ class UsageGauge(Widget):
         width = self.content_region.width
         state = level(usage.used, usage.allocated)
         bar_style = self.get_component_rich_style(f"usage--{state}")
-        share = usage.used / usage.allocated if usage.allocated else 0.0
         figures = t(
             "main.usage.figures",
             used=f"{usage.used:,}",
             allocated=f"{usage.allocated:,}",
-            percent=f"{share:.0%}",
+            percent=share_text(usage.used, usage.allocated),
         )
         title = t("main.usage.title")
         bar_width = max(4, width - cell_len(title) - cell_len(figures) - 4)
-        filled = min(bar_width, round(bar_width * min(share, 1.0)))
+        filled = round(bar_width * bar_share(usage.used, usage.allocated))
         first = Text.assemble(
             (title, label), " ",
             ("█" * filled, bar_style), ("░" * (bar_width - filled),
@@ -81,7 +95,8 @@ class UsageGauge(Widget):
         )
         spark_label = t("main.usage.last_24h")
         hourly = [bucket.calls for bucket in usage.hourly][-24:]
-        room = width - cell_len(second_left) - cell_len(spark_label) - 4
+        scale = t("main.usage.spark_peak", peak=f"{max(hourly, default=0):,}")
+        room = width - cell_len(second_left) - cell_len(spark_label) - cell_len(scale) - 5
         second = Text.assemble((second_left, label))
         if room >= 8:
             line = sparkline(hourly[-room:])
@@ -89,6 +104,8 @@ class UsageGauge(Widget):
             second.append(spark_label, label)
             second.append(" ")
             second.append(line, self.get_component_rich_style("usage--spark"))
+            second.append(" ")
+            second.append(scale, label)
         first.truncate(width)
         second.truncate(width)
         return Text("\n").join([first, second])

@@ -1,0 +1,160 @@
+"""The history view (``H``): recent resyncs and engine reports, from the service.
+
+The service keeps them for every console and every engine (``GET /v1/history``), so a
+resync's effect stays visible after its summary closes, whoever ran it. The errors an
+entry touched are named from the console's cache.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Static
+
+from tui.data.cache import CacheError
+from tui.data.client import ServiceError
+from tui.data.models import HistoryEntry
+from tui.i18n import current_lang, t
+from tui.widgets.errorgrid import subtype_title
+from tui.widgets.safe import clean
+from tui.widgets.timefmt import ago, stamp
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from tui.data.session import DataSession
+
+#: Errors of the highlighted entry named under the table; the rest are counted.
+TOUCHED_SHOWN = 8
+_COLUMNS = ("when", "who", "what", "errors", "outcome")
+
+
+def outcome_text(entry: HistoryEntry) -> str:
+    """What became of it, in words: the outcome counts, or why it was refused."""
+    if entry.state != "done":
+        return t(f"modals.history.{entry.state}", message=clean(entry.message))
+    if entry.kind == "report":
+        return t(
+            "modals.history.outcome_report",
+            created=f"{entry.created:,}",
+            repeated=f"{entry.repeated:,}",
+            rejected=f"{entry.rejected:,}",
+        )
+    return t(
+        "modals.history.outcome_resync",
+        synced=f"{entry.synced:,}",
+        failed=f"{entry.failed:,}",
+        skipped=f"{entry.skipped:,}",
+    )
+
+
+class HistoryScreen(ModalScreen[None]):
+    """The service's history, newest first; Older fetches the next page."""
+
+    CSS_PATH = "../styles/modals.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,H", "close", "Close", id="modal.close")
+    ]
+
+    def __init__(self, session: DataSession, now: datetime) -> None:
+        super().__init__(classes="modal")
+        self.session = session
+        self.now = now
+        self.entries: list[HistoryEntry] = []
+        self.next_cursor: int | None = None
+        self.loaded = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog history") as dialog:
+            dialog.border_title = Content(t("modals.history.title"))
+            yield Static(t("modals.common.loading"), id="message", markup=False)
+            yield DataTable(cursor_type="row", zebra_stripes=True, id="entries")
+            yield Static(id="touched", classes="hint", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Static(t("modals.history.close_hint"), classes="hint", markup=False)
+                yield Button(Content(t("modals.history.older")), id="older", disabled=True)
+                yield Button(Content(t("modals.common.close")), id="close")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#entries", DataTable)
+        for column in _COLUMNS:
+            table.add_column(t(f"modals.history.{column}"), key=column)
+        table.focus()
+        self.run_worker(self._load(None), exclusive=True, group="history")
+
+    async def _load(self, cursor: int | None) -> None:
+        message = self.query_one("#message", Static)
+        try:
+            page = await self.session.history(cursor)
+        except ServiceError as error:
+            message.set_class(True, "error")
+            message.update(t("modals.history.failed", message=clean(error.message)))
+            return
+        table = self.query_one("#entries", DataTable)
+        for entry in page.entries:
+            table.add_row(*self._cells(entry), key=str(entry.id))
+        self.entries.extend(page.entries)
+        self.next_cursor = page.next_cursor if page.has_more else None
+        self.query_one("#older", Button).disabled = self.next_cursor is None
+        self.loaded = True
+        message.update("" if self.entries else t("modals.history.empty"))
+        message.display = not self.entries
+        if self.entries and cursor is None:
+            await self._show_touched(self.entries[0])
+
+    def _cells(self, entry: HistoryEntry) -> tuple[str, ...]:
+        return (
+            f"{stamp(entry.at)} ({ago(entry.at, self.now)})",
+            clean(entry.actor),
+            t(f"modals.history.{entry.kind}"),
+            f"{entry.errors:,}",
+            outcome_text(entry),
+        )
+
+    @on(DataTable.RowHighlighted, "#entries")
+    async def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if 0 <= event.cursor_row < len(self.entries):
+            await self._show_touched(self.entries[event.cursor_row])
+
+    async def _show_touched(self, entry: HistoryEntry) -> None:
+        """Name the errors the entry touched, as the cache knows them now."""
+        ids = entry.error_ids
+        lines = [t("modals.history.touched", count=f"{len(ids):,}")]
+        try:
+            rows = await self.session.rows(ids[:TOUCHED_SHOWN])
+        except CacheError:
+            rows = {}
+        lang = current_lang()
+        for error_id in ids[:TOUCHED_SHOWN]:
+            row = rows.get(error_id)
+            if row is None:
+                lines.append(t("modals.history.touched_unknown", id=error_id))
+                continue
+            lines.append(
+                t(
+                    "modals.history.touched_row",
+                    id=error_id,
+                    subtype=subtype_title(row.subtype, lang),
+                    name=clean(row.record_name),
+                    status=t(f"modals.history.status_{row.status}"),
+                )
+            )
+        if len(ids) > TOUCHED_SHOWN:
+            lines.append(t("modals.history.touched_more", count=f"{len(ids) - TOUCHED_SHOWN:,}"))
+        self.query_one("#touched", Static).update("\n".join(lines) if ids else "")
+
+    @on(Button.Pressed, "#older")
+    def _older(self) -> None:
+        if self.next_cursor is not None:
+            self.query_one("#older", Button).disabled = True
+            self.run_worker(self._load(self.next_cursor), exclusive=True, group="history")
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        self.dismiss(None)
