@@ -59,8 +59,8 @@ class ErrorCard(Static):
 
     def render(self) -> Text:
         width = self.content_region.width
+        title = type_title(self.type_code, width)
         if self.content_region.height >= 3:
-            title = type_title(self.type_code, width)
             errors = f"{self.errors:,}" if self.loaded else "…"
             records = f"{self.records:,}" if self.loaded else "…"
             return Text.assemble(

@@ -33,12 +33,13 @@ _SORT_OF_COLUMN = {
 
 
 @lru_cache(maxsize=512)
-def subtype_title(code: str, lang: str, cells: int) -> str:
-    """A subtype's catalog title, or its short title when the title needs more than ``cells``."""
+def subtype_title(code: str, lang: str, cells: int | None = None) -> str:
+    """A subtype's catalog title; its short title when the title needs more than ``cells``."""
     try:
-        return load_catalog().subtype(code).text(lang).label(cells)
+        text = load_catalog().subtype(code).text(lang)
     except KeyError:
         return code
+    return text.title if cells is None else text.label(cells)
 
 
 class ErrorGrid(LineGrid):
