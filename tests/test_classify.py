@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from importlib import resources
 from pathlib import Path
@@ -39,12 +42,12 @@ FLOW_WRAPPING_DUPLICATE = (
 CASES = [
     ("SYNC_ASSOCIATION_LIMIT", "Company 'Acme' already has 10000 associated contacts", [], "association.association_limit"),
     ("SYNC_AWAITING_ACCOUNT", "Waiting for account 001xx000003DGb2AAG to sync", [], "association.awaiting_account_sync"),
-    ("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", TRIGGER_WRAPPING_VALIDATION, [], "custom_code.automation"),
+    ("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", TRIGGER_WRAPPING_VALIDATION, [], "custom_code.validation_rule"),
     ("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "Apex trigger OpportunityTrigger caused an unexpected exception, contact your administrator: OpportunityTrigger: execution of BeforeUpdate caused by: System.NullPointerException: Attempt to de-reference a null object: Trigger.OpportunityTrigger: line 12, column 1", [], "custom_code.automation"),
     ("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "ContactTrigger: execution of AfterInsert\n\ncaused by: System.LimitException: Too many SOQL queries: 101", [], "custom_code.automation"),
     ("SYNC_CONTACT_ID_MISSING", "Task 'Call back' has no Salesforce contact id for its contact", [], "custom_code.contact_id_missing"),
     ("FIELD_CUSTOM_VALIDATION_EXCEPTION", "Phone number must be in international format", ["Phone"], "custom_code.validation_rule"),
-    ("CANNOT_EXECUTE_FLOW_TRIGGER", FLOW_WRAPPING_DUPLICATE, [], "custom_code.flow"),
+    ("CANNOT_EXECUTE_FLOW_TRIGGER", FLOW_WRAPPING_DUPLICATE, [], "duplicate.duplicate_rule"),
     ("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "We can't save this record because the “Lead Assignment” process failed. Give your Salesforce admin these details. An unhandled fault has occurred in this flow", [], "custom_code.flow"),
     ("SYNC_EMAIL_IN_USE", "Another contact already uses jane@example.com", ["Email"], "duplicate.email_in_use"),
     ("DUPLICATES_DETECTED", "Use one of these records?", [], "duplicate.duplicate_rule"),
@@ -54,7 +57,7 @@ CASES = [
     ("NOT_FOUND", "The requested resource does not exist", [], "permissions.access_or_missing_record"),
     ("INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update fields: Score__c. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", ["Score__c"], "permissions.field_permission"),
     ("INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update fields: CreatedDate, LastModifiedDate.", ["CreatedDate", "LastModifiedDate"], "permissions.field_permission"),
-    ("INVALID_FIELD", "No such column 'Region__c' on sobject of type Lead", [], "permissions.field_permission"),
+    ("INVALID_FIELD", "No such column 'Region__c' on sobject of type Lead", [], "field_mapping.type_mismatch"),
     ("INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id", [], "permissions.insufficient_access"),
     ("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "entity type cannot be inserted: Lead", [], "permissions.insufficient_access"),
     ("SYNC_PICKLIST_OPTION_MISSING", "Salesforce picklist Industry has no option 'Agritech'", ["Industry"], "picklist.missing_option"),
@@ -118,27 +121,40 @@ def test_collections_results_use_status_code() -> None:
     )  # fmt: skip
 
 
-def test_a_trigger_wrapper_wins_over_its_inner_validation_rule() -> None:
-    """The rule guarded a record the trigger touched: only the trigger's owner can fix it."""
+def test_a_trigger_gives_way_to_the_validation_rule_it_tripped() -> None:
+    """The inner error is what someone has to fix; the trigger is named in ``rule``."""
     result = classify({"errorCode": "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
                        "message": TRIGGER_WRAPPING_VALIDATION, "fields": []})  # fmt: skip
-    assert result.subtype == "custom_code.automation"
+    assert result.subtype == "custom_code.validation_rule"
     assert result.cause == "FIELD_CUSTOM_VALIDATION_EXCEPTION"
     assert result.fields == ("Region__c",)
+    assert result.rule == "apex-trigger > code FIELD_CUSTOM_VALIDATION_EXCEPTION"
 
 
-def test_a_flow_wrapper_wins_and_reports_its_cause() -> None:
+def test_a_flow_fault_reports_its_cause_and_gives_way_to_it() -> None:
     result = classify({"statusCode": "CANNOT_EXECUTE_FLOW_TRIGGER",
                        "message": FLOW_WRAPPING_DUPLICATE, "fields": []})  # fmt: skip
-    assert (result.subtype, result.cause) == ("custom_code.flow", "DUPLICATES_DETECTED")
+    assert (result.subtype, result.cause) == ("duplicate.duplicate_rule", "DUPLICATES_DETECTED")
+    assert result.rule == "flow-fault > code DUPLICATES_DETECTED"
 
 
-def test_a_flow_that_fails_on_a_trigger_is_the_flows_failure() -> None:
+def test_a_flow_that_fails_on_a_broken_trigger_is_the_triggers_failure() -> None:
     message = ("We can't save this record because the “Sync Owner” process failed. This error "
                "occurred when the flow tried to update records: CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY: "
                "AccountTrigger: execution of AfterUpdate caused by: System.NullPointerException")  # fmt: skip
     result = classify({"errorCode": "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "message": message})
-    assert result.subtype == "custom_code.flow"
+    assert result.subtype == "custom_code.automation"
+    assert result.rule == "flow-fault > apex-trigger"
+    assert result.cause == "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY"
+
+
+def test_a_flow_whose_inner_error_is_not_recognised_stays_the_flows() -> None:
+    message = ("An error occurred with your \"Lead_Router\" flow. This error occurred: "
+               "UNABLE_TO_LOCK_ROW: unable to obtain exclusive access to this record.")  # fmt: skip
+    result = classify({"errorCode": "CANNOT_EXECUTE_FLOW_TRIGGER", "message": message})
+    assert (result.subtype, result.cause, result.rule) == (
+        "custom_code.flow", "UNABLE_TO_LOCK_ROW", "flow-fault",
+    )  # fmt: skip
 
 
 def test_a_wrapper_without_trigger_or_flow_gives_way_to_its_inner_cause() -> None:
@@ -149,6 +165,7 @@ def test_a_wrapper_without_trigger_or_flow_gives_way_to_its_inner_cause() -> Non
         "property_value.string_too_long", "STRING_TOO_LONG", ("Company",),
     )  # fmt: skip
     assert result.sf_code == "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY"
+    assert result.rule == "code CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY > code STRING_TOO_LONG"
 
 
 def test_an_unrecognised_inner_cause_leaves_the_automation_in_charge() -> None:
@@ -157,6 +174,28 @@ def test_an_unrecognised_inner_cause_leaves_the_automation_in_charge() -> None:
     )
     result = classify({"errorCode": "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "message": message})
     assert (result.subtype, result.cause) == ("custom_code.automation", "UNABLE_TO_LOCK_ROW")
+
+
+def _nest(depth: int) -> str:
+    """A trigger whose DML fires a trigger whose DML fires... ``depth`` levels down."""
+    inner = (
+        "first error: REQUIRED_FIELD_MISSING, Required fields are missing: [LastName]: [LastName]"
+    )
+    for level in range(depth):
+        inner = (f"Trigger{level}: execution of AfterInsert caused by: System.DmlException: Insert "
+                 f"failed. First exception on row 0; first error: CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY, {inner}")  # fmt: skip
+    return inner
+
+
+@pytest.mark.parametrize("depth", [1, 2, 5, 10])
+def test_wrapped_causes_are_unwrapped_at_any_depth(depth: int) -> None:
+    result = classify(
+        {"errorCode": "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "message": _nest(depth)}
+    )
+    assert (result.subtype, result.cause, result.fields) == (
+        "property_value.required_value", "REQUIRED_FIELD_MISSING", ("LastName",),
+    )  # fmt: skip
+    assert result.rule.endswith("> code REQUIRED_FIELD_MISSING")
 
 
 def test_odd_values_count_as_empty_or_text() -> None:
@@ -252,16 +291,25 @@ def _append(path: Path, text: str) -> None:
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        ('[[rule]]\ncodes = ["X"]\nmessage = "(unclosed"\nsubtype = "other.unknown"\n', "bad regular expression"),
-        ('[[rule]]\ncodes = ["X"]\nsubtype = "picklist.nonsense"\n', "unknown subtype 'picklist.nonsense'"),
-        ('[[rule]]\nmessage = "x"\n', "exactly one of 'subtype' or 'unwrap"),
-        ('[[rule]]\nsubtype = "other.unknown"\n', "would match everything"),
-        ('[[rule]]\nmessage = "x"\nunwrap = true\n', "must name its codes"),
-        ('[[rule]]\ncodes = ["STRING_TOO_LONG"]\nmessage = "x"\nsubtype = "other.unknown"\n', "can never match"),
-        ('[[rule]]\ncodes = ["SYNC_OPTION_LIMIT"]\nsubtype = "other.unknown"\n', "also used by rules: SYNC_OPTION_LIMIT"),
-        ('[[rule]]\ncodes = ["X"]\nsubtyp = "other.unknown"\n', "subtyp"),
-        ('[[rule]]\ncodes = []\nsubtype = "other.unknown"\n', "at least 1 item"),
+        ('[[rule]]\nid = "x"\ncodes = ["X"]\nmessage = "(unclosed"\nsubtype = "other.unknown"\n', "bad regular expression"),
+        ('[[rule]]\nid = "x"\ncodes = ["X"]\nsubtype = "picklist.nonsense"\n', "unknown subtype 'picklist.nonsense'"),
+        ('[[rule]]\nid = "x"\nmessage = "x"\n', "subtype"),
+        ('[[rule]]\ncodes = ["X"]\nsubtype = "other.unknown"\n', "id"),
+        ('[[rule]]\nid = "Not An Id"\ncodes = ["X"]\nsubtype = "other.unknown"\n', "should match pattern"),
+        ('[[rule]]\nid = "flow-fault"\ncodes = ["X"]\nsubtype = "other.unknown"\n', "rule id 'flow-fault' is used twice"),
+        ('[[rule]]\nid = "x"\nsubtype = "other.unknown"\n', "would match everything"),
+        ('[[rule]]\nid = "x"\ncodes = ["X"]\nsubtype = "other.unknown"\n[[rule]]\nid = "y"\ncodes = ["X"]\nmessage = "m"\nsubtype = "other.unknown"\n', "can never match"),
+        ('[[rule]]\nid = "x"\ncodes = ["SYNC_OPTION_LIMIT"]\nsubtype = "other.unknown"\n', "also used by rules: SYNC_OPTION_LIMIT"),
+        ('[[rule]]\nid = "x"\ncodes = ["X"]\nsubtyp = "other.unknown"\n', "subtyp"),
+        ('[[rule]]\nid = "x"\ncodes = []\nsubtype = "other.unknown"\n', "at least 1 item"),
+        ('[[status]]\ncodes = ["STRING_TOO_LONG"]\nsubtype = "other.unknown"\n', "code STRING_TOO_LONG is mapped twice"),
+        ('[[status]]\ncodes = ["X"]\nsubtype = "other.unknown"\nreason = "r"\n', "exactly one of 'subtype' or 'reason'"),
+        ('[[status]]\ncodes = ["X"]\n', "exactly one of 'subtype' or 'reason'"),
+        ('[[status]]\ncodes = ["X"]\nsubtype = "picklist.nonsense"\n', "unknown subtype 'picklist.nonsense'"),
+        ('[[status]]\ncodes = ["SYNC_OPTION_LIMIT"]\nreason = "r"\n', "also used by rules: SYNC_OPTION_LIMIT"),
         ('[[cause]]\npattern = "first error: (?P<x>.*)"\n', "lacks (?P<code>)"),
+        ('[[rule]]\nid = "x"\nmessage = "m"\nsubtype = "other.unknown"\nlost_code = true\n', "lost_code rule needs the codes"),
+        ('[[rule]]\nid = "x"\ncodes = ["X"]\nsubtype = "other.unknown"\nlost_code = true\n', "lost_code rule needs the codes"),
         ('[[rule\n', "not valid TOML"),
     ],
 )  # fmt: skip
@@ -287,3 +335,119 @@ def test_the_rules_loader_checks_integration_codes(
     _append(rules_copy / "integration.toml", line + "\n")
     with pytest.raises(RulesError, match=expected):
         read_rules(rules_copy)
+
+
+# -- bad input ----------------------------------------------------------------
+
+#: Inputs built to make a backtracking regex take hours: long runs of what a
+#: pattern's optional or repeated parts almost match. Each is 100 kB or more.
+HOSTILE = [
+    ("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "first error: STRING_TOO_LONG, " + ": [" * 40_000),
+    (
+        "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
+        "first error: STRING_TOO_LONG, x" + " " * 100_000 + "y",
+    ),
+    ("CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "first error: ABC_DEF, " * 5_000),
+    ("REQUIRED_FIELD_MISSING", "Required fields are missing: " + "[a," * 40_000),
+    ("INVALID_FIELD", "Foreign key external ID: " * 5_000),
+    ("FIELD_INTEGRITY_EXCEPTION", "id value of incorrect type: " + "a" * 100_000),
+    ("", "This error occurred when the flow tried to update records: ABC: " * 2_000),
+    ("UNKNOWN_EXCEPTION", "x" * 100_000),
+]
+
+
+def test_hostile_100kb_messages_classify_in_bounded_time() -> None:
+    """Time-insensitive: the old cause pattern needed ~1 s for 8 kB of spaces and grows
+    with the square of the length (minutes at 100 kB); the limit here is two minutes.
+
+    The cases run in a child process so that a hang fails the test instead of the suite.
+    """
+    program = (
+        "import json, sys\n"
+        "from tui.data.classify import classify\n"
+        "for code, message in json.load(sys.stdin):\n"
+        "    got = classify({'errorCode': code, 'message': message, 'fields': []})\n"
+        "    assert got.message == message\n"
+        "    print(got.subtype, got.rule, flush=True)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], input=json.dumps(HOSTILE),
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == len(HOSTILE)
+
+
+@pytest.mark.parametrize(
+    ("error", "subtype", "rule"),
+    [
+        ({"errorCode": "NO_SUCH_CODE_EVER", "message": "x"}, "other.unknown", "unknown-code"),
+        ({"errorCode": "", "message": ""}, "other.unknown", "no-code"),
+        ({"message": None, "fields": None}, "other.unknown", "no-code"),
+        ({"statusCode": "  STRING_TOO_LONG  ", "message": ""}, "property_value.string_too_long", "code STRING_TOO_LONG"),
+        ({"statusCode": ["STRING_TOO_LONG"], "message": {"a": 1}}, "other.unknown", "unknown-code"),
+        ({"statusCode": "REQUIRED_FIELD_MISSING", "message": "", "fields": [1, None, {"a": 1}]}, "property_value.required_value", "code REQUIRED_FIELD_MISSING"),
+    ],
+)  # fmt: skip
+def test_odd_input_never_crashes_and_says_which_rule(
+    error: dict[str, object], subtype: str, rule: str
+) -> None:
+    got = classify(error)
+    assert (got.subtype, got.rule) == (subtype, rule)
+    assert isinstance(got.message, str)
+    assert all(isinstance(f, str) for f in got.fields)
+    if subtype == "other.unknown":
+        assert got.reason
+
+
+def test_unknown_codes_say_why_they_are_unknown() -> None:
+    got = classify({"errorCode": "BRAND_NEW_CODE", "message": "Something new"})
+    assert got.reason is not None and "BRAND_NEW_CODE" in got.reason
+    assert classify({"errorCode": "", "message": "m"}).reason == (
+        "The error has no errorCode or statusCode."
+    )
+
+
+# -- errors that lost their code, codes nobody knows, bare Apex exceptions ------
+
+
+@pytest.mark.parametrize(
+    ("message", "subtype", "rule"),
+    [
+        ("Required fields are missing: [LastName]", "property_value.required_value", "message-required"),
+        ("insufficient access rights on object id", "permissions.insufficient_access", "message-insufficient-access"),
+        ("insufficient access rights on cross-reference id", "permissions.access_or_missing_record", "message-cross-reference"),
+        ("DUPLICATES_DETECTED, Duplicate Alert: []", "duplicate.duplicate_rule", "message-duplicates-detected"),
+        ("duplicate value found: Email_2__c duplicates value on record with id: 00Q000000000001", "property_value.unique_value", "message-duplicate-value"),
+        ("This user is inactive", "picklist.invalid_owner", "owner-inactive"),
+        ("System.LimitException: Too many SOQL queries: 101", "custom_code.automation", "apex-exception"),
+        ("An Apex error occurred: System.ListException: Duplicate id in list: 0030Z00003cAkZbQAK", "custom_code.automation", "apex-exception"),
+    ],
+)  # fmt: skip
+def test_an_error_that_lost_its_code_is_judged_by_the_message_its_code_gives(
+    message: str, subtype: str, rule: str
+) -> None:
+    got = classify({"message": message})
+    assert (got.subtype, got.rule) == (subtype, rule)
+
+
+def test_with_its_code_present_the_code_decides_not_the_lost_code_rule() -> None:
+    got = classify(
+        {
+            "errorCode": "REQUIRED_FIELD_MISSING",
+            "message": "Required fields are missing: [LastName]",
+        }
+    )
+    assert (got.subtype, got.rule) == (
+        "property_value.required_value",
+        "code REQUIRED_FIELD_MISSING",
+    )
+
+
+def test_a_code_no_rule_knows_is_judged_by_every_rule() -> None:
+    # The Bulk API's batch states are not status codes: the message decides.
+    got = classify(
+        {"errorCode": "InvalidBatch", "message": "InvalidBatch : Field name not found : Name"}
+    )
+    assert (got.subtype, got.rule) == ("field_mapping.type_mismatch", "no-such-column")
+    # A status code the table knows keeps to the rules written for it.
+    got = classify({"errorCode": "STRING_TOO_LONG", "message": "Field name not found : Name"})
+    assert (got.subtype, got.rule) == ("property_value.string_too_long", "code STRING_TOO_LONG")

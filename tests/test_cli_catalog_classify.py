@@ -116,7 +116,12 @@ def test_classify_json_lines_in_input_order(
         "message": "Email: invalid email address: jane@@example",
         "fields": ["Email"],
         "cause": None,
+        "rule": "code INVALID_EMAIL_ADDRESS",
+        "reason": None,
     }
+    assert [r["rule"] for r in rows[1:]] == [
+        "code DUPLICATES_DETECTED", "integration SYNC_OPTION_LIMIT",
+    ]  # fmt: skip
 
 
 def test_classify_one_pretty_printed_document_in_japanese(
@@ -134,9 +139,38 @@ def test_classify_unrecognised_errors_are_unknown_not_failures(
     doc = {"errorCode": "BRAND_NEW_CODE", "message": "Something new", "fields": []}
     code, rows, err = _classify(monkeypatch, capsys, json.dumps(doc))
     assert (code, err) == (0, "")
-    assert [(r["type"], r["subtype"], r["sf_code"]) for r in rows] == [
-        ("other", "other.unknown", "BRAND_NEW_CODE"),
+    assert [(r["type"], r["subtype"], r["sf_code"], r["rule"]) for r in rows] == [
+        ("other", "other.unknown", "BRAND_NEW_CODE", "unknown-code"),
     ]
+    assert "BRAND_NEW_CODE" in rows[0]["reason"]
+
+
+def test_classify_prints_the_rule_chain_of_a_wrapped_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message = (
+        "ContactTrigger: execution of BeforeInsert\n\ncaused by: System.DmlException: Insert "
+        "failed. First exception on row 0; first error: STRING_TOO_LONG, Title: data value too "
+        "large: x (max length=128): [Title]\n\nTrigger.ContactTrigger: line 9, column 1"
+    )
+    doc = {"errorCode": "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", "fields": [], "message": message}
+    code, rows, err = _classify(monkeypatch, capsys, json.dumps(doc))
+    assert (code, err) == (0, "")
+    assert [(r["subtype"], r["rule"], r["cause"], r["fields"]) for r in rows] == [
+        ("property_value.string_too_long", "apex-trigger > code STRING_TOO_LONG",
+         "STRING_TOO_LONG", ["Title"]),
+    ]  # fmt: skip
+
+
+def test_classify_names_the_reason_of_other_codes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message = "unable to obtain exclusive access to this record or 1 records: 001xx000003DGb2AAG"
+    doc = {"statusCode": "UNABLE_TO_LOCK_ROW", "fields": [], "message": message}
+    code, rows, _ = _classify(monkeypatch, capsys, json.dumps(doc))
+    assert code == 0
+    assert rows[0]["subtype"] == "other.unknown" and rows[0]["rule"] == "code UNABLE_TO_LOCK_ROW"
+    assert "resync it later" in rows[0]["reason"]
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ import pytest
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
 from tui.service.ingest import MAX_BODY_BYTES, MAX_ITEMS, MAX_MESSAGE, MAX_NAME
+from tui.service.migrations import SCHEMA_VERSION
 from tui.simorg.app import create_simorg
 from tui.simorg.demo import build_demo_ledger, demo_org_state
 from tui.simorg.ids import KEY_PREFIX, make_id
@@ -521,7 +522,7 @@ async def test_a_version_1_ledger_opens_upgraded_and_dedupes_its_old_rows(tmp_pa
         with sqlite3.connect(db) as conn:
             assert conn.execute(
                 "SELECT value FROM meta WHERE key = 'schema_version'"
-            ).fetchone() == ("2",)
+            ).fetchone() == (str(SCHEMA_VERSION),)
             plan = conn.execute(
                 "EXPLAIN QUERY PLAN SELECT id FROM errors WHERE object_type = 'contact' AND "
                 "record_id = '1' AND direction = 'to_salesforce' AND subtype = 'x'"

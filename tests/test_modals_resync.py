@@ -59,7 +59,8 @@ async def test_confirm_names_count_batches_calls_left_and_hidden() -> None:
         await pilot.pause()
         text = _text(host.screen)
     assert "Resync 250 errors?" in text
-    assert "Batches of up to 100 errors each: 3." in text
+    assert "Sent as one job, in batches of up to 200 errors: 3." in text
+    assert "Mode: direct." in text
     assert "Salesforce API calls it will spend: about 3." in text
     assert "About 4,997 calls of the allocation remain" in text
     assert "12 of these marked errors are hidden by the current filter" in text
@@ -89,7 +90,9 @@ async def test_confirm_in_japanese() -> None:
     assert "250件のエラーを再同期しますか" in text and "12件" in text
 
 
-async def test_run_of_250_errors_goes_in_3_batches_and_ends_in_a_summary(session) -> None:
+async def test_run_of_250_errors_goes_as_one_job_of_2_batches_and_ends_in_a_summary(
+    session,
+) -> None:
     ids = list((await session.view_ids(ViewFilter()))[:250])
     assert len(ids) == 250
     screen = ResyncRunScreen(session, ids)
@@ -99,11 +102,13 @@ async def test_run_of_250_errors_goes_in_3_batches_and_ends_in_a_summary(session
         await host.workers.wait_for_complete()
         await pilot.pause()
         assert screen.finished and screen.last_progress is not None
-        assert (screen.last_progress.batch, screen.last_progress.batches) == (3, 3)
+        assert (screen.last_progress.batch, screen.last_progress.batches) == (2, 2)
         summary = screen.summary
         assert summary is not None and summary.requested == 250
         assert summary.synced + summary.failed + summary.skipped == 250
-        assert 1 <= summary.calls <= 3
+        assert 1 <= summary.calls <= 2
+        (job,) = await session.client.jobs()  # one job of all 250
+        assert job.total == 250 and job.state == "done"
         text = _text(screen)
         assert i18n.t("modals.resync.synced") in text
         assert str(screen.query_one(".dialog").border_title) == i18n.t("modals.resync.done_title")

@@ -47,7 +47,7 @@ async def ledger(tmp_path: Path):
 
 
 async def test_open_creates_schema_in_wal_with_version(ledger: Ledger) -> None:
-    assert await ledger.meta("schema_version") == str(SCHEMA_VERSION) == "2"
+    assert await ledger.meta("schema_version") == str(SCHEMA_VERSION) == "3"
     async with ledger.reader.execute("PRAGMA journal_mode") as cur:
         assert (await cur.fetchone())[0] == "wal"
 
@@ -84,7 +84,7 @@ async def test_apply_changes_moves_rows_to_the_end_of_the_feed(ledger: Ledger) -
     assert detail is not None and detail["status"] == "resolved" and detail["attempts"] == 2
     assert detail["history"] == [
         {"at": "2025-03-10T12:30:00Z", "outcome": "synced", "sf_code": "", "message": "",
-         "request_id": "r1"}
+         "request_id": "r1", "sent": None}
     ]  # fmt: skip
 
 

@@ -112,6 +112,7 @@ class SyncHealthApp(App[int]):
         Binding("a", "allocation", "Allocation", id="allocation"),
         Binding("n", "notifications", "Notifications", id="notifications"),
         Binding("H", "history", "History", id="history"),
+        Binding("R", "retries", "Automatic retries", id="retries"),
     ]
 
     def __init__(
@@ -279,7 +280,26 @@ class SyncHealthApp(App[int]):
             self._announce_arrivals(result.new_errors)
         self.usage = message.usage
         self._notify_screens(clear_cache=True)
+        if not self.ready and result is not None and result.online:
+            self.follow_open_job()
         self.ready = True
+
+    @work(group="open-job", exclusive=True)
+    async def follow_open_job(self) -> None:
+        """A resync job this console started before it was closed: show it again."""
+        from tui.data.cache import CacheError
+        from tui.data.client import ServiceError
+        from tui.screens.resync import ResyncRunScreen
+
+        session = self.session
+        if session is None:
+            return
+        try:
+            job_id = await session.open_job()
+        except (ServiceError, CacheError):
+            return  # the next start tries again; the job goes on in the service
+        if job_id is not None:
+            self.push_screen(ResyncRunScreen(session, [], job_id), lambda _: self.refresh_data())
 
     def _announce_arrivals(self, new_errors: dict[str, int]) -> None:
         """One toast for every error new to the console, however many arrived."""
@@ -307,7 +327,7 @@ class SyncHealthApp(App[int]):
     # -- flows that open the modals ------------------------------------------------------
 
     def start_resync(self, ids: Sequence[int], hidden: int) -> None:
-        """Confirm, then resync ``ids`` (in batches, with progress); refresh afterwards."""
+        """Confirm, then resync ``ids`` as one job (with progress); refresh afterwards."""
         from tui.screens.resync import ResyncConfirmScreen, ResyncRunScreen
 
         session = self.session
@@ -369,6 +389,12 @@ class SyncHealthApp(App[int]):
 
         if self.session is not None:
             self.push_screen(HistoryScreen(self.session, self.now()))
+
+    def action_retries(self) -> None:
+        from tui.screens.retries import RetriesScreen
+
+        if self.session is not None:
+            self.push_screen(RetriesScreen(self.session.client), lambda _: self.refresh_data())
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

@@ -126,6 +126,8 @@ class ServeSettings(_Section):
     api_token_env: EnvName | None = None
     api_token_file: Path | None = None
     org_name: NonBlank | None = None
+    #: direct: a resync re-sends the newest reported values; engine: it asks the sync engine.
+    resync_mode: Literal["direct", "engine"] | None = None
 
 
 class SalesforceSettings(_Section):

@@ -56,6 +56,7 @@ ENV_SETTINGS: dict[str, tuple[str, str]] = {
     "SYNCHEALTH_PORT": ("serve", "port"),
     "SYNCHEALTH_DB": ("serve", "db"),
     "SYNCHEALTH_ORG_NAME": ("serve", "org_name"),
+    "SYNCHEALTH_RESYNC_MODE": ("serve", "resync_mode"),
     "SYNCHEALTH_SF_AUTH": ("salesforce", "auth"),
     "SYNCHEALTH_SF_DOMAIN_URL": ("salesforce", "domain_url"),
     "SYNCHEALTH_SF_LOGIN_URL": ("salesforce", "login_url"),
@@ -305,6 +306,7 @@ class ServePlan:
     salesforce: SalesforceLink | None
     smtp: SmtpServer | None
     webhook_url: SecretStr | None
+    resync_mode: str = "direct"
 
     def summary(self) -> str:
         """One line for the start banner: profile, sign-in method and instance."""
@@ -534,6 +536,7 @@ def serve_plan(
         salesforce=link,
         smtp=_smtp(selection, notify),
         webhook_url=_webhook(selection, notify),
+        resync_mode=serve.resync_mode or "direct",
     )
 
 
@@ -547,6 +550,7 @@ def service_config(plan: ServePlan, db_path: Path, **org: Any) -> ServiceConfig:
         "api_token": plan.api_token.get_secret_value() if plan.api_token else None,
         "smtp": plan.smtp,
         "webhook_url": plan.webhook_url,
+        "resync_mode": plan.resync_mode,
     }
     if plan.salesforce is not None:
         link = plan.salesforce

@@ -31,7 +31,8 @@ def add_parser(subparsers: Any) -> None:
         help="classify Salesforce errors from stdin (JSON or JSON Lines)",
         description="Read Salesforce errors as JSON on stdin: a single error, a REST error "
         "array, sObject Collections results, or JSON Lines of those. Print one JSON object "
-        "per error (type, subtype, title, sf_code, message, fields, cause), in input order.",
+        "per error (type, subtype, title, sf_code, message, fields, cause, and the rule that "
+        "decided with, for other.unknown, the reason), in input order.",
     )
     parser.add_argument(
         "--lang", choices=LANGS, help="language of the titles (default: config, then locale)"
@@ -77,6 +78,8 @@ def _report(error: Any, lang: str) -> bytes:
         "message": result.message,
         "fields": result.fields,
         "cause": result.cause,
+        "rule": result.rule,
+        "reason": result.reason,
     })  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""``synchealth ingest FILE|-``: report failed records from a file to the service.
+"""``synchealth ingest FILE|-``: report failed (and, in JSON Lines, synced) records from a file.
 
 The file is JSON Lines (one ``POST /v1/errors`` item per line, docs/api.md), a Bulk
 API 2.0 ``failedResults`` CSV or a Data Loader error CSV, told apart by its first
@@ -129,18 +129,27 @@ class Summary:
     accepted: int = 0
     created: int = 0
     repeated: int = 0
+    resolved: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    unchanged: list[tuple[int, str]] = field(default_factory=list)
     #: Line spans of batches the service had applied before, consecutive ones as one.
     replayed: list[list[int]] = field(default_factory=list)
     replayed_last: bool = False  # the last batch sent was one of them
     not_resyncable: list[int] = field(default_factory=list)
 
+    def _resolved_part(self) -> str:
+        if not (self.resolved or self.unchanged):
+            return ""
+        return f"; {counted(self.resolved, 'error')} resolved by reported successes"
+
     def lines(self, source: str) -> Iterator[str]:
         yield (
             f"{source}: {counted(self.items, self.unit)}: {self.accepted:,} accepted "
             f"({counted(self.created, 'new error')}, {counted(self.repeated, 'repeat')} of known "
-            f"errors), {len(self.rejected):,} rejected"
+            f"errors{self._resolved_part()}), {len(self.rejected):,} rejected"
         )
+        for line, reason in sorted(self.unchanged):
+            yield f"line {line}: a success that changed nothing: {reason}"
         for first, last in self.replayed:
             yield f"lines {first}-{last} had been ingested before; they were not counted again"
         if self.not_resyncable:
@@ -231,6 +240,8 @@ async def _send_all(
             else:
                 summary.created += result.created
                 summary.repeated += result.repeated
+                summary.resolved += result.resolved
+                summary.unchanged += [(lines[u.index], u.reason) for u in result.unchanged]
         return ""
     except FileRefused as exc:
         return exc.message

@@ -1,10 +1,13 @@
 """Salesforce error -> (type, subtype), driven by the rules in ``tui/data/rules/*.toml``.
 
-``salesforce.toml`` holds the ordered rules (its header explains them and the
-choice made for wrapped trigger/flow errors); ``integration.toml`` holds our own
-codes for the errors Salesforce has no code for (:data:`INTEGRATION_CODES`).
-Files are read in name order. Rules are compiled once into a table keyed by
-code, so classifying an error is a dict lookup and at most a few regex searches.
+``salesforce.toml`` holds the ordered message rules (its header explains them and
+the choice made for wrapped trigger/flow errors); ``statuscodes.toml`` maps every
+Salesforce status code to the subtype it means when no message rule speaks, or to
+``other.unknown`` with a reason; ``integration.toml`` holds our own codes for the
+errors Salesforce has no code for (:data:`INTEGRATION_CODES`). Files are read in
+name order. Rules are compiled once into a table keyed by code, so classifying an
+error is a dict lookup and at most a few regex searches. docs/classification.md
+tells how to add a rule.
 
 :func:`iter_errors` turns every input shape Salesforce produces (a single error,
 the REST error array, sObject Collections results) into a stream of error
@@ -28,10 +31,18 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tui.data.catalog import UNKNOWN, load_catalog
 from tui.data.tomlfile import read_toml
 
-#: How deep wrapped errors are unwrapped (a trigger's DML failing in another trigger...).
-MAX_UNWRAP = 3
+#: How many wrapped errors deep the classifier looks. Each level is a strict
+#: suffix of the message above it, so real messages never come near it; it only
+#: bounds the work on hostile input.
+MAX_UNWRAP = 16
+
+#: How much of a message the rules read. Real Salesforce messages, stack traces
+#: included, stay well under it; a 100 kB message is judged on its start and
+#: kept whole in the result.
+MAX_SCAN = 16_384
 
 _SYNC_CODE = re.compile(r"^SYNC_[A-Z_]+$")
+_TRAILING_FIELDS = re.compile(r": \[([^\[\]\n]*)\]$")
 
 
 class RulesError(Exception):
@@ -47,8 +58,10 @@ class Classification:
     """Where one error belongs, with the Salesforce facts it was judged on.
 
     ``sf_code`` and ``message`` are the error's own; ``cause`` is the code of the
-    inner error when the message wraps one (trigger and flow failures), and
-    ``fields`` falls back to the inner error's fields when the outer lists none.
+    inner error that decided (or, when none did, the first one the message wraps),
+    and ``fields`` falls back to the inner error's fields when the outer lists
+    none. ``rule`` says which rule decided (``"apex-trigger > code STRING_TOO_LONG"``
+    for a wrapped error); ``reason`` is set for ``other.unknown`` and says why.
     """
 
     type: str
@@ -57,37 +70,56 @@ class Classification:
     message: str
     fields: tuple[str, ...]
     cause: str | None = None
+    rule: str = ""
+    reason: str | None = None
 
 
 class _RuleSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     codes: list[str] | None = Field(None, min_length=1)
     message: str | None = None
     fields: str | None = None
-    subtype: str | None = None
+    subtype: str
     unwrap: bool = False
-    wrapper: bool = False
+    # The rule names a message its `codes` give, for errors that lost their code: it
+    # speaks only when the error has no code or one no rule or status entry knows.
+    lost_code: bool = False
 
     @model_validator(mode="after")
     def _coherent(self) -> _RuleSpec:
-        if (self.subtype is None) == (not self.unwrap):
-            raise ValueError("a rule needs exactly one of 'subtype' or 'unwrap = true'")
         if self.codes is None and self.message is None and self.fields is None:
             raise ValueError("a rule without codes, message or fields would match everything")
-        if self.unwrap and self.codes is None:
-            raise ValueError("an unwrap rule must name its codes")
+        if self.lost_code and (self.codes is None or self.message is None):
+            raise ValueError("a lost_code rule needs the codes it stands for and a message")
         return self
 
     @property
     def unconditional(self) -> bool:
-        return self.message is None and self.fields is None and not self.unwrap
+        return self.message is None and self.fields is None
+
+
+class _StatusSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    codes: list[str] = Field(min_length=1)
+    subtype: str | None = None
+    reason: str | None = Field(None, min_length=1)
+    unwrap: bool = False
+
+    @model_validator(mode="after")
+    def _coherent(self) -> _StatusSpec:
+        if (self.subtype is None) == (self.reason is None):
+            raise ValueError("a status entry needs exactly one of 'subtype' or 'reason'")
+        return self
 
 
 class _CauseSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     pattern: str
+    ends: list[str] = Field(default_factory=list)
 
 
 class _RulesFile(BaseModel):
@@ -95,23 +127,40 @@ class _RulesFile(BaseModel):
 
     codes: dict[str, str] = Field(default_factory=dict)
     rule: list[_RuleSpec] = Field(default_factory=list)
+    status: list[_StatusSpec] = Field(default_factory=list)
     cause: list[_CauseSpec] = Field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
 class _Rule:
-    subtype: str  # "" for an unwrap rule
-    type: str
-    message: re.Pattern[str] | None
-    fields: re.Pattern[str] | None
-    unwrap: bool
-    wrapper: bool
+    id: str
+    subtype: str
+    message: re.Pattern[str] | None = None
+    fields: re.Pattern[str] | None = None
+    unwrap: bool = False
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Cause:
+    pattern: re.Pattern[str]
+    ends: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class _Inner:
     code: str
     message: str
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """What decided one (possibly wrapped) error: the rule, and the inner code it used."""
+
+    rule: _Rule
+    path: str
+    cause: str | None
     fields: tuple[str, ...]
 
 
@@ -124,6 +173,23 @@ def _compile(pattern: str | None, flags: int, where: str) -> re.Pattern[str] | N
         raise RulesError(f"{where}: bad regular expression {pattern!r}: {exc}") from exc
 
 
+def _as_text(value: object) -> str:
+    """A code or message as text: None and other non-strings never crash the classifier."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _as_fields(value: object) -> tuple[str, ...]:
+    if not value:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, Iterable) and not isinstance(value, Mapping):
+        return tuple(_as_text(f) for f in value if f is not None)
+    return (_as_text(value),)
+
+
 class Rules:
     """Compiled rules: ``classify(error)`` maps one Salesforce error mapping."""
 
@@ -132,106 +198,184 @@ class Rules:
         rules: Iterable[tuple[_RuleSpec, str]],
         causes: Iterable[tuple[_CauseSpec, str]],
         integration_codes: Mapping[str, str],
+        statuses: Iterable[tuple[_StatusSpec, str]] = (),
     ) -> None:
         subtype_codes = set(load_catalog().subtype_codes)
         self.integration_codes: Mapping[str, str] = MappingProxyType(dict(integration_codes))
-        compiled: list[tuple[_Rule, frozenset[str] | None]] = []
-        for subtype, code in self.integration_codes.items():
-            rule = _Rule(subtype, subtype.partition(".")[0], None, None, False, False)
-            compiled.append((rule, frozenset({code})))
-        closed: dict[str, str] = {}  # code -> the rule that already matches all its errors
-        for spec, where in rules:
+        self._table: dict[str, _Rule] = {
+            code: _Rule(f"integration {code}", subtype)
+            for subtype, code in self.integration_codes.items()
+        }
+        for spec, where in statuses:
             if spec.subtype is not None and spec.subtype not in subtype_codes:
                 raise RulesError(f"{where}: unknown subtype {spec.subtype!r}")
+            for code in spec.codes:
+                if code in self._table:
+                    raise RulesError(f"{where}: code {code} is mapped twice")
+                self._table[code] = _Rule(
+                    f"code {code}", spec.subtype or UNKNOWN, unwrap=spec.unwrap, reason=spec.reason
+                )
+        compiled: list[tuple[_Rule, frozenset[str] | None]] = []
+        lost: set[str] = set()  # ids of the lost_code rules
+        closed: dict[str, str] = {}  # code -> the rule that already matches all its errors
+        ids: set[str] = set()
+        for spec, where in rules:
+            if spec.subtype not in subtype_codes:
+                raise RulesError(f"{where}: unknown subtype {spec.subtype!r}")
+            if spec.id in ids:
+                raise RulesError(f"{where}: rule id {spec.id!r} is used twice")
+            ids.add(spec.id)
             codes = frozenset(spec.codes) if spec.codes is not None else None
-            if codes is not None and all(code in closed for code in codes):
+            if spec.lost_code:
+                lost.add(spec.id)
+            elif codes is not None and all(code in closed for code in codes):
                 raise RulesError(
                     f"{where} can never match: {closed[next(iter(codes))]} "
                     "already takes every error of its codes"
                 )
-            subtype = spec.subtype or ""
-            compiled.append((
-                _Rule(
-                    subtype=subtype,
-                    type=subtype.partition(".")[0],
-                    message=_compile(spec.message, re.IGNORECASE, where),
-                    fields=_compile(spec.fields, re.IGNORECASE, where),
-                    unwrap=spec.unwrap,
-                    wrapper=spec.wrapper,
-                ),
-                codes,
-            ))  # fmt: skip
-            if spec.unconditional and codes is not None:
+            rule = _Rule(
+                id=spec.id,
+                subtype=spec.subtype,
+                message=_compile(spec.message, re.IGNORECASE, where),
+                fields=_compile(spec.fields, re.IGNORECASE, where),
+                unwrap=spec.unwrap,
+            )
+            compiled.append((rule, codes))
+            if spec.unconditional and codes is not None and not spec.lost_code:
                 closed.update(dict.fromkeys(codes - closed.keys(), where))
+        causes = list(causes)
         self._causes = tuple(
-            pattern
+            _Cause(pattern, tuple(spec.ends))
             for spec, where in causes
             if (pattern := _compile(spec.pattern, 0, where)) is not None
         )
-        for pattern in self._causes:
-            if not {"code", "message"} <= pattern.groupindex.keys():
+        for cause in self._causes:
+            if not {"code", "message"} <= cause.pattern.groupindex.keys():
                 raise RulesError(
-                    f"cause pattern {pattern.pattern!r} lacks (?P<code>) or (?P<message>)"
+                    f"cause pattern {cause.pattern.pattern!r} lacks (?P<code>) or (?P<message>)"
                 )
-        every_code = {code for _, codes in compiled if codes is not None for code in codes}
-        self._generic = tuple(rule for rule, codes in compiled if codes is None)
+        coded = [(rule, codes) for rule, codes in compiled if rule.id not in lost]
+        every_code = {code for _, codes in coded if codes is not None for code in codes}
+        self._generic = tuple(rule for rule, codes in coded if codes is None)
         self._by_code: dict[str, tuple[_Rule, ...]] = {
-            code: tuple(rule for rule, codes in compiled if codes is None or code in codes)
+            code: tuple(rule for rule, codes in coded if codes is None or code in codes)
             for code in every_code
         }
+        # With no code at all, every rule may speak: only the message is left to judge.
+        self._by_code[""] = tuple(rule for rule, _ in compiled)
+
+    @property
+    def status_codes(self) -> frozenset[str]:
+        """Every Salesforce code the status table maps (integration codes left out)."""
+        ours = set(self.integration_codes.values())
+        return frozenset(code for code in self._table if code not in ours)
 
     def _inner(self, message: str) -> _Inner | None:
-        for pattern in self._causes:
-            found = pattern.search(message)
-            if found is not None:
-                fields = found.groupdict().get("fields") or ""
-                return _Inner(
-                    code=found["code"],
-                    message=found["message"].strip(),
-                    fields=tuple(f for f in (p.strip() for p in fields.split(",")) if f),
-                )
+        """The first error ``message`` wraps, by the first [[cause]] pattern that finds one."""
+        for cause in self._causes:
+            found = cause.pattern.search(message)
+            if found is None:
+                continue
+            text = found["message"]
+            for end in cause.ends:
+                cut = text.find(end)
+                if cut >= 0:
+                    text = text[:cut]
+            text = text.strip()
+            first_line, newline, rest = text.partition("\n")
+            fields = found.groupdict().get("fields") or ""
+            trailing = _TRAILING_FIELDS.search(first_line)
+            if trailing is not None:
+                fields = fields or trailing[1]
+                text = first_line[: trailing.start()].rstrip() + newline + rest
+            return _Inner(
+                code=found["code"],
+                message=text,
+                fields=tuple(f for f in (p.strip() for p in fields.split(",")) if f),
+            )
         return None
 
-    def _match(
-        self, code: str, message: str, fields: tuple[str, ...], depth: int
-    ) -> tuple[_Rule | None, _Inner | None]:
-        for rule in self._by_code.get(code, self._generic):
+    def _first_rule(self, code: str, message: str, fields: tuple[str, ...]) -> _Rule | None:
+        rules = self._by_code.get(code)
+        if rules is None:
+            # A code no rule and no status names says nothing: every rule may speak,
+            # as for an error without a code.
+            rules = self._generic if code in self._table else self._by_code[""]
+        for rule in rules:
             if rule.message is not None and rule.message.search(message) is None:
                 continue
             if rule.fields is not None and not any(rule.fields.fullmatch(f) for f in fields):
                 continue
-            if rule.unwrap:
-                inner = self._inner(message) if depth < MAX_UNWRAP else None
-                if inner is None:
-                    continue
-                found, _ = self._match(inner.code, inner.message, inner.fields, depth + 1)
-                if found is None:
-                    continue
-                return found, inner
-            return rule, self._inner(message) if rule.wrapper else None
-        return None, None
+            return rule
+        return self._table.get(code)
+
+    def _decide(
+        self, code: str, message: str, fields: tuple[str, ...], depth: int
+    ) -> _Verdict | None:
+        rule = self._first_rule(code, message, fields)
+        if rule is None:
+            return self._decide_wrapped(message, depth) if not code else None
+        if not rule.unwrap or depth >= MAX_UNWRAP:
+            return _Verdict(rule, rule.id, None, ())
+        inner = self._inner(message)
+        if inner is None:
+            return _Verdict(rule, rule.id, None, ())
+        found = self._decide(inner.code, inner.message, inner.fields, depth + 1)
+        if found is not None and found.rule.subtype != UNKNOWN:
+            return _Verdict(
+                found.rule,
+                f"{rule.id} > {found.path}",
+                found.cause or inner.code,
+                found.fields or inner.fields,
+            )
+        return _Verdict(rule, rule.id, inner.code, inner.fields)
+
+    def _decide_wrapped(self, message: str, depth: int) -> _Verdict | None:
+        """An error that lost its code (an Apex exception text, a flow's fault email)
+        is judged by the error its message wraps, when it wraps one."""
+        inner = self._inner(message) if depth < MAX_UNWRAP else None
+        if inner is None:
+            return None
+        found = self._decide(inner.code, inner.message, inner.fields, depth + 1)
+        if found is None:
+            return None
+        return _Verdict(
+            found.rule, f"no-code > {found.path}", found.cause or inner.code,
+            found.fields or inner.fields,
+        )  # fmt: skip
 
     def classify(self, error: Mapping[str, Any]) -> Classification:
         """The type and subtype of one error (``other.unknown`` when no rule matches).
 
         ``error`` has ``errorCode`` (REST) or ``statusCode`` (sObject Collections),
-        ``message`` and ``fields``; missing or odd values count as empty.
+        ``message`` and ``fields``; missing or odd values count as empty or as text.
         """
-        raw_code = error.get("errorCode") or error.get("statusCode") or ""
-        code = raw_code if isinstance(raw_code, str) else str(raw_code)
-        raw_message = error.get("message") or ""
-        message = raw_message if isinstance(raw_message, str) else str(raw_message)
-        raw_fields = error.get("fields") or ()
-        if isinstance(raw_fields, str):
-            raw_fields = (raw_fields,)
-        fields = tuple(str(f) for f in raw_fields) if raw_fields else ()
-        rule, inner = self._match(code, message, fields, 0)
-        if inner is not None and not fields:
-            fields = inner.fields
-        cause = inner.code if inner is not None else None
-        if rule is None:
-            return Classification("other", UNKNOWN, code, message, fields, cause)
-        return Classification(rule.type, rule.subtype, code, message, fields, cause)
+        code = _as_text(error.get("errorCode") or error.get("statusCode")).strip()
+        message = _as_text(error.get("message"))
+        fields = _as_fields(error.get("fields"))
+        verdict = self._decide(code, message[:MAX_SCAN], fields, 0)
+        if verdict is None:
+            why = (
+                "The error has no errorCode or statusCode."
+                if not code
+                else f"{code} is no Salesforce status code the rules know."
+            )
+            rule_id = "no-code" if not code else "unknown-code"
+            return Classification("other", UNKNOWN, code, message, fields, None, rule_id, why)
+        rule = verdict.rule
+        reason = rule.reason
+        if rule.subtype == UNKNOWN and reason is None:
+            reason = f"Rule {rule.id} knows this error and that no subtype of the catalog fits it."
+        return Classification(
+            type=rule.subtype.partition(".")[0],
+            subtype=rule.subtype,
+            sf_code=code,
+            message=message,
+            fields=fields or verdict.fields,
+            cause=verdict.cause,
+            rule=verdict.path,
+            reason=reason,
+        )
 
 
 def _read_file(source: Traversable) -> _RulesFile:
@@ -245,6 +389,7 @@ def read_rules(directory: Path | Traversable) -> Rules:
     )
     rules: list[tuple[_RuleSpec, str]] = []
     causes: list[tuple[_CauseSpec, str]] = []
+    statuses: list[tuple[_StatusSpec, str]] = []
     codes: dict[str, str] = {}
     catalog = load_catalog()
     for source in files:
@@ -259,10 +404,14 @@ def read_rules(directory: Path | Traversable) -> Rules:
             codes[subtype] = code
         rules += [(spec, f"{source.name} rule {n}") for n, spec in enumerate(parsed.rule, 1)]
         causes += [(spec, f"{source.name} cause {n}") for n, spec in enumerate(parsed.cause, 1)]
-    clash = {c for spec, _ in rules for c in spec.codes or ()} & set(codes.values())
+        statuses += [(s, f"{source.name} status {n}") for n, s in enumerate(parsed.status, 1)]
+    clash = {c for spec, _ in rules for c in spec.codes or ()} | {
+        c for spec, _ in statuses for c in spec.codes
+    }
+    clash &= set(codes.values())
     if clash:
         raise RulesError(f"integration codes also used by rules: {', '.join(sorted(clash))}")
-    return Rules(rules, causes, codes)
+    return Rules(rules, causes, codes, statuses)
 
 
 @cache

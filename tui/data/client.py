@@ -29,7 +29,11 @@ from tui.data.models import (
     IngestResult,
     NotificationSettings,
     NotificationStatus,
+    ResyncJob,
+    ResyncJobList,
     ResyncResult,
+    RetryPolicy,
+    RetryStatus,
     SyncErrorDetail,
     TestSendResult,
     Usage,
@@ -228,6 +232,23 @@ class ServiceClient:
             json={"error_ids": list(error_ids), "request_id": request_id},
         )
 
+    async def start_job(self, error_ids: list[int], request_id: str) -> ResyncJob:
+        """Start a resync job (safe to retry: the service keys it on ``request_id``)."""
+        return await self._model(
+            ResyncJob,
+            "POST",
+            "/v1/resync/jobs",
+            json={"error_ids": list(error_ids), "request_id": request_id},
+        )
+
+    async def job(self, job_id: str, cursor: int = 0, limit: int = 0) -> ResyncJob:
+        return await self._model(
+            ResyncJob, "GET", f"/v1/resync/jobs/{job_id}", params={"cursor": cursor, "limit": limit}
+        )
+
+    async def jobs(self) -> list[ResyncJob]:
+        return (await self._model(ResyncJobList, "GET", "/v1/resync/jobs")).jobs
+
     async def ingest(
         self, items: Sequence[Any], batch_id: str | None = None, timeout: float = 120.0
     ) -> IngestResult:
@@ -252,6 +273,14 @@ class ServiceClient:
         """Recent resyncs and engine reports, newest first; ``cursor`` pages back."""
         params = {"limit": limit} | ({"cursor": cursor} if cursor else {})
         return await self._model(HistoryPage, "GET", "/v1/history", params=params)
+
+    async def retry_policy(self) -> RetryStatus:
+        return await self._model(RetryStatus, "GET", "/v1/retries")
+
+    async def set_retry_policy(self, policy: RetryPolicy) -> RetryStatus:
+        return await self._model(
+            RetryStatus, "PUT", "/v1/retries", json=policy.model_dump(mode="json")
+        )
 
     async def notifications(self) -> NotificationSettings:
         return await self._model(NotificationSettings, "GET", "/v1/notifications")

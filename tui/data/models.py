@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from itertools import pairwise
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ErrorType = Literal[
     "association",
@@ -89,17 +89,85 @@ class SyncError(BaseModel):
 
 
 class Attempt(BaseModel):
-    """One try at syncing a record: the first failure or a resync."""
+    """One try at syncing a record: a failure, a resync, or the sync engine's success."""
 
     at: datetime
-    outcome: Literal["failed", "synced"]
+    outcome: Literal["failed", "synced", "resolved", "requested", "expired"] = Field(
+        description="resolved: the sync engine reported the record synced; requested: a "
+        "resync asked the sync engine to sync it; expired: the engine never answered."
+    )
     sf_code: str = ""
     message: str = ""
     request_id: str | None = None
+    sent: dict[str, Any] | None = Field(
+        None, description="The record a direct resync sent to Salesforce, as sent."
+    )
+
+
+class EngineRequestState(BaseModel):
+    """Where an error's newest request to the sync engine stands (engine-mode resync)."""
+
+    request_id: str
+    state: Literal["waiting", "answered", "expired"]
+    created: datetime
+    expires: datetime
+    answered: datetime | None = None
+    outcome: Literal["failed", "synced"] | None = None
+
+
+#: Retried automatically by default: the integration's own checks and Salesforce-side causes.
+DEFAULT_RETRY_TYPES: tuple[ErrorType, ...] = ("association", "custom_code", "permissions", "other")
+
+
+class RetryPolicy(BaseModel):
+    """When open errors are resynced without anyone pressing a key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    every_minutes: int = Field(20, ge=5, le=1440, description="Between attempts, at first.")
+    max_attempts: int = Field(10, ge=1, le=100, description="Then once a night.")
+    nightly_at: str = Field("02:00", description="HH:MM UTC of the nightly retry.")
+    types: list[ErrorType] = Field(default_factory=lambda: list(DEFAULT_RETRY_TYPES))
+    ceiling_percent: int = Field(
+        75, ge=1, le=100, description="Retries pause at this share of the allocation."
+    )
+
+    @field_validator("nightly_at")
+    @classmethod
+    def _hh_mm(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError(f"use HH:MM on a 24-hour clock, e.g. 02:00 (got {value!r})")
+        return value
+
+    @field_validator("types")
+    @classmethod
+    def _each_once(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+
+class RetryStatus(RetryPolicy):
+    """The policy with where retries stand (``GET /v1/retries``)."""
+
+    paused: bool = Field(False, description="True while usage is at or above the ceiling.")
+    paused_since: datetime | None = None
+
+
+class NextRetry(BaseModel):
+    """When an error is retried automatically next, or why it is not."""
+
+    at: datetime | None = None
+    reason: Literal["scheduled", "off", "resolved", "type_not_retried", "paused_for_budget"]
 
 
 class SyncErrorDetail(SyncError):
     history: list[Attempt] = Field(default_factory=list)
+    next_retry: NextRetry | None = Field(
+        None, description="The next automatic retry (docs/api.md, /v1/retries), or why none."
+    )
+    engine_request: EngineRequestState | None = Field(
+        None, description="The newest request to the sync engine for this error, if any."
+    )
 
 
 class ErrorPage(BaseModel):
@@ -129,6 +197,9 @@ class Usage(BaseModel):
     limits_error: str | None = Field(
         None, description="Why the Salesforce figures may be old (last refresh failed)."
     )
+    retries_paused: bool = Field(
+        False, description="Automatic retries are paused: usage is at their ceiling."
+    )
 
 
 class AllocationUpdate(BaseModel):
@@ -141,10 +212,24 @@ class Health(BaseModel):
     org_name: str
     mode: Literal["simulated", "live"]
     time: datetime
+    resync_mode: Literal["direct", "engine"] = Field(
+        "direct",
+        description="direct: a resync re-sends the newest reported values to Salesforce; "
+        "engine: it asks the sync engine to re-read the record from the CRM and sync it.",
+    )
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-DeliveryKind = Literal["immediate", "daily", "weekly", "usage_alert", "usage_recovered", "test"]
+DeliveryKind = Literal[
+    "immediate",
+    "daily",
+    "weekly",
+    "usage_alert",
+    "usage_recovered",
+    "retries_paused",
+    "retries_resumed",
+    "test",
+]
 Channel = Literal["email", "webhook"]
 
 MAX_RECIPIENTS = 50
@@ -288,11 +373,96 @@ class ResyncRequest(BaseModel):
 
 class ResyncOutcome(BaseModel):
     error_id: int
-    status: Literal["synced", "failed", "skipped"]
+    status: Literal["synced", "failed", "skipped", "requested"] = Field(
+        description="requested: handed to the sync engine (engine mode), see engine_request_id."
+    )
     type: ErrorType | None = None
     subtype: str | None = None
     sf_code: str = ""
     message: str = ""
+    engine_request_id: str | None = None
+
+
+class ResyncJobRequest(BaseModel):
+    error_ids: list[int] = Field(description="1 to 50,000 error ids.")
+    request_id: str
+
+
+class JobOutcome(BaseModel):
+    """What became of one error of a resync job."""
+
+    error_id: int
+    status: Literal["synced", "failed", "skipped", "requested", "unknown", "cancelled"] = Field(
+        description="unknown: cut off while being sent, not sent again; cancelled: not sent."
+    )
+    type: ErrorType | None = None
+    subtype: str | None = None
+    sf_code: str = ""
+    message: str = ""
+    engine_request_id: str | None = None
+
+
+class JobCounts(BaseModel):
+    pending: int
+    sending: int
+    synced: int
+    failed: int
+    skipped: int
+    unknown: int
+    cancelled: int
+    requested: int = 0
+
+
+class ResyncJob(BaseModel):
+    """A resync job's progress (``POST``/``GET /v1/resync/jobs``)."""
+
+    job_id: str
+    request_id: str
+    created: datetime
+    state: Literal["running", "done", "cancelled"]
+    total: int
+    done: int = Field(description="Errors with an outcome.")
+    counts: JobCounts
+    salesforce_calls: int
+    waiting: str | None = Field(None, description="Why the job waits, while it waits.")
+    wait_until: datetime | None = Field(None, description="Until when it waits, if known.")
+    finished: datetime | None = None
+    outcomes: list[JobOutcome] = Field(default_factory=list)
+    next_cursor: int = Field(0, description="Pass as cursor for the next page of outcomes.")
+    replayed: bool = False
+
+
+class ResyncJobList(BaseModel):
+    jobs: list[ResyncJob]
+
+
+class EngineRecord(BaseModel):
+    """The Salesforce side of a record to sync, as last reported."""
+
+    object: str
+    id: str | None = None
+    external_id: dict[str, str] | None = None
+
+
+class EngineRequest(BaseModel):
+    """A record the sync engine should re-read from the CRM and sync, then report."""
+
+    request_id: str
+    object_type: str
+    record_id: str
+    direction: str
+    salesforce: EngineRecord
+    error_ids: list[int]
+    created: datetime
+    expires: datetime
+    lease_until: datetime | None = None
+
+
+class EngineRequestPage(BaseModel):
+    """The answer to ``GET /v1/engine/requests?lease=SECONDS``: the requests now leased."""
+
+    requests: list[EngineRequest]
+    lease_until: datetime
 
 
 class ResyncResult(BaseModel):
@@ -316,13 +486,39 @@ class IngestRejection(BaseModel):
     reason: str
 
 
+class IngestUnchanged(BaseModel):
+    """A reported success that changed nothing (not an error), and why."""
+
+    index: int = Field(description="Position of the item in the batch, from 0.")
+    code: Literal["unknown_record", "older_than_failure", "nothing_open"]
+    reason: str
+
+
+class IngestRequestNote(BaseModel):
+    """An item whose request_id was not taken as an engine request's answer, and why."""
+
+    index: int = Field(description="Position of the item in the batch, from 0.")
+    request_id: str
+    code: Literal["unknown_request", "request_expired", "request_answered"]
+    reason: str
+
+
 class IngestResult(BaseModel):
     """The answer to ``POST /v1/errors``: what became of a batch of reported failures."""
 
     accepted: int = Field(description="Items recorded.")
     created: int = Field(description="New errors (rows) among them.")
     repeated: int = Field(description="Known errors that failed again (attempts + 1).")
+    resolved: int = Field(0, description="Open errors resolved by reported successes.")
     rejected: list[IngestRejection] = Field(default_factory=list)
+    unchanged: list[IngestUnchanged] = Field(
+        default_factory=list, description="Reported successes that resolved nothing, and why."
+    )
+    request_notes: list[IngestRequestNote] = Field(
+        default_factory=list,
+        description="Items whose request_id answered no waiting engine request (they are "
+        "recorded all the same).",
+    )
     error_ids: list[int] = Field(default_factory=list, description="Errors touched, in order.")
     batch_id: str | None = None
     replayed: bool = Field(False, description="True when this batch_id was already applied.")

@@ -70,6 +70,8 @@ __all__ = [
 
 #: The article's limit: one resync request takes at most 100 errors.
 BATCH_SIZE = 100
+#: Cache meta key of the resync job this console started (its request_id).
+JOB_META = "resync_job"
 #: sObject Collections takes at most 200 records per call.
 RECORDS_PER_CALL = 200
 PAGE_SIZE = 10000
@@ -95,6 +97,8 @@ class ResyncPlan:
     batches: int
     calls: int
     allocation_left: int | None
+    #: The service asks the sync engine instead of sending to Salesforce (engine mode).
+    engine: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,8 @@ class ResyncProgress:
     batches: int
     done: int
     total: int
+    #: Why a resync job waits (the allocation, a Salesforce refusal), while it waits.
+    waiting: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +122,8 @@ class ResyncSummary:
     refused: str | None
     #: Errors of batches the service reported as interrupted (outcome unknown; not re-sent).
     interrupted: int = 0
+    #: Errors handed to the sync engine (engine mode): they resolve when it reports back.
+    engine: int = 0
 
 
 @dataclass
@@ -125,6 +133,7 @@ class _Tally:
     skipped: int = 0
     calls: int = 0
     interrupted: int = 0
+    engine: int = 0
     refused: str | None = None
 
     def __post_init__(self) -> None:
@@ -135,6 +144,8 @@ class _Tally:
         for outcome in result.outcomes:
             if outcome.status == "synced":
                 self.synced += 1
+            elif outcome.status == "requested":
+                self.engine += 1
             elif outcome.status == "failed":
                 self.failed += 1
                 self.failures[outcome.subtype or "other.unknown"] += 1
@@ -168,6 +179,7 @@ class DataSession:
         self.page_size = page_size
         self.org_name: str | None = None
         self.mode: str | None = None
+        self.resync_mode = "direct"
         self.online = False
         self.last_refresh: datetime | None = None
         self.last_error: str | None = None
@@ -218,6 +230,7 @@ class DataSession:
         health = await self.cache.get_meta("health")
         if health:
             self.org_name, self.mode = health.get("org_name"), health.get("mode")
+            self.resync_mode = health.get("resync_mode") or "direct"
         usage = await self.cache.get_meta("usage")
         self._usage = Usage.model_validate(usage) if usage else None
         stamp = await self.cache.get_meta("last_refresh")
@@ -251,6 +264,7 @@ class DataSession:
             try:
                 health = await self.client.health()
                 self.org_name, self.mode = health.org_name, health.mode
+                self.resync_mode = health.resync_mode
                 await self.cache.set_meta("health", health.model_dump(mode="json"))
                 await self._store_usage(await self.client.usage())
                 await self._replay_pending(_Tally())
@@ -382,13 +396,14 @@ class DataSession:
     # -- resync --------------------------------------------------------------------------
 
     def resync_plan(self, n: int) -> ResyncPlan:
-        """Batches, Salesforce calls and the allocation left after resyncing ``n`` errors."""
-        full, rest = divmod(max(n, 0), BATCH_SIZE)
-        sizes = [BATCH_SIZE] * full + ([rest] if rest else [])
-        calls = sum(math.ceil(size / RECORDS_PER_CALL) for size in sizes)
+        """Batches, Salesforce calls and the allocation left after resyncing ``n`` errors
+        as one job (200 errors per batch, one Salesforce call each)."""
+        batches = math.ceil(max(n, 0) / RECORDS_PER_CALL)
+        engine = self.resync_mode == "engine"
+        calls = 0 if engine else batches
         usage = self._usage
         left = None if usage is None else usage.allocated - usage.used - calls
-        return ResyncPlan(n, len(sizes), calls, left)
+        return ResyncPlan(n, batches, calls, left, engine)
 
     async def resync(
         self,
@@ -423,7 +438,77 @@ class DataSession:
                 failures_by_subtype=dict(tally.failures),
                 refused=tally.refused,
                 interrupted=tally.interrupted,
+                engine=tally.engine,
             )
+
+    async def resync_job(
+        self,
+        ids: Sequence[int],
+        progress: Callable[[ResyncProgress], None] | None = None,
+        poll: float = 0.5,
+    ) -> ResyncSummary:
+        """Send ``ids`` as one resync job and follow it to its end.
+
+        The request_id is written to the cache before the job is posted, so a console
+        closed meanwhile finds the same job again when reopened (:meth:`open_job`).
+        """
+        request_id = str(uuid.uuid4())
+        await self.cache.set_meta(JOB_META, {"request_id": request_id})
+        job = await self.client.start_job(list(dict.fromkeys(ids)), request_id)
+        return await self.follow_job(job.job_id, progress, poll)
+
+    async def open_job(self) -> str | None:
+        """The running job this console started (also before it was closed), if any."""
+        mine = await self.cache.get_meta(JOB_META)
+        if not mine:
+            return None
+        for job in await self.client.jobs():
+            if job.request_id == mine.get("request_id"):
+                if job.state == "running":
+                    return job.job_id
+                break
+        await self.cache.set_meta(JOB_META, {})
+        return None
+
+    async def follow_job(
+        self,
+        job_id: str,
+        progress: Callable[[ResyncProgress], None] | None = None,
+        poll: float = 0.5,
+    ) -> ResyncSummary:
+        """Report a job's progress until it ends; its summary; then refresh."""
+        while True:
+            job = await self.client.job(job_id)
+            if progress is not None:
+                batches = max(1, math.ceil(job.total / RECORDS_PER_CALL))
+                batch = min(batches, math.ceil(job.done / RECORDS_PER_CALL))
+                progress(ResyncProgress(batch, batches, job.done, job.total, job.waiting))
+            if job.state != "running":
+                break
+            await asyncio.sleep(poll)
+        failures: Counter[str] = Counter()
+        cursor = 0
+        while True:
+            page = await self.client.job(job_id, cursor, 10000)
+            failures.update(o.subtype or "other.unknown" for o in page.outcomes
+                            if o.status == "failed")  # fmt: skip
+            if len(page.outcomes) < 10000:
+                break
+            cursor = page.next_cursor
+        await self.cache.set_meta(JOB_META, {})
+        await self._update()
+        counts = job.counts
+        return ResyncSummary(
+            requested=job.total,
+            synced=counts.synced,
+            failed=counts.failed,
+            skipped=counts.skipped + counts.cancelled,
+            calls=job.salesforce_calls,
+            failures_by_subtype=dict(failures),
+            refused=None,
+            interrupted=counts.unknown,
+            engine=counts.requested,
+        )
 
     async def _replay_pending(self, tally: _Tally) -> None:
         for request_id, batch in await self.cache.pending():

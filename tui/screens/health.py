@@ -234,7 +234,7 @@ class HealthScreen(Screen[None]):
         self.post_message(DetailReady(token, error_text(row, None)))
         detail = await session.error_detail(row.id)
         if detail is not None:
-            self.post_message(DetailReady(token, error_text(row, detail)))
+            self.post_message(DetailReady(token, error_text(row, detail, self.console.now())))
 
     def on_detail_ready(self, message: DetailReady) -> None:
         if message.token == self._detail_token:

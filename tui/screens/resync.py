@@ -51,8 +51,19 @@ class ResyncConfirmScreen(ModalScreen[bool]):
             out.append((hidden, "warning hidden-marks"))
         out += [
             (t("modals.resync.batches", batches=f"{plan.batches:,}"), ""),
-            (t("modals.resync.calls", calls=f"{plan.calls:,}"), ""),
         ]
+        if plan.engine:
+            out.append((t("modals.resync.mode_engine"), ""))
+        else:
+            out += [(t("modals.resync.mode_direct"), ""), *self._cost_lines()]
+        if self.hidden_marked > 0:
+            out.append((t("modals.resync.hidden", hidden=f"{self.hidden_marked:,}"), "warning"))
+        return out
+
+    def _cost_lines(self) -> list[tuple[str, str]]:
+        """Direct mode: the Salesforce calls it spends and what the allocation keeps."""
+        plan = self.plan
+        out = [(t("modals.resync.calls", calls=f"{plan.calls:,}"), "")]
         left = plan.allocation_left
         if left is None:
             out.append((t("modals.resync.left_unknown"), ""))
@@ -83,19 +94,21 @@ class ResyncConfirmScreen(ModalScreen[bool]):
 
 
 class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
-    """Run ``session.resync`` with a progress bar, then show what happened.
+    """Send the errors as one resync job (or follow ``job_id``, a job started before the
+    console was last closed) with a progress bar, then show what happened.
 
-    Closing is refused while batches are in flight: stopping halfway would leave
-    the admin without the summary of what was already sent.
+    Closing is refused while the job runs: the admin would lose its summary (the job
+    itself goes on in the service, and a reopened console follows it again).
     """
 
     CSS_PATH = "../styles/modals.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", id="modal.close")]
 
-    def __init__(self, session: DataSession, ids: Sequence[int]) -> None:
+    def __init__(self, session: DataSession, ids: Sequence[int], job_id: str | None = None) -> None:
         super().__init__(classes="modal")
         self.session = session
         self.ids = list(ids)
+        self.job_id = job_id
         self.summary: ResyncSummary | None = None
         self.last_progress: ResyncProgress | None = None
         self.finished = False
@@ -120,22 +133,26 @@ class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
 
     def _progress(self, progress: ResyncProgress) -> None:
         self.last_progress = progress
-        self.query_one("#status", Static).update(
-            t(
-                "modals.resync.progress",
-                batch=progress.batch,
-                batches=progress.batches,
-                done=f"{progress.done:,}",
-                total=f"{progress.total:,}",
-            )
+        text = t(
+            "modals.resync.progress",
+            batch=progress.batch,
+            batches=progress.batches,
+            done=f"{progress.done:,}",
+            total=f"{progress.total:,}",
         )
+        if progress.waiting:
+            text += "\n" + t("modals.resync.waiting", why=clean(progress.waiting))
+        self.query_one("#status", Static).update(text)
         self.query_one("#bar", ProgressBar).update(
             total=max(progress.total, 1), progress=progress.done
         )
 
     async def _run(self) -> None:
         try:
-            summary = await self.session.resync(self.ids, self._progress)
+            if self.job_id is not None:
+                summary = await self.session.follow_job(self.job_id, self._progress)
+            else:
+                summary = await self.session.resync_job(self.ids, self._progress)
         except (ServiceError, CacheError) as error:
             self._finish([(t("modals.resync.error", message=clean(error.message)), "error")])
             return
@@ -169,13 +186,16 @@ class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
 def _figures(summary: ResyncSummary) -> Grid:
     """The counts of a summary as a two-column table."""
     cells: list[Label] = []
-    for key, number in (
+    figures = [
         ("requested", summary.requested),
         ("synced", summary.synced),
         ("failed", summary.failed),
         ("skipped", summary.skipped),
         ("calls_spent", summary.calls),
-    ):
+    ]
+    if summary.engine:
+        figures.insert(1, ("engine", summary.engine))
+    for key, number in figures:
         cells.append(Label(Content(t(f"modals.resync.{key}"))))
         cells.append(Label(Content(f"{number:,}"), classes=f"number {key}"))
     return Grid(*cells, classes="facts")

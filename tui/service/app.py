@@ -27,6 +27,8 @@ from tui.data.models import (
     ERROR_COLUMNS,
     AllocationUpdate,
     ApiError,
+    EngineRequest,
+    EngineRequestPage,
     ErrorPage,
     Health,
     HistoryPage,
@@ -34,6 +36,9 @@ from tui.data.models import (
     IngestResult,
     NotificationSettings,
     NotificationStatus,
+    ResyncJob,
+    ResyncJobList,
+    ResyncJobRequest,
     ResyncRequest,
     ResyncResult,
     SyncErrorDetail,
@@ -44,7 +49,9 @@ from tui.data.models import (
 from tui.service import history
 from tui.service.auth import BearerAuth
 from tui.service.config import ServiceConfig
+from tui.service.engine import MAX_LEASE, MAX_TAKE, MIN_LEASE, EngineQueue, EngineRefused
 from tui.service.ingest import MAX_BODY_BYTES, IngestBatch, IngestRefused, ingest
+from tui.service.jobs import MAX_JOB_IDS, JobRefused, ResyncJobs
 from tui.service.ledger import Ledger
 from tui.service.notify.channels import Channels
 from tui.service.notify.notifier import NotConfigured, Notifier
@@ -56,6 +63,14 @@ from tui.service.notify.settings import (
     save_settings,
 )
 from tui.service.resync import MAX_IDS, ResyncEngine, ResyncRefused, note_call
+from tui.service.retries import (
+    POLICY_KEY,
+    RetryPolicy,
+    RetryPolicyError,
+    RetryStatus,
+    RetryWorker,
+    parse_policy,
+)
 from tui.service.sfauth import open_connector
 from tui.service.usage import OrgLimits, UsageLedger
 
@@ -146,6 +161,44 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     return value
 
 
+async def _resync_body(request: Request, most: int, what: str) -> tuple[list[int], str]:
+    """The error ids and request_id of a resync or job body, or a 422 that says why."""
+    body = await _json_body(request, '{"error_ids": [1, 2], "request_id": "<uuid>"}')
+    if not isinstance(body, dict):
+        raise ApiProblem(
+            422,
+            "invalid_resync",
+            'Send {"error_ids": [...], "request_id": "<uuid>"} as a JSON object.',
+        )
+    ids, request_id = body.get("error_ids"), body.get("request_id")
+    if not isinstance(request_id, str) or not 1 <= len(request_id.strip()) <= 200:
+        raise ApiProblem(
+            422,
+            "invalid_resync",
+            "request_id must be a non-empty string (a UUID is best) of at most 200 "
+            "characters; it makes the request safe to retry.",
+        )
+    if not isinstance(ids, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in ids
+    ):
+        raise ApiProblem(
+            422, "invalid_resync", "error_ids must be a list of error ids (whole numbers)."
+        )
+    if not 1 <= len(ids) <= most:
+        more = (
+            f"Send more as successive requests of at most {most}, or as one resync job "
+            "(POST /v1/resync/jobs)."
+            if what == "resync"
+            else "Split them into jobs of at most 50,000."
+        )
+        raise ApiProblem(
+            422,
+            "too_many_errors" if ids else "invalid_resync",
+            f"One {what} takes from 1 to {most:,} error ids, got {len(ids):,}. {more}",
+        )
+    return ids, request_id
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     """A small OpenAPI 3.1 description built from the API's pydantic models."""
@@ -158,12 +211,19 @@ def openapi_document() -> dict[str, Any]:
         ResyncRequest,
         ResyncResult,
         HistoryPage,
+        ResyncJobRequest,
+        ResyncJob,
+        ResyncJobList,
+        RetryPolicy,
+        RetryStatus,
         IngestBatch,
         IngestResult,
         NotificationSettings,
         NotificationStatus,
         TestSendRequest,
         TestSendResult,
+        EngineRequestPage,
+        EngineRequest,
         ApiError,
     ]
     _, schemas = models_json_schema(
@@ -189,6 +249,13 @@ def openapi_document() -> dict[str, Any]:
         return {"name": name, "in": "query", "schema": {"type": "integer"}}
 
     path_id = {"name": "error_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    path_job = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    path_request = {
+        "name": "request_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": "Sync Health API", "version": __version__},
@@ -222,6 +289,40 @@ def openapi_document() -> dict[str, Any]:
                     parameters=[query("cursor"), query("limit")],
                 )
             },
+            "/v1/retries": {
+                "get": op("The automatic retry policy and whether it is paused", "RetryStatus"),
+                "put": op("Change the automatic retry policy", "RetryStatus", "RetryPolicy"),
+            },
+            "/v1/resync/jobs": {
+                "post": op(
+                    "Start a resync job of up to 50,000 errors", "ResyncJob", "ResyncJobRequest"
+                ),
+                "get": op("The newest resync jobs, running ones first", "ResyncJobList"),
+            },
+            "/v1/resync/jobs/{job_id}": {
+                "get": op(
+                    "A job's progress and outcomes",
+                    "ResyncJob",
+                    parameters=[path_job, query("cursor"), query("limit")],
+                )
+            },
+            "/v1/resync/jobs/{job_id}/cancel": {
+                "post": op("Cancel a resync job", "ResyncJob", parameters=[path_job])
+            },
+            "/v1/engine/requests": {
+                "get": op(
+                    "Lease engine-mode resync requests to a sync engine worker",
+                    "EngineRequestPage",
+                    parameters=[query("lease"), query("limit")],
+                )
+            },
+            "/v1/engine/requests/{request_id}/release": {
+                "post": op(
+                    "Give a leased engine request back",
+                    "EngineRequest",
+                    parameters=[path_request],
+                )
+            },
             "/v1/notifications": {
                 "get": op("Notification settings", "NotificationSettings"),
                 "put": op(
@@ -249,6 +350,9 @@ class SyncHealthService:
         self.resync = ResyncEngine(
             self.ledger, self.usage, self.connector, config.clock, self._note_limit_info
         )
+        self.engine = EngineQueue(self.ledger, config.clock, config.engine_request_ttl)
+        run = self.engine.resync if config.resync_mode == "engine" else self.resync.run
+        self.jobs = ResyncJobs(self.ledger, self.usage, run, config.clock, config.job_recheck)
         self.notifier = Notifier(
             self.ledger,
             self.usage,
@@ -257,6 +361,10 @@ class SyncHealthService:
             self.org_name,
             config.notify_interval,
         )
+        self.retries = RetryWorker(
+            self.ledger, self.usage, run, config.clock, self.notifier.announce,
+            config.retry_interval,
+        )  # fmt: skip
         self._running = False
         self.asgi = self._build_app()
 
@@ -270,6 +378,8 @@ class SyncHealthService:
         await self.ledger.interrupt_started()
         await self.usage.load()
         await self.notifier.start()
+        self.jobs.start()
+        self.retries.start()
         self._running = True
 
     async def stop(self) -> None:
@@ -277,6 +387,8 @@ class SyncHealthService:
             return
         self._running = False
         try:
+            await self.retries.stop()
+            await self.jobs.stop()
             await self.notifier.stop()
             await self.usage.flush()
         finally:
@@ -322,6 +434,7 @@ class SyncHealthService:
             as_of=self.config.clock(),
             limits_as_of=limits.as_of if limits else None,
             limits_error=error,
+            retries_paused=(await self.retries.status()).paused,
         )
 
     # -- routes ------------------------------------------------------------
@@ -334,6 +447,7 @@ class SyncHealthService:
                 org_name=await self.org_name(),
                 mode=self.config.mode,
                 time=self.config.clock(),
+                resync_mode=self.config.resync_mode,
             )
         )
 
@@ -369,6 +483,7 @@ class SyncHealthService:
                 f"{report.salesforce_limit:,} calls per 24 hours, got {value:,}.",
             )
         await self.usage.set_allocated(value)
+        self.jobs.wake()
         return JSON(report.model_copy(update={"allocated": value}))
 
     async def _get_errors(self, request: Request) -> Response:
@@ -394,39 +509,15 @@ class SyncHealthService:
         detail = await self.ledger.error(error_id)
         if detail is None:
             raise ApiProblem(404, "not_found", f"No sync error has the id {error_id}.")
+        detail["engine_request"] = await self.engine.for_error(error_id)
+        detail["next_retry"] = await self.retries.next_for(detail)
         return JSON(SyncErrorDetail.model_validate(detail))
 
     async def _post_resync(self, request: Request) -> JSON:
-        body = await _json_body(request, '{"error_ids": [1, 2], "request_id": "<uuid>"}')
-        if not isinstance(body, dict):
-            raise ApiProblem(
-                422,
-                "invalid_resync",
-                'Send {"error_ids": [...], "request_id": "<uuid>"} as a JSON object.',
-            )
-        ids, request_id = body.get("error_ids"), body.get("request_id")
-        if not isinstance(request_id, str) or not 1 <= len(request_id.strip()) <= 200:
-            raise ApiProblem(
-                422,
-                "invalid_resync",
-                "request_id must be a non-empty string (a UUID is best) of at most 200 "
-                "characters; it makes the request safe to retry.",
-            )
-        if not isinstance(ids, list) or not all(
-            isinstance(i, int) and not isinstance(i, bool) for i in ids
-        ):
-            raise ApiProblem(
-                422, "invalid_resync", "error_ids must be a list of error ids (whole numbers)."
-            )
-        if not 1 <= len(ids) <= MAX_IDS:
-            raise ApiProblem(
-                422,
-                "too_many_errors" if ids else "invalid_resync",
-                f"One resync takes from 1 to {MAX_IDS} error ids, got {len(ids):,}. "
-                f"Send more as successive requests of at most {MAX_IDS}.",
-            )
+        ids, request_id = await _resync_body(request, MAX_IDS, "resync")
+        run = self.engine.resync if self.config.resync_mode == "engine" else self.resync.run
         try:
-            result = await self.resync.run(request_id, ids)
+            result = await run(request_id, ids)
         except ResyncRefused as exc:
             if exc.code not in history.REPLAY_CODES:
                 summary = history.refused_summary(ids, exc.code, exc.message)
@@ -439,6 +530,54 @@ class SyncHealthService:
     async def _remember(self, kind: str, ref: str | None, request: Request, summary: dict) -> None:
         actor = history.actor_of(request)
         await history.record(self.ledger, self.config.clock(), kind, ref, actor, summary)
+
+    async def _post_job(self, request: Request) -> JSON:
+        ids, request_id = await _resync_body(request, MAX_JOB_IDS, "job")
+        try:
+            job, made = await self.jobs.create(request_id, ids, history.actor_of(request))
+        except JobRefused as exc:
+            raise ApiProblem(exc.status, exc.code, exc.message) from exc
+        return JSON({**job, "replayed": not made}, 202 if made else 200)
+
+    async def _get_jobs(self, request: Request) -> JSON:
+        return JSON({"jobs": await self.jobs.recent()})
+
+    async def _get_job(self, request: Request) -> JSON:
+        cursor = _int_param(request, "cursor", 0, 0, 2**63 - 1)
+        limit = _int_param(request, "limit", 1000, 0, 10000)
+        try:
+            return JSON(await self.jobs.view(request.path_params["job_id"], cursor, limit))
+        except JobRefused as exc:
+            raise ApiProblem(exc.status, exc.code, exc.message) from exc
+
+    async def _cancel_job(self, request: Request) -> JSON:
+        try:
+            return JSON(await self.jobs.cancel(request.path_params["job_id"]))
+        except JobRefused as exc:
+            raise ApiProblem(exc.status, exc.code, exc.message) from exc
+
+    async def _get_retries(self, request: Request) -> JSON:
+        return JSON(await self.retries.status())
+
+    async def _put_retries(self, request: Request) -> JSON:
+        body = await _json_body(request, '{"enabled": true, "ceiling_percent": 75}')
+        try:
+            policy = parse_policy(body)
+        except RetryPolicyError as exc:
+            raise ApiProblem(422, "invalid_retries", f"{exc}.") from None
+        await self.ledger.set_setting(POLICY_KEY, policy.model_dump())
+        return JSON(await self.retries.status())
+
+    async def _lease_engine_requests(self, request: Request) -> JSON:
+        lease = _int_param(request, "lease", 300, MIN_LEASE, MAX_LEASE)
+        limit = _int_param(request, "limit", 10, 1, MAX_TAKE)
+        return JSON(await self.engine.lease(lease, limit))
+
+    async def _release_engine_request(self, request: Request) -> JSON:
+        try:
+            return JSON(await self.engine.release(request.path_params["request_id"]))
+        except EngineRefused as exc:
+            raise ApiProblem(exc.status, exc.code, exc.message) from exc
 
     async def _post_errors(self, request: Request) -> JSON:
         body = await _json_body(request, '{"errors": [...]}', limit=MAX_BODY_BYTES)
@@ -534,6 +673,18 @@ class SyncHealthService:
             ("/v1/errors/{error_id}", self._get_error, "GET"),
             ("/v1/resync", self._post_resync, "POST"),
             ("/v1/history", self._get_history, "GET"),
+            ("/v1/resync/jobs", self._post_job, "POST"),
+            ("/v1/resync/jobs", self._get_jobs, "GET"),
+            ("/v1/resync/jobs/{job_id}", self._get_job, "GET"),
+            ("/v1/resync/jobs/{job_id}/cancel", self._cancel_job, "POST"),
+            ("/v1/retries", self._get_retries, "GET"),
+            ("/v1/retries", self._put_retries, "PUT"),
+            ("/v1/engine/requests", self._lease_engine_requests, "GET"),
+            (
+                "/v1/engine/requests/{request_id}/release",
+                self._release_engine_request,
+                "POST",
+            ),
             ("/v1/notifications", self._get_notifications, "GET"),
             ("/v1/notifications", self._put_notifications, "PUT"),
             ("/v1/notifications/status", self._get_notification_status, "GET"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -53,6 +53,15 @@ class ServiceConfig(BaseModel):
     smtp: SmtpServer | None = None
     #: The notification webhook (a secret: whoever has it can post); None: no webhook.
     webhook_url: SecretStr | None = None
+    #: direct: a resync re-sends the newest reported values to Salesforce; engine: it
+    #: becomes a request the sync engine takes (GET /v1/engine/requests) and answers.
+    resync_mode: Literal["direct", "engine"] = "direct"
+    #: How long an engine request waits for its answer before it expires.
+    engine_request_ttl: timedelta = Field(timedelta(hours=24), gt=timedelta(0))
+    #: Seconds a waiting resync job sleeps before it looks at the allocation again.
+    job_recheck: float = Field(30.0, gt=0)
+    #: Seconds between automatic retry rounds; None runs no loop (tests call tick()).
+    retry_interval: float | None = Field(60.0, gt=0)
     #: Seconds between notifier rounds; None runs no background loop (tests call tick()).
     notify_interval: float | None = Field(5.0, gt=0)
 

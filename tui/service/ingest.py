@@ -1,14 +1,17 @@
 """Failures reported by the sync engine (``POST /v1/errors``): check, classify, record.
 
 A batch is ``{"errors": [item, ...], "batch_id": "..."}``; each item is one record
-that failed (:class:`ErrorReport`). Items are judged one by one: an invalid item is
-refused with a reason that names the field, the valid ones are kept.
+that failed (:class:`ErrorReport`) or, with ``"outcome": "synced"``, one that synced
+(:class:`SyncedReport`), which resolves the record's open errors. Items are judged
+one by one: an invalid item is refused with a reason that names the field, the valid
+ones are kept.
 
 Each item's Salesforce errors are classified with :func:`tui.data.classify.classify`.
 Errors of one item that fall in the same subtype make one row (the first one's code
 and message, the fields of all of them); errors of different subtypes make one row
 each, because each needs its own fix. All rows of a batch go to the ledger in one
-transaction (:meth:`Ledger.record_failures`), where a repeat of a known error counts
+transaction, in item order (:meth:`Ledger.record_failures`,
+:meth:`Ledger.record_success`), where a repeat of a known error counts
 an attempt instead of adding a row.
 
 A ``batch_id`` makes a post safe to retry: the first post stores its answer, a
@@ -20,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import (
@@ -41,7 +44,8 @@ from pydantic import (
 
 from tui.data.classify import classify
 from tui.data.models import Direction
-from tui.service.ledger import Failure, Ledger
+from tui.service.engine import ANSWER_NOTES, answer_request
+from tui.service.ledger import Failure, Ledger, Success
 
 MAX_ITEMS = 1000
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -109,6 +113,9 @@ ErrorCode = Annotated[
 ExternalIdValue = Annotated[
     StrictStr, _matching(_TEXT_ID, "1 to 255 characters without control characters")
 ]
+RequestRef = Annotated[
+    StrictStr, _matching(_TEXT_ID, "an engine request id from GET /v1/engine/requests")
+]
 Message = Annotated[StrictStr, _capped(MAX_MESSAGE)]
 Name = Annotated[StrictStr, _capped(MAX_NAME)]
 FieldName = Annotated[StrictStr, Field(max_length=MAX_NAME)]
@@ -121,6 +128,19 @@ def _iso_text(value: Any) -> Any:
             f"got {_show(value)}"
         )
     return value
+
+
+def _not_ahead(value: datetime, info: ValidationInfo) -> datetime:
+    now = (info.context or {}).get("now")
+    if now is not None and value > now + FUTURE_TOLERANCE:
+        raise ValueError(
+            f"is {value:%Y-%m-%dT%H:%M:%SZ}, ahead of the service's clock "
+            f"({now:%Y-%m-%dT%H:%M:%SZ}); check the sync engine's clock and time zone"
+        )
+    return value
+
+
+OccurredAt = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_not_ahead)]
 
 
 def _null_as(empty: Any) -> Any:
@@ -213,26 +233,17 @@ class ErrorReport(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    outcome: Literal["failed"] = "failed"
     object_type: ObjectType
     record_id: RecordId
     record_name: Name = ""
     direction: Direction = "to_salesforce"
-    occurred_at: Annotated[AwareDatetime, BeforeValidator(_iso_text)] | None = None
+    occurred_at: OccurredAt | None = None
     salesforce: SalesforceRecord
     errors: list[ReportedError] | None = Field(None, min_length=1, max_length=MAX_ERRORS_PER_ITEM)
     result: CollectionsResult | None = None
     checks: dict[CheckName, StrictBool] = Field(default_factory=dict, max_length=MAX_CHECKS)
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _not_ahead(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
-        now = (info.context or {}).get("now")
-        if value is not None and now is not None and value > now + FUTURE_TOLERANCE:
-            raise ValueError(
-                f"is {value:%Y-%m-%dT%H:%M:%SZ}, ahead of the service's clock "
-                f"({now:%Y-%m-%dT%H:%M:%SZ}); check the sync engine's clock and time zone"
-            )
-        return value
+    request_id: RequestRef | None = None  # the engine request this item answers
 
     @model_validator(mode="after")
     def _errors_or_result(self) -> ErrorReport:
@@ -255,10 +266,43 @@ class ErrorReport(BaseModel):
         return self.salesforce.id or (self.result.id if self.result is not None else None)
 
 
+class SyncedReport(BaseModel):
+    """A record the sync engine synced (``"outcome": "synced"``): its open errors resolve.
+
+    ``occurred_at`` is required: a success only counts when it is not older than the
+    record's newest failure.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["synced"]
+    object_type: ObjectType
+    record_id: RecordId
+    record_name: Name = ""
+    direction: Direction = "to_salesforce"
+    occurred_at: OccurredAt
+    salesforce: SalesforceRecord | None = None
+    request_id: RequestRef | None = None  # the engine request this item answers
+
+    def success(self) -> Success:
+        return Success(
+            self.object_type, self.record_id, self.direction, self.occurred_at, self.request_id
+        )
+
+
+#: Why a reported success changed nothing, for the answer's ``unchanged`` list.
+UNCHANGED_REASONS = {
+    "unknown_record": "no sync error is known for this record and direction; nothing to resolve",
+    "older_than_failure": "the record failed after this success (a newer failure is "
+    "recorded), so its errors stay open",
+    "nothing_open": "every error of this record and direction is already resolved",
+}
+
+
 class IngestBatch(BaseModel):
     """The body of ``POST /v1/errors`` (for the OpenAPI document; items are judged one by one)."""
 
-    errors: list[ErrorReport] = Field(min_length=1, max_length=MAX_ITEMS)
+    errors: list[ErrorReport | SyncedReport] = Field(min_length=1, max_length=MAX_ITEMS)
     batch_id: str | None = Field(None, max_length=MAX_BATCH_ID)
 
 
@@ -408,18 +452,80 @@ def _digest(items: list[Any]) -> str:
     return hashlib.sha256(orjson.dumps(items, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+class _BadOutcome(Exception):
+    pass
+
+
+def _judge(raw: Any, now: datetime) -> ErrorReport | SyncedReport:
+    """The item as a failure or a success, by its ``outcome`` (failed when absent)."""
+    outcome = raw.get("outcome", "failed") if isinstance(raw, dict) else "failed"
+    if outcome == "synced":
+        return SyncedReport.model_validate(raw, context={"now": now})
+    if outcome != "failed":
+        raise _BadOutcome(f"outcome must be 'failed' or 'synced', got {_show(outcome)}")
+    return ErrorReport.model_validate(raw, context={"now": now})
+
+
+async def _record(
+    conn: Any, steps: list[tuple[int, ErrorReport | SyncedReport]], now: datetime
+) -> dict[str, Any]:
+    """Apply the items in order: runs of failures at once, each success on its own."""
+    error_ids: list[int] = []
+    created = repeated = resolved = 0
+    unchanged: list[dict[str, Any]] = []
+    request_notes: list[dict[str, Any]] = []
+    failures: list[Failure] = []
+
+    async def flush() -> None:
+        nonlocal created, repeated
+        outcomes = await Ledger.record_failures(conn, failures)
+        created += sum(made for _, made in outcomes)
+        repeated += sum(not made for _, made in outcomes)
+        error_ids.extend(error_id for error_id, _ in outcomes)
+        failures.clear()
+
+    for index, report in steps:
+        if report.request_id is not None:
+            answered = "failed" if isinstance(report, ErrorReport) else "synced"
+            code = await answer_request(conn, report.request_id, answered, now)
+            if code is not None:
+                request_notes.append({"index": index, "request_id": report.request_id,
+                                      "code": code, "reason": ANSWER_NOTES[code]})  # fmt: skip
+        if isinstance(report, ErrorReport):
+            failures += failures_of(report, now)
+            continue
+        if failures:
+            await flush()
+        done = await Ledger.record_success(conn, report.success())
+        resolved += len(done.resolved)
+        error_ids.extend(done.resolved)
+        if done.unchanged is not None:
+            reason = UNCHANGED_REASONS[done.unchanged]
+            unchanged.append({"index": index, "code": done.unchanged, "reason": reason})
+    if failures:
+        await flush()
+    return {
+        "created": created,
+        "repeated": repeated,
+        "resolved": resolved,
+        "unchanged": unchanged,
+        "request_notes": request_notes,
+        "error_ids": error_ids,
+    }
+
+
 async def ingest(ledger: Ledger, body: Any, now: datetime) -> dict[str, Any]:
     """Judge, classify and record one batch; the ``IngestResult`` as a dict."""
     items, batch_id = read_batch(body)
     rejected: list[dict[str, Any]] = []
-    failures: list[Failure] = []
+    steps: list[tuple[int, ErrorReport | SyncedReport]] = []
     for index, raw in enumerate(items):
         try:
-            report = ErrorReport.model_validate(raw, context={"now": now})
+            steps.append((index, _judge(raw, now)))
         except ValidationError as exc:
             rejected.append({"index": index, "reason": reason_of(exc)})
-            continue
-        failures += failures_of(report, now)
+        except _BadOutcome as exc:
+            rejected.append({"index": index, "reason": str(exc)})
     digest = _digest(items) if batch_id is not None else ""
     async with ledger.transaction() as conn:
         if batch_id is not None:
@@ -434,13 +540,10 @@ async def ingest(ledger: Ledger, body: Any, now: datetime) -> dict[str, Any]:
                         "its items).",
                     )
                 return {**stored.result, "replayed": True}
-        outcomes = await Ledger.record_failures(conn, failures)
         result = {
             "accepted": len(items) - len(rejected),
-            "created": sum(created for _, created in outcomes),
-            "repeated": sum(not created for _, created in outcomes),
+            **await _record(conn, steps, now),
             "rejected": rejected,
-            "error_ids": [error_id for error_id, _ in outcomes],
             "batch_id": batch_id,
             "replayed": False,
         }

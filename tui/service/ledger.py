@@ -21,7 +21,7 @@ from typing import Any
 import aiosqlite
 import orjson
 
-SCHEMA_VERSION = 2
+from tui.service.migrations import SCHEMA_VERSION, upgrade
 
 #: Columns the change feed selects, in ``ERROR_COLUMNS`` order.
 FEED_COLUMNS = (
@@ -63,6 +63,13 @@ _REPEAT_ERROR = (
     "message = IIF(?2, ?7, message), fields = IIF(?2, ?8, fields), "
     "payload = IIF(?2, ?9, payload), last_seen = IIF(?2, ?10, last_seen), "
     "status = IIF(?2, 'open', status) WHERE id = ?11"
+)
+
+
+#: A newer report of a record is what a resync of any of its open errors sends.
+_SAME_RECORD_PAYLOAD = (
+    "UPDATE errors SET payload = ?1 WHERE object_type = ?2 AND record_id = ?3 "
+    "AND direction = ?4 AND subtype != ?5 AND status = 'open' AND last_seen <= ?6"
 )
 
 
@@ -127,6 +134,25 @@ class Failure:
 
 
 @dataclass(frozen=True, slots=True)
+class Success:
+    """A record the sync engine reports as synced (see ``record_success``)."""
+
+    object_type: str
+    record_id: str
+    direction: str
+    at: datetime
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SuccessOutcome:
+    """What a reported success did: the errors it resolved, or why it changed nothing."""
+
+    resolved: list[int]
+    unchanged: str | None  # unknown_record | older_than_failure | nothing_open
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorChange:
     """The new state of an error after a resync attempt.
 
@@ -141,6 +167,7 @@ class ErrorChange:
     sf_code: str
     message: str
     fields: list[str]
+    sent: dict[str, Any] | None = None  # the record sent to Salesforce; None: not sent
 
 
 class Ledger:
@@ -182,12 +209,9 @@ class Ledger:
                 f"synchealth understands ({SCHEMA_VERSION}); upgrade synchealth"
             )
         if version is None or int(version) < SCHEMA_VERSION:
-            # schema.sql has just created what an older version lacked.
+            # schema.sql has just created the tables an older version lacked.
             async with self.transaction() as conn:
-                await conn.execute(
-                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
+                await upgrade(conn, int(version or 1))
 
     async def close(self) -> None:
         for conn in (self._reader, self._writer):
@@ -269,14 +293,15 @@ class Ledger:
         detail = dict(zip(names, row, strict=True))
         detail["fields"] = orjson.loads(detail["fields"])
         async with self.reader.execute(
-            "SELECT at, outcome, sf_code, message, request_id FROM attempts "
+            "SELECT at, outcome, sf_code, message, request_id, sent FROM attempts "
             "WHERE error_id = ? ORDER BY at, rowid",
             (error_id,),
         ) as cur:
             detail["history"] = [
-                {"at": a, "outcome": o, "sf_code": c, "message": m, "request_id": r}
-                for a, o, c, m, r in await cur.fetchall()
-            ]
+                {"at": a, "outcome": o, "sf_code": c, "message": m, "request_id": r,
+                 "sent": None if sent is None else orjson.loads(sent)}
+                for a, o, c, m, r, sent in await cur.fetchall()
+            ]  # fmt: skip
         return detail
 
     async def resync_rows(self, ids: Sequence[int]) -> dict[int, ResyncRow]:
@@ -308,11 +333,18 @@ class Ledger:
     async def start_request(self, request_id: str, error_ids: Sequence[int], now: datetime) -> None:
         """Write the request as 'started' before anything is sent to Salesforce."""
         async with self.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO resync_requests(request_id, created, state, error_ids) "
-                "VALUES (?, ?, 'started', ?)",
-                (request_id, iso(now), orjson.dumps(list(error_ids)).decode()),
-            )
+            await Ledger.record_request(conn, request_id, error_ids, now)
+
+    @staticmethod
+    async def record_request(
+        conn: aiosqlite.Connection, request_id: str, error_ids: Sequence[int], now: datetime
+    ) -> None:
+        """Inside a transaction: the request, 'started' (``finish_request`` ends it)."""
+        await conn.execute(
+            "INSERT INTO resync_requests(request_id, created, state, error_ids) "
+            "VALUES (?, ?, 'started', ?)",
+            (request_id, iso(now), orjson.dumps(list(error_ids)).decode()),
+        )
 
     async def forget_request(self, request_id: str) -> None:
         """Drop a started request that Salesforce refused before changing anything."""
@@ -374,6 +406,7 @@ class Ledger:
                     change.sf_code if failed else "",
                     change.message if failed else "",
                     request_id,
+                    None if change.sent is None else orjson.dumps(change.sent).decode(),
                 )
             )
         await conn.executemany(
@@ -382,8 +415,8 @@ class Ledger:
             updates,
         )
         await conn.executemany(
-            "INSERT INTO attempts(error_id, at, outcome, sf_code, message, request_id) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO attempts(error_id, at, outcome, sf_code, message, request_id, sent) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             attempts,
         )
         await _store_next_seq(conn, seq)
@@ -410,14 +443,16 @@ class Ledger:
         ``attempts + 1``, a new seq and an attempt row. A failure no later than the
         error's ``last_seen`` (reported late) only counts as an attempt; a newer one
         also replaces the error's Salesforce facts, payload and status. Anything else
-        is a new error, whose id is above every earlier one.
+        is a new error, whose id is above every earlier one. The payload is the record
+        as last reported, so a report also becomes the payload of the record's other
+        open errors (other subtypes) last seen no later than it.
         """
         failures = list(failures)
         seq = await _last_seq(conn)
         known = await _same_failures(conn, failures)
         async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM errors") as cur:
             (next_id,) = await cur.fetchone()  # type: ignore[misc]
-        inserts, updates, attempts = [], [], []
+        inserts, updates, attempts, newest = [], [], [], []
         out: list[tuple[int, bool]] = []
         for f in failures:
             seq += 1
@@ -445,11 +480,13 @@ class Ledger:
                 if newer:
                     known[key] = (error_id, at)
             attempts.append((error_id, at, f.sf_code, f.message))
+            newest.append((payload, f.object_type, f.record_id, f.direction, f.subtype, at))
             out.append((error_id, created))
         # Rows are created before any update, and updates run in report order, so a
         # row created and repeated within one batch ends with the later seq.
         await conn.executemany(_INSERT_ERROR, inserts)
         await conn.executemany(_REPEAT_ERROR, updates)
+        await conn.executemany(_SAME_RECORD_PAYLOAD, newest)
         await conn.executemany(
             "INSERT INTO attempts(error_id, at, outcome, sf_code, message, request_id) "
             "VALUES (?, ?, 'failed', ?, ?, NULL)",
@@ -457,6 +494,43 @@ class Ledger:
         )
         await _store_next_seq(conn, seq)
         return out
+
+    @staticmethod
+    async def record_success(conn: aiosqlite.Connection, success: Success) -> SuccessOutcome:
+        """Inside a transaction: resolve every open error of the record and direction.
+
+        A success older than the record's newest failure changes nothing: the record
+        failed after it. A resolved error's ``last_seen`` becomes the success's time,
+        so a failure that happened before it and is reported late does not reopen it.
+        """
+        async with conn.execute(
+            "SELECT id, status, last_seen FROM errors "
+            "WHERE object_type = ? AND record_id = ? AND direction = ?",
+            (success.object_type, success.record_id, success.direction),
+        ) as cur:
+            found = await cur.fetchall()
+        at = iso(success.at)
+        if not found:
+            return SuccessOutcome([], "unknown_record")
+        if at < max(last_seen for _, _, last_seen in found):
+            return SuccessOutcome([], "older_than_failure")
+        open_ids = [error_id for error_id, status, _ in found if status == "open"]
+        if not open_ids:
+            return SuccessOutcome([], "nothing_open")
+        seq = await _last_seq(conn)
+        updates = [(seq + n, at, error_id) for n, error_id in enumerate(open_ids, 1)]
+        await conn.executemany(
+            "UPDATE errors SET seq = ?, status = 'resolved', last_seen = ?, "
+            "attempts = attempts + 1 WHERE id = ?",
+            updates,
+        )
+        await conn.executemany(
+            "INSERT INTO attempts(error_id, at, outcome, sf_code, message, request_id) "
+            "VALUES (?, ?, 'resolved', '', '', ?)",
+            [(error_id, at, success.request_id) for error_id in open_ids],
+        )
+        await _store_next_seq(conn, seq + len(open_ids))
+        return SuccessOutcome(open_ids, None)
 
     @staticmethod
     async def batch(conn: aiosqlite.Connection, batch_id: str) -> StoredBatch | None:

@@ -197,7 +197,12 @@ def plan_calls(rows: Sequence[ResyncRow]) -> list[SalesforceCall]:
     return list(calls.values())
 
 
-def _outcome(error_id: int, status: str, **extra: Any) -> dict[str, Any]:
+NO_SUCH_ERROR = "No sync error has this id; nothing was sent."
+ALREADY_RESOLVED = "This error is already resolved; nothing was sent."
+
+
+def outcome(error_id: int, status: str, **extra: Any) -> dict[str, Any]:
+    """One entry of a ``ResyncResult``'s outcomes."""
     return {
         "error_id": error_id,
         "status": status,
@@ -206,6 +211,16 @@ def _outcome(error_id: int, status: str, **extra: Any) -> dict[str, Any]:
         "sf_code": "",
         "message": "",
         **extra,
+    }
+
+
+def _sent_records(sf_calls: Sequence[SalesforceCall]) -> dict[int, dict[str, Any]]:
+    """The record each error went out as (the history keeps what was sent when)."""
+    return {
+        row.id: record
+        for call in sf_calls
+        for record, rows in zip(call.records, call.rows, strict=True)
+        for row in rows
     }
 
 
@@ -224,6 +239,28 @@ def _unsent(
     after = f"Not sent: an earlier part of this resync failed ({exc}). Resync it again."
     skipped.update({row.id: after for call in later for rows in call.rows for row in rows})
     return skipped
+
+
+def replay(
+    state: str, stored_ids: list[int], result: dict[str, Any] | None, ids: list[int]
+) -> dict[str, Any]:
+    """The stored answer of a request_id used before, or why it cannot be given."""
+    if sorted(stored_ids) != sorted(ids):
+        raise ResyncRefused(
+            409,
+            "request_id_reused",
+            "This request_id was already used for a different set of errors. "
+            "Use a new request_id for a new resync.",
+        )
+    if state == "done" and result is not None:
+        return {**result, "replayed": True}
+    raise ResyncRefused(
+        409,
+        "resync_interrupted",
+        "This resync was interrupted before it finished, so whether Salesforce received "
+        "it is unknown; it will not be sent again under the same request_id. Refresh the "
+        "errors and start a new request (a new request_id) for those still open.",
+    )
 
 
 class ResyncEngine:
@@ -248,7 +285,7 @@ class ResyncEngine:
         async with self._lock:
             stored = await self._ledger.request(request_id)
             if stored is not None:
-                return self._replay(stored.state, stored.error_ids, stored.result, ids)
+                return replay(stored.state, stored.error_ids, stored.result, ids)
             plan = self._plan(ids, await self._ledger.resync_rows(ids))
             sf_calls = plan_calls(plan.send)
             # re-checking integration errors sends nothing, yet counts an attempt: once the
@@ -257,12 +294,13 @@ class ResyncEngine:
             await self._check_allocation(needed)
             await self._ledger.start_request(request_id, ids, self._clock())
             results, unsent, calls = await self._send(request_id, sf_calls)
+            sent = _sent_records(sf_calls)
             changes = [self._recheck(row) for row in plan.recheck]
             for row in plan.send:
                 if row.id in results:
-                    changes.append(self._change(row, results[row.id]))
+                    changes.append(self._change(row, results[row.id], sent[row.id]))
                 else:
-                    plan.outcomes[row.id] = _outcome(row.id, "skipped", message=unsent[row.id])
+                    plan.outcomes[row.id] = outcome(row.id, "skipped", message=unsent[row.id])
             for change in changes:
                 plan.outcomes[change.id] = self._outcome_of(change)
             result = {
@@ -278,27 +316,6 @@ class ResyncEngine:
             return result
 
     @staticmethod
-    def _replay(
-        state: str, stored_ids: list[int], result: dict[str, Any] | None, ids: list[int]
-    ) -> dict[str, Any]:
-        if sorted(stored_ids) != sorted(ids):
-            raise ResyncRefused(
-                409,
-                "request_id_reused",
-                "This request_id was already used for a different set of errors. "
-                "Use a new request_id for a new resync.",
-            )
-        if state == "done" and result is not None:
-            return {**result, "replayed": True}
-        raise ResyncRefused(
-            409,
-            "resync_interrupted",
-            "This resync was interrupted before it finished, so whether Salesforce received "
-            "it is unknown; it will not be sent again under the same request_id. Refresh the "
-            "errors and start a new request (a new request_id) for those still open.",
-        )
-
-    @staticmethod
     def _plan(ids: list[int], rows: dict[int, ResyncRow]) -> _Plan:
         outcomes: dict[int, dict[str, Any]] = {}
         recheck: list[ResyncRow] = []
@@ -306,19 +323,13 @@ class ResyncEngine:
         for error_id in ids:
             row = rows.get(error_id)
             if row is None:
-                outcomes[error_id] = _outcome(
-                    error_id, "skipped", message="No sync error has this id; nothing was sent."
-                )
+                outcomes[error_id] = outcome(error_id, "skipped", message=NO_SUCH_ERROR)
             elif row.status == "resolved":
-                outcomes[error_id] = _outcome(
-                    error_id,
-                    "skipped",
-                    message="This error is already resolved; nothing was sent.",
-                )
+                outcomes[error_id] = outcome(error_id, "skipped", message=ALREADY_RESOLVED)
             elif any(v is False for v in (row.payload.get("checks") or {}).values()):
                 recheck.append(row)
             elif _identity(row.payload) is None:
-                outcomes[error_id] = _outcome(
+                outcomes[error_id] = outcome(
                     error_id,
                     "skipped",
                     message="This error's record has neither a Salesforce id nor an external id "
@@ -407,8 +418,8 @@ class ResyncEngine:
     @staticmethod
     def _outcome_of(change: ErrorChange) -> dict[str, Any]:
         if change.outcome == "synced":
-            return _outcome(change.id, "synced")
-        return _outcome(
+            return outcome(change.id, "synced")
+        return outcome(
             change.id,
             "failed",
             type=change.type,
@@ -424,10 +435,10 @@ class ResyncEngine:
         )
 
     @staticmethod
-    def _change(row: ResyncRow, result: RecordResult) -> ErrorChange:
+    def _change(row: ResyncRow, result: RecordResult, sent: dict[str, Any]) -> ErrorChange:
         if result.success:
             return ErrorChange(
-                row.id, "synced", row.type, row.subtype, row.sf_code, row.message, row.fields
+                row.id, "synced", row.type, row.subtype, row.sf_code, row.message, row.fields, sent
             )
         first = (
             result.errors[0]
@@ -440,5 +451,5 @@ class ResyncEngine:
         )
         c = classify(first)
         return ErrorChange(
-            row.id, "failed", c.type, c.subtype, c.sf_code, c.message, list(c.fields)
+            row.id, "failed", c.type, c.subtype, c.sf_code, c.message, list(c.fields), sent
         )

@@ -1,7 +1,9 @@
--- The Sync Health service's ledger (SQLite, WAL). Version 2.
+-- The Sync Health service's ledger (SQLite, WAL). Version 3.
 -- Every statement is idempotent: opening a ledger runs this file, which creates
 -- what an older version lacks (version 2 added ingest_batches, and the index
--- errors_by_record that tui/service/ledger.py builds after this file has run).
+-- errors_by_record that tui/service/ledger.py builds after this file has run;
+-- version 3 added engine_requests). Changes to tables an older version created
+-- (version 3: attempts.sent) are numbered steps in tui/service/migrations.py.
 -- Times are ISO-8601 UTC text 'YYYY-MM-DDTHH:MM:SSZ', which sorts as time.
 
 CREATE TABLE IF NOT EXISTS meta (
@@ -34,10 +36,12 @@ CREATE UNIQUE INDEX IF NOT EXISTS errors_by_seq ON errors(seq);
 CREATE TABLE IF NOT EXISTS attempts (
     error_id   INTEGER NOT NULL REFERENCES errors(id),
     at         TEXT NOT NULL,
-    outcome    TEXT NOT NULL,               -- failed | synced
+    outcome    TEXT NOT NULL,               -- failed | synced | resolved (by the sync engine)
+                                            -- | requested | expired (engine requests)
     sf_code    TEXT NOT NULL,
     message    TEXT NOT NULL,
-    request_id TEXT
+    request_id TEXT,
+    sent       TEXT                         -- JSON record a direct resync sent (version 3)
 );
 CREATE INDEX IF NOT EXISTS attempts_by_error ON attempts(error_id);
 
@@ -56,6 +60,50 @@ CREATE TABLE IF NOT EXISTS ingest_batches (
     result   TEXT NOT NULL                  -- JSON IngestResult
 );
 
+-- Engine-mode resyncs: a request to the sync engine to re-read one record from the CRM
+-- and sync it (docs/api.md, /v1/engine/requests).
+CREATE TABLE IF NOT EXISTS engine_requests (
+    request_id  TEXT PRIMARY KEY,
+    object_type TEXT NOT NULL,
+    record_id   TEXT NOT NULL,
+    direction   TEXT NOT NULL,
+    error_ids   TEXT NOT NULL,              -- JSON list: the open errors it answers for
+    record      TEXT NOT NULL,              -- JSON: sf_object, sf_id, external_id
+    created     TEXT NOT NULL,
+    expires     TEXT NOT NULL,              -- unanswered by then: expired
+    state       TEXT NOT NULL,              -- waiting | answered | expired
+    lease_until TEXT,                       -- taken by a worker until then (state waiting)
+    answered    TEXT,
+    outcome     TEXT                        -- failed | synced, once answered
+);
+CREATE INDEX IF NOT EXISTS engine_requests_by_state ON engine_requests(state, created);
+CREATE INDEX IF NOT EXISTS engine_requests_by_record
+    ON engine_requests(object_type, record_id, direction, state);
+
+-- Resync jobs of up to 50,000 errors, worked through in the background (tui/service/jobs.py).
+CREATE TABLE IF NOT EXISTS resync_jobs (
+    job_id      TEXT PRIMARY KEY,
+    request_id  TEXT NOT NULL UNIQUE,       -- the client's, makes POST /v1/resync/jobs safe to retry
+    created     TEXT NOT NULL,
+    state       TEXT NOT NULL,              -- running | done | cancelled
+    total       INTEGER NOT NULL,
+    calls       INTEGER NOT NULL,           -- Salesforce calls spent so far
+    waiting     TEXT,                       -- why it waits, while it waits
+    wait_until  TEXT,                       -- until when (NULL: not known, or not waiting)
+    finished    TEXT,
+    actor       TEXT NOT NULL DEFAULT ''  -- who started it (history.actor_of)
+);
+CREATE TABLE IF NOT EXISTS resync_job_items (
+    job_id   TEXT NOT NULL REFERENCES resync_jobs(job_id),
+    error_id INTEGER NOT NULL,
+    chunk    INTEGER NOT NULL,              -- 200 errors each, sent as one resync request
+    state    TEXT NOT NULL,                 -- pending | synced | failed | skipped | unknown | cancelled
+    outcome  TEXT,                          -- JSON ResyncOutcome once known
+    PRIMARY KEY (job_id, error_id)
+);
+CREATE INDEX IF NOT EXISTS resync_job_items_by_chunk ON resync_job_items(job_id, state, chunk);
+CREATE INDEX IF NOT EXISTS resync_job_items_by_error ON resync_job_items(error_id, state);
+
 CREATE TABLE IF NOT EXISTS usage_hourly (
     hour  TEXT PRIMARY KEY,                 -- start of the hour
     calls INTEGER NOT NULL
@@ -70,7 +118,8 @@ CREATE TABLE IF NOT EXISTS settings (
 
 CREATE TABLE IF NOT EXISTS notify_outbox (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids only grow: they name messages
-    kind         TEXT NOT NULL,         -- immediate | daily | weekly | usage_alert | usage_recovered | test
+    kind         TEXT NOT NULL,         -- immediate | daily | weekly | usage_alert | usage_recovered
+                                        -- | retries_paused | retries_resumed | test
     channel      TEXT NOT NULL,         -- email | webhook
     status       TEXT NOT NULL,         -- pending | sent | failed
     subject      TEXT NOT NULL,

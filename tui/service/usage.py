@@ -121,6 +121,22 @@ class UsageLedger:
         """The integration's calls in the rolling window (the 24 hourly buckets)."""
         return sum(calls for _, calls in await self.hourly())
 
+    async def room_at(self, needed: int) -> datetime | None:
+        """When ``needed`` more calls fit in the allocation as old hours leave the 24-hour
+        window: now if they fit already; None if they never can (allocation too small)."""
+        allocated = await self.allocated()
+        if needed > allocated:
+            return None
+        hourly = await self.hourly()
+        used = sum(calls for _, calls in hourly)
+        if used + needed <= allocated:
+            return self._clock()
+        for hour, calls in hourly:
+            used -= calls
+            if used + needed <= allocated:
+                return hour + timedelta(hours=HOURS)
+        return None
+
     # -- allocation ---------------------------------------------------------
 
     async def allocated(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from rich.text import Text
@@ -14,7 +15,7 @@ from tui.data.catalog import load_catalog
 from tui.i18n import crm_object, current_lang, t
 from tui.widgets.linebreak import PhraseWrapped
 from tui.widgets.safe import clean
-from tui.widgets.timefmt import stamp
+from tui.widgets.timefmt import ago, stamp
 
 
 def _section(title: str) -> Text:
@@ -72,7 +73,25 @@ def overview_text(type_code: str, subtypes: Sequence[Any]) -> Text:
     return Text("\n").join(lines)
 
 
-def error_text(row: Any, detail: Any | None) -> Text:
+def engine_text(request: Any, now: datetime) -> Text:
+    """Where the error's request to the sync engine stands (engine-mode resync)."""
+    if request.state == "waiting":
+        return Text(t("main.detail.engine_waiting", age=ago(request.created, now)), "bold")
+    if request.state == "expired":
+        return Text(t("main.detail.engine_expired", when=stamp(request.expires)), "bold")
+    outcome = t(f"main.detail.outcome_{request.outcome or 'synced'}")
+    return Text(t("main.detail.engine_answered", outcome=outcome, when=stamp(request.answered)))
+
+
+def retry_text(retry: Any) -> Text:
+    """The error's next automatic retry, or why none is planned."""
+    when = stamp(retry.at) if retry.at is not None else ""
+    return Text.assemble(
+        (t("main.detail.retry") + " ", "dim"), t(f"main.detail.retry_{retry.reason}", when=when)
+    )
+
+
+def error_text(row: Any, detail: Any | None, now: datetime | None = None) -> Text:
     """One error: its subtype's meaning and fix, the raw Salesforce answer, both records."""
     lang = current_lang()
     try:
@@ -125,6 +144,12 @@ def error_text(row: Any, detail: Any | None) -> Text:
             t(f"main.detail.status_{row.status}"),
         ),
     ]
+    retry = getattr(detail, "next_retry", None)
+    if retry is not None and retry.reason != "resolved":
+        lines.append(retry_text(retry))
+    request = getattr(detail, "engine_request", None)
+    if request is not None and now is not None:
+        lines.append(engine_text(request, now))
     history = getattr(detail, "history", None) or []
     if history:
         lines += [Text(""), _section(t("main.detail.history"))]

@@ -93,6 +93,8 @@ class UsageGauge(Widget):
         second_left = t(
             "main.usage.limits", limit=f"{usage.salesforce_limit:,}", org=f"{usage.org_used:,}"
         )
+        if usage.retries_paused:
+            second_left += " · " + t("main.usage.retries_paused")
         spark_label = t("main.usage.last_24h")
         hourly = [bucket.calls for bucket in usage.hourly][-24:]
         scale = t("main.usage.spark_peak", peak=f"{max(hourly, default=0):,}")

@@ -182,6 +182,19 @@ def usage_change(text: Text, org: str, change: Crossing, usage: UsageFigures) ->
     return Message("usage_recovered", subject, "\n".join(body), data)
 
 
+def retries_change(text: Text, org: str, kind: str, facts: dict[str, Any]) -> Message:
+    """Automatic retries paused at the budget ceiling (``retries_paused``) or resumed."""
+    used, allocated = facts["used"], facts["allocated"]
+    values = {
+        "used": f"{used:,}",
+        "allocated": f"{allocated:,}",
+        "ceiling": facts["ceiling_percent"],
+    }
+    body = _lines(text(f"body.{kind}", **values), text(f"body.{kind}_hint"))
+    subject = text(f"subject.{kind}", org=org, ceiling=facts["ceiling_percent"])
+    return Message(kind, subject, "\n".join(body), {"org": org, **facts})
+
+
 def _settings_lines(text: Text, settings: NotificationSettings) -> list[str]:
     if not settings.enabled:
         schedule = text("body.settings_off")

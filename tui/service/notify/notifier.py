@@ -26,6 +26,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import aiosqlite
 
@@ -233,6 +234,16 @@ class Notifier:
         if latest <= digest.slot:
             return state, None
         return state.but(digest=DigestState(key, latest, now)), digest.since
+
+    async def announce(self, kind: str, facts: dict[str, Any]) -> None:
+        """Queue a one-off notice (automatic retries paused or resumed) on the channels
+        the settings turn on; nothing while notifications are off."""
+        settings = await load_settings(self._ledger)
+        if not settings.enabled:
+            return
+        message = compose.retries_change(Text(settings.lang), await self._org_name(), kind, facts)
+        async with self._lock, self._ledger.transaction() as conn:
+            await self._queue(conn, message, settings, self._clock())
 
     async def _queue(
         self,

@@ -1,0 +1,47 @@
+"""Numbered upgrades of an existing ledger, applied in order when it opens.
+
+``schema.sql`` runs first on every open and creates what is missing (tables and
+indexes a fresh ledger needs, in their newest shape); a migration does what
+``CREATE ... IF NOT EXISTS`` cannot, such as adding a column to a table an older
+version created. Each step checks before it changes, so a ledger whose version was
+never written (version 1) upgrades the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import aiosqlite
+
+SCHEMA_VERSION = 3
+
+
+async def _columns(conn: aiosqlite.Connection, table: str) -> set[str]:
+    async with conn.execute(f"PRAGMA table_info({table})") as cur:
+        return {row[1] for row in await cur.fetchall()}
+
+
+async def _add_column(conn: aiosqlite.Connection, table: str, column: str, decl: str) -> None:
+    if column not in await _columns(conn, table):
+        await conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+
+
+async def _to_3(conn: aiosqlite.Connection) -> None:
+    """Version 3: what a resync sent is kept with its attempt (``attempts.sent``)."""
+    await _add_column(conn, "attempts", "sent", "TEXT")
+
+
+#: version -> the step that brings a ledger of the version before it up to it.
+MIGRATIONS: dict[int, Callable[[aiosqlite.Connection], Awaitable[None]]] = {3: _to_3}
+
+
+async def upgrade(conn: aiosqlite.Connection, version: int) -> None:
+    """Inside a transaction: run every step after ``version`` up to :data:`SCHEMA_VERSION`."""
+    for step in range(version + 1, SCHEMA_VERSION + 1):
+        migrate = MIGRATIONS.get(step)
+        if migrate is not None:
+            await migrate(conn)
+    await conn.execute(
+        "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
+        (str(SCHEMA_VERSION),),
+    )
