@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from seed_article import article_text
 
 from tui.data.catalog import CatalogError, load_catalog, read_catalog
 from tui.data.lang import resolve_lang
@@ -37,7 +38,21 @@ INTEGRATION_RAISED = {
     "picklist.owner_not_synced", "picklist.option_limit", "custom_code.contact_id_missing",
 }  # fmt: skip
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
-ARTICLE = Path("/work/shared/seed/sync-health-help-article.ja.txt")
+
+
+def _article_examples(article: str) -> dict[str, list[str]]:
+    """Each "…エラーの例" list of the article under the type name on the line before it."""
+    lines = article.splitlines()
+    examples: dict[str, list[str]] = {}
+    for index, line in enumerate(lines):
+        if line.endswith("エラーの例"):
+            names = []
+            for item in lines[index + 1 :]:
+                if not item.startswith("- "):
+                    break
+                names.append(item[2:])
+            examples[lines[index - 1]] = names
+    return examples
 
 
 def _entries():
@@ -84,9 +99,36 @@ def test_meanings_and_resolutions_are_a_few_sentences() -> None:
             assert getattr(entry.text("ja"), part).endswith("。"), (entry.code, part)
 
 
-@pytest.mark.skipif(not ARTICLE.exists(), reason="the seed article is not available")
-def test_japanese_texts_are_not_lifted_from_the_article() -> None:
-    article = ARTICLE.read_text(encoding="utf-8")
+def test_japanese_titles_are_the_articles_names_character_for_character() -> None:
+    article = article_text()
+    examples = _article_examples(article)
+    catalog = load_catalog()
+    listed = [entry for entry in catalog.types if entry.code != "other"]
+    assert list(examples) == [entry.text("ja").title for entry in listed]
+    for entry in listed:
+        titles = [sub.text("ja").title for sub in entry.subtypes]
+        assert titles == examples[entry.text("ja").title], entry.code
+    assert sum(len(names) for names in examples.values()) == 31
+    for entry in _entries():
+        assert entry.text("ja").title in article, entry.code
+
+
+def test_short_titles_are_shorter_and_used_only_where_the_title_does_not_fit() -> None:
+    sub = load_catalog().subtype("association.awaiting_account_sync").text("ja")
+    assert sub.title == "アカウントが同期されるのを待機しています"
+    assert sub.label(40) == sub.title
+    assert sub.label(39) == sub.short_title == "アカウント同期待ち"
+    flow = load_catalog().subtype("custom_code.flow").text("ja")
+    assert flow.short_title is None and flow.label(3) == "Salesforceフロー"
+    for entry in _entries():
+        for lang in ("en", "ja"):
+            text = entry.text(lang)
+            if text.short_title is not None:
+                assert len(text.short_title) < len(text.title), entry.code
+
+
+def test_japanese_texts_are_not_lifted_from_thearticle_text() -> None:
+    article = article_text()
     window = 24
     for entry in _entries():
         text = entry.text("ja")
@@ -132,7 +174,7 @@ def _edit(path: Path, old: str, new: str) -> None:
     ("file", "old", "new", "expected"),
     [
         ("duplicate.toml", 'code = "duplicate"', 'code = "duplicate', "not valid TOML"),
-        ("duplicate.toml", 'ja.title = "Eメールが使用済み"\n', "", "subtypes.0.ja.title: Field required"),
+        ("duplicate.toml", 'ja.title = "Eメールがすでに使用中です"\n', "", "subtypes.0.ja.title: Field required"),
         ("duplicate.toml", 'en.title = "Email already in use"', 'en.title = "  "', "subtypes.0.en.title"),
         ("duplicate.toml", 'origin = "salesforce"', 'origin = "crm"', "subtypes.0.origin"),
         ("duplicate.toml", '"duplicate.email_in_use"', '"picklist.email_in_use"', "must start with 'duplicate.'"),

@@ -92,11 +92,11 @@ def test_catalog_json_has_every_subtype_in_both_languages(
     assert len(subtypes) == 32
     for entry in [*data["types"], *subtypes]:
         for lang in ("en", "ja"):
-            assert set(entry[lang]) == {"title", "meaning", "resolution"}
+            assert set(entry[lang]) - {"short_title"} == {"title", "meaning", "resolution"}
             assert all(entry[lang].values())
     limit = next(s for s in subtypes if s["code"] == "association.association_limit")
     assert limit["origin"] == "integration"
-    assert limit["ja"]["title"] == "関連付けの上限に到達"
+    assert limit["ja"]["title"] == "関連付けの上限に達しました"
 
 
 def test_classify_json_lines_in_input_order(
@@ -130,7 +130,7 @@ def test_classify_one_pretty_printed_document_in_japanese(
     text = "\n" + json.dumps(COLLECTIONS, indent=2)
     code, rows, _ = _classify(monkeypatch, capsys, text, "--lang", "ja")
     assert code == 0
-    assert [r["title"] for r in rows] == ["Salesforceの重複ルール", "オプション数の上限超過"]
+    assert [r["title"] for r in rows] == ["Salesforce重複ルール", "オプションの上限を超えました"]
 
 
 def test_classify_unrecognised_errors_are_unknown_not_failures(
@@ -203,7 +203,7 @@ def test_classify_as_a_real_process(tmp_path: Path) -> None:
     assert [r["subtype"] for r in rows] == [
         "property_value.invalid_email", "duplicate.duplicate_rule", "picklist.option_limit",
     ]  # fmt: skip
-    assert rows[0]["title"] == "無効なEメールアドレス"
+    assert rows[0]["title"] == "無効なEメールアドレスです"
 
     bad = subprocess.run([sys.executable, "-m", "tui", "classify"], input="[1, 2]\n", env=env,
                          capture_output=True, text=True, encoding="utf-8", timeout=60)  # fmt: skip

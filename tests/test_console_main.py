@@ -10,6 +10,7 @@ from tui.data.session import DataSession, ViewFilter
 from tui.screens.health import DETAIL_DELAY, HealthScreen
 from tui.screens.records import RecordsScreen
 from tui.widgets.cards import CardStrip, ErrorCard
+from tui.widgets.detail import DetailPane
 from tui.widgets.errorgrid import ErrorGrid
 from tui.widgets.header import OfflineBanner, StatusHeader
 
@@ -34,7 +35,7 @@ async def view_ids(app) -> list[int]:
 
 
 def detail_text(app) -> str:
-    return str(app.screen.query_one("#detail-body").render())
+    return app.screen.query_one(DetailPane).shown.plain
 
 
 async def test_cards_move_with_arrows_and_hjkl_and_enter_narrows_the_grid(make_app, wait_ready):

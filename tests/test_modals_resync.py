@@ -58,7 +58,7 @@ async def test_confirm_names_count_batches_calls_left_and_hidden() -> None:
     async with host.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         text = _text(host.screen)
-    assert "Resync 250 error(s)?" in text
+    assert "Resync 250 errors?" in text
     assert "Sent as one job, in batches of up to 200 errors: 3." in text
     assert "Mode: direct." in text
     assert "Salesforce API calls it will spend: about 3." in text

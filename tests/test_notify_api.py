@@ -186,7 +186,7 @@ async def test_test_send_by_email_reports_success(tmp_path: Path) -> None:
     assert result == {
         "channel": "email",
         "ok": True,
-        "detail": f"accepted by 127.0.0.1:{smtp.port} for 1 of 1 recipient(s)",
+        "detail": f"accepted by 127.0.0.1:{smtp.port} for 1 of 1 recipient",
         "delivery_id": row["id"],
     }
     assert row["kind"] == "test" and row["status"] == "sent" and row["attempts"] == 1

@@ -212,7 +212,7 @@ async def test_the_console_asks_before_replaying(make_app, wait_ready, synchealt
     app = make_app()
     async with app.run_test(size=WIDE) as pilot:
         await until(pilot, lambda: isinstance(app.screen, ReplayConfirmScreen))
-        assert "3 error(s) were sent for resync earlier" in "\n".join(
+        assert "3 errors were sent for resync earlier" in "\n".join(
             str(s.render()) for s in app.screen.query("Static")
         )
         await pilot.press("n")  # opens on "Not now": nothing is sent

@@ -310,8 +310,11 @@ class CannedTokenEndpoint:
         self.body = body.encode() if isinstance(body, str) else orjson.dumps(body)
 
     async def token(self, request: Request) -> Response:
-        self.forms.append(_form(await request.body()))
-        return Response(self.body, self.status, media_type=self.media_type)
+        form = _form(await request.body())
+        self.forms.append(form)
+        # "{assertion}" in a body stands for the assertion of this very request (echoed)
+        body = self.body.replace(b"{assertion}", form.get("assertion", "").encode())
+        return Response(body, self.status, media_type=self.media_type)
 
 
 def _form(raw: bytes) -> dict[str, str]:
@@ -641,8 +644,8 @@ async def test_no_secret_token_or_assertion_in_logs_errors_or_reprs(
         canned.answer(200, {})
         with pytest.raises(SignInError):
             await jwt_sessions.session()
-        assertion = canned.forms[0]["assertion"]
-        canned.answer(400, {"error": "invalid_grant", "error_description": f"bad {assertion}"})
+        # each sign-in signs a new assertion (iat/exp move on with the clock): echo this one
+        canned.answer(400, {"error": "invalid_grant", "error_description": "bad {assertion}"})
         with pytest.raises(SignInError) as echoed:
             await jwt_sessions.session()
         note(echoed.value, jwt_sessions)
@@ -656,6 +659,7 @@ async def test_no_secret_token_or_assertion_in_logs_errors_or_reprs(
     everything = "\n".join(seen)
     assert len(tokens) == 2
     key_body = "".join(keys.private_pem.splitlines()[1:-1])
-    for secret in [CLIENT_SECRET, *tokens, assertion, keys.private_pem.splitlines()[1]]:
+    assertions = [form["assertion"] for form in canned.forms]
+    for secret in [CLIENT_SECRET, *tokens, *assertions, keys.private_pem.splitlines()[1]]:
         assert secret not in everything
     assert key_body not in everything.replace("\n", "")

@@ -465,7 +465,7 @@ class SyncHealthApp(App[int]):
 
         def done(rows: int | None) -> None:
             if rows is not None:
-                self.notify(t("main.notify.exported", count=f"{rows:,}"))
+                self.notify(t("main.notify.exported", count=rows))
 
         dialog = ExportScreen(self.session, view, frozenset(self.marks), default_dir, sort=sort)
         self.push_screen(dialog, done)

@@ -8,6 +8,7 @@ offending setting (``profiles.team.salesforce.client_id: ...``).
 
 ```toml
 lang = "ja"                 # en | ja (else the locale decides)
+timezone = "Asia/Tokyo"     # times on screen: an IANA name, UTC or local (the default)
 refresh_interval = 30       # seconds between background refreshes
 export_dir = "~/exports"    # where the export dialog proposes to write
 default_profile = "team"
@@ -54,6 +55,7 @@ from pydantic import (
 )
 
 from tui.data.tomlfile import parse_toml, read_utf8
+from tui.data.zone import zone_named
 from tui.service.apiversion import check_api_version
 
 APP_NAME = "synchealth"
@@ -234,6 +236,7 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     lang: Literal["en", "ja"] | None = None
+    timezone: NonBlank | None = None
     refresh_interval: float = Field(30.0, ge=2, le=86400)
     export_dir: Path | None = None
     keymap: dict[str, str] = Field(default_factory=dict)
@@ -248,6 +251,13 @@ class Config(BaseModel):
             if not all(parts):
                 raise ValueError(f"binding {binding_id!r} has an empty key in {keys!r}")
         return {binding_id: keys.replace(" ", "") for binding_id, keys in keymap.items()}
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            zone_named(value)
+        return value
 
     @field_validator("export_dir")
     @classmethod

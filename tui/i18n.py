@@ -4,6 +4,12 @@ Strings live in ``tui/locale/<area>.<lang>.toml`` as flat tables: a key
 ``[grid] empty = "..."`` is looked up as ``t("grid.empty")``. Every area file
 exists in both languages with the same keys (``tests/test_i18n.py``).
 Placeholders use ``str.format`` names: ``t("resync.confirm", count=3)``.
+
+A string that names a number of things is a table of plural forms,
+``rows = { one = "{count} row", other = "{count} rows" }``; Japanese has no plural
+and gives ``other`` only. ``t(key, count=n)`` with an int ``n`` picks the form and
+writes ``n`` with thousands separators. :func:`counted` is the same English rule
+for the service's and the command line's messages, which are English only.
 """
 
 from __future__ import annotations
@@ -51,7 +57,45 @@ def current_lang() -> Lang:
     return _current
 
 
+def _plural_form(lang: Lang, n: int) -> str:
+    return "one" if lang == "en" and n == 1 else "other"
+
+
 def t(key: str, /, **values: object) -> str:
-    """The string ``key`` in the current language (the key itself if missing)."""
-    text = strings(_current).get(key) or strings("en").get(key, key)
-    return text.format(**values) if values else text
+    """The string ``key`` in the current language (the key itself if missing).
+
+    An int ``count`` picks the plural form of a string that has them and is written with
+    thousands separators; any other ``count`` gets the ``other`` form.
+    """
+    count = values.get("count")
+    number = count if isinstance(count, int) and not isinstance(count, bool) else None
+    if number is not None:
+        values["count"] = f"{number:,}"
+    for lang in (_current, "en"):
+        table = strings(lang)
+        forms = [key]
+        if number is not None:
+            forms.append(f"{key}.{_plural_form(lang, number)}")
+        forms.append(f"{key}.other")
+        text = next((table[name] for name in forms if name in table), None)
+        if text is not None:
+            return text.format(**values) if values else text
+    return key
+
+
+def crm_object(code: str) -> str:
+    """The name of a CRM object (``contact``...) in the current language; others as they are."""
+    key = f"main.objects.{code}"
+    return t(key) if key in strings("en") else code
+
+
+def service_message(code: str, message: str) -> str:
+    """What a refusal of the service says: the console's own words for a code it knows
+    (in the current language), the service's ``message`` otherwise."""
+    key = f"main.service.{code}"
+    return t(key) if code and key in strings("en") else message
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and an English ``noun``, plural unless n is 1: ``counted(2, "call")`` is 2 calls."""
+    return f"{n:,} {noun}{'' if _plural_form('en', n) == 'one' else 's'}"

@@ -39,7 +39,7 @@ def as_json(catalog: Catalog) -> dict[str, Any]:
     """Every type with its subtypes; titles, meanings and resolutions in both languages."""
 
     def texts(entry: Any) -> dict[str, Any]:
-        return {lang: entry.text(lang).model_dump() for lang in LANGS}
+        return {lang: entry.text(lang).model_dump(exclude_none=True) for lang in LANGS}
 
     return {
         "types": [

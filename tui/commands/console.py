@@ -1,7 +1,7 @@
 """The default command: the full-screen console.
 
-``synchealth [--profile NAME] [--url URL] [--token T] [--lang en|ja] [--config PATH]
-[--cache PATH] [--demo-size N]``. The service and its token come from the flags, the
+``synchealth [--profile NAME] [--url URL] [--token T] [--lang en|ja] [--tz ZONE]
+[--config PATH] [--cache PATH] [--demo-size N]``. The service and its token come from the flags, the
 environment or the profile (:mod:`tui.profiles`). Textual is imported inside
 :func:`run` only, so the other commands never load it.
 """
@@ -24,12 +24,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_service_arguments(parser, show_demo_size=True)
     parser.add_argument("--lang", choices=("en", "ja"), help="language of the console")
+    parser.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="time zone of the times shown: an IANA name (Asia/Tokyo), UTC, or local "
+        "(the default: the system's zone)",
+    )
     parser.add_argument("--cache", type=Path, help="local cache file (default: per service)")
 
 
 def run(args: argparse.Namespace) -> int:
     from tui.config import ConfigError
     from tui.data.lang import resolve_lang
+    from tui.data.zone import resolve_zone
     from tui.profiles import target_from_args
 
     try:
@@ -42,8 +49,16 @@ def run(args: argparse.Namespace) -> int:
         say("", "--demo-size must be at least 1")
         return 2
     lang = resolve_lang(args.lang, config.lang)
+    try:
+        zone = resolve_zone(args.tz, config.timezone)
+    except ValueError as exc:
+        say("", f"--tz: {exc}")
+        return 2
 
     from tui.app import SyncHealthApp
+    from tui.widgets.timefmt import set_zone
+
+    set_zone(zone)
 
     app = SyncHealthApp(
         url=target.url,

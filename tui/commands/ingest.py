@@ -38,6 +38,7 @@ from tui.data.failure_files import (
     FailureFile,
     read_failures,
 )
+from tui.i18n import counted
 from tui.profiles import ServiceTarget, add_service_arguments
 
 BATCH_ITEMS = 500
@@ -122,10 +123,6 @@ class Batch:
         self.size += len(entry.raw)
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
 @dataclass
 class Summary:
     unit: str = "item"
@@ -144,12 +141,12 @@ class Summary:
     def _resolved_part(self) -> str:
         if not (self.resolved or self.unchanged):
             return ""
-        return f"; {_count(self.resolved, 'error')} resolved by reported successes"
+        return f"; {counted(self.resolved, 'error')} resolved by reported successes"
 
     def lines(self, source: str) -> Iterator[str]:
         yield (
-            f"{source}: {_count(self.items, self.unit)}: {self.accepted:,} accepted "
-            f"({_count(self.created, 'new error')}, {_count(self.repeated, 'repeat')} of known "
+            f"{source}: {counted(self.items, self.unit)}: {self.accepted:,} accepted "
+            f"({counted(self.created, 'new error')}, {counted(self.repeated, 'repeat')} of known "
             f"errors{self._resolved_part()}), {len(self.rejected):,} rejected"
         )
         for line, reason in sorted(self.unchanged):
@@ -161,7 +158,7 @@ class Summary:
             shown = ", ".join(map(str, self.not_resyncable[:SHOWN_NOT_RESYNCABLE]))
             more = ", ..." if n > SHOWN_NOT_RESYNCABLE else ""
             yield (
-                f"{_count(n, self.unit)} with neither an Id nor an external id value "
+                f"{counted(n, self.unit)} with neither an Id nor an external id value "
                 f"({'line' if n == 1 else 'lines'} {shown}{more}) "
                 f"{'was' if n == 1 else 'were'} recorded, but a resync cannot send "
                 f"{'it' if n == 1 else 'them'}; give --external-id FIELD if the file has a "

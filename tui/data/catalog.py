@@ -16,6 +16,12 @@ A file looks like::
     code = "association.association_limit"
     origin = "integration"          # or "salesforce"
     en.title = "..."                # and en.meaning, en.resolution, ja.*
+    ja.short_title = "..."          # optional: for columns too narrow for the title
+
+The Japanese titles are the help article's own names, character for character,
+since admins look an error up there by the name the console shows
+(``tests/test_catalog.py`` checks them against the article). Where such a name
+is too long for a grid column or a card, ``short_title`` is shown instead.
 
 ``origin`` is ``integration`` when the integration's own checks refuse the
 record before anything is sent to Salesforce, ``salesforce`` otherwise (the
@@ -38,6 +44,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
+from wcwidth import wcswidth
 
 from tui.data.models import ERROR_TYPES
 from tui.data.tomlfile import read_toml
@@ -62,8 +69,15 @@ class Text(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     title: _NonEmpty
+    short_title: _NonEmpty | None = None
     meaning: _NonEmpty
     resolution: _NonEmpty
+
+    def label(self, cells: int) -> str:
+        """The title if it fits in ``cells`` terminal cells, else the short title if any."""
+        if self.short_title is None or wcswidth(self.title) <= cells:
+            return self.title
+        return self.short_title
 
 
 class _Entry(BaseModel):

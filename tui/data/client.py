@@ -42,6 +42,7 @@ from tui.data.models import (
     Usage,
     UsageBreakdown,
 )
+from tui.i18n import counted, service_message
 
 
 class ServiceError(Exception):
@@ -237,7 +238,7 @@ class ServiceClient:
         except ValidationError as exc:
             raise BadResponse(
                 f"{self._where()} answered {path} with data in an unexpected shape "
-                f"({exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}).",
+                f"({counted(exc.error_count(), 'problem')}, first: {exc.errors()[0]['msg']}).",
             ) from exc
 
     # -- the API -------------------------------------------------------------------------
@@ -420,6 +421,7 @@ def _service_words(response: httpx.Response) -> tuple[str, str]:
 def _failure(response: httpx.Response, where: str) -> ServiceError:
     status = response.status_code
     code, message = _service_words(response)
+    message = service_message(code, message)
     if status in (401, 403):
         return ServiceUnauthorized(
             f"{where} refused our token (HTTP {status}). Check the token given with --token "

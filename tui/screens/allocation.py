@@ -20,6 +20,7 @@ from tui.data.cache import CacheError
 from tui.data.client import ServiceError
 from tui.data.models import Usage
 from tui.i18n import t
+from tui.widgets.prose import Prose
 
 _GROUPED = re.compile(r"\d{1,3}(,\d{3})+|\d+")
 _NEGATIVE = re.compile(r"-[\d,]*\d[\d,]*")
@@ -75,7 +76,7 @@ class AllocationScreen(ModalScreen[Usage | None]):
             dialog.border_title = Content(t("modals.allocation.title"))
             with VerticalScroll(classes="body") as body:
                 body.can_focus = False  # its fields take focus and scroll it
-                yield Static(t("modals.allocation.intro"), classes="intro", markup=False)
+                yield Prose(t("modals.allocation.intro"), classes="intro")
                 with Grid(classes="facts"):
                     for key, number in (
                         ("used", self.usage.used),
@@ -118,7 +119,7 @@ class AllocationScreen(ModalScreen[Usage | None]):
                 t("modals.allocation.below_use", value=f"{parsed:,}", used=f"{self.usage.used:,}")
             )
         else:
-            message.update(t("modals.allocation.hint", value=f"{parsed:,}"))
+            message.update(t("modals.allocation.hint", count=parsed))
         self.query_one("#save", Button).disabled = not valid
         return parsed if valid else None
 

@@ -126,7 +126,7 @@ class ExportScreen(ModalScreen[int | None]):
         except CacheError:
             return
         self.query_one("#scope-view", RadioButton).label = Content(
-            t("modals.export.scope_view_count", count=f"{view:,}")
+            t("modals.export.scope_view_count", count=view)
         )
         self.query_one("#scope-all", RadioButton).label = Content(
             t("modals.export.scope_all_count", count=f"{everything:,}")
@@ -161,7 +161,7 @@ class ExportScreen(ModalScreen[int | None]):
             return
         self._busy(True)
         message.set_class(False, "error")
-        message.update(t("modals.export.running", rows=0))
+        message.update(t("modals.export.running", count=0))
         self.run_worker(self._export(Path(text).expanduser()), exclusive=True, group="export")
 
     def _busy(self, busy: bool) -> None:
@@ -172,7 +172,7 @@ class ExportScreen(ModalScreen[int | None]):
 
     def _progress(self, rows: int) -> None:
         self.query_one("#bar", ProgressBar).update(progress=rows)
-        self.query_one("#message", Static).update(t("modals.export.running", rows=f"{rows:,}"))
+        self.query_one("#message", Static).update(t("modals.export.running", count=rows))
 
     async def _export(self, path: Path) -> None:
         bom = self.query_one("#bom", Checkbox).value
@@ -191,7 +191,7 @@ class ExportScreen(ModalScreen[int | None]):
         for selector in ("#scope", "#path", "#bom"):
             self.query_one(selector).disabled = True
         message.set_class(True, "success")
-        message.update(t("modals.export.done", rows=f"{rows:,}", path=clean(path)))
+        message.update(t("modals.export.done", count=rows, path=clean(path)))
         self.query_one("#cancel", Button).display = False
         done = self.query_one("#export", Button)
         done.label = Content(t("modals.common.close"))

@@ -253,9 +253,7 @@ class HealthScreen(Screen[None]):
         if view.text:
             parts.append(t("main.view.text", text=clean(view.text)))
         parts.append(
-            t("main.view.rows", count=f"{grid.total:,}")
-            if self.counted
-            else t("main.view.counting")
+            t("main.view.rows", count=grid.total) if self.counted else t("main.view.counting")
         )
         marks = self.console.marks
         line = Text(" · ".join(parts))

@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
 from tui.i18n import t
+from tui.widgets.prose import Prose
 
 
 class HelpScreen(ModalScreen[None]):
@@ -34,7 +35,7 @@ class HelpScreen(ModalScreen[None]):
             yield DataTable(cursor_type="row", zebra_stripes=True, id="keys")
             with VerticalScroll(classes="notes"):
                 for key in ("marks", "batches", "language", "keymap"):
-                    yield Static(t(f"modals.help.{key}"), markup=False)
+                    yield Prose(t(f"modals.help.{key}"))
             with Horizontal(classes="buttons"):
                 yield Static(t("modals.help.close_hint"), classes="hint", markup=False)
                 yield Button(Content(t("modals.common.close")), id="close")

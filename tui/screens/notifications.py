@@ -54,6 +54,7 @@ from tui.widgets.notify_fields import (
     parse_thresholds,
     parse_timezone,
 )
+from tui.widgets.prose import Prose
 from tui.widgets.safe import clean
 from tui.widgets.toggles import StateCheckbox, StateRadioButton
 
@@ -123,7 +124,7 @@ class NotificationsScreen(ModalScreen[NotificationSettings | None]):
             dialog.border_title = _label("title")
             with VerticalScroll(classes="body") as body:
                 body.can_focus = False  # its fields take focus and scroll it
-                yield Static(t("modals.notifications.intro"), classes="intro", markup=False)
+                yield Prose(t("modals.notifications.intro"), classes="intro")
                 with Horizontal(classes="columns"):
                     with Vertical(classes="column"):
                         yield from self._schedule()
@@ -177,7 +178,7 @@ class NotificationsScreen(ModalScreen[NotificationSettings | None]):
 
     def _usage(self) -> ComposeResult:
         yield Label(_label("usage"), classes="label")
-        yield Static(t("modals.notifications.usage_hint"), classes="hint", markup=False)
+        yield Prose(t("modals.notifications.usage_hint"), classes="hint")
         yield StateCheckbox(_label("usage_enabled"), id="usage-alerts", disabled=True)
         yield Label(_label("thresholds"), classes="field-label")
         yield from self._field("thresholds")

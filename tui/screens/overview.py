@@ -22,6 +22,7 @@ from tui.data.models import ERROR_TYPES
 from tui.i18n import t
 from tui.widgets.cards import type_title
 from tui.widgets.detail import overview_text
+from tui.widgets.prose import Prose
 
 if TYPE_CHECKING:
     from tui.data.session import DataSession
@@ -43,7 +44,7 @@ class TypeOverviewScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog overview"):
             with VerticalScroll(classes="body", id="overview-body"):
-                yield Static(id="overview", markup=False)
+                yield Prose(id="overview")
             with Horizontal(classes="buttons"):
                 yield Static(t("main.overview.hint"), classes="hint", markup=False)
                 yield Button(Content(t("modals.common.close")), id="close")
@@ -64,7 +65,7 @@ class TypeOverviewScreen(ModalScreen[None]):
         except CacheError:
             counts = []
         if type_code == self.type_code:
-            self.query_one("#overview", Static).update(overview_text(type_code, counts))
+            self.query_one("#overview", Prose).update(overview_text(type_code, counts))
             self.query_one("#overview-body", VerticalScroll).scroll_home(animate=False)
 
     def action_step(self, step: int) -> None:

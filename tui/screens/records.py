@@ -21,7 +21,7 @@ from textual.widgets import Static
 
 from tui.data.session import ViewFilter
 from tui.data.soql import IdExport, id_export
-from tui.i18n import t
+from tui.i18n import crm_object, t
 from tui.widgets.cards import type_title
 from tui.widgets.header import StatusHeader
 from tui.widgets.keybar import KeyBar
@@ -90,7 +90,7 @@ class RecordGrid(LineGrid):
     def cells(self, row: Any, columns: list[Column]) -> list[str]:
         values = {
             "mark": "●" if (row.object_type, row.record_id) in self.owner.marked_records else " ",
-            "object": clean(row.object_type),
+            "object": clean(crm_object(row.object_type)),
             "name": clean(row.record_name),
             "record_id": clean(row.record_id),
             "sf_object": clean(row.sf_object),
@@ -185,7 +185,11 @@ class RecordsScreen(Screen[None]):
         line = Text.assemble(
             (t("main.records.title", type=type_title(self.view.type or "other")), "bold"),
             "  ",
-            t("main.records.counts", records=f"{records:,}", errors=f"{errors:,}"),
+            t(
+                "main.records.counts",
+                records=t("main.records.records_count", count=records),
+                errors=t("main.records.open_errors", count=errors),
+            ),
         )
         if self.console.marks:
             line.append("  ")

@@ -41,7 +41,7 @@ class ReplayConfirmScreen(ModalScreen[bool]):
             dialog.border_title = Content(t("modals.replay.title"))
             with VerticalScroll(classes="body"):
                 yield Static(
-                    t("modals.replay.question", count=f"{self.errors:,}"),
+                    t("modals.replay.question", count=self.errors),
                     classes="question",
                     markup=False,
                 )

@@ -17,6 +17,7 @@ from tui.data.cache import CacheError
 from tui.data.catalog import load_catalog
 from tui.data.client import ServiceError
 from tui.i18n import current_lang, t
+from tui.widgets.prose import Prose
 from tui.widgets.safe import clean
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class ResyncConfirmScreen(ModalScreen[bool]):
     def lines(self) -> list[tuple[str, str]]:
         """(text, css class) of every sentence the dialog shows, in order."""
         plan = self.plan
-        out = [(t("modals.resync.question", count=f"{plan.errors:,}"), "question")]
+        out = [(t("modals.resync.question", count=plan.errors), "question")]
         if self.hidden_marked > 0:  # right under the question: never scrolled out of sight
             hidden = t("modals.resync.hidden", hidden=f"{self.hidden_marked:,}")
             out.append((hidden, "warning hidden-marks"))
@@ -77,7 +78,7 @@ class ResyncConfirmScreen(ModalScreen[bool]):
             dialog.border_title = Content(t("modals.resync.title"))
             with VerticalScroll(classes="body"):
                 for text, classes in self.lines():
-                    yield Static(text, classes=classes, markup=False)
+                    yield Prose(text, classes=classes)
                 yield Static(t("modals.resync.keys"), classes="hint keys", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(Content(t("modals.common.cancel")), id="cancel")
@@ -128,7 +129,7 @@ class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
             dialog.border_title = Content(t("modals.resync.running_title"))
             with VerticalScroll(classes="body"):
                 yield Static(
-                    t("modals.resync.starting", count=f"{len(self.ids):,}", batches=batches),
+                    t("modals.resync.starting", count=len(self.ids), batches=batches),
                     id="status",
                     markup=False,
                 )
@@ -200,7 +201,7 @@ class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
         widgets = []
         if self.summary is not None:
             widgets.append(_figures(self.summary))
-        widgets.extend(Static(text, classes=classes, markup=False) for text, classes in lines)
+        widgets.extend(Prose(text, classes=classes) for text, classes in lines)
         widgets.append(Static(t("modals.resync.close_hint"), classes="hint keys", markup=False))
         result.mount_all(widgets)
         close = self.query_one("#close", Button)
@@ -239,9 +240,9 @@ def summary_lines(summary: ResyncSummary) -> list[tuple[str, str]]:
     if summary.refused:
         lines.append((t("modals.resync.refused", reason=clean(summary.refused)), "error"))
     if summary.kept > 0:
-        lines.append((t("modals.resync.kept", count=f"{summary.kept:,}"), "warning"))
+        lines.append((t("modals.resync.kept", count=summary.kept), "warning"))
     if summary.interrupted > 0:
-        lines.append((t("modals.resync.interrupted", count=f"{summary.interrupted:,}"), "warning"))
+        lines.append((t("modals.resync.interrupted", count=summary.interrupted), "warning"))
     ranked = sorted(summary.failures_by_subtype.items(), key=lambda item: (-item[1], item[0]))
     if ranked:
         lines.append((t("modals.resync.why"), "label"))

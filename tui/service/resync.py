@@ -36,6 +36,7 @@ from datetime import datetime
 from typing import Any
 
 from tui.data.classify import classify
+from tui.i18n import counted
 from tui.service.ledger import ErrorChange, Ledger, ResyncRow
 from tui.service.salesforce import (
     RecordResult,
@@ -213,10 +214,6 @@ def outcome(error_id: int, status: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
 def _sent_records(sf_calls: Sequence[SalesforceCall]) -> dict[int, dict[str, Any]]:
     """The record each error went out as (the history keeps what was sent when)."""
     return {
@@ -351,7 +348,7 @@ class ResyncEngine:
             raise ResyncRefused(
                 429,
                 "allocation_exceeded",
-                f"This resync needs {_plural(needed, 'Salesforce API call')}, but the "
+                f"This resync needs {counted(needed, 'Salesforce API call')}, but the "
                 f"integration has used {used:,} of its {allocated:,} allocated calls in the "
                 f"last 24 hours. Raise the allocation or wait for older calls to leave the "
                 f"24-hour window. Nothing was sent.",

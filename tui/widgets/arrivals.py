@@ -26,6 +26,4 @@ def arrivals_text(new_errors: dict[str, int]) -> str:
         parts.append(t("main.arrivals.more", count=f"{rest:,}"))
     total = sum(n for _, n in ranked)
     types = t("main.arrivals.separator").join(parts)
-    if total == 1:
-        return t("main.arrivals.one", types=types)
-    return t("main.arrivals.many", count=f"{total:,}", types=types)
+    return t("main.arrivals.new", count=total, types=types)

@@ -33,11 +33,13 @@ def short(number: int) -> str:
     return f"{number / 1_000_000:.1f}M"
 
 
-def type_title(code: str) -> str:
+def type_title(code: str, cells: int | None = None) -> str:
+    """A type's catalog title; its short title when ``cells`` are too few for the title."""
     try:
-        return load_catalog().type(code).text(current_lang()).title
+        text = load_catalog().type(code).text(current_lang())
     except KeyError:
         return code
+    return text.title if cells is None else text.label(cells)
 
 
 class ErrorCard(Static):
@@ -56,8 +58,8 @@ class ErrorCard(Static):
         self.refresh()
 
     def render(self) -> Text:
-        title = type_title(self.type_code)
         width = self.content_region.width
+        title = type_title(self.type_code, width)
         if self.content_region.height >= 3:
             errors = f"{self.errors:,}" if self.loaded else "…"
             records = f"{self.records:,}" if self.loaded else "…"
@@ -70,6 +72,7 @@ class ErrorCard(Static):
             return Text.assemble((fit(title, width), "bold"), "\n", fit(self._counts(width), width))
         counts = f"{short(self.errors)}/{short(self.records)}" if self.loaded else "…"
         title_width = max(1, width - cell_len(counts) - 1)
+        title = type_title(self.type_code, title_width)
         return Text.assemble((fit(title, title_width), "bold"), " ", counts)
 
     def _counts(self, width: int) -> str:

@@ -12,7 +12,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tui.data.catalog import load_catalog
-from tui.i18n import current_lang, t
+from tui.i18n import crm_object, current_lang, t
+from tui.widgets.linebreak import PhraseWrapped
 from tui.widgets.safe import clean
 from tui.widgets.timefmt import ago, stamp
 
@@ -42,9 +43,10 @@ def type_text(type_code: str, subtypes: Sequence[Any]) -> Text:
         errors = count.errors if count else 0
         records = count.records if count else 0
         style = "dim" if errors == 0 else ""
+        records_count = t("main.detail.records_count", count=records)
         lines.append(Text.assemble(
             (f"{errors:>7,} ", style or "bold"),
-            (t("main.detail.subtype_counts", records=f"{records:,}") + " ", style),
+            (t("main.detail.subtype_counts", count=errors, records=records_count) + " ", style),
             (sub.text(lang).title, style),
         ))  # fmt: skip
     return Text("\n").join(lines)
@@ -115,7 +117,7 @@ def error_text(row: Any, detail: Any | None, now: datetime | None = None) -> Tex
         _section(t("main.detail.records")),
         Text.assemble(
             (t("main.detail.crm") + " ", "dim"),
-            clean(row.object_type),
+            clean(crm_object(row.object_type)),
             " ",
             (clean(row.record_name), "bold"),
             " (",
@@ -160,11 +162,20 @@ def error_text(row: Any, detail: Any | None, now: datetime | None = None) -> Tex
 
 
 class DetailPane(VerticalScroll, can_focus=True):
-    """Scrolls when the text is longer than the pane (j/k or arrows when focused)."""
+    """Scrolls when the text is longer than the pane (j/k or arrows when focused).
+
+    Lines break between phrases (:mod:`tui.widgets.linebreak`), anew at each width.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.shown = Text(t("main.detail.empty"), style="dim")
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(t("main.detail.empty"), style="dim"), id="detail-body")
+        yield Static(PhraseWrapped(self.shown), id="detail-body")
 
     def show(self, text: Text) -> None:
-        self.query_one("#detail-body", Static).update(text)
+        """Show ``text`` (the :attr:`shown` one, as it was before line breaking)."""
+        self.shown = text
+        self.query_one("#detail-body", Static).update(PhraseWrapped(text))
         self.scroll_home(animate=False)

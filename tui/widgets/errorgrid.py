@@ -39,12 +39,13 @@ _SORT_OF_COLUMN = {
 
 
 @lru_cache(maxsize=512)
-def subtype_title(code: str, lang: str) -> str:
-    """The catalog title of a subtype code (the code itself if the catalog lacks it)."""
+def subtype_title(code: str, lang: str, cells: int | None = None) -> str:
+    """A subtype's catalog title; its short title when the title needs more than ``cells``."""
     try:
-        return load_catalog().subtype(code).text(lang).title
+        text = load_catalog().subtype(code).text(lang)
     except KeyError:
         return code
+    return text.title if cells is None else text.label(cells)
 
 
 class ErrorGrid(LineGrid):
@@ -164,9 +165,10 @@ class ErrorGrid(LineGrid):
 
     def cells(self, row: Any, columns: list[Column]) -> list[str]:
         lang = current_lang()
+        subtype_cells = next((c.width for c in columns if c.key == "subtype"), 0)
         values = {
             "mark": "●" if row.id in self.marks else " ",
-            "subtype": subtype_title(row.subtype, lang),
+            "subtype": subtype_title(row.subtype, lang, subtype_cells),
             "object": clean(row.sf_object),
             "name": clean(row.record_name),
             "sf_id": clean(row.sf_id or "-"),

@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from tui.i18n import t
 from tui.widgets.safe import clean
-from tui.widgets.timefmt import ago, duration
+from tui.widgets.timefmt import ago, clock, duration
 
 if TYPE_CHECKING:
     from tui.data.session import FillProgress
@@ -67,7 +67,7 @@ class StatusHeader(Static):
         refreshed = (
             t(
                 "main.header.refreshed",
-                when=status.last_refresh.astimezone().strftime("%H:%M:%S"),
+                when=clock(status.last_refresh),
                 ago=ago(status.last_refresh, now),
             )
             if status.last_refresh

@@ -1,12 +1,29 @@
-"""Times as people read them: relative ("5m ago") and clock ("14:05")."""
+"""Times as people read them: relative ("5m ago") and in the user's time zone.
+
+The zone is set once for the session (:func:`set_zone`, from ``--tz`` or the config's
+``timezone``); ``None``, the default, is the system's zone.
+"""
 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 
 from tui.i18n import t
+
+_zone: tzinfo | None = None
+
+
+def set_zone(zone: tzinfo | None) -> None:
+    """Show times in ``zone`` from now on (``None``: the system's zone)."""
+    global _zone
+    _zone = zone
+
+
+def in_zone(moment: datetime) -> datetime:
+    """``moment`` in the session's time zone."""
+    return moment.astimezone(_zone)
 
 
 @lru_cache(maxsize=4096)
@@ -42,8 +59,13 @@ def duration(seconds: float) -> str:
 
 
 def stamp(value: str | datetime | None) -> str:
-    """``YYYY-MM-DD HH:MM UTC``, the form the detail pane shows."""
+    """``YYYY-MM-DD HH:MM JST``: date, time and zone, as the detail pane shows them."""
     moment = parse_time(value) if isinstance(value, str) else value
     if moment is None:
         return "-"
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return in_zone(moment).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def clock(moment: datetime) -> str:
+    """``HH:MM:SS`` in the session's time zone (the header's "refreshed at")."""
+    return in_zone(moment).strftime("%H:%M:%S")

@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from tui.data.models import is_email_address
+from tui.i18n import counted
 from tui.service.auth import is_loopback
 from tui.service.notify.delivery import DeliveryError, Outgoing, Sent
 
@@ -210,7 +211,7 @@ def _send_blocking(
     except Exception as exc:
         raise _explain(exc, server, step) from None
     accepted = len(recipients) - len(refused)
-    detail = f"accepted by {server.where} for {accepted} of {len(recipients)} recipient(s)"
+    detail = f"accepted by {server.where} for {accepted} of {counted(len(recipients), 'recipient')}"
     if not refused:
         return Sent(detail)
     listed = ", ".join(f"{addr} ({code} {_text(text)})" for addr, (code, text) in refused.items())
