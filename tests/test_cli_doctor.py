@@ -38,7 +38,7 @@ def test_the_demo_is_red_on_the_read_only_fields_its_errors_name(
     assert "FAIL  Integration user's access (Lead): Lead_Score__c is read-only (" in out
     assert "      Fix: in Setup, give the integration user Edit access to Lead.Lead_Score__c" in out
     assert "OK    Local cache: the cache " in out
-    assert "3 check(s) red." in out
+    assert "3 checks red." in out
 
 
 def test_json_is_the_report_with_the_cache_check(

@@ -63,7 +63,7 @@ async def test_r_runs_again_and_the_second_run_reuses_the_describes(
         calls = str(app.screen.query_one("#calls", Static).render())
         second = app.screen.report
     assert first.salesforce_calls == 7 and second.salesforce_calls == 2
-    assert calls.startswith("2 Salesforce call(s) made")
+    assert calls.startswith("2 Salesforce calls made")
 
 
 async def test_the_palette_offers_the_doctor_in_japanese(

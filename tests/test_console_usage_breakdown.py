@@ -38,7 +38,8 @@ async def test_u_opens_the_calls_by_kind_and_by_object(
     assert total == i18n.t("usage.breakdown.total", total=f"{breakdown.total:,}")
     # the service's clock is today, so the demo's history (built at the tests' fixed
     # time) is out of the window: what it shows are the console's own limits reads
-    assert [row[0] for row in kinds] == [i18n.t(f"usage.kind.{k.name}") for k in breakdown.by_kind]
+    names = [i18n.t(f"usage.kind.{k.name}_calls") for k in breakdown.by_kind]
+    assert [row[0] for row in kinds] == names
     assert "Limits read" in {row[0] for row in kinds}
     assert sum(int(row[1].replace(",", "")) for row in kinds) == breakdown.total
     assert sum(int(row[1].replace(",", "")) for row in objects) == breakdown.total

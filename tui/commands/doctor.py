@@ -55,7 +55,7 @@ def render(report: Any) -> str:
     verdict = worst(report)
     count = sum(c.status == verdict for c in report.checks)
     lines.append(t(f"doctor.summary_{verdict}", count=count))
-    lines.append(t("doctor.calls", calls=report.salesforce_calls, time=f"{report.as_of:%H:%M:%S}"))
+    lines.append(t("doctor.calls", count=report.salesforce_calls, time=f"{report.as_of:%H:%M:%S}"))
     return "\n".join(lines)
 
 

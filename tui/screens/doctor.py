@@ -85,7 +85,7 @@ class DoctorScreen(ModalScreen[None]):
         checks.mount_all(line for c in report.checks for line in check_lines(c))
         stamp = f"{report.as_of:%H:%M:%S}"
         self.query_one("#calls", Static).update(
-            t("doctor.calls", calls=report.salesforce_calls, time=stamp)
+            t("doctor.calls", count=report.salesforce_calls, time=stamp)
         )
 
     @on(Button.Pressed, "#close")

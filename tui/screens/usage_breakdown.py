@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 
 def kind_name(kind: str) -> str:
-    key = f"usage.kind.{kind}"
+    key = f"usage.kind.{kind}_calls"  # not ".other": that names a plural form
     return t(key) if key in strings("en") else clean(kind)
 
 
