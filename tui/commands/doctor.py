@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from typing import Any
 
+from tui.commands.say import say, show
 from tui.profiles import ServiceTarget, add_service_arguments
 
 
@@ -36,7 +36,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _say(message: str) -> None:
-    print(f"synchealth doctor: {message}", file=sys.stderr)
+    say("doctor", message)
 
 
 def render(report: Any) -> str:
@@ -76,7 +76,7 @@ async def _doctor(args: argparse.Namespace, target: ServiceTarget) -> int:
         report = await run_doctor(session, send_test=args.send_test)
     finally:
         await session.close()
-    print(report.model_dump_json(indent=2) if args.json else render(report))
+    show(report.model_dump_json(indent=2) if args.json else render(report))
     return 1 if worst(report) == "red" else 0
 
 
