@@ -11,7 +11,8 @@ import argparse
 import asyncio
 from typing import Any
 
-from tui.commands.say import say, show
+from tui.commands.say import show
+from tui.commands.target import open_session, service_target
 from tui.profiles import ServiceTarget, add_service_arguments
 
 
@@ -35,10 +36,6 @@ def add_parser(subparsers: Any) -> None:
     add_service_arguments(parser)
 
 
-def _say(message: str) -> None:
-    say("doctor", message)
-
-
 def render(report: Any) -> str:
     """The report as text lines: status, check, subject, what was found, the fix."""
     from rich.cells import set_cell_size
@@ -60,17 +57,10 @@ def render(report: Any) -> str:
 
 
 async def _doctor(args: argparse.Namespace, target: ServiceTarget) -> int:
-    from tui.data.cache import CacheError
-    from tui.data.client import ServiceError
     from tui.data.doctor import run_doctor, worst
-    from tui.data.session import DataSession
 
-    try:
-        session = await DataSession.open(
-            url=target.url, token=target.token_value, demo_size=args.demo_size
-        )
-    except (CacheError, ServiceError) as exc:
-        _say(exc.message)
+    session = await open_session("doctor", target, args.demo_size)
+    if session is None:
         return 1
     try:
         report = await run_doctor(session, send_test=args.send_test)
@@ -81,15 +71,11 @@ async def _doctor(args: argparse.Namespace, target: ServiceTarget) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.config import ConfigError
     from tui.data.lang import resolve_lang
     from tui.i18n import set_lang
-    from tui.profiles import target_from_args
 
-    try:
-        _, target = target_from_args(args)
-    except ConfigError as exc:
-        _say(exc.message)
+    target = service_target("doctor", args)
+    if target is None:
         return 2
     set_lang(resolve_lang(args.lang))
     return asyncio.run(_doctor(args, target))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from tui.commands.say import say
+from tui.commands.target import open_session, service_target
 from tui.data.terminal import TerminalWriter, is_terminal
 from tui.profiles import ServiceTarget, add_service_arguments
 
@@ -84,17 +85,11 @@ def _drop_stdout() -> None:
 
 async def _export(args: argparse.Namespace, target: ServiceTarget) -> int:
     from tui.data.cache import CacheError, ViewFilter
-    from tui.data.client import ServiceError
     from tui.data.export import ExportError
     from tui.data.lang import resolve_lang
-    from tui.data.session import DataSession
 
-    try:
-        session = await DataSession.open(
-            url=target.url, token=target.token_value, demo_size=args.demo_size
-        )
-    except (CacheError, ServiceError) as exc:
-        _say(exc.message)
+    session = await open_session("export", target, args.demo_size)
+    if session is None:
         return 1
     told = session.notice
     try:
@@ -144,12 +139,7 @@ async def _export(args: argparse.Namespace, target: ServiceTarget) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.config import ConfigError
-    from tui.profiles import target_from_args
-
-    try:
-        _, target = target_from_args(args)
-    except ConfigError as exc:
-        _say(exc.message)
+    target = service_target("export", args)
+    if target is None:
         return 2
     return asyncio.run(_export(args, target))

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from tui.commands.say import say
+from tui.commands.target import service_target
 from tui.data.failure_columns import (
     FileRefused,
     fields_from_describe,
@@ -292,13 +293,8 @@ def _open(path: str, stack: ExitStack) -> BinaryIO:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.config import ConfigError
-    from tui.profiles import target_from_args
-
-    try:
-        _, target = target_from_args(args)
-    except ConfigError as exc:
-        _say(exc.message)
+    target = service_target("ingest", args)
+    if target is None:
         return 2
     source = "stdin" if args.file == "-" else args.file
     with ExitStack() as stack:
