@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_classify import CASES
-from tui.data.causes import cause_key, cause_template
+from tui.core.causes import cause_key, cause_template
 from tui.simorg.demo import build_demo_ledger
 
 SAME_CAUSE = [

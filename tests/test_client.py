@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tui.core.models import ERROR_COLUMNS, NotificationSettings
 from tui.data.client import (
     BadResponse,
     ServiceClient,
@@ -16,7 +17,6 @@ from tui.data.client import (
     ServiceUnauthorized,
     ServiceUnavailable,
 )
-from tui.data.models import ERROR_COLUMNS, NotificationSettings
 
 TOKEN = "s3cret-token-value"
 

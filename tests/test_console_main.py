@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import sqlite3
 
-from tui.data.models import ERROR_TYPES
+from tui.core.models import ERROR_TYPES
 from tui.data.session import DataSession, ViewFilter
 from tui.screens.health import DETAIL_DELAY, HealthScreen
 from tui.screens.records import RecordsScreen
@@ -199,7 +199,7 @@ async def test_affected_records_view_marks_records_errors_and_escape_returns(mak
 
 
 async def test_detail_pane_explains_a_card_and_a_row(make_app, wait_ready):
-    from tui.data.catalog import load_catalog
+    from tui.core.catalog import load_catalog
 
     app = make_app()
     async with app.run_test(size=WIDE) as pilot:
@@ -247,7 +247,7 @@ async def test_offline_opens_on_the_cache_and_says_so(make_app, wait_ready, sync
 
 
 async def test_japanese_shows_japanese_titles(make_app, wait_ready):
-    from tui.data.catalog import load_catalog
+    from tui.core.catalog import load_catalog
 
     app = make_app(lang="ja")
     try:

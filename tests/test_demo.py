@@ -10,8 +10,8 @@ import httpx
 import orjson
 import pytest
 
-from tui.data.catalog import load_catalog
-from tui.data.classify import classify
+from tui.core.catalog import load_catalog
+from tui.core.classify import classify
 from tui.service.salesforce import SalesforceConnector, StaticToken
 from tui.simorg import demo
 from tui.simorg.app import create_simorg

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from tui.core.models import ERROR_TYPES
 from tui.data import paths
 from tui.data.cache import ViewFilter
-from tui.data.embedded import LEDGER_NAME, ensure_demo_ledger, start_embedded
-from tui.data.models import ERROR_TYPES
 from tui.data.session import DataSession
+from tui.embedded import LEDGER_NAME, ensure_demo_ledger, start_embedded
 
 
 def test_dirs_follow_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

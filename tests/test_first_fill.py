@@ -14,7 +14,7 @@ from tui.widgets.header import fill_text
 
 def ledger_counts(data_dir: Path) -> tuple[int, int]:
     """(errors, open errors) in the service's own ledger file."""
-    from tui.data.embedded import LEDGER_NAME
+    from tui.embedded import LEDGER_NAME
 
     with sqlite3.connect(data_dir / LEDGER_NAME) as conn:
         total = conn.execute("SELECT count(*) FROM errors").fetchone()[0]

@@ -28,18 +28,18 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Checkbox, Input, RadioSet, Static, Switch
 
 from tui import i18n
+from tui.core.models import NotificationSettings
 from tui.data.client import ServiceClient, ServiceUnavailable
-from tui.data.models import NotificationSettings
 from tui.data.session import DataSession
 from tui.screens.notifications import NotificationsScreen
-from tui.widgets.deliveries import DeliveryTable
-from tui.widgets.notify_fields import (
+from tui.text.notify_fields import (
     FieldError,
     parse_digest_time,
     parse_recipients,
     parse_thresholds,
     parse_timezone,
 )
+from tui.widgets.deliveries import DeliveryTable
 
 session = own_session  # a ledger of its own: these tests change data
 SERVICE_URL = "http://synchealth.test"

@@ -17,7 +17,7 @@ from textual.app import App
 from textual.pilot import Pilot
 
 from tui import i18n
-from tui.data.models import HourBucket, Usage
+from tui.core.models import HourBucket, Usage
 from tui.data.session import DataSession, ResyncPlan, ViewFilter
 from tui.screens.allocation import AllocationScreen
 from tui.screens.export import ExportScreen

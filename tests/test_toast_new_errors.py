@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 
 from tui import i18n
-from tui.data.embedded import EMBEDDED_URL
 from tui.data.session import DataSession, ViewFilter
-from tui.widgets.arrivals import arrivals_text
+from tui.embedded import EMBEDDED_URL
+from tui.text.arrivals import arrivals_text
 
 PICKLIST = {
     "statusCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",

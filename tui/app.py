@@ -21,8 +21,8 @@ from textual.dom import DOMNode
 from textual.message import Message
 
 from tui.config import Config
+from tui.core.models import Usage
 from tui.data.client import actor_name
-from tui.data.models import Usage
 from tui.data.session import DataSession, RefreshResult, ViewFilter
 from tui.i18n import Lang, set_lang, strings, t
 from tui.screens.health import HealthScreen
@@ -412,7 +412,7 @@ class SyncHealthApp(App[int]):
 
     def _announce_arrivals(self, new_errors: dict[str, int]) -> None:
         """One toast for every error new to the console, however many arrived."""
-        from tui.widgets.arrivals import arrivals_text
+        from tui.text.arrivals import arrivals_text
 
         self.notify(
             arrivals_text(new_errors),

@@ -54,9 +54,9 @@ from pydantic import (
     model_validator,
 )
 
-from tui.data.tomlfile import parse_toml, read_utf8
-from tui.data.zone import zone_named
-from tui.service.apiversion import check_api_version
+from tui.core.apiversion import check_api_version
+from tui.core.tomlfile import parse_toml, read_utf8
+from tui.core.zone import zone_named
 
 APP_NAME = "synchealth"
 CONFIG_ENV = "SYNCHEALTH_CONFIG"

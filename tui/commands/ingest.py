@@ -204,7 +204,7 @@ async def _send_all(
 
     embedded = None
     if target.url is None:
-        from tui.data.embedded import start_embedded
+        from tui.embedded import start_embedded
 
         embedded = await start_embedded(demo_size)
         client = ServiceClient(embedded.base_url, transport=embedded.transport)

@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from tui.config import ConfigError
-    from tui.data.tomlfile import describe
+    from tui.core.tomlfile import describe
     from tui.profiles import select, serve_plan, service_config
     from tui.service.app import SyncHealthService
     from tui.service.auth import is_loopback

@@ -31,6 +31,7 @@ from typing import Any, Literal
 import aiosqlite
 import orjson
 
+from tui.core.models import ERROR_COLUMNS, ERROR_TYPES
 from tui.data.cache_file import (
     CacheDamaged,
     CacheError,
@@ -41,7 +42,6 @@ from tui.data.cache_file import (
     move_aside,
     should_check,
 )
-from tui.data.models import ERROR_COLUMNS, ERROR_TYPES
 
 __all__ = ["Cache", "CacheDamaged", "CacheError", "ErrorRow", "QueryInterrupted", "ViewFilter"]
 

@@ -21,7 +21,7 @@ import httpx
 import orjson
 from pydantic import ValidationError
 
-from tui.data.models import (
+from tui.core.models import (
     ACTOR_HEADER,
     CauseErrors,
     CausePage,

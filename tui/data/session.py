@@ -26,6 +26,19 @@ from typing import Any, BinaryIO, TypeVar
 
 import httpx
 
+from tui.core.models import (
+    ERROR_COLUMNS,
+    CausePage,
+    Channel,
+    HistoryPage,
+    NotificationSettings,
+    NotificationStatus,
+    ResyncResult,
+    SyncErrorDetail,
+    TestSendResult,
+    Usage,
+    UsageBreakdown,
+)
 from tui.data import paths
 from tui.data.cache import (
     Cache,
@@ -51,19 +64,6 @@ from tui.data.client import (
     check_service_url,
 )
 from tui.data.export import export_csv
-from tui.data.models import (
-    ERROR_COLUMNS,
-    CausePage,
-    Channel,
-    HistoryPage,
-    NotificationSettings,
-    NotificationStatus,
-    ResyncResult,
-    SyncErrorDetail,
-    TestSendResult,
-    Usage,
-    UsageBreakdown,
-)
 
 __all__ = [
     "DataSession",
@@ -276,7 +276,7 @@ class DataSession:
         """
         embedded = None
         if url is None:
-            from tui.data.embedded import start_embedded
+            from tui.embedded import start_embedded
 
             embedded = await start_embedded(demo_size)
             url, transport, key = embedded.base_url, embedded.transport, embedded.cache_key

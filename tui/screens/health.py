@@ -19,12 +19,12 @@ from textual.widgets import Input, Static
 from tui.data.cache import QueryInterrupted
 from tui.data.session import ErrorRow, ViewFilter
 from tui.i18n import t
+from tui.text.safe import clean
 from tui.widgets.cards import CardStrip, type_title
 from tui.widgets.detail import DetailPane, error_text, type_text
 from tui.widgets.errorgrid import SORT_ORDER, ErrorGrid
 from tui.widgets.header import OfflineBanner, StatusHeader
 from tui.widgets.keybar import KeyBar
-from tui.widgets.safe import clean
 from tui.widgets.usage import UsageGauge
 
 #: Seconds the grid cursor rests before the detail pane fetches that row's history.

@@ -2,7 +2,7 @@
 
 The settings and the channels' status load together; a channel the service has no
 configuration for (no SMTP server, no webhook URL) shows so and cannot be turned on.
-Text fields are checked as they are typed (tui/widgets/notify_fields.py); the service
+Text fields are checked as they are typed (tui/text/notify_fields.py); the service
 checks again on save and its refusal shows in the dialog. Everything the service
 reports (targets, test results, subjects, errors) is data: cleaned, never markup.
 """
@@ -35,9 +35,7 @@ from textual.widgets import (
     Switch,
 )
 
-from tui.data.cache import CacheError
-from tui.data.client import ServiceError
-from tui.data.models import (
+from tui.core.models import (
     MAX_RECIPIENTS,
     Channel,
     Frequency,
@@ -45,17 +43,19 @@ from tui.data.models import (
     NotificationStatus,
     Weekday,
 )
+from tui.data.cache import CacheError
+from tui.data.client import ServiceError
 from tui.i18n import t
-from tui.widgets.deliveries import DeliveryTable, delivery_detail, local_time
-from tui.widgets.notify_fields import (
+from tui.text.notify_fields import (
     FieldError,
     parse_digest_time,
     parse_recipients,
     parse_thresholds,
     parse_timezone,
 )
+from tui.text.safe import clean
+from tui.widgets.deliveries import DeliveryTable, delivery_detail, local_time
 from tui.widgets.prose import Prose
-from tui.widgets.safe import clean
 from tui.widgets.toggles import StateCheckbox, StateRadioButton
 
 if TYPE_CHECKING:

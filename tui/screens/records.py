@@ -22,12 +22,12 @@ from textual.widgets import Static
 from tui.data.session import ViewFilter
 from tui.data.soql import IdExport, id_export
 from tui.i18n import crm_object, t
+from tui.text.safe import clean
+from tui.text.timefmt import ago
 from tui.widgets.cards import type_title
 from tui.widgets.header import StatusHeader
 from tui.widgets.keybar import KeyBar
 from tui.widgets.linegrid import Column, LineGrid
-from tui.widgets.safe import clean
-from tui.widgets.timefmt import ago
 
 if TYPE_CHECKING:
     from tui.app import SyncHealthApp

@@ -26,7 +26,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tui import __version__
-from tui.data.models import (
+from tui.core.models import (
     ERROR_COLUMNS,
     AllocationUpdate,
     ApiError,

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tui.data.classify import classify
+from tui.core.classify import classify
 from tui.i18n import counted
 from tui.service.ledger import ErrorChange, Ledger, ResyncRow
 from tui.service.salesforce import (

@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tui.data.models import NextRetry, RetryPolicy, RetryStatus
+from tui.core.models import NextRetry, RetryPolicy, RetryStatus
 from tui.service import history
 from tui.service.ledger import Ledger, iso
 from tui.service.resync import RECORDS_PER_CALL, ResyncRefused

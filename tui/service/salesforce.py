@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
-from tui.service.apiversion import MIN_API_VERSION, check_api_version
+from tui.core.apiversion import MIN_API_VERSION, check_api_version
 from tui.service.auth import is_loopback
 
 #: sObject Collections accepts at most this many records per request.

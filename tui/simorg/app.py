@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tui.simorg import metadata as md
+from tui.core import sobjects as md
 from tui.simorg.describe import describe
 from tui.simorg.oauth import ConnectedApp, TokenIssuer
 from tui.simorg.state import OrgState

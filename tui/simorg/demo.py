@@ -51,12 +51,12 @@ from typing import Any
 
 import orjson
 
-from tui.data.classify import classify
-from tui.data.models import NotificationSettings
+from tui.core.classify import classify
+from tui.core.models import NotificationSettings
+from tui.core.sobjects import KEY_PREFIX, RECORD_TYPES
 from tui.service.ledger import RECORD_INDEX, SCHEMA_VERSION
 from tui.simorg import validate as v
-from tui.simorg.ids import KEY_PREFIX, make_id
-from tui.simorg.metadata import RECORD_TYPES
+from tui.simorg.ids import make_id
 from tui.simorg.state import POPULATION, OrgState
 
 ORG_NAME = "Sakura Trading KK"

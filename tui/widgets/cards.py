@@ -13,10 +13,10 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
-from tui.data.catalog import load_catalog
-from tui.data.models import ERROR_TYPES
+from tui.core.catalog import load_catalog
+from tui.core.models import ERROR_TYPES
 from tui.i18n import current_lang, t
-from tui.widgets.safe import fit
+from tui.text.safe import fit
 
 #: Cards per row in the compact (two-row) layout; up/down move by this much there.
 COMPACT_COLUMNS = 4

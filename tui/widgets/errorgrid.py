@@ -15,12 +15,12 @@ from typing import Any, ClassVar
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
+from tui.core.catalog import load_catalog
 from tui.data.cache import ErrorRow, ViewFilter, ViewOrder
-from tui.data.catalog import load_catalog
 from tui.i18n import current_lang, t
+from tui.text.safe import clean
+from tui.text.timefmt import ago
 from tui.widgets.linegrid import Column, LineGrid
-from tui.widgets.safe import clean
-from tui.widgets.timefmt import ago
 
 #: ``Cache.view_page``'s signature: (filter, order, offset=, limit=, after=, before=, total=).
 PageLoader = Callable[..., Awaitable[list[ErrorRow]]]

@@ -10,8 +10,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.i18n import t
-from tui.widgets.safe import clean
-from tui.widgets.timefmt import ago, clock, duration
+from tui.text.safe import clean
+from tui.text.timefmt import ago, clock, duration
 
 if TYPE_CHECKING:
     from tui.data.session import FillProgress

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tui.data.models import NotificationSettings
+from tui.core.models import NotificationSettings
 from tui.service.ledger import Ledger
 
 KEY = "notifications"

@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from tui.data.catalog import load_catalog
+from tui.core.catalog import load_catalog
 
 Lang = Literal["en", "ja"]
 LANGS: tuple[Lang, ...] = ("en", "ja")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui.data.models import ERROR_TYPES
+from tui.core.models import ERROR_TYPES
 from tui.i18n import t
 from tui.widgets.cards import type_title
 
