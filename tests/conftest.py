@@ -51,9 +51,9 @@ def synchealth_env(
 @pytest.fixture
 async def demo_session(synchealth_env: dict[str, Path]):
     """A DataSession on the embedded simulated org, refreshed once, closed afterwards."""
-    from tui.data.session import DataSession
+    from tui.embedded import open_data_session
 
-    session = await DataSession.open(cache_path=synchealth_env["cache_file"], demo_size=DEMO_SIZE)
+    session = await open_data_session(cache_path=synchealth_env["cache_file"], demo_size=DEMO_SIZE)
     await session.refresh()
     try:
         yield session

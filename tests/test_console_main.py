@@ -6,7 +6,8 @@ import socket
 import sqlite3
 
 from tui.core.models import ERROR_TYPES
-from tui.data.session import DataSession, ViewFilter
+from tui.data.session import ViewFilter
+from tui.embedded import open_data_session
 from tui.screens.health import DETAIL_DELAY, HealthScreen
 from tui.screens.records import RecordsScreen
 from tui.widgets.cards import CardStrip, ErrorCard
@@ -229,7 +230,7 @@ async def test_detail_pane_explains_a_card_and_a_row(make_app, wait_ready):
 
 
 async def test_offline_opens_on_the_cache_and_says_so(make_app, wait_ready, synchealth_env):
-    session = await DataSession.open(cache_path=synchealth_env["cache_file"], demo_size=2000)
+    session = await open_data_session(cache_path=synchealth_env["cache_file"], demo_size=2000)
     await session.refresh()
     cached = await session.count(ViewFilter())
     await session.close()
@@ -268,7 +269,7 @@ async def test_japanese_shows_japanese_titles(make_app, wait_ready):
 async def test_record_names_with_markup_and_escape_codes_show_as_typed(
     make_app, wait_ready, synchealth_env
 ):
-    session = await DataSession.open(cache_path=synchealth_env["cache_file"], demo_size=2000)
+    session = await open_data_session(cache_path=synchealth_env["cache_file"], demo_size=2000)
     await session.refresh()
     await session.close()
     nasty = "[bold]x[/] \x1b[31mred"

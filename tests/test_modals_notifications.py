@@ -31,6 +31,7 @@ from tui import i18n
 from tui.core.models import NotificationSettings
 from tui.data.client import ServiceClient, ServiceUnavailable
 from tui.data.session import DataSession
+from tui.embedded import open_data_session
 from tui.screens.notifications import NotificationsScreen
 from tui.text.notify_fields import (
     FieldError,
@@ -63,7 +64,7 @@ async def wired(tmp_path: Path) -> AsyncIterator[Wired]:
             webhook_url=hook.url(),
         )
         await env.start()
-        console = await DataSession.open(
+        console = await open_data_session(
             url=SERVICE_URL,
             transport=httpx.ASGITransport(app=env.service.asgi),
             cache_path=tmp_path / "cache.sqlite3",
@@ -354,7 +355,7 @@ async def test_a_service_that_cannot_be_reached_is_said_and_nothing_can_be_saved
     tmp_path: Path,
 ) -> None:
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    console = await DataSession.open(url=url, cache_path=tmp_path / "cache.sqlite3")
+    console = await open_data_session(url=url, cache_path=tmp_path / "cache.sqlite3")
     console.client.backoff = 0.01
     screen = NotificationsScreen(console)
     host = Host(screen)

@@ -12,7 +12,7 @@ import httpx
 
 from tui import i18n
 from tui.data.session import DataSession, ViewFilter
-from tui.embedded import EMBEDDED_URL
+from tui.embedded import EMBEDDED_URL, open_data_session
 from tui.text.arrivals import arrivals_text
 
 PICKLIST = {
@@ -79,7 +79,7 @@ async def test_a_repeat_of_a_known_error_is_not_new(demo_session) -> None:
 
 
 async def test_the_first_fill_of_an_empty_cache_counts_nothing(synchealth_env, tmp_path) -> None:
-    session = await DataSession.open(cache_path=tmp_path / "fresh.sqlite3", demo_size=2000)
+    session = await open_data_session(cache_path=tmp_path / "fresh.sqlite3", demo_size=2000)
     try:
         first = await session.refresh()
         assert first.changed == 2000 and first.new_errors == {}

@@ -24,6 +24,7 @@ from tui.config import Config
 from tui.core.models import Usage
 from tui.data.client import actor_name
 from tui.data.session import DataSession, RefreshResult, ViewFilter
+from tui.embedded import open_data_session
 from tui.i18n import Lang, set_lang, strings, t
 from tui.screens.health import HealthScreen
 from tui.widgets.header import Status
@@ -237,7 +238,7 @@ class SyncHealthApp(App[int]):
         from tui.data.session import problem_of
 
         try:
-            session = await DataSession.open(**self._open_args)
+            session = await open_data_session(**self._open_args)
         except (ServiceError, CacheError) as exc:
             self.post_message(SessionFailed(exc.message, problem_of(exc)))
         except OSError as exc:

@@ -1,4 +1,8 @@
-"""The default run: the Sync Health service and the simulated org, in this process.
+"""The composition root of the default run: the service and the simulated org, in process.
+
+It is the one module that wires the console's data layer to the service and the simulated
+org (docs/architecture.md); :func:`open_data_session` is how the console and the CLI open
+a session, on a service at a URL or on this embedded demo.
 
 The demo ledger lives in the user's data dir (built on first run); the service reaches
 the simulated org through ``httpx.ASGITransport``, and the console reaches the service
@@ -11,10 +15,12 @@ import contextlib
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from tui.data import paths
+from tui.data.session import DataSession
 
 LEDGER_NAME = "demo-ledger.sqlite3"
 #: The URL the console uses for the in-process service (never resolved).
@@ -83,3 +89,23 @@ async def start_embedded(demo_size: int = 5000, data_dir: Path | None = None) ->
     service = SyncHealthService(config)
     await service.start()  # ASGITransport does not run lifespan events
     return EmbeddedService(service, httpx.ASGITransport(app=service.asgi), ledger)
+
+
+async def open_data_session(
+    *, url: str | None = None, demo_size: int = 5000, **options: Any
+) -> DataSession:
+    """A console session on the service at ``url``; ``url`` None starts the embedded demo.
+
+    ``options`` are :meth:`DataSession.open`'s (token, cache_path, timeout...). The
+    embedded service is the session's to close.
+    """
+    if url is not None:
+        return await DataSession.open(url, **options)
+    embedded = await start_embedded(demo_size)
+    return await DataSession.open(
+        embedded.base_url,
+        transport=embedded.transport,
+        cache_key=embedded.cache_key,
+        owned=embedded,
+        **options,
+    )

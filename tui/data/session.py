@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 import httpx
 
@@ -105,6 +105,12 @@ class RefreshResult:
     @property
     def new_count(self) -> int:
         return sum(self.new_errors.values())
+
+
+class Closable(Protocol):
+    """What a session may own besides its client and cache (the embedded service)."""
+
+    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,11 +231,15 @@ class DataSession:
     """What the console uses; build it with ``await DataSession.open(...)``."""
 
     def __init__(
-        self, client: ServiceClient, cache: Cache, embedded: Any = None, page_size: int = PAGE_SIZE
+        self,
+        client: ServiceClient,
+        cache: Cache,
+        owned: Closable | None = None,
+        page_size: int = PAGE_SIZE,
     ) -> None:
         self.client = client
         self.cache = cache
-        self._embedded = embedded
+        self._owned = owned
         self.page_size = page_size
         self.org_name: str | None = None
         self.mode: str | None = None
@@ -257,41 +267,38 @@ class DataSession:
     @classmethod
     async def open(
         cls,
+        url: str,
         *,
-        url: str | None = None,
         token: str | None = None,
         cache_path: Path | None = None,
-        demo_size: int = 5000,
+        cache_key: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         retries: int = 3,
         actor: str | None = None,
+        owned: Closable | None = None,
     ) -> DataSession:
-        """Open the cache and a client; ``url`` None runs the embedded service.
+        """Open the cache and a client of the service at ``url``.
 
         ``transport`` replaces the network for ``url`` (tests, in-process services);
-        ``timeout`` is how long a request waits for an answer before it counts as slow,
-        ``retries`` how often an idempotent request is tried again; ``actor`` names us
-        in the service's history (default ``user@host``).
+        ``cache_key`` names the cache file instead of ``url`` (the embedded service, whose
+        URL is never resolved); ``timeout`` is how long a request waits for an answer
+        before it counts as slow, ``retries`` how often an idempotent request is tried
+        again; ``actor`` names us in the service's history (default ``user@host``).
+        ``owned`` is closed with the session, or at once if the session cannot open: the
+        composition root (tui/embedded.py) hands over the service it started this way.
         """
-        embedded = None
-        if url is None:
-            from tui.embedded import start_embedded
-
-            embedded = await start_embedded(demo_size)
-            url, transport, key = embedded.base_url, embedded.transport, embedded.cache_key
-        else:
-            key = check_service_url(url)
         try:
+            key = cache_key or check_service_url(url)
             cache = await Cache.open(cache_path or _cache_path(key))
         except BaseException:
-            if embedded is not None:
-                await embedded.aclose()
+            if owned is not None:
+                await owned.aclose()
             raise
         client = ServiceClient(
             url, token, transport=transport, timeout=timeout, retries=retries, actor=actor
         )
-        session = cls(client, cache, embedded)
+        session = cls(client, cache, owned)
         await session._load_cached()
         return session
 
@@ -332,9 +339,9 @@ class DataSession:
             await self.client.aclose()
             await self.cache.close()
         finally:
-            if self._embedded is not None:
-                await self._embedded.aclose()
-                self._embedded = None
+            if self._owned is not None:
+                await self._owned.aclose()
+                self._owned = None
 
     # -- refresh -------------------------------------------------------------------------
 
