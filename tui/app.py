@@ -21,11 +21,12 @@ from textual.dom import DOMNode
 from textual.message import Message
 
 from tui.config import Config
+from tui.core.lang import Lang
 from tui.core.models import Usage
 from tui.data.client import actor_name
 from tui.data.session import DataSession, RefreshResult, ViewFilter
 from tui.embedded import open_data_session
-from tui.i18n import Lang, set_lang, strings, t
+from tui.i18n import set_lang, strings, t
 from tui.screens.health import HealthScreen
 from tui.widgets.header import Status
 

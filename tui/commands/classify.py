@@ -17,9 +17,10 @@ from typing import Any, TextIO
 import orjson
 
 from tui.commands.say import say
+from tui.config import configured_lang
 from tui.core.catalog import load_catalog
 from tui.core.classify import ClassifyInputError, classify, iter_errors
-from tui.core.lang import LANGS, configured_lang, resolve_lang
+from tui.core.lang import LANGS, resolve_lang
 
 
 class _BadInput(Exception):

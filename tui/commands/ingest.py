@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 
 from tui.commands.say import say
 from tui.commands.target import service_target
+from tui.core.lang import counted
 from tui.data.failure_columns import (
     FileRefused,
     fields_from_describe,
@@ -39,7 +40,6 @@ from tui.data.failure_files import (
     FailureFile,
     read_failures,
 )
-from tui.i18n import counted
 from tui.profiles import ServiceTarget, add_service_arguments
 
 BATCH_ITEMS = 500

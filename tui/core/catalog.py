@@ -49,7 +49,6 @@ from wcwidth import wcswidth
 from tui.core.models import ERROR_TYPES
 from tui.core.tomlfile import read_toml
 
-Lang = Literal["en", "ja"]
 Origin = Literal["salesforce", "integration"]
 
 #: The subtype every unrecognised error and unknown code ends up in.

@@ -21,6 +21,7 @@ import httpx
 import orjson
 from pydantic import ValidationError
 
+from tui.core.lang import counted
 from tui.core.models import (
     ACTOR_HEADER,
     CauseErrors,
@@ -42,7 +43,7 @@ from tui.core.models import (
     Usage,
     UsageBreakdown,
 )
-from tui.i18n import counted, service_message
+from tui.i18n import service_message
 
 
 class ServiceError(Exception):

@@ -35,6 +35,7 @@ from textual.widgets import (
     Switch,
 )
 
+from tui.core.lang import LANGS
 from tui.core.models import (
     MAX_RECIPIENTS,
     Channel,
@@ -63,7 +64,6 @@ if TYPE_CHECKING:
 
 FREQUENCIES: tuple[Frequency, ...] = get_args(Frequency)
 WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)
-LANGS: tuple[str, ...] = ("en", "ja")
 CHANNELS: tuple[Channel, ...] = ("email", "webhook")
 #: Terminal columns from which the schedule and the channels stand side by side.
 WIDE = 150

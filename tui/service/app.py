@@ -60,6 +60,7 @@ from tui.service import callcount, history
 from tui.service.auth import BearerAuth
 from tui.service.causes import PAGE_MAX, CauseIndex
 from tui.service.config import ServiceConfig
+from tui.service.connect import open_connector
 from tui.service.doctor import Doctor
 from tui.service.engine import MAX_LEASE, MAX_TAKE, MIN_LEASE, EngineQueue, EngineRefused
 from tui.service.ingest import MAX_BODY_BYTES, IngestBatch, IngestRefused, ingest
@@ -84,7 +85,6 @@ from tui.service.retries import (
     parse_policy,
 )
 from tui.service.salesforce import call_kind
-from tui.service.sfauth import open_connector
 from tui.service.usage import OrgLimits, UsageLedger
 
 log = logging.getLogger("tui.service")

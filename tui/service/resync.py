@@ -36,7 +36,7 @@ from datetime import datetime
 from typing import Any
 
 from tui.core.classify import classify
-from tui.i18n import counted
+from tui.core.lang import counted
 from tui.service.ledger import ErrorChange, Ledger, ResyncRow
 from tui.service.salesforce import (
     RecordResult,
