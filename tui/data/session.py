@@ -64,6 +64,7 @@ from tui.data.client import (
     check_service_url,
 )
 from tui.data.export import export_csv
+from tui.data.values import FillProgress
 
 __all__ = [
     "DataSession",
@@ -111,26 +112,6 @@ class Closable(Protocol):
     """What a session may own besides its client and cache (the embedded service)."""
 
     async def aclose(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class FillProgress:
-    """How far a first fill of the cache has come (``total`` None: the service did not say)."""
-
-    done: int
-    total: int | None
-    #: Rows per second stored so far in this run.
-    rate: float
-
-    @property
-    def fraction(self) -> float | None:
-        return None if not self.total else min(1.0, self.done / self.total)
-
-    @property
-    def seconds_left(self) -> float | None:
-        if self.total is None or self.rate <= 0:
-            return None
-        return max(0.0, (self.total - self.done) / self.rate)
 
 
 @dataclass(frozen=True, slots=True)

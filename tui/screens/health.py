@@ -21,7 +21,8 @@ from tui.data.session import ErrorRow, ViewFilter
 from tui.i18n import t
 from tui.screens.console import Console
 from tui.text.safe import clean
-from tui.widgets.cards import CardStrip, type_title
+from tui.text.titles import type_title
+from tui.widgets.cards import CardStrip
 from tui.widgets.detail import DetailPane, error_text, type_text
 from tui.widgets.errorgrid import SORT_ORDER, ErrorGrid
 from tui.widgets.header import OfflineBanner, StatusHeader

@@ -23,7 +23,7 @@ from tui.data.client import ServiceError
 from tui.i18n import current_lang, t
 from tui.text.safe import clean
 from tui.text.timefmt import ago, stamp
-from tui.widgets.errorgrid import subtype_title
+from tui.text.titles import subtype_title
 
 if TYPE_CHECKING:
     from datetime import datetime

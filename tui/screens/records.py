@@ -25,7 +25,7 @@ from tui.i18n import crm_object, t
 from tui.screens.console import Console
 from tui.text.safe import clean
 from tui.text.timefmt import ago
-from tui.widgets.cards import type_title
+from tui.text.titles import type_title
 from tui.widgets.header import StatusHeader
 from tui.widgets.keybar import KeyBar
 from tui.widgets.linegrid import Column, LineGrid

@@ -14,7 +14,7 @@ from tui.text.safe import clean
 from tui.text.timefmt import ago, clock, duration
 
 if TYPE_CHECKING:
-    from tui.data.session import FillProgress
+    from tui.data.values import FillProgress
 
 #: Kinds of problem the banner words (``ServiceError.problem``, "cache"); locale keys.
 PROBLEMS = frozenset({
