@@ -26,8 +26,7 @@ def pristine_ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Built at the fixed time, the times the console shows ("3h ago") match the fixed
     clock, so snapshots never drift. Tests get copies: resyncs never leak between them.
     """
-    from tui.embedded import LEDGER_NAME
-    from tui.simorg.demo import build_demo_ledger
+    from tui.embedded import LEDGER_NAME, build_demo_ledger
 
     path = tmp_path_factory.mktemp("synchealth-pristine") / LEDGER_NAME
     build_demo_ledger(path, DEMO_SIZE, now=FIXED_NOW)

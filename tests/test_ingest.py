@@ -16,12 +16,13 @@ import orjson
 import pytest
 
 from tui.core.sobjects import KEY_PREFIX
+from tui.embedded import build_demo_ledger
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
 from tui.service.ingest import MAX_BODY_BYTES, MAX_ITEMS, MAX_MESSAGE, MAX_NAME
 from tui.service.migrations import SCHEMA_VERSION
 from tui.simorg.app import create_simorg
-from tui.simorg.demo import build_demo_ledger, demo_org_state
+from tui.simorg.demo import demo_org_state
 from tui.simorg.ids import make_id
 from tui.simorg.state import OrgState
 

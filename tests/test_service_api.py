@@ -14,10 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tui.embedded import build_demo_ledger
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
 from tui.simorg.app import create_simorg
-from tui.simorg.demo import build_demo_ledger, demo_org_state
+from tui.simorg.demo import demo_org_state
 from tui.simorg.state import OrgState
 
 T0 = datetime(2025, 3, 10, 12, 30, tzinfo=UTC)

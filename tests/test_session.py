@@ -36,7 +36,7 @@ class Stack:
     """The real service on a demo ledger, with the simulated org in-process."""
 
     def __init__(self, tmp_path: Path, size: int = 600) -> None:
-        from tui.simorg.demo import build_demo_ledger
+        from tui.embedded import build_demo_ledger
 
         self.ledger = tmp_path / "ledger.sqlite3"
         self.cache_path = tmp_path / "cache.sqlite3"

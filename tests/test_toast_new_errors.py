@@ -46,7 +46,7 @@ NEW_THREE = [
 
 async def post_errors(session: DataSession, items: list[dict[str, Any]]) -> dict[str, Any]:
     """Report failures to the session's embedded service, as the sync engine would."""
-    transport = session._embedded.transport  # the in-process service the console reads
+    transport = session._owned.transport  # the in-process service the console reads
     async with httpx.AsyncClient(transport=transport, base_url=EMBEDDED_URL) as http:
         answer = await http.post("/v1/errors", json={"errors": items})
     assert answer.status_code == 200, answer.text

@@ -13,14 +13,19 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from tui.data import paths
 from tui.data.session import DataSession
+
+if TYPE_CHECKING:
+    from tui.simorg.demo import DemoSummary
 
 LEDGER_NAME = "demo-ledger.sqlite3"
 #: The URL the console uses for the in-process service (never resolved).
@@ -45,14 +50,28 @@ class EmbeddedService:
         await self.service.stop()  # type: ignore[attr-defined]
 
 
+def build_demo_ledger(
+    path: Path, size: int, *, seed: int = 7, now: datetime | None = None
+) -> DemoSummary:
+    """Write the demo ledger of ``size`` errors to the new file ``path``, in one transaction,
+    through the service's own bulk load."""
+    from tui.service.ledger_load import LedgerLoad
+    from tui.simorg.demo import write_demo_ledger
+
+    if size < 0:
+        raise ValueError("the demo size cannot be negative")
+    started = time.perf_counter()
+    with LedgerLoad(path) as load:
+        summary = write_demo_ledger(load, path, size, seed=seed, now=now)
+    return replace(summary, seconds=time.perf_counter() - started)
+
+
 def ensure_demo_ledger(size: int, data_dir: Path | None = None) -> Path:
     """The demo ledger, built with ``size`` errors if it does not exist yet.
 
     It is built under a temporary name and renamed, so a run killed halfway never
     leaves a half-built ledger behind.
     """
-    from tui.simorg.demo import build_demo_ledger
-
     ledger = (data_dir or paths.data_dir()) / LEDGER_NAME
     if ledger.exists():
         return ledger

@@ -102,7 +102,7 @@ def ledger_problem(db: Path) -> str | None:
 
 
 def _demo_ledger(db: Path, size: int) -> None:
-    from tui.simorg.demo import build_demo_ledger
+    from tui.embedded import build_demo_ledger
 
     if not db.exists():
         show(f"Building a demo ledger of {size:,} errors in {db} ...")

@@ -55,6 +55,21 @@ _INSERT_ERROR = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'open', ?)"
 )
 
+#: One attempt of an error: (error_id, at, outcome, sf_code, message, request_id).
+INSERT_ATTEMPT = (
+    "INSERT INTO attempts(error_id, at, outcome, sf_code, message, request_id) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+#: (key, JSON value) of a setting; (key, value) of the ledger's meta.
+SET_SETTING = "INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)"
+SET_META = "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)"
+
+
+def schema_sql() -> str:
+    """The ledger's tables (``schema.sql``), as every writer of a ledger creates them."""
+    return resources.files("tui.service").joinpath("schema.sql").read_text("utf-8")
+
+
 #: A repeat counts an attempt; a newer one (the flag) also takes the report's facts.
 _REPEAT_ERROR = (
     "UPDATE errors SET seq = ?1, attempts = attempts + 1, "
@@ -203,8 +218,7 @@ class Ledger:
 
     async def _migrate(self) -> None:
         assert self._writer is not None
-        schema = resources.files("tui.service").joinpath("schema.sql").read_text("utf-8")
-        await self._writer.executescript(schema)
+        await self._writer.executescript(schema_sql())
         await self._writer.execute(RECORD_INDEX)
         version = await self.meta("schema_version", conn=self._writer)
         if version is not None and int(version) > SCHEMA_VERSION:
@@ -260,10 +274,7 @@ class Ledger:
 
     async def set_setting(self, key: str, value: Any) -> None:
         async with self.transaction() as conn:
-            await conn.execute(
-                "INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)",
-                (key, orjson.dumps(value).decode()),
-            )
+            await conn.execute(SET_SETTING, (key, orjson.dumps(value).decode()))
 
     # -- change feed and details -------------------------------------------
 

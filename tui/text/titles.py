@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from tui.core.catalog import load_catalog
 from tui.i18n import current_lang
 
@@ -15,6 +17,7 @@ def type_title(code: str, cells: int | None = None) -> str:
     return text.title if cells is None else text.label(cells)
 
 
+@lru_cache(maxsize=512)
 def subtype_title(code: str, lang: str, cells: int | None = None) -> str:
     """A subtype's catalog title; its short title when the title needs more than ``cells``."""
     try:

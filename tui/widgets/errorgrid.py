@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
@@ -38,7 +37,6 @@ _SORT_OF_COLUMN = {
 }
 
 
-@lru_cache(maxsize=512)
 class ErrorGrid(LineGrid):
     """Errors in view order: mark, subtype, object, record, Salesforce id, message, seen, tries."""
 
