@@ -26,6 +26,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tui import __version__
+from tui.core.invalid import explain
 from tui.core.models import (
     ERROR_COLUMNS,
     AllocationUpdate,
@@ -70,7 +71,6 @@ from tui.service.notify.channels import Channels
 from tui.service.notify.notifier import NotConfigured, Notifier
 from tui.service.notify.settings import (
     SettingsError,
-    explain,
     load_settings,
     parse_settings,
     save_settings,
@@ -150,15 +150,6 @@ class AnswerCrashes:
                 "its log has the details.",
             )
             await answer(scope, receive, send)
-
-
-def _explain(exc: ValidationError) -> str:
-    """Pydantic's errors as one line a person can act on."""
-    parts = []
-    for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"]) or "body"
-        parts.append(f"{where}: {err['msg']} (got {err.get('input')!r})")
-    return "; ".join(parts)
 
 
 async def _capped_body(request: Request, limit: int) -> bytes:
