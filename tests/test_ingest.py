@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from clock import Clock
 
 from tui.core.sobjects import KEY_PREFIX
 from tui.embedded import build_demo_ledger
@@ -29,14 +30,6 @@ from tui.simorg.state import OrgState
 T0 = datetime(2025, 3, 10, 12, 30, tzinfo=UTC)
 ORG_TOKEN = "00Dtest!org-token"
 DEMO_SIZE = 60
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from notify_env import Clock, NotifyEnv, WebhookReceiver, at
+from clock import Clock
+from notify_env import NotifyEnv, WebhookReceiver, at
 
 from tui.embedded import start_embedded
 

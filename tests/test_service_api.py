@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from clock import Clock
 
 from tui.embedded import build_demo_ledger
 from tui.service.app import SyncHealthService
@@ -24,14 +25,6 @@ from tui.simorg.state import OrgState
 T0 = datetime(2025, 3, 10, 12, 30, tzinfo=UTC)
 ORG_TOKEN = "00Dtest!token"
 DEMO_SIZE = 400
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
