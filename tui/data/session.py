@@ -44,13 +44,6 @@ from tui.data.cache import (
     Cache,
     CacheDamaged,
     CacheError,
-    ErrorRow,
-    RecordCount,
-    SortColumn,
-    SubtypeCount,
-    TypeCount,
-    ViewFilter,
-    ViewOrder,
 )
 from tui.data.cache_file import check_location
 from tui.data.client import (
@@ -64,7 +57,16 @@ from tui.data.client import (
     check_service_url,
 )
 from tui.data.export import export_csv
-from tui.data.values import FillProgress
+from tui.data.values import (
+    ErrorRow,
+    FillProgress,
+    RecordCount,
+    SortColumn,
+    SubtypeCount,
+    TypeCount,
+    ViewFilter,
+    ViewOrder,
+)
 
 __all__ = [
     "DataSession",

@@ -131,7 +131,12 @@ class ResyncRow:
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    """One failure of one record, as the sync engine reported it (see ``record_failures``)."""
+    """One failure of one record, as the sync engine reported it (see ``record_failures``).
+
+    Not the API's ``SyncError`` (tui/core/models.py) nor the console's ``ErrorRow``: a
+    report has no id, seq, attempts or status yet (the ledger gives them, or finds the
+    error it repeats), and it carries what those lack: the record sent and when it failed.
+    """
 
     type: str
     subtype: str
