@@ -26,6 +26,7 @@ from typing import Any, BinaryIO, Protocol, TypeVar
 
 import httpx
 
+from tui.core.limits import RECORDS_PER_CALL, RESYNC_MAX_IDS
 from tui.core.models import (
     ERROR_COLUMNS,
     CausePage,
@@ -84,12 +85,10 @@ __all__ = [
     "ViewOrder",
 ]
 
-#: The article's limit: one resync request takes at most 100 errors.
-BATCH_SIZE = 100
+#: Errors per resync request (the article's limit).
+BATCH_SIZE = RESYNC_MAX_IDS
 #: Cache meta key of the resync job this console started (its request_id).
 JOB_META = "resync_job"
-#: sObject Collections takes at most 200 records per call.
-RECORDS_PER_CALL = 200
 PAGE_SIZE = 10000
 #: Seconds a request waits for the service before "the service is slow".
 DEFAULT_TIMEOUT = 15.0
