@@ -21,14 +21,12 @@ from typing import Any
 import aiosqlite
 import orjson
 
+from tui.core.models import ERROR_COLUMNS
 from tui.service.migrations import SCHEMA_VERSION, upgrade
 
-#: Columns the change feed selects, in ``ERROR_COLUMNS`` order.
-FEED_COLUMNS = (
-    "id, seq, type, subtype, object_type, record_id, record_name, sf_object, sf_id, "
-    "direction, sf_code, message, fields, first_seen, last_seen, attempts, status"
-)
-_FIELDS_AT = 12
+#: Columns the change feed selects: ``ERROR_COLUMNS``, the API's order of a row.
+FEED_COLUMNS = ", ".join(ERROR_COLUMNS)
+_FIELDS_AT = ERROR_COLUMNS.index("fields")
 
 #: Finds the error a reported failure repeats. Built when the ledger opens rather than
 #: in schema.sql, so a bulk load (the demo builder) does not maintain it row by row:

@@ -17,7 +17,9 @@ from typing import Any
 
 import orjson
 
+from tui.core.models import ERROR_COLUMNS
 from tui.service.ledger import (
+    FEED_COLUMNS,
     INSERT_ATTEMPT,
     RECORD_INDEX,
     SCHEMA_VERSION,
@@ -29,9 +31,8 @@ from tui.service.usage import ADD_CALLS, ADD_HOURLY
 
 #: A whole error row: ``ERROR_COLUMNS`` (tui/core/models.py) and its payload.
 LOAD_ERROR = (
-    "INSERT INTO errors(id, seq, type, subtype, object_type, record_id, record_name, sf_object, "
-    "sf_id, direction, sf_code, message, fields, first_seen, last_seen, attempts, status, "
-    "payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO errors({FEED_COLUMNS}, payload) "
+    f"VALUES ({', '.join('?' * (len(ERROR_COLUMNS) + 1))})"
 )
 
 
