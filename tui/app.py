@@ -236,7 +236,7 @@ class SyncHealthApp(App[int]):
     async def open_session(self) -> None:
         from tui.data.cache import CacheError
         from tui.data.client import ServiceError
-        from tui.data.session import problem_of
+        from tui.data.session_base import problem_of
 
         try:
             session = await open_data_session(**self._open_args)
