@@ -8,7 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tui.core.models import ERROR_COLUMNS, NotificationSettings
+from tui.core.models import ERROR_COLUMNS
+from tui.core.notify_models import NotificationSettings
 from tui.data.client import (
     BadResponse,
     ServiceClient,

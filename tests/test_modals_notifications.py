@@ -28,7 +28,7 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Checkbox, Input, RadioSet, Static, Switch
 
 from tui import i18n
-from tui.core.models import NotificationSettings
+from tui.core.notify_models import NotificationSettings
 from tui.data.client import ServiceClient, ServiceUnavailable
 from tui.data.session import DataSession
 from tui.embedded import open_data_session

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from itertools import pairwise
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ErrorType = Literal[
     "association",
@@ -42,6 +40,8 @@ ERROR_TYPES: tuple[ErrorType, ...] = (
 Direction = Literal["to_salesforce", "from_salesforce"]
 ErrorStatus = Literal["open", "resolved"]
 Frequency = Literal["immediate", "daily", "weekly"]
+#: A time of day as HH:MM on a 24-hour clock.
+HHMM = re.compile(r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")
 
 #: Column order of an error row in the change feed (``GET /v1/errors``) and in
 #: the client's cache. ``fields`` travels as a list of field API names.
@@ -136,7 +136,7 @@ class RetryPolicy(BaseModel):
     @field_validator("nightly_at")
     @classmethod
     def _hh_mm(cls, value: str) -> str:
-        if not _HHMM.match(value):
+        if not HHMM.match(value):
             raise ValueError(f"use HH:MM on a 24-hour clock, e.g. 02:00 (got {value!r})")
         return value
 
@@ -217,259 +217,6 @@ class Health(BaseModel):
         description="direct: a resync re-sends the newest reported values to Salesforce; "
         "engine: it asks the sync engine to re-read the record from the CRM and sync it.",
     )
-
-
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-DeliveryKind = Literal[
-    "immediate",
-    "daily",
-    "weekly",
-    "usage_alert",
-    "usage_recovered",
-    "retries_paused",
-    "retries_resumed",
-    "test",
-]
-Channel = Literal["email", "webhook"]
-
-MAX_RECIPIENTS = 50
-MAX_THRESHOLDS = 5
-_ADDRESS = re.compile(
-    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@"
-    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
-_HHMM = re.compile(r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")
-
-
-def is_email_address(text: str) -> bool:
-    """A plain ``name@example.com`` address (no display name), at most 254 characters."""
-    return len(text) <= 254 and _ADDRESS.match(text) is not None
-
-
-class EmailChannel(BaseModel):
-    """Email on or off and who gets it; the SMTP server is service configuration."""
-
-    enabled: bool = False
-    recipients: list[str] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
-
-    @field_validator("recipients")
-    @classmethod
-    def _addresses(cls, value: list[str]) -> list[str]:
-        seen: dict[str, str] = {}
-        for raw in value:
-            address = raw.strip()
-            if not is_email_address(address):
-                raise ValueError(f"{raw!r} is not an email address like name@example.com")
-            seen.setdefault(address.lower(), address)
-        return list(seen.values())
-
-    @model_validator(mode="after")
-    def _someone_to_tell(self) -> EmailChannel:
-        if self.enabled and not self.recipients:
-            raise ValueError("email is on but has no recipients; add at least one address")
-        return self
-
-
-class WebhookChannel(BaseModel):
-    """The webhook on or off; its URL is a secret of the service configuration."""
-
-    enabled: bool = False
-
-
-class NotificationSettings(BaseModel):
-    """When and how the service tells people about sync errors and API usage."""
-
-    enabled: bool = False
-    frequency: Frequency = "daily"
-    digest_time: str = Field("09:00", description="HH:MM, local time of `timezone`.")
-    digest_weekday: Weekday = Field("mon", description="Day of the weekly digest.")
-    timezone: str = Field("UTC", description="IANA time zone name, e.g. Asia/Tokyo.")
-    lang: Literal["en", "ja"] = "en"
-    email: EmailChannel = Field(default_factory=EmailChannel)
-    webhook: WebhookChannel = Field(default_factory=WebhookChannel)
-    usage_alerts: bool = True
-    usage_thresholds: list[int] = Field(
-        default_factory=lambda: [75, 90],
-        description="Percent of the allocation; 1 to 100, ascending, at most 5.",
-    )
-
-    @field_validator("digest_time")
-    @classmethod
-    def _hh_mm(cls, value: str) -> str:
-        if not _HHMM.match(value):
-            raise ValueError(f"use HH:MM on a 24-hour clock, e.g. 09:00 or 18:30 (got {value!r})")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" is a directory
-            raise ValueError(
-                f"{value!r} is not an IANA time zone; use a name like Asia/Tokyo or UTC"
-            ) from None
-        return value
-
-    @field_validator("usage_thresholds")
-    @classmethod
-    def _thresholds(cls, value: list[int]) -> list[int]:
-        if not 1 <= len(value) <= MAX_THRESHOLDS:
-            raise ValueError(f"give from 1 to {MAX_THRESHOLDS} thresholds, got {len(value)}")
-        if any(not 1 <= v <= 100 for v in value):
-            raise ValueError(f"each threshold is a percent from 1 to 100, got {value}")
-        if any(a >= b for a, b in pairwise(value)):
-            raise ValueError(f"list the thresholds in ascending order, each once, got {value}")
-        return value
-
-
-class ChannelStatus(BaseModel):
-    """Whether the service can send on a channel, and where to (never a secret)."""
-
-    configured: bool
-    target: str = Field(description="e.g. 'smtp.example.com:587 STARTTLS as bot@x', a host.")
-
-
-class Delivery(BaseModel):
-    """One message on one channel, as the outbox knows it."""
-
-    id: int
-    kind: DeliveryKind
-    channel: Channel
-    status: Literal["pending", "sent", "failed"]
-    subject: str
-    created: datetime
-    attempts: int
-    last_attempt: datetime | None = None
-    next_attempt: datetime | None = None
-    error: str = ""
-
-
-class NotificationStatus(BaseModel):
-    channels: dict[str, ChannelStatus] = Field(description='Keys "email" and "webhook".')
-    next_digest_at: datetime | None = None
-    deliveries: list[Delivery] = Field(description="Newest first, at most 20.")
-
-
-class TestSendRequest(BaseModel):
-    __test__ = False  # not a pytest test class
-
-    channel: Channel
-
-
-class TestSendResult(BaseModel):
-    __test__ = False  # not a pytest test class
-
-    channel: str
-    ok: bool
-    detail: str = Field(description="What happened, or the exact failure.")
-    delivery_id: int | None = None
-
-
-class ResyncRequest(BaseModel):
-    error_ids: list[int]
-    request_id: str
-
-
-class ResyncOutcome(BaseModel):
-    error_id: int
-    status: Literal["synced", "failed", "skipped", "requested"] = Field(
-        description="requested: handed to the sync engine (engine mode), see engine_request_id."
-    )
-    type: ErrorType | None = None
-    subtype: str | None = None
-    sf_code: str = ""
-    message: str = ""
-    engine_request_id: str | None = None
-
-
-class ResyncJobRequest(BaseModel):
-    error_ids: list[int] = Field(description="1 to 50,000 error ids.")
-    request_id: str
-
-
-class JobOutcome(BaseModel):
-    """What became of one error of a resync job."""
-
-    error_id: int
-    status: Literal["synced", "failed", "skipped", "requested", "unknown", "cancelled"] = Field(
-        description="unknown: cut off while being sent, not sent again; cancelled: not sent."
-    )
-    type: ErrorType | None = None
-    subtype: str | None = None
-    sf_code: str = ""
-    message: str = ""
-    engine_request_id: str | None = None
-
-
-class JobCounts(BaseModel):
-    pending: int
-    sending: int
-    synced: int
-    failed: int
-    skipped: int
-    unknown: int
-    cancelled: int
-    requested: int = 0
-
-
-class ResyncJob(BaseModel):
-    """A resync job's progress (``POST``/``GET /v1/resync/jobs``)."""
-
-    job_id: str
-    request_id: str
-    created: datetime
-    state: Literal["running", "done", "cancelled"]
-    total: int
-    done: int = Field(description="Errors with an outcome.")
-    counts: JobCounts
-    salesforce_calls: int
-    waiting: str | None = Field(None, description="Why the job waits, while it waits.")
-    wait_until: datetime | None = Field(None, description="Until when it waits, if known.")
-    finished: datetime | None = None
-    outcomes: list[JobOutcome] = Field(default_factory=list)
-    next_cursor: int = Field(0, description="Pass as cursor for the next page of outcomes.")
-    replayed: bool = False
-
-
-class ResyncJobList(BaseModel):
-    jobs: list[ResyncJob]
-
-
-class EngineRecord(BaseModel):
-    """The Salesforce side of a record to sync, as last reported."""
-
-    object: str
-    id: str | None = None
-    external_id: dict[str, str] | None = None
-
-
-class EngineRequest(BaseModel):
-    """A record the sync engine should re-read from the CRM and sync, then report."""
-
-    request_id: str
-    object_type: str
-    record_id: str
-    direction: str
-    salesforce: EngineRecord
-    error_ids: list[int]
-    created: datetime
-    expires: datetime
-    lease_until: datetime | None = None
-
-
-class EngineRequestPage(BaseModel):
-    """The answer to ``GET /v1/engine/requests?lease=SECONDS``: the requests now leased."""
-
-    requests: list[EngineRequest]
-    lease_until: datetime
-
-
-class ResyncResult(BaseModel):
-    request_id: str
-    outcomes: list[ResyncOutcome]
-    salesforce_calls: int
-    replayed: bool = Field(False, description="True when this request_id was already done.")
 
 
 class ApiError(BaseModel):

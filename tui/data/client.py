@@ -26,23 +26,18 @@ from tui.core.models import (
     ACTOR_HEADER,
     CauseErrors,
     CausePage,
-    Channel,
     DoctorReport,
     Health,
     HistoryPage,
     IngestResult,
-    NotificationSettings,
-    NotificationStatus,
-    ResyncJob,
-    ResyncJobList,
-    ResyncResult,
     RetryPolicy,
     RetryStatus,
     SyncErrorDetail,
-    TestSendResult,
     Usage,
     UsageBreakdown,
 )
+from tui.core.notify_models import Channel, NotificationSettings, NotificationStatus, TestSendResult
+from tui.core.resync_models import ResyncJob, ResyncJobList, ResyncResult
 from tui.i18n import service_message
 
 

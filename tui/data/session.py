@@ -24,15 +24,12 @@ from typing import Any, BinaryIO
 from tui.core.models import (
     ERROR_COLUMNS,
     CausePage,
-    Channel,
     HistoryPage,
-    NotificationSettings,
-    NotificationStatus,
     SyncErrorDetail,
-    TestSendResult,
     Usage,
     UsageBreakdown,
 )
+from tui.core.notify_models import Channel, NotificationSettings, NotificationStatus, TestSendResult
 from tui.data.cache import CacheDamaged, CacheError
 from tui.data.client import ServiceError
 from tui.data.export import export_csv

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tui.core.limits import RECORDS_PER_CALL, RESYNC_MAX_IDS
-from tui.core.models import ResyncResult
+from tui.core.resync_models import ResyncResult
 from tui.data.client import BadResponse, ServiceRejected, ServiceUnauthorized, ServiceUnavailable
 from tui.data.session_feed import FeedPulls
 

@@ -36,10 +36,10 @@ from textual.widgets import (
 )
 
 from tui.core.lang import LANGS
-from tui.core.models import (
+from tui.core.models import Frequency
+from tui.core.notify_models import (
     MAX_RECIPIENTS,
     Channel,
-    Frequency,
     NotificationSettings,
     NotificationStatus,
     Weekday,

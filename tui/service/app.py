@@ -35,8 +35,6 @@ from tui.core.models import (
     CausePage,
     CauseSummary,
     DoctorReport,
-    EngineRequest,
-    EngineRequestPage,
     ErrorPage,
     Health,
     HistoryPage,
@@ -44,18 +42,24 @@ from tui.core.models import (
     IngestResult,
     KindObjectCalls,
     NamedCalls,
+    SyncErrorDetail,
+    Usage,
+    UsageBreakdown,
+)
+from tui.core.notify_models import (
     NotificationSettings,
     NotificationStatus,
+    TestSendRequest,
+    TestSendResult,
+)
+from tui.core.resync_models import (
+    EngineRequest,
+    EngineRequestPage,
     ResyncJob,
     ResyncJobList,
     ResyncJobRequest,
     ResyncRequest,
     ResyncResult,
-    SyncErrorDetail,
-    TestSendRequest,
-    TestSendResult,
-    Usage,
-    UsageBreakdown,
 )
 from tui.service import callcount, history
 from tui.service.auth import BearerAuth

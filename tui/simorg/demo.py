@@ -55,7 +55,7 @@ from typing import Any, Protocol
 import orjson
 
 from tui.core.classify import classify
-from tui.core.models import NotificationSettings
+from tui.core.notify_models import NotificationSettings
 from tui.simorg.demo_cases import CASES
 from tui.simorg.demo_records import DEALS, TASKS, Case, DemoGen, err, mix
 from tui.simorg.state import OrgState

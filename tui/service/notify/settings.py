@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tui.core.invalid import explain
-from tui.core.models import NotificationSettings
+from tui.core.notify_models import NotificationSettings
 from tui.service.ledger import Ledger
 
 KEY = "notifications"

@@ -1,0 +1,161 @@
+"""Shapes of the notifier's API: channels, settings, deliveries, a test send.
+
+The console's notification settings screen edits ``NotificationSettings``; the
+service checks and stores them (``PUT /v1/notifications``)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from itertools import pairwise
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from tui.core.models import HHMM, Frequency
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DeliveryKind = Literal[
+    "immediate",
+    "daily",
+    "weekly",
+    "usage_alert",
+    "usage_recovered",
+    "retries_paused",
+    "retries_resumed",
+    "test",
+]
+Channel = Literal["email", "webhook"]
+
+MAX_RECIPIENTS = 50
+MAX_THRESHOLDS = 5
+_ADDRESS = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+
+
+def is_email_address(text: str) -> bool:
+    """A plain ``name@example.com`` address (no display name), at most 254 characters."""
+    return len(text) <= 254 and _ADDRESS.match(text) is not None
+
+
+class EmailChannel(BaseModel):
+    """Email on or off and who gets it; the SMTP server is service configuration."""
+
+    enabled: bool = False
+    recipients: list[str] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
+
+    @field_validator("recipients")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        seen: dict[str, str] = {}
+        for raw in value:
+            address = raw.strip()
+            if not is_email_address(address):
+                raise ValueError(f"{raw!r} is not an email address like name@example.com")
+            seen.setdefault(address.lower(), address)
+        return list(seen.values())
+
+    @model_validator(mode="after")
+    def _someone_to_tell(self) -> EmailChannel:
+        if self.enabled and not self.recipients:
+            raise ValueError("email is on but has no recipients; add at least one address")
+        return self
+
+
+class WebhookChannel(BaseModel):
+    """The webhook on or off; its URL is a secret of the service configuration."""
+
+    enabled: bool = False
+
+
+class NotificationSettings(BaseModel):
+    """When and how the service tells people about sync errors and API usage."""
+
+    enabled: bool = False
+    frequency: Frequency = "daily"
+    digest_time: str = Field("09:00", description="HH:MM, local time of `timezone`.")
+    digest_weekday: Weekday = Field("mon", description="Day of the weekly digest.")
+    timezone: str = Field("UTC", description="IANA time zone name, e.g. Asia/Tokyo.")
+    lang: Literal["en", "ja"] = "en"
+    email: EmailChannel = Field(default_factory=EmailChannel)
+    webhook: WebhookChannel = Field(default_factory=WebhookChannel)
+    usage_alerts: bool = True
+    usage_thresholds: list[int] = Field(
+        default_factory=lambda: [75, 90],
+        description="Percent of the allocation; 1 to 100, ascending, at most 5.",
+    )
+
+    @field_validator("digest_time")
+    @classmethod
+    def _hh_mm(cls, value: str) -> str:
+        if not HHMM.match(value):
+            raise ValueError(f"use HH:MM on a 24-hour clock, e.g. 09:00 or 18:30 (got {value!r})")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" is a directory
+            raise ValueError(
+                f"{value!r} is not an IANA time zone; use a name like Asia/Tokyo or UTC"
+            ) from None
+        return value
+
+    @field_validator("usage_thresholds")
+    @classmethod
+    def _thresholds(cls, value: list[int]) -> list[int]:
+        if not 1 <= len(value) <= MAX_THRESHOLDS:
+            raise ValueError(f"give from 1 to {MAX_THRESHOLDS} thresholds, got {len(value)}")
+        if any(not 1 <= v <= 100 for v in value):
+            raise ValueError(f"each threshold is a percent from 1 to 100, got {value}")
+        if any(a >= b for a, b in pairwise(value)):
+            raise ValueError(f"list the thresholds in ascending order, each once, got {value}")
+        return value
+
+
+class ChannelStatus(BaseModel):
+    """Whether the service can send on a channel, and where to (never a secret)."""
+
+    configured: bool
+    target: str = Field(description="e.g. 'smtp.example.com:587 STARTTLS as bot@x', a host.")
+
+
+class Delivery(BaseModel):
+    """One message on one channel, as the outbox knows it."""
+
+    id: int
+    kind: DeliveryKind
+    channel: Channel
+    status: Literal["pending", "sent", "failed"]
+    subject: str
+    created: datetime
+    attempts: int
+    last_attempt: datetime | None = None
+    next_attempt: datetime | None = None
+    error: str = ""
+
+
+class NotificationStatus(BaseModel):
+    channels: dict[str, ChannelStatus] = Field(description='Keys "email" and "webhook".')
+    next_digest_at: datetime | None = None
+    deliveries: list[Delivery] = Field(description="Newest first, at most 20.")
+
+
+class TestSendRequest(BaseModel):
+    __test__ = False  # not a pytest test class
+
+    channel: Channel
+
+
+class TestSendResult(BaseModel):
+    __test__ = False  # not a pytest test class
+
+    channel: str
+    ok: bool
+    detail: str = Field(description="What happened, or the exact failure.")
+    delivery_id: int | None = None
