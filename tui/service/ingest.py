@@ -10,8 +10,8 @@ Each item's Salesforce errors are classified with :func:`tui.core.classify.class
 Errors of one item that fall in the same subtype make one row (the first one's code
 and message, the fields of all of them); errors of different subtypes make one row
 each, because each needs its own fix. All rows of a batch go to the ledger in one
-transaction, in item order (:meth:`Ledger.record_failures`,
-:meth:`Ledger.record_success`), where a repeat of a known error counts
+transaction, in item order (:func:`record_failures`,
+:func:`record_success`), where a repeat of a known error counts
 an attempt instead of adding a row.
 
 A ``batch_id`` makes a post safe to retry: the first post stores its answer, a
@@ -45,7 +45,15 @@ from pydantic import (
 from tui.core.classify import classify
 from tui.core.models import Direction
 from tui.service.engine import ANSWER_NOTES, answer_request
-from tui.service.ledger import Failure, Ledger, Success
+from tui.service.ledger import Ledger
+from tui.service.ledger_reports import (
+    Failure,
+    Success,
+    record_failures,
+    record_success,
+    store_batch,
+    stored_batch,
+)
 
 MAX_ITEMS = 1000
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -484,7 +492,7 @@ async def _record(
 
     async def flush() -> None:
         nonlocal created, repeated
-        outcomes = await Ledger.record_failures(conn, failures)
+        outcomes = await record_failures(conn, failures)
         created += sum(made for _, made in outcomes)
         repeated += sum(not made for _, made in outcomes)
         error_ids.extend(error_id for error_id, _ in outcomes)
@@ -502,7 +510,7 @@ async def _record(
             continue
         if failures:
             await flush()
-        done = await Ledger.record_success(conn, report.success())
+        done = await record_success(conn, report.success())
         resolved += len(done.resolved)
         error_ids.extend(done.resolved)
         if done.unchanged is not None:
@@ -535,7 +543,7 @@ async def ingest(ledger: Ledger, body: Any, now: datetime) -> dict[str, Any]:
     digest = _digest(items) if batch_id is not None else ""
     async with ledger.transaction() as conn:
         if batch_id is not None:
-            stored = await Ledger.batch(conn, batch_id)
+            stored = await stored_batch(conn, batch_id)
             if stored is not None:
                 if stored.digest != digest:
                     raise IngestRefused(
@@ -554,5 +562,5 @@ async def ingest(ledger: Ledger, body: Any, now: datetime) -> dict[str, Any]:
             "replayed": False,
         }
         if batch_id is not None:
-            await Ledger.store_batch(conn, batch_id, digest, result, now)
+            await store_batch(conn, batch_id, digest, result, now)
     return result
