@@ -19,7 +19,8 @@ from pydantic import SecretStr
 from test_serve_loopback import free_port, wait_for
 
 from tui.config import ConfigError
-from tui.profiles import ENV_SECRETS, ENV_SETTINGS, select, serve_plan, service_config
+from tui.profiles import ENV_SECRETS, ENV_SETTINGS, select
+from tui.serve_plan import serve_plan, service_config
 from tui.service.notify.smtp import SmtpServer
 from tui.service.sfauth import ClientCredentials, GivenToken, JwtBearer
 
