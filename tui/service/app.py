@@ -68,7 +68,8 @@ from tui.service.config import ServiceConfig
 from tui.service.connect import open_connector
 from tui.service.doctor import Doctor
 from tui.service.engine import MAX_LEASE, MAX_TAKE, MIN_LEASE, EngineQueue, EngineRefused
-from tui.service.ingest import MAX_BODY_BYTES, IngestBatch, IngestRefused, ingest
+from tui.service.ingest import ingest
+from tui.service.ingest_items import MAX_BODY_BYTES, IngestBatch, IngestRefused
 from tui.service.jobs import MAX_JOB_IDS, JobRefused, ResyncJobs
 from tui.service.ledger import Ledger
 from tui.service.notify.channels import Channels
