@@ -42,13 +42,12 @@ from starlette.routing import Route
 
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
-from tui.service.salesforce import (
-    OrgLimits,
+from tui.service.salesforce import SalesforceConnector, StaticToken
+from tui.service.salesforce_answers import OrgLimits
+from tui.service.salesforce_errors import (
     RequestLimitExceeded,
-    SalesforceConnector,
     SalesforceUnavailable,
     SessionExpired,
-    StaticToken,
 )
 from tui.service.sfauth import (
     JWT_BEARER_GRANT,

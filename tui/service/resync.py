@@ -39,11 +39,11 @@ from tui.core.classify import classify
 from tui.core.lang import counted
 from tui.core.limits import RECORDS_PER_CALL, RESYNC_MAX_IDS
 from tui.service.ledger import ErrorChange, Ledger, ResyncRow
-from tui.service.salesforce import (
-    RecordResult,
+from tui.service.salesforce import SalesforceConnector
+from tui.service.salesforce_answers import RecordResult
+from tui.service.salesforce_errors import (
     RequestLimitExceeded,
     SalesforceBusy,
-    SalesforceConnector,
     SalesforceError,
     SalesforceProtocolError,
     SalesforceUnavailable,

@@ -34,13 +34,8 @@ import httpx
 import orjson
 from pydantic import SecretStr
 
-from tui.service.salesforce import (
-    OrgSession,
-    SessionExpired,
-    SignInError,
-    salesforce_url,
-    transport_failure,
-)
+from tui.service.salesforce import OrgSession, salesforce_url, transport_failure
+from tui.service.salesforce_errors import SessionExpired, SignInError
 
 __all__ = [
     "ClientCredentials",
