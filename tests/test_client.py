@@ -10,9 +10,9 @@ import pytest
 
 from tui.core.models import ERROR_COLUMNS
 from tui.core.notify_models import NotificationSettings
-from tui.data.client import (
+from tui.data.client import ServiceClient
+from tui.data.client_errors import (
     BadResponse,
-    ServiceClient,
     ServiceError,
     ServiceRejected,
     ServiceUnauthorized,

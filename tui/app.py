@@ -171,7 +171,7 @@ class SyncHealthApp(App[int]):
     @work(group="session", exclusive=True, exit_on_error=False)
     async def open_session(self) -> None:
         from tui.data.cache import CacheError
-        from tui.data.client import ServiceError
+        from tui.data.client_errors import ServiceError
         from tui.data.session_base import problem_of
 
         try:
@@ -267,7 +267,7 @@ class SyncHealthApp(App[int]):
             self.refreshing = False
             return
         from tui.data.cache import CacheError
-        from tui.data.client import ServiceError
+        from tui.data.client_errors import ServiceError
 
         result: RefreshResult | None = None
         try:
@@ -312,7 +312,7 @@ class SyncHealthApp(App[int]):
     async def follow_open_job(self) -> None:
         """A resync job this console started before it was closed: show it again."""
         from tui.data.cache import CacheError
-        from tui.data.client import ServiceError
+        from tui.data.client_errors import ServiceError
         from tui.screens.resync import ResyncRunScreen
 
         session = self.session

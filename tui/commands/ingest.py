@@ -193,7 +193,8 @@ async def _send_all(
 ) -> str:
     """Send every batch; "" when all went, else why the rest could not be sent (the
     service did not answer, or the file broke off: :class:`FileRefused`)."""
-    from tui.data.client import ServiceClient, ServiceError, ServiceRejected
+    from tui.data.client import ServiceClient
+    from tui.data.client_errors import ServiceError, ServiceRejected
 
     embedded = None
     if target.url is None:

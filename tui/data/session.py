@@ -31,7 +31,7 @@ from tui.core.models import (
 )
 from tui.core.notify_models import Channel, NotificationSettings, NotificationStatus, TestSendResult
 from tui.data.cache import CacheDamaged, CacheError
-from tui.data.client import ServiceError
+from tui.data.client_errors import ServiceError
 from tui.data.export import export_csv
 from tui.data.session_feed import RefreshResult
 from tui.data.session_resync import ResyncPlan, ResyncProgress, Resyncs, ResyncSummary

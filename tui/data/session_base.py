@@ -16,7 +16,8 @@ from tui.core.models import Usage
 from tui.data import paths
 from tui.data.cache import Cache, CacheDamaged, CacheError
 from tui.data.cache_file import check_location
-from tui.data.client import ServiceClient, ServiceError, check_service_url
+from tui.data.client import ServiceClient, check_service_url
+from tui.data.client_errors import ServiceError
 from tui.data.values import FillProgress
 
 PAGE_SIZE = 10000

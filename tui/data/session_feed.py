@@ -13,7 +13,8 @@ from typing import Any
 
 from tui.core.models import ERROR_COLUMNS
 from tui.data.cache import CacheError
-from tui.data.client import BadResponse, FeedPage, ServiceError
+from tui.data.client import FeedPage
+from tui.data.client_errors import BadResponse, ServiceError
 from tui.data.session_base import SessionBase, problem_of
 from tui.data.values import FillProgress
 

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 
 from tui.core.limits import RECORDS_PER_CALL, RESYNC_MAX_IDS
 from tui.core.resync_models import ResyncResult
-from tui.data.client import BadResponse, ServiceRejected, ServiceUnauthorized, ServiceUnavailable
+from tui.data.client_errors import (
+    BadResponse,
+    ServiceRejected,
+    ServiceUnauthorized,
+    ServiceUnavailable,
+)
 from tui.data.session_feed import FeedPulls
 
 #: Errors per resync request (the article's limit).

@@ -22,7 +22,7 @@ from textual.widgets import Button, DataTable, Static
 
 from tui.core.models import CauseSummary
 from tui.data.cache import CacheError, ViewFilter
-from tui.data.client import ServiceError
+from tui.data.client_errors import ServiceError
 from tui.i18n import t
 from tui.text.safe import clean
 

@@ -45,7 +45,7 @@ from tui.core.notify_models import (
     Weekday,
 )
 from tui.data.cache import CacheError
-from tui.data.client import ServiceError
+from tui.data.client_errors import ServiceError
 from tui.i18n import t
 from tui.text.notify_fields import (
     FieldError,
