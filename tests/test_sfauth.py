@@ -49,15 +49,13 @@ from tui.service.salesforce_errors import (
     SalesforceUnavailable,
     SessionExpired,
 )
-from tui.service.sfauth import (
-    JWT_BEARER_GRANT,
+from tui.service.sfauth import JWT_BEARER_GRANT, SignInError, SignInSession
+from tui.service.sfauth_methods import (
     LOGIN_AUDIENCE,
     ClientCredentials,
     GivenToken,
     JwtBearer,
     SignIn,
-    SignInError,
-    SignInSession,
     given_token_from_sf_cli,
     tls_verify,
 )

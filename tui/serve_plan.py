@@ -28,7 +28,7 @@ from tui.profiles import DEFAULT_HOST, DEFAULT_PORT, Selection, env_for
 if TYPE_CHECKING:
     from tui.service.config import ServiceConfig
     from tui.service.notify.smtp import SmtpServer
-    from tui.service.sfauth import SignIn
+    from tui.service.sfauth_methods import SignIn
 
 #: the ``aud`` claim and default login URL of each JWT audience
 AUDIENCES: dict[str, str] = {
@@ -108,11 +108,11 @@ def _private_key(path: Path) -> SecretStr:
 
 def _sign_in(selection: Selection, sf: SalesforceSettings) -> tuple[SignIn, str, str | None]:
     """The sign-in of ``sf``, a printable summary of it, and the org's URL if known."""
-    from tui.service.sfauth import (
+    from tui.service.sfauth import SignInError
+    from tui.service.sfauth_methods import (
         ClientCredentials,
         GivenToken,
         JwtBearer,
-        SignInError,
         given_token_from_sf_cli,
     )
 
@@ -170,7 +170,8 @@ def _salesforce(selection: Selection) -> SalesforceLink:
             "with its access token in $SALESFORCE_ACCESS_TOKEN), or --profile NAME with a "
             "[profiles.NAME.salesforce] table (see docs/configuration.md)"
         )
-    from tui.service.sfauth import SignInError, tls_verify
+    from tui.service.sfauth import SignInError
+    from tui.service.sfauth_methods import tls_verify
 
     ca_file = None if sf.ca_file is None else selection.file(sf.ca_file)
     try:
@@ -184,7 +185,8 @@ def _salesforce(selection: Selection) -> SalesforceLink:
 def _given_token(org_url: str, token_env: str, environ: Mapping[str, str]) -> SalesforceLink:
     """``--org-url`` with the token in ``$token_env``: a given token, as before profiles."""
     from tui.service.salesforce import salesforce_url
-    from tui.service.sfauth import GivenToken, SignInError
+    from tui.service.sfauth import SignInError
+    from tui.service.sfauth_methods import GivenToken
 
     token = secret_from_env(token_env, environ)
     if token is None:
