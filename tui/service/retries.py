@@ -30,10 +30,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from tui.core.invalid import explain
+from tui.core.limits import RECORDS_PER_CALL
 from tui.core.models import NextRetry, RetryPolicy, RetryStatus
 from tui.service import history
 from tui.service.ledger import Ledger, iso
-from tui.service.resync import RECORDS_PER_CALL, ResyncRefused
+from tui.service.resync import ResyncRefused
 from tui.service.usage import UsageLedger
 
 log = logging.getLogger(__name__)
