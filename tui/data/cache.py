@@ -404,7 +404,7 @@ class Cache:
         check = should_check(self.path)
         self._writer = await self._connect()
         if check:
-            got = await self._writer.execute_fetchall("PRAGMA quick_check(1)")
+            got = list(await self._writer.execute_fetchall("PRAGMA quick_check(1)"))
             if not got or got[0][0] != "ok":
                 raise sqlite3.DatabaseError("database disk image is malformed")
             damage_marker(self.path).unlink(missing_ok=True)
@@ -423,7 +423,9 @@ class Cache:
     async def _schema_version(self) -> int | None:
         if "meta" not in await self._tables():
             return None
-        got = await self._w.execute_fetchall("SELECT value FROM meta WHERE key = 'schema_version'")
+        got = list(
+            await self._w.execute_fetchall("SELECT value FROM meta WHERE key = 'schema_version'")
+        )
         return int(got[0][0]) if got else None
 
     async def _create_schema(self) -> None:
@@ -526,7 +528,7 @@ class Cache:
 
     @staticmethod
     async def _meta_raw(conn: aiosqlite.Connection, key: str) -> str | None:
-        got = await conn.execute_fetchall("SELECT value FROM meta WHERE key = ?", (key,))
+        got = list(await conn.execute_fetchall("SELECT value FROM meta WHERE key = ?", (key,)))
         return got[0][0] if got else None
 
     async def get_meta(self, key: str) -> Any:

@@ -228,13 +228,13 @@ class ResyncJobs:
             "SELECT state, COUNT(*) FROM resync_job_items WHERE job_id = ? GROUP BY state",
             (job_id,),
         ) as cur:
-            counts = dict.fromkeys(_STATES, 0) | dict(await cur.fetchall())
+            counts = dict.fromkeys(_STATES, 0) | {s: n for s, n in await cur.fetchall()}
         async with reader.execute(
             "SELECT error_id, outcome FROM resync_job_items WHERE job_id = ? AND error_id > ? "
             "AND outcome IS NOT NULL ORDER BY error_id LIMIT ?",
             (job_id, cursor, limit),
         ) as cur:
-            found = await cur.fetchall()
+            found = list(await cur.fetchall())
         keys = ("job_id", "request_id", "created", "state", "total", "salesforce_calls",
                 "waiting", "wait_until", "finished")  # fmt: skip
         return {

@@ -277,7 +277,7 @@ class Ledger:
             f"SELECT {FEED_COLUMNS} FROM errors WHERE seq > ? ORDER BY seq LIMIT ?",
             (cursor, limit + 1),
         ) as cur:
-            rows = await cur.fetchall()
+            rows = list(await cur.fetchall())
         has_more = len(rows) > limit
         if has_more:
             rows = rows[:limit]
