@@ -15,9 +15,10 @@ for the service's and the command line's messages, which are English only.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 Lang = Literal["en", "ja"]
 LANGS: tuple[Lang, ...] = ("en", "ja")
@@ -25,7 +26,7 @@ LANGS: tuple[Lang, ...] = ("en", "ja")
 _current: Lang = "en"
 
 
-def _flatten(table: dict, prefix: str = "") -> dict[str, str]:
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     flat: dict[str, str] = {}
     for key, value in table.items():
         name = f"{prefix}{key}"

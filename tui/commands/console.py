@@ -15,7 +15,7 @@ from tui.commands.say import say
 from tui.profiles import add_service_arguments
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "console",
         help="the full-screen console (the default command)",

@@ -213,7 +213,10 @@ class Rules:
                 if code in self._table:
                     raise RulesError(f"{where}: code {code} is mapped twice")
                 self._table[code] = _Rule(
-                    f"code {code}", status.subtype or UNKNOWN, unwrap=status.unwrap, reason=status.reason
+                    f"code {code}",
+                    status.subtype or UNKNOWN,
+                    unwrap=status.unwrap,
+                    reason=status.reason,
                 )
         compiled: list[tuple[_Rule, frozenset[str] | None]] = []
         lost: set[str] = set()  # ids of the lost_code rules

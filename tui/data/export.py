@@ -34,7 +34,7 @@ from typing import BinaryIO
 from tui.data.cache import Cache, ViewFilter
 from tui.data.catalog import UNKNOWN, load_catalog
 from tui.data.models import ERROR_TYPES
-from tui.i18n import strings
+from tui.i18n import Lang, strings
 
 #: Header of the CSV, in column order.
 EXPORT_COLUMNS: tuple[str, ...] = (
@@ -135,9 +135,9 @@ def type_titles(lang: str) -> dict[str, str]:
     return {code: catalog.type(code).text(lang).title for code in ERROR_TYPES}
 
 
-def column_titles(lang: str) -> tuple[str, ...]:
+def column_titles(lang: Lang) -> tuple[str, ...]:
     """The header in words of ``lang`` (from the locale files), in EXPORT_COLUMNS order."""
-    words = strings(lang)  # type: ignore[arg-type]
+    words = strings(lang)
     return tuple(words.get(f"export.columns.{column}", column) for column in EXPORT_COLUMNS)
 
 
@@ -302,7 +302,7 @@ async def export_csv(
     *,
     f: ViewFilter | None = None,
     ids: Sequence[int] | None = None,
-    lang: str = "en",
+    lang: Lang = "en",
     bom: bool = False,
     progress: Callable[[int], None] | None = None,
     raw: bool = True,

@@ -174,7 +174,7 @@ class ErrorPage(BaseModel):
     """A page of the change feed, in ``ERROR_COLUMNS`` order, oldest change first."""
 
     columns: list[str]
-    rows: list[list]
+    rows: list[list[Any]]
     next_cursor: int
     has_more: bool
 

@@ -51,6 +51,7 @@ from tui.data.client import (
     check_service_url,
 )
 from tui.data.export import export_csv
+from tui.data.lang import Lang
 from tui.data.models import (
     ERROR_COLUMNS,
     CausePage,
@@ -503,7 +504,7 @@ class DataSession:
 
     async def view_ids(
         self, f: ViewFilter, sort: SortColumn = "last_seen", descending: bool = True
-    ) -> array:
+    ) -> array[int]:
         return await self._read(self.cache.view_ids, f, sort, descending)
 
     async def view_page(self, f: ViewFilter, order: ViewOrder, **where: Any) -> list[ErrorRow]:
@@ -745,7 +746,7 @@ class DataSession:
         ids: Sequence[int] | None = None,
         bom: bool = False,
         progress: Callable[[int], None] | None = None,
-        lang: str | None = None,
+        lang: Lang | None = None,
         raw: bool = False,
     ) -> int:
         """Write the errors of ``f`` (or ``ids``, in their order) as CSV, headed in the words

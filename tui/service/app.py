@@ -12,7 +12,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -50,6 +50,8 @@ from tui.data.models import (
     ResyncJobRequest,
     ResyncRequest,
     ResyncResult,
+    RetryPolicy,
+    RetryStatus,
     SyncErrorDetail,
     TestSendRequest,
     TestSendResult,
@@ -77,9 +79,7 @@ from tui.service.notify.settings import (
 from tui.service.resync import MAX_IDS, ResyncEngine, ResyncRefused, note_call
 from tui.service.retries import (
     POLICY_KEY,
-    RetryPolicy,
     RetryPolicyError,
-    RetryStatus,
     RetryWorker,
     parse_policy,
 )
@@ -558,7 +558,7 @@ class SyncHealthService:
     async def _get_usage_breakdown(self, request: Request) -> JSON:
         rows = await self.usage.breakdown()
 
-        def summed(index: int) -> list[NamedCalls]:
+        def summed(index: Literal[0, 1]) -> list[NamedCalls]:
             totals: dict[str, int] = {}
             for row in rows:
                 totals[row[index]] = totals.get(row[index], 0) + row[2]
@@ -653,7 +653,9 @@ class SyncHealthService:
             await self.causes.catch_up()
         return JSON(result)
 
-    async def _remember(self, kind: str, ref: str | None, request: Request, summary: dict) -> None:
+    async def _remember(
+        self, kind: str, ref: str | None, request: Request, summary: dict[str, Any]
+    ) -> None:
         actor = history.actor_of(request)
         await history.record(self.ledger, self.config.clock(), kind, ref, actor, summary)
 

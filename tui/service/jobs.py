@@ -122,7 +122,7 @@ class ResyncJobs:
 
     async def create(
         self, request_id: str, error_ids: Sequence[int], actor: str = ""
-    ) -> tuple[dict, bool]:
+    ) -> tuple[dict[str, Any], bool]:
         """Store a job; (its view, True) or, for a request_id used before, (it, False).
 
         ``actor`` (who asked) names the job's chunks in the history."""

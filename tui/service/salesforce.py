@@ -111,8 +111,9 @@ class TokenProvider(Protocol):
 class SessionProvider(Protocol):
     """Hands out sessions; ``stale`` is one Salesforce just refused (answered 401)."""
 
-    #: What to tell the user when even a fresh session is refused.
-    expired_advice: str
+    @property
+    def expired_advice(self) -> str:
+        """What to tell the user when even a fresh session is refused."""
 
     async def session(self, stale: OrgSession | None = None) -> OrgSession: ...
 

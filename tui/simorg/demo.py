@@ -53,7 +53,9 @@ import orjson
 
 from tui.data.classify import classify
 from tui.data.models import NotificationSettings
-from tui.service.ledger import RECORD_INDEX, SCHEMA_VERSION
+from tui.service.ledger import RECORD_INDEX
+from tui.service.migrations import SCHEMA_VERSION
+from tui.simorg import metadata as md
 from tui.simorg import validate as v
 from tui.simorg.ids import KEY_PREFIX, make_id
 from tui.simorg.metadata import RECORD_TYPES
@@ -427,7 +429,7 @@ def _insufficient_access(g: _Gen, h: int, r: int) -> _Case:
 
 def _state_country(g: _Gen, h: int, r: int) -> _Case:
     obj = ("Lead", "Contact", "Account")[h % 3]
-    state_field, country_field = v.md.ADDRESS_PAIRS[obj]
+    state_field, country_field = md.ADDRESS_PAIRS[obj]
     sf_id = g.live(obj, r)
     good = {state_field: _STATES[h % len(_STATES)], country_field: "Japan"}
     if h & 8:
@@ -630,8 +632,8 @@ def _bad_email(g: _Gen, h: int, r: int) -> _Case:
 
 def _country_required(g: _Gen, h: int, r: int) -> _Case:
     obj = ("Lead", "Contact", "Account")[h % 3]
-    state_field, country_field = v.md.ADDRESS_PAIRS[obj]
-    label = v.md.FIELDS[obj][state_field].label
+    state_field, country_field = md.ADDRESS_PAIRS[obj]
+    label = md.FIELDS[obj][state_field].label
     sf_id, state = g.live(obj, r), _STATES[h % len(_STATES)]
     return _Case(
         obj,
@@ -1056,7 +1058,9 @@ def build_demo_ledger(
     )
 
 
-def _flush(conn: sqlite3.Connection, errors: list[tuple], attempts: list[tuple]) -> int:
+def _flush(
+    conn: sqlite3.Connection, errors: list[tuple[Any, ...]], attempts: list[tuple[Any, ...]]
+) -> int:
     conn.executemany(_INSERT_ERROR, errors)
     conn.executemany(
         "INSERT INTO attempts(error_id, at, outcome, sf_code, message, request_id) "

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import tomllib
 import unicodedata
+from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from tui.data.catalog import load_catalog
@@ -25,7 +26,7 @@ LANGS: tuple[Lang, ...] = ("en", "ja")
 WIDTH = 40
 
 
-def _flatten(table: dict, prefix: str = "") -> dict[str, str]:
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     flat: dict[str, str] = {}
     for key, value in table.items():
         if isinstance(value, dict):
