@@ -248,12 +248,12 @@ class DataSession:
         self._arrived: Counter[str] = Counter()
         self._resync_lock = asyncio.Lock()
         #: Called with the notice when a damaged cache was moved aside while running.
-        self.on_rebuilt: Callable[[str], None] | None = None
+        self.on_rebuilt: Callable[[str], object] | None = None
         self._rebuilds = 0
         self._rebuild_lock = asyncio.Lock()
         #: Set while a first fill runs; ``on_fill`` hears of each page stored.
         self.fill: FillProgress | None = None
-        self.on_fill: Callable[[FillProgress], None] | None = None
+        self.on_fill: Callable[[FillProgress], object] | None = None
 
     @classmethod
     async def open(

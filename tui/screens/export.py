@@ -24,7 +24,7 @@ from textual.widgets import (
     Static,
 )
 
-from tui.data.cache import CacheError, ViewFilter
+from tui.data.cache import CacheError, SortColumn, ViewFilter
 from tui.data.export import ExportError
 from tui.i18n import current_lang, t
 from tui.widgets.safe import clean
@@ -61,7 +61,7 @@ class ExportScreen(ModalScreen[int | None]):
         default_dir: Path,
         *,
         now: datetime | None = None,
-        sort: tuple[str, bool] = ("id", False),
+        sort: tuple[SortColumn, bool] = ("id", False),
     ) -> None:
         super().__init__(classes="modal")
         self.session = session
