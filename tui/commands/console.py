@@ -22,6 +22,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Open the console. Without --url it runs the Sync Health service and a "
         "simulated Salesforce org in-process on a demo ledger.",
     )
+    add_console_arguments(parser)
+
+
+def add_console_arguments(parser: argparse.ArgumentParser) -> None:
+    """The console's options; ``synchealth`` also takes them before any command."""
     add_service_arguments(parser, show_demo_size=True)
     parser.add_argument("--lang", choices=("en", "ja"), help="language of the console")
     parser.add_argument(

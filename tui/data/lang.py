@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 
 Lang = Literal["en", "ja"]
@@ -42,15 +43,18 @@ def resolve_lang(
     return "en"
 
 
-def configured_lang() -> str | None:
+def configured_lang(path: Path | None = None) -> str | None:
     """The ``lang`` of the user's config file; None when unset or the file is unusable.
 
-    The CLI's pipe commands must not fail over a console setting, so a broken
-    config file only means "not configured" here (the console reports it).
+    The CLI's pipe commands must not fail over a console setting, so a broken default
+    config file only means "not configured" here (the console reports it). A file named
+    with ``--config`` (``path``) must be usable: its ConfigError propagates.
     """
     from tui.config import ConfigError, load_config
 
     try:
-        return load_config().lang
+        return load_config(path).lang
     except ConfigError:
+        if path is not None:
+            raise
         return None
