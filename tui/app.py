@@ -21,8 +21,9 @@ from textual.dom import DOMNode
 from textual.message import Message
 
 from tui.config import Config
+from tui.core.lang import Lang
+from tui.core.models import Usage
 from tui.data.client import actor_name
-from tui.data.models import Usage
 from tui.data.session import (
     DEFAULT_TIMEOUT,
     DataSession,
@@ -30,7 +31,8 @@ from tui.data.session import (
     SortColumn,
     ViewFilter,
 )
-from tui.i18n import Lang, set_lang, strings, t
+from tui.embedded import open_data_session
+from tui.i18n import set_lang, strings, t
 from tui.screens.health import HealthScreen
 from tui.widgets.header import Status
 
@@ -163,7 +165,7 @@ class SyncHealthApp(App[int]):
         set_lang(lang)
         self.config = config or Config()
         self._open_session = partial(
-            DataSession.open,
+            open_data_session,
             url=url,
             token=token,
             cache_path=cache_path,
@@ -420,7 +422,7 @@ class SyncHealthApp(App[int]):
 
     def _announce_arrivals(self, new_errors: dict[str, int]) -> None:
         """One toast for every error new to the console, however many arrived."""
-        from tui.widgets.arrivals import arrivals_text
+        from tui.text.arrivals import arrivals_text
 
         self.notify(
             arrivals_text(new_errors),

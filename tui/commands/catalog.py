@@ -7,9 +7,9 @@ import sys
 from typing import Any
 
 from tui.commands.say import say
-from tui.config import ConfigError
-from tui.data.catalog import Catalog, load_catalog
-from tui.data.lang import LANGS, configured_lang, resolve_lang
+from tui.config import ConfigError, configured_lang
+from tui.core.catalog import Catalog, load_catalog
+from tui.core.lang import LANGS, resolve_lang
 from tui.profiles import add_config_argument
 
 #: The few words of the listing that are not catalog text.

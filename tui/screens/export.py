@@ -24,10 +24,11 @@ from textual.widgets import (
     Static,
 )
 
-from tui.data.cache import CacheError, SortColumn, ViewFilter
+from tui.data.cache import CacheError, ViewFilter
 from tui.data.export import ExportError
+from tui.data.values import SortColumn
 from tui.i18n import current_lang, t
-from tui.widgets.safe import clean
+from tui.text.safe import clean
 from tui.widgets.toggles import StateCheckbox, StateRadioButton
 
 if TYPE_CHECKING:

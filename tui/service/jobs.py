@@ -36,9 +36,10 @@ from typing import Any
 
 import orjson
 
+from tui.core.limits import RECORDS_PER_CALL
 from tui.service import history
 from tui.service.ledger import Ledger, iso
-from tui.service.resync import RECORDS_PER_CALL, ResyncRefused, calls_needed, outcome
+from tui.service.resync import ResyncRefused, calls_needed, outcome
 from tui.service.usage import UsageLedger
 
 log = logging.getLogger(__name__)

@@ -7,13 +7,26 @@ way; each passes its own exception class and a word for what the file is.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def flatten_strings(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """A TOML table of strings as one level keyed by dotted name: ``{"grid.empty": "..."}``."""
+    flat: dict[str, str] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten_strings(value, f"{name}."))
+        else:
+            flat[name] = str(value)
+    return flat
 
 
 def describe(error: ValidationError) -> str:
