@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tui.data.catalog import load_catalog
+from tui.core.catalog import load_catalog
 
 from tui.cli import main
 
