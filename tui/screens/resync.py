@@ -56,8 +56,6 @@ class ResyncConfirmScreen(ModalScreen[bool]):
             out.append((t("modals.resync.mode_engine"), ""))
         else:
             out += [(t("modals.resync.mode_direct"), ""), *self._cost_lines()]
-        if self.hidden_marked > 0:
-            out.append((t("modals.resync.hidden", hidden=f"{self.hidden_marked:,}"), "warning"))
         return out
 
     def _cost_lines(self) -> list[tuple[str, str]]:
