@@ -12,6 +12,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
 from tui import i18n
+from tui.screens.records import RecordsScreen
 
 CLOSING = "、。，．)）」』】〕〉》］｝!?！？"
 DIALOG_KEYS = ["e", "a", "n", "R", "D", "u", "C", "H", "t", "question_mark", "r"]
@@ -65,6 +66,14 @@ async def test_no_japanese_line_starts_with_closing_punctuation_anywhere(
                 problems += [f"[{key}] {p}" for p in bad_lines(dialog)]
                 await pilot.press("escape")
                 await pilot.pause()
+            await pilot.press("v")  # the records view and its copy dialog
+            await wait_ready(pilot, lambda: isinstance(app.screen, RecordsScreen))
+            records = app.screen
+            await wait_ready(pilot, lambda: records.grid.row_at_cursor() is not None)
+            problems += bad_lines(records)
+            await pilot.press("space", "space")
+            dialog = await _open(pilot, "c")
+            problems += [f"[v c] {p}" for p in bad_lines(dialog)]
     finally:
         i18n.set_lang("en")
     assert not problems, "\n".join(problems)
