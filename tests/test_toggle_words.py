@@ -80,3 +80,23 @@ async def test_a_switch_says_its_new_state_when_toggled(make_app, wait_ready, ke
             assert dialog.query_one(".word-switch .state", Static).region.area  # on screen
     finally:
         i18n.set_lang("en")
+
+
+async def test_at_60x20_no_toggle_runs_past_its_dialog(make_app, wait_ready) -> None:
+    app = make_app(lang="ja")
+    past: list[str] = []
+    try:
+        async with app.run_test(size=(60, 20)) as pilot:
+            await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+            for key in DIALOG_KEYS:
+                dialog = await _open(pilot, key)
+                for box in dialog.query(Checkbox):
+                    parent = box.parent
+                    assert parent is not None
+                    if box.region.right > parent.region.right:
+                        past.append(f"[{key}] {box.id}: {box.region} in {parent.region}")
+                await pilot.press("escape")
+                await pilot.pause()
+    finally:
+        i18n.set_lang("en")
+    assert not past, "\n".join(past)
