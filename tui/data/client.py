@@ -22,7 +22,8 @@ import httpx
 import orjson
 from pydantic import ValidationError
 
-from tui.data.models import (
+from tui.core.lang import counted
+from tui.core.models import (
     ACTOR_HEADER,
     CauseErrors,
     CausePage,
@@ -44,7 +45,7 @@ from tui.data.models import (
     UsageBreakdown,
 )
 from tui.data.problem import Problem
-from tui.i18n import counted, service_words
+from tui.i18n import service_words
 
 
 class ServiceError(Problem):

@@ -16,8 +16,8 @@ from textual.widgets import Button, Input, Label, RadioSet, Static
 
 from tui.data.soql import IdExport
 from tui.i18n import t
+from tui.text.safe import clean
 from tui.widgets.prose import Prose
-from tui.widgets.safe import clean
 from tui.widgets.toggles import StateRadioButton
 
 WHAT = ("ids", "soql")

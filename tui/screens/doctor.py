@@ -16,11 +16,11 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from tui.core.models import DoctorCheck, DoctorReport
 from tui.data.doctor import run_doctor, worst
-from tui.data.models import DoctorCheck, DoctorReport
 from tui.i18n import t
+from tui.text.safe import clean
 from tui.widgets.prose import Prose
-from tui.widgets.safe import clean
 
 if TYPE_CHECKING:
     from tui.data.session import DataSession
