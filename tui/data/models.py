@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from itertools import pairwise
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -177,6 +177,7 @@ class ErrorPage(BaseModel):
     rows: list[list]
     next_cursor: int
     has_more: bool
+    remaining: int | None = Field(None, description="With count=1: rows after this page.")
 
 
 class HourBucket(BaseModel):
@@ -203,7 +204,9 @@ class Usage(BaseModel):
 
 
 class AllocationUpdate(BaseModel):
-    allocated: int
+    model_config = ConfigDict(extra="forbid")
+
+    allocated: int = Field(ge=0, description="At most the org's salesforce_limit.")
 
 
 class Health(BaseModel):
@@ -249,6 +252,8 @@ def is_email_address(text: str) -> bool:
 class EmailChannel(BaseModel):
     """Email on or off and who gets it; the SMTP server is service configuration."""
 
+    model_config = ConfigDict(extra="forbid")
+
     enabled: bool = False
     recipients: list[str] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
 
@@ -273,11 +278,15 @@ class EmailChannel(BaseModel):
 class WebhookChannel(BaseModel):
     """The webhook on or off; its URL is a secret of the service configuration."""
 
+    model_config = ConfigDict(extra="forbid")
+
     enabled: bool = False
 
 
 class NotificationSettings(BaseModel):
     """When and how the service tells people about sync errors and API usage."""
+
+    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = False
     frequency: Frequency = "daily"
@@ -353,6 +362,7 @@ class NotificationStatus(BaseModel):
 
 class TestSendRequest(BaseModel):
     __test__ = False  # not a pytest test class
+    model_config = ConfigDict(extra="forbid")
 
     channel: Channel
 
@@ -366,9 +376,40 @@ class TestSendResult(BaseModel):
     delivery_id: int | None = None
 
 
+#: The largest id SQLite stores (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
+MAX_RESYNC_IDS = 100
+MAX_JOB_IDS = 50_000
+ErrorId = Annotated[int, Field(ge=0, le=MAX_ID)]
+#: What the document promises a request_id may be (a UUID is best); the service also
+#: takes any other printable text, see :func:`_printable`.
+_REQUEST_ID = Field(
+    min_length=1,
+    max_length=200,
+    json_schema_extra={"pattern": "^[!-~](?:[ -~]{0,198}[!-~])?$"},
+    description="Makes the request safe to retry: a UUID is best.",
+)
+
+
+def _printable(value: str) -> str:
+    if not value.strip() or not value.isprintable():
+        raise ValueError(
+            "request_id must be a non-empty string (a UUID is best) of at most 200 "
+            "printable characters (no NUL or other control characters); it makes the "
+            "request safe to retry"
+        )
+    return value
+
+
 class ResyncRequest(BaseModel):
-    error_ids: list[int]
-    request_id: str
+    """The body of ``POST /v1/resync``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error_ids: list[ErrorId] = Field(min_length=1, max_length=MAX_RESYNC_IDS)
+    request_id: str = _REQUEST_ID
+
+    _request_id = field_validator("request_id")(_printable)
 
 
 class ResyncOutcome(BaseModel):
@@ -384,8 +425,14 @@ class ResyncOutcome(BaseModel):
 
 
 class ResyncJobRequest(BaseModel):
-    error_ids: list[int] = Field(description="1 to 50,000 error ids.")
-    request_id: str
+    """The body of ``POST /v1/resync/jobs``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error_ids: list[ErrorId] = Field(min_length=1, max_length=MAX_JOB_IDS)
+    request_id: str = _REQUEST_ID
+
+    _request_id = field_validator("request_id")(_printable)
 
 
 class JobOutcome(BaseModel):
@@ -525,6 +572,14 @@ class IngestResult(BaseModel):
 
 
 CheckStatus = Literal["green", "yellow", "red"]
+
+
+class DoctorRequest(BaseModel):
+    """The body of ``POST /v1/doctor``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    send_test: bool = Field(description="Send a test message on each enabled channel.")
 
 
 class DoctorCheck(BaseModel):

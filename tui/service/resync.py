@@ -1,7 +1,7 @@
 """The resync engine: re-send fixed records to Salesforce and record what happened.
 
-One request handles at most :data:`MAX_IDS` errors. Its life, so that nothing is
-ever sent twice:
+One request handles at most :data:`~tui.data.models.MAX_RESYNC_IDS` (100) errors.
+Its life, so that nothing is ever sent twice:
 
 1. a request_id already ``done`` answers its stored result (``replayed``), sending
    nothing; one left ``started`` or ``interrupted`` (the process died, or Salesforce
@@ -50,7 +50,6 @@ from tui.service.salesforce import (
 )
 from tui.service.usage import UsageLedger
 
-MAX_IDS = 100
 RECORDS_PER_CALL = 200
 #: Seconds to wait before each new attempt of a call Salesforce answered "busy"; kept
 #: well under the console's 15 s wait for a resync answer.

@@ -43,19 +43,13 @@ POLICY_KEY = "retry_policy"
 STATE_KEY = "retry_state"
 
 
-class RetryPolicyError(ValueError):
-    pass
-
-
-def parse_policy(body: Any) -> RetryPolicy:
-    try:
-        return RetryPolicy.model_validate(body, strict=True)
-    except ValidationError as exc:
-        parts = []
-        for err in exc.errors(include_url=False):
-            where = ".".join(str(p) for p in err["loc"]) or "body"
-            parts.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
-        raise RetryPolicyError("; ".join(parts)) from None
+def policy_reason(exc: ValidationError) -> str:
+    """Why a policy was refused, naming each key (``ceiling_percent: Input should be ...``)."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        parts.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts)
 
 
 async def load_policy(ledger: Ledger) -> RetryPolicy:

@@ -21,10 +21,6 @@ KEY = "notifications"
 log = logging.getLogger("synchealth.notify")
 
 
-class SettingsError(ValueError):
-    """Settings the API refuses; ``str(err)`` names each bad field and why."""
-
-
 def _where(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "body"
 
@@ -41,16 +37,6 @@ def explain(exc: ValidationError) -> str:
         else:
             parts.append(f"{where}: {err['msg']} (got {err.get('input')!r})")
     return "; ".join(parts)
-
-
-def parse_settings(body: Any) -> NotificationSettings:
-    """The settings a client sent, checked strictly; :class:`SettingsError` if not valid."""
-    if not isinstance(body, dict):
-        raise SettingsError("send the settings as a JSON object")
-    try:
-        return NotificationSettings.model_validate(body, strict=True, extra="forbid")
-    except ValidationError as exc:
-        raise SettingsError(explain(exc)) from None
 
 
 async def load_settings(ledger: Ledger) -> NotificationSettings:
