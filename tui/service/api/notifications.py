@@ -13,6 +13,8 @@ from tui.service.notify.settings import explain, load_settings, save_settings
 
 
 def refuse_settings(exc: ValidationError) -> ApiProblem:
+    if any(err["loc"] == () for err in exc.errors(include_url=False)):
+        return ApiProblem(422, "invalid_notifications", "send the settings as a JSON object.")
     return ApiProblem(422, "invalid_notifications", f"{explain(exc)}.")
 
 

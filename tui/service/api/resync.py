@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from tui.data.models import MAX_JOB_IDS, MAX_RESYNC_IDS, ResyncJobRequest, ResyncRequest
+from tui.data.models import MAX_ID, MAX_JOB_IDS, MAX_RESYNC_IDS, ResyncJobRequest, ResyncRequest
 from tui.service import history
 from tui.service.api.inputs import explain
 from tui.service.api.problems import JSON, ApiProblem
@@ -15,12 +15,25 @@ from tui.service.resync import ResyncRefused
 
 
 def _refuse(exc: ValidationError, what: str, most: int, more: str) -> ApiProblem:
-    for err in exc.errors(include_url=False):
-        if err["loc"] == ("error_ids",) and err["type"] == "too_long":
-            got = err.get("ctx", {}).get("actual_length", 0)
-            words = f"One {what} takes from 1 to {most:,} error ids, got {got:,}. {more}"
+    """The refusal of a resync or job body, saying what the first wrong part must be."""
+    err = exc.errors(include_url=False)[0]
+    loc, kind = err["loc"], err["type"]
+    if loc == ():
+        words = 'Send {"error_ids": [...], "request_id": "<uuid>"} as a JSON object.'
+    elif loc == ("error_ids",) and kind in ("too_long", "too_short"):
+        got = len(err["input"]) if isinstance(err["input"], list) else 0
+        words = f"One {what} takes from 1 to {most:,} error ids, got {got:,}. {more}"
+        if kind == "too_long":
             return ApiProblem(422, "too_many_errors", words)
-    return ApiProblem(422, "invalid_resync", f"{explain(exc)}.")
+    elif loc[0] == "error_ids":
+        words = f"error_ids must be a list of error ids (whole numbers from 0 to {MAX_ID})."
+    elif loc[0] == "request_id" and kind == "value_error":
+        words = f"{err['msg'].removeprefix('Value error, ')}."
+    elif loc[0] == "request_id":
+        words = "request_id must be a non-empty string (a UUID is best) of at most 200 characters."
+    else:
+        words = f"{explain(exc)}."
+    return ApiProblem(422, "invalid_resync", words)
 
 
 def refuse_resync(exc: ValidationError) -> ApiProblem:

@@ -60,6 +60,13 @@ def refuse_allocation(exc: ValidationError) -> ApiProblem:
                 "invalid_allocation",
                 f"The allocation must be a whole number of API calls, got {err['input']!r}.",
             )
+        if err["loc"] == ("allocated",) and err["type"] == "greater_than_equal":
+            return ApiProblem(
+                422,
+                "invalid_allocation",
+                "The allocation must be between 0 and the org's Salesforce limit "
+                f"(salesforce_limit of GET /v1/usage), got {err['input']:,}.",
+            )
     return ApiProblem(
         422,
         "invalid_allocation",

@@ -42,7 +42,7 @@ def explain(exc: ValidationError) -> str:
 async def load_settings(ledger: Ledger) -> NotificationSettings:
     stored = await ledger.setting(KEY)
     try:
-        return NotificationSettings.model_validate(stored or {})
+        return NotificationSettings.model_validate(stored or {}, extra="ignore")  # older keys
     except ValidationError as exc:
         log.warning("stored notification settings are not valid, treating them as off: %s",
                     explain(exc))  # fmt: skip
