@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from itertools import pairwise
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 ErrorType = Literal[
     "association",
@@ -119,17 +125,31 @@ class EngineRequestState(BaseModel):
 DEFAULT_RETRY_TYPES: tuple[ErrorType, ...] = ("association", "custom_code", "permissions", "other")
 
 
+def _whole(value: Any) -> Any:
+    """12.0 is the whole number 12, as JSON Schema's ``integer`` says; 12.5 stays refused."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+#: A whole number in a request body: JSON's 12 or 12.0, never true, "12" or 12.5.
+Whole = Annotated[int, BeforeValidator(_whole)]
+_HHMM_PATTERN = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
+_HHMM = re.compile(_HHMM_PATTERN)
+HHMM = {"pattern": _HHMM_PATTERN}
+
+
 class RetryPolicy(BaseModel):
     """When open errors are resynced without anyone pressing a key."""
 
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = False
-    every_minutes: int = Field(20, ge=5, le=1440, description="Between attempts, at first.")
-    max_attempts: int = Field(10, ge=1, le=100, description="Then once a night.")
-    nightly_at: str = Field("02:00", description="HH:MM UTC of the nightly retry.")
+    every_minutes: Whole = Field(20, ge=5, le=1440, description="Between attempts, at first.")
+    max_attempts: Whole = Field(10, ge=1, le=100, description="Then once a night.")
+    nightly_at: str = Field(
+        "02:00", description="HH:MM UTC of the nightly retry.", json_schema_extra=HHMM
+    )
     types: list[ErrorType] = Field(default_factory=lambda: list(DEFAULT_RETRY_TYPES))
-    ceiling_percent: int = Field(
+    ceiling_percent: Whole = Field(
         75, ge=1, le=100, description="Retries pause at this share of the allocation."
     )
 
@@ -206,7 +226,7 @@ class Usage(BaseModel):
 class AllocationUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    allocated: int = Field(ge=0, description="At most the org's salesforce_limit.")
+    allocated: Whole = Field(ge=0, description="At most the org's salesforce_limit.")
 
 
 class Health(BaseModel):
@@ -237,11 +257,15 @@ Channel = Literal["email", "webhook"]
 
 MAX_RECIPIENTS = 50
 MAX_THRESHOLDS = 5
-_ADDRESS = re.compile(
+_ADDRESS_PATTERN = (
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@"
     r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
-_HHMM = re.compile(r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")
+_ADDRESS = re.compile(_ADDRESS_PATTERN)
+#: JSON Schema of an address: what the document promises is taken (spaces are trimmed too).
+_ADDRESS_SCHEMA = Annotated[
+    str, Field(json_schema_extra={"pattern": _ADDRESS_PATTERN, "maxLength": 254})
+]
 
 
 def is_email_address(text: str) -> bool:
@@ -252,10 +276,16 @@ def is_email_address(text: str) -> bool:
 class EmailChannel(BaseModel):
     """Email on or off and who gets it; the SMTP server is service configuration."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={  # on needs someone to tell (the validator below)
+            "if": {"properties": {"enabled": {"const": True}}, "required": ["enabled"]},
+            "then": {"properties": {"recipients": {"minItems": 1}}, "required": ["recipients"]},
+        },
+    )
 
     enabled: bool = False
-    recipients: list[str] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
+    recipients: list[_ADDRESS_SCHEMA] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
 
     @field_validator("recipients")
     @classmethod
@@ -290,16 +320,25 @@ class NotificationSettings(BaseModel):
 
     enabled: bool = False
     frequency: Frequency = "daily"
-    digest_time: str = Field("09:00", description="HH:MM, local time of `timezone`.")
+    digest_time: str = Field(
+        "09:00", description="HH:MM, local time of `timezone`.", json_schema_extra=HHMM
+    )
     digest_weekday: Weekday = Field("mon", description="Day of the weekly digest.")
-    timezone: str = Field("UTC", description="IANA time zone name, e.g. Asia/Tokyo.")
+    timezone: str = Field(
+        "UTC",
+        description="IANA time zone name, e.g. Asia/Tokyo.",
+        json_schema_extra=lambda schema: schema.update(enum=sorted(available_timezones())),
+    )
     lang: Literal["en", "ja"] = "en"
     email: EmailChannel = Field(default_factory=EmailChannel)
     webhook: WebhookChannel = Field(default_factory=WebhookChannel)
     usage_alerts: bool = True
-    usage_thresholds: list[int] = Field(
+    usage_thresholds: list[
+        Annotated[Whole, Field(json_schema_extra={"minimum": 1, "maximum": 100})]
+    ] = Field(
         default_factory=lambda: [75, 90],
-        description="Percent of the allocation; 1 to 100, ascending, at most 5.",
+        description="Percent of the allocation; 1 to 100, each once, at most 5 (kept sorted).",
+        json_schema_extra={"minItems": 1, "maxItems": MAX_THRESHOLDS, "uniqueItems": True},
     )
 
     @field_validator("digest_time")
@@ -327,9 +366,9 @@ class NotificationSettings(BaseModel):
             raise ValueError(f"give from 1 to {MAX_THRESHOLDS} thresholds, got {len(value)}")
         if any(not 1 <= v <= 100 for v in value):
             raise ValueError(f"each threshold is a percent from 1 to 100, got {value}")
-        if any(a >= b for a, b in pairwise(value)):
-            raise ValueError(f"list the thresholds in ascending order, each once, got {value}")
-        return value
+        if len(set(value)) < len(value):
+            raise ValueError(f"give each threshold once, got {value}")
+        return sorted(value)
 
 
 class ChannelStatus(BaseModel):
@@ -380,13 +419,14 @@ class TestSendResult(BaseModel):
 MAX_ID = 2**63 - 1
 MAX_RESYNC_IDS = 100
 MAX_JOB_IDS = 50_000
-ErrorId = Annotated[int, Field(ge=0, le=MAX_ID)]
-#: What the document promises a request_id may be (a UUID is best); the service also
-#: takes any other printable text, see :func:`_printable`.
+ErrorId = Annotated[int, Field(ge=0, le=MAX_ID), BeforeValidator(_whole)]
+#: What the document promises a request_id or batch_id may be (a UUID is best): printable
+#: ASCII, not blank. The service also takes other printable text (:func:`_printable`).
+TEXT_ID_SCHEMA = {"pattern": "^[!-~](?:[ -~]{0,198}[!-~])?$"}
 _REQUEST_ID = Field(
     min_length=1,
     max_length=200,
-    json_schema_extra={"pattern": "^[!-~](?:[ -~]{0,198}[!-~])?$"},
+    json_schema_extra=TEXT_ID_SCHEMA,
     description="Makes the request safe to retry: a UUID is best.",
 )
 
