@@ -18,9 +18,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    JsonValue,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonDict
 
 ErrorType = Literal[
     "association",
@@ -134,7 +136,7 @@ def _whole(value: Any) -> Any:
 Whole = Annotated[int, BeforeValidator(_whole)]
 _HHMM_PATTERN = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
 _HHMM = re.compile(_HHMM_PATTERN)
-HHMM = {"pattern": _HHMM_PATTERN}
+HHMM: JsonDict = {"pattern": _HHMM_PATTERN}
 
 
 class RetryPolicy(BaseModel):
@@ -327,7 +329,7 @@ class NotificationSettings(BaseModel):
     timezone: str = Field(
         "UTC",
         description="IANA time zone name, e.g. Asia/Tokyo.",
-        json_schema_extra=lambda schema: schema.update(enum=sorted(available_timezones())),
+        json_schema_extra={"enum": list[JsonValue](sorted(available_timezones()))},
     )
     lang: Literal["en", "ja"] = "en"
     email: EmailChannel = Field(default_factory=EmailChannel)
@@ -422,7 +424,7 @@ MAX_JOB_IDS = 50_000
 ErrorId = Annotated[int, Field(ge=0, le=MAX_ID), BeforeValidator(_whole)]
 #: What the document promises a request_id or batch_id may be (a UUID is best): printable
 #: ASCII, not blank. The service also takes other printable text (:func:`_printable`).
-TEXT_ID_SCHEMA = {"pattern": "^[!-~](?:[ -~]{0,198}[!-~])?$"}
+TEXT_ID_SCHEMA: JsonDict = {"pattern": "^[!-~](?:[ -~]{0,198}[!-~])?$"}
 _REQUEST_ID = Field(
     min_length=1,
     max_length=200,

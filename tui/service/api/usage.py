@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import ValidationError
 
 from tui import __version__
@@ -33,7 +35,7 @@ async def get_usage(svc: Service, call: Call) -> JSON:
 async def get_breakdown(svc: Service, call: Call) -> JSON:
     rows = await svc.usage.breakdown()
 
-    def summed(index: int) -> list[NamedCalls]:
+    def summed(index: Literal[0, 1]) -> list[NamedCalls]:
         totals: dict[str, int] = {}
         for row in rows:
             totals[row[index]] = totals.get(row[index], 0) + row[2]
