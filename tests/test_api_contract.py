@@ -173,14 +173,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         assert "Traceback" not in (folder / "serve.log").read_text(), "the service crashed"
 
 
-def test_schemathesis_finds_nothing(served: str) -> None:
+def test_schemathesis_finds_nothing(served: str, tmp_path: Path) -> None:
     """Every check: no 500, answers match the document, schema-valid requests are
     taken and schema-violating ones refused. Bounded: 10 examples an operation."""
     run = subprocess.run(
         [str(Path(sys.executable).with_name("st")), "--config-file", str(CONFIG), "run",
          f"{served}/v1/openapi.json", "--checks", "all", "--max-examples", "10",
          "--phases", "examples,coverage,fuzzing", "--seed", "13", "--no-color"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,  # its cache stays there
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     tested = re.search(r"(\d+) generated, (\d+) passed", run.stdout)
