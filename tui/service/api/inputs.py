@@ -60,15 +60,15 @@ class IntQuery:
 
 @dataclass(frozen=True)
 class PathParam:
-    """A path segment: text, or an id (ASCII digits; one no row can have is a 404)."""
+    """A path segment: text, or an error id (ASCII digits; one no row can have is a 404)."""
 
     name: str
     description: str
-    is_id: bool = False
+    is_error_id: bool = False
 
     def read(self, request: Request) -> str | int:
         raw: str = request.path_params[self.name]
-        if not self.is_id:
+        if not self.is_error_id:
             return raw
         value = ascii_int(raw)
         if value is None:
@@ -82,7 +82,7 @@ class PathParam:
     def schema(self) -> dict[str, Any]:
         kind = (
             {"type": "integer", "minimum": 0, "maximum": MAX_ID}
-            if self.is_id
+            if self.is_error_id
             else {"type": "string"}
         )
         return {

@@ -94,7 +94,7 @@ def _errors(e: Endpoint, secured: bool) -> dict[int, tuple[str, ...]]:
 
     if e.query or e.params:
         add(422, "invalid_parameter")
-    if any(p.is_id for p in e.params):
+    if any(p.is_error_id for p in e.params):
         add(404, "not_found")
     if e.body is not None:
         add(422, "missing_body", "invalid_json")

@@ -124,7 +124,7 @@ ROUTES: tuple[Endpoint, ...] = (
         errors.get_error,
         "One error with its history",
         SyncErrorDetail,
-        params=(PathParam("error_id", "The error's id.", is_id=True),),
+        params=(PathParam("error_id", "The error's id.", is_error_id=True),),
         errors={404: ("not_found",)},
     ),
     Endpoint(
