@@ -21,8 +21,9 @@ from starlette.routing import Route
 
 from tests.test_serve_loopback import free_port, wait_for
 from tests.test_service_api import T0, Clock, client_for, make_service
+from tui.embedded import build_demo_ledger
 from tui.service.app import SyncHealthService
-from tui.simorg.demo import build_demo_ledger, demo_org_state
+from tui.simorg.demo import demo_org_state
 
 HUGE = 2**63  # one past the largest SQLite integer
 INVALID = "invalid_resync"

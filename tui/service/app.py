@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 
-from tui.data.models import HourBucket, Usage
+from tui.core.models import HourBucket, Usage
 from tui.service import callcount, history
 from tui.service.api.problems import AnswerCrashes, ApiProblem, on_http, on_problem
 from tui.service.api.routes import ROUTES
@@ -25,6 +25,7 @@ from tui.service.api.table import starlette_routes
 from tui.service.auth import BearerAuth
 from tui.service.causes import CauseIndex
 from tui.service.config import ServiceConfig
+from tui.service.connect import open_connector
 from tui.service.doctor import Doctor
 from tui.service.engine import EngineQueue
 from tui.service.jobs import ResyncJobs
@@ -34,7 +35,6 @@ from tui.service.notify.notifier import Notifier
 from tui.service.resync import ResyncEngine, note_call
 from tui.service.retries import RetryWorker
 from tui.service.salesforce import call_kind
-from tui.service.sfauth import open_connector
 from tui.service.usage import OrgLimits, UsageLedger
 
 

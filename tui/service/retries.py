@@ -27,9 +27,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from pydantic import ValidationError
-
-from tui.data.models import NextRetry, RetryPolicy, RetryStatus
+from tui.core.models import NextRetry, RetryPolicy, RetryStatus
 from tui.service import history
 from tui.service.ledger import Ledger, iso
 from tui.service.resync import RECORDS_PER_CALL, ResyncRefused
@@ -41,15 +39,6 @@ RETRY_ACTOR = "automatic retries"
 
 POLICY_KEY = "retry_policy"
 STATE_KEY = "retry_state"
-
-
-def policy_reason(exc: ValidationError) -> str:
-    """Why a policy was refused, naming each key (``ceiling_percent: Input should be ...``)."""
-    parts = []
-    for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"]) or "body"
-        parts.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
-    return "; ".join(parts)
 
 
 async def load_policy(ledger: Ledger) -> RetryPolicy:

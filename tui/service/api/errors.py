@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from tui.data.models import ERROR_COLUMNS, SyncErrorDetail
+from tui.core.models import ERROR_COLUMNS, SyncErrorDetail
 from tui.service import history
 from tui.service.api.problems import JSON, ApiProblem
 from tui.service.api.service import Service

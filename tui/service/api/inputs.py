@@ -12,7 +12,8 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from tui.data.models import MAX_ID
+from tui.core.invalid import explain
+from tui.core.limits import MAX_ID
 from tui.service.api.problems import ApiProblem
 
 _ASCII_INT = re.compile(r"-?[0-9]+")
@@ -94,20 +95,6 @@ class PathParam:
         }
 
 
-def explain(exc: ValidationError) -> str:
-    """Pydantic's errors as one line a person can act on, each starting with the field."""
-    parts = []
-    for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"]) or "body"
-        if err["type"] == "extra_forbidden":
-            parts.append(f"{where}: there is no such key")
-        elif err["type"] == "value_error":
-            parts.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
-        else:
-            parts.append(f"{where}: {err['msg']} (got {err.get('input')!r})")
-    return "; ".join(parts)
-
-
 Refusal = Callable[[ValidationError], ApiProblem]
 
 
@@ -115,7 +102,7 @@ Refusal = Callable[[ValidationError], ApiProblem]
 class Body:
     """A JSON body checked by ``model`` (strict, unknown keys refused) before the handler.
 
-    ``code`` names a refusal; ``refuse`` builds it when one code and :func:`explain` do
+    ``code`` names a refusal; ``refuse`` builds it when one code and ``explain`` do
     not say enough. ``checked=False`` leaves the decoded JSON to the handler (a batch
     of reports is judged item by item); the model then only documents it.
     """

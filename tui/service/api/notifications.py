@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from tui.data.models import NotificationSettings, TestSendRequest
+from tui.core.invalid import explain
+from tui.core.models import NotificationSettings, TestSendRequest
 from tui.service.api.problems import JSON, ApiProblem
 from tui.service.api.service import Service
 from tui.service.api.table import Call
 from tui.service.notify.notifier import NotConfigured
-from tui.service.notify.settings import explain, load_settings, save_settings
+from tui.service.notify.settings import load_settings, save_settings
 
 
 def refuse_settings(exc: ValidationError) -> ApiProblem:

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tui.data.models import ApiError
+from tui.core.models import ApiError
 
 log = logging.getLogger("tui.service")
 

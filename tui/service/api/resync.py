@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from tui.data.models import MAX_ID, MAX_JOB_IDS, MAX_RESYNC_IDS, ResyncJobRequest, ResyncRequest
+from tui.core.invalid import explain
+from tui.core.limits import JOB_MAX_IDS, MAX_ID, RESYNC_MAX_IDS
+from tui.core.models import ResyncJobRequest, ResyncRequest
 from tui.service import history
-from tui.service.api.inputs import explain
 from tui.service.api.problems import JSON, ApiProblem
 from tui.service.api.service import Service
 from tui.service.api.table import Call
@@ -38,14 +39,14 @@ def _refuse(exc: ValidationError, what: str, most: int, more: str) -> ApiProblem
 
 def refuse_resync(exc: ValidationError) -> ApiProblem:
     more = (
-        f"Send more as successive requests of at most {MAX_RESYNC_IDS}, or as one resync "
+        f"Send more as successive requests of at most {RESYNC_MAX_IDS}, or as one resync "
         "job (POST /v1/resync/jobs)."
     )
-    return _refuse(exc, "resync", MAX_RESYNC_IDS, more)
+    return _refuse(exc, "resync", RESYNC_MAX_IDS, more)
 
 
 def refuse_job(exc: ValidationError) -> ApiProblem:
-    return _refuse(exc, "job", MAX_JOB_IDS, f"Split them into jobs of at most {MAX_JOB_IDS:,}.")
+    return _refuse(exc, "job", JOB_MAX_IDS, f"Split them into jobs of at most {JOB_MAX_IDS:,}.")
 
 
 async def post_resync(svc: Service, call: Call) -> JSON:

@@ -7,8 +7,8 @@ so neither can list a route, a limit or an error answer the other does not know.
 
 from __future__ import annotations
 
-from tui.data.models import (
-    MAX_ID,
+from tui.core.limits import MAX_ID
+from tui.core.models import (
     AllocationUpdate,
     CauseErrors,
     CausePage,
@@ -37,13 +37,12 @@ from tui.data.models import (
 )
 from tui.service.api import causes, engine, errors, notifications, openapi, resync, usage
 from tui.service.api.inputs import Body, IntQuery, PathParam
-from tui.service.api.problems import JSON, ApiProblem
+from tui.service.api.problems import JSON
 from tui.service.api.service import Service
 from tui.service.api.table import Call, Endpoint
 from tui.service.causes import PAGE_MAX
 from tui.service.engine import MAX_LEASE, MAX_TAKE, MIN_LEASE
 from tui.service.ingest import MAX_BODY_BYTES, IngestBatch
-from tui.service.retries import policy_reason
 
 FEED_DEFAULT_LIMIT = 1000
 FEED_MAX_LIMIT = 10000
@@ -210,7 +209,6 @@ ROUTES: tuple[Endpoint, ...] = (
             RetryPolicy,
             "invalid_retries",
             '{"enabled": true, "ceiling_percent": 75}',
-            refuse=lambda exc: ApiProblem(422, "invalid_retries", f"{policy_reason(exc)}."),
         ),
         errors={422: ("invalid_retries",)},
     ),

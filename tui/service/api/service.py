@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from starlette.requests import Request
 
-from tui.data.models import Usage
+from tui.core.models import Usage
 from tui.service.causes import CauseIndex
 from tui.service.config import ServiceConfig
 from tui.service.doctor import Doctor

@@ -7,8 +7,8 @@ from typing import Literal
 from pydantic import ValidationError
 
 from tui import __version__
-from tui.data.models import AllocationUpdate, Health, KindObjectCalls, NamedCalls, UsageBreakdown
-from tui.service.api.inputs import explain
+from tui.core.invalid import explain
+from tui.core.models import AllocationUpdate, Health, KindObjectCalls, NamedCalls, UsageBreakdown
 from tui.service.api.problems import JSON, ApiProblem
 from tui.service.api.service import Service
 from tui.service.api.table import Call

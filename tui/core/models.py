@@ -24,6 +24,8 @@ from pydantic import (
 )
 from pydantic.json_schema import JsonDict
 
+from tui.core.limits import JOB_MAX_IDS, MAX_ID, RESYNC_MAX_IDS
+
 ErrorType = Literal[
     "association",
     "custom_code",
@@ -417,10 +419,6 @@ class TestSendResult(BaseModel):
     delivery_id: int | None = None
 
 
-#: The largest id SQLite stores (a signed 64-bit integer).
-MAX_ID = 2**63 - 1
-MAX_RESYNC_IDS = 100
-MAX_JOB_IDS = 50_000
 ErrorId = Annotated[int, Field(ge=0, le=MAX_ID), BeforeValidator(_whole)]
 #: What the document promises a request_id or batch_id may be (a UUID is best): printable
 #: ASCII, not blank. The service also takes other printable text (:func:`_printable`).
@@ -448,7 +446,7 @@ class ResyncRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    error_ids: list[ErrorId] = Field(min_length=1, max_length=MAX_RESYNC_IDS)
+    error_ids: list[ErrorId] = Field(min_length=1, max_length=RESYNC_MAX_IDS)
     request_id: str = _REQUEST_ID
 
     _request_id = field_validator("request_id")(_printable)
@@ -471,7 +469,7 @@ class ResyncJobRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    error_ids: list[ErrorId] = Field(min_length=1, max_length=MAX_JOB_IDS)
+    error_ids: list[ErrorId] = Field(min_length=1, max_length=JOB_MAX_IDS)
     request_id: str = _REQUEST_ID
 
     _request_id = field_validator("request_id")(_printable)
@@ -702,7 +700,7 @@ class HistoryPage(BaseModel):
 
 class CauseSummary(BaseModel):
     """Errors of one subtype and object whose messages differ only by ids, values, names
-    and numbers (tui/data/causes.py)."""
+    and numbers (tui/core/causes.py)."""
 
     cause: str = Field(description="16 hex digits; stable for the same subtype, object, shape.")
     type: str
