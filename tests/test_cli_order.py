@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from tui.core.catalog import load_catalog
 
 from tui.cli import main
+from tui.core.catalog import load_catalog
 
 ERROR = {"errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "message": "bad value"}
 
