@@ -22,6 +22,8 @@ from tui.config import ConfigError
 from tui.profiles import ENV_SECRETS, ENV_SETTINGS, select
 from tui.serve_plan import serve_plan, service_config
 from tui.service.notify.smtp import SmtpServer
+from tui.service.salesforce import salesforce_url
+from tui.service.salesforce_errors import SignInError
 from tui.service.sfauth_methods import ClientCredentials, GivenToken, JwtBearer
 
 CLIENT_SECRET = "cs-Secret-4711-abcdef"
@@ -139,6 +141,20 @@ def test_plain_http_to_salesforce_is_refused(tmp_path: Path) -> None:
     secret_file(tmp_path / "sf.secret", CLIENT_SECRET)
     text = CLIENT_CREDENTIALS.replace("https://acme", "http://acme")
     assert "Salesforce needs https://" in refusal(tmp_path, text)
+
+
+@pytest.mark.parametrize("url", ["https://[::1", "https://acme.my.salesforce.com:port"])
+def test_an_org_url_urlsplit_refuses_is_a_clear_refusal_not_a_crash(url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        serve_plan(
+            select(environ={"SF_TOKEN": ACCESS_TOKEN}), org_url=url, org_token_env="SF_TOKEN"
+        )
+    assert str(caught.value) == (
+        "--org-url must be an https:// address, for example https://acme.my.salesforce.com; "
+        f"got {url!r}"
+    )
+    with pytest.raises(SignInError, match=r"^the org URL must be an https:// address"):
+        salesforce_url(url, "the org URL")
 
 
 def rsa_pem() -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from textual.message import Message
 
 from tui.core.models import Usage
+from tui.data.problem import Problem
 from tui.data.session import DataSession, RefreshResult
 
 
@@ -18,9 +19,9 @@ class SessionOpened(Message):
 
 
 class SessionFailed(Message):
-    def __init__(self, reason: str, problem: str) -> None:
+    def __init__(self, failure: Problem) -> None:
         super().__init__()
-        self.reason, self.problem = reason, problem
+        self.failure = failure
 
 
 class CacheRebuilt(Message):

@@ -27,7 +27,7 @@ class ConsoleCommands(Provider):
         app = self.app
         described = strings("en")
         seen: set[str] = set()
-        commands = []
+        commands: list[tuple[str, str, Callable[[], Any]]] = []
         for node, binding in cast(_Bound, app).all_bindings(self.screen):
             key = f"main.keys.{binding.id}"
             if binding.id in seen or key not in described:

@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
+from pydantic.config import JsonDict
 
 ErrorType = Literal[
     "association",
@@ -40,8 +47,6 @@ ERROR_TYPES: tuple[ErrorType, ...] = (
 Direction = Literal["to_salesforce", "from_salesforce"]
 ErrorStatus = Literal["open", "resolved"]
 Frequency = Literal["immediate", "daily", "weekly"]
-#: A time of day as HH:MM on a 24-hour clock.
-HHMM = re.compile(r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")
 
 #: Column order of an error row in the change feed (``GET /v1/errors``) and in
 #: the client's cache. ``fields`` travels as a list of field API names.
@@ -119,24 +124,39 @@ class EngineRequestState(BaseModel):
 DEFAULT_RETRY_TYPES: tuple[ErrorType, ...] = ("association", "custom_code", "permissions", "other")
 
 
+def whole(value: Any) -> Any:
+    """12.0 is the whole number 12, as JSON Schema's ``integer`` says; 12.5 stays refused."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+#: A whole number in a request body: JSON's 12 or 12.0, never true, "12" or 12.5.
+Whole = Annotated[int, BeforeValidator(whole)]
+_HHMM_PATTERN = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
+#: A time of day as HH:MM on a 24-hour clock (the pattern, and its JSON Schema below).
+HHMM_TIME = re.compile(_HHMM_PATTERN)
+HHMM: JsonDict = {"pattern": _HHMM_PATTERN}
+
+
 class RetryPolicy(BaseModel):
     """When open errors are resynced without anyone pressing a key."""
 
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = False
-    every_minutes: int = Field(20, ge=5, le=1440, description="Between attempts, at first.")
-    max_attempts: int = Field(10, ge=1, le=100, description="Then once a night.")
-    nightly_at: str = Field("02:00", description="HH:MM UTC of the nightly retry.")
+    every_minutes: Whole = Field(20, ge=5, le=1440, description="Between attempts, at first.")
+    max_attempts: Whole = Field(10, ge=1, le=100, description="Then once a night.")
+    nightly_at: str = Field(
+        "02:00", description="HH:MM UTC of the nightly retry.", json_schema_extra=HHMM
+    )
     types: list[ErrorType] = Field(default_factory=lambda: list(DEFAULT_RETRY_TYPES))
-    ceiling_percent: int = Field(
+    ceiling_percent: Whole = Field(
         75, ge=1, le=100, description="Retries pause at this share of the allocation."
     )
 
     @field_validator("nightly_at")
     @classmethod
     def _hh_mm(cls, value: str) -> str:
-        if not HHMM.match(value):
+        if not HHMM_TIME.match(value):
             raise ValueError(f"use HH:MM on a 24-hour clock, e.g. 02:00 (got {value!r})")
         return value
 
@@ -174,9 +194,10 @@ class ErrorPage(BaseModel):
     """A page of the change feed, in ``ERROR_COLUMNS`` order, oldest change first."""
 
     columns: list[str]
-    rows: list[list]
+    rows: list[list[Any]]
     next_cursor: int
     has_more: bool
+    remaining: int | None = Field(None, description="With count=1: rows after this page.")
 
 
 class HourBucket(BaseModel):
@@ -203,7 +224,9 @@ class Usage(BaseModel):
 
 
 class AllocationUpdate(BaseModel):
-    allocated: int
+    model_config = ConfigDict(extra="forbid")
+
+    allocated: Whole = Field(ge=0, description="At most the org's salesforce_limit.")
 
 
 class Health(BaseModel):
@@ -272,6 +295,14 @@ class IngestResult(BaseModel):
 
 
 CheckStatus = Literal["green", "yellow", "red"]
+
+
+class DoctorRequest(BaseModel):
+    """The body of ``POST /v1/doctor``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    send_test: bool = Field(description="Send a test message on each enabled channel.")
 
 
 class DoctorCheck(BaseModel):

@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from itertools import pairwise
-from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    field_validator,
+    model_validator,
+)
 
-from tui.core.models import HHMM, Frequency
+from tui.core.models import HHMM, HHMM_TIME, Frequency, Whole
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DeliveryKind = Literal[
@@ -30,10 +36,15 @@ Channel = Literal["email", "webhook"]
 
 MAX_RECIPIENTS = 50
 MAX_THRESHOLDS = 5
-_ADDRESS = re.compile(
+_ADDRESS_PATTERN = (
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@"
     r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
+_ADDRESS = re.compile(_ADDRESS_PATTERN)
+#: JSON Schema of an address: what the document promises is taken (spaces are trimmed too).
+_ADDRESS_SCHEMA = Annotated[
+    str, Field(json_schema_extra={"pattern": _ADDRESS_PATTERN, "maxLength": 254})
+]
 
 
 def is_email_address(text: str) -> bool:
@@ -44,8 +55,16 @@ def is_email_address(text: str) -> bool:
 class EmailChannel(BaseModel):
     """Email on or off and who gets it; the SMTP server is service configuration."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={  # on needs someone to tell (the validator below)
+            "if": {"properties": {"enabled": {"const": True}}, "required": ["enabled"]},
+            "then": {"properties": {"recipients": {"minItems": 1}}, "required": ["recipients"]},
+        },
+    )
+
     enabled: bool = False
-    recipients: list[str] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
+    recipients: list[_ADDRESS_SCHEMA] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
 
     @field_validator("recipients")
     @classmethod
@@ -68,30 +87,43 @@ class EmailChannel(BaseModel):
 class WebhookChannel(BaseModel):
     """The webhook on or off; its URL is a secret of the service configuration."""
 
+    model_config = ConfigDict(extra="forbid")
+
     enabled: bool = False
 
 
 class NotificationSettings(BaseModel):
     """When and how the service tells people about sync errors and API usage."""
 
+    model_config = ConfigDict(extra="forbid")
+
     enabled: bool = False
     frequency: Frequency = "daily"
-    digest_time: str = Field("09:00", description="HH:MM, local time of `timezone`.")
+    digest_time: str = Field(
+        "09:00", description="HH:MM, local time of `timezone`.", json_schema_extra=HHMM
+    )
     digest_weekday: Weekday = Field("mon", description="Day of the weekly digest.")
-    timezone: str = Field("UTC", description="IANA time zone name, e.g. Asia/Tokyo.")
+    timezone: str = Field(
+        "UTC",
+        description="IANA time zone name, e.g. Asia/Tokyo.",
+        json_schema_extra={"enum": list[JsonValue](sorted(available_timezones()))},
+    )
     lang: Literal["en", "ja"] = "en"
     email: EmailChannel = Field(default_factory=EmailChannel)
     webhook: WebhookChannel = Field(default_factory=WebhookChannel)
     usage_alerts: bool = True
-    usage_thresholds: list[int] = Field(
+    usage_thresholds: list[
+        Annotated[Whole, Field(json_schema_extra={"minimum": 1, "maximum": 100})]
+    ] = Field(
         default_factory=lambda: [75, 90],
-        description="Percent of the allocation; 1 to 100, ascending, at most 5.",
+        description="Percent of the allocation; 1 to 100, each once, at most 5 (kept sorted).",
+        json_schema_extra={"minItems": 1, "maxItems": MAX_THRESHOLDS, "uniqueItems": True},
     )
 
     @field_validator("digest_time")
     @classmethod
     def _hh_mm(cls, value: str) -> str:
-        if not HHMM.match(value):
+        if not HHMM_TIME.match(value):
             raise ValueError(f"use HH:MM on a 24-hour clock, e.g. 09:00 or 18:30 (got {value!r})")
         return value
 
@@ -113,9 +145,9 @@ class NotificationSettings(BaseModel):
             raise ValueError(f"give from 1 to {MAX_THRESHOLDS} thresholds, got {len(value)}")
         if any(not 1 <= v <= 100 for v in value):
             raise ValueError(f"each threshold is a percent from 1 to 100, got {value}")
-        if any(a >= b for a, b in pairwise(value)):
-            raise ValueError(f"list the thresholds in ascending order, each once, got {value}")
-        return value
+        if len(set(value)) < len(value):
+            raise ValueError(f"give each threshold once, got {value}")
+        return sorted(value)
 
 
 class ChannelStatus(BaseModel):
@@ -148,6 +180,7 @@ class NotificationStatus(BaseModel):
 
 class TestSendRequest(BaseModel):
     __test__ = False  # not a pytest test class
+    model_config = ConfigDict(extra="forbid")
 
     channel: Channel
 

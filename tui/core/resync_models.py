@@ -3,16 +3,51 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
+from pydantic.config import JsonDict
 
-from tui.core.models import ErrorType
+from tui.core.limits import JOB_MAX_IDS, MAX_ID, RESYNC_MAX_IDS
+from tui.core.models import ErrorType, whole
+
+ErrorId = Annotated[int, Field(ge=0, le=MAX_ID), BeforeValidator(whole)]
+#: What the document promises a request_id or batch_id may be (a UUID is best): printable
+#: ASCII, not blank. The service also takes other printable text (:func:`_printable`).
+TEXT_ID_SCHEMA: JsonDict = {"pattern": "^[!-~](?:[ -~]{0,198}[!-~])?$"}
+_REQUEST_ID = Field(
+    min_length=1,
+    max_length=200,
+    json_schema_extra=TEXT_ID_SCHEMA,
+    description="Makes the request safe to retry: a UUID is best.",
+)
+
+
+def _printable(value: str) -> str:
+    if not value.strip() or not value.isprintable():
+        raise ValueError(
+            "request_id must be a non-empty string (a UUID is best) of at most 200 "
+            "printable characters (no NUL or other control characters); it makes the "
+            "request safe to retry"
+        )
+    return value
 
 
 class ResyncRequest(BaseModel):
-    error_ids: list[int]
-    request_id: str
+    """The body of ``POST /v1/resync``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error_ids: list[ErrorId] = Field(min_length=1, max_length=RESYNC_MAX_IDS)
+    request_id: str = _REQUEST_ID
+
+    _request_id = field_validator("request_id")(_printable)
 
 
 class ResyncOutcome(BaseModel):
@@ -28,8 +63,14 @@ class ResyncOutcome(BaseModel):
 
 
 class ResyncJobRequest(BaseModel):
-    error_ids: list[int] = Field(description="1 to 50,000 error ids.")
-    request_id: str
+    """The body of ``POST /v1/resync/jobs``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error_ids: list[ErrorId] = Field(min_length=1, max_length=JOB_MAX_IDS)
+    request_id: str = _REQUEST_ID
+
+    _request_id = field_validator("request_id")(_printable)
 
 
 class JobOutcome(BaseModel):

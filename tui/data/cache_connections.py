@@ -127,7 +127,7 @@ class CacheConnections:
         check = should_check(self.path)
         self._writer = await self._connect()
         if check:
-            got = await self._writer.execute_fetchall("PRAGMA quick_check(1)")
+            got = list(await self._writer.execute_fetchall("PRAGMA quick_check(1)"))
             if not got or got[0][0] != "ok":
                 raise sqlite3.DatabaseError("database disk image is malformed")
             damage_marker(self.path).unlink(missing_ok=True)
@@ -146,7 +146,9 @@ class CacheConnections:
     async def _schema_version(self) -> int | None:
         if "meta" not in await self._tables():
             return None
-        got = await self._w.execute_fetchall("SELECT value FROM meta WHERE key = 'schema_version'")
+        got = list(
+            await self._w.execute_fetchall("SELECT value FROM meta WHERE key = 'schema_version'")
+        )
         return int(got[0][0]) if got else None
 
     async def _create_schema(self) -> None:
@@ -249,7 +251,7 @@ class CacheConnections:
 
     @staticmethod
     async def _meta_raw(conn: aiosqlite.Connection, key: str) -> str | None:
-        got = await conn.execute_fetchall("SELECT value FROM meta WHERE key = ?", (key,))
+        got = list(await conn.execute_fetchall("SELECT value FROM meta WHERE key = ?", (key,)))
         return got[0][0] if got else None
 
     async def get_meta(self, key: str) -> Any:
@@ -273,7 +275,7 @@ class CacheConnections:
 
     # -- reads ---------------------------------------------------------------------------
 
-    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
         async with self._guard("read the cache"):
             return list(await self._r.execute_fetchall(sql, params))
 
@@ -285,7 +287,9 @@ class CacheConnections:
             return self._searcher
         return self._r
 
-    async def _fetchall_for(self, f: ViewFilter, sql: str, params: Sequence[Any] = ()) -> list:
+    async def _fetchall_for(
+        self, f: ViewFilter, sql: str, params: Sequence[Any] = ()
+    ) -> list[Sequence[Any]]:
         async with self._guard("read the cache"):
             return list(await self._conn_for(f).execute_fetchall(sql, params))
 

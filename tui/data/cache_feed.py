@@ -131,7 +131,7 @@ class FeedWrites(CacheConnections):
 
     async def row_count(self) -> int:
         """Rows the cache holds (open or not): a first fill's progress."""
-        return (await self._fetchall("SELECT count(*) FROM errors"))[0][0]
+        return int((await self._fetchall("SELECT count(*) FROM errors"))[0][0])
 
     async def build_search_index(self) -> None:
         """Index every row for the text filter, once after a bulk fill (until then the

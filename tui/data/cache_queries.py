@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from array import array
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import orjson
 
@@ -77,13 +77,12 @@ class ViewQueries(CacheConnections):
         if fast is not None:
             return fast
         cond, params = self._where(f)
-        return (await self._fetchall_for(f, f"SELECT count(*) FROM errors WHERE {cond}", params))[
-            0
-        ][0]
+        got = await self._fetchall_for(f, f"SELECT count(*) FROM errors WHERE {cond}", params)
+        return int(got[0][0])
 
     async def view_ids(
         self, f: ViewFilter, sort: SortColumn = "last_seen", descending: bool = True
-    ) -> array:
+    ) -> array[int]:
         """Every id of ``f`` in view order, as array('q'): for "mark all", never for paging."""
         if self.filling:  # the first fill is not indexed yet
             return array("q")
@@ -142,7 +141,9 @@ class ViewQueries(CacheConnections):
             return (await self._offset(f, order.reversed(), total - offset - n, n))[::-1]
         return await self._offset(f, order, offset, limit)
 
-    async def _offset(self, f: ViewFilter, order: ViewOrder, offset: int, limit: int) -> list:
+    async def _offset(
+        self, f: ViewFilter, order: ViewOrder, offset: int, limit: int
+    ) -> list[ErrorRow]:
         if not limit:
             return []
         cond, params = self._where(f)
@@ -154,9 +155,19 @@ class ViewQueries(CacheConnections):
         )
         return [error_row(t) for t in got]
 
+    @overload
+    async def _keyset(
+        self, f: ViewFilter, order: ViewOrder, row: ErrorRow, limit: int
+    ) -> list[ErrorRow]: ...
+
+    @overload
+    async def _keyset(
+        self, f: ViewFilter, order: ViewOrder, row: ErrorRow, limit: int, *, ids_only: Literal[True]
+    ) -> list[int]: ...
+
     async def _keyset(
         self, f: ViewFilter, order: ViewOrder, row: ErrorRow, limit: int, *, ids_only: bool = False
-    ) -> list:
+    ) -> list[ErrorRow] | list[int]:
         """Rows (or bare ids) following ``row`` in ``order``: first its ties (same sort
         value, further id), then the further sort values; two index ranges, where one
         row-value range would step over every tie."""
@@ -255,7 +266,7 @@ class ViewQueries(CacheConnections):
             f"SELECT count(DISTINCT object_type || char(31) || record_id) FROM errors WHERE {cond}",
             params,
         )
-        return got[0][0]
+        return int(got[0][0])
 
     async def affected_records(
         self, f: ViewFilter, offset: int = 0, limit: int = 200

@@ -3,6 +3,7 @@ row as an ``ErrorRow``, the selects of the totals."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from tui.data.values import ErrorRow, ViewFilter
@@ -11,7 +12,7 @@ from tui.data.values import ErrorRow, ViewFilter
 AGG_LEVELS = (("sub", "e.subtype"), ("type", "e.type"), ("all", "''"))
 
 
-def error_row(t: tuple) -> ErrorRow:
+def error_row(t: Sequence[Any]) -> ErrorRow:
     """A row of the cache's ``errors`` table (ROW_COLUMNS) as an ``ErrorRow``."""
     fields = tuple(t[11].split(";")) if t[11] else ()
     return ErrorRow(*t[:11], fields, *t[12:])  # type: ignore[call-arg]

@@ -1,7 +1,8 @@
 """The console's HTTP client of the Sync Health API (docs/api.md).
 
-Every failure becomes a ``ServiceError`` subclass whose ``message`` can be shown to a
-person as is. Idempotent calls (GET, PUT, and POST /v1/resync, which is idempotent on
+Every failure becomes a ``ServiceError`` subclass (a :class:`~tui.data.problem.Problem`):
+its kind gives the lead sentence in the session's language, its detail the technical
+sentence. Idempotent calls (GET, PUT, and POST /v1/resync, which is idempotent on
 its request_id) are retried a few times with a short exponential backoff when the
 service cannot be reached or answers a 5xx of its own. A 5xx that reports a Salesforce
 outcome (``salesforce_*`` codes) is an answer, not a fault, and is never retried.
@@ -16,11 +17,11 @@ import getpass
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from tui.core.lang import counted
 from tui.core.models import (
@@ -76,6 +77,8 @@ class FeedPage:
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
 #: A test send waits for the SMTP server or webhook to answer, so it may take long.
 TEST_SEND_TIMEOUT = 60.0
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 def actor_name(profile: str | None = None) -> str:
@@ -142,7 +145,7 @@ class ServiceClient:
         path: str,
         *,
         json: Any = None,
-        params: dict | None = None,
+        params: dict[str, Any] | None = None,
         retry: bool = True,
         timeout: float | None = None,
     ) -> Any:
@@ -181,7 +184,7 @@ class ServiceClient:
                 listener(failure, attempt, self.retries)
             await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
 
-    async def _model(self, model: type, method: str, path: str, **kw: Any) -> Any:
+    async def _model(self, model: type[_M], method: str, path: str, **kw: Any) -> _M:
         body = await self._request(method, path, **kw)
         try:
             return model.model_validate(body)

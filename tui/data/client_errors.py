@@ -1,5 +1,6 @@
-"""The client's typed exceptions (each ``message`` can be shown to a person as is, and
-never holds the token), and a failed answer of the service turned into one."""
+"""The client's typed exceptions (each a :class:`~tui.data.problem.Problem`: a lead in
+the session's language and a technical detail, never the token), and a failed answer
+of the service turned into one."""
 
 from __future__ import annotations
 
@@ -8,30 +9,26 @@ from typing import Any
 import httpx
 import orjson
 
-from tui.i18n import service_message
+from tui.data.problem import Problem
+from tui.i18n import service_words
 
 
-class ServiceError(Exception):
-    """Something went wrong talking to the service; ``message`` says what, in plain words."""
+class ServiceError(Problem):
+    """Something went wrong talking to the service (see :class:`Problem`)."""
 
-    def __init__(self, message: str, *, status: int | None = None, code: str = "") -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self, detail: str, *, status: int | None = None, code: str = "", lead: str = ""
+    ) -> None:
+        super().__init__(detail, lead=lead)
         self.status = status
         self.code = code
-
-    @property
-    def problem(self) -> str:
-        """What went wrong, for the console's banner: unreachable, slow, unauthorized,
-        rate_limited, service_error, rejected, bad_answer, bad_url."""
-        return "unreachable"
 
 
 class ServiceUnavailable(ServiceError):
     """The service is down, too slow, or failed (5xx)."""
 
     @property
-    def problem(self) -> str:
+    def kind(self) -> str:
         if self.code == "slow":
             return "slow"
         return "service_error" if self.status is not None else "unreachable"
@@ -41,7 +38,7 @@ class ServiceUnauthorized(ServiceError):
     """The service refused our token (401/403)."""
 
     @property
-    def problem(self) -> str:
+    def kind(self) -> str:
         return "unauthorized"
 
 
@@ -49,7 +46,7 @@ class ServiceRejected(ServiceError):
     """The service understood the request and said no (404/409/422/429...)."""
 
     @property
-    def problem(self) -> str:
+    def kind(self) -> str:
         return "rate_limited" if self.status == 429 else "rejected"
 
 
@@ -57,7 +54,7 @@ class BadResponse(ServiceError):
     """The service answered something we cannot read."""
 
     @property
-    def problem(self) -> str:
+    def kind(self) -> str:
         return "bad_answer"
 
 
@@ -65,7 +62,7 @@ class BadServiceURL(ServiceError):
     """The service URL cannot be used (malformed, or not http/https)."""
 
     @property
-    def problem(self) -> str:
+    def kind(self) -> str:
         return "bad_url"
 
 
@@ -103,7 +100,7 @@ def failure_of(response: httpx.Response, where: str) -> ServiceError:
     """The exception a non-2xx answer of ``where`` means, in the service's own words."""
     status = response.status_code
     code, message = _service_words(response)
-    message = service_message(code, message)
+    lead = service_words(code)  # the console's own words, when it knows the code
     if status in (401, 403):
         return ServiceUnauthorized(
             f"{where} refused our token (HTTP {status}). Check the token given with --token "
@@ -113,10 +110,14 @@ def failure_of(response: httpx.Response, where: str) -> ServiceError:
         )
     if status >= 500:
         return ServiceUnavailable(
-            message or f"{where} failed (HTTP {status}). Try again in a moment.",
+            "" if lead else message or f"{where} failed (HTTP {status}). Try again in a moment.",
             status=status,
             code=code,
+            lead=lead,
         )
     return ServiceRejected(
-        message or f"{where} refused the request (HTTP {status}).", status=status, code=code
+        "" if lead else message or f"{where} refused the request (HTTP {status}).",
+        status=status,
+        code=code,
+        lead=lead,
     )

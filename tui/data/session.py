@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from tui.core.lang import Lang
 from tui.core.models import (
     ERROR_COLUMNS,
     CausePage,
@@ -45,6 +46,7 @@ from tui.data.values import (
     ViewFilter,
     ViewOrder,
 )
+from tui.i18n import t
 
 __all__ = [
     "DataSession",
@@ -115,7 +117,7 @@ class DataSession(Resyncs):
 
     async def view_ids(
         self, f: ViewFilter, sort: SortColumn = "last_seen", descending: bool = True
-    ) -> array:
+    ) -> array[int]:
         return await self._read(self.cache.view_ids, f, sort, descending)
 
     async def view_page(self, f: ViewFilter, order: ViewOrder, **where: Any) -> list[ErrorRow]:
@@ -127,6 +129,10 @@ class DataSession(Resyncs):
 
     async def in_view(self, f: ViewFilter, ids: Sequence[int]) -> set[int]:
         return await self._read(self.cache.in_view, f, ids)
+
+    async def outside_view(self, f: ViewFilter, ids: Sequence[int]) -> int:
+        """How many of ``ids`` the view ``f`` does not show (marks a filter hides)."""
+        return len(set(ids)) - len(await self.in_view(f, ids))
 
     async def interrupt_search(self) -> None:
         await self.cache.interrupt_search()
@@ -171,7 +177,7 @@ class DataSession(Resyncs):
         ids: Sequence[int] | None = None,
         bom: bool = False,
         progress: Callable[[int], None] | None = None,
-        lang: str | None = None,
+        lang: Lang | None = None,
         raw: bool = False,
     ) -> int:
         """Write the errors of ``f`` (or ``ids``, in their order) as CSV, headed in the words
@@ -189,7 +195,7 @@ class DataSession(Resyncs):
             await self._recover(seen)
             if not isinstance(path, (str, Path)):
                 # part of it already went out: say so rather than write it twice
-                raise CacheError(f"{exc.message} Run the export again.") from exc
+                raise CacheError(exc.detail, lead=t("main.problem.export_again")) from exc
             await self.refresh()
             return await export_csv(
                 self.cache, path, f=f, ids=ids, lang=lang, bom=bom, progress=progress, raw=raw

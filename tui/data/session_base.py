@@ -17,7 +17,6 @@ from tui.data import paths
 from tui.data.cache import Cache, CacheDamaged, CacheError
 from tui.data.cache_file import check_location
 from tui.data.client import ServiceClient, check_service_url
-from tui.data.client_errors import ServiceError
 from tui.data.values import FillProgress
 
 PAGE_SIZE = 10000
@@ -30,11 +29,6 @@ class Closable(Protocol):
     """What a session may own besides its client and cache (the embedded service)."""
 
     async def aclose(self) -> None: ...
-
-
-def problem_of(exc: ServiceError | CacheError) -> str:
-    """The banner's kind of problem: ``ServiceError.problem``, or "cache"."""
-    return exc.problem if isinstance(exc, ServiceError) else "cache"
 
 
 def _cache_path(service_key: str) -> Path:
@@ -67,7 +61,7 @@ class SessionBase:
         self.online = False
         self.last_refresh: datetime | None = None
         self.last_error: str | None = None
-        #: The kind of ``last_error`` (``ServiceError.problem``, or "cache").
+        #: The kind of ``last_error`` (``Problem.kind``).
         self.last_problem: str | None = None
         #: Set when the cache file was damaged and rebuilt: where the old one went.
         self.notice: str | None = cache.notice
@@ -77,12 +71,12 @@ class SessionBase:
         self._arrived: Counter[str] = Counter()
         self._resync_lock = asyncio.Lock()
         #: Called with the notice when a damaged cache was moved aside while running.
-        self.on_rebuilt: Callable[[str], None] | None = None
+        self.on_rebuilt: Callable[[str], object] | None = None
         self._rebuilds = 0
         self._rebuild_lock = asyncio.Lock()
         #: Set while a first fill runs; ``on_fill`` hears of each page stored.
         self.fill: FillProgress | None = None
-        self.on_fill: Callable[[FillProgress], None] | None = None
+        self.on_fill: Callable[[FillProgress], object] | None = None
 
     @classmethod
     async def open(

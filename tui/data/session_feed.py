@@ -15,7 +15,7 @@ from tui.core.models import ERROR_COLUMNS
 from tui.data.cache import CacheError
 from tui.data.client import FeedPage
 from tui.data.client_errors import BadResponse, ServiceError
-from tui.data.session_base import SessionBase, problem_of
+from tui.data.session_base import SessionBase
 from tui.data.values import FillProgress
 
 _ID, _TYPE, _STATUS = (ERROR_COLUMNS.index(c) for c in ("id", "type", "status"))
@@ -69,7 +69,7 @@ class FeedPulls(SessionBase):
                 changed = await self._read(self._pull_all)
             except (ServiceError, CacheError) as exc:
                 self.online = False
-                self.last_error, self.last_problem = exc.message, problem_of(exc)
+                self.last_error, self.last_problem = exc.reason, exc.kind
                 if self.cache.filling:  # show what came; the next refresh goes on from there
                     await self._quietly(self.cache.finish_changes())
                 return RefreshResult(changed, False, exc.message)
@@ -91,7 +91,7 @@ class FeedPulls(SessionBase):
         try:
             await job
         except CacheError as exc:
-            self.last_error = exc.message
+            self.last_error = exc.reason
 
     async def _pull(self) -> int:
         """Pull pages until has_more is false; the next page is fetched while one is stored.

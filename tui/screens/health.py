@@ -25,6 +25,7 @@ from tui.data.cache import QueryInterrupted
 from tui.data.session import ErrorRow, ViewFilter
 from tui.i18n import t
 from tui.screens.console import Console
+from tui.screens.marks import say_marks_outside
 from tui.text.safe import clean
 from tui.text.titles import type_title
 from tui.widgets.cards import CardStrip
@@ -90,11 +91,12 @@ class HealthScreen(Screen[None]):
     """Everything at a glance; the grid narrows by type, text or record."""
 
     CSS_PATH = "../styles/health.tcss"
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+    # Unannotated: Textual declares these ClassVar[...] | None, a type mypy cannot read.
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012
         (0, "-narrow"),
         (120, "-wide"),
     ]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+    VERTICAL_BREAKPOINTS = [  # noqa: RUF012
         (0, "-tiny"),
         (24, "-short"),
         (30, "-tall"),
@@ -426,8 +428,11 @@ class HealthScreen(Screen[None]):
         session = self.console.session
         if session is not None:
             async with self._marking:
-                self.console.marks.update(await session.view_ids(self.view))
+                marks = self.console.marks
+                marks.update(await session.view_ids(self.view))
+                hidden = await session.outside_view(self.view, list(marks))
             self._marks_changed()
+            say_marks_outside(self, hidden)
 
     def action_clear_marks(self) -> None:
         self.console.marks.clear()
@@ -442,7 +447,7 @@ class HealthScreen(Screen[None]):
         marks, session = self.console.marks, self.console.session
         if marks and session is not None:
             ids = sorted(marks)
-            hidden = len(ids) - len(await session.in_view(self.view, ids))
+            hidden = await session.outside_view(self.view, ids)
         elif self.grid.cursor_id is not None:
             ids, hidden = [self.grid.cursor_id], 0
         else:
@@ -465,7 +470,7 @@ class HealthScreen(Screen[None]):
         the view's."""
         cards = self.query_one(CardStrip)
         if not cards.has_focus:
-            row = self.grid.row_at_cursor()
+            row: ErrorRow | None = self.grid.row_at_cursor()
             if row is not None:
                 return row.type
             if self.view.type:

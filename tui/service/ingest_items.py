@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from tui.core.models import Direction
+from tui.core.resync_models import TEXT_ID_SCHEMA
 from tui.service.ledger_reports import (
     Success,
 )
@@ -291,5 +292,7 @@ UNCHANGED_REASONS = {
 class IngestBatch(BaseModel):
     """The body of ``POST /v1/errors`` (for the OpenAPI document; items are judged one by one)."""
 
+    model_config = ConfigDict(extra="forbid")
+
     errors: list[ErrorReport | SyncedReport] = Field(min_length=1, max_length=MAX_ITEMS)
-    batch_id: str | None = Field(None, max_length=MAX_BATCH_ID)
+    batch_id: str | None = Field(None, max_length=MAX_BATCH_ID, json_schema_extra=TEXT_ID_SCHEMA)

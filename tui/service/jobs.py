@@ -48,7 +48,6 @@ from tui.service.usage import UsageLedger
 
 log = logging.getLogger(__name__)
 
-MAX_JOB_IDS = 50_000
 CHUNK = RECORDS_PER_CALL
 #: How long a job waits after Salesforce refused a whole call without applying it.
 REFUSAL_BACKOFF = timedelta(seconds=60)
@@ -127,7 +126,7 @@ class ResyncJobs:
 
     async def create(
         self, request_id: str, error_ids: Sequence[int], actor: str = ""
-    ) -> tuple[dict, bool]:
+    ) -> tuple[dict[str, Any], bool]:
         """Store a job; (its view, True) or, for a request_id used before, (it, False).
 
         ``actor`` (who asked) names the job's chunks in the history."""
@@ -233,13 +232,13 @@ class ResyncJobs:
             "SELECT state, COUNT(*) FROM resync_job_items WHERE job_id = ? GROUP BY state",
             (job_id,),
         ) as cur:
-            counts = dict.fromkeys(_STATES, 0) | dict(await cur.fetchall())
+            counts = dict.fromkeys(_STATES, 0) | {s: n for s, n in await cur.fetchall()}
         async with reader.execute(
             "SELECT error_id, outcome FROM resync_job_items WHERE job_id = ? AND error_id > ? "
             "AND outcome IS NOT NULL ORDER BY error_id LIMIT ?",
             (job_id, cursor, limit),
         ) as cur:
-            found = await cur.fetchall()
+            found = list(await cur.fetchall())
         keys = ("job_id", "request_id", "created", "state", "total", "salesforce_calls",
                 "waiting", "wait_until", "finished")  # fmt: skip
         return {

@@ -1,7 +1,7 @@
 """The resync engine: re-send fixed records to Salesforce and record what happened.
 
-One request handles at most :data:`MAX_IDS` errors. Its life, so that nothing is
-ever sent twice:
+One request handles at most :data:`~tui.core.limits.RESYNC_MAX_IDS` (100) errors.
+Its life, so that nothing is ever sent twice:
 
 1. a request_id already ``done`` answers its stored result (``replayed``), sending
    nothing; one left ``started`` or ``interrupted`` (the process died, or Salesforce
@@ -38,7 +38,6 @@ from typing import Any
 
 from tui.core.classify import classify
 from tui.core.lang import counted
-from tui.core.limits import RESYNC_MAX_IDS
 from tui.service.ledger import ErrorChange, Ledger, ResyncRow
 from tui.service.resync_calls import SalesforceCall, plan_calls, record_identity, sent_records
 from tui.service.salesforce import SalesforceConnector
@@ -53,7 +52,6 @@ from tui.service.salesforce_errors import (
 )
 from tui.service.usage import UsageLedger
 
-MAX_IDS = RESYNC_MAX_IDS
 #: Seconds to wait before each new attempt of a call Salesforce answered "busy"; kept
 #: well under the console's 15 s wait for a resync answer.
 BUSY_BACKOFF: tuple[float, ...] = (1.0, 2.0, 5.0)
@@ -144,6 +142,12 @@ class _Plan:
 
 NO_SUCH_ERROR = "No sync error has this id; nothing was sent."
 ALREADY_RESOLVED = "This error is already resolved; nothing was sent."
+IGNORED = "This error is ignored; nothing was sent. Unignore it to resync it."
+
+
+def not_open(status: str) -> str:
+    """Why an error that is not open is skipped: resolved, or ignored."""
+    return IGNORED if status == "ignored" else ALREADY_RESOLVED
 
 
 def outcome(error_id: int, status: str, **extra: Any) -> dict[str, Any]:
@@ -259,8 +263,8 @@ class ResyncEngine:
             row = rows.get(error_id)
             if row is None:
                 outcomes[error_id] = outcome(error_id, "skipped", message=NO_SUCH_ERROR)
-            elif row.status == "resolved":
-                outcomes[error_id] = outcome(error_id, "skipped", message=ALREADY_RESOLVED)
+            elif row.status != "open":
+                outcomes[error_id] = outcome(error_id, "skipped", message=not_open(row.status))
             elif any(v is False for v in (row.payload.get("checks") or {}).values()):
                 recheck.append(row)
             elif record_identity(row.payload) is None:

@@ -296,7 +296,7 @@ def write_demo_ledger(
     )
 
 
-def _flush(sink: LedgerSink, errors: list[tuple], attempts: list[tuple]) -> int:
+def _flush(sink: LedgerSink, errors: list[tuple[Any, ...]], attempts: list[tuple[Any, ...]]) -> int:
     sink.errors(errors)
     sink.attempts(attempts)
     written = len(attempts)

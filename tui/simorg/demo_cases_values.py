@@ -3,6 +3,7 @@ subtype (see ``demo_cases_access`` for what a builder is)."""
 
 from __future__ import annotations
 
+from tui.core import sobjects as md
 from tui.simorg import validate as v
 from tui.simorg.demo_records import (
     BAD_COUNTRIES,
@@ -21,7 +22,7 @@ from tui.simorg.ids import make_id
 
 def state_country(g: DemoGen, h: int, r: int) -> Case:
     obj = ("Lead", "Contact", "Account")[h % 3]
-    state_field, country_field = v.md.ADDRESS_PAIRS[obj]
+    state_field, country_field = md.ADDRESS_PAIRS[obj]
     sf_id = g.live(obj, r)
     good = {state_field: STATES[h % len(STATES)], country_field: "Japan"}
     if h & 8:
@@ -224,8 +225,8 @@ def bad_email(g: DemoGen, h: int, r: int) -> Case:
 
 def country_required(g: DemoGen, h: int, r: int) -> Case:
     obj = ("Lead", "Contact", "Account")[h % 3]
-    state_field, country_field = v.md.ADDRESS_PAIRS[obj]
-    label = v.md.FIELDS[obj][state_field].label
+    state_field, country_field = md.ADDRESS_PAIRS[obj]
+    label = md.FIELDS[obj][state_field].label
     sf_id, state = g.live(obj, r), STATES[h % len(STATES)]
     return Case(
         obj,
