@@ -40,6 +40,9 @@ from tui.data.models import (
     Health,
     HistoryPage,
     HourBucket,
+    IgnoreList,
+    IgnoreRequest,
+    IgnoreResult,
     IngestResult,
     KindObjectCalls,
     NamedCalls,
@@ -53,6 +56,7 @@ from tui.data.models import (
     SyncErrorDetail,
     TestSendRequest,
     TestSendResult,
+    UnignoreRequest,
     Usage,
     UsageBreakdown,
 )
@@ -62,6 +66,7 @@ from tui.service.causes import PAGE_MAX, CauseIndex
 from tui.service.config import ServiceConfig
 from tui.service.doctor import Doctor
 from tui.service.engine import MAX_LEASE, MAX_TAKE, MIN_LEASE, EngineQueue, EngineRefused
+from tui.service.ignores import IgnoreRefused, Ignores
 from tui.service.ingest import MAX_BODY_BYTES, IngestBatch, IngestRefused, ingest
 from tui.service.jobs import MAX_JOB_IDS, JobRefused, ResyncJobs
 from tui.service.ledger import Ledger
@@ -291,6 +296,10 @@ def openapi_document() -> dict[str, Any]:
         DoctorReport,
         CausePage,
         CauseErrors,
+        IgnoreRequest,
+        IgnoreResult,
+        IgnoreList,
+        UnignoreRequest,
         EngineRequestPage,
         EngineRequest,
         ApiError,
@@ -318,6 +327,12 @@ def openapi_document() -> dict[str, Any]:
         return {"name": name, "in": "query", "schema": {"type": "integer"}}
 
     path_id = {"name": "error_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    path_ignore = {
+        "name": "ignore_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer"},
+    }
     path_job = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
     path_request = {
         "name": "request_id",
@@ -421,6 +436,24 @@ def openapi_document() -> dict[str, Any]:
                     parameters=[{**path_id, "name": "cause", "schema": {"type": "string"}}],
                 )
             },
+            "/v1/ignores": {
+                "post": op(
+                    "Ignore errors or a cause, with a reason and maybe an expiry",
+                    "IgnoreResult",
+                    "IgnoreRequest",
+                ),
+                "get": op(
+                    "The ignores in force, newest first", "IgnoreList", parameters=[query("limit")]
+                ),
+            },
+            "/v1/ignores/{ignore_id}": {
+                "delete": op(
+                    "Unignore every error an ignore holds", "IgnoreResult", parameters=[path_ignore]
+                )
+            },
+            "/v1/unignore": {
+                "post": op("Unignore errors or a cause", "IgnoreResult", "UnignoreRequest")
+            },
             "/v1/doctor": {
                 "get": op("Health checks, green / yellow / red with fixes", "DoctorReport"),
                 "post": op("The health checks with a test send on each channel", "DoctorReport"),
@@ -452,6 +485,7 @@ class SyncHealthService:
             config.notify_interval,
         )
         self.causes = CauseIndex(self.ledger, config.clock)
+        self.ignores = Ignores(self.ledger, self.causes, config.clock)
         self.doctor = Doctor(
             self.ledger,
             self.usage,
@@ -463,7 +497,7 @@ class SyncHealthService:
         )
         self.retries = RetryWorker(
             self.ledger, self.usage, run, config.clock, self.notifier.announce,
-            config.retry_interval,
+            config.retry_interval, self.ignores.expire,
         )  # fmt: skip
         self._running = False
         self.asgi = self._build_app()
@@ -611,6 +645,7 @@ class SyncHealthService:
         cursor = _int_param(request, "cursor", 0, 0, 2**63 - 1)
         limit = _int_param(request, "limit", FEED_DEFAULT_LIMIT, 1, FEED_MAX_LIMIT)
         count = _int_param(request, "count", 0, 0, 1)
+        await self.ignores.expire()
         rows, next_cursor, has_more = await self.ledger.feed(cursor, limit)
         body: dict[str, Any] = {
             "columns": ERROR_COLUMNS,
@@ -636,6 +671,7 @@ class SyncHealthService:
             raise ApiProblem(404, "not_found", f"No sync error has the id {error_id}.")
         detail["engine_request"] = await self.engine.for_error(error_id)
         detail["next_retry"] = await self.retries.next_for(detail)
+        detail["ignore"] = await self.ignores.state_of(error_id)
         return JSON(SyncErrorDetail.model_validate(detail))
 
     async def _post_resync(self, request: Request) -> JSON:
@@ -755,6 +791,7 @@ class SyncHealthService:
     async def _get_causes(self, request: Request) -> JSON:
         limit = _int_param(request, "limit", 50, 1, PAGE_MAX)
         offset = _int_param(request, "offset", 0, 0, 2**31 - 1)
+        await self.ignores.expire()
         causes, total = await self.causes.page(limit, offset)
         return JSON(
             CausePage(
@@ -769,6 +806,40 @@ class SyncHealthService:
         if ids is None:
             raise ApiProblem(404, "not_found", f"No error has the cause {cause!r}.")
         return JSON(CauseErrors(cause=cause, error_ids=ids))
+
+    async def _post_ignore(self, request: Request) -> JSON:
+        body = await _json_body(
+            request, '{"request_id": "<uuid>", "error_ids": [1], "reason": "..."}'
+        )
+        try:
+            result = await self.ignores.ignore(body, history.actor_of(request))
+        except IgnoreRefused as exc:
+            raise ApiProblem(exc.status, exc.code, exc.message) from exc
+        return JSON(IgnoreResult.model_validate(result))
+
+    async def _post_unignore(self, request: Request) -> JSON:
+        body = await _json_body(request, '{"request_id": "<uuid>", "error_ids": [1]}')
+        try:
+            result = await self.ignores.unignore(body, history.actor_of(request))
+        except IgnoreRefused as exc:
+            raise ApiProblem(exc.status, exc.code, exc.message) from exc
+        return JSON(IgnoreResult.model_validate(result))
+
+    async def _get_ignores(self, request: Request) -> JSON:
+        limit = _int_param(request, "limit", 100, 1, 1000)
+        await self.ignores.expire()
+        return JSON(IgnoreList.model_validate({"ignores": await self.ignores.active(limit)}))
+
+    async def _delete_ignore(self, request: Request) -> JSON:
+        raw = request.path_params["ignore_id"]
+        ignore_id = ascii_int(raw)
+        if ignore_id is None or not 0 <= ignore_id <= MAX_ID:
+            raise ApiProblem(404, "not_found", f"No ignore has the id {raw!r}.")
+        try:
+            result = await self.ignores.unignore_all_of(ignore_id, history.actor_of(request))
+        except IgnoreRefused as exc:
+            raise ApiProblem(exc.status, exc.code, exc.message) from exc
+        return JSON(IgnoreResult.model_validate(result))
 
     async def _get_doctor(self, request: Request) -> JSON:
         return JSON(await self.doctor.run())
@@ -843,6 +914,10 @@ class SyncHealthService:
             ("/v1/notifications/test", self._post_notification_test, "POST"),
             ("/v1/causes", self._get_causes, "GET"),
             ("/v1/causes/{cause}", self._get_cause, "GET"),
+            ("/v1/ignores", self._post_ignore, "POST"),
+            ("/v1/ignores", self._get_ignores, "GET"),
+            ("/v1/ignores/{ignore_id}", self._delete_ignore, "DELETE"),
+            ("/v1/unignore", self._post_unignore, "POST"),
             ("/v1/doctor", self._get_doctor, "GET"),
             ("/v1/doctor", self._post_doctor, "POST"),
             ("/v1/openapi.json", self._openapi, "GET"),
