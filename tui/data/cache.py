@@ -45,7 +45,8 @@ from tui.data.models import ERROR_COLUMNS, ERROR_TYPES
 
 __all__ = ["Cache", "CacheDamaged", "CacheError", "ErrorRow", "QueryInterrupted", "ViewFilter"]
 
-SCHEMA_VERSION = 4
+#: Version 5: ignored errors (status 'ignored') and their totals per type.
+SCHEMA_VERSION = 5
 
 SortColumn = Literal["last_seen", "type", "subtype", "sf_object", "record_name", "attempts", "id"]
 SORT_COLUMNS: tuple[str, ...] = (
@@ -77,7 +78,8 @@ CREATE TABLE errors (
     attempts    INTEGER NOT NULL,
     status      TEXT NOT NULL
 );
--- open errors and distinct CRM records per ('sub', subtype), ('type', type), ('all', '')
+-- open errors and distinct CRM records per ('sub', subtype), ('type', type), ('all', ''),
+-- and ignored ones per ('ignored', type): the cards' "+12 ignored"
 CREATE TABLE totals (
     level   TEXT NOT NULL,
     key     TEXT NOT NULL,
@@ -153,8 +155,14 @@ INDEXES = {
     },
 }
 
-#: (level, grouping expression) of the totals table.
-_AGG_LEVELS = (("sub", "e.subtype"), ("type", "e.type"), ("all", "''"))
+#: (level, grouping expression, status counted) of the totals table; the open errors of
+#: all types (the last) come last.
+_AGG_LEVELS = (
+    ("ignored", "e.type", "ignored"),
+    ("sub", "e.subtype", "open"),
+    ("type", "e.type", "open"),
+    ("all", "''", "open"),
+)
 
 
 class QueryInterrupted(CacheError):
@@ -165,7 +173,7 @@ class QueryInterrupted(CacheError):
 class ViewFilter:
     type: str | None = None
     subtype: str | None = None
-    status: str | None = "open"  # 'open' | 'resolved' | None (all)
+    status: str | None = "open"  # 'open' | 'resolved' | 'ignored' | None (all)
     text: str = ""  # case-insensitive substring of name, message, sf_id, record_id, sf_code
     record_id: str | None = None
 
@@ -217,6 +225,7 @@ class TypeCount:
     type: str
     errors: int
     records: int
+    ignored: int = 0  # ignored errors of the type, counted apart from the open ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -619,19 +628,19 @@ class Cache:
 
     @staticmethod
     def _totals_selects(sign: int, source: str) -> list[str]:
-        """SELECTs of (level, key, errors, records) for the open errors of ``source``."""
+        """SELECTs of (level, key, errors, records) for the errors of ``source``."""
         selects = []
-        for level, key in _AGG_LEVELS:
+        for level, key, status in _AGG_LEVELS:
             group = "" if key == "''" else f"GROUP BY {key}"
             selects.append(
                 f"SELECT '{level}', {key}, {sign} * count(*), "
                 f"{sign} * count(DISTINCT e.object_type || char(31) || e.record_id) "
-                f"FROM {source} WHERE +e.status = 'open' {group}"
+                f"FROM {source} WHERE +e.status = '{status}' {group}"
             )
         return selects
 
     async def _add_totals(self, sign: int, source: str) -> None:
-        """Add (sign +1) or take away (-1) the open errors of ``source`` from the totals."""
+        """Add (sign +1) or take away (-1) the errors of ``source`` from the totals."""
         for select in self._totals_selects(sign, source):
             await self._w.execute(
                 f"INSERT INTO totals {select} ON CONFLICT (level, key) DO UPDATE SET "
@@ -718,9 +727,13 @@ class Cache:
         return {k: (e, r) for k, e, r in got}
 
     async def type_counts(self) -> list[TypeCount]:
-        """Open errors and distinct affected records for all 8 types, zeros included."""
-        totals = await self._totals("type")
-        return [TypeCount(t, *totals.get(t, (0, 0))) for t in ERROR_TYPES]
+        """Open errors, distinct affected records and ignored errors for all 8 types, zeros
+        included."""
+        totals, ignored = await self._totals("type"), await self._totals("ignored")
+        return [
+            TypeCount(t, *totals.get(t, (0, 0)), ignored=ignored.get(t, (0, 0))[0])
+            for t in ERROR_TYPES
+        ]
 
     async def subtype_counts(self, type: str) -> list[SubtypeCount]:
         """Open errors per subtype of ``type`` (subtypes with errors), most errors first."""

@@ -56,6 +56,7 @@ from tui.data.models import (
     CausePage,
     Channel,
     HistoryPage,
+    IgnoreResult,
     NotificationSettings,
     NotificationStatus,
     ResyncResult,
@@ -463,6 +464,22 @@ class DataSession:
     async def causes(self, limit: int = 200) -> CausePage:
         """The causes with open errors, most first, asked of the service (not cached)."""
         return await self.client.causes(limit)
+
+    async def ignore(
+        self,
+        reason: str,
+        expires_at: datetime | None,
+        *,
+        error_ids: Sequence[int] | None = None,
+        cause: str | None = None,
+    ) -> IgnoreResult:
+        """Ignore errors or a cause at the service (a new request_id, kept on retries)."""
+        return await self.client.ignore(
+            str(uuid.uuid4()), reason, error_ids=error_ids, cause=cause, expires_at=expires_at
+        )
+
+    async def unignore(self, *, error_ids: Sequence[int]) -> IgnoreResult:
+        return await self.client.unignore(str(uuid.uuid4()), error_ids=error_ids)
 
     async def cause_error_ids(self, cause: str) -> list[int]:
         return (await self.client.cause_errors(cause)).error_ids

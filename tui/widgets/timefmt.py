@@ -7,7 +7,7 @@ The zone is set once for the session (:func:`set_zone`, from ``--tz`` or the con
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from functools import lru_cache
 
 from tui.i18n import t
@@ -24,6 +24,13 @@ def set_zone(zone: tzinfo | None) -> None:
 def in_zone(moment: datetime) -> datetime:
     """``moment`` in the session's time zone."""
     return moment.astimezone(_zone)
+
+
+def start_of_day(day: date) -> datetime:
+    """Midnight at the start of ``day`` in the session's time zone (aware)."""
+    if _zone is None:
+        return datetime.combine(day, time()).astimezone()
+    return datetime.combine(day, time(), tzinfo=_zone)
 
 
 @lru_cache(maxsize=4096)

@@ -1,0 +1,143 @@
+"""Ignore errors (or a cause) with a reason and, if wanted, an expiry (a snooze).
+
+The dialog asks the reason and how long: until unignored, 1, 7 or 30 days, or up to a
+date (midnight at its start, in the session's time zone). Ignore sends it to the service
+(``POST /v1/ignores``); a refusal is shown in the dialog, which stays open. Escape cancels.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
+
+from tui.data.cache import CacheError
+from tui.data.client import ServiceError
+from tui.data.models import IgnoreResult
+from tui.i18n import t
+from tui.widgets.prose import Prose
+from tui.widgets.safe import clean
+from tui.widgets.timefmt import in_zone, start_of_day
+
+#: The expiry choices, in the order shown: None is "until unignored", "date" a typed date.
+CHOICES: tuple[str, ...] = ("none", "1d", "7d", "30d", "date")
+_DAYS = {"1d": 1, "7d": 7, "30d": 30}
+_DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
+
+#: Sends (reason, expiry or None) to the service; the service's answer.
+Save = Callable[[str, datetime | None], Awaitable[IgnoreResult]]
+
+
+def parse_expiry(choice: str, text: str, now: datetime) -> datetime | str | None:
+    """The expiry chosen (None: until unignored), or the message that says why not.
+
+    A date may be typed with full-width digits (a Japanese IME) and ``/`` or ``-``.
+    """
+    if choice in _DAYS:
+        return now + timedelta(days=_DAYS[choice])
+    if choice != "date":
+        return None
+    typed = unicodedata.normalize("NFKC", text).strip()
+    found = _DATE.fullmatch(typed)
+    try:
+        day = date(*(int(part) for part in found.groups())) if found else None
+    except ValueError:
+        day = None
+    if day is None:
+        return t("ignore.date_invalid", text=typed)
+    if day <= in_zone(now).date():
+        return t("ignore.date_past", date=day.isoformat())
+    return start_of_day(day)
+
+
+class IgnoreScreen(ModalScreen[IgnoreResult | None]):
+    """Dismissed with what the service did, or None (cancelled)."""
+
+    CSS_PATH = "../styles/modals.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="modal.cancel")
+    ]
+    AUTO_FOCUS = "#reason"
+
+    def __init__(self, question: str, save: Save, now: Callable[[], datetime]) -> None:
+        super().__init__(classes="modal")
+        self.question = question
+        self._save = save
+        self._now = now
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog ignore") as dialog:
+            dialog.border_title = Content(t("ignore.title"))
+            with VerticalScroll(classes="body") as body:
+                body.can_focus = False
+                yield Prose(self.question, classes="question")
+                yield Prose(t("ignore.intro"), classes="intro")
+                yield Label(Content(t("ignore.reason")))
+                yield Input(placeholder=t("ignore.reason_placeholder"), id="reason")
+                yield Label(Content(t("ignore.expiry")))
+                with RadioSet(id="expiry"):
+                    for n, choice in enumerate(CHOICES):
+                        yield RadioButton(t(f"ignore.choice_{choice}"), value=n == 0, id=choice)
+                yield Input(placeholder=t("ignore.date_placeholder"), id="until", disabled=True)
+                yield Static(id="error", classes="error", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button(Content(t("modals.common.cancel")), id="cancel")
+                yield Button(Content(t("ignore.confirm")), variant="warning", id="ignore")
+
+    def _choice(self) -> str:
+        pressed = self.query_one("#expiry", RadioSet).pressed_button
+        return pressed.id if pressed is not None and pressed.id else "none"
+
+    @on(RadioSet.Changed, "#expiry")
+    def _expiry_changed(self) -> None:
+        until = self.query_one("#until", Input)
+        until.disabled = self._choice() != "date"
+        if not until.disabled:
+            until.focus()
+        self.query_one("#error", Static).update("")
+
+    @on(Input.Changed)
+    def _typed(self) -> None:
+        self.query_one("#error", Static).update("")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ignore")
+    def _submit(self) -> None:
+        error = self.query_one("#error", Static)
+        reason = self.query_one("#reason", Input).value.strip()
+        if not reason:
+            error.update(t("ignore.reason_missing"))
+            self.query_one("#reason", Input).focus()
+            return
+        expiry = parse_expiry(self._choice(), self.query_one("#until", Input).value, self._now())
+        if isinstance(expiry, str):
+            error.update(expiry)
+            return
+        self.query_one("#ignore", Button).disabled = True
+        error.update(t("ignore.sending"))
+        self.run_worker(self._send(reason, expiry), exclusive=True, group="ignore-send")
+
+    async def _send(self, reason: str, expiry: datetime | None) -> None:
+        try:
+            result = await self._save(reason, None if expiry is None else expiry.astimezone(UTC))
+        except (ServiceError, CacheError) as exc:
+            message = clean(getattr(exc, "message", None) or str(exc))
+            self.query_one("#error", Static).update(t("modals.common.failed", message=message))
+            self.query_one("#ignore", Button).disabled = False
+            return
+        self.dismiss(result)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.workers.cancel_group(self, "ignore-send")
+        self.dismiss(None)
