@@ -115,6 +115,11 @@ async def test_a_retried_request_answers_again_and_another_body_is_refused(env: 
          "invalid_expiry"),
         ({"error_ids": [1], "reason": "x", "expires_at": "next week"}, 422, "invalid_expiry"),
         ({"error_ids": [1], "reason": "x", "expires_at": 12}, 422, "invalid_expiry"),
+        ({"error_ids": [1], "reason": "x", "days": 0}, 422, "invalid_expiry"),
+        ({"error_ids": [1], "reason": "x", "days": 3661}, 422, "invalid_expiry"),
+        ({"error_ids": [1], "reason": "x", "days": True}, 422, "invalid_expiry"),
+        ({"error_ids": [1], "reason": "x", "days": 1, "expires_at": "2026-01-01T00:00:00Z"},
+         422, "invalid_expiry"),
         ({"error_ids": [1, 999999], "reason": "x"}, 404, "unknown_errors"),
         ({"error_ids": list(range(MAX_IGNORE_IDS + 1)), "reason": "x"}, 422, "too_many_errors"),
         ({"error_ids": [], "reason": "x"}, 422, "invalid_ignore"),
@@ -143,6 +148,18 @@ async def test_a_body_that_is_no_request_is_422(env: Env, raw: bytes) -> None:
     for path in ("/v1/ignores", "/v1/unignore"):
         answer = await env.client.post(path, content=raw)
         assert answer.status_code == 422, answer.text
+
+
+async def test_days_count_from_the_service_clock_and_a_later_retry_is_the_same_request(
+    env: Env,
+) -> None:
+    ids = (await env.ingest([tier_failure(1, "Gold")]))["error_ids"]
+    first = await ignore(env, error_ids=ids, reason="a week", days=7)
+    env.clock.now = T0 + timedelta(minutes=3)  # the client retried a little later
+    assert (await ignore(env, error_ids=ids, reason="a week", days=7))["replayed"] is True
+    assert first["changed"] == ids
+    (listed,) = (await env.client.get("/v1/ignores")).json()["ignores"]
+    assert listed["expires_at"] == "2025-03-17T12:30:00Z"
 
 
 async def test_an_ignore_expires_and_the_errors_come_back(env: Env) -> None:

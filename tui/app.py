@@ -479,7 +479,7 @@ class SyncHealthApp(App[int]):
             shape = cause.template.splitlines()[0] if cause.template else cause.subtype
             question = t("ignore.question_cause", count=cause.open_errors, cause=clean(shape))
 
-        async def save(reason: str, expiry: datetime | None) -> IgnoreResult:
+        async def save(reason: str, expiry: datetime | int | None) -> IgnoreResult:
             assert session is not None
             if cause is not None:
                 return await session.ignore(reason, expiry, cause=cause.cause)

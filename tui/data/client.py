@@ -314,11 +314,13 @@ class ServiceClient:
         error_ids: Sequence[int] | None = None,
         cause: str | None = None,
         expires_at: datetime | None = None,
+        days: int | None = None,
     ) -> IgnoreResult:
         """Ignore errors or a cause (safe to retry: the service keys it on ``request_id``);
-        until ``expires_at`` (aware), else until unignored."""
+        until ``expires_at`` (aware) or for ``days`` by the service's clock, else until
+        unignored."""
         body: dict[str, Any] = {"request_id": request_id, "reason": reason,
-                                "expires_at": expires_at}  # fmt: skip
+                                "expires_at": expires_at, "days": days}  # fmt: skip
         body.update({"error_ids": list(error_ids)} if error_ids is not None else {"cause": cause})
         return await self._model(IgnoreResult, "POST", "/v1/ignores", json=body)
 

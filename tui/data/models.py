@@ -664,6 +664,11 @@ class IgnoreRequest(BaseModel):
     cause: str | None = Field(None, description="A cause key (GET /v1/causes) instead of ids.")
     reason: str
     expires_at: datetime | None = Field(None, description="Reopen then; None: until unignored.")
+    days: int | None = Field(
+        None,
+        description="Instead of expires_at: reopen this many days after the service "
+        "got the request (1-3660), by the service's clock.",
+    )
 
 
 class IgnoreResult(BaseModel):

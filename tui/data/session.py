@@ -468,15 +468,18 @@ class DataSession:
     async def ignore(
         self,
         reason: str,
-        expires_at: datetime | None,
+        expiry: datetime | int | None,
         *,
         error_ids: Sequence[int] | None = None,
         cause: str | None = None,
     ) -> IgnoreResult:
-        """Ignore errors or a cause at the service (a new request_id, kept on retries)."""
-        return await self.client.ignore(
-            str(uuid.uuid4()), reason, error_ids=error_ids, cause=cause, expires_at=expires_at
-        )
+        """Ignore errors or a cause at the service (a new request_id, kept on retries)
+        until ``expiry``: a time, a number of days (the service's clock), None: until
+        unignored."""
+        days = expiry if isinstance(expiry, int) else None
+        until = expiry if isinstance(expiry, datetime) else None
+        return await self.client.ignore(str(uuid.uuid4()), reason, error_ids=error_ids,
+                                        cause=cause, expires_at=until, days=days)  # fmt: skip
 
     async def unignore(self, *, error_ids: Sequence[int]) -> IgnoreResult:
         return await self.client.unignore(str(uuid.uuid4()), error_ids=error_ids)

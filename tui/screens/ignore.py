@@ -2,7 +2,8 @@
 
 The dialog asks the reason and how long: until unignored, 1, 7 or 30 days, or up to a
 date (midnight at its start, in the session's time zone). Ignore sends it to the service
-(``POST /v1/ignores``); a refusal is shown in the dialog, which stays open. Escape cancels.
+(``POST /v1/ignores``; a number of days goes as such, so the service's clock counts
+them); a refusal is shown in the dialog, which stays open. Escape cancels.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import ClassVar
 
 from textual import on
@@ -34,17 +35,18 @@ CHOICES: tuple[str, ...] = ("none", "1d", "7d", "30d", "date")
 _DAYS = {"1d": 1, "7d": 7, "30d": 30}
 _DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
 
-#: Sends (reason, expiry or None) to the service; the service's answer.
-Save = Callable[[str, datetime | None], Awaitable[IgnoreResult]]
+#: Sends (reason, expiry) to the service: a time, days, or None; the service's answer.
+Save = Callable[[str, datetime | int | None], Awaitable[IgnoreResult]]
 
 
-def parse_expiry(choice: str, text: str, now: datetime) -> datetime | str | None:
-    """The expiry chosen (None: until unignored), or the message that says why not.
+def parse_expiry(choice: str, text: str, now: datetime) -> datetime | int | str | None:
+    """The expiry chosen: days, a time, None (until unignored), or the message (str)
+    that says why the typed date cannot be used.
 
     A date may be typed with full-width digits (a Japanese IME) and ``/`` or ``-``.
     """
     if choice in _DAYS:
-        return now + timedelta(days=_DAYS[choice])
+        return _DAYS[choice]
     if choice != "date":
         return None
     typed = unicodedata.normalize("NFKC", text).strip()
@@ -87,7 +89,9 @@ class IgnoreScreen(ModalScreen[IgnoreResult | None]):
                 yield Label(Content(t("ignore.expiry")))
                 with RadioSet(id="expiry"):
                     for n, choice in enumerate(CHOICES):
-                        yield RadioButton(t(f"ignore.choice_{choice}"), value=n == 0, id=choice)
+                        yield RadioButton(
+                            t(f"ignore.choice_{choice}"), value=n == 0, id=f"expiry-{choice}"
+                        )
                 yield Input(placeholder=t("ignore.date_placeholder"), id="until", disabled=True)
                 yield Static(id="error", classes="error", markup=False)
             with Horizontal(classes="buttons"):
@@ -96,7 +100,9 @@ class IgnoreScreen(ModalScreen[IgnoreResult | None]):
 
     def _choice(self) -> str:
         pressed = self.query_one("#expiry", RadioSet).pressed_button
-        return pressed.id if pressed is not None and pressed.id else "none"
+        if pressed is None or pressed.id is None:
+            return "none"
+        return pressed.id.removeprefix("expiry-")
 
     @on(RadioSet.Changed, "#expiry")
     def _expiry_changed(self) -> None:
@@ -127,9 +133,9 @@ class IgnoreScreen(ModalScreen[IgnoreResult | None]):
         error.update(t("ignore.sending"))
         self.run_worker(self._send(reason, expiry), exclusive=True, group="ignore-send")
 
-    async def _send(self, reason: str, expiry: datetime | None) -> None:
+    async def _send(self, reason: str, expiry: datetime | int | None) -> None:
         try:
-            result = await self._save(reason, None if expiry is None else expiry.astimezone(UTC))
+            result = await self._save(reason, expiry)
         except (ServiceError, CacheError) as exc:
             message = clean(getattr(exc, "message", None) or str(exc))
             self.query_one("#error", Static).update(t("modals.common.failed", message=message))

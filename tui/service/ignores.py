@@ -30,7 +30,8 @@ from tui.service.ledger import SERVICE_ACTOR, Ledger, iso
 MAX_IGNORE_IDS = 50_000
 REASON_MAX = 500
 #: An expiry further away than this is surely a typo (or the year 9999).
-EXPIRY_MAX = timedelta(days=3660)
+MAX_DAYS = 3660
+EXPIRY_MAX = timedelta(days=MAX_DAYS)
 _CAUSE = re.compile(r"[0-9a-f]{16}")
 _SHOWN_UNKNOWN = 5
 
@@ -50,10 +51,12 @@ class IgnoreAsk:
     cause: str | None
     reason: str = ""
     expires_at: datetime | None = None
+    #: The expiry as asked: a time, or a number of days from when the service got it.
+    asked: str | int | None = None
 
     def digest(self, kind: str) -> str:
-        expires = None if self.expires_at is None else iso(self.expires_at)
-        facts = [kind, self.error_ids, self.cause, self.reason, expires]
+        """The request's facts as asked (a retry a day later is still the same request)."""
+        facts = [kind, self.error_ids, self.cause, self.reason, self.asked]
         return hashlib.sha256(orjson.dumps(facts)).hexdigest()
 
 
@@ -96,8 +99,19 @@ def parse_ask(body: Any, now: datetime, *, ignore: bool) -> IgnoreAsk:
         ids = _checked_ids(ids)
     if not ignore:
         return IgnoreAsk(request_id, ids, cause)
-    return IgnoreAsk(request_id, ids, cause, _checked_reason(body.get("reason")),
-                     _checked_expiry(body.get("expires_at"), now))  # fmt: skip
+    reason = _checked_reason(body.get("reason"))
+    asked, days = body.get("expires_at"), body.get("days")
+    if days is not None:
+        if asked is not None:
+            raise _refuse("invalid_expiry", "Give expires_at or days, not both.")
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+            raise _refuse(
+                "invalid_expiry",
+                f"days must be a whole number of days from 1 to {MAX_DAYS:,}, got {days!r}.",
+            )
+        return IgnoreAsk(request_id, ids, cause, reason, now + timedelta(days=days), days)
+    expires = _checked_expiry(asked, now)
+    return IgnoreAsk(request_id, ids, cause, reason, expires, None if expires is None else asked)
 
 
 def _checked_ids(ids: Any) -> list[int]:

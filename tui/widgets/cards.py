@@ -58,17 +58,27 @@ class ErrorCard(Static):
     def set_counts(self, errors: int, records: int, ignored: int = 0) -> None:
         self.errors, self.records, self.ignored, self.loaded = errors, records, ignored, True
         self.set_class(errors == 0, "-zero")
+        self._show_ignored()
         self.refresh()
 
-    def _with_ignored(self, text: str, width: int) -> str:
-        """``text`` and the ignored errors after it, when there are some and room."""
+    def on_resize(self) -> None:
+        self._show_ignored()
+
+    def ignored_words(self, width: int) -> str:
+        """The ignored errors in at most ``width`` cells ("+12 ignored", else "+12")."""
         if not self.ignored:
-            return text
-        for words in (t("main.cards.ignored", count=self.ignored), f"+{short(self.ignored)}"):
-            joined = f"{text} {words}"
-            if cell_len(joined) <= width:
-                return joined
-        return text
+            return ""
+        words = t("main.cards.ignored", count=self.ignored)
+        return words if cell_len(words) <= width else f"+{short(self.ignored)}"
+
+    def _show_ignored(self) -> None:
+        """In the card's bottom border (the bordered layout), apart from the open counts."""
+        self.border_subtitle = self.ignored_words(max(1, self.size.width - 2))
+
+    def _with_ignored(self, text: str, width: int) -> str:
+        """Borderless two-line layout: ``text`` and the ignored errors, if they fit."""
+        joined = f"{text} {self.ignored_words(width - cell_len(text) - 1)}".rstrip()
+        return joined if cell_len(joined) <= width else text
 
     def render(self) -> Text:
         width = self.content_region.width
@@ -79,7 +89,7 @@ class ErrorCard(Static):
             return Text.assemble(
                 (fit(title, width), "bold"), "\n",
                 (fit(f"{errors} {t('main.cards.errors')}", width), "bold"), "\n",
-                fit(self._with_ignored(f"{records} {t('main.cards.records')}", width), width),
+                fit(f"{records} {t('main.cards.records')}", width),
             )  # fmt: skip
         if self.content_region.height == 2:
             counts = self._with_ignored(self._counts(width), width)
