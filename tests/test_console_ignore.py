@@ -9,10 +9,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from conftest import FIXED_NOW
 from textual.widgets import Button, DataTable, Input, RadioButton, Static
 
 from tui.data.cache import ViewFilter
+from tui.data.expiry import BadExpiry
 from tui.i18n import set_lang, t
 from tui.screens.causes import CausesScreen
 from tui.screens.ignore import IgnoreScreen, parse_expiry
@@ -29,13 +31,14 @@ def test_the_expiry_is_days_a_date_or_none() -> None:
     set_zone(UTC)
     try:
         assert parse_expiry("date", "２０２５/７/１", FIXED_NOW) == datetime(2025, 7, 1, tzinfo=UTC)
-        assert parse_expiry("date", "2025-06-16", FIXED_NOW) == t(
-            "ignore.date_past", date="2025-06-16"
-        )
-        assert parse_expiry("date", "2025-02-30", FIXED_NOW) == t(
-            "ignore.date_invalid", text="2025-02-30"
-        )
-        assert parse_expiry("date", "soon", FIXED_NOW) == t("ignore.date_invalid", text="soon")
+        for typed, says in [
+            ("2025-06-16", t("ignore.date_past", date="2025-06-16")),
+            ("2025-02-30", t("ignore.date_invalid", text="2025-02-30")),
+            ("soon", t("ignore.date_invalid", text="soon")),
+        ]:
+            with pytest.raises(BadExpiry) as refused:
+                parse_expiry("date", typed, FIXED_NOW)
+            assert str(refused.value) == says
     finally:
         set_zone(None)
 

@@ -1,4 +1,4 @@
-"""Command line: ``synchealth [console options] | serve | export | ingest | classify | ...``.
+"""Command line: ``synchealth [console options] | serve | export | ingest | ignore | ...``.
 
 Each command lives in its own module under ``tui.commands`` with
 ``add_parser(subparsers)`` and ``run(args) -> int``. Modules are imported only
@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "classify": "classify",
     "catalog": "catalog",
     "doctor": "doctor",
+    "ignore": "ignore",
+    "unignore": "ignore",
 }
 
 
@@ -37,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"synchealth {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMANDS.values():
+    for module in dict.fromkeys(COMMANDS.values()):  # a module may add several commands
         importlib.import_module(f"tui.commands.{module}").add_parser(sub)
     return parser
 

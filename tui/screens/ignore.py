@@ -1,17 +1,15 @@
 """Ignore errors (or a cause) with a reason and, if wanted, an expiry (a snooze).
 
 The dialog asks the reason and how long: until unignored, 1, 7 or 30 days, or up to a
-date (midnight at its start, in the session's time zone). Ignore sends it to the service
-(``POST /v1/ignores``; a number of days goes as such, so the service's clock counts
-them); a refusal is shown in the dialog, which stays open. Escape cancels.
+date (midnight at its start in the session's time zone; ``tui/data/expiry.py``). Ignore
+sends it to the service (``POST /v1/ignores``; days go as such, so the service's clock
+counts them); a refusal is shown in the dialog, which stays open. Escape cancels.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import ClassVar
 
 from textual import on
@@ -24,42 +22,29 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from tui.data.cache import CacheError
 from tui.data.client import ServiceError
+from tui.data.expiry import BadExpiry, parse_until
 from tui.data.models import IgnoreResult
 from tui.i18n import t
 from tui.widgets.prose import Prose
 from tui.widgets.safe import clean
-from tui.widgets.timefmt import in_zone, start_of_day
+from tui.widgets.timefmt import session_zone
 
-#: The expiry choices, in the order shown: None is "until unignored", "date" a typed date.
+#: The expiry choices, in the order shown: "none" is until unignored, "date" a typed one.
 CHOICES: tuple[str, ...] = ("none", "1d", "7d", "30d", "date")
 _DAYS = {"1d": 1, "7d": 7, "30d": 30}
-_DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
 
 #: Sends (reason, expiry) to the service: a time, days, or None; the service's answer.
 Save = Callable[[str, datetime | int | None], Awaitable[IgnoreResult]]
 
 
-def parse_expiry(choice: str, text: str, now: datetime) -> datetime | int | str | None:
-    """The expiry chosen: days, a time, None (until unignored), or the message (str)
-    that says why the typed date cannot be used.
-
-    A date may be typed with full-width digits (a Japanese IME) and ``/`` or ``-``.
-    """
+def parse_expiry(choice: str, text: str, now: datetime) -> datetime | int | None:
+    """The expiry chosen: days, a time, or None (until unignored); a typed date that
+    cannot be used raises :class:`BadExpiry` with the message to show."""
     if choice in _DAYS:
         return _DAYS[choice]
     if choice != "date":
         return None
-    typed = unicodedata.normalize("NFKC", text).strip()
-    found = _DATE.fullmatch(typed)
-    try:
-        day = date(*(int(part) for part in found.groups())) if found else None
-    except ValueError:
-        day = None
-    if day is None:
-        return t("ignore.date_invalid", text=typed)
-    if day <= in_zone(now).date():
-        return t("ignore.date_past", date=day.isoformat())
-    return start_of_day(day)
+    return parse_until(text, now, session_zone())
 
 
 class IgnoreScreen(ModalScreen[IgnoreResult | None]):
@@ -125,9 +110,12 @@ class IgnoreScreen(ModalScreen[IgnoreResult | None]):
             error.update(t("ignore.reason_missing"))
             self.query_one("#reason", Input).focus()
             return
-        expiry = parse_expiry(self._choice(), self.query_one("#until", Input).value, self._now())
-        if isinstance(expiry, str):
-            error.update(expiry)
+        try:
+            expiry = parse_expiry(
+                self._choice(), self.query_one("#until", Input).value, self._now()
+            )
+        except BadExpiry as exc:
+            error.update(str(exc))
             return
         self.query_one("#ignore", Button).disabled = True
         error.update(t("ignore.sending"))

@@ -7,7 +7,7 @@ The zone is set once for the session (:func:`set_zone`, from ``--tz`` or the con
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 
 from tui.i18n import t
@@ -26,11 +26,9 @@ def in_zone(moment: datetime) -> datetime:
     return moment.astimezone(_zone)
 
 
-def start_of_day(day: date) -> datetime:
-    """Midnight at the start of ``day`` in the session's time zone (aware)."""
-    if _zone is None:
-        return datetime.combine(day, time()).astimezone()
-    return datetime.combine(day, time(), tzinfo=_zone)
+def session_zone() -> tzinfo | None:
+    """The session's time zone (None: the system's)."""
+    return _zone
 
 
 @lru_cache(maxsize=4096)
