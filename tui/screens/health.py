@@ -44,7 +44,7 @@ STATUS_WORDS = {"open": "open_errors", "resolved": "resolved_errors", "ignored":
                 None: "all_errors"}  # fmt: skip
 
 #: Keys the key bar shows on this screen, in order.
-MAIN_KEYS = ("cards.open", "mark", "resync", "export", "records", "filter", "sort",
+MAIN_KEYS = ("cards.open", "mark", "resync", "ignore", "export", "records", "filter", "sort",
              "allocation", "notifications", "history", "overview", "status", "help",
              "quit")  # fmt: skip
 
