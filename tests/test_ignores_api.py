@@ -21,6 +21,7 @@ from test_retries import policy, validation_failure
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
 from tui.service.ignores import MAX_IGNORE_IDS
+from tui.service.migrations import SCHEMA_VERSION
 from tui.service.resync import IGNORED
 from tui.simorg.app import create_simorg
 from tui.simorg.demo import demo_org_state
@@ -269,3 +270,18 @@ async def test_expired_ignores_come_back_before_a_retry_round(env: Env) -> None:
     assert await env.service.retries.tick() == 0
     env.clock.now = T0 + timedelta(hours=2)
     assert await env.service.retries.tick() == 2
+
+
+async def test_a_version_3_ledger_is_upgraded_and_can_ignore(env: Env) -> None:
+    ids = (await env.ingest([tier_failure(1, "Gold")]))["error_ids"]
+    await env.service.stop()
+    with sqlite3.connect(env.db) as conn:  # as synchealth of ledger version 3 left it
+        conn.executescript(
+            "DROP TABLE ignored_errors; DROP TABLE ignores; DROP TABLE ignore_requests; "
+            "UPDATE meta SET value = '3' WHERE key = 'schema_version';"
+        )
+    await env.service.start()
+    with sqlite3.connect(env.db) as conn:
+        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    assert version == (str(SCHEMA_VERSION),) == ("4",)
+    assert (await ignore(env, error_ids=ids, reason="after the upgrade"))["changed"] == ids
