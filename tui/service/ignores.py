@@ -187,11 +187,13 @@ class Ignores:
         stored = await self._stored(self._ledger.reader, ask.request_id, digest)
         if stored is not None:
             return stored
-        rows = await self._targets(ask, ignored_only=False)
+        if ask.cause is not None:
+            await self._causes.catch_up()
         async with self._ledger.transaction() as conn:
             again = await self._stored(conn, ask.request_id, digest)
             if again is not None:
                 return again
+            rows = await self._targets(conn, ask, ignored_only=False)
             expires = None if ask.expires_at is None else iso(ask.expires_at)
             cur = await conn.execute(
                 "INSERT INTO ignores(created, actor, reason, expires_at, cause) "
@@ -221,11 +223,13 @@ class Ignores:
         stored = await self._stored(self._ledger.reader, ask.request_id, digest)
         if stored is not None:
             return stored
-        rows = await self._targets(ask, ignored_only=True)
+        if ask.cause is not None:
+            await self._causes.catch_up()
         async with self._ledger.transaction() as conn:
             again = await self._stored(conn, ask.request_id, digest)
             if again is not None:
                 return again
+            rows = await self._targets(conn, ask, ignored_only=True)
             live = [r for r in rows if r[1] == "ignored"]
             await self._reopen(conn, [r[0] for r in live], "unignore", ask.request_id, actor, now)
             result = self._result(ask.request_id, None, rows, live)
@@ -298,10 +302,14 @@ class Ignores:
 
     # -- steps -------------------------------------------------------------------------
 
-    async def _targets(self, ask: IgnoreAsk, *, ignored_only: bool) -> list[tuple]:
-        """(id, status, subtype, sf_object, message) of the errors the request names."""
+    @staticmethod
+    async def _targets(
+        conn: aiosqlite.Connection, ask: IgnoreAsk, *, ignored_only: bool
+    ) -> list[tuple]:
+        """(id, status, subtype, sf_object, message) of the errors the request names, read
+        inside the transaction that changes them (the causes caught up before it)."""
         if ask.error_ids is not None:
-            rows = await self._rows(ask.error_ids)
+            rows = await Ignores._rows(conn, ask.error_ids)
             unknown = [i for i in ask.error_ids if i not in {r[0] for r in rows}]
             if unknown:
                 shown = ", ".join(str(i) for i in unknown[:_SHOWN_UNKNOWN])
@@ -314,7 +322,6 @@ class Ignores:
                 )
             return rows
         assert ask.cause is not None
-        await self._causes.catch_up()
         if ignored_only:
             query = (
                 "SELECT e.id, e.status, e.subtype, e.sf_object, e.message FROM ignored_errors g "
@@ -326,18 +333,19 @@ class Ignores:
                 "JOIN errors e ON e.id = c.error_id WHERE c.cause = ? "
                 "AND e.status != 'resolved' ORDER BY e.id"
             )
-        async with self._ledger.reader.execute(query, (ask.cause,)) as cur:
+        async with conn.execute(query, (ask.cause,)) as cur:
             rows = list(await cur.fetchall())
-        if not rows and not await self._cause_known(ask.cause):
+        if not rows and not await Ignores._cause_known(conn, ask.cause):
             raise _refuse("not_found", f"No error has the cause {ask.cause}.", 404)
         return rows
 
-    async def _rows(self, ids: Sequence[int]) -> list[tuple]:
+    @staticmethod
+    async def _rows(conn: aiosqlite.Connection, ids: Sequence[int]) -> list[tuple]:
         rows: list[tuple] = []
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            async with self._ledger.reader.execute(
+            async with conn.execute(
                 f"SELECT id, status, subtype, sf_object, message FROM errors WHERE id IN ({marks})",
                 chunk,
             ) as cur:
@@ -345,8 +353,9 @@ class Ignores:
         order = {error_id: n for n, error_id in enumerate(ids)}
         return sorted(rows, key=lambda r: order[r[0]])
 
-    async def _cause_known(self, cause: str) -> bool:
-        async with self._ledger.reader.execute(
+    @staticmethod
+    async def _cause_known(conn: aiosqlite.Connection, cause: str) -> bool:
+        async with conn.execute(
             "SELECT 1 FROM error_causes WHERE cause = ? LIMIT 1", (cause,)
         ) as cur:
             return await cur.fetchone() is not None
