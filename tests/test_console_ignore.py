@@ -19,8 +19,8 @@ from tui.i18n import set_lang, t
 from tui.screens.causes import CausesScreen
 from tui.screens.ignore import IgnoreScreen, parse_expiry
 from tui.screens.resync import ResyncConfirmScreen
+from tui.text.timefmt import set_zone
 from tui.widgets.cards import ErrorCard
-from tui.widgets.timefmt import set_zone
 
 WIDE = (140, 44)
 

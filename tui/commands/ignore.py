@@ -88,8 +88,8 @@ async def _send(args: argparse.Namespace, target: ServiceTarget, expiry: Any) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from tui.core.lang import resolve_lang
     from tui.data.expiry import BadExpiry, parse_until
-    from tui.data.lang import resolve_lang
     from tui.i18n import set_lang, t
 
     set_lang(resolve_lang(args.lang))

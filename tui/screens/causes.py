@@ -10,7 +10,7 @@ Salesforce: data, never markup.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
 from textual import on, work
@@ -21,11 +21,12 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
+from tui.core.models import CauseSummary
 from tui.data.cache import CacheError, ViewFilter
 from tui.data.client import ServiceError
-from tui.data.models import CauseSummary
 from tui.i18n import t
-from tui.widgets.safe import clean
+from tui.screens.console import Console
+from tui.text.safe import clean
 
 if TYPE_CHECKING:
     from tui.data.session import DataSession
@@ -133,11 +134,9 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
         self.notify(t("causes.marked", count=f"{len(ids):,}", total=f"{len(self.marks):,}"))
 
     def action_ignore(self) -> None:
-        from tui.app import SyncHealthApp
-
         cause = self._current()
-        if cause is not None and isinstance(self.app, SyncHealthApp):
-            self.app.start_ignore(cause=cause, after=self._load)
+        if cause is not None:
+            cast(Console, self.app).start_ignore(cause=cause, after=self._load)
 
     @on(DataTable.RowSelected)
     def _selected(self) -> None:

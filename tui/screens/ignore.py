@@ -20,14 +20,14 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
+from tui.core.models import IgnoreResult
 from tui.data.cache import CacheError
 from tui.data.client import ServiceError
 from tui.data.expiry import BadExpiry, parse_until
-from tui.data.models import IgnoreResult
 from tui.i18n import t
+from tui.text.safe import clean
+from tui.text.timefmt import session_zone
 from tui.widgets.prose import Prose
-from tui.widgets.safe import clean
-from tui.widgets.timefmt import session_zone
 
 #: The expiry choices, in the order shown: "none" is until unignored, "date" a typed one.
 CHOICES: tuple[str, ...] = ("none", "1d", "7d", "30d", "date")

@@ -22,12 +22,15 @@ from typing import Any
 import aiosqlite
 import orjson
 
-from tui.data.causes import cause_key
-from tui.i18n import counted
+from tui.core.causes import cause_key
+from tui.core.lang import counted
+from tui.core.limits import JOB_MAX_IDS
 from tui.service.causes import CauseIndex
 from tui.service.ledger import SERVICE_ACTOR, Ledger, iso
 
-MAX_IGNORE_IDS = 50_000
+MAX_IGNORE_IDS = JOB_MAX_IDS  # as many as a resync job takes
+#: GET /v1/ignores answers at most this many.
+MAX_LISTED = 1000
 REASON_MAX = 500
 #: An expiry further away than this is surely a typo (or the year 9999).
 MAX_DAYS = 3660

@@ -6,7 +6,7 @@ that failed (:class:`ErrorReport`) or, with ``"outcome": "synced"``, one that sy
 one by one: an invalid item is refused with a reason that names the field, the valid
 ones are kept.
 
-Each item's Salesforce errors are classified with :func:`tui.data.classify.classify`.
+Each item's Salesforce errors are classified with :func:`tui.core.classify.classify`.
 Errors of one item that fall in the same subtype make one row (the first one's code
 and message, the fields of all of them); errors of different subtypes make one row
 each, because each needs its own fix. All rows of a batch go to the ledger in one
@@ -42,8 +42,8 @@ from pydantic import (
     model_validator,
 )
 
-from tui.data.classify import classify
-from tui.data.models import Direction
+from tui.core.classify import classify
+from tui.core.models import TEXT_ID_SCHEMA, Direction
 from tui.service.engine import ANSWER_NOTES, answer_request
 from tui.service.ledger import Failure, Ledger, Success
 
@@ -308,8 +308,10 @@ UNCHANGED_REASONS = {
 class IngestBatch(BaseModel):
     """The body of ``POST /v1/errors`` (for the OpenAPI document; items are judged one by one)."""
 
+    model_config = ConfigDict(extra="forbid")
+
     errors: list[ErrorReport | SyncedReport] = Field(min_length=1, max_length=MAX_ITEMS)
-    batch_id: str | None = Field(None, max_length=MAX_BATCH_ID)
+    batch_id: str | None = Field(None, max_length=MAX_BATCH_ID, json_schema_extra=TEXT_ID_SCHEMA)
 
 
 # -- reasons ---------------------------------------------------------------------------

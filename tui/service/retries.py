@@ -27,9 +27,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from pydantic import ValidationError
-
-from tui.data.models import NextRetry, RetryPolicy, RetryStatus
+from tui.core.models import NextRetry, RetryPolicy, RetryStatus
 from tui.service import history
 from tui.service.ledger import Ledger, iso
 from tui.service.resync import RECORDS_PER_CALL, ResyncRefused
@@ -41,21 +39,6 @@ RETRY_ACTOR = "automatic retries"
 
 POLICY_KEY = "retry_policy"
 STATE_KEY = "retry_state"
-
-
-class RetryPolicyError(ValueError):
-    pass
-
-
-def parse_policy(body: Any) -> RetryPolicy:
-    try:
-        return RetryPolicy.model_validate(body, strict=True)
-    except ValidationError as exc:
-        parts = []
-        for err in exc.errors(include_url=False):
-            where = ".".join(str(p) for p in err["loc"]) or "body"
-            parts.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
-        raise RetryPolicyError("; ".join(parts)) from None
 
 
 async def load_policy(ledger: Ledger) -> RetryPolicy:

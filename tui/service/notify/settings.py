@@ -10,53 +10,21 @@ than stopping the service.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from pydantic import ValidationError
 
-from tui.data.models import NotificationSettings
+from tui.core.invalid import explain
+from tui.core.models import NotificationSettings
 from tui.service.ledger import Ledger
 
 KEY = "notifications"
 log = logging.getLogger("synchealth.notify")
 
 
-class SettingsError(ValueError):
-    """Settings the API refuses; ``str(err)`` names each bad field and why."""
-
-
-def _where(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "body"
-
-
-def explain(exc: ValidationError) -> str:
-    """Pydantic's errors as sentences that each start with the field."""
-    parts = []
-    for err in exc.errors(include_url=False):
-        where = _where(err["loc"])
-        if err["type"] == "extra_forbidden":
-            parts.append(f"{where}: there is no such setting")
-        elif err["type"] == "value_error":
-            parts.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
-        else:
-            parts.append(f"{where}: {err['msg']} (got {err.get('input')!r})")
-    return "; ".join(parts)
-
-
-def parse_settings(body: Any) -> NotificationSettings:
-    """The settings a client sent, checked strictly; :class:`SettingsError` if not valid."""
-    if not isinstance(body, dict):
-        raise SettingsError("send the settings as a JSON object")
-    try:
-        return NotificationSettings.model_validate(body, strict=True, extra="forbid")
-    except ValidationError as exc:
-        raise SettingsError(explain(exc)) from None
-
-
 async def load_settings(ledger: Ledger) -> NotificationSettings:
     stored = await ledger.setting(KEY)
     try:
-        return NotificationSettings.model_validate(stored or {})
+        return NotificationSettings.model_validate(stored or {}, extra="ignore")  # older keys
     except ValidationError as exc:
         log.warning("stored notification settings are not valid, treating them as off: %s",
                     explain(exc))  # fmt: skip
