@@ -22,7 +22,7 @@ from textual.message import Message
 
 from tui.config import Config
 from tui.core.lang import Lang
-from tui.core.models import Usage
+from tui.core.models import CauseSummary, IgnoreResult, Usage
 from tui.data.client import actor_name
 from tui.data.problem import Problem
 from tui.data.session import (
@@ -35,6 +35,7 @@ from tui.data.session import (
 from tui.embedded import open_data_session
 from tui.i18n import set_lang, strings, t
 from tui.screens.health import HealthScreen
+from tui.text.safe import clean
 from tui.widgets.header import Status
 
 
@@ -446,8 +447,9 @@ class SyncHealthApp(App[int]):
 
     # -- flows that open the modals ------------------------------------------------------
 
-    def start_resync(self, ids: Sequence[int], hidden: int) -> None:
-        """Confirm, then resync ``ids`` as one job (with progress); refresh afterwards."""
+    def start_resync(self, ids: Sequence[int], hidden: int, ignored: int = 0) -> None:
+        """Confirm, then resync ``ids`` as one job (with progress); refresh afterwards.
+        ``ignored`` marked errors were left out (the dialog says so)."""
         from tui.screens.resync import ResyncConfirmScreen, ResyncRunScreen
 
         session = self.session
@@ -464,7 +466,60 @@ class SyncHealthApp(App[int]):
             if ok:
                 self.push_screen(ResyncRunScreen(session, chosen), finished)
 
-        self.push_screen(ResyncConfirmScreen(session.resync_plan(len(chosen)), hidden), confirmed)
+        plan = session.resync_plan(len(chosen))
+        self.push_screen(ResyncConfirmScreen(plan, hidden, ignored), confirmed)
+
+    def start_ignore(
+        self,
+        ids: Sequence[int] = (),
+        cause: CauseSummary | None = None,
+        after: Callable[[], object] | None = None,
+    ) -> None:
+        """The ignore dialog for ``ids`` (or the open errors of ``cause``); on Ignore the
+        ignored errors leave the marks, the data is refreshed and ``after`` runs."""
+        from tui.screens.ignore import IgnoreScreen
+
+        session = self.session
+        if session is None:
+            return
+        chosen = list(ids)
+        if cause is None:
+            question = t("ignore.question_errors", count=len(chosen))
+        else:
+            shape = cause.template.splitlines()[0] if cause.template else cause.subtype
+            question = t("ignore.question_cause", count=cause.open_errors, cause=clean(shape))
+
+        async def save(reason: str, expiry: datetime | int | None) -> IgnoreResult:
+            assert session is not None
+            if cause is not None:
+                return await session.ignore(reason, expiry, cause=cause.cause)
+            return await session.ignore(reason, expiry, error_ids=chosen)
+
+        def done(result: IgnoreResult | None) -> None:
+            if result is None:
+                return
+            self.marks.difference_update(result.changed)
+            self.notify(t("ignore.done", count=len(result.changed)))
+            self.refresh_data()
+            if after is not None:
+                after()
+
+        self.push_screen(IgnoreScreen(question, save, self.now), done)
+
+    async def unignore(self, ids: Sequence[int]) -> None:
+        """Unignore ``ids`` (the ones that are ignored) and say how many came back."""
+        if self.session is None:
+            return
+        try:
+            result = await self.session.unignore(error_ids=list(ids))
+        except Problem as exc:
+            self.notify(t("ignore.unignore_failed", message=clean(exc.message)), severity="error")
+            return
+        if result.changed:
+            self.notify(t("ignore.unignored", count=len(result.changed)))
+        else:
+            self.notify(t("ignore.none_ignored"), severity="warning")
+        self.refresh_data()
 
     def start_export(self, view: ViewFilter, sort: tuple[SortColumn, bool] = ("id", False)) -> None:
         """The export dialog for ``view``, writing rows in ``sort`` (column, descending)."""

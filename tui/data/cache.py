@@ -54,7 +54,8 @@ from tui.data.values import (
 
 __all__ = ["Cache", "CacheDamaged", "CacheError", "ErrorRow", "QueryInterrupted", "ViewFilter"]
 
-SCHEMA_VERSION = 4
+#: Version 5: ignored errors (status 'ignored') and their totals per type.
+SCHEMA_VERSION = 5
 
 #: Columns of the cache's ``errors`` table: ERROR_COLUMNS (fields joined with ';').
 ROW_COLUMNS = ", ".join(c for c in ERROR_COLUMNS if c != "seq")
@@ -81,7 +82,8 @@ CREATE TABLE errors (
     attempts    INTEGER NOT NULL,
     status      TEXT NOT NULL
 );
--- open errors and distinct CRM records per ('sub', subtype), ('type', type), ('all', '')
+-- open errors and distinct CRM records per ('sub', subtype), ('type', type), ('all', ''),
+-- and ignored ones per ('ignored', type): the cards' "+12 ignored"
 CREATE TABLE totals (
     level   TEXT NOT NULL,
     key     TEXT NOT NULL,
@@ -157,8 +159,14 @@ INDEXES = {
     },
 }
 
-#: (level, grouping expression) of the totals table.
-_AGG_LEVELS = (("sub", "e.subtype"), ("type", "e.type"), ("all", "''"))
+#: (level, grouping expression, status counted) of the totals table; the open errors of
+#: all types (the last) come last.
+_AGG_LEVELS = (
+    ("ignored", "e.type", "ignored"),
+    ("sub", "e.subtype", "open"),
+    ("type", "e.type", "open"),
+    ("all", "''", "open"),
+)
 
 
 class QueryInterrupted(CacheError):
@@ -549,19 +557,19 @@ class Cache:
 
     @staticmethod
     def _totals_selects(sign: int, source: str) -> list[str]:
-        """SELECTs of (level, key, errors, records) for the open errors of ``source``."""
+        """SELECTs of (level, key, errors, records) for the errors of ``source``."""
         selects = []
-        for level, key in _AGG_LEVELS:
+        for level, key, status in _AGG_LEVELS:
             group = "" if key == "''" else f"GROUP BY {key}"
             selects.append(
                 f"SELECT '{level}', {key}, {sign} * count(*), "
                 f"{sign} * count(DISTINCT e.object_type || char(31) || e.record_id) "
-                f"FROM {source} WHERE +e.status = 'open' {group}"
+                f"FROM {source} WHERE +e.status = '{status}' {group}"
             )
         return selects
 
     async def _add_totals(self, sign: int, source: str) -> None:
-        """Add (sign +1) or take away (-1) the open errors of ``source`` from the totals."""
+        """Add (sign +1) or take away (-1) the errors of ``source`` from the totals."""
         for select in self._totals_selects(sign, source):
             await self._w.execute(
                 f"INSERT INTO totals {select} ON CONFLICT (level, key) DO UPDATE SET "
@@ -650,9 +658,13 @@ class Cache:
         return {k: (e, r) for k, e, r in got}
 
     async def type_counts(self) -> list[TypeCount]:
-        """Open errors and distinct affected records for all 8 types, zeros included."""
-        totals = await self._totals("type")
-        return [TypeCount(t, *totals.get(t, (0, 0))) for t in ERROR_TYPES]
+        """Open errors, distinct affected records and ignored errors for all 8 types, zeros
+        included."""
+        totals, ignored = await self._totals("type"), await self._totals("ignored")
+        return [
+            TypeCount(t, *totals.get(t, (0, 0)), ignored=ignored.get(t, (0, 0))[0])
+            for t in ERROR_TYPES
+        ]
 
     async def subtype_counts(self, type: str) -> list[SubtypeCount]:
         """Open errors per subtype of ``type`` (subtypes with errors), most errors first."""

@@ -33,6 +33,7 @@ from tui.core.models import (
     CausePage,
     Channel,
     HistoryPage,
+    IgnoreResult,
     NotificationSettings,
     NotificationStatus,
     ResyncResult,
@@ -449,6 +450,25 @@ class DataSession:
     async def causes(self, limit: int = 200) -> CausePage:
         """The causes with open errors, most first, asked of the service (not cached)."""
         return await self.client.causes(limit)
+
+    async def ignore(
+        self,
+        reason: str,
+        expiry: datetime | int | None,
+        *,
+        error_ids: Sequence[int] | None = None,
+        cause: str | None = None,
+    ) -> IgnoreResult:
+        """Ignore errors or a cause at the service (a new request_id, kept on retries)
+        until ``expiry``: a time, a number of days (the service's clock), None: until
+        unignored."""
+        days = expiry if isinstance(expiry, int) else None
+        until = expiry if isinstance(expiry, datetime) else None
+        return await self.client.ignore(str(uuid.uuid4()), reason, error_ids=error_ids,
+                                        cause=cause, expires_at=until, days=days)  # fmt: skip
+
+    async def unignore(self, *, error_ids: Sequence[int]) -> IgnoreResult:
+        return await self.client.unignore(str(uuid.uuid4()), error_ids=error_ids)
 
     async def cause_error_ids(self, cause: str) -> list[int]:
         return (await self.client.cause_errors(cause)).error_ids
