@@ -48,8 +48,9 @@ from tui.service.salesforce_errors import (
     RequestLimitExceeded,
     SalesforceUnavailable,
     SessionExpired,
+    SignInError,
 )
-from tui.service.sfauth import JWT_BEARER_GRANT, SignInError, SignInSession
+from tui.service.sfauth import JWT_BEARER_GRANT, SignInSession
 from tui.service.sfauth_methods import (
     LOGIN_AUDIENCE,
     ClientCredentials,

@@ -34,17 +34,13 @@ from tui.app_messages import (
     SessionOpened,
 )
 from tui.config import Config
+from tui.core.ignore_models import IgnoreResult
 from tui.core.lang import Lang
-from tui.core.models import CauseSummary, IgnoreResult, Usage
+from tui.core.models import CauseSummary, Usage
 from tui.data.client import actor_name
 from tui.data.problem import Problem
-from tui.data.session import (
-    DEFAULT_TIMEOUT,
-    DataSession,
-    RefreshResult,
-    SortColumn,
-    ViewFilter,
-)
+from tui.data.session import DataSession, RefreshResult, SortColumn, ViewFilter
+from tui.data.session_base import DEFAULT_TIMEOUT
 from tui.embedded import open_data_session
 from tui.i18n import set_lang, strings, t
 from tui.palette import ConsoleCommands

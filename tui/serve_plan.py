@@ -108,7 +108,7 @@ def _private_key(path: Path) -> SecretStr:
 
 def _sign_in(selection: Selection, sf: SalesforceSettings) -> tuple[SignIn, str, str | None]:
     """The sign-in of ``sf``, a printable summary of it, and the org's URL if known."""
-    from tui.service.sfauth import SignInError
+    from tui.service.salesforce_errors import SignInError
     from tui.service.sfauth_methods import (
         ClientCredentials,
         GivenToken,
@@ -170,7 +170,7 @@ def _salesforce(selection: Selection) -> SalesforceLink:
             "with its access token in $SALESFORCE_ACCESS_TOKEN), or --profile NAME with a "
             "[profiles.NAME.salesforce] table (see docs/configuration.md)"
         )
-    from tui.service.sfauth import SignInError
+    from tui.service.salesforce_errors import SignInError
     from tui.service.sfauth_methods import tls_verify
 
     ca_file = None if sf.ca_file is None else selection.file(sf.ca_file)
@@ -185,7 +185,7 @@ def _salesforce(selection: Selection) -> SalesforceLink:
 def _given_token(org_url: str, token_env: str, environ: Mapping[str, str]) -> SalesforceLink:
     """``--org-url`` with the token in ``$token_env``: a given token, as before profiles."""
     from tui.service.salesforce import salesforce_url
-    from tui.service.sfauth import SignInError
+    from tui.service.salesforce_errors import SignInError
     from tui.service.sfauth_methods import GivenToken
 
     token = secret_from_env(token_env, environ)

@@ -31,8 +31,15 @@ from tui.data.failure_columns import (
     read_sdl,
     simulated_org_fields,
 )
-from tui.data.failure_entries import MAX_ITEM_BYTES, CsvOptions, Entry, FailureFile
-from tui.data.failure_files import EMPTY, JSON_LINES, read_failures
+from tui.data.failure_entries import (
+    EMPTY,
+    JSON_LINES,
+    MAX_ITEM_BYTES,
+    CsvOptions,
+    Entry,
+    FailureFile,
+)
+from tui.data.failure_files import read_failures
 from tui.profiles import ServiceTarget, add_service_arguments
 
 BATCH_ITEMS = 500

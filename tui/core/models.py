@@ -45,7 +45,7 @@ ERROR_TYPES: tuple[ErrorType, ...] = (
 )
 
 Direction = Literal["to_salesforce", "from_salesforce"]
-ErrorStatus = Literal["open", "resolved"]
+ErrorStatus = Literal["open", "resolved", "ignored"]
 Frequency = Literal["immediate", "daily", "weekly"]
 
 #: Column order of an error row in the change feed (``GET /v1/errors``) and in
@@ -177,7 +177,19 @@ class NextRetry(BaseModel):
     """When an error is retried automatically next, or why it is not."""
 
     at: datetime | None = None
-    reason: Literal["scheduled", "off", "resolved", "type_not_retried", "paused_for_budget"]
+    reason: Literal[
+        "scheduled", "off", "resolved", "ignored", "type_not_retried", "paused_for_budget"
+    ]
+
+
+class IgnoreState(BaseModel):
+    """An ignored error's ignore: who, why, and until when (docs/api.md, /v1/ignores)."""
+
+    ignore_id: int
+    at: datetime
+    actor: str
+    reason: str
+    expires_at: datetime | None = Field(None, description="None: until unignored.")
 
 
 class SyncErrorDetail(SyncError):
@@ -187,6 +199,9 @@ class SyncErrorDetail(SyncError):
     )
     engine_request: EngineRequestState | None = Field(
         None, description="The newest request to the sync engine for this error, if any."
+    )
+    ignore: IgnoreState | None = Field(
+        None, description="Why and until when the error is ignored, while it is."
     )
 
 
@@ -357,7 +372,7 @@ class HistoryEntry(BaseModel):
 
     id: int = Field(description="Grows with every entry; the cursor of the next page.")
     at: str = Field(description="When it happened (ISO-8601 UTC).")
-    kind: Literal["resync", "report"]
+    kind: Literal["resync", "report", "ignore", "unignore", "reopen"]
     ref: str | None = Field(None, description="The resync's request_id or the report's batch_id.")
     actor: str = Field(description="Who: user@host of the client, else its network address.")
     state: Literal["done", "refused", "interrupted"] = "done"
@@ -371,6 +386,13 @@ class HistoryEntry(BaseModel):
     salesforce_calls: int = 0
     message: str = Field("", description="Why a resync was refused or interrupted.")
     error_ids: list[int] = Field(default_factory=list, description="The errors it touched.")
+    reason: str = Field("", description="Ignores: the reason given.")
+    expires_at: str | None = Field(None, description="Ignores: until when (None: until unignored).")
+    cause: str | None = Field(None, description="Ignores of a whole cause: its key.")
+    why: Literal["expired", "new_cause"] | None = Field(
+        None,
+        description="Reopens: the ignore's expiry passed, or the error failed with a new cause.",
+    )
 
 
 class HistoryPage(BaseModel):

@@ -21,7 +21,7 @@ ErrorId = Annotated[int, Field(ge=0, le=MAX_ID), BeforeValidator(whole)]
 #: What the document promises a request_id or batch_id may be (a UUID is best): printable
 #: ASCII, not blank. The service also takes other printable text (:func:`_printable`).
 TEXT_ID_SCHEMA: JsonDict = {"pattern": "^[!-~](?:[ -~]{0,198}[!-~])?$"}
-_REQUEST_ID = Field(
+REQUEST_ID = Field(
     min_length=1,
     max_length=200,
     json_schema_extra=TEXT_ID_SCHEMA,
@@ -45,7 +45,7 @@ class ResyncRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     error_ids: list[ErrorId] = Field(min_length=1, max_length=RESYNC_MAX_IDS)
-    request_id: str = _REQUEST_ID
+    request_id: str = REQUEST_ID
 
     _request_id = field_validator("request_id")(_printable)
 
@@ -68,7 +68,7 @@ class ResyncJobRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     error_ids: list[ErrorId] = Field(min_length=1, max_length=JOB_MAX_IDS)
-    request_id: str = _REQUEST_ID
+    request_id: str = REQUEST_ID
 
     _request_id = field_validator("request_id")(_printable)
 

@@ -94,7 +94,7 @@ class FeedWrites(CacheConnections):
         await w.execute(f"INSERT INTO record_totals {record_totals_select(TOUCHED)}")
 
     async def _add_totals(self, sign: int, source: str) -> None:
-        """Add (sign +1) or take away (-1) the open errors of ``source`` from the totals."""
+        """Add (sign +1) or take away (-1) the errors of ``source`` from the totals."""
         for select in totals_selects(sign, source):
             await self._w.execute(
                 f"INSERT INTO totals {select} ON CONFLICT (level, key) DO UPDATE SET "

@@ -35,9 +35,13 @@ class ViewQueries(CacheConnections):
         return {k: (e, r) for k, e, r in got}
 
     async def type_counts(self) -> list[TypeCount]:
-        """Open errors and distinct affected records for all 8 types, zeros included."""
-        totals = await self._totals("type")
-        return [TypeCount(t, *totals.get(t, (0, 0))) for t in ERROR_TYPES]
+        """Open errors, distinct affected records and ignored errors for all 8 types, zeros
+        included."""
+        totals, ignored = await self._totals("type"), await self._totals("ignored")
+        return [
+            TypeCount(t, *totals.get(t, (0, 0)), ignored=ignored.get(t, (0, 0))[0])
+            for t in ERROR_TYPES
+        ]
 
     async def subtype_counts(self, type: str) -> list[SubtypeCount]:
         """Open errors per subtype of ``type`` (subtypes with errors), most errors first."""

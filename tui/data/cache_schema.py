@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from tui.core.models import ERROR_COLUMNS
 from tui.data.values import SORT_COLUMNS
 
-SCHEMA_VERSION = 4
+#: Version 5: ignored errors (status 'ignored') and their totals per type.
+SCHEMA_VERSION = 5
 
 #: Columns of the cache's ``errors`` table: ERROR_COLUMNS (fields joined with ';').
 ROW_COLUMNS = ", ".join(c for c in ERROR_COLUMNS if c != "seq")
@@ -39,7 +40,8 @@ CREATE TABLE errors (
     attempts    INTEGER NOT NULL,
     status      TEXT NOT NULL
 );
--- open errors and distinct CRM records per ('sub', subtype), ('type', type), ('all', '')
+-- open errors and distinct CRM records per ('sub', subtype), ('type', type), ('all', ''),
+-- and ignored ones per ('ignored', type): the cards' "+12 ignored"
 CREATE TABLE totals (
     level   TEXT NOT NULL,
     key     TEXT NOT NULL,

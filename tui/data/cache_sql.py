@@ -8,8 +8,14 @@ from typing import Any
 
 from tui.data.values import ErrorRow, ViewFilter
 
-#: (level, grouping expression) of the totals table.
-AGG_LEVELS = (("sub", "e.subtype"), ("type", "e.type"), ("all", "''"))
+#: (level, grouping expression, status counted) of the totals table; the open errors of
+#: all types (the last) come last.
+AGG_LEVELS = (
+    ("ignored", "e.type", "ignored"),
+    ("sub", "e.subtype", "open"),
+    ("type", "e.type", "open"),
+    ("all", "''", "open"),
+)
 
 
 def error_row(t: Sequence[Any]) -> ErrorRow:
@@ -80,13 +86,13 @@ def where(f: ViewFilter, alias: str = "", *, search: bool = False) -> tuple[str,
 
 
 def totals_selects(sign: int, source: str) -> list[str]:
-    """SELECTs of (level, key, errors, records) for the open errors of ``source``."""
+    """SELECTs of (level, key, errors, records) for the errors of ``source``."""
     selects = []
-    for level, key in AGG_LEVELS:
+    for level, key, status in AGG_LEVELS:
         group = "" if key == "''" else f"GROUP BY {key}"
         selects.append(
             f"SELECT '{level}', {key}, {sign} * count(*), "
             f"{sign} * count(DISTINCT e.object_type || char(31) || e.record_id) "
-            f"FROM {source} WHERE +e.status = 'open' {group}"
+            f"FROM {source} WHERE +e.status = '{status}' {group}"
         )
     return selects

@@ -17,12 +17,14 @@ import getpass
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from tui.core.ignore_models import IgnoreList, IgnoreResult
 from tui.core.lang import counted
 from tui.core.models import (
     ACTOR_HEADER,
@@ -255,6 +257,34 @@ class ServiceClient:
             "/v1/resync",
             json={"error_ids": list(error_ids), "request_id": request_id},
         )
+
+    async def ignore(
+        self,
+        request_id: str,
+        reason: str,
+        *,
+        error_ids: Sequence[int] | None = None,
+        cause: str | None = None,
+        expires_at: datetime | None = None,
+        days: int | None = None,
+    ) -> IgnoreResult:
+        """Ignore errors or a cause (safe to retry: the service keys it on ``request_id``);
+        until ``expires_at`` (aware) or for ``days`` by the service's clock, else until
+        unignored."""
+        body: dict[str, Any] = {"request_id": request_id, "reason": reason,
+                                "expires_at": expires_at, "days": days}  # fmt: skip
+        body.update({"error_ids": list(error_ids)} if error_ids is not None else {"cause": cause})
+        return await self._model(IgnoreResult, "POST", "/v1/ignores", json=body)
+
+    async def unignore(
+        self, request_id: str, *, error_ids: Sequence[int] | None = None, cause: str | None = None
+    ) -> IgnoreResult:
+        body: dict[str, Any] = {"request_id": request_id}
+        body.update({"error_ids": list(error_ids)} if error_ids is not None else {"cause": cause})
+        return await self._model(IgnoreResult, "POST", "/v1/unignore", json=body)
+
+    async def ignores(self, limit: int = 100) -> IgnoreList:
+        return await self._model(IgnoreList, "GET", "/v1/ignores", params={"limit": limit})
 
     async def start_job(self, error_ids: list[int], request_id: str) -> ResyncJob:
         """Start a resync job (safe to retry: the service keys it on ``request_id``)."""

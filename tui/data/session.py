@@ -16,11 +16,14 @@ recovery (``session_base``), the refresh (``session_feed``), the resyncs
 
 from __future__ import annotations
 
+import uuid
 from array import array
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from tui.core.ignore_models import IgnoreResult
 from tui.core.lang import Lang
 from tui.core.models import (
     ERROR_COLUMNS,
@@ -77,6 +80,25 @@ class DataSession(Resyncs):
     async def causes(self, limit: int = 200) -> CausePage:
         """The causes with open errors, most first, asked of the service (not cached)."""
         return await self.client.causes(limit)
+
+    async def ignore(
+        self,
+        reason: str,
+        expiry: datetime | int | None,
+        *,
+        error_ids: Sequence[int] | None = None,
+        cause: str | None = None,
+    ) -> IgnoreResult:
+        """Ignore errors or a cause at the service (a new request_id, kept on retries)
+        until ``expiry``: a time, a number of days (the service's clock), None: until
+        unignored."""
+        days = expiry if isinstance(expiry, int) else None
+        until = expiry if isinstance(expiry, datetime) else None
+        return await self.client.ignore(str(uuid.uuid4()), reason, error_ids=error_ids,
+                                        cause=cause, expires_at=until, days=days)  # fmt: skip
+
+    async def unignore(self, *, error_ids: Sequence[int]) -> IgnoreResult:
+        return await self.client.unignore(str(uuid.uuid4()), error_ids=error_ids)
 
     async def cause_error_ids(self, cause: str) -> list[int]:
         return (await self.client.cause_errors(cause)).error_ids

@@ -51,6 +51,10 @@ def schema_sql() -> str:
     return resources.files("tui.service").joinpath("schema.sql").read_text("utf-8")
 
 
+#: The actor of what the service does by itself (history: an ignore that expires).
+SERVICE_ACTOR = "synchealth"
+
+
 class LedgerError(Exception):
     """The ledger file cannot be used; the message says why."""
 
@@ -370,6 +374,34 @@ class Ledger:
             "UPDATE resync_requests SET state = 'done', result = ? WHERE request_id = ?",
             (orjson.dumps(result).decode(), request_id),
         )
+
+    @staticmethod
+    async def set_status(conn: aiosqlite.Connection, ids: Sequence[int], status: str) -> None:
+        """Inside a transaction: give ``ids`` the status, each with a new seq (the feed)."""
+        seq = await last_seq(conn)
+        await conn.executemany(
+            "UPDATE errors SET seq = ?, status = ? WHERE id = ?",
+            [(seq + n, status, error_id) for n, error_id in enumerate(ids, 1)],
+        )
+        await store_next_seq(conn, seq + len(ids))
+
+    @staticmethod
+    async def add_history(
+        conn: aiosqlite.Connection, at: datetime, kind: str, ref: str | None, actor: str,
+        summary: dict[str, Any],
+    ) -> None:  # fmt: skip
+        """Inside a transaction: one row of the history (tui/service/history.py)."""
+        await conn.execute(
+            "INSERT INTO history(at, kind, ref, actor, summary) VALUES (?, ?, ?, ?, ?)",
+            (iso(at), kind, ref, actor, orjson.dumps(summary).decode()),
+        )
+
+
+async def end_ignores(conn: aiosqlite.Connection, ids: Sequence[int]) -> None:
+    """The errors ``ids`` are no longer ignored (their status is set by the caller)."""
+    await conn.executemany(
+        "DELETE FROM ignored_errors WHERE error_id = ?", [(error_id,) for error_id in ids]
+    )
 
 
 async def last_seq(conn: aiosqlite.Connection) -> int:

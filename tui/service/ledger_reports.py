@@ -1,5 +1,6 @@
 """What the sync engine reports, written to the ledger: failures (new errors, or repeats
-of known ones), successes that resolve errors, and the batches already applied.
+of known ones, an ignored error staying ignored while its cause is the same), successes
+that resolve errors, and the batches already applied.
 
 Each function runs inside a transaction of ``Ledger.transaction`` on its connection
 (``tui/service/ingest.py`` opens it), so a batch is applied whole or not at all.
@@ -15,7 +16,8 @@ from typing import Any
 import aiosqlite
 import orjson
 
-from tui.service.ledger import iso, last_seq, store_next_seq
+from tui.core.causes import cause_key
+from tui.service.ledger import SERVICE_ACTOR, Ledger, end_ignores, iso, last_seq, store_next_seq
 
 #: The error a reported failure repeats (the open one if any, else the newest), for
 #: each key of the ``k`` table of :func:`_same_failures`.
@@ -23,7 +25,7 @@ _SAME_FAILURE = (
     "SELECT k.o, k.r, k.d, k.s, e.id, e.last_seen FROM k JOIN errors e ON e.id = ("
     "SELECT id FROM errors WHERE object_type = k.o AND record_id = k.r "
     "AND direction = k.d AND subtype = k.s "
-    "ORDER BY status = 'open' DESC, id DESC LIMIT 1)"
+    "ORDER BY status != 'resolved' DESC, id DESC LIMIT 1)"
 )
 
 _INSERT_ERROR = (
@@ -41,14 +43,14 @@ _REPEAT_ERROR = (
     "sf_id = IIF(?2, COALESCE(?5, sf_id), sf_id), sf_code = IIF(?2, ?6, sf_code), "
     "message = IIF(?2, ?7, message), fields = IIF(?2, ?8, fields), "
     "payload = IIF(?2, ?9, payload), last_seen = IIF(?2, ?10, last_seen), "
-    "status = IIF(?2, 'open', status) WHERE id = ?11"
+    "status = IIF(?2, ?12, status) WHERE id = ?11"
 )
 
 
 #: A newer report of a record is what a resync of any of its open errors sends.
 _SAME_RECORD_PAYLOAD = (
     "UPDATE errors SET payload = ?1 WHERE object_type = ?2 AND record_id = ?3 "
-    "AND direction = ?4 AND subtype != ?5 AND status = 'open' AND last_seen <= ?6"
+    "AND direction = ?4 AND subtype != ?5 AND status != 'resolved' AND last_seen <= ?6"
 )
 
 
@@ -117,10 +119,15 @@ async def record_failures(
     is a new error, whose id is above every earlier one. The payload is the record
     as last reported, so a report also becomes the payload of the record's other
     open errors (other subtypes) last seen no later than it.
+
+    An ignored error that fails again stays ignored while the failure has the cause
+    it was ignored with; a failure of another cause reopens it (history: ``reopen``).
     """
     failures = list(failures)
     seq = await last_seq(conn)
     known = await _same_failures(conn, failures)
+    ignored = await _ignored_causes(conn, [found[0] for found in known.values()])
+    reopened: list[int] = []
     async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM errors") as cur:
         (next_id,) = await cur.fetchone()  # type: ignore[misc]
     inserts, updates, attempts, newest = [], [], [], []
@@ -144,9 +151,16 @@ async def record_failures(
         else:
             (error_id, last_seen), created = found, False
             newer = at >= last_seen
+            status = "open"
+            if newer and error_id in ignored:
+                if ignored[error_id] == cause_key(f.subtype, f.sf_object, f.message):
+                    status = "ignored"
+                else:
+                    del ignored[error_id]
+                    reopened.append(error_id)
             updates.append(
                 (seq, newer, f.record_name, f.sf_object, f.sf_id, f.sf_code, f.message,
-                 fields, payload, at, error_id)
+                 fields, payload, at, error_id, status)
             )  # fmt: skip
             if newer:
                 known[key] = (error_id, at)
@@ -164,11 +178,17 @@ async def record_failures(
         attempts,
     )
     await store_next_seq(conn, seq)
+    if reopened:
+        await end_ignores(conn, reopened)
+        summary = {"errors": len(reopened), "why": "new_cause", "error_ids": reopened}
+        latest = max(f.at for f in failures)
+        await Ledger.add_history(conn, latest, "reopen", None, SERVICE_ACTOR, summary)
     return out
 
 
 async def record_success(conn: aiosqlite.Connection, success: Success) -> SuccessOutcome:
-    """Inside a transaction: resolve every open error of the record and direction.
+    """Inside a transaction: resolve every open (or ignored) error of the record and
+    direction.
 
     A success older than the record's newest failure changes nothing: the record
     failed after it. A resolved error's ``last_seen`` becomes the success's time,
@@ -185,9 +205,10 @@ async def record_success(conn: aiosqlite.Connection, success: Success) -> Succes
         return SuccessOutcome([], "unknown_record")
     if at < max(last_seen for _, _, last_seen in found):
         return SuccessOutcome([], "older_than_failure")
-    open_ids = [error_id for error_id, status, _ in found if status == "open"]
+    open_ids = [error_id for error_id, status, _ in found if status != "resolved"]
     if not open_ids:
         return SuccessOutcome([], "nothing_open")
+    await end_ignores(conn, open_ids)
     seq = await last_seq(conn)
     updates = [(seq + n, at, error_id) for n, error_id in enumerate(open_ids, 1)]
     await conn.executemany(
@@ -246,4 +267,17 @@ async def _same_failures(
         async with conn.execute(query, [v for key in chunk for v in key]) as cur:
             for o, r, d, sub, error_id, last_seen in await cur.fetchall():
                 found[(o, r, d, sub)] = (error_id, last_seen)
+    return found
+
+
+async def _ignored_causes(conn: aiosqlite.Connection, ids: Sequence[int]) -> dict[int, str]:
+    """The cause each of ``ids`` that is ignored was ignored with."""
+    found: dict[int, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        async with conn.execute(
+            f"SELECT error_id, cause FROM ignored_errors WHERE error_id IN ({marks})", chunk
+        ) as cur:
+            found.update({error_id: cause for error_id, cause in await cur.fetchall()})
     return found

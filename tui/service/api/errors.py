@@ -17,6 +17,7 @@ from tui.service.ingest_items import IngestRefused
 
 
 async def get_feed(svc: Service, call: Call) -> Response:
+    await svc.ignores.expire()
     rows, next_cursor, has_more = await svc.ledger.feed(call.query["cursor"], call.query["limit"])
     body: dict[str, Any] = {
         "columns": ERROR_COLUMNS,
@@ -36,6 +37,7 @@ async def get_error(svc: Service, call: Call) -> JSON:
         raise ApiProblem(404, "not_found", f"No sync error has the id {error_id}.")
     detail["engine_request"] = await svc.engine.for_error(error_id)
     detail["next_retry"] = await svc.retries.next_for(detail)
+    detail["ignore"] = await svc.ignores.state_of(error_id)
     return JSON(SyncErrorDetail.model_validate(detail))
 
 
