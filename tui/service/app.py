@@ -53,6 +53,8 @@ from tui.data.models import (
     SyncErrorDetail,
     TestSendRequest,
     TestSendResult,
+    TrendPage,
+    TypeTrends,
     Usage,
     UsageBreakdown,
 )
@@ -85,6 +87,7 @@ from tui.service.retries import (
 )
 from tui.service.salesforce import call_kind
 from tui.service.sfauth import open_connector
+from tui.service.trends import KEEP_DAYS, TrendRefused, trend_page, type_trends
 from tui.service.usage import OrgLimits, UsageLedger
 
 log = logging.getLogger("tui.service")
@@ -291,6 +294,8 @@ def openapi_document() -> dict[str, Any]:
         DoctorReport,
         CausePage,
         CauseErrors,
+        TrendPage,
+        TypeTrends,
         EngineRequestPage,
         EngineRequest,
         ApiError,
@@ -419,6 +424,22 @@ def openapi_document() -> dict[str, Any]:
                     "The open errors of one cause",
                     "CauseErrors",
                     parameters=[{**path_id, "name": "cause", "schema": {"type": "string"}}],
+                )
+            },
+            "/v1/trends": {
+                "get": op(
+                    "Daily figures of all errors, a type or a cause, oldest day first",
+                    "TrendPage",
+                    parameters=[
+                        query("days"),
+                        {"name": "type", "in": "query", "schema": {"type": "string"}},
+                        {"name": "cause", "in": "query", "schema": {"type": "string"}},
+                    ],
+                )
+            },
+            "/v1/trends/types": {
+                "get": op(
+                    "New errors per day of each type", "TypeTrends", parameters=[query("days")]
                 )
             },
             "/v1/doctor": {
@@ -770,6 +791,27 @@ class SyncHealthService:
             raise ApiProblem(404, "not_found", f"No error has the cause {cause!r}.")
         return JSON(CauseErrors(cause=cause, error_ids=ids))
 
+    async def _get_trends(self, request: Request) -> JSON:
+        days = _int_param(request, "days", 30, 1, KEEP_DAYS)
+        params = request.query_params
+        await self.causes.catch_up()
+        try:
+            page = await trend_page(
+                self.ledger.reader,
+                self.config.clock().date(),
+                days,
+                params.get("type") or None,
+                params.get("cause") or None,
+            )
+        except TrendRefused as exc:
+            raise ApiProblem(exc.status, exc.code, exc.message) from None
+        return JSON(page)
+
+    async def _get_type_trends(self, request: Request) -> JSON:
+        days = _int_param(request, "days", 30, 1, KEEP_DAYS)
+        await self.causes.catch_up()
+        return JSON(await type_trends(self.ledger.reader, self.config.clock().date(), days))
+
     async def _get_doctor(self, request: Request) -> JSON:
         return JSON(await self.doctor.run())
 
@@ -843,6 +885,8 @@ class SyncHealthService:
             ("/v1/notifications/test", self._post_notification_test, "POST"),
             ("/v1/causes", self._get_causes, "GET"),
             ("/v1/causes/{cause}", self._get_cause, "GET"),
+            ("/v1/trends", self._get_trends, "GET"),
+            ("/v1/trends/types", self._get_type_trends, "GET"),
             ("/v1/doctor", self._get_doctor, "GET"),
             ("/v1/doctor", self._post_doctor, "POST"),
             ("/v1/openapi.json", self._openapi, "GET"),
