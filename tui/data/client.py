@@ -39,6 +39,8 @@ from tui.data.models import (
     RetryStatus,
     SyncErrorDetail,
     TestSendResult,
+    TrendPage,
+    TypeTrends,
     Usage,
     UsageBreakdown,
 )
@@ -259,6 +261,19 @@ class ServiceClient:
 
     async def usage_breakdown(self) -> UsageBreakdown:
         return await self._model(UsageBreakdown, "GET", "/v1/usage/breakdown")
+
+    async def trends(
+        self, days: int = 30, type: str | None = None, cause: str | None = None
+    ) -> TrendPage:
+        params: dict[str, str | int] = {"days": days}
+        if type is not None:
+            params["type"] = type
+        if cause is not None:
+            params["cause"] = cause
+        return await self._model(TrendPage, "GET", "/v1/trends", params=params)
+
+    async def type_trends(self, days: int = 30) -> TypeTrends:
+        return await self._model(TypeTrends, "GET", "/v1/trends/types", params={"days": days})
 
     async def set_allocation(self, allocated: int) -> Usage:
         return await self._model(

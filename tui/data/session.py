@@ -26,7 +26,7 @@ from typing import Any, BinaryIO, TypeVar
 
 import httpx
 
-from tui.data import paths
+from tui.data import last_looked, paths
 from tui.data.cache import (
     Cache,
     CacheDamaged,
@@ -51,6 +51,7 @@ from tui.data.client import (
     check_service_url,
 )
 from tui.data.export import export_csv
+from tui.data.last_looked import SinceLooked
 from tui.data.models import (
     ERROR_COLUMNS,
     CausePage,
@@ -61,6 +62,9 @@ from tui.data.models import (
     ResyncResult,
     SyncErrorDetail,
     TestSendResult,
+    TrendPage,
+    TrendTotals,
+    TypeTrends,
     Usage,
     UsageBreakdown,
 )
@@ -470,6 +474,31 @@ class DataSession:
     async def usage_breakdown(self) -> UsageBreakdown:
         """Where the last 24 h of calls went, asked of the service (not cached)."""
         return await self.client.usage_breakdown()
+
+    async def trends(
+        self, days: int, type: str | None = None, cause: str | None = None
+    ) -> TrendPage:
+        """Daily figures of all errors, a type or a cause, asked of the service."""
+        return await self.client.trends(days, type, cause)
+
+    async def type_trends(self, days: int) -> TypeTrends:
+        """New errors per day of each type (the cards' sparklines), asked of the service."""
+        return await self.client.type_trends(days)
+
+    async def since_last_looked(self) -> SinceLooked | None:
+        """What changed since this user last looked at the service; remembers this look.
+
+        None on the first look, when the service cannot say, or the state file cannot be
+        written (the notice is not worth an error).
+        """
+        path = last_looked.state_file(self.cache.path)
+        try:
+            now: TrendTotals = (await self.client.trends(1)).totals
+            before = last_looked.read_totals(path)
+            last_looked.write_totals(path, now)
+        except (ServiceError, OSError):
+            return None
+        return None if before is None else last_looked.since(before, now)
 
     async def history(self, cursor: int | None = None) -> HistoryPage:
         """Recent resyncs and engine reports from the service (every console's, every
