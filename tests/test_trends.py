@@ -61,6 +61,8 @@ async def test_new_resolved_recurring_and_still_open_per_day(env: NotifyEnv) -> 
     cause = (await env.client.get("/v1/causes")).json()["causes"][0]["cause"]
     assert by_day(await trends(env, days=3, cause=cause)) == by_day(body)
     assert by_day(await trends(env, days=3, type="picklist")) == by_day(body)
+    ended = await trends(env, days=2, end=day1)
+    assert [d["day"] for d in ended["days"]] == [DAY0, day1]
     other = await trends(env, days=3, type="duplicate")
     assert other["totals"] == {"new": 0, "resolved": 0, "recurring": 0, "open": 0}
 
@@ -133,6 +135,8 @@ async def test_a_ledger_from_before_trends_is_backfilled(tmp_path: Path) -> None
         ({"type": "nonsense"}, 422, "'type' must be one of"),
         ({"cause": "not-hex"}, 422, "16 hex digits"),
         ({"cause": "0123456789abcdef"}, 404, "No error has the cause"),
+        ({"end": "2025-3-1"}, 422, "'end' must be a day as YYYY-MM-DD"),
+        ({"end": "2025-03-12"}, 422, "no later than tomorrow"),
     ],
 )
 async def test_bad_parameters_are_refused_clearly(

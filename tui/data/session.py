@@ -20,7 +20,7 @@ from array import array
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
@@ -476,14 +476,14 @@ class DataSession:
         return await self.client.usage_breakdown()
 
     async def trends(
-        self, days: int, type: str | None = None, cause: str | None = None
+        self, days: int, end: date, type: str | None = None, cause: str | None = None
     ) -> TrendPage:
-        """Daily figures of all errors, a type or a cause, asked of the service."""
-        return await self.client.trends(days, type, cause)
+        """Daily figures of all errors, a type or a cause up to ``end``, from the service."""
+        return await self.client.trends(days, type, cause, end)
 
-    async def type_trends(self, days: int) -> TypeTrends:
+    async def type_trends(self, days: int, end: date) -> TypeTrends:
         """New errors per day of each type (the cards' sparklines), asked of the service."""
-        return await self.client.type_trends(days)
+        return await self.client.type_trends(days, end)
 
     async def since_last_looked(self) -> SinceLooked | None:
         """What changed since this user last looked at the service; remembers this look.

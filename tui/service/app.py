@@ -87,7 +87,7 @@ from tui.service.retries import (
 )
 from tui.service.salesforce import call_kind
 from tui.service.sfauth import open_connector
-from tui.service.trends import KEEP_DAYS, TrendRefused, trend_page, type_trends
+from tui.service.trends import KEEP_DAYS, TrendRefused, last_day, trend_page, type_trends
 from tui.service.usage import OrgLimits, UsageLedger
 
 log = logging.getLogger("tui.service")
@@ -432,6 +432,7 @@ def openapi_document() -> dict[str, Any]:
                     "TrendPage",
                     parameters=[
                         query("days"),
+                        {"name": "end", "in": "query", "schema": {"type": "string"}},
                         {"name": "type", "in": "query", "schema": {"type": "string"}},
                         {"name": "cause", "in": "query", "schema": {"type": "string"}},
                     ],
@@ -439,7 +440,12 @@ def openapi_document() -> dict[str, Any]:
             },
             "/v1/trends/types": {
                 "get": op(
-                    "New errors per day of each type", "TypeTrends", parameters=[query("days")]
+                    "New errors per day of each type",
+                    "TypeTrends",
+                    parameters=[
+                        query("days"),
+                        {"name": "end", "in": "query", "schema": {"type": "string"}},
+                    ],
                 )
             },
             "/v1/doctor": {
@@ -794,11 +800,12 @@ class SyncHealthService:
     async def _get_trends(self, request: Request) -> JSON:
         days = _int_param(request, "days", 30, 1, KEEP_DAYS)
         params = request.query_params
-        await self.causes.catch_up()
         try:
+            end = last_day(params.get("end") or None, self.config.clock().date())
+            await self.causes.catch_up()
             page = await trend_page(
                 self.ledger.reader,
-                self.config.clock().date(),
+                end,
                 days,
                 params.get("type") or None,
                 params.get("cause") or None,
@@ -809,8 +816,12 @@ class SyncHealthService:
 
     async def _get_type_trends(self, request: Request) -> JSON:
         days = _int_param(request, "days", 30, 1, KEEP_DAYS)
+        try:
+            end = last_day(request.query_params.get("end") or None, self.config.clock().date())
+        except TrendRefused as exc:
+            raise ApiProblem(exc.status, exc.code, exc.message) from None
         await self.causes.catch_up()
-        return JSON(await type_trends(self.ledger.reader, self.config.clock().date(), days))
+        return JSON(await type_trends(self.ledger.reader, end, days))
 
     async def _get_doctor(self, request: Request) -> JSON:
         return JSON(await self.doctor.run())

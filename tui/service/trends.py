@@ -141,8 +141,17 @@ async def backfill(conn: aiosqlite.Connection) -> None:
 
 
 async def prune(conn: aiosqlite.Connection, today: date) -> None:
-    """Inside a transaction: fold the days before the kept window into day ``''``."""
-    cutoff = (today - timedelta(days=KEEP_DAYS)).isoformat()
+    """Inside a transaction: fold the days before the kept window into day ``''``.
+
+    The window is the :data:`KEEP_DAYS` days up to today, or up to the last day
+    anything happened if that is earlier (a ledger left alone keeps its last figures).
+    """
+    async with conn.execute("SELECT max(day) FROM trend_days WHERE series = ?", (ALL,)) as cur:
+        (newest,) = await cur.fetchone()  # type: ignore[misc]
+    if not newest:
+        return
+    last = min(today, date.fromisoformat(newest))
+    cutoff = (last - timedelta(days=KEEP_DAYS)).isoformat()
     await conn.execute(
         "INSERT INTO trend_days(series, day, new, resolved, recurring, open_delta) "
         "SELECT series, '', sum(new), sum(resolved), sum(recurring), sum(open_delta) "
@@ -228,6 +237,29 @@ class TrendRefused(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+
+def last_day(raw: str | None, today: date) -> date:
+    """The last day a request asks for (``end``, a UTC day): today when not given.
+
+    A console asks for the days ending on its own day (its clock may not be the
+    service's: a test's fixed clock, a demo built on another day).
+    """
+    if raw is None:
+        return today
+    try:
+        end = date.fromisoformat(raw) if len(raw) == 10 else None
+    except ValueError:
+        end = None
+    if end is None:
+        raise TrendRefused(
+            422, "invalid_parameter", f"'end' must be a day as YYYY-MM-DD, got {raw!r}."
+        )
+    if end > today + timedelta(days=1):
+        raise TrendRefused(
+            422, "invalid_parameter", f"'end' must be no later than tomorrow, got {raw!r}."
+        )
+    return end
 
 
 async def trend_page(
