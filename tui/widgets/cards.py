@@ -1,4 +1,5 @@
-"""The eight error-type cards: errors and affected records per type."""
+"""The eight error-type cards: errors and affected records per type, and a sparkline of
+new errors per day (the service's daily figures)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import Sparkline, Static
 
 from tui.data.catalog import load_catalog
 from tui.data.models import ERROR_TYPES
@@ -51,6 +52,12 @@ class ErrorCard(Static):
         self.errors = 0
         self.records = 0
         self.loaded = False
+
+    def compose(self) -> ComposeResult:
+        yield Sparkline([], summary_function=max)
+
+    def set_trend(self, new_per_day: list[int]) -> None:
+        self.query_one(Sparkline).data = new_per_day
 
     def set_counts(self, errors: int, records: int) -> None:
         self.errors, self.records, self.loaded = errors, records, True
@@ -130,6 +137,10 @@ class CardStrip(Widget, can_focus=True):
         for card in self.query(ErrorCard):
             errors, records = counts.get(card.type_code, (0, 0))
             card.set_counts(errors, records)
+
+    def set_trends(self, new_per_day: dict[str, list[int]]) -> None:
+        for card in self.query(ErrorCard):
+            card.set_trend(new_per_day.get(card.type_code, []))
 
     def set_active(self, type_code: str | None) -> None:
         """Outline the card the grid is narrowed to (None: no narrowing)."""
