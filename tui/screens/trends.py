@@ -3,6 +3,7 @@ type in view or one cause, from the service's daily figures (``GET /v1/trends``)
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
@@ -122,7 +123,10 @@ class TrendScreen(ModalScreen[None]):
         step = max(1, len(days) // TICKS)
         ticks = xs[::-1][::step][::-1]
         plt.xticks(ticks, [days[x - 1].day.strftime("%m-%d") for x in ticks])
-        plt.ylim(0, max([1, *(d.new for d in days), *(d.resolved for d in days)]))
+        top = max([1, *(d.new for d in days), *(d.resolved for d in days)])
+        rise = max(1, math.ceil(top / TICKS))  # whole errors on the y axis
+        plt.yticks(list(range(0, top + rise, rise)))
+        plt.ylim(0, top)
         chart.refresh()
 
     @on(Button.Pressed, "#close")
