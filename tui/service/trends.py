@@ -95,48 +95,42 @@ class TrendTally:
         )
 
 
-#: Each error's attempts as open (1: failed) or resolved (0), beside the state before.
-_STATES = (
-    "WITH s AS (SELECT error_id, at, outcome = 'failed' AS o, "
+#: The changes of state in each error's attempt history (1: failed, 0: resolved), each
+#: against the state before it (an error starts open): resolutions and recurrences.
+_TRANSITIONS = (
+    "SELECT e.type, c.cause, substr(s.at, 1, 10), sum(s.o = 0), sum(s.o = 1) FROM ("
+    "SELECT error_id, at, outcome = 'failed' AS o, "
     "LAG(outcome = 'failed', 1, 1) OVER (PARTITION BY error_id ORDER BY rowid) AS prev "
-    "FROM attempts WHERE outcome IN ('failed', 'synced', 'resolved')) "
+    "FROM attempts WHERE outcome IN ('failed', 'synced', 'resolved')) s "
+    "JOIN errors e ON e.id = s.error_id JOIN error_causes c ON c.error_id = s.error_id "
+    "WHERE s.o != s.prev GROUP BY 1, 2, 3"
 )
-_BACKFILL: list[tuple[str, tuple[int, int, int, int]]] = [
-    (
-        "SELECT e.type, c.cause, substr(e.first_seen, 1, 10), count(*) FROM errors e "
-        "JOIN error_causes c ON c.error_id = e.id GROUP BY 1, 2, 3",
-        (1, 0, 0, 1),
-    ),
-    (  # resolutions and recurrences: the changes of state in the attempt history
-        _STATES + "SELECT e.type, c.cause, substr(s.at, 1, 10), count(*) FROM s "
-        "JOIN errors e ON e.id = s.error_id JOIN error_causes c ON c.error_id = s.error_id "
-        "WHERE s.o = 0 AND s.prev = 1 GROUP BY 1, 2, 3",
-        (0, 1, 0, -1),
-    ),
-    (
-        _STATES + "SELECT e.type, c.cause, substr(s.at, 1, 10), count(*) FROM s "
-        "JOIN errors e ON e.id = s.error_id JOIN error_causes c ON c.error_id = s.error_id "
-        "WHERE s.o = 1 AND s.prev = 0 GROUP BY 1, 2, 3",
-        (0, 0, 1, 1),
-    ),
-    (  # resolved errors without a history (a large demo keeps none): on their last day
-        "SELECT e.type, c.cause, substr(e.last_seen, 1, 10), count(*) FROM errors e "
-        "JOIN error_causes c ON c.error_id = e.id WHERE e.status = 'resolved' "
-        "AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.error_id = e.id "
-        "AND a.outcome IN ('synced', 'resolved')) GROUP BY 1, 2, 3",
-        (0, 1, 0, -1),
-    ),
-]
+#: Each error new on its first day; a resolved error without a resolving attempt (a
+#: large demo keeps no history) resolved on its last day.
+_FIRST_AND_UNRECORDED = (
+    "SELECT e.type, c.cause, substr(e.first_seen, 1, 10), count(*) FROM errors e "
+    "JOIN error_causes c ON c.error_id = e.id GROUP BY 1, 2, 3",
+    "SELECT e.type, c.cause, substr(e.last_seen, 1, 10), count(*) FROM errors e "
+    "JOIN error_causes c ON c.error_id = e.id WHERE e.status = 'resolved' "
+    "AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.error_id = e.id "
+    "AND a.outcome IN ('synced', 'resolved')) GROUP BY 1, 2, 3",
+)
 
 
 async def backfill(conn: aiosqlite.Connection) -> None:
     """Inside a transaction: the figures of every error the ledger holds, counted anew."""
     await conn.execute("DELETE FROM trend_days")
     tally = TrendTally()
-    for sql, unit in _BACKFILL:
-        async with conn.execute(sql) as cur:
-            async for type_, cause, day, n in cur:
-                tally.add(type_, cause, day, (unit[0] * n, unit[1] * n, unit[2] * n, unit[3] * n))
+    new_sql, unrecorded_sql = _FIRST_AND_UNRECORDED
+    async with conn.execute(new_sql) as cur:
+        async for type_, cause, day, n in cur:
+            tally.add(type_, cause, day, (n, 0, 0, n))
+    async with conn.execute(unrecorded_sql) as cur:
+        async for type_, cause, day, n in cur:
+            tally.add(type_, cause, day, (0, n, 0, -n))
+    async with conn.execute(_TRANSITIONS) as cur:
+        async for type_, cause, day, resolved, recurred in cur:
+            tally.add(type_, cause, day, (0, resolved, recurred, recurred - resolved))
     await tally.write(conn)
 
 
@@ -293,8 +287,17 @@ async def trend_page(
     return TrendPage(
         type=type_,
         cause=cause,
-        days=[TrendDay.model_validate(asdict(day)) for day in figures],
-        totals=TrendTotals.model_validate(asdict(totals)),
+        days=[  # figures of our own making: built, not validated (400 a page)
+            TrendDay.model_construct(
+                day=date.fromisoformat(d.day),
+                new=d.new,
+                resolved=d.resolved,
+                recurring=d.recurring,
+                open=d.open,
+            )
+            for d in figures
+        ],
+        totals=TrendTotals(**asdict(totals)),
     )
 
 
