@@ -57,7 +57,6 @@ class CauseIndex:
         """Bring causes and totals up to every error changed since the last run; how many."""
         done = 0
         first_run = int(await self._ledger.meta("causes_seq") or 0) == 0
-        trends_ready = await self._ledger.meta("trends_ready") == "1"
         while True:
             since = int(await self._ledger.meta("causes_seq") or 0)
             async with self._ledger.reader.execute(_CHANGED, (since, BATCH)) as cur:
@@ -70,7 +69,9 @@ class CauseIndex:
                 if first_run:
                     await self._write_keys(conn, rows)
                 else:
-                    await self._apply_changes(conn, rows, trends_ready)
+                    # Read in the transaction: a backfill may have just been written.
+                    ready = await self._ledger.meta("trends_ready", conn) == "1"
+                    await self._apply_changes(conn, rows, ready)
                 await conn.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('causes_seq', ?)",
                     (str(rows[-1][1]),),
@@ -79,7 +80,7 @@ class CauseIndex:
         if first_run and done:
             async with self._ledger.transaction() as conn:
                 await _sum_totals(conn)
-        await self._trends_kept(trends_ready)
+        await self._trends_kept(await self._ledger.meta("trends_ready") == "1")
         return done
 
     async def _trends_kept(self, ready: bool) -> None:
