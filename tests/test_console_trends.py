@@ -15,11 +15,13 @@ from textual.widgets import DataTable, Sparkline
 from textual_plotext import PlotextPlot
 
 from tests.conftest import FIXED_NOW
+from tui.app import ConsoleCommands
 from tui.data.cache import ViewFilter
 from tui.data.embedded import LEDGER_NAME
 from tui.data.last_looked import state_file
 from tui.i18n import set_lang
 from tui.screens.causes import CausesScreen
+from tui.screens.help import HelpScreen
 from tui.screens.trends import TrendScreen
 from tui.screens.usage_breakdown import UsageBreakdownScreen
 from tui.widgets.cards import ErrorCard
@@ -169,3 +171,19 @@ async def test_enter_on_the_usage_gauge_opens_the_breakdown(
         await wait_ready(pilot, lambda: isinstance(app.screen, UsageBreakdownScreen))
         await pilot.press("escape")
         await wait_ready(pilot, lambda: not isinstance(app.screen, UsageBreakdownScreen))
+
+
+async def test_the_palette_lists_the_trend_view_and_help_the_gauge_key(
+    make_app: Callable[..., Any], wait_ready: Any
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_ready(pilot)
+        names = {name: keys for name, keys, _ in ConsoleCommands(app.screen)._commands()}
+        await pilot.press("question_mark")
+        await wait_ready(pilot, lambda: isinstance(app.screen, HelpScreen))
+        rows = {row[0]: row[1] for row in app.screen.bindings}
+    assert names["Trends"] == "T"
+    assert names["Where the API calls go"] == "u"
+    assert rows["trends"] == "T"
+    assert rows["usage_breakdown"] == "u" and rows["usage.open"] == "⏎"
