@@ -155,3 +155,22 @@ async def test_a_cause_of_another_type_is_refused(env: NotifyEnv) -> None:
     assert "is of type 'picklist'" in answer.json()["error"]["message"]
     answer = await env.client.get("/v1/trends/types", params={"days": "-1"})
     assert answer.status_code == 422
+
+
+async def test_an_open_error_whose_cause_changes_moves_only_the_open_counts(
+    env: NotifyEnv,
+) -> None:
+    await report(env, at(tier_failure(1, "Diamond"), T0 - timedelta(hours=2)))
+    first = (await env.client.get("/v1/causes")).json()["causes"][0]["cause"]
+    await trends(env)
+    again = at(tier_failure(1, "Diamond"), T0)
+    again["errors"] = [{**again["errors"][0], "message": "Tier picklist refused the value Diamond"}]
+    await report(env, again)
+    second = (await env.client.get("/v1/causes")).json()["causes"][0]["cause"]
+    assert second != first
+    everything = await trends(env, days=1)
+    assert everything["totals"] == {"new": 1, "resolved": 0, "recurring": 0, "open": 1}
+    old = await trends(env, days=1, cause=first)
+    new = await trends(env, days=1, cause=second)
+    assert old["totals"] == {"new": 1, "resolved": 0, "recurring": 0, "open": 0}
+    assert new["totals"] == {"new": 0, "resolved": 0, "recurring": 0, "open": 1}
