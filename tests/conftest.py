@@ -80,11 +80,16 @@ async def settle(pilot, condition: Callable[[], bool] | None = None, timeout: fl
     """Wait until the console has loaded its data (and ``condition`` holds) and is idle."""
     import asyncio
 
+    from textual.worker import WorkerCancelled
+
     app = pilot.app
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        await app.workers.wait_for_complete()
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:
+            continue  # an exclusive worker gave way to a newer one: wait for that one
         await pilot.pause()
         if app.ready and (condition is None or condition()) and not _busy(app):
             await pilot.pause()
