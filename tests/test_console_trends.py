@@ -17,8 +17,8 @@ from textual_plotext import PlotextPlot
 from tests.conftest import FIXED_NOW
 from tui.app import ConsoleCommands
 from tui.data.cache import ViewFilter
-from tui.data.embedded import LEDGER_NAME
 from tui.data.last_looked import state_file
+from tui.embedded import LEDGER_NAME
 from tui.i18n import set_lang
 from tui.screens.causes import CausesScreen
 from tui.screens.help import HelpScreen

@@ -22,7 +22,8 @@ import httpx
 import orjson
 from pydantic import ValidationError
 
-from tui.data.models import (
+from tui.core.lang import counted
+from tui.core.models import (
     ACTOR_HEADER,
     CauseErrors,
     CausePage,
@@ -45,7 +46,7 @@ from tui.data.models import (
     Usage,
     UsageBreakdown,
 )
-from tui.i18n import counted, service_message
+from tui.i18n import service_message
 
 
 class ServiceError(Exception):

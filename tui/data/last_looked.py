@@ -16,8 +16,8 @@ from pathlib import Path
 
 import orjson
 
+from tui.core.models import TrendTotals
 from tui.data import paths
-from tui.data.models import TrendTotals
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,13 +16,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 from textual_plotext import PlotextPlot
 
+from tui.core.models import TrendPage
 from tui.data.cache import CacheError
 from tui.data.client import ServiceError
 from tui.data.last_looked import SinceLooked
-from tui.data.models import TrendPage
 from tui.i18n import t
-from tui.widgets.cards import type_title
-from tui.widgets.safe import clean
+from tui.text.safe import clean
+from tui.text.titles import type_title
 
 if TYPE_CHECKING:
     from tui.data.session import DataSession

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widget import Widget
 
-from tui.data.models import Usage
+from tui.core.models import Usage
 from tui.i18n import t
 
 SPARKS = "▁▂▃▄▅▆▇█"
