@@ -177,9 +177,10 @@ class Totals:
     open: int
 
 
-def window(today: date, days: int) -> list[str]:
-    """The ``days`` days ending ``today``, oldest first."""
-    return [(today - timedelta(days=n)).isoformat() for n in range(days - 1, -1, -1)]
+def window(end: date, days: int) -> list[str]:
+    """The ``days`` days ending on ``end``, oldest first (none before year 1)."""
+    first = max(date.min.toordinal(), end.toordinal() - days + 1)
+    return [date.fromordinal(n).isoformat() for n in range(first, end.toordinal() + 1)]
 
 
 async def read_series(
@@ -233,27 +234,26 @@ class TrendRefused(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def last_day(raw: str | None, today: date) -> date:
     """The last day a request asks for (``end``, a UTC day): today when not given.
 
     A console asks for the days ending on its own day (its clock may not be the
-    service's: a test's fixed clock, a demo built on another day).
+    service's: a test's fixed clock, a demo built on another day). Days to come have no
+    figures yet; they are answered all the same.
     """
     if raw is None:
         return today
     try:
-        end = date.fromisoformat(raw) if len(raw) == 10 else None
+        return date.fromisoformat(raw) if _DAY.fullmatch(raw) else _refuse_day(raw)
     except ValueError:
-        end = None
-    if end is None:
-        raise TrendRefused(
-            422, "invalid_parameter", f"'end' must be a day as YYYY-MM-DD, got {raw!r}."
-        )
-    if end > today + timedelta(days=1):
-        raise TrendRefused(
-            422, "invalid_parameter", f"'end' must be no later than tomorrow, got {raw!r}."
-        )
-    return end
+        return _refuse_day(raw)
+
+
+def _refuse_day(raw: str) -> date:
+    raise TrendRefused(422, "invalid_parameter", f"'end' must be a day as YYYY-MM-DD, got {raw!r}.")
 
 
 async def trend_page(

@@ -61,15 +61,16 @@ class IntQuery:
 
 @dataclass(frozen=True)
 class TextQuery:
-    """A text query parameter; absent or empty: None. The handler checks its value (and
-    says why it refuses one); ``schema`` tells clients the shape it wants."""
+    """A text query parameter; absent: None (empty is a value, and refused if it does
+    not fit). The handler checks it and says why it refuses one; ``schema`` tells
+    clients the shape it wants."""
 
     name: str
     description: str
     schema_extra: tuple[tuple[str, Any], ...] = ()  # e.g. (("pattern", "..."),)
 
     def read(self, request: Request) -> str | None:
-        return request.query_params.get(self.name) or None
+        return request.query_params.get(self.name)
 
     def schema(self) -> dict[str, Any]:
         return {
