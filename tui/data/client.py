@@ -16,7 +16,7 @@ import getpass
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -44,6 +44,8 @@ from tui.core.models import (
     RetryStatus,
     SyncErrorDetail,
     TestSendResult,
+    TrendPage,
+    TypeTrends,
     Usage,
     UsageBreakdown,
 )
@@ -262,6 +264,28 @@ class ServiceClient:
 
     async def usage_breakdown(self) -> UsageBreakdown:
         return await self._model(UsageBreakdown, "GET", "/v1/usage/breakdown")
+
+    async def trends(
+        self,
+        days: int = 30,
+        type: str | None = None,
+        cause: str | None = None,
+        end: date | None = None,
+    ) -> TrendPage:
+        params: dict[str, str | int] = {"days": days}
+        if end is not None:
+            params["end"] = end.isoformat()
+        if type is not None:
+            params["type"] = type
+        if cause is not None:
+            params["cause"] = cause
+        return await self._model(TrendPage, "GET", "/v1/trends", params=params)
+
+    async def type_trends(self, days: int = 30, end: date | None = None) -> TypeTrends:
+        params: dict[str, str | int] = {"days": days}
+        if end is not None:
+            params["end"] = end.isoformat()
+        return await self._model(TypeTrends, "GET", "/v1/trends/types", params=params)
 
     async def set_allocation(self, allocated: int) -> Usage:
         return await self._model(

@@ -20,7 +20,7 @@ from array import array
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, TypeVar
 
@@ -39,10 +39,13 @@ from tui.core.models import (
     ResyncResult,
     SyncErrorDetail,
     TestSendResult,
+    TrendPage,
+    TrendTotals,
+    TypeTrends,
     Usage,
     UsageBreakdown,
 )
-from tui.data import paths
+from tui.data import last_looked, paths
 from tui.data.cache import (
     Cache,
     CacheDamaged,
@@ -60,6 +63,7 @@ from tui.data.client import (
     check_service_url,
 )
 from tui.data.export import export_csv
+from tui.data.last_looked import SinceLooked
 from tui.data.values import (
     ErrorRow,
     FillProgress,
@@ -476,6 +480,31 @@ class DataSession:
     async def usage_breakdown(self) -> UsageBreakdown:
         """Where the last 24 h of calls went, asked of the service (not cached)."""
         return await self.client.usage_breakdown()
+
+    async def trends(
+        self, days: int, end: date, type: str | None = None, cause: str | None = None
+    ) -> TrendPage:
+        """Daily figures of all errors, a type or a cause up to ``end``, from the service."""
+        return await self.client.trends(days, type, cause, end)
+
+    async def type_trends(self, days: int, end: date) -> TypeTrends:
+        """New errors per day of each type (the cards' sparklines), asked of the service."""
+        return await self.client.type_trends(days, end)
+
+    async def since_last_looked(self) -> SinceLooked | None:
+        """What changed since this user last looked at the service; remembers this look.
+
+        None on the first look, when the service cannot say, or the state file cannot be
+        written (the notice is not worth an error).
+        """
+        path = last_looked.state_file(self.cache.path)
+        try:
+            now: TrendTotals = (await self.client.trends(1)).totals
+            before = last_looked.read_totals(path)
+            last_looked.write_totals(path, now)
+        except (ServiceError, OSError):
+            return None
+        return None if before is None else last_looked.since(before, now)
 
     async def history(self, cursor: int | None = None) -> HistoryPage:
         """Recent resyncs and engine reports from the service (every console's, every

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from tui.core.limits import MAX_ID
 from tui.core.models import (
+    ERROR_TYPES,
     AllocationUpdate,
     CauseErrors,
     CausePage,
@@ -35,12 +36,24 @@ from tui.core.models import (
     SyncErrorDetail,
     TestSendRequest,
     TestSendResult,
+    TrendPage,
+    TypeTrends,
     UnignoreRequest,
     Usage,
     UsageBreakdown,
 )
-from tui.service.api import causes, engine, errors, ignores, notifications, openapi, resync, usage
-from tui.service.api.inputs import Body, IntQuery, PathParam
+from tui.service.api import (
+    causes,
+    engine,
+    errors,
+    ignores,
+    notifications,
+    openapi,
+    resync,
+    trends,
+    usage,
+)
+from tui.service.api.inputs import Body, IntQuery, PathParam, TextQuery
 from tui.service.api.problems import JSON
 from tui.service.api.service import Service
 from tui.service.api.table import Call, Endpoint
@@ -48,6 +61,7 @@ from tui.service.causes import PAGE_MAX
 from tui.service.engine import MAX_LEASE, MAX_TAKE, MIN_LEASE
 from tui.service.ignores import MAX_LISTED
 from tui.service.ingest import MAX_BODY_BYTES, IngestBatch
+from tui.service.trends import KEEP_DAYS
 
 FEED_DEFAULT_LIMIT = 1000
 FEED_MAX_LIMIT = 10000
@@ -60,6 +74,12 @@ SALESFORCE = {
     502: ("salesforce_session_expired", "salesforce_refused", "salesforce_bad_answer"),
     503: ("salesforce_busy", "salesforce_unavailable", "salesforce_limits_unknown"),
 }
+TREND_DAYS = IntQuery("days", 30, 1, KEEP_DAYS, "Days of figures, ending on ``end``.")
+TREND_END = TextQuery(
+    "end",
+    "The last day (UTC), YYYY-MM-DD, no later than tomorrow; default today.",
+    (("format", "date"),),
+)
 RESYNC_CONFLICTS = ("request_id_reused", "resync_interrupted", "errors_in_running_job")
 IGNORE_EXAMPLE = '{"request_id": "<uuid>", "error_ids": [1, 2], "reason": "...", "days": 7}'
 IGNORE_REFUSALS = (
@@ -351,6 +371,31 @@ ROUTES: tuple[Endpoint, ...] = (
             409: ("request_id_reused",),
             422: ("invalid_ignore", "too_many_errors"),
         },
+    ),
+    Endpoint(
+        "GET",
+        "/v1/trends",
+        trends.get_trends,
+        "Daily figures (new, resolved, recurring, still open) of all errors, a type or a "
+        "cause, oldest day first",
+        TrendPage,
+        query=(
+            TREND_DAYS,
+            TREND_END,
+            TextQuery("type", "Only this error type.", (("enum", ERROR_TYPES),)),
+            TextQuery(
+                "cause", "Only this cause (a key of /v1/causes).", (("pattern", "^[0-9a-f]{16}$"),)
+            ),
+        ),
+        errors={404: ("not_found",)},
+    ),
+    Endpoint(
+        "GET",
+        "/v1/trends/types",
+        trends.get_type_trends,
+        "New errors per day of each type (the cards' sparklines)",
+        TypeTrends,
+        query=(TREND_DAYS, TREND_END),
     ),
     Endpoint(
         "GET",
