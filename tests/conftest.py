@@ -82,8 +82,13 @@ async def settle(pilot, condition: Callable[[], bool] | None = None, timeout: fl
     app = pilot.app
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    from textual.worker import WorkerCancelled
+
     while loop.time() < deadline:
-        await app.workers.wait_for_complete()
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:  # an exclusive worker replaced by a newer one: wait on
+            continue
         await pilot.pause()
         if app.ready and (condition is None or condition()) and not _busy(app):
             await pilot.pause()

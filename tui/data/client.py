@@ -42,6 +42,7 @@ from tui.data.models import (
     Usage,
     UsageBreakdown,
 )
+from tui.data.snapshot import SnapshotChunk, parse_snapshot
 from tui.i18n import counted, service_message
 
 
@@ -197,8 +198,10 @@ class ServiceClient:
         params: dict | None = None,
         retry: bool = True,
         timeout: float | None = None,
+        decode: Callable[[httpx.Response, str], Any] | None = None,
     ) -> Any:
-        """Send (with retries unless ``retry`` is false); the decoded JSON body of a 2xx answer."""
+        """Send (with retries unless ``retry`` is false); the body of a 2xx answer, decoded
+        as JSON or by ``decode``."""
         content = None if json is None else orjson.dumps(json)
         headers = {"Content-Type": "application/json"} if content is not None else None
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
@@ -218,7 +221,7 @@ class ServiceClient:
                 failure = ServiceUnavailable(f"Cannot reach {self._where()}: {_reason(exc)}.")
             else:
                 if response.is_success:
-                    return _decode(response, self._where())
+                    return (decode or _decode)(response, self._where())
                 failure = _failure(response, self._where())
                 if response.status_code not in _RETRY_STATUSES or failure.code.startswith(
                     "salesforce_"
@@ -285,6 +288,11 @@ class ServiceClient:
         if not isinstance(page.rows, list) or not isinstance(page.columns, list):
             raise BadResponse(f"{self._where()} sent a page of changes that is not a list.")
         return page
+
+    async def snapshot(self, after: int, limit: int) -> SnapshotChunk:
+        """Up to ``limit`` errors with ids above ``after`` (``GET /v1/snapshot``)."""
+        params = {"after": after, "limit": limit}
+        return await self._request("GET", "/v1/snapshot", params=params, decode=_snapshot)
 
     async def error(self, error_id: int) -> SyncErrorDetail | None:
         """One error with its history; None when the service has no such error."""
@@ -406,6 +414,13 @@ def _decode(response: httpx.Response, where: str) -> Any:
             f"(HTTP {response.status_code}, {len(response.content)} bytes).",
             status=response.status_code,
         ) from exc
+
+
+def _snapshot(response: httpx.Response, where: str) -> SnapshotChunk:
+    try:
+        return parse_snapshot(response.content)
+    except ValueError as exc:
+        raise BadResponse(f"{where} sent a snapshot of errors that cannot be read: {exc}.") from exc
 
 
 def _service_words(response: httpx.Response) -> tuple[str, str]:

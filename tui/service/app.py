@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -85,6 +85,7 @@ from tui.service.retries import (
 )
 from tui.service.salesforce import call_kind
 from tui.service.sfauth import open_connector
+from tui.service.snapshot import SNAPSHOT_MAX_LIMIT, snapshot_lines
 from tui.service.usage import OrgLimits, UsageLedger
 
 log = logging.getLogger("tui.service")
@@ -349,6 +350,19 @@ def openapi_document() -> dict[str, Any]:
                     parameters=[query("cursor"), query("limit")],
                 ),
                 "post": op("Report failed records (a batch)", "IngestResult", "IngestBatch"),
+            },
+            "/v1/snapshot": {
+                "get": {
+                    "summary": "Every error by id as NDJSON, with the feed cursor it is as of",
+                    "parameters": [query("after"), query("limit")],
+                    "responses": {
+                        "200": {
+                            "description": "header, pages of rows, trailer (docs/api.md)",
+                            "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+                        },
+                        "default": {"description": "An error: {error: {code, message}}"},
+                    },
+                }
             },
             "/v1/errors/{error_id}": {
                 "get": op("One error with its history", "SyncErrorDetail", parameters=[path_id])
@@ -622,6 +636,12 @@ class SyncHealthService:
             body["remaining"] = await self.ledger.changed_after(next_cursor) if has_more else 0
         return Response(orjson.dumps(body), media_type="application/json")
 
+    async def _get_snapshot(self, request: Request) -> Response:
+        after = _int_param(request, "after", 0, 0, 2**63 - 1)
+        limit = _int_param(request, "limit", SNAPSHOT_MAX_LIMIT, 1, SNAPSHOT_MAX_LIMIT)
+        lines = snapshot_lines(self.config.db_path, after, limit)
+        return StreamingResponse(lines, media_type="application/x-ndjson")
+
     async def _get_error(self, request: Request) -> JSON:
         raw = request.path_params["error_id"]
         error_id = ascii_int(raw)
@@ -822,6 +842,7 @@ class SyncHealthService:
             ("/v1/usage/allocation", self._put_allocation, "PUT"),
             ("/v1/errors", self._get_errors, "GET"),
             ("/v1/errors", self._post_errors, "POST"),
+            ("/v1/snapshot", self._get_snapshot, "GET"),
             ("/v1/errors/{error_id}", self._get_error, "GET"),
             ("/v1/resync", self._post_resync, "POST"),
             ("/v1/history", self._get_history, "GET"),
