@@ -23,9 +23,7 @@ from tui.data.session import DataSession, FillProgress
 def ledger_rows(data_dir: Path) -> list[tuple]:
     """Every error of the service's ledger, as the cache stores it (fields joined)."""
     with sqlite3.connect(data_dir / LEDGER_NAME) as conn:
-        got = conn.execute(
-            f"SELECT {ROW_COLUMNS} FROM errors ORDER BY id"
-        ).fetchall()
+        got = conn.execute(f"SELECT {ROW_COLUMNS} FROM errors ORDER BY id").fetchall()
     at = ROW_COLUMNS.split(", ").index("fields")
     return [(*r[:at], ";".join(orjson.loads(r[at])), *r[at + 1 :]) for r in got]
 
@@ -50,6 +48,8 @@ async def test_the_snapshot_streams_every_error_by_id_with_its_cursor(synchealth
     session = await open_session(synchealth_env)
     try:
         answer = await get_snapshot(session, after=0, limit=DEMO_SIZE)
+        counted = await get_snapshot(session, after=0, limit=1, count=1)
+        assert orjson.loads(counted.content.splitlines()[0])["remaining"] == DEMO_SIZE
         assert answer.status_code == 200
         assert answer.headers["content-type"] == "application/x-ndjson"
         lines = answer.content.splitlines()
@@ -57,12 +57,12 @@ async def test_the_snapshot_streams_every_error_by_id_with_its_cursor(synchealth
         rows = [r for line in lines[1:-1] for r in orjson.loads(line)]
         with sqlite3.connect(synchealth_env["data"] / LEDGER_NAME) as conn:
             top = conn.execute("SELECT max(seq) FROM errors").fetchone()[0]
-        assert header == {"columns": list(ERROR_COLUMNS), "cursor": top, "remaining": DEMO_SIZE}
+        assert header == {"columns": list(ERROR_COLUMNS), "cursor": top, "remaining": None}
         assert [r[0] for r in rows] == sorted(r[0] for r in rows) and len(rows) == DEMO_SIZE
         assert trailer == {"end": True, "last_id": rows[-1][0], "has_more": False}
         assert isinstance(rows[0][ERROR_COLUMNS.index("fields")], list)
 
-        part = await get_snapshot(session, after=rows[9][0], limit=5)
+        part = await get_snapshot(session, after=rows[9][0], limit=5, count=1)
         lines = part.content.splitlines()
         got = [r for line in lines[1:-1] for r in orjson.loads(line)]
         assert got == rows[10:15]
@@ -74,7 +74,14 @@ async def test_the_snapshot_streams_every_error_by_id_with_its_cursor(synchealth
 
 @pytest.mark.parametrize(
     "params",
-    [{"after": -1}, {"after": "x"}, {"limit": 0}, {"limit": 50_001}, {"limit": "1e3"}],
+    [
+        {"after": -1},
+        {"after": "x"},
+        {"limit": 0},
+        {"limit": 50_001},
+        {"limit": "1e3"},
+        {"count": 2},
+    ],
 )
 async def test_bad_snapshot_parameters_are_a_422_that_says_why(synchealth_env, params) -> None:
     session = await open_session(synchealth_env)
@@ -105,8 +112,8 @@ async def test_changes_made_while_the_snapshot_is_read_are_neither_lost_nor_doub
     assert early[2] < 500 < late[2]
     snapshot, chunks = session.client.snapshot, []
 
-    async def snapshot_then_change(after: int, limit: int) -> Any:
-        chunk = await snapshot(after, limit)
+    async def snapshot_then_change(after: int, limit: int, **kw: Any) -> Any:
+        chunk = await snapshot(after, limit, **kw)
         chunks.append(chunk)
         if len(chunks) == 1:  # the record of the first chunk and one not sent yet
             items = [
@@ -139,11 +146,11 @@ async def test_a_fill_killed_mid_snapshot_resumes_after_the_last_chunk(synchealt
     seen: list[FillProgress] = []
     snapshot, asked = session.client.snapshot, []
 
-    async def dies_at_the_third_chunk(after: int, limit: int) -> Any:
+    async def dies_at_the_third_chunk(after: int, limit: int, **kw: Any) -> Any:
         asked.append(after)
         if len(asked) == 3:
             raise asyncio.CancelledError  # the process is killed while the chunk is read
-        return await snapshot(after, limit)
+        return await snapshot(after, limit, **kw)
 
     session.client.snapshot = dies_at_the_third_chunk  # type: ignore[method-assign]
     session.on_fill = seen.append
@@ -164,9 +171,9 @@ async def test_a_fill_killed_mid_snapshot_resumes_after_the_last_chunk(synchealt
         assert sum(c.errors for c in await session.type_counts()) == 0
         snapshot, asked = session.client.snapshot, []
 
-        async def recording(after: int, limit: int) -> Any:
+        async def recording(after: int, limit: int, **kw: Any) -> Any:
             asked.append(after)
-            return await snapshot(after, limit)
+            return await snapshot(after, limit, **kw)
 
         session.client.snapshot = recording  # type: ignore[method-assign]
         seen.clear()

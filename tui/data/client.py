@@ -289,9 +289,10 @@ class ServiceClient:
             raise BadResponse(f"{self._where()} sent a page of changes that is not a list.")
         return page
 
-    async def snapshot(self, after: int, limit: int) -> SnapshotChunk:
-        """Up to ``limit`` errors with ids above ``after`` (``GET /v1/snapshot``)."""
-        params = {"after": after, "limit": limit}
+    async def snapshot(self, after: int, limit: int, *, count: bool = False) -> SnapshotChunk:
+        """Up to ``limit`` errors with ids above ``after`` (``GET /v1/snapshot``); with
+        ``count``, how many there are above ``after``."""
+        params = {"after": after, "limit": limit} | ({"count": 1} if count else {})
         return await self._request("GET", "/v1/snapshot", params=params, decode=_snapshot)
 
     async def error(self, error_id: int) -> SyncErrorDetail | None:

@@ -18,7 +18,7 @@ from tui.data.client import BadResponse, ServiceClient, ServiceRejected
 from tui.data.models import ERROR_COLUMNS
 
 #: Errors asked for per snapshot request: what one chunk holds in memory (two at once).
-SNAPSHOT_CHUNK = 20_000
+SNAPSHOT_CHUNK = 5_000
 
 
 def in_column_order(columns: list[str], rows: list[list[Any]]) -> list[list[Any]]:
@@ -38,7 +38,7 @@ def in_column_order(columns: list[str], rows: list[list[Any]]) -> list[list[Any]
 async def fill_from_snapshot(
     client: ServiceClient,
     cache: Cache,
-    reporter: Callable[[int], Callable[[int], None]],
+    reporter: Callable[[int | None], Callable[[int], None]],
     chunk_size: int = SNAPSHOT_CHUNK,
 ) -> int | None:
     """Store the service's snapshot; the rows stored, or None when the feed must fill
@@ -52,7 +52,7 @@ async def fill_from_snapshot(
         return None
     after = 0 if state is None else state[1]
     try:
-        chunk = await client.snapshot(after, chunk_size)
+        chunk = await client.snapshot(after, chunk_size, count=True)
     except ServiceRejected as exc:
         if exc.status in (404, 405):  # a service from before the snapshot
             return None

@@ -14,11 +14,12 @@ import orjson
 
 @dataclass(frozen=True, slots=True)
 class SnapshotChunk:
-    """Rows by id as of feed cursor ``cursor``; ``remaining`` counted from ``after``."""
+    """Rows by id as of feed cursor ``cursor``; ``remaining`` counted from ``after``
+    (None when not asked for)."""
 
     columns: list[str]
     cursor: int
-    remaining: int
+    remaining: int | None
     rows: list[list[Any]]
     last_id: int
     has_more: bool
@@ -44,7 +45,7 @@ def parse_snapshot(body: bytes) -> SnapshotChunk:
         return SnapshotChunk(
             columns=list(header["columns"]),
             cursor=int(header["cursor"]),
-            remaining=int(header["remaining"]),
+            remaining=None if header["remaining"] is None else int(header["remaining"]),
             rows=rows,
             last_id=int(trailer["last_id"]),
             has_more=bool(trailer["has_more"]),

@@ -354,7 +354,7 @@ def openapi_document() -> dict[str, Any]:
             "/v1/snapshot": {
                 "get": {
                     "summary": "Every error by id as NDJSON, with the feed cursor it is as of",
-                    "parameters": [query("after"), query("limit")],
+                    "parameters": [query("after"), query("limit"), query("count")],
                     "responses": {
                         "200": {
                             "description": "header, pages of rows, trailer (docs/api.md)",
@@ -639,7 +639,8 @@ class SyncHealthService:
     async def _get_snapshot(self, request: Request) -> Response:
         after = _int_param(request, "after", 0, 0, 2**63 - 1)
         limit = _int_param(request, "limit", SNAPSHOT_MAX_LIMIT, 1, SNAPSHOT_MAX_LIMIT)
-        lines = snapshot_lines(self.config.db_path, after, limit)
+        count = _int_param(request, "count", 0, 0, 1)
+        lines = snapshot_lines(self.config.db_path, after, limit, count=bool(count))
         return StreamingResponse(lines, media_type="application/x-ndjson")
 
     async def _get_error(self, request: Request) -> JSON:

@@ -4,7 +4,7 @@ A first fill over the change feed pays for the feed's order (``seq``) and its pa
 snapshot walks the table by id instead and streams lines as it reads, so neither side
 holds more than a page. The answer is::
 
-    {"columns": [...], "cursor": C, "remaining": N}   header
+    {"columns": [...], "cursor": C, "remaining": N}   header (N with count=1, else null)
     [[row], [row], ...]                                 a page of rows, ERROR_COLUMNS order
     ...
     {"end": true, "last_id": L, "has_more": false}      trailer (absent: cut short)
@@ -28,7 +28,7 @@ import orjson
 from tui.data.models import ERROR_COLUMNS
 
 #: Rows in one NDJSON line (one ``executemany`` on the client's side).
-LINE_ROWS = 2000
+LINE_ROWS = 1000
 #: Rows one request may ask for; the client takes chunks of this many.
 SNAPSHOT_MAX_LIMIT = 50_000
 _LINE = orjson.OPT_APPEND_NEWLINE
@@ -43,18 +43,21 @@ _LINE_SQL = (
 )
 
 
-async def snapshot_lines(ledger: Path, after: int, limit: int) -> AsyncIterator[bytes]:
-    """The NDJSON lines of the rows with ``id > after`` (at most ``limit``)."""
+async def snapshot_lines(
+    ledger: Path, after: int, limit: int, *, count: bool = False
+) -> AsyncIterator[bytes]:
+    """The NDJSON lines of the rows with ``id > after`` (at most ``limit``); with
+    ``count`` the header says how many rows there are after ``after`` (else null: a
+    range count costs the rows it counts, so a fill asks once)."""
     conn = await aiosqlite.connect(f"file:{ledger}?mode=ro", uri=True, isolation_level=None)
     try:
         await conn.execute("PRAGMA busy_timeout = 5000")
         await conn.execute("BEGIN")  # one read snapshot for the header and every line
-        got = await conn.execute_fetchall(
-            "SELECT (SELECT coalesce(max(seq), 0) FROM errors), "
-            "(SELECT count(*) FROM errors WHERE id > ?)",
-            (after,),
-        )
-        cursor, remaining = next(iter(got))
+        got = await conn.execute_fetchall("SELECT coalesce(max(seq), 0) FROM errors")
+        cursor, remaining = next(iter(got))[0], None
+        if count:
+            got = await conn.execute_fetchall("SELECT count(*) FROM errors WHERE id > ?", (after,))
+            remaining = next(iter(got))[0]
         header = {"columns": ERROR_COLUMNS, "cursor": cursor, "remaining": remaining}
         yield orjson.dumps(header, option=_LINE)
         last, sent = after, 0
@@ -65,7 +68,8 @@ async def snapshot_lines(ledger: Path, after: int, limit: int) -> AsyncIterator[
                 break
             yield text.encode() + b"\n"
             last, sent = top, sent + rows
-        trailer = {"end": True, "last_id": last, "has_more": remaining > sent}
+        more = await conn.execute_fetchall("SELECT 1 FROM errors WHERE id > ? LIMIT 1", (last,))
+        trailer = {"end": True, "last_id": last, "has_more": bool(list(more))}
         yield orjson.dumps(trailer, option=_LINE)
     finally:
         await conn.close()  # ends the read transaction
