@@ -21,11 +21,11 @@ from pathlib import Path
 import psutil
 from _common import ledger, parse_size, workdir
 
+from tui.core.models import ERROR_COLUMNS
 from tui.data.cache import SCHEMA, Cache
 from tui.data.client import ServiceClient
-from tui.data.embedded import start_embedded
-from tui.data.models import ERROR_COLUMNS
 from tui.data.session import DataSession
+from tui.embedded import start_embedded
 from tui.service.ledger import FEED_COLUMNS
 
 

@@ -14,10 +14,10 @@ import orjson
 import pytest
 
 from tests.conftest import DEMO_SIZE
+from tui.core.models import ERROR_COLUMNS
 from tui.data.cache import ROW_COLUMNS, ViewFilter
-from tui.data.embedded import LEDGER_NAME
-from tui.data.models import ERROR_COLUMNS
 from tui.data.session import DataSession, FillProgress
+from tui.embedded import LEDGER_NAME, open_data_session
 
 
 def ledger_rows(data_dir: Path) -> list[tuple]:
@@ -35,7 +35,7 @@ async def cache_rows(session: DataSession) -> list[tuple]:
 
 
 async def open_session(env: dict[str, Path], chunk: int = 500) -> DataSession:
-    session = await DataSession.open(cache_path=env["cache_file"], demo_size=DEMO_SIZE)
+    session = await open_data_session(cache_path=env["cache_file"], demo_size=DEMO_SIZE)
     session.snapshot_chunk = chunk
     return session
 
@@ -211,7 +211,7 @@ async def test_a_snapshot_cut_short_stores_nothing_of_it_and_the_next_refresh_go
     synchealth_env,
 ) -> None:
     session = await open_session(synchealth_env)
-    transport = CutShort(session._embedded.transport)
+    transport = CutShort(session._owned.transport)
     session.client._http._transport = transport
     try:
         result = await session.refresh()
@@ -245,7 +245,7 @@ async def test_a_service_without_the_snapshot_is_filled_from_the_feed(synchealth
                 return httpx.Response(404, json=body)
             return await self.inner.handle_async_request(request)
 
-    session.client._http._transport = NoSnapshot(session._embedded.transport)
+    session.client._http._transport = NoSnapshot(session._owned.transport)
     session.page_size = 250
     session.cache.bulk_threshold = 250
     try:

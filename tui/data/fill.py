@@ -13,9 +13,9 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from tui.core.models import ERROR_COLUMNS
 from tui.data.cache import Cache
 from tui.data.client import BadResponse, ServiceClient, ServiceRejected
-from tui.data.models import ERROR_COLUMNS
 
 #: Errors asked for per snapshot request: what one chunk holds in memory (two at once).
 SNAPSHOT_CHUNK = 5_000

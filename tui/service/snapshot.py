@@ -27,7 +27,7 @@ from pathlib import Path
 import aiosqlite
 import orjson
 
-from tui.data.models import ERROR_COLUMNS
+from tui.core.models import ERROR_COLUMNS
 
 #: Rows in one NDJSON line (one ``executemany`` on the client's side).
 LINE_ROWS = 1000

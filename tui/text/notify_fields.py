@@ -13,7 +13,7 @@ import re
 import unicodedata
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tui.data.models import MAX_RECIPIENTS, MAX_THRESHOLDS, is_email_address
+from tui.core.models import MAX_RECIPIENTS, MAX_THRESHOLDS, is_email_address
 from tui.i18n import t
 
 _TIME = re.compile(r"(\d{1,2}):(\d{2})")
