@@ -78,7 +78,7 @@ def test_columns_times_and_settings(ledger: Path) -> None:
 
     meta = dict(rows(ledger, "SELECT key, value FROM meta"))
     assert meta == {
-        "schema_version": "3",
+        "schema_version": "4",
         "org_name": "Sakura Trading KK",
         "mode": "simulated",
         "next_seq": "2001",

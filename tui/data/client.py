@@ -1,7 +1,8 @@
 """The console's HTTP client of the Sync Health API (docs/api.md).
 
-Every failure becomes a ``ServiceError`` subclass whose ``message`` can be shown to a
-person as is. Idempotent calls (GET, PUT, and POST /v1/resync, which is idempotent on
+Every failure becomes a ``ServiceError`` subclass (a :class:`~tui.data.problem.Problem`):
+its kind gives the lead sentence in the session's language, its detail the technical
+sentence. Idempotent calls (GET, PUT, and POST /v1/resync, which is idempotent on
 its request_id) are retried a few times with a short exponential backoff when the
 service cannot be reached or answers a 5xx of its own. A 5xx that reports a Salesforce
 outcome (``salesforce_*`` codes) is an answer, not a fault, and is never retried.
@@ -15,11 +16,12 @@ import getpass
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 import httpx
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from tui.core.lang import counted
 from tui.core.models import (
@@ -30,6 +32,8 @@ from tui.core.models import (
     DoctorReport,
     Health,
     HistoryPage,
+    IgnoreList,
+    IgnoreResult,
     IngestResult,
     NotificationSettings,
     NotificationStatus,
@@ -43,31 +47,27 @@ from tui.core.models import (
     Usage,
     UsageBreakdown,
 )
+from tui.data.problem import Problem
 from tui.data.snapshot import SnapshotChunk, parse_snapshot
-from tui.i18n import service_message
+from tui.i18n import service_words
 
 
-class ServiceError(Exception):
-    """Something went wrong talking to the service; ``message`` says what, in plain words."""
+class ServiceError(Problem):
+    """Something went wrong talking to the service (see :class:`Problem`)."""
 
-    def __init__(self, message: str, *, status: int | None = None, code: str = "") -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self, detail: str, *, status: int | None = None, code: str = "", lead: str = ""
+    ) -> None:
+        super().__init__(detail, lead=lead)
         self.status = status
         self.code = code
-
-    @property
-    def problem(self) -> str:
-        """What went wrong, for the console's banner: unreachable, slow, unauthorized,
-        rate_limited, service_error, rejected, bad_answer, bad_url."""
-        return "unreachable"
 
 
 class ServiceUnavailable(ServiceError):
     """The service is down, too slow, or failed (5xx)."""
 
     @property
-    def problem(self) -> str:
+    def kind(self) -> str:
         if self.code == "slow":
             return "slow"
         return "service_error" if self.status is not None else "unreachable"
@@ -77,7 +77,7 @@ class ServiceUnauthorized(ServiceError):
     """The service refused our token (401/403)."""
 
     @property
-    def problem(self) -> str:
+    def kind(self) -> str:
         return "unauthorized"
 
 
@@ -85,7 +85,7 @@ class ServiceRejected(ServiceError):
     """The service understood the request and said no (404/409/422/429...)."""
 
     @property
-    def problem(self) -> str:
+    def kind(self) -> str:
         return "rate_limited" if self.status == 429 else "rejected"
 
 
@@ -93,7 +93,7 @@ class BadResponse(ServiceError):
     """The service answered something we cannot read."""
 
     @property
-    def problem(self) -> str:
+    def kind(self) -> str:
         return "bad_answer"
 
 
@@ -101,7 +101,7 @@ class BadServiceURL(ServiceError):
     """The service URL cannot be used (malformed, or not http/https)."""
 
     @property
-    def problem(self) -> str:
+    def kind(self) -> str:
         return "bad_url"
 
 
@@ -130,6 +130,8 @@ class FeedPage:
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
 #: A test send waits for the SMTP server or webhook to answer, so it may take long.
 TEST_SEND_TIMEOUT = 60.0
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 def actor_name(profile: str | None = None) -> str:
@@ -196,7 +198,7 @@ class ServiceClient:
         path: str,
         *,
         json: Any = None,
-        params: dict | None = None,
+        params: dict[str, Any] | None = None,
         retry: bool = True,
         timeout: float | None = None,
         decode: Callable[[httpx.Response, str], Any] | None = None,
@@ -235,7 +237,7 @@ class ServiceClient:
                 listener(failure, attempt, self.retries)
             await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
 
-    async def _model(self, model: type, method: str, path: str, **kw: Any) -> Any:
+    async def _model(self, model: type[_M], method: str, path: str, **kw: Any) -> _M:
         body = await self._request(method, path, **kw)
         try:
             return model.model_validate(body)
@@ -312,6 +314,34 @@ class ServiceClient:
             "/v1/resync",
             json={"error_ids": list(error_ids), "request_id": request_id},
         )
+
+    async def ignore(
+        self,
+        request_id: str,
+        reason: str,
+        *,
+        error_ids: Sequence[int] | None = None,
+        cause: str | None = None,
+        expires_at: datetime | None = None,
+        days: int | None = None,
+    ) -> IgnoreResult:
+        """Ignore errors or a cause (safe to retry: the service keys it on ``request_id``);
+        until ``expires_at`` (aware) or for ``days`` by the service's clock, else until
+        unignored."""
+        body: dict[str, Any] = {"request_id": request_id, "reason": reason,
+                                "expires_at": expires_at, "days": days}  # fmt: skip
+        body.update({"error_ids": list(error_ids)} if error_ids is not None else {"cause": cause})
+        return await self._model(IgnoreResult, "POST", "/v1/ignores", json=body)
+
+    async def unignore(
+        self, request_id: str, *, error_ids: Sequence[int] | None = None, cause: str | None = None
+    ) -> IgnoreResult:
+        body: dict[str, Any] = {"request_id": request_id}
+        body.update({"error_ids": list(error_ids)} if error_ids is not None else {"cause": cause})
+        return await self._model(IgnoreResult, "POST", "/v1/unignore", json=body)
+
+    async def ignores(self, limit: int = 100) -> IgnoreList:
+        return await self._model(IgnoreList, "GET", "/v1/ignores", params={"limit": limit})
 
     async def start_job(self, error_ids: list[int], request_id: str) -> ResyncJob:
         """Start a resync job (safe to retry: the service keys it on ``request_id``)."""
@@ -438,7 +468,7 @@ def _service_words(response: httpx.Response) -> tuple[str, str]:
 def _failure(response: httpx.Response, where: str) -> ServiceError:
     status = response.status_code
     code, message = _service_words(response)
-    message = service_message(code, message)
+    lead = service_words(code)  # the console's own words, when it knows the code
     if status in (401, 403):
         return ServiceUnauthorized(
             f"{where} refused our token (HTTP {status}). Check the token given with --token "
@@ -448,10 +478,14 @@ def _failure(response: httpx.Response, where: str) -> ServiceError:
         )
     if status >= 500:
         return ServiceUnavailable(
-            message or f"{where} failed (HTTP {status}). Try again in a moment.",
+            "" if lead else message or f"{where} failed (HTTP {status}). Try again in a moment.",
             status=status,
             code=code,
+            lead=lead,
         )
     return ServiceRejected(
-        message or f"{where} refused the request (HTTP {status}).", status=status, code=code
+        "" if lead else message or f"{where} refused the request (HTTP {status}).",
+        status=status,
+        code=code,
+        lead=lead,
     )

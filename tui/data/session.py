@@ -26,12 +26,14 @@ from typing import Any, BinaryIO, Protocol, TypeVar
 
 import httpx
 
+from tui.core.lang import Lang
 from tui.core.limits import RECORDS_PER_CALL, RESYNC_MAX_IDS
 from tui.core.models import (
     ERROR_COLUMNS,
     CausePage,
     Channel,
     HistoryPage,
+    IgnoreResult,
     NotificationSettings,
     NotificationStatus,
     ResyncResult,
@@ -69,6 +71,7 @@ from tui.data.values import (
     ViewFilter,
     ViewOrder,
 )
+from tui.i18n import t
 
 __all__ = [
     "DataSession",
@@ -181,11 +184,6 @@ class _Tally:
                 self.skipped += 1
 
 
-def problem_of(exc: ServiceError | CacheError) -> str:
-    """The banner's kind of problem: ``ServiceError.problem``, or "cache"."""
-    return exc.problem if isinstance(exc, ServiceError) else "cache"
-
-
 def _cache_path(service_key: str) -> Path:
     """The cache file for a service; CacheError when its folder cannot be made."""
     try:
@@ -218,7 +216,7 @@ class DataSession:
         self.online = False
         self.last_refresh: datetime | None = None
         self.last_error: str | None = None
-        #: The kind of ``last_error`` (``ServiceError.problem``, or "cache").
+        #: The kind of ``last_error`` (``Problem.kind``).
         self.last_problem: str | None = None
         #: Set when the cache file was damaged and rebuilt: where the old one went.
         self.notice: str | None = cache.notice
@@ -228,12 +226,12 @@ class DataSession:
         self._arrived: Counter[str] = Counter()
         self._resync_lock = asyncio.Lock()
         #: Called with the notice when a damaged cache was moved aside while running.
-        self.on_rebuilt: Callable[[str], None] | None = None
+        self.on_rebuilt: Callable[[str], object] | None = None
         self._rebuilds = 0
         self._rebuild_lock = asyncio.Lock()
         #: Set while a first fill runs; ``on_fill`` hears of each page stored.
         self.fill: FillProgress | None = None
-        self.on_fill: Callable[[FillProgress], None] | None = None
+        self.on_fill: Callable[[FillProgress], object] | None = None
 
     @classmethod
     async def open(
@@ -334,7 +332,7 @@ class DataSession:
                 changed = await self._read(self._pull_all)
             except (ServiceError, CacheError) as exc:
                 self.online = False
-                self.last_error, self.last_problem = exc.message, problem_of(exc)
+                self.last_error, self.last_problem = exc.reason, exc.kind
                 if self.cache.filling:  # show what came; the next refresh goes on from there
                     await self._quietly(self.cache.finish_changes())
                 return RefreshResult(changed, False, exc.message)
@@ -356,7 +354,7 @@ class DataSession:
         try:
             await job
         except CacheError as exc:
-            self.last_error = exc.message
+            self.last_error = exc.reason
 
     async def _pull(self) -> int:
         """Pull pages until has_more is false; the next page is fetched while one is stored.
@@ -459,6 +457,25 @@ class DataSession:
         """The causes with open errors, most first, asked of the service (not cached)."""
         return await self.client.causes(limit)
 
+    async def ignore(
+        self,
+        reason: str,
+        expiry: datetime | int | None,
+        *,
+        error_ids: Sequence[int] | None = None,
+        cause: str | None = None,
+    ) -> IgnoreResult:
+        """Ignore errors or a cause at the service (a new request_id, kept on retries)
+        until ``expiry``: a time, a number of days (the service's clock), None: until
+        unignored."""
+        days = expiry if isinstance(expiry, int) else None
+        until = expiry if isinstance(expiry, datetime) else None
+        return await self.client.ignore(str(uuid.uuid4()), reason, error_ids=error_ids,
+                                        cause=cause, expires_at=until, days=days)  # fmt: skip
+
+    async def unignore(self, *, error_ids: Sequence[int]) -> IgnoreResult:
+        return await self.client.unignore(str(uuid.uuid4()), error_ids=error_ids)
+
     async def cause_error_ids(self, cause: str) -> list[int]:
         return (await self.client.cause_errors(cause)).error_ids
 
@@ -498,7 +515,7 @@ class DataSession:
 
     async def view_ids(
         self, f: ViewFilter, sort: SortColumn = "last_seen", descending: bool = True
-    ) -> array:
+    ) -> array[int]:
         return await self._read(self.cache.view_ids, f, sort, descending)
 
     async def view_page(self, f: ViewFilter, order: ViewOrder, **where: Any) -> list[ErrorRow]:
@@ -510,6 +527,10 @@ class DataSession:
 
     async def in_view(self, f: ViewFilter, ids: Sequence[int]) -> set[int]:
         return await self._read(self.cache.in_view, f, ids)
+
+    async def outside_view(self, f: ViewFilter, ids: Sequence[int]) -> int:
+        """How many of ``ids`` the view ``f`` does not show (marks a filter hides)."""
+        return len(set(ids)) - len(await self.in_view(f, ids))
 
     async def interrupt_search(self) -> None:
         await self.cache.interrupt_search()
@@ -740,7 +761,7 @@ class DataSession:
         ids: Sequence[int] | None = None,
         bom: bool = False,
         progress: Callable[[int], None] | None = None,
-        lang: str | None = None,
+        lang: Lang | None = None,
         raw: bool = False,
     ) -> int:
         """Write the errors of ``f`` (or ``ids``, in their order) as CSV, headed in the words
@@ -758,7 +779,7 @@ class DataSession:
             await self._recover(seen)
             if not isinstance(path, (str, Path)):
                 # part of it already went out: say so rather than write it twice
-                raise CacheError(f"{exc.message} Run the export again.") from exc
+                raise CacheError(exc.detail, lead=t("main.problem.export_again")) from exc
             await self.refresh()
             return await export_csv(
                 self.cache, path, f=f, ids=ids, lang=lang, bom=bom, progress=progress, raw=raw

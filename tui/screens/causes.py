@@ -2,15 +2,17 @@
 
 Each row is a cause: its open errors, records, last seen, object and the message's
 shape. ``enter`` narrows the grid to the cause (its subtype and the longest fixed part
-of its message), ``space`` marks every open error of the cause for a resync. Messages
-come from Salesforce: data, never markup.
+of its message), ``space`` marks every open error of the cause for a resync, ``i``
+ignores the cause (with a reason; the list is read again after). Messages come from
+Salesforce: data, never markup.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
+from rich.console import JustifyMethod
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -24,6 +26,7 @@ from tui.core.models import CauseSummary
 from tui.data.cache import CacheError, ViewFilter
 from tui.data.client import ServiceError
 from tui.i18n import t
+from tui.screens.console import Console
 from tui.text.safe import clean
 
 if TYPE_CHECKING:
@@ -46,6 +49,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="modal.close"),
         Binding("space", "mark", "Mark the cause", id="causes.mark"),
+        Binding("i", "ignore", "Ignore the cause", id="causes.ignore"),
     ]
 
     def __init__(self, session: DataSession, marks: set[int]) -> None:
@@ -67,7 +71,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for key in ("open", "new", "records", "last_seen", "object", "message"):
-            justify = "right" if key in ("open", "new", "records") else "left"
+            justify: JustifyMethod = "right" if key in ("open", "new", "records") else "left"
             table.add_column(Text(t(f"causes.col_{key}"), justify=justify), key=key)
         self._load()
 
@@ -83,6 +87,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
         self.causes = page.causes
         summary.update(t("causes.summary", total=f"{page.total:,}"))
         table = self.query_one(DataTable)
+        table.clear()
         for cause in page.causes:
             table.add_row(
                 Text(f"{cause.open_errors:,}", justify="right"),
@@ -128,6 +133,11 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
             return
         self.marks.update(ids)
         self.notify(t("causes.marked", count=f"{len(ids):,}", total=f"{len(self.marks):,}"))
+
+    def action_ignore(self) -> None:
+        cause = self._current()
+        if cause is not None:
+            cast(Console, self.app).start_ignore(cause=cause, after=self._load)
 
     @on(DataTable.RowSelected)
     def _selected(self) -> None:

@@ -1,4 +1,5 @@
-"""The history view (``H``): recent resyncs and engine reports, from the service.
+"""The history view (``H``): recent resyncs, engine reports, ignores, unignores and
+reopened ignored errors, from the service.
 
 The service keeps them for every console and every engine (``GET /v1/history``), so a
 resync's effect stays visible after its summary closes, whoever ran it. The errors an
@@ -24,6 +25,7 @@ from tui.i18n import current_lang, t
 from tui.text.safe import clean
 from tui.text.timefmt import ago, stamp
 from tui.text.titles import subtype_title
+from tui.widgets.prose import Prose
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -46,6 +48,15 @@ def outcome_text(entry: HistoryEntry) -> str:
             repeated=f"{entry.repeated:,}",
             rejected=f"{entry.rejected:,}",
         )
+    if entry.kind == "ignore":
+        if entry.expires_at is None:
+            return t("modals.history.outcome_ignore", reason=clean(entry.reason))
+        until = stamp(entry.expires_at)
+        return t("modals.history.outcome_snooze", reason=clean(entry.reason), until=until)
+    if entry.kind == "reopen":
+        return t(f"modals.history.reopen_{entry.why or 'expired'}")
+    if entry.kind == "unignore":
+        return t("modals.history.outcome_unignore")
     return t(
         "modals.history.outcome_resync",
         synced=f"{entry.synced:,}",
@@ -73,11 +84,11 @@ class HistoryScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog history") as dialog:
             dialog.border_title = Content(t("modals.history.title"))
-            yield Static(t("modals.common.loading"), id="message", markup=False)
+            yield Prose(t("modals.common.loading"), id="message")
             yield DataTable(cursor_type="row", zebra_stripes=True, id="entries")
-            yield Static(id="touched", classes="hint", markup=False)
+            yield Prose(id="touched", classes="hint")
             with Horizontal(classes="buttons"):
-                yield Static(t("modals.history.close_hint"), classes="hint", markup=False)
+                yield Prose(t("modals.history.close_hint"), classes="hint")
                 yield Button(Content(t("modals.history.older")), id="older", disabled=True)
                 yield Button(Content(t("modals.common.close")), id="close")
 

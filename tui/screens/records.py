@@ -6,7 +6,6 @@ what was fixed on those records, as on the main screen.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, cast
@@ -23,6 +22,7 @@ from tui.data.session import ViewFilter
 from tui.data.soql import IdExport, id_export
 from tui.i18n import crm_object, t
 from tui.screens.console import Console
+from tui.screens.marks import say_marks_outside
 from tui.text.safe import clean
 from tui.text.timefmt import ago
 from tui.text.titles import type_title
@@ -53,14 +53,14 @@ class RecordGrid(LineGrid):
     def total(self) -> int:
         return self.count
 
-    def key_at(self, index: int) -> Hashable:
+    def key_at(self, index: int) -> int:
         return index
 
-    async def fetch(self, keys: list[Hashable]) -> dict[Hashable, Any]:
+    async def fetch(self, keys: list[int]) -> dict[int, Any]:
         session = self.owner.console.session
         if session is None or not keys:
             return {}
-        start, end = min(keys), max(keys)  # type: ignore[type-var]
+        start, end = min(keys), max(keys)
         rows = await session.affected_records(self.owner.view, offset=start, limit=end - start + 1)
         return {start + position: row for position, row in enumerate(rows)}
 
@@ -230,12 +230,14 @@ class RecordsScreen(Screen[None]):
         session = self.console.session
         if session is None:
             return
-        self.console.marks.update(await session.view_ids(self.view))
+        marks = self.console.marks
+        marks.update(await session.view_ids(self.view))
         offset, page = 0, 1000
         while records := await session.affected_records(self.view, offset=offset, limit=page):
             self.marked_records.update((r.object_type, r.record_id) for r in records)
             offset += page
         self._refresh_marks()
+        say_marks_outside(self, await session.outside_view(self.view, list(marks)))
 
     def action_clear_marks(self) -> None:
         self.console.marks.clear()
@@ -250,7 +252,7 @@ class RecordsScreen(Screen[None]):
             return
         if marks:
             ids = sorted(marks)
-            hidden = len(ids) - len(await session.in_view(self.view, ids))
+            hidden = await session.outside_view(self.view, ids)
             self.console.start_resync(ids, hidden=hidden)
             return
         row = self.grid.row_at_cursor()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -17,6 +17,7 @@ from tui.core.models import ERROR_TYPES, RetryPolicy, RetryStatus
 from tui.data.cache import CacheError
 from tui.data.client import ServiceClient, ServiceError
 from tui.i18n import current_lang, t
+from tui.widgets.toggles import StateCheckbox, WordSwitch
 
 #: (input id, policy key) of the whole-number fields
 NUMBERS = (("every", "every_minutes"), ("attempts", "max_attempts"), ("ceiling", "ceiling_percent"))
@@ -44,7 +45,7 @@ class RetriesScreen(ModalScreen[RetryStatus | None]):
                 yield Static(t("modals.retries.intro"), classes="intro", markup=False)
                 yield Static(id="paused", classes="warning", markup=False)
                 with Horizontal(classes="switch-row"):
-                    yield Switch(id="enabled", disabled=True)
+                    yield WordSwitch("enabled", disabled=True)
                     yield Label(Content(t("modals.retries.enabled")))
                 for field, _ in NUMBERS:
                     yield Label(Content(t(f"modals.retries.{field}")), classes="field-label")
@@ -54,7 +55,7 @@ class RetriesScreen(ModalScreen[RetryStatus | None]):
                 yield Label(Content(t("modals.retries.types")), classes="label")
                 for code in ERROR_TYPES:
                     title = catalog.type(code).text(lang).title
-                    yield Checkbox(Content(title), id=f"type-{code}", disabled=True)
+                    yield StateCheckbox(Content(title), id=f"type-{code}", disabled=True)
             with Horizontal(classes="buttons"):
                 yield Static(t("modals.common.loading"), id="message", markup=False)
                 yield Button(Content(t("modals.common.cancel")), id="cancel")
@@ -103,12 +104,13 @@ class RetriesScreen(ModalScreen[RetryStatus | None]):
                 return t("modals.retries.not_number", field=t(f"modals.retries.{field}"))
             numbers[key] = int(raw)
         types = [c for c in ERROR_TYPES if self.query_one(f"#type-{c}", Checkbox).value]
-        return RetryPolicy.model_construct(
-            enabled=self.query_one("#enabled", Switch).value,
-            nightly_at=self.query_one("#nightly", Input).value.strip(),
-            types=types,
+        fields: dict[str, Any] = {
+            "enabled": self.query_one("#enabled", Switch).value,
+            "nightly_at": self.query_one("#nightly", Input).value.strip(),
+            "types": types,
             **numbers,
-        )
+        }
+        return RetryPolicy.model_construct(**fields)
 
     @on(Button.Pressed, "#save")
     def _submit(self) -> None:

@@ -13,7 +13,10 @@ from collections.abc import Awaitable, Callable
 
 import aiosqlite
 
-SCHEMA_VERSION = 3
+#: Version 4 (ignores) has only new tables, which schema.sql creates, and a new error
+#: status ('ignored') that an older synchealth would count neither open nor resolved:
+#: the version keeps such a synchealth from opening the ledger. No step rewrites rows.
+SCHEMA_VERSION = 4
 
 
 async def _columns(conn: aiosqlite.Connection, table: str) -> set[str]:

@@ -18,6 +18,7 @@ from tui.service.snapshot import snapshot_lines
 
 
 async def get_feed(svc: Service, call: Call) -> Response:
+    await svc.ignores.expire()
     rows, next_cursor, has_more = await svc.ledger.feed(call.query["cursor"], call.query["limit"])
     body: dict[str, Any] = {
         "columns": ERROR_COLUMNS,
@@ -43,6 +44,7 @@ async def get_error(svc: Service, call: Call) -> JSON:
         raise ApiProblem(404, "not_found", f"No sync error has the id {error_id}.")
     detail["engine_request"] = await svc.engine.for_error(error_id)
     detail["next_retry"] = await svc.retries.next_for(detail)
+    detail["ignore"] = await svc.ignores.state_of(error_id)
     return JSON(SyncErrorDetail.model_validate(detail))
 
 

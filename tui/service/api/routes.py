@@ -19,6 +19,9 @@ from tui.core.models import (
     ErrorPage,
     Health,
     HistoryPage,
+    IgnoreList,
+    IgnoreRequest,
+    IgnoreResult,
     IngestResult,
     NotificationSettings,
     NotificationStatus,
@@ -32,16 +35,18 @@ from tui.core.models import (
     SyncErrorDetail,
     TestSendRequest,
     TestSendResult,
+    UnignoreRequest,
     Usage,
     UsageBreakdown,
 )
-from tui.service.api import causes, engine, errors, notifications, openapi, resync, usage
+from tui.service.api import causes, engine, errors, ignores, notifications, openapi, resync, usage
 from tui.service.api.inputs import Body, IntQuery, PathParam
 from tui.service.api.problems import JSON
 from tui.service.api.service import Service
 from tui.service.api.table import Call, Endpoint
 from tui.service.causes import PAGE_MAX
 from tui.service.engine import MAX_LEASE, MAX_TAKE, MIN_LEASE
+from tui.service.ignores import MAX_LISTED
 from tui.service.ingest import MAX_BODY_BYTES, IngestBatch
 from tui.service.snapshot import SNAPSHOT_MAX_LIMIT
 
@@ -57,6 +62,11 @@ SALESFORCE = {
     503: ("salesforce_busy", "salesforce_unavailable", "salesforce_limits_unknown"),
 }
 RESYNC_CONFLICTS = ("request_id_reused", "resync_interrupted", "errors_in_running_job")
+IGNORE_EXAMPLE = '{"request_id": "<uuid>", "error_ids": [1, 2], "reason": "...", "days": 7}'
+IGNORE_REFUSALS = (
+    "invalid_ignore", "missing_reason", "invalid_reason", "expiry_in_past", "invalid_expiry",
+    "too_many_errors",
+)  # fmt: skip
 
 
 async def _openapi(svc: Service, call: Call) -> JSON:
@@ -307,6 +317,54 @@ ROUTES: tuple[Endpoint, ...] = (
         CauseErrors,
         params=(PathParam("cause", "The cause's key (16 hex digits)."),),
         errors={404: ("not_found",)},
+    ),
+    Endpoint(
+        "POST",
+        "/v1/ignores",
+        ignores.post_ignore,
+        "Ignore errors or a cause, with a reason and maybe an expiry",
+        IgnoreResult,
+        body=Body(IgnoreRequest, "invalid_ignore", IGNORE_EXAMPLE, checked=False),
+        errors={
+            404: ("unknown_errors", "not_found"),
+            409: ("request_id_reused",),
+            422: IGNORE_REFUSALS,
+        },
+    ),
+    Endpoint(
+        "GET",
+        "/v1/ignores",
+        ignores.get_ignores,
+        "The ignores in force, newest first",
+        IgnoreList,
+        query=(IntQuery("limit", 100, 1, MAX_LISTED, "Ignores at most."),),
+    ),
+    Endpoint(
+        "DELETE",
+        "/v1/ignores/{ignore_id}",
+        ignores.delete_ignore,
+        "Unignore every error an ignore holds",
+        IgnoreResult,
+        params=(PathParam("ignore_id", "The ignore's id."),),
+        errors={404: ("not_found",)},
+    ),
+    Endpoint(
+        "POST",
+        "/v1/unignore",
+        ignores.post_unignore,
+        "Unignore errors or a cause",
+        IgnoreResult,
+        body=Body(
+            UnignoreRequest,
+            "invalid_ignore",
+            '{"request_id": "<uuid>", "error_ids": [1, 2]}',
+            checked=False,
+        ),
+        errors={
+            404: ("unknown_errors", "not_found"),
+            409: ("request_id_reused",),
+            422: ("invalid_ignore", "too_many_errors"),
+        },
     ),
     Endpoint(
         "GET",
