@@ -364,6 +364,8 @@ class SyncHealthApp(App[int]):
             self.notify(t("main.notify.refresh_failed", reason=exc.message), severity="error")
         finally:
             self.refreshing = False
+            if self.main_screen is not None:  # the header said "refreshing…" until now
+                self.main_screen.show_status()
             if self._refresh_again:
                 self._refresh_again = False
                 self.refresh_data()

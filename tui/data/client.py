@@ -50,6 +50,7 @@ from tui.core.models import (
     UsageBreakdown,
 )
 from tui.data.problem import Problem
+from tui.data.snapshot import SnapshotChunk, parse_snapshot
 from tui.i18n import service_words
 
 
@@ -202,8 +203,10 @@ class ServiceClient:
         params: dict[str, Any] | None = None,
         retry: bool = True,
         timeout: float | None = None,
+        decode: Callable[[httpx.Response, str], Any] | None = None,
     ) -> Any:
-        """Send (with retries unless ``retry`` is false); the decoded JSON body of a 2xx answer."""
+        """Send (with retries unless ``retry`` is false); the body of a 2xx answer, decoded
+        as JSON or by ``decode``."""
         content = None if json is None else orjson.dumps(json)
         headers = {"Content-Type": "application/json"} if content is not None else None
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
@@ -223,7 +226,7 @@ class ServiceClient:
                 failure = ServiceUnavailable(f"Cannot reach {self._where()}: {_reason(exc)}.")
             else:
                 if response.is_success:
-                    return _decode(response, self._where())
+                    return (decode or _decode)(response, self._where())
                 failure = _failure(response, self._where())
                 if response.status_code not in _RETRY_STATUSES or failure.code.startswith(
                     "salesforce_"
@@ -312,6 +315,15 @@ class ServiceClient:
         if not isinstance(page.rows, list) or not isinstance(page.columns, list):
             raise BadResponse(f"{self._where()} sent a page of changes that is not a list.")
         return page
+
+    async def snapshot(self, after: int, limit: int, *, count: bool = False) -> SnapshotChunk:
+        """Up to ``limit`` errors with ids above ``after`` (``GET /v1/snapshot``); with
+        ``count``, how many there are above ``after``."""
+        params = {"after": after, "limit": limit} | ({"count": 1} if count else {})
+        chunk: SnapshotChunk = await self._request(
+            "GET", "/v1/snapshot", params=params, decode=_snapshot
+        )
+        return chunk
 
     async def error(self, error_id: int) -> SyncErrorDetail | None:
         """One error with its history; None when the service has no such error."""
@@ -461,6 +473,13 @@ def _decode(response: httpx.Response, where: str) -> Any:
             f"(HTTP {response.status_code}, {len(response.content)} bytes).",
             status=response.status_code,
         ) from exc
+
+
+def _snapshot(response: httpx.Response, where: str) -> SnapshotChunk:
+    try:
+        return parse_snapshot(response.content)
+    except ValueError as exc:
+        raise BadResponse(f"{where} sent a snapshot of errors that cannot be read: {exc}.") from exc
 
 
 def _service_words(response: httpx.Response) -> tuple[str, str]:

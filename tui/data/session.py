@@ -63,6 +63,7 @@ from tui.data.client import (
     check_service_url,
 )
 from tui.data.export import export_csv
+from tui.data.fill import SNAPSHOT_CHUNK, fill_from_snapshot, in_column_order
 from tui.data.last_looked import SinceLooked
 from tui.data.values import (
     ErrorRow,
@@ -197,20 +198,6 @@ def _cache_path(service_key: str) -> Path:
         raise CacheError(f"Cannot use the cache folder: {exc.strerror or exc}.") from exc
 
 
-def _reorder(columns: list[str], rows: list[list[Any]]) -> list[list[Any]]:
-    """Rows in ERROR_COLUMNS order, checked; BadResponse when they cannot be."""
-    width = len(ERROR_COLUMNS)
-    if columns != list(ERROR_COLUMNS):
-        try:
-            where = [columns.index(c) for c in ERROR_COLUMNS]
-        except ValueError as exc:
-            raise BadResponse(f"The service's change feed lacks a column ({exc}).") from exc
-        rows = [[r[i] for i in where] for r in rows]
-    if any(not isinstance(r, list) or len(r) != width for r in rows):
-        raise BadResponse("The service's change feed sent a row of the wrong shape.")
-    return rows
-
-
 class DataSession:
     """What the console uses; build it with ``await DataSession.open(...)``."""
 
@@ -225,6 +212,8 @@ class DataSession:
         self.cache = cache
         self._owned = owned
         self.page_size = page_size
+        #: Errors per snapshot request of a first fill.
+        self.snapshot_chunk = SNAPSHOT_CHUNK
         self.org_name: str | None = None
         self.mode: str | None = None
         self.resync_mode = "direct"
@@ -379,21 +368,38 @@ class DataSession:
         """
         changed = 0
         count_arrivals = self.last_refresh is not None
-        cursor = await self.cache.cursor()
-        filling = cursor == 0 or self.cache.filling
-        page = await self.client.changes(cursor, self.page_size, count=filling)
-        report = await self._fill_reporter(page) if filling else None
         try:
-            changed = await self._store_pages(page, count_arrivals, report)
+            if await self.cache.cursor() == 0:
+                had = await self.cache.row_count()
+                changed = (
+                    await fill_from_snapshot(
+                        self.client,
+                        self.cache,
+                        lambda coming: self._fill_reporter(had, coming),
+                        self.snapshot_chunk,
+                    )
+                    or 0
+                )
+            cursor = await self.cache.cursor()
+            filling = cursor == 0 or self.cache.filling
+            page = await self.client.changes(cursor, self.page_size, count=filling)
+            if filling:
+                had = await self.cache.row_count()
+                coming = None if page.remaining is None else len(page.rows) + page.remaining
+                report = self._fill_reporter(had, coming)
+            else:
+                report = None
+            changed += await self._store_pages(page, count_arrivals, report)
         finally:
             self.fill = None
         await self.cache.finish_changes()
         return changed
 
-    async def _fill_reporter(self, first: FeedPage) -> Callable[[int], None]:
-        """What to call with the rows stored so far by this pull of a first fill."""
-        had, started = await self.cache.row_count(), time.monotonic()
-        total = None if first.remaining is None else had + len(first.rows) + first.remaining
+    def _fill_reporter(self, had: int, coming: int | None) -> Callable[[int], None]:
+        """What to call with the rows stored so far by this pull of a first fill, which
+        began with ``had`` rows and has ``coming`` more to store."""
+        started = time.monotonic()
+        total = None if coming is None else had + coming
 
         def report(stored: int) -> None:
             rate = stored / max(1e-6, time.monotonic() - started)
@@ -409,7 +415,7 @@ class DataSession:
     ) -> int:
         changed = 0
         while True:
-            rows = _reorder(page.columns, page.rows)
+            rows = in_column_order(page.columns, page.rows)
             ahead = (
                 asyncio.ensure_future(self.client.changes(page.next_cursor, self.page_size))
                 if page.has_more

@@ -61,6 +61,7 @@ from tui.service.causes import PAGE_MAX
 from tui.service.engine import MAX_LEASE, MAX_TAKE, MIN_LEASE
 from tui.service.ignores import MAX_LISTED
 from tui.service.ingest import MAX_BODY_BYTES, IngestBatch
+from tui.service.snapshot import SNAPSHOT_MAX_LIMIT
 from tui.service.trends import KEEP_DAYS
 
 FEED_DEFAULT_LIMIT = 1000
@@ -127,6 +128,19 @@ ROUTES: tuple[Endpoint, ...] = (
             IntQuery("limit", FEED_DEFAULT_LIMIT, 1, FEED_MAX_LIMIT, "Rows per page."),
             IntQuery("count", 0, 0, 1, "1: also count the rows after this page (remaining)."),
         ),
+    ),
+    Endpoint(
+        "GET",
+        "/v1/snapshot",
+        errors.get_snapshot,
+        "Every error by id as NDJSON, as of the feed cursor in its header (docs/api.md)",
+        None,
+        query=(
+            IntQuery("after", 0, 0, MAX_ID, "Answer the errors with ids above this one."),
+            IntQuery("limit", SNAPSHOT_MAX_LIMIT, 1, SNAPSHOT_MAX_LIMIT, "Errors in this answer."),
+            IntQuery("count", 0, 0, 1, "1: the header counts the errors above 'after'."),
+        ),
+        media_type="application/x-ndjson",
     ),
     Endpoint(
         "POST",

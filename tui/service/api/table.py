@@ -46,6 +46,8 @@ class Endpoint:
     errors: dict[int, tuple[str, ...]] = field(default_factory=dict)
     #: the 2xx statuses it answers with ``answer``
     ok: tuple[int, ...] = (200,)
+    #: the media type of the 2xx answer (``application/x-ndjson``: lines, no model)
+    media_type: str = "application/json"
 
     async def call(self, service: Service, request: Request) -> Response:
         return await self.handler(
