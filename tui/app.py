@@ -81,6 +81,8 @@ class SyncHealthApp(App[int]):
         Binding("C", "causes", "Causes", id="causes"),
         Binding("H", "history", "History", id="history"),
         Binding("R", "retries", "Automatic retries", id="retries"),
+        # i15-trends
+        Binding("T", "trends", "Trends", id="trends"),
     ]
 
     def __init__(
@@ -206,6 +208,7 @@ class SyncHealthApp(App[int]):
         from tui.screens.records import RecordGrid, RecordsScreen
         from tui.widgets.cards import CardStrip
         from tui.widgets.errorgrid import ErrorGrid
+        from tui.widgets.usage import UsageGauge
 
         ids: set[str] = set()
         for node_class in (
@@ -215,6 +218,7 @@ class SyncHealthApp(App[int]):
             RecordGrid,
             CardStrip,
             ErrorGrid,
+            UsageGauge,
         ):
             merged = node_class._merged_bindings
             if merged is not None:
@@ -293,6 +297,8 @@ class SyncHealthApp(App[int]):
             self.notify(t("main.notify.refresh_failed", reason=exc.message), severity="error")
         finally:
             self.refreshing = False
+            if self.main_screen is not None:  # the header said "refreshing…" until now
+                self.main_screen.show_status()
             if self._refresh_again:
                 self._refresh_again = False
                 self.refresh_data()
@@ -313,7 +319,20 @@ class SyncHealthApp(App[int]):
             self.offer_replay()
             if result is not None and result.online:
                 self.follow_open_job()
+                self.announce_since_last_looked()
         self.ready = True
+
+    @work(group="since-looked", exit_on_error=False)
+    async def announce_since_last_looked(self) -> None:
+        """Once per start: what changed since this user last looked (nothing: no notice)."""
+        from tui.screens.trends import since_text
+
+        session = self.session
+        if session is None:
+            return
+        moved = await session.since_last_looked()
+        if moved is not None and moved.any():
+            self.notify(since_text(moved), timeout=15)
 
     @work(group="open-job", exclusive=True)
     async def follow_open_job(self) -> None:
@@ -519,6 +538,23 @@ class SyncHealthApp(App[int]):
 
         if self.session is not None:
             self.push_screen(UsageBreakdownScreen(self.session))
+
+    def action_trends(self) -> None:
+        """New vs resolved per day: of the cause under the causes view's cursor, else of the
+        type the grid is narrowed to, else of all errors."""
+        from tui.screens.causes import CausesScreen
+        from tui.screens.trends import TrendScreen
+
+        session = self.session
+        if session is None:
+            return
+        type_code = cause = None
+        if isinstance(self.screen, CausesScreen):
+            chosen = self.screen.current_cause()
+            cause = chosen.cause if chosen is not None else None
+        elif self.main_screen is not None:
+            type_code = self.main_screen.view.type
+        self.push_screen(TrendScreen(session, self.now().date(), type_code, cause))
 
     def action_history(self) -> None:
         from tui.screens.history import HistoryScreen

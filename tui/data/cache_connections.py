@@ -72,7 +72,12 @@ class CacheConnections:
             raise
         return cache
 
-    async def _connect(self) -> aiosqlite.Connection:
+    async def _connect(
+        self, temp_store: str = "MEMORY", cache_kb: int = 32000
+    ) -> aiosqlite.Connection:
+        """A connection with the cache's settings. The writer sorts its index builds in
+        temp files (``FILE``) with a smaller cache: appending rows needs little, and the
+        sorts would otherwise grow the process by the index's size (issue 11: RSS)."""
         conn = await aiosqlite.connect(
             self.path, isolation_level=None, timeout=self.busy_timeout, iter_chunk_size=4096
         )
@@ -80,8 +85,8 @@ class CacheConnections:
             await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             await self._wal(conn)
             await conn.execute("PRAGMA synchronous = NORMAL")
-            await conn.execute("PRAGMA temp_store = MEMORY")
-            await conn.execute("PRAGMA cache_size = -32000")
+            await conn.execute(f"PRAGMA temp_store = {temp_store}")
+            await conn.execute(f"PRAGMA cache_size = -{int(cache_kb)}")
             await conn.execute("PRAGMA recursive_triggers = ON")
         except BaseException:
             await conn.close()
@@ -125,7 +130,7 @@ class CacheConnections:
 
     async def _open_checked(self) -> None:
         check = should_check(self.path)
-        self._writer = await self._connect()
+        self._writer = await self._connect("FILE", 8000)
         if check:
             got = list(await self._writer.execute_fetchall("PRAGMA quick_check(1)"))
             if not got or got[0][0] != "ok":

@@ -1,4 +1,5 @@
-"""The cache's writes: pages of the change feed, the totals kept exact, the bulk first fill.
+"""The cache's writes: pages of the change feed and of the snapshot, the totals kept
+exact, the bulk first fill.
 
 Open errors and distinct affected records per type, per subtype and overall live in a
 small ``totals`` table, so the cards cost a lookup, not a scan. Each page of changes
@@ -16,8 +17,23 @@ import orjson
 
 from tui.core.models import ERROR_COLUMNS
 from tui.data.cache_connections import CacheConnections
+from tui.data.cache_file import CacheError
 from tui.data.cache_schema import FIELDS_AT, INDEXES
 from tui.data.cache_sql import TOUCHED, record_totals_select, totals_selects
+
+_UPSERT = (
+    f"INSERT OR REPLACE INTO errors ({', '.join(ERROR_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(ERROR_COLUMNS))})"
+)
+
+
+def _join_fields(rows: list[list[Any]]) -> None:
+    """``fields`` of rows from the service (a list of names) joined with ';', in place."""
+    fi = FIELDS_AT
+    for r in rows:
+        value = r[fi]
+        if value.__class__ is list:
+            r[fi] = ";".join(value)
 
 
 class FeedWrites(CacheConnections):
@@ -31,34 +47,18 @@ class FeedWrites(CacheConnections):
 
         ``fields`` may arrive as a list; it is joined with ';' in place.
         """
-        fi = FIELDS_AT
-        for r in rows:
-            value = r[fi]
-            if value.__class__ is list:
-                r[fi] = ";".join(value)
+        _join_fields(rows)
         w = self._w
-        placeholders = ", ".join("?" * len(ERROR_COLUMNS))
-        insert = (
-            f"INSERT OR REPLACE INTO errors ({', '.join(ERROR_COLUMNS)}) VALUES ({placeholders})"
-        )
         async with self._guard("store the service's changes"):
             await w.execute("BEGIN IMMEDIATE")
             try:
                 bulk = await self._meta_raw(w, "bulk") == "1"
                 if not bulk and len(rows) >= self.bulk_threshold:
-                    empty = not await w.execute_fetchall("SELECT 1 FROM errors LIMIT 1")
-                    if empty:
-                        bulk = True
-                        for name in INDEXES:
-                            await w.execute(f"DROP INDEX IF EXISTS {name}")
-                        await w.execute(
-                            "INSERT OR REPLACE INTO meta VALUES ('bulk', '1'), ('fts', '0')"
-                        )
-                        self.search_ready, self.filling = False, True
+                    bulk = await self._enter_bulk()
                 if bulk:
-                    await w.executemany(insert, rows)
+                    await w.executemany(_UPSERT, rows)
                 else:
-                    await self._apply_incremental(insert, rows)
+                    await self._apply_incremental(rows)
                 await w.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (str(int(cursor)),)
                 )
@@ -67,7 +67,58 @@ class FeedWrites(CacheConnections):
                 await w.execute("ROLLBACK")
                 raise
 
-    async def _apply_incremental(self, insert: str, rows: list[list[Any]]) -> None:
+    async def _enter_bulk(self, *, resuming: bool = False) -> bool:
+        """Inside a write: switch an empty cache to bulk mode (no secondary indexes, no
+        totals, no trigram index until ``finish_changes``, which rebuilds them all);
+        False when it holds rows, unless ``resuming`` a fill that was shown meanwhile."""
+        w = self._w
+        if not resuming and await w.execute_fetchall("SELECT 1 FROM errors LIMIT 1"):
+            return False
+        for name in INDEXES:
+            await w.execute(f"DROP INDEX IF EXISTS {name}")
+        await w.execute("INSERT OR REPLACE INTO meta VALUES ('bulk', '1'), ('fts', '0')")
+        self.search_ready, self.filling = False, True
+        return True
+
+    async def snapshot_state(self) -> tuple[int, int] | None:
+        """A snapshot fill under way: (the feed cursor of its first chunk, the last id
+        stored), or None."""
+        state = await self.get_meta("snapshot")
+        return None if state is None else (int(state[0]), int(state[1]))
+
+    async def apply_snapshot(
+        self, rows: list[list[Any]], last_id: int, cursor: int, *, done: bool
+    ) -> None:
+        """Store a chunk of the service's snapshot (rows in ERROR_COLUMNS order, ids above
+        the last chunk's) in bulk mode, remembering how far it came; the last chunk
+        (``done``) sets the feed cursor to ``cursor``, the first chunk's, so the change
+        feed brings every change made since the snapshot began."""
+        _join_fields(rows)
+        w = self._w
+        async with self._guard("store the service's snapshot"):
+            await w.execute("BEGIN IMMEDIATE")
+            try:
+                if rows and await self._meta_raw(w, "bulk") != "1":
+                    resuming = await self._meta_raw(w, "json:snapshot") is not None
+                    if not await self._enter_bulk(resuming=resuming):
+                        raise CacheError("A snapshot can only fill an empty cache.")
+                await w.executemany(_UPSERT, rows)
+                if done:
+                    await w.execute("DELETE FROM meta WHERE key = 'json:snapshot'")
+                    await w.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (str(int(cursor)),)
+                    )
+                else:
+                    await w.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('json:snapshot', ?)",
+                        (orjson.dumps([int(cursor), int(last_id)]).decode(),),
+                    )
+                await w.execute("COMMIT")
+            except BaseException:
+                await w.execute("ROLLBACK")
+                raise
+
+    async def _apply_incremental(self, rows: list[list[Any]]) -> None:
         """Insert rows and recount the aggregates of every record they touch (old or new)."""
         w = self._w
         ot, rid = ERROR_COLUMNS.index("object_type"), ERROR_COLUMNS.index("record_id")
@@ -89,7 +140,7 @@ class FeedWrites(CacheConnections):
             "DELETE FROM record_totals WHERE (object_type, record_id) IN "
             "(SELECT object_type, record_id FROM temp.touched)"
         )
-        await w.executemany(insert, rows)
+        await w.executemany(_UPSERT, rows)
         await self._add_totals(+1, TOUCHED)
         await w.execute(f"INSERT INTO record_totals {record_totals_select(TOUCHED)}")
 

@@ -17,7 +17,7 @@ import getpass
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -42,6 +42,7 @@ from tui.core.models import (
 )
 from tui.core.notify_models import Channel, NotificationSettings, NotificationStatus, TestSendResult
 from tui.core.resync_models import ResyncJob, ResyncJobList, ResyncResult
+from tui.core.trend_models import TrendPage, TypeTrends
 from tui.data.client_errors import (
     BadResponse,
     BadServiceURL,
@@ -52,6 +53,7 @@ from tui.data.client_errors import (
     failure_of,
     transport_reason,
 )
+from tui.data.snapshot import SnapshotChunk, parse_snapshot
 
 
 def check_service_url(url: str) -> str:
@@ -150,8 +152,10 @@ class ServiceClient:
         params: dict[str, Any] | None = None,
         retry: bool = True,
         timeout: float | None = None,
+        decode: Callable[[httpx.Response, str], Any] | None = None,
     ) -> Any:
-        """Send (with retries unless ``retry`` is false); the decoded JSON body of a 2xx answer."""
+        """Send (with retries unless ``retry`` is false); the body of a 2xx answer, decoded
+        as JSON or by ``decode``."""
         content = None if json is None else orjson.dumps(json)
         headers = {"Content-Type": "application/json"} if content is not None else None
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
@@ -173,7 +177,7 @@ class ServiceClient:
                 )
             else:
                 if response.is_success:
-                    return decoded(response, self._where())
+                    return (decode or decoded)(response, self._where())
                 failure = failure_of(response, self._where())
                 if response.status_code not in _RETRY_STATUSES or failure.code.startswith(
                     "salesforce_"
@@ -215,6 +219,28 @@ class ServiceClient:
     async def usage_breakdown(self) -> UsageBreakdown:
         return await self._model(UsageBreakdown, "GET", "/v1/usage/breakdown")
 
+    async def trends(
+        self,
+        days: int = 30,
+        type: str | None = None,
+        cause: str | None = None,
+        end: date | None = None,
+    ) -> TrendPage:
+        params: dict[str, str | int] = {"days": days}
+        if end is not None:
+            params["end"] = end.isoformat()
+        if type is not None:
+            params["type"] = type
+        if cause is not None:
+            params["cause"] = cause
+        return await self._model(TrendPage, "GET", "/v1/trends", params=params)
+
+    async def type_trends(self, days: int = 30, end: date | None = None) -> TypeTrends:
+        params: dict[str, str | int] = {"days": days}
+        if end is not None:
+            params["end"] = end.isoformat()
+        return await self._model(TypeTrends, "GET", "/v1/trends/types", params=params)
+
     async def set_allocation(self, allocated: int) -> Usage:
         return await self._model(
             Usage, "PUT", "/v1/usage/allocation", json={"allocated": allocated}
@@ -240,6 +266,15 @@ class ServiceClient:
         if not isinstance(page.rows, list) or not isinstance(page.columns, list):
             raise BadResponse(f"{self._where()} sent a page of changes that is not a list.")
         return page
+
+    async def snapshot(self, after: int, limit: int, *, count: bool = False) -> SnapshotChunk:
+        """Up to ``limit`` errors with ids above ``after`` (``GET /v1/snapshot``); with
+        ``count``, how many there are above ``after``."""
+        params = {"after": after, "limit": limit} | ({"count": 1} if count else {})
+        chunk: SnapshotChunk = await self._request(
+            "GET", "/v1/snapshot", params=params, decode=_snapshot
+        )
+        return chunk
 
     async def error(self, error_id: int) -> SyncErrorDetail | None:
         """One error with its history; None when the service has no such error."""
@@ -371,3 +406,10 @@ class ServiceClient:
             retry=False,
             timeout=2 * TEST_SEND_TIMEOUT,
         )
+
+
+def _snapshot(response: httpx.Response, where: str) -> SnapshotChunk:
+    try:
+        return parse_snapshot(response.content)
+    except ValueError as exc:
+        raise BadResponse(f"{where} sent a snapshot of errors that cannot be read: {exc}.") from exc

@@ -19,7 +19,7 @@ from __future__ import annotations
 import uuid
 from array import array
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -34,9 +34,12 @@ from tui.core.models import (
     UsageBreakdown,
 )
 from tui.core.notify_models import Channel, NotificationSettings, NotificationStatus, TestSendResult
+from tui.core.trend_models import TrendPage, TrendTotals, TypeTrends
+from tui.data import last_looked
 from tui.data.cache import CacheDamaged, CacheError
 from tui.data.client_errors import ServiceError
 from tui.data.export import export_csv
+from tui.data.last_looked import SinceLooked
 from tui.data.session_feed import RefreshResult
 from tui.data.session_resync import ResyncPlan, ResyncProgress, Resyncs, ResyncSummary
 from tui.data.values import (
@@ -106,6 +109,31 @@ class DataSession(Resyncs):
     async def usage_breakdown(self) -> UsageBreakdown:
         """Where the last 24 h of calls went, asked of the service (not cached)."""
         return await self.client.usage_breakdown()
+
+    async def trends(
+        self, days: int, end: date, type: str | None = None, cause: str | None = None
+    ) -> TrendPage:
+        """Daily figures of all errors, a type or a cause up to ``end``, from the service."""
+        return await self.client.trends(days, type, cause, end)
+
+    async def type_trends(self, days: int, end: date) -> TypeTrends:
+        """New errors per day of each type (the cards' sparklines), asked of the service."""
+        return await self.client.type_trends(days, end)
+
+    async def since_last_looked(self) -> SinceLooked | None:
+        """What changed since this user last looked at the service; remembers this look.
+
+        None on the first look, when the service cannot say, or the state file cannot be
+        written (the notice is not worth an error).
+        """
+        path = last_looked.state_file(self.cache.path)
+        try:
+            now: TrendTotals = (await self.client.trends(1)).totals
+            before = last_looked.read_totals(path)
+            last_looked.write_totals(path, now)
+        except (ServiceError, OSError):
+            return None
+        return None if before is None else last_looked.since(before, now)
 
     async def history(self, cursor: int | None = None) -> HistoryPage:
         """Recent resyncs and engine reports from the service (every console's, every

@@ -17,6 +17,7 @@ from tui.data import paths
 from tui.data.cache import Cache, CacheDamaged, CacheError
 from tui.data.cache_file import check_location
 from tui.data.client import ServiceClient, check_service_url
+from tui.data.fill import SNAPSHOT_CHUNK
 from tui.data.values import FillProgress
 
 PAGE_SIZE = 10000
@@ -55,6 +56,8 @@ class SessionBase:
         self.cache = cache
         self._owned = owned
         self.page_size = page_size
+        #: Errors per snapshot request of a first fill.
+        self.snapshot_chunk = SNAPSHOT_CHUNK
         self.org_name: str | None = None
         self.mode: str | None = None
         self.resync_mode = "direct"

@@ -14,7 +14,8 @@ from typing import Any
 from tui.core.models import ERROR_COLUMNS
 from tui.data.cache import CacheError
 from tui.data.client import FeedPage
-from tui.data.client_errors import BadResponse, ServiceError
+from tui.data.client_errors import ServiceError
+from tui.data.fill import fill_from_snapshot, in_column_order
 from tui.data.session_base import SessionBase
 from tui.data.values import FillProgress
 
@@ -32,20 +33,6 @@ class RefreshResult:
     @property
     def new_count(self) -> int:
         return sum(self.new_errors.values())
-
-
-def _reorder(columns: list[str], rows: list[list[Any]]) -> list[list[Any]]:
-    """Rows in ERROR_COLUMNS order, checked; BadResponse when they cannot be."""
-    width = len(ERROR_COLUMNS)
-    if columns != list(ERROR_COLUMNS):
-        try:
-            where = [columns.index(c) for c in ERROR_COLUMNS]
-        except ValueError as exc:
-            raise BadResponse(f"The service's change feed lacks a column ({exc}).") from exc
-        rows = [[r[i] for i in where] for r in rows]
-    if any(not isinstance(r, list) or len(r) != width for r in rows):
-        raise BadResponse("The service's change feed sent a row of the wrong shape.")
-    return rows
 
 
 class FeedPulls(SessionBase):
@@ -101,21 +88,38 @@ class FeedPulls(SessionBase):
         """
         changed = 0
         count_arrivals = self.last_refresh is not None
-        cursor = await self.cache.cursor()
-        filling = cursor == 0 or self.cache.filling
-        page = await self.client.changes(cursor, self.page_size, count=filling)
-        report = await self._fill_reporter(page) if filling else None
         try:
-            changed = await self._store_pages(page, count_arrivals, report)
+            if await self.cache.cursor() == 0:
+                had = await self.cache.row_count()
+                changed = (
+                    await fill_from_snapshot(
+                        self.client,
+                        self.cache,
+                        lambda coming: self._fill_reporter(had, coming),
+                        self.snapshot_chunk,
+                    )
+                    or 0
+                )
+            cursor = await self.cache.cursor()
+            filling = cursor == 0 or self.cache.filling
+            page = await self.client.changes(cursor, self.page_size, count=filling)
+            if filling:
+                had = await self.cache.row_count()
+                coming = None if page.remaining is None else len(page.rows) + page.remaining
+                report = self._fill_reporter(had, coming)
+            else:
+                report = None
+            changed += await self._store_pages(page, count_arrivals, report)
         finally:
             self.fill = None
         await self.cache.finish_changes()
         return changed
 
-    async def _fill_reporter(self, first: FeedPage) -> Callable[[int], None]:
-        """What to call with the rows stored so far by this pull of a first fill."""
-        had, started = await self.cache.row_count(), time.monotonic()
-        total = None if first.remaining is None else had + len(first.rows) + first.remaining
+    def _fill_reporter(self, had: int, coming: int | None) -> Callable[[int], None]:
+        """What to call with the rows stored so far by this pull of a first fill, which
+        began with ``had`` rows and has ``coming`` more to store."""
+        started = time.monotonic()
+        total = None if coming is None else had + coming
 
         def report(stored: int) -> None:
             rate = stored / max(1e-6, time.monotonic() - started)
@@ -131,7 +135,7 @@ class FeedPulls(SessionBase):
     ) -> int:
         changed = 0
         while True:
-            rows = _reorder(page.columns, page.rows)
+            rows = in_column_order(page.columns, page.rows)
             ahead = (
                 asyncio.ensure_future(self.client.changes(page.next_cursor, self.page_size))
                 if page.has_more

@@ -50,6 +50,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
         Binding("escape", "close", "Close", id="modal.close"),
         Binding("space", "mark", "Mark the cause", id="causes.mark"),
         Binding("i", "ignore", "Ignore the cause", id="causes.ignore"),
+        Binding("T", "app.trends", "Trends", id="trends"),  # of the cause under the cursor
     ]
 
     def __init__(self, session: DataSession, marks: set[int]) -> None:
@@ -101,7 +102,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
         table.focus()
         self._show_sample()
 
-    def _current(self) -> CauseSummary | None:
+    def current_cause(self) -> CauseSummary | None:
         table = self.query_one(DataTable)
         if not self.causes or table.cursor_row >= len(self.causes):
             return None
@@ -109,13 +110,13 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
 
     @on(DataTable.RowHighlighted)
     def _show_sample(self) -> None:
-        cause = self._current()
+        cause = self.current_cause()
         if cause is not None:
             said = t("causes.sample", message=clean(cause.sample_message))
             self.query_one("#sample", Static).update(said)
 
     def action_choose(self) -> None:
-        cause = self._current()
+        cause = self.current_cause()
         if cause is not None:
             self.dismiss(
                 ViewFilter(type=cause.type, subtype=cause.subtype, text=fixed_part(cause.template))
@@ -123,7 +124,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
 
     @work(group="causes-mark", exclusive=True, exit_on_error=False)
     async def action_mark(self) -> None:
-        cause = self._current()
+        cause = self.current_cause()
         if cause is None:
             return
         try:
@@ -135,7 +136,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
         self.notify(t("causes.marked", count=f"{len(ids):,}", total=f"{len(self.marks):,}"))
 
     def action_ignore(self) -> None:
-        cause = self._current()
+        cause = self.current_cause()
         if cause is not None:
             cast(Console, self.app).start_ignore(cause=cause, after=self._load)
 

@@ -88,6 +88,10 @@ class DetailReady(Message):
         self.token, self.text = token, text
 
 
+#: Days in each card's sparkline.
+SPARK_DAYS = 30
+
+
 class HealthScreen(Screen[None]):
     """Everything at a glance; the grid narrows by type, text or record."""
 
@@ -210,6 +214,22 @@ class HealthScreen(Screen[None]):
             return
         counts = await session.type_counts()
         self.post_message(OverviewReady({c.type: (c.errors, c.records, c.ignored) for c in counts}))
+        if session.online:
+            self.load_sparklines()
+
+    @work(group="sparklines", exit_on_error=False)
+    async def load_sparklines(self) -> None:
+        """New errors per day of each type for the cards; offline they keep what they show."""
+        from tui.data.client_errors import ServiceError
+
+        session = self.console.session
+        if session is None:
+            return
+        try:
+            trends = await session.type_trends(SPARK_DAYS, self.console.now().date())
+        except ServiceError:
+            return
+        self.query_one(CardStrip).set_trends(trends.new)
 
     @work(group="view", exclusive=True, exit_on_error=False)
     async def load_view(self) -> None:

@@ -1,4 +1,4 @@
--- The Sync Health service's ledger (SQLite, WAL). Version 4.
+-- The Sync Health service's ledger (SQLite, WAL). Version 5.
 -- Every statement is idempotent: opening a ledger runs this file, which creates
 -- what an older version lacks (version 2 added ingest_batches, and the index
 -- errors_by_record that tui/service/ledger.py builds after this file has run;
@@ -56,6 +56,17 @@ CREATE TABLE IF NOT EXISTS cause_totals (   -- kept from error_causes, change by
     sample_error_id INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS cause_totals_by_open ON cause_totals(open_errors);
+
+-- Daily figures per series (tui/service/trends.py), version 5 ---------------------------
+CREATE TABLE IF NOT EXISTS trend_days (
+    series     TEXT NOT NULL,               -- 'all' | 'type:<type>' | 'cause:<cause>'
+    day        TEXT NOT NULL,               -- 'YYYY-MM-DD' (UTC); '' sums the days pruned
+    new        INTEGER NOT NULL,            -- errors first seen that day
+    resolved   INTEGER NOT NULL,
+    recurring  INTEGER NOT NULL,            -- resolved errors failing again that day
+    open_delta INTEGER NOT NULL,            -- how the open count moved that day
+    PRIMARY KEY (series, day)
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS cause_records (  -- open errors per cause and record
     cause       TEXT NOT NULL,

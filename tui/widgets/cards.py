@@ -1,5 +1,6 @@
-"""The eight error-type cards: open errors and affected records per type, and the
-ignored errors apart ("+12 ignored")."""
+"""The eight error-type cards: open errors and affected records per type, the
+ignored errors apart ("+12 ignored"), and a sparkline of new errors per day (the
+service's daily figures)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import Sparkline, Static
 
 from tui.core.models import ERROR_TYPES
 from tui.i18n import t
@@ -45,6 +46,12 @@ class ErrorCard(Static):
         self.records = 0
         self.ignored = 0
         self.loaded = False
+
+    def compose(self) -> ComposeResult:
+        yield Sparkline([], summary_function=max)
+
+    def set_trend(self, new_per_day: list[int]) -> None:
+        self.query_one(Sparkline).data = new_per_day
 
     def set_counts(self, errors: int, records: int, ignored: int = 0) -> None:
         self.errors, self.records, self.ignored, self.loaded = errors, records, ignored, True
@@ -145,6 +152,10 @@ class CardStrip(Widget, can_focus=True):
         """type -> (open errors, records, ignored errors)."""
         for card in self.query(ErrorCard):
             card.set_counts(*counts.get(card.type_code, (0, 0, 0)))
+
+    def set_trends(self, new_per_day: dict[str, list[int]]) -> None:
+        for card in self.query(ErrorCard):
+            card.set_trend(new_per_day.get(card.type_code, []))
 
     def set_active(self, type_code: str | None) -> None:
         """Outline the card the grid is narrowed to (None: no narrowing)."""

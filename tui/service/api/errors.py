@@ -1,11 +1,12 @@
-"""Handlers of the error ledger: the change feed, one error, reports, the history."""
+"""Handlers of the error ledger: the change feed, the snapshot, one error, reports, the
+history."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from tui.core.models import ERROR_COLUMNS, SyncErrorDetail
 from tui.service import history
@@ -14,6 +15,7 @@ from tui.service.api.service import Service
 from tui.service.api.table import Call
 from tui.service.ingest import ingest
 from tui.service.ingest_items import IngestRefused
+from tui.service.snapshot import snapshot_lines
 
 
 async def get_feed(svc: Service, call: Call) -> Response:
@@ -28,6 +30,12 @@ async def get_feed(svc: Service, call: Call) -> Response:
     if call.query["count"]:
         body["remaining"] = await svc.ledger.changed_after(next_cursor) if has_more else 0
     return Response(orjson.dumps(body), media_type="application/json")
+
+
+async def get_snapshot(svc: Service, call: Call) -> Response:
+    q = call.query
+    lines = snapshot_lines(svc.config.db_path, q["after"], q["limit"], count=bool(q["count"]))
+    return StreamingResponse(lines, media_type="application/x-ndjson")
 
 
 async def get_error(svc: Service, call: Call) -> JSON:

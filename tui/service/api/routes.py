@@ -10,6 +10,7 @@ from __future__ import annotations
 from tui.core.ignore_models import IgnoreList, IgnoreRequest, IgnoreResult, UnignoreRequest
 from tui.core.limits import MAX_ID
 from tui.core.models import (
+    ERROR_TYPES,
     AllocationUpdate,
     CauseErrors,
     CausePage,
@@ -40,8 +41,19 @@ from tui.core.resync_models import (
     ResyncRequest,
     ResyncResult,
 )
-from tui.service.api import causes, engine, errors, ignores, notifications, openapi, resync, usage
-from tui.service.api.inputs import Body, IntQuery, PathParam
+from tui.core.trend_models import TrendPage, TypeTrends
+from tui.service.api import (
+    causes,
+    engine,
+    errors,
+    ignores,
+    notifications,
+    openapi,
+    resync,
+    trends,
+    usage,
+)
+from tui.service.api.inputs import Body, IntQuery, PathParam, TextQuery
 from tui.service.api.problems import JSON
 from tui.service.api.service import Service
 from tui.service.api.table import Call, Endpoint
@@ -49,6 +61,8 @@ from tui.service.causes import PAGE_MAX
 from tui.service.engine import MAX_LEASE, MAX_TAKE, MIN_LEASE
 from tui.service.ignores import MAX_LISTED
 from tui.service.ingest_items import MAX_BODY_BYTES, IngestBatch
+from tui.service.snapshot import SNAPSHOT_MAX_LIMIT
+from tui.service.trends import KEEP_DAYS
 
 FEED_DEFAULT_LIMIT = 1000
 FEED_MAX_LIMIT = 10000
@@ -61,6 +75,12 @@ SALESFORCE = {
     502: ("salesforce_session_expired", "salesforce_refused", "salesforce_bad_answer"),
     503: ("salesforce_busy", "salesforce_unavailable", "salesforce_limits_unknown"),
 }
+TREND_DAYS = IntQuery("days", 30, 1, KEEP_DAYS, "Days of figures, ending on ``end``.")
+TREND_END = TextQuery(
+    "end",
+    "The last day (UTC), YYYY-MM-DD, no later than tomorrow; default today.",
+    (("format", "date"),),
+)
 RESYNC_CONFLICTS = ("request_id_reused", "resync_interrupted", "errors_in_running_job")
 IGNORE_EXAMPLE = '{"request_id": "<uuid>", "error_ids": [1, 2], "reason": "...", "days": 7}'
 IGNORE_REFUSALS = (
@@ -108,6 +128,19 @@ ROUTES: tuple[Endpoint, ...] = (
             IntQuery("limit", FEED_DEFAULT_LIMIT, 1, FEED_MAX_LIMIT, "Rows per page."),
             IntQuery("count", 0, 0, 1, "1: also count the rows after this page (remaining)."),
         ),
+    ),
+    Endpoint(
+        "GET",
+        "/v1/snapshot",
+        errors.get_snapshot,
+        "Every error by id as NDJSON, as of the feed cursor in its header (docs/api.md)",
+        None,
+        query=(
+            IntQuery("after", 0, 0, MAX_ID, "Answer the errors with ids above this one."),
+            IntQuery("limit", SNAPSHOT_MAX_LIMIT, 1, SNAPSHOT_MAX_LIMIT, "Errors in this answer."),
+            IntQuery("count", 0, 0, 1, "1: the header counts the errors above 'after'."),
+        ),
+        media_type="application/x-ndjson",
     ),
     Endpoint(
         "POST",
@@ -352,6 +385,31 @@ ROUTES: tuple[Endpoint, ...] = (
             409: ("request_id_reused",),
             422: ("invalid_ignore", "too_many_errors"),
         },
+    ),
+    Endpoint(
+        "GET",
+        "/v1/trends",
+        trends.get_trends,
+        "Daily figures (new, resolved, recurring, still open) of all errors, a type or a "
+        "cause, oldest day first",
+        TrendPage,
+        query=(
+            TREND_DAYS,
+            TREND_END,
+            TextQuery("type", "Only this error type.", (("enum", ERROR_TYPES),)),
+            TextQuery(
+                "cause", "Only this cause (a key of /v1/causes).", (("pattern", "^[0-9a-f]{16}$"),)
+            ),
+        ),
+        errors={404: ("not_found",)},
+    ),
+    Endpoint(
+        "GET",
+        "/v1/trends/types",
+        trends.get_type_trends,
+        "New errors per day of each type (the cards' sparklines)",
+        TypeTrends,
+        query=(TREND_DAYS, TREND_END),
     ),
     Endpoint(
         "GET",
