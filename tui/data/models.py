@@ -41,7 +41,7 @@ ERROR_TYPES: tuple[ErrorType, ...] = (
 
 Direction = Literal["to_salesforce", "from_salesforce"]
 ErrorStatus = Literal["open", "resolved"]
-Frequency = Literal["immediate", "daily", "weekly"]
+Frequency = Literal["immediate", "daily", "weekly", "alerts"]
 
 #: Column order of an error row in the change feed (``GET /v1/errors``) and in
 #: the client's cache. ``fields`` travels as a list of field API names.
@@ -228,12 +228,18 @@ DeliveryKind = Literal[
     "usage_recovered",
     "retries_paused",
     "retries_resumed",
+    "cause_alert",
     "test",
 ]
 Channel = Literal["email", "webhook"]
 
 MAX_RECIPIENTS = 50
 MAX_THRESHOLDS = 5
+#: Alert mode's rule (dual-write's): a cause grows fast at N new errors in M minutes.
+ALERT_ERRORS_MAX = 100_000
+ALERT_MINUTES_MAX = 24 * 60
+#: The longest a cause can be muted: 90 days.
+MUTE_MINUTES_MAX = 90 * 24 * 60
 _ADDRESS = re.compile(
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@"
     r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
@@ -291,6 +297,15 @@ class NotificationSettings(BaseModel):
     usage_thresholds: list[int] = Field(
         default_factory=lambda: [75, 90],
         description="Percent of the allocation; 1 to 100, ascending, at most 5.",
+    )
+    alert_errors: int = Field(
+        10,
+        ge=1,
+        le=ALERT_ERRORS_MAX,
+        description="Alert mode: a cause grows fast at this many new errors in alert_minutes.",
+    )
+    alert_minutes: int = Field(
+        10, ge=1, le=ALERT_MINUTES_MAX, description="Alert mode: the window of alert_errors."
     )
 
     @field_validator("digest_time")
@@ -629,3 +644,20 @@ class CausePage(BaseModel):
 class CauseErrors(BaseModel):
     cause: str
     error_ids: list[int] = Field(description="The cause's open errors, by id.")
+
+
+class CauseMute(BaseModel):
+    """A cause whose alerts are held back until ``until``."""
+
+    cause: str
+    until: datetime
+    muted_at: datetime
+    actor: str = Field(description="Who muted it: X-Synchealth-Actor, else the client's address.")
+
+
+class CauseMuteList(BaseModel):
+    mutes: list[CauseMute] = Field(description="Mutes not yet expired, the soonest to end first.")
+
+
+class CauseMuteRequest(BaseModel):
+    minutes: int = Field(ge=1, le=MUTE_MINUTES_MAX, description="How long: 1 minute to 90 days.")

@@ -31,6 +31,9 @@ from tui.data.models import (
     AllocationUpdate,
     ApiError,
     CauseErrors,
+    CauseMute,
+    CauseMuteList,
+    CauseMuteRequest,
     CausePage,
     CauseSummary,
     DoctorReport,
@@ -66,6 +69,7 @@ from tui.service.ingest import MAX_BODY_BYTES, IngestBatch, IngestRefused, inges
 from tui.service.jobs import MAX_JOB_IDS, JobRefused, ResyncJobs
 from tui.service.ledger import Ledger
 from tui.service.notify.channels import Channels
+from tui.service.notify.mutes import MuteRefused
 from tui.service.notify.notifier import NotConfigured, Notifier
 from tui.service.notify.settings import (
     SettingsError,
@@ -291,6 +295,9 @@ def openapi_document() -> dict[str, Any]:
         DoctorReport,
         CausePage,
         CauseErrors,
+        CauseMute,
+        CauseMuteList,
+        CauseMuteRequest,
         EngineRequestPage,
         EngineRequest,
         ApiError,
@@ -318,6 +325,7 @@ def openapi_document() -> dict[str, Any]:
         return {"name": name, "in": "query", "schema": {"type": "integer"}}
 
     path_id = {"name": "error_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    path_cause = {"name": "cause", "in": "path", "required": True, "schema": {"type": "string"}}
     path_job = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
     path_request = {
         "name": "request_id",
@@ -407,6 +415,18 @@ def openapi_document() -> dict[str, Any]:
             "/v1/notifications/test": {
                 "post": op("Send a test message now", "TestSendResult", "TestSendRequest")
             },
+            "/v1/notifications/mutes": {
+                "get": op("Causes whose alerts are muted, and until when", "CauseMuteList")
+            },
+            "/v1/notifications/mutes/{cause}": {
+                "put": op(
+                    "Mute the alerts of a cause for a time",
+                    "CauseMute",
+                    "CauseMuteRequest",
+                    parameters=[path_cause],
+                ),
+                "delete": op("End the mute of a cause", "CauseMuteList", parameters=[path_cause]),
+            },
             "/v1/causes": {
                 "get": op(
                     "Causes with open errors, most first",
@@ -443,6 +463,7 @@ class SyncHealthService:
         self.engine = EngineQueue(self.ledger, config.clock, config.engine_request_ttl)
         run = self.engine.resync if config.resync_mode == "engine" else self.resync.run
         self.jobs = ResyncJobs(self.ledger, self.usage, run, config.clock, config.job_recheck)
+        self.causes = CauseIndex(self.ledger, config.clock)
         self.notifier = Notifier(
             self.ledger,
             self.usage,
@@ -450,8 +471,8 @@ class SyncHealthService:
             config.clock,
             self.org_name,
             config.notify_interval,
+            self.causes.catch_up,
         )
-        self.causes = CauseIndex(self.ledger, config.clock)
         self.doctor = Doctor(
             self.ledger,
             self.usage,
@@ -752,6 +773,33 @@ class SyncHealthService:
         except NotConfigured as exc:
             raise ApiProblem(409, "channel_not_configured", f"{exc}.") from None
 
+    async def _get_mutes(self, request: Request) -> JSON:
+        return JSON(CauseMuteList(mutes=await self.notifier.mutes.active()))
+
+    async def _put_mute(self, request: Request) -> JSON:
+        body = await _json_body(request, '{"minutes": 60}')
+        try:
+            minutes = CauseMuteRequest.model_validate(body, strict=True, extra="forbid").minutes
+        except ValidationError as exc:
+            raise ApiProblem(
+                422, "invalid_mute", f'{explain(exc)}; send {{"minutes": 60}} (1 to 129600).'
+            ) from None
+        await self.causes.catch_up()
+        try:
+            mute = await self.notifier.mutes.mute(
+                request.path_params["cause"], minutes, history.actor_of(request)
+            )
+        except MuteRefused as exc:
+            raise ApiProblem(exc.status, exc.code, exc.message) from None
+        return JSON(mute)
+
+    async def _delete_mute(self, request: Request) -> JSON:
+        try:
+            await self.notifier.mutes.unmute(request.path_params["cause"])
+        except MuteRefused as exc:
+            raise ApiProblem(exc.status, exc.code, exc.message) from None
+        return JSON(CauseMuteList(mutes=await self.notifier.mutes.active()))
+
     async def _get_causes(self, request: Request) -> JSON:
         limit = _int_param(request, "limit", 50, 1, PAGE_MAX)
         offset = _int_param(request, "offset", 0, 0, 2**31 - 1)
@@ -841,6 +889,9 @@ class SyncHealthService:
             ("/v1/notifications", self._put_notifications, "PUT"),
             ("/v1/notifications/status", self._get_notification_status, "GET"),
             ("/v1/notifications/test", self._post_notification_test, "POST"),
+            ("/v1/notifications/mutes", self._get_mutes, "GET"),
+            ("/v1/notifications/mutes/{cause}", self._put_mute, "PUT"),
+            ("/v1/notifications/mutes/{cause}", self._delete_mute, "DELETE"),
             ("/v1/causes", self._get_causes, "GET"),
             ("/v1/causes/{cause}", self._get_cause, "GET"),
             ("/v1/doctor", self._get_doctor, "GET"),

@@ -15,7 +15,8 @@ unannounced one was noticed, whichever is first. With the loop's default 5 s
 interval that is within a minute of the first error.
 
 With notifications off the watermark follows the newest error, so turning them on
-announces what comes next, not the backlog.
+announces what comes next, not the backlog. In alert mode (:mod:`.cause_alerts`) it
+follows the newest error too: that mode speaks of causes, not of each new error.
 """
 
 from __future__ import annotations
@@ -38,9 +39,11 @@ from tui.data.models import (
 )
 from tui.service.ledger import Ledger
 from tui.service.notify import compose
+from tui.service.notify.cause_alerts import CauseAlerts
 from tui.service.notify.channels import CHANNELS, Channels
 from tui.service.notify.delivery import DeliveryError, Outgoing
 from tui.service.notify.digest import max_error_id, summarize
+from tui.service.notify.mutes import Mutes
 from tui.service.notify.outbox import Message, Outbox
 from tui.service.notify.schedule import is_digest, latest_slot, next_slot, schedule_key
 from tui.service.notify.settings import load_settings
@@ -78,6 +81,7 @@ class Notifier:
         clock: Callable[[], datetime],
         org_name: Callable[[], Awaitable[str]],
         interval: float | None = 5.0,
+        catch_up_causes: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
         self._ledger = ledger
         self._usage = usage
@@ -86,6 +90,9 @@ class Notifier:
         self._org_name = org_name
         self._interval = interval
         self._outbox = Outbox(ledger)
+        self._catch_up_causes = catch_up_causes
+        self._alerts = CauseAlerts()
+        self.mutes = Mutes(ledger, clock)
         self._lock = asyncio.Lock()
         self._pending: _Pending | None = None
         self._pruned_at: datetime | None = None
@@ -138,10 +145,13 @@ class Notifier:
             usage = None
             if settings.enabled:
                 usage = UsageFigures(await self._usage.used(), await self._usage.allocated())
+                if settings.frequency == "alerts" and self._catch_up_causes is not None:
+                    await self._catch_up_causes()  # the cause totals alert mode compares with
             await self._produce(now, settings, usage)
             await self._deliver(now)
             if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
                 await self._outbox.prune(now)
+                await self.mutes.prune(now)
                 self._pruned_at = now
 
     async def _produce(
@@ -165,6 +175,9 @@ class Notifier:
                 announced_now = (new.announced_id or 0) > (old.announced_id or 0)
             for message in messages:
                 await self._queue(conn, message, settings, now)
+            if old.alerts and not new.alerts:
+                await CauseAlerts.forget(conn)
+                self._alerts.reset()
             await save_state(conn, old, new)
         if announced_now or not settings.enabled or settings.frequency != "immediate":
             self._pending = None
@@ -188,6 +201,10 @@ class Notifier:
                 summary = await summarize(conn, announced, top)
                 messages.append(compose.immediate(text, org, summary, usage))
                 state = state.but(announced_id=top)
+        elif settings.frequency == "alerts":
+            state = state.but(digest=None, announced_id=top)
+            state, alerts = await self._alert_round(conn, now, settings, state, text, org)
+            messages += alerts
         else:
             state, digest = self._digest_due(now, settings, state)
             if digest is not None:
@@ -203,7 +220,25 @@ class Notifier:
                 state = state.but(usage_level=change.level)
         else:
             state = state.but(usage_level=0)
+        if settings.frequency != "alerts":
+            state = state.but(alerts=False)
         return state, messages
+
+    async def _alert_round(
+        self,
+        conn: aiosqlite.Connection,
+        now: datetime,
+        settings: NotificationSettings,
+        state: NotifyState,
+        text: Text,
+        org: str,
+    ) -> tuple[NotifyState, list[Message]]:
+        if not state.alerts:
+            await self._alerts.baseline(conn, now, settings)
+            return state.but(alerts=True), []
+        muted = await self.mutes.muted(conn, now)
+        changes = await self._alerts.round(conn, now, settings, muted)
+        return state, [compose.cause_alert(text, org, changes, settings)] if changes else []
 
     def _immediate_due(self, now: datetime, announced: int, top: int) -> bool:
         """Debounce: true once the new errors have been quiet, or waited, long enough."""

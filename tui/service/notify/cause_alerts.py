@@ -1,0 +1,214 @@
+"""Alert mode: speak only when a cause changes state.
+
+For each cause the notifier keeps (table ``notify_causes``) whether it had open errors
+and whether it was growing fast when it last looked. A round compares that with the
+cause totals (tui/service/causes.py):
+
+- **new**: a cause with open errors the notifier had not seen, or had seen cleared
+  (then it is *back*);
+- **growing fast**: at least ``alert_errors`` errors of the cause first seen in the
+  last ``alert_minutes`` (dual-write's rule); it stops growing fast, without a
+  message, once fewer than half that many are;
+- **cleared**: a cause whose open errors fell back to zero.
+
+Changes are debounced like immediate messages (:data:`QUIET`, :data:`MAX_WAIT`): the
+errors of one bad deploy arrive over seconds, and a new cause that then grows fast
+is one message, not two. Changes of a muted cause are recorded without a word.
+Each change has a key (what, the cause, and the seq or error id that made it); the
+outbox remembers the keys it queued, so one change is never announced twice.
+
+Entering alert mode records every cause as it is, silently: what comes next is
+announced, not the backlog. Leaving it forgets the record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiosqlite
+
+from tui.data.causes import cause_template
+from tui.data.models import NotificationSettings
+from tui.service.ledger import iso
+from tui.service.notify.outbox import Outbox
+
+QUIET = timedelta(seconds=20)
+MAX_WAIT = timedelta(seconds=45)
+
+_CANDIDATES = (
+    "SELECT t.cause, t.type, t.subtype, t.sf_object, t.open_errors, t.sample_error_id, "
+    "n.open, n.surging, n.cleared_at FROM cause_totals t "
+    "LEFT JOIN notify_causes n ON n.cause = t.cause "
+    "WHERE (t.open_errors > 0) != coalesce(n.open, 0) OR t.last_seen >= ? OR n.surging = 1"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CauseChange:
+    """What happened to one cause since the notifier last looked, with its facts."""
+
+    cause: str
+    type: str
+    subtype: str
+    sf_object: str
+    open_errors: int
+    recent: int  # errors first seen in the last alert_minutes
+    opened: bool  # new, or back after it cleared
+    back_from: str | None  # when it had cleared, for a cause that is back
+    surge: bool
+    cleared: bool
+    keys: tuple[str, ...]
+    sample_error_id: int
+    template: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """A row of ``notify_causes`` as this round leaves it."""
+
+    cause: str
+    open: bool
+    surging: bool
+    cleared_at: str | None
+
+
+@dataclass(slots=True)
+class _Pending:
+    keys: frozenset[str]
+    first: datetime
+    last: datetime
+
+
+async def _one(conn: aiosqlite.Connection, sql: str, *args: Any) -> tuple[Any, ...]:
+    async with conn.execute(sql, args) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+async def detect(
+    conn: aiosqlite.Connection, now: datetime, settings: NotificationSettings
+) -> tuple[list[CauseChange], list[_Seen]]:
+    """The announceable changes of every cause, and the rows of ``notify_causes`` that move."""
+    since = iso(now - timedelta(minutes=settings.alert_minutes))
+    async with conn.execute(_CANDIDATES, (since,)) as cur:
+        rows = await cur.fetchall()
+    changes: list[CauseChange] = []
+    moved: list[_Seen] = []
+    for cause, type_, sub, obj, open_errors, sample, was_open, was_surging, cleared_at in rows:
+        is_open = open_errors > 0
+        recent, first_recent = 0, None
+        if is_open:
+            recent, first_recent = await _one(
+                conn,
+                "SELECT count(*), min(error_id) FROM error_causes "
+                "WHERE cause = ? AND open IN (0, 1) AND first_seen >= ?",
+                cause,
+                since,
+            )
+        rule = 2 * recent if was_surging else recent  # half the rule ends a surge
+        surging = is_open and rule >= settings.alert_errors
+        opened, cleared = is_open and not was_open, bool(was_open) and not is_open
+        surge = surging and not was_surging
+        seen = _Seen(cause, is_open, surging, iso(now) if cleared else cleared_at)
+        if (seen.open, seen.surging) != (bool(was_open), bool(was_surging)):
+            moved.append(seen)
+        keys: list[str] = []
+        if opened:
+            (seq,) = await _one(
+                conn, "SELECT min(seq) FROM error_causes WHERE cause = ? AND open = 1", cause
+            )
+            keys.append(f"open:{cause}:{seq}")
+        if surge:
+            keys.append(f"surge:{cause}:{first_recent}")
+        if cleared:
+            (seq,) = await _one(conn, "SELECT max(seq) FROM error_causes WHERE cause = ?", cause)
+            keys.append(f"cleared:{cause}:{seq}")
+        if keys:
+            back = cleared_at if opened and was_open is not None else None
+            changes.append(
+                CauseChange(cause, type_, sub, obj, open_errors, recent, opened, back,
+                            surge, cleared, tuple(keys), sample)
+            )  # fmt: skip
+    return changes, moved
+
+
+async def _record(conn: aiosqlite.Connection, moved: list[_Seen]) -> None:
+    await conn.executemany(
+        "INSERT OR REPLACE INTO notify_causes(cause, open, surging, cleared_at) "
+        "VALUES (?, ?, ?, ?)",
+        [(s.cause, s.open, s.surging, s.cleared_at) for s in moved],
+    )
+
+
+async def _with_templates(
+    conn: aiosqlite.Connection, changes: list[CauseChange]
+) -> list[CauseChange]:
+    """The changes with the shape of their sample message (what the cause is)."""
+    out = []
+    for change in changes:
+        async with conn.execute(
+            "SELECT message FROM errors WHERE id = ?", (change.sample_error_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        template = cause_template(row[0]) if row else ""
+        out.append(CauseChange(**{**_fields(change), "template": template}))
+    return out
+
+
+def _fields(change: CauseChange) -> dict[str, Any]:
+    return {name: getattr(change, name) for name in CauseChange.__slots__}
+
+
+class CauseAlerts:
+    """One per notifier: the debounce memory of alert mode (the rest is in the ledger)."""
+
+    def __init__(self) -> None:
+        self._pending: _Pending | None = None
+
+    @staticmethod
+    async def forget(conn: aiosqlite.Connection) -> None:
+        """Leaving alert mode: the next time it starts from the causes as they are then."""
+        await conn.execute("DELETE FROM notify_causes")
+
+    async def baseline(
+        self, conn: aiosqlite.Connection, now: datetime, settings: NotificationSettings
+    ) -> None:
+        """Entering alert mode: record every cause as it is, announcing nothing."""
+        self._pending = None
+        _, moved = await detect(conn, now, settings)
+        await _record(conn, moved)
+
+    def reset(self) -> None:
+        self._pending = None
+
+    async def round(
+        self,
+        conn: aiosqlite.Connection,
+        now: datetime,
+        settings: NotificationSettings,
+        muted: set[str],
+    ) -> list[CauseChange]:
+        """The changes to announce now (already recorded as announced), or none yet."""
+        changes, moved = await detect(conn, now, settings)
+        loud = [c for c in changes if c.cause not in muted]
+        if not loud:
+            self._pending = None
+            await _record(conn, moved)  # surges that ended, changes of muted causes
+            return []
+        keys = frozenset(k for c in loud for k in c.keys)
+        pending = self._pending
+        if pending is None:
+            self._pending = pending = _Pending(keys, now, now)
+        elif pending.keys != keys:
+            pending.keys, pending.last = keys, now
+        if now - pending.last < QUIET and now - pending.first < MAX_WAIT:
+            return []
+        self._pending = None
+        await _record(conn, moved)
+        fresh = await Outbox.fresh_keys(conn, keys)
+        loud = [c for c in loud if set(c.keys) & fresh]
+        await Outbox.remember_keys(conn, fresh, now)
+        return await _with_templates(conn, loud)
