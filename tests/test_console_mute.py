@@ -1,0 +1,80 @@
+"""Muting a cause from the causes view (``C``, then ``m``): Pilot on the embedded demo,
+the mute asked of and kept by the real service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from test_console_causes import goto, open_causes
+from textual.widgets import DataTable, OptionList
+
+from tui import i18n
+from tui.screens.causes import CausesScreen
+from tui.screens.mute import DURATIONS, MuteScreen, duration_label
+
+
+def test_durations_read_as_hours_and_days() -> None:
+    assert [duration_label(m) for m in DURATIONS] == [
+        "For 1 hour",
+        "For 8 hours",
+        "For 1 day",
+        "For 7 days",
+    ]
+    try:
+        i18n.set_lang("ja")
+        assert duration_label(60) == "1 時間" and duration_label(7 * 24 * 60) == "7 日間"
+    finally:
+        i18n.set_lang("en")
+
+
+async def test_m_mutes_the_cause_for_the_chosen_time_then_unmutes(
+    make_app: Callable[..., Any], wait_ready: Any
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await open_causes(app, pilot, wait_ready)
+        cause = await goto(pilot, screen, "picklist.restricted_value", "Contact")
+        await pilot.press("m")
+        await wait_ready(pilot, lambda: isinstance(app.screen, MuteScreen))
+        options = app.screen.query_one(OptionList)
+        assert [str(options.get_option_at_index(i).prompt) for i in range(4)] == [
+            "For 1 hour",
+            "For 8 hours",
+            "For 1 day",
+            "For 7 days",
+        ]
+        assert options.option_count == 4  # not muted yet: no "Unmute now"
+        await pilot.press("down", "down", "enter")  # for 1 day
+        await wait_ready(pilot, lambda: isinstance(app.screen, CausesScreen))
+        await wait_ready(pilot, lambda: cause.cause in screen.mutes)
+        mutes = await app.session.cause_mutes()
+        mute = mutes[cause.cause]
+        assert (mute.until - mute.muted_at).total_seconds() == 24 * 3600
+        table = screen.query_one(DataTable)
+        cell = table.get_cell(cause.cause, "muted")
+        assert str(cell) == f"{mute.until:%Y-%m-%d %H:%M}"
+
+        await pilot.press("m")  # muted: the dialog says until when and offers to unmute
+        await wait_ready(pilot, lambda: isinstance(app.screen, MuteScreen))
+        options = app.screen.query_one(OptionList)
+        assert options.option_count == 5
+        assert str(options.get_option_at_index(4).prompt) == "Unmute now"
+        await pilot.press("end", "enter")
+        await wait_ready(pilot, lambda: cause.cause not in screen.mutes)
+        assert await app.session.cause_mutes() == {}
+        assert str(table.get_cell(cause.cause, "muted")) == ""
+
+
+async def test_escape_leaves_the_mute_as_it_was(
+    make_app: Callable[..., Any], wait_ready: Any
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await open_causes(app, pilot, wait_ready)
+        await goto(pilot, screen, "picklist.restricted_value", "Contact")
+        await pilot.press("m")
+        await wait_ready(pilot, lambda: isinstance(app.screen, MuteScreen))
+        await pilot.press("escape")
+        await wait_ready(pilot, lambda: isinstance(app.screen, CausesScreen))
+        assert await app.session.cause_mutes() == {}
