@@ -34,8 +34,9 @@ async def test_alert_mode_and_its_rule_are_saved(wired: Wired) -> None:
     host = Host(screen)
     async with host.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
-        errors, minutes = screen.query_one("#alert-errors", Input), screen.query_one(
-            "#alert-minutes", Input
+        errors, minutes = (
+            screen.query_one("#alert-errors", Input),
+            screen.query_one("#alert-minutes", Input),
         )
         assert (errors.value, minutes.value) == ("10", "10")
         assert errors.disabled and minutes.disabled  # daily: the rule does not apply
