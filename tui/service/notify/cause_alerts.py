@@ -23,7 +23,7 @@ announced, not the backlog. Leaving it forgets the record.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -89,9 +89,11 @@ async def _one(conn: aiosqlite.Connection, sql: str, *args: Any) -> tuple[Any, .
 
 
 async def detect(
-    conn: aiosqlite.Connection, now: datetime, settings: NotificationSettings
+    conn: aiosqlite.Connection, now: datetime, settings: NotificationSettings, announce: bool = True
 ) -> tuple[list[CauseChange], list[_Seen]]:
-    """The announceable changes of every cause, and the rows of ``notify_causes`` that move."""
+    """The announceable changes of every cause, and the rows of ``notify_causes`` that move.
+
+    Without ``announce`` (the baseline) only the rows: the keys are not looked up."""
     since = iso(now - timedelta(minutes=settings.alert_minutes))
     async with conn.execute(_CANDIDATES, (since,)) as cur:
         rows = await cur.fetchall()
@@ -115,6 +117,8 @@ async def detect(
         seen = _Seen(cause, is_open, surging, iso(now) if cleared else cleared_at)
         if (seen.open, seen.surging) != (bool(was_open), bool(was_surging)):
             moved.append(seen)
+        if not announce or not (opened or surge or cleared):
+            continue
         keys: list[str] = []
         if opened:
             (seq,) = await _one(
@@ -126,12 +130,11 @@ async def detect(
         if cleared:
             (seq,) = await _one(conn, "SELECT max(seq) FROM error_causes WHERE cause = ?", cause)
             keys.append(f"cleared:{cause}:{seq}")
-        if keys:
-            back = cleared_at if opened and was_open is not None else None
-            changes.append(
-                CauseChange(cause, type_, sub, obj, open_errors, recent, opened, back,
-                            surge, cleared, tuple(keys), sample)
-            )  # fmt: skip
+        back = cleared_at if opened and was_open is not None else None
+        changes.append(
+            CauseChange(cause, type_, sub, obj, open_errors, recent, opened, back,
+                        surge, cleared, tuple(keys), sample)
+        )  # fmt: skip
     return changes, moved
 
 
@@ -153,13 +156,8 @@ async def _with_templates(
             "SELECT message FROM errors WHERE id = ?", (change.sample_error_id,)
         ) as cur:
             row = await cur.fetchone()
-        template = cause_template(row[0]) if row else ""
-        out.append(CauseChange(**{**_fields(change), "template": template}))
+        out.append(replace(change, template=cause_template(row[0]) if row else ""))
     return out
-
-
-def _fields(change: CauseChange) -> dict[str, Any]:
-    return {name: getattr(change, name) for name in CauseChange.__slots__}
 
 
 class CauseAlerts:
@@ -178,7 +176,7 @@ class CauseAlerts:
     ) -> None:
         """Entering alert mode: record every cause as it is, announcing nothing."""
         self._pending = None
-        _, moved = await detect(conn, now, settings)
+        _, moved = await detect(conn, now, settings, announce=False)
         await _record(conn, moved)
 
     def reset(self) -> None:
