@@ -4,12 +4,18 @@ the mute asked of and kept by the real service."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import httpx
+import orjson
+from modal_host import Host
+from notify_env import Clock, NotifyEnv, at
 from test_console_causes import goto, open_causes
 from textual.widgets import DataTable, OptionList
 
 from tui import i18n
+from tui.data.session import DataSession
 from tui.screens.causes import CausesScreen
 from tui.screens.mute import DURATIONS, MuteScreen, duration_label
 
@@ -78,3 +84,48 @@ async def test_escape_leaves_the_mute_as_it_was(
         await pilot.press("escape")
         await wait_ready(pilot, lambda: isinstance(app.screen, CausesScreen))
         assert await app.session.cause_mutes() == {}
+
+
+async def test_a_refused_mute_says_why_and_changes_nothing(tmp_path: Path) -> None:
+    """A service that refuses the mute (another version, stricter): the reason shows,
+    as typed, and the cause stays unmuted."""
+    env = await NotifyEnv(tmp_path / "ledger.sqlite3", Clock(at("2025-06-16T09:00"))).start()
+    refusal = "minutes: [bold]mutes[/] are off on this service"
+    real = env.service.asgi
+
+    async def stricter(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "PUT":
+            body = orjson.dumps({"error": {"code": "invalid_mute", "message": refusal}})
+            headers = [(b"content-type", b"application/json")]
+            await send({"type": "http.response.start", "status": 422, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await real(scope, receive, send)
+
+    console = await DataSession.open(
+        url="http://synchealth.test",
+        transport=httpx.ASGITransport(app=stricter),
+        cache_path=tmp_path / "cache.sqlite3",
+    )
+    try:
+        await env.report(2, "picklist")
+        screen = CausesScreen(console, set())
+        host = Host(screen)
+        async with host.run_test(size=(140, 40)) as pilot:
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+            await pilot.press("m")
+            await pilot.pause()
+            assert isinstance(host.screen, MuteScreen)
+            await pilot.press("enter")  # for 1 hour
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+            said = [n.message for n in host._notifications]
+            assert said == [f"Not changed: {refusal}"]
+            assert screen.mutes == {}
+            cause = screen.causes[0].cause
+            assert str(screen.query_one(DataTable).get_cell(cause, "muted")) == ""
+        assert await console.cause_mutes() == {}
+    finally:
+        await console.close()
+        await env.stop()

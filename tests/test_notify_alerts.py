@@ -21,6 +21,8 @@ from notify_env import (
     smtp_server,
 )
 
+from tui.service.notify.text import WIDTH, columns
+
 T0 = at("2025-03-10T08:00:00")
 TEAM = ["ops@acme.example"]
 PICKLIST = "Restricted picklist value (Contact)"
@@ -257,6 +259,8 @@ async def test_alerts_go_to_the_webhook_in_japanese(tmp_path: Path) -> None:
         finally:
             await env.stop()
     [post] = hook.posts
+    body = post.body["text"].split("\n\n", 1)[1]  # after the subject
+    assert all(columns(line) <= WIDTH for line in body.splitlines()), body
     assert post.body["text"].startswith("[synchealth] 原因 2 件の状態が変化 — Acme org\n\n")
     assert "• 新しい原因\n  禁止された選択リスト値 (Contact)\n" in post.body["text"]
     assert "未解決のエラー 2 件" in post.body["text"]
@@ -336,3 +340,14 @@ async def test_a_mute_body_that_is_not_json_is_refused(env: NotifyEnv) -> None:
     answer = await env.client.put(f"/v1/notifications/mutes/{cause}", content=b"{oops")
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"]["code"] == "invalid_json"
+
+
+async def test_the_test_message_describes_alert_mode(env: NotifyEnv, smtp: SmtpRunning) -> None:
+    await alerts(env, alert_errors=50, alert_minutes=15)
+    answer = await env.client.post("/v1/notifications/test", json={"channel": "email"})
+    assert answer.status_code == 200 and answer.json()["ok"], answer.text
+    [mail] = smtp.mailbox.messages
+    assert (
+        "Notifications: on, alerts only: a new\ncause, 50 errors in 15 min, a\ncleared cause."
+        in body_of(mail)
+    )
