@@ -11,7 +11,7 @@ cause totals (tui/service/causes.py):
   message, once fewer than half that many are;
 - **cleared**: a cause whose open errors fell back to zero.
 
-Changes are debounced like immediate messages (:data:`QUIET`, :data:`MAX_WAIT`): the
+Changes are debounced like immediate messages (:class:`.schedule.Debounce`): the
 errors of one bad deploy arrive over seconds, and a new cause that then grows fast
 is one message, not two. Changes of a muted cause are recorded without a word.
 Each change has a key (what, the cause, and the seq or error id that made it); the
@@ -33,9 +33,7 @@ from tui.data.causes import cause_template
 from tui.data.models import NotificationSettings
 from tui.service.ledger import iso
 from tui.service.notify.outbox import Outbox
-
-QUIET = timedelta(seconds=20)
-MAX_WAIT = timedelta(seconds=45)
+from tui.service.notify.schedule import Debounce
 
 _CANDIDATES = (
     "SELECT t.cause, t.type, t.subtype, t.sf_object, t.open_errors, t.sample_error_id, "
@@ -72,13 +70,6 @@ class _Seen:
     open: bool
     surging: bool
     cleared_at: str | None
-
-
-@dataclass(slots=True)
-class _Pending:
-    keys: frozenset[str]
-    first: datetime
-    last: datetime
 
 
 async def _one(conn: aiosqlite.Connection, sql: str, *args: Any) -> tuple[Any, ...]:
@@ -164,7 +155,7 @@ class CauseAlerts:
     """One per notifier: the debounce memory of alert mode (the rest is in the ledger)."""
 
     def __init__(self) -> None:
-        self._pending: _Pending | None = None
+        self._debounce = Debounce()
 
     @staticmethod
     async def forget(conn: aiosqlite.Connection) -> None:
@@ -175,12 +166,12 @@ class CauseAlerts:
         self, conn: aiosqlite.Connection, now: datetime, settings: NotificationSettings
     ) -> None:
         """Entering alert mode: record every cause as it is, announcing nothing."""
-        self._pending = None
+        self._debounce.reset()
         _, moved = await detect(conn, now, settings, announce=False)
         await _record(conn, moved)
 
     def reset(self) -> None:
-        self._pending = None
+        self._debounce.reset()
 
     async def round(
         self,
@@ -193,18 +184,13 @@ class CauseAlerts:
         changes, moved = await detect(conn, now, settings)
         loud = [c for c in changes if c.cause not in muted]
         if not loud:
-            self._pending = None
+            self._debounce.reset()
             await _record(conn, moved)  # surges that ended, changes of muted causes
             return []
         keys = frozenset(k for c in loud for k in c.keys)
-        pending = self._pending
-        if pending is None:
-            self._pending = pending = _Pending(keys, now, now)
-        elif pending.keys != keys:
-            pending.keys, pending.last = keys, now
-        if now - pending.last < QUIET and now - pending.first < MAX_WAIT:
+        if not self._debounce.due(keys, now):
             return []
-        self._pending = None
+        self._debounce.reset()
         await _record(conn, moved)
         fresh = await Outbox.fresh_keys(conn, keys)
         loud = [c for c in loud if set(c.keys) & fresh]

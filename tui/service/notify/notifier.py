@@ -10,8 +10,8 @@ A round, under one lock (the background loop and tests never overlap):
    when to try again.
 
 Immediate messages are debounced: errors that arrive together make one message,
-sent once no new error came for :data:`QUIET`, or :data:`MAX_WAIT` after the first
-unannounced one was noticed, whichever is first. With the loop's default 5 s
+sent once no new error came for 20 s, or 45 s after the first unannounced one was
+noticed, whichever is first (:class:`.schedule.Debounce`). With the loop's default 5 s
 interval that is within a minute of the first error.
 
 With notifications off the watermark follows the newest error, so turning them on
@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,15 +44,19 @@ from tui.service.notify.delivery import DeliveryError, Outgoing
 from tui.service.notify.digest import max_error_id, summarize
 from tui.service.notify.mutes import Mutes
 from tui.service.notify.outbox import Message, Outbox
-from tui.service.notify.schedule import is_digest, latest_slot, next_slot, schedule_key
+from tui.service.notify.schedule import (
+    Debounce,
+    is_digest,
+    latest_slot,
+    next_slot,
+    schedule_key,
+)
 from tui.service.notify.settings import load_settings
 from tui.service.notify.state import DigestState, NotifyState, load_state, save_state
 from tui.service.notify.text import Text
 from tui.service.notify.usage_alerts import UsageFigures, crossing
 from tui.service.usage import UsageLedger
 
-QUIET = timedelta(seconds=20)
-MAX_WAIT = timedelta(seconds=45)
 PRUNE_EVERY = timedelta(days=1)
 DELIVERIES_SHOWN = 20
 log = logging.getLogger("synchealth.notify")
@@ -61,15 +64,6 @@ log = logging.getLogger("synchealth.notify")
 
 class NotConfigured(Exception):
     """A test send on a channel that cannot send; the message says what to configure."""
-
-
-@dataclass(slots=True)
-class _Pending:
-    """Unannounced errors seen by this process: the newest id, when first and last noticed."""
-
-    top: int
-    first: datetime
-    last: datetime
 
 
 class Notifier:
@@ -94,7 +88,7 @@ class Notifier:
         self._alerts = CauseAlerts()
         self.mutes = Mutes(ledger, clock)
         self._lock = asyncio.Lock()
-        self._pending: _Pending | None = None
+        self._debounce = Debounce()
         self._pruned_at: datetime | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -158,7 +152,7 @@ class Notifier:
         self, now: datetime, settings: NotificationSettings, usage: UsageFigures | None
     ) -> None:
         if not settings.enabled or usage is None:
-            self._pending = None
+            self._debounce.reset()
             off = NotifyState(announced_id=await max_error_id(self._ledger.reader))
             if await load_state(self._ledger.reader) == off:
                 return  # nothing to write: no write lock every round while notifications are off
@@ -180,7 +174,7 @@ class Notifier:
                 self._alerts.reset()
             await save_state(conn, old, new)
         if announced_now or not settings.enabled or settings.frequency != "immediate":
-            self._pending = None
+            self._debounce.reset()
 
     async def _compose(
         self,
@@ -243,14 +237,9 @@ class Notifier:
     def _immediate_due(self, now: datetime, announced: int, top: int) -> bool:
         """Debounce: true once the new errors have been quiet, or waited, long enough."""
         if top <= announced:
-            self._pending = None
+            self._debounce.reset()
             return False
-        pending = self._pending
-        if pending is None:
-            self._pending = pending = _Pending(top, now, now)
-        elif pending.top != top:
-            pending.top, pending.last = top, now
-        return now - pending.last >= QUIET or now - pending.first >= MAX_WAIT
+        return self._debounce.due(top, now)
 
     @staticmethod
     def _digest_due(
