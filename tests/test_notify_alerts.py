@@ -164,6 +164,9 @@ async def test_a_cause_that_falls_to_zero_is_announced_cleared(
     assert len(smtp.mailbox.messages) == 1  # one left open: no change of state
     await resolve(env, ids[1:])
     await settle(env)
+    assert len(smtp.mailbox.messages) == 1  # zero, but not yet for alert_minutes
+    env.clock.advance(minutes=10)
+    await settle(env)
     assert subjects(smtp)[1] == f"[synchealth] Cause cleared: {PICKLIST} — Acme org"
     assert "• Cause cleared: no open errors left\n" in body_of(smtp.mailbox.messages[1])
     await settle(env, 120)
@@ -172,7 +175,23 @@ async def test_a_cause_that_falls_to_zero_is_announced_cleared(
     await env.report(1, "picklist")  # it comes back: that is a change too
     await settle(env)
     assert subjects(smtp)[2] == f"[synchealth] Cause back: {PICKLIST} — Acme org"
-    assert "It had cleared at 2025-03-10 08:01" in body_of(smtp.mailbox.messages[2])
+    assert "It had cleared at 2025-03-10 08:11" in body_of(smtp.mailbox.messages[2])
+
+
+async def test_a_cause_fixed_while_the_next_error_fails_does_not_flap(
+    env: NotifyEnv, smtp: SmtpRunning
+) -> None:
+    await alerts(env)
+    ids = await env.report(1, "picklist")
+    await settle(env)
+    for _ in range(3):  # the one open error is fixed, and minutes later the next one fails
+        await resolve(env, ids)
+        await settle(env)
+        env.clock.advance(minutes=4)
+        await settle(env)
+        ids = await env.report(1, "picklist")
+        await settle(env)
+    assert subjects(smtp) == [f"[synchealth] New cause: {PICKLIST} — Acme org"]
 
 
 async def test_a_muted_cause_stays_quiet_until_the_mute_ends(
@@ -195,6 +214,8 @@ async def test_a_muted_cause_stays_quiet_until_the_mute_ends(
     await env.report(5, "picklist")  # grows fast, muted
     await settle(env)
     await resolve(env, ids + [i + ids[0] for i in range(1, 6)])  # and clears, muted
+    await settle(env)
+    env.clock.advance(minutes=10)  # zero for alert_minutes: cleared, still muted
     await settle(env)
     await env.report(1, "duplicate")  # another cause still speaks
     await settle(env)

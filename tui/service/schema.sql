@@ -181,9 +181,10 @@ CREATE TABLE IF NOT EXISTS notify_state (
 -- state changes already queued (so one is never queued twice), and the mutes.
 CREATE TABLE IF NOT EXISTS notify_causes (
     cause      TEXT PRIMARY KEY,
-    open       INTEGER NOT NULL,        -- 1: had open errors; 0: cleared
+    open       INTEGER NOT NULL,        -- 1: had open errors; 0: cleared (announced)
     surging    INTEGER NOT NULL,        -- 1: past alert_errors new errors in alert_minutes
-    cleared_at TEXT                     -- when it last fell back to zero
+    cleared_at TEXT,                    -- when its last clear was announced
+    zero_since TEXT                     -- open = 1 but no open error since: a clear to come
 );
 
 CREATE TABLE IF NOT EXISTS notify_alert_keys (

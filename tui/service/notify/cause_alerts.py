@@ -9,7 +9,9 @@ cause totals (tui/service/causes.py):
 - **growing fast**: at least ``alert_errors`` errors of the cause first seen in the
   last ``alert_minutes`` (dual-write's rule); it stops growing fast, without a
   message, once fewer than half that many are;
-- **cleared**: a cause whose open errors fell back to zero.
+- **cleared**: a cause whose open errors fell back to zero and stayed there for
+  ``alert_minutes``, so a cause whose last error is fixed while the next one fails
+  does not flap between cleared and back.
 
 Changes are debounced like immediate messages (:class:`.schedule.Debounce`): the
 errors of one bad deploy arrive over seconds, and a new cause that then grows fast
@@ -37,9 +39,10 @@ from tui.service.notify.schedule import Debounce
 
 _CANDIDATES = (
     "SELECT t.cause, t.type, t.subtype, t.sf_object, t.open_errors, t.sample_error_id, "
-    "n.open, n.surging, n.cleared_at FROM cause_totals t "
+    "n.open, n.surging, n.cleared_at, n.zero_since FROM cause_totals t "
     "LEFT JOIN notify_causes n ON n.cause = t.cause "
-    "WHERE (t.open_errors > 0) != coalesce(n.open, 0) OR t.last_seen >= ? OR n.surging = 1"
+    "WHERE (t.open_errors > 0) != coalesce(n.open, 0) OR t.last_seen >= ? OR n.surging = 1 "
+    "OR n.zero_since IS NOT NULL"
 )
 
 
@@ -67,9 +70,10 @@ class _Seen:
     """A row of ``notify_causes`` as this round leaves it."""
 
     cause: str
-    open: bool
+    open: bool  # stays true until the cause's clear is announced
     surging: bool
     cleared_at: str | None
+    zero_since: str | None  # open, but no open error since then: a clear to come
 
 
 async def _one(conn: aiosqlite.Connection, sql: str, *args: Any) -> tuple[Any, ...]:
@@ -85,12 +89,15 @@ async def detect(
     """The announceable changes of every cause, and the rows of ``notify_causes`` that move.
 
     Without ``announce`` (the baseline) only the rows: the keys are not looked up."""
-    since = iso(now - timedelta(minutes=settings.alert_minutes))
+    window = timedelta(minutes=settings.alert_minutes)
+    since = iso(now - window)
     async with conn.execute(_CANDIDATES, (since,)) as cur:
         rows = await cur.fetchall()
     changes: list[CauseChange] = []
     moved: list[_Seen] = []
-    for cause, type_, sub, obj, open_errors, sample, was_open, was_surging, cleared_at in rows:
+    for row in rows:
+        cause, type_, sub, obj, open_errors, sample, was_open, was_surging, cleared_at = row[:9]
+        zero_since = row[9]
         is_open = open_errors > 0
         recent, first_recent = 0, None
         if is_open:
@@ -103,10 +110,25 @@ async def detect(
             )
         rule = 2 * recent if was_surging else recent  # half the rule ends a surge
         surging = is_open and rule >= settings.alert_errors
-        opened, cleared = is_open and not was_open, bool(was_open) and not is_open
+        opened, cleared = is_open and not was_open, False
+        if was_open and not is_open:
+            zero_since = zero_since or iso(now)
+            cleared = now - datetime.fromisoformat(zero_since) >= window
+        else:
+            zero_since = None
         surge = surging and not was_surging
-        seen = _Seen(cause, is_open, surging, iso(now) if cleared else cleared_at)
-        if (seen.open, seen.surging) != (bool(was_open), bool(was_surging)):
+        seen = _Seen(
+            cause,
+            is_open or (bool(was_open) and not cleared),
+            surging,
+            iso(now) if cleared else cleared_at,
+            None if cleared else zero_since,
+        )
+        if (seen.open, seen.surging, seen.zero_since) != (
+            bool(was_open),
+            bool(was_surging),
+            row[9],
+        ):
             moved.append(seen)
         if not announce or not (opened or surge or cleared):
             continue
@@ -131,9 +153,9 @@ async def detect(
 
 async def _record(conn: aiosqlite.Connection, moved: list[_Seen]) -> None:
     await conn.executemany(
-        "INSERT OR REPLACE INTO notify_causes(cause, open, surging, cleared_at) "
-        "VALUES (?, ?, ?, ?)",
-        [(s.cause, s.open, s.surging, s.cleared_at) for s in moved],
+        "INSERT OR REPLACE INTO notify_causes(cause, open, surging, cleared_at, zero_since) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [(s.cause, s.open, s.surging, s.cleared_at, s.zero_since) for s in moved],
     )
 
 
