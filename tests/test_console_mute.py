@@ -4,6 +4,7 @@ the mute asked of and kept by the real service."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,12 @@ import orjson
 from modal_host import Host
 from notify_env import Clock, NotifyEnv, at
 from test_console_causes import goto, open_causes
-from textual.widgets import DataTable, OptionList
+from textual.widgets import DataTable, OptionList, Static
 
 from tui import i18n
 from tui.data.session import DataSession
 from tui.screens.causes import CausesScreen
-from tui.screens.mute import DURATIONS, MuteScreen, duration_label
+from tui.screens.mute import DURATIONS, UNMUTE, MuteScreen, duration_label
 
 
 def test_durations_read_as_hours_and_days() -> None:
@@ -129,3 +130,26 @@ async def test_a_refused_mute_says_why_and_changes_nothing(tmp_path: Path) -> No
     finally:
         await console.close()
         await env.stop()
+
+
+async def test_the_mute_dialog_in_japanese_offers_to_unmute_a_muted_cause() -> None:
+    until = datetime(2025, 3, 11, 9, 0, tzinfo=UTC)
+    try:
+        i18n.set_lang("ja")
+        screen = MuteScreen("Contact: [red]Tier[/]: <value>", until)
+        host = Host(screen)
+        async with host.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            options = screen.query_one(OptionList)
+            prompts = [str(options.get_option_at_index(i).prompt) for i in range(5)]
+            assert prompts == ["1 時間", "8 時間", "1 日間", "7 日間", "今すぐミュートを解除"]
+            said = str(screen.query_one("#state", Static).render())
+            assert said == "2025-03-11 09:00（UTC）までミュート中。"
+            assert (
+                str(screen.query_one("#cause", Static).render()) == "Contact: [red]Tier[/]: <value>"
+            )
+            await pilot.press("end", "enter")
+            await pilot.pause()
+    finally:
+        i18n.set_lang("en")
+    assert host.result == UNMUTE
