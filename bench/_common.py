@@ -40,7 +40,7 @@ def workdir(size: int) -> Path:
 
 def ledger(size: int) -> Path:
     """The demo ledger of ``size`` errors (built on first use, ~18 s at 1,000,000)."""
-    from tui.data.embedded import LEDGER_NAME, ensure_demo_ledger
+    from tui.embedded import LEDGER_NAME, ensure_demo_ledger
 
     root = workdir(size)
     path = root / "data" / LEDGER_NAME
@@ -63,8 +63,8 @@ async def fill(cache_path: Path, size: int) -> tuple[Any, float]:
     """
     from tui.data.cache import Cache
     from tui.data.client import ServiceClient
-    from tui.data.embedded import start_embedded
     from tui.data.session import DataSession
+    from tui.embedded import start_embedded
 
     ledger(size)
     embedded = await start_embedded(size)

@@ -17,8 +17,8 @@ from _common import ledger, parse_size, workdir
 
 from tui.data.cache import Cache
 from tui.data.client import ServiceClient
-from tui.data.embedded import start_embedded
 from tui.data.session import DataSession
+from tui.embedded import start_embedded
 
 
 async def main(size: int) -> None:

@@ -24,11 +24,12 @@ from pathlib import Path
 
 import httpx
 
+from tui.core.sobjects import KEY_PREFIX
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
 from tui.simorg.app import create_simorg
 from tui.simorg.demo import demo_org_state
-from tui.simorg.ids import KEY_PREFIX, make_id
+from tui.simorg.ids import make_id
 from tui.simorg.state import OrgState
 
 TOKEN = "00Dbench!token"

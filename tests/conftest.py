@@ -26,8 +26,7 @@ def pristine_ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Built at the fixed time, the times the console shows ("3h ago") match the fixed
     clock, so snapshots never drift. Tests get copies: resyncs never leak between them.
     """
-    from tui.data.embedded import LEDGER_NAME
-    from tui.simorg.demo import build_demo_ledger
+    from tui.embedded import LEDGER_NAME, build_demo_ledger
 
     path = tmp_path_factory.mktemp("synchealth-pristine") / LEDGER_NAME
     build_demo_ledger(path, DEMO_SIZE, now=FIXED_NOW)
@@ -51,9 +50,9 @@ def synchealth_env(
 @pytest.fixture
 async def demo_session(synchealth_env: dict[str, Path]):
     """A DataSession on the embedded simulated org, refreshed once, closed afterwards."""
-    from tui.data.session import DataSession
+    from tui.embedded import open_data_session
 
-    session = await DataSession.open(cache_path=synchealth_env["cache_file"], demo_size=DEMO_SIZE)
+    session = await open_data_session(cache_path=synchealth_env["cache_file"], demo_size=DEMO_SIZE)
     await session.refresh()
     try:
         yield session

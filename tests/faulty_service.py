@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tui.data.models import ERROR_COLUMNS
+from tui.core.models import ERROR_COLUMNS
 
 
 @dataclass

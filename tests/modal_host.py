@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from textual.app import App
 
-from tui.data.session import DataSession
+from tui.embedded import open_data_session
 
 UNSET = object()
 
@@ -34,7 +34,7 @@ async def own_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A refreshed session on a demo ledger of this test's own."""
     monkeypatch.setenv("SYNCHEALTH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SYNCHEALTH_CACHE_DIR", str(tmp_path / "cache"))
-    opened = await DataSession.open(cache_path=tmp_path / "cache.sqlite3", demo_size=2000)
+    opened = await open_data_session(cache_path=tmp_path / "cache.sqlite3", demo_size=2000)
     await opened.refresh()
     yield opened
     await opened.close()

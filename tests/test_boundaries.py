@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-HEADLESS = ["tui.data", "tui.service", "tui.simorg"]
+HEADLESS = ["tui.core", "tui.data", "tui.service", "tui.simorg"]
 #: Every command module (the package is walked), the CLI and the settings it reads.
 HEADLESS_COMMANDS = ["tui.commands", "tui.cli", "tui.config", "tui.profiles"]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tui.core.models import ERROR_TYPES
 from tui.data.cache import Cache, CacheError, ViewFilter, ViewOrder
-from tui.data.models import ERROR_TYPES
 
 
 def row(

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tui.data.cache import Cache, CacheError, ViewFilter, ViewOrder
-from tui.data.session import DataSession
+from tui.embedded import open_data_session
 from tui.widgets.header import OfflineBanner
 
 WIDE = (160, 50)
@@ -131,7 +131,7 @@ async def test_damage_found_by_a_read_is_rebuilt_from_the_service_at_once(
     """A file too big for the open-time check: the first failing read moves it aside,
     the query answers from the fresh cache, and the next refresh refills it."""
     path = synchealth_env["cache_file"]
-    session = await DataSession.open(cache_path=path, demo_size=2000)
+    session = await open_data_session(cache_path=path, demo_size=2000)
     await session.refresh()
     total = await session.count(ViewFilter(status=None))
     await session.close()
@@ -139,7 +139,7 @@ async def test_damage_found_by_a_read_is_rebuilt_from_the_service_at_once(
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     _wreck_rows(path)
     monkeypatch.setattr("tui.data.cache_file.CHECK_AT_OPEN_LIMIT", 0)
-    session = await DataSession.open(cache_path=path, demo_size=2000)
+    session = await open_data_session(cache_path=path, demo_size=2000)
     told: list[str] = []
     session.on_rebuilt = told.append
     try:
@@ -157,7 +157,7 @@ async def test_the_console_says_the_cache_was_damaged_and_refills(
     make_app, wait_ready, synchealth_env: dict[str, Path]
 ) -> None:
     path = synchealth_env["cache_file"]
-    session = await DataSession.open(cache_path=path, demo_size=2000)
+    session = await open_data_session(cache_path=path, demo_size=2000)
     await session.refresh()
     total = await session.count(ViewFilter())
     await session.close()
@@ -177,7 +177,7 @@ async def test_the_console_says_the_cache_was_damaged_and_refills(
 
 def test_cli_export_on_a_damaged_cache_rebuilds_and_exports(tmp_path: Path) -> None:
     """Two runs of the real CLI: the second finds the damage, says so, refills, exports."""
-    from tui.data.embedded import ensure_demo_ledger
+    from tui.embedded import ensure_demo_ledger
 
     data, cache_dir = tmp_path / "data", tmp_path / "cache"
     data.mkdir()
@@ -260,7 +260,7 @@ async def test_an_export_that_hits_a_damaged_page_rebuilds_and_writes_every_row(
     import csv
 
     path = synchealth_env["cache_file"]
-    session = await DataSession.open(cache_path=path, demo_size=2000)
+    session = await open_data_session(cache_path=path, demo_size=2000)
     await session.refresh()
     total = await session.count(ViewFilter(status=None))
     await session.close()
@@ -268,7 +268,7 @@ async def test_an_export_that_hits_a_damaged_page_rebuilds_and_writes_every_row(
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     _wreck_rows(path)
     monkeypatch.setattr("tui.data.cache_file.CHECK_AT_OPEN_LIMIT", 0)
-    session = await DataSession.open(cache_path=path, demo_size=2000)
+    session = await open_data_session(cache_path=path, demo_size=2000)
     try:
         out = tmp_path / "all.csv"
         rows = await session.export(out, f=ViewFilter(status=None))

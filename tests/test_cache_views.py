@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.test_cache import row
+from tui.core.models import ERROR_TYPES
 from tui.data.cache import SORT_COLUMNS, Cache, ViewFilter, ViewOrder
-from tui.data.models import ERROR_TYPES
 
 FILTERS = (
     ViewFilter(),

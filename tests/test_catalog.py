@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from seed_article import article_text
 
-from tui.data.catalog import CatalogError, load_catalog, read_catalog
-from tui.data.lang import resolve_lang
-from tui.data.models import ERROR_TYPES
+from tui.core.catalog import CatalogError, load_catalog, read_catalog
+from tui.core.lang import resolve_lang
+from tui.core.models import ERROR_TYPES
 
 SUBTYPES = {
     "association": ["association_limit", "awaiting_account_sync"],
@@ -152,7 +152,7 @@ def test_lookups_and_fallbacks() -> None:
 @pytest.fixture
 def catalog_copy(tmp_path: Path) -> Path:
     target = tmp_path / "catalog"
-    source = resources.files("tui.data").joinpath("catalog")
+    source = resources.files("tui.core").joinpath("catalog")
     target.mkdir()
     for entry in source.iterdir():
         if entry.name.endswith(".toml"):

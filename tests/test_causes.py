@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.test_classify import CASES
-from tui.data.causes import cause_key, cause_template
-from tui.simorg.demo import build_demo_ledger
+from tui.core.causes import cause_key, cause_template
+from tui.embedded import build_demo_ledger
 
 SAME_CAUSE = [
     ("Contact Tier: bad value for restricted picklist field: Diamond",

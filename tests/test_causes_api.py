@@ -120,7 +120,7 @@ async def test_pages_and_bad_parameters(env: NotifyEnv) -> None:
 
 
 async def test_a_ledger_from_before_causes_is_indexed_on_first_read(tmp_path: Path) -> None:
-    from tui.simorg.demo import build_demo_ledger
+    from tui.embedded import build_demo_ledger
 
     db = tmp_path / "old.sqlite3"
     build_demo_ledger(db, 600, now=T0)
@@ -148,7 +148,7 @@ def recount(db: Path) -> dict[str, tuple[int, int]]:
 
 async def test_totals_kept_change_by_change_match_a_recount(tmp_path: Path) -> None:
     from tests.test_service_api import open_ids
-    from tui.simorg.demo import build_demo_ledger
+    from tui.embedded import build_demo_ledger
 
     db = tmp_path / "ledger.sqlite3"
     build_demo_ledger(db, 800, now=T0)

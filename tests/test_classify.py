@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.data.catalog import load_catalog
-from tui.data.classify import (
+from tui.core.catalog import load_catalog
+from tui.core.classify import (
     INTEGRATION_CODES,
     ClassifyInputError,
     RulesError,
@@ -278,7 +278,7 @@ def test_iter_errors_rejects_other_shapes_clearly(doc: object, expected: str) ->
 def rules_copy(tmp_path: Path) -> Path:
     target = tmp_path / "rules"
     target.mkdir()
-    for entry in resources.files("tui.data").joinpath("rules").iterdir():
+    for entry in resources.files("tui.core").joinpath("rules").iterdir():
         if entry.name.endswith(".toml"):
             (target / entry.name).write_text(entry.read_text("utf-8"), "utf-8")
     return target
@@ -364,7 +364,7 @@ def test_hostile_100kb_messages_classify_in_bounded_time() -> None:
     """
     program = (
         "import json, sys\n"
-        "from tui.data.classify import classify\n"
+        "from tui.core.classify import classify\n"
         "for code, message in json.load(sys.stdin):\n"
         "    got = classify({'errorCode': code, 'message': message, 'fields': []})\n"
         "    assert got.message == message\n"

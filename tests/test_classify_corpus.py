@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from tui.data.catalog import load_catalog
-from tui.data.classify import classify, load_rules
+from tui.core.catalog import load_catalog
+from tui.core.classify import classify, load_rules
 
 CORPUS = Path(__file__).parent / "corpus"
 TARGET = 0.95
@@ -81,7 +81,7 @@ def test_every_status_code_of_the_enum_is_mapped_exactly_once() -> None:
     enum = _enum()
     assert len(enum) == len(set(enum)) > 350
     mapped: Counter[str] = Counter()
-    for entry in resources.files("tui.data").joinpath("rules").iterdir():
+    for entry in resources.files("tui.core").joinpath("rules").iterdir():
         if entry.name.endswith(".toml"):
             data = tomllib.loads(entry.read_text("utf-8"))
             mapped.update(code for status in data.get("status", []) for code in status["codes"])

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tui.cli import main
-from tui.data.catalog import load_catalog
+from tui.core.catalog import load_catalog
 
 REST_ARRAY = [
     {

@@ -20,10 +20,11 @@ import uvicorn
 
 from tui.cli import main
 from tui.data.client import ServiceClient, ServiceUnavailable
+from tui.embedded import build_demo_ledger
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
 from tui.simorg.app import create_simorg
-from tui.simorg.demo import build_demo_ledger, demo_org_state
+from tui.simorg.demo import demo_org_state
 
 API_TOKEN = "shapi-cli-Vb7Kq2Lm9Xw4"
 ORG_TOKEN = "00Dcli!org-token"

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tui.core.models import ERROR_COLUMNS, NotificationSettings
 from tui.data.client import (
     BadResponse,
     ServiceClient,
@@ -16,7 +17,6 @@ from tui.data.client import (
     ServiceUnauthorized,
     ServiceUnavailable,
 )
-from tui.data.models import ERROR_COLUMNS, NotificationSettings
 
 TOKEN = "s3cret-token-value"
 
@@ -24,9 +24,10 @@ TOKEN = "s3cret-token-value"
 @pytest.fixture
 async def service(tmp_path: Path):
     """The real service on a small demo ledger, protected by an API token."""
+    from tui.embedded import build_demo_ledger
     from tui.service import ServiceConfig, SyncHealthService
     from tui.simorg import create_simorg
-    from tui.simorg.demo import build_demo_ledger, demo_org_state
+    from tui.simorg.demo import demo_org_state
 
     ledger = tmp_path / "ledger.sqlite3"
     build_demo_ledger(ledger, 300)

@@ -14,8 +14,8 @@ import httpx
 import orjson
 import pytest
 
-from tui.data.classify import classify
-from tui.service.apiversion import check_api_version
+from tui.core.apiversion import check_api_version
+from tui.core.classify import classify
 from tui.service.salesforce import (
     OrgLimits,
     RequestLimitExceeded,

@@ -388,7 +388,7 @@ async def test_h_shows_what_a_resync_did_after_its_summary_closed(make_app, wait
 
 
 async def test_t_explains_every_subtype_of_the_type_zero_ones_too(make_app, wait_ready) -> None:
-    from tui.data.catalog import load_catalog
+    from tui.core.catalog import load_catalog
     from tui.i18n import t
     from tui.screens.overview import TypeOverviewScreen
 
@@ -424,7 +424,7 @@ async def test_t_explains_every_subtype_of_the_type_zero_ones_too(make_app, wait
 
 
 def test_the_overview_explains_subtypes_with_no_open_errors() -> None:
-    from tui.data.catalog import load_catalog
+    from tui.core.catalog import load_catalog
     from tui.i18n import t
     from tui.widgets.detail import overview_text
 

@@ -18,6 +18,7 @@ from textual.widgets import Static
 
 from tui import i18n
 from tui.data.session import DataSession, ResyncPlan
+from tui.embedded import open_data_session
 from tui.screens.resync import ResyncConfirmScreen, ResyncRunScreen
 from tui.widgets.detail import error_text
 
@@ -28,7 +29,7 @@ def _text(screen) -> str:
 
 @pytest.fixture
 async def session(env: Env, tmp_path: Path) -> AsyncIterator[DataSession]:  # noqa: F811
-    opened = await DataSession.open(
+    opened = await open_data_session(
         url="http://synchealth.test",
         cache_path=tmp_path / "cache.sqlite3",
         transport=httpx.ASGITransport(app=env.service.asgi),

@@ -5,8 +5,9 @@ from __future__ import annotations
 import socket
 import sqlite3
 
-from tui.data.models import ERROR_TYPES
-from tui.data.session import DataSession, ViewFilter
+from tui.core.models import ERROR_TYPES
+from tui.data.session import ViewFilter
+from tui.embedded import open_data_session
 from tui.screens.health import DETAIL_DELAY, HealthScreen
 from tui.screens.records import RecordsScreen
 from tui.widgets.cards import CardStrip, ErrorCard
@@ -199,7 +200,7 @@ async def test_affected_records_view_marks_records_errors_and_escape_returns(mak
 
 
 async def test_detail_pane_explains_a_card_and_a_row(make_app, wait_ready):
-    from tui.data.catalog import load_catalog
+    from tui.core.catalog import load_catalog
 
     app = make_app()
     async with app.run_test(size=WIDE) as pilot:
@@ -229,7 +230,7 @@ async def test_detail_pane_explains_a_card_and_a_row(make_app, wait_ready):
 
 
 async def test_offline_opens_on_the_cache_and_says_so(make_app, wait_ready, synchealth_env):
-    session = await DataSession.open(cache_path=synchealth_env["cache_file"], demo_size=2000)
+    session = await open_data_session(cache_path=synchealth_env["cache_file"], demo_size=2000)
     await session.refresh()
     cached = await session.count(ViewFilter())
     await session.close()
@@ -247,7 +248,7 @@ async def test_offline_opens_on_the_cache_and_says_so(make_app, wait_ready, sync
 
 
 async def test_japanese_shows_japanese_titles(make_app, wait_ready):
-    from tui.data.catalog import load_catalog
+    from tui.core.catalog import load_catalog
 
     app = make_app(lang="ja")
     try:
@@ -268,7 +269,7 @@ async def test_japanese_shows_japanese_titles(make_app, wait_ready):
 async def test_record_names_with_markup_and_escape_codes_show_as_typed(
     make_app, wait_ready, synchealth_env
 ):
-    session = await DataSession.open(cache_path=synchealth_env["cache_file"], demo_size=2000)
+    session = await open_data_session(cache_path=synchealth_env["cache_file"], demo_size=2000)
     await session.refresh()
     await session.close()
     nasty = "[bold]x[/] \x1b[31mred"

@@ -10,13 +10,14 @@ from typing import Any
 
 import httpx
 import orjson
+from clock import Clock
 from modal_host import Host
-from notify_env import Clock, NotifyEnv, at
+from notify_env import NotifyEnv, at
 from test_console_causes import goto, open_causes
 from textual.widgets import DataTable, OptionList, Static
 
 from tui import i18n
-from tui.data.session import DataSession
+from tui.embedded import open_data_session
 from tui.screens.causes import CausesScreen
 from tui.screens.mute import DURATIONS, UNMUTE, MuteScreen, duration_label
 
@@ -103,7 +104,7 @@ async def test_a_refused_mute_says_why_and_changes_nothing(tmp_path: Path) -> No
             return
         await real(scope, receive, send)
 
-    console = await DataSession.open(
+    console = await open_data_session(
         url="http://synchealth.test",
         transport=httpx.ASGITransport(app=stricter),
         cache_path=tmp_path / "cache.sqlite3",

@@ -10,12 +10,13 @@ import httpx
 import orjson
 import pytest
 
-from tui.data.catalog import load_catalog
-from tui.data.classify import classify
+from tui.core.catalog import load_catalog
+from tui.core.classify import classify
+from tui.embedded import build_demo_ledger
 from tui.service.salesforce import SalesforceConnector, StaticToken
 from tui.simorg import demo
 from tui.simorg.app import create_simorg
-from tui.simorg.demo import CASES, build_demo_ledger, demo_org_state
+from tui.simorg.demo import CASES, demo_org_state
 
 NOW = datetime(2025, 6, 16, 3, 30, tzinfo=UTC)
 TOKEN = "00Dsim!demo"

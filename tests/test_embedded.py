@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tui.core.models import ERROR_TYPES
 from tui.data import paths
 from tui.data.cache import ViewFilter
-from tui.data.embedded import LEDGER_NAME, ensure_demo_ledger, start_embedded
-from tui.data.models import ERROR_TYPES
-from tui.data.session import DataSession
+from tui.embedded import LEDGER_NAME, ensure_demo_ledger, open_data_session, start_embedded
 
 
 def test_dirs_follow_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,7 +38,7 @@ async def test_embedded_default_end_to_end(tmp_path: Path, monkeypatch: pytest.M
     # its own data dir: the resync below changes the ledger other tests share otherwise
     monkeypatch.setenv("SYNCHEALTH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SYNCHEALTH_CACHE_DIR", str(tmp_path / "cache"))
-    session = await DataSession.open(demo_size=2000)  # no url: embedded, default cache path
+    session = await open_data_session(demo_size=2000)  # no url: embedded, default cache path
     try:
         result = await session.refresh()
         assert result.online and result.changed == 2000

@@ -19,11 +19,12 @@ import uvicorn
 from sfstandin import serve_in_thread
 from simcrm import CollectionsWriter, SimCrm, engine_code
 
+from tui.core.sobjects import KEY_PREFIX
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
 from tui.simorg.app import create_simorg
 from tui.simorg.demo import demo_org_state
-from tui.simorg.ids import KEY_PREFIX, make_id
+from tui.simorg.ids import make_id
 
 ORG_TOKEN = "00Dengine!org-token"
 API_TOKEN = "shapi-engine-Qm4Zt8Kp2Wd6"

@@ -12,10 +12,11 @@ import httpx
 import pytest
 from test_ingest import ORG_TOKEN, T0, Clock, Env, close_env, email_item
 
+from tui.embedded import build_demo_ledger
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
 from tui.simorg.app import create_simorg
-from tui.simorg.demo import build_demo_ledger, demo_org_state
+from tui.simorg.demo import demo_org_state
 
 DEMO_SIZE = 20
 

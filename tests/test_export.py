@@ -208,7 +208,7 @@ async def test_a_failure_midway_leaves_the_old_file(cache: Cache, tmp_path: Path
 @pytest.fixture(scope="module")
 def cli_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A private demo ledger (2000 errors): the CLI's service writes usage into it."""
-    from tui.data.embedded import ensure_demo_ledger
+    from tui.embedded import ensure_demo_ledger
 
     data = tmp_path_factory.mktemp("cli-data")
     ensure_demo_ledger(2000, data)

@@ -9,12 +9,13 @@ from pathlib import Path
 from tests.conftest import DEMO_SIZE
 from tui.data.cache import ViewFilter
 from tui.data.session import DataSession, FillProgress
+from tui.embedded import open_data_session
 from tui.widgets.header import fill_text
 
 
 def ledger_counts(data_dir: Path) -> tuple[int, int]:
     """(errors, open errors) in the service's own ledger file."""
-    from tui.data.embedded import LEDGER_NAME
+    from tui.embedded import LEDGER_NAME
 
     with sqlite3.connect(data_dir / LEDGER_NAME) as conn:
         total = conn.execute("SELECT count(*) FROM errors").fetchone()[0]
@@ -23,7 +24,7 @@ def ledger_counts(data_dir: Path) -> tuple[int, int]:
 
 
 async def open_session(env: dict[str, Path]) -> DataSession:
-    session = await DataSession.open(cache_path=env["cache_file"], demo_size=DEMO_SIZE)
+    session = await open_data_session(cache_path=env["cache_file"], demo_size=DEMO_SIZE)
     session.page_size = 250
     session.cache.bulk_threshold = 250
     return session

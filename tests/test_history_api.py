@@ -11,8 +11,8 @@ import httpx
 import pytest
 from test_ingest import Env, close_env, email_item, start_env
 
+from tui.core.models import ACTOR_HEADER
 from tui.data.client import ServiceClient, actor_name
-from tui.data.models import ACTOR_HEADER
 
 
 @pytest.fixture

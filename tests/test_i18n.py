@@ -7,6 +7,7 @@ from importlib import resources
 from seed_article import article_text, bracketed_labels
 
 from tui import i18n
+from tui.core.lang import counted
 
 PLACEHOLDER = re.compile(r"\{(\w+)")
 
@@ -46,8 +47,8 @@ def test_counts_pick_the_plural_form_and_get_thousands_separators() -> None:
         assert i18n.t("modals.resync.question", count=1200) == "1,200件のエラーを再同期しますか？"
     finally:
         i18n.set_lang("en")
-    assert i18n.counted(1, "call") == "1 call"
-    assert i18n.counted(3661, "call") == "3,661 calls"
+    assert counted(1, "call") == "1 call"
+    assert counted(3661, "call") == "3,661 calls"
 
 
 def test_no_english_string_hedges_a_plural() -> None:

@@ -14,27 +14,22 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from clock import Clock
 
+from tui.core.sobjects import KEY_PREFIX
+from tui.embedded import build_demo_ledger
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
 from tui.service.ingest import MAX_BODY_BYTES, MAX_ITEMS, MAX_MESSAGE, MAX_NAME
 from tui.service.migrations import SCHEMA_VERSION
 from tui.simorg.app import create_simorg
-from tui.simorg.demo import build_demo_ledger, demo_org_state
-from tui.simorg.ids import KEY_PREFIX, make_id
+from tui.simorg.demo import demo_org_state
+from tui.simorg.ids import make_id
 from tui.simorg.state import OrgState
 
 T0 = datetime(2025, 3, 10, 12, 30, tzinfo=UTC)
 ORG_TOKEN = "00Dtest!org-token"
 DEMO_SIZE = 60
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

@@ -21,9 +21,10 @@ import pytest
 from sfstandin import serve_in_thread
 from test_serve_loopback import free_port, wait_for
 
+from tui.core.sobjects import KEY_PREFIX
 from tui.simorg.app import create_simorg
 from tui.simorg.demo import demo_org_state
-from tui.simorg.ids import KEY_PREFIX, make_id
+from tui.simorg.ids import make_id
 
 ORG_TOKEN = "00Dkill!org-token"
 CHUNK = 200

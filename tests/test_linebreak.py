@@ -12,10 +12,10 @@ from textual.geometry import Region
 from textual.visual import Visual, visualize
 from textual.widgets import Static
 
-from tui.data.catalog import load_catalog
+from tui.core.catalog import load_catalog
 from tui.i18n import set_lang, strings
+from tui.text.linebreak import cells, line_spans, wrap_text
 from tui.widgets.detail import DetailPane, error_text, type_text
-from tui.widgets.linebreak import cells, line_spans, wrap_text
 from tui.widgets.prose import Prose
 
 CLOSING = "、。，．,.)）」』】〕〉》］｝!?！？"

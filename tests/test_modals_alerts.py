@@ -10,7 +10,7 @@ from test_modals_notifications import Wired, retype, settle, text_of, wired
 from textual.widgets import Button, Input, RadioButton, Switch
 
 from tui.screens.notifications import NotificationsScreen
-from tui.widgets.notify_fields import FieldError, parse_alert_errors, parse_alert_minutes
+from tui.text.notify_fields import FieldError, parse_alert_errors, parse_alert_minutes
 
 __all__ = ["wired"]  # the fixture
 

@@ -7,7 +7,7 @@ from modal_host import UNSET, Host, own_session
 from textual.widgets import Button, Input, Static
 
 from tui import i18n
-from tui.data.models import Usage
+from tui.core.models import Usage
 from tui.screens.allocation import AllocationScreen, parse_allocation
 
 session = own_session  # a ledger of its own: these tests change data

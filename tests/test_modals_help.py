@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from textual.app import App
+from modal_host import Host
 from textual.widgets import DataTable, Static
 
 from tui import i18n
 from tui.screens.help import HelpScreen
 
-UNSET = object()
 BINDINGS = [
     ("resync", "r", "Resync marked errors (else the cursor row)"),
     ("export", "e", "Export CSV"),
     ("mark", "space", "Mark / unmark row"),
     ("odd", "[", "A record named [bold]x[/] stays literal"),
 ]
-
-
-class Host(App[None]):
-    def __init__(self, modal: Any) -> None:
-        super().__init__()
-        self.modal = modal
-        self.result: Any = UNSET
-
-    def on_mount(self) -> None:
-        self.push_screen(self.modal, callback=self._done)
-
-    def _done(self, result: Any) -> None:
-        self.result = result
 
 
 @pytest.mark.parametrize("key", ["escape", "question_mark"])

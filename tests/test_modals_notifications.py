@@ -28,18 +28,19 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Checkbox, Input, RadioSet, Static, Switch
 
 from tui import i18n
+from tui.core.models import NotificationSettings
 from tui.data.client import ServiceClient, ServiceUnavailable
-from tui.data.models import NotificationSettings
 from tui.data.session import DataSession
+from tui.embedded import open_data_session
 from tui.screens.notifications import NotificationsScreen
-from tui.widgets.deliveries import DeliveryTable
-from tui.widgets.notify_fields import (
+from tui.text.notify_fields import (
     FieldError,
     parse_digest_time,
     parse_recipients,
     parse_thresholds,
     parse_timezone,
 )
+from tui.widgets.deliveries import DeliveryTable
 
 session = own_session  # a ledger of its own: these tests change data
 SERVICE_URL = "http://synchealth.test"
@@ -63,7 +64,7 @@ async def wired(tmp_path: Path) -> AsyncIterator[Wired]:
             webhook_url=hook.url(),
         )
         await env.start()
-        console = await DataSession.open(
+        console = await open_data_session(
             url=SERVICE_URL,
             transport=httpx.ASGITransport(app=env.service.asgi),
             cache_path=tmp_path / "cache.sqlite3",
@@ -354,7 +355,7 @@ async def test_a_service_that_cannot_be_reached_is_said_and_nothing_can_be_saved
     tmp_path: Path,
 ) -> None:
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    console = await DataSession.open(url=url, cache_path=tmp_path / "cache.sqlite3")
+    console = await open_data_session(url=url, cache_path=tmp_path / "cache.sqlite3")
     console.client.backoff = 0.01
     screen = NotificationsScreen(console)
     host = Host(screen)

@@ -7,7 +7,7 @@ from modal_host import UNSET, Host, own_session
 from textual.widgets import Button, Static
 
 from tui import i18n
-from tui.data.catalog import load_catalog
+from tui.core.catalog import load_catalog
 from tui.data.session import ResyncPlan, ResyncSummary, ViewFilter
 from tui.screens.resync import ResyncConfirmScreen, ResyncRunScreen, summary_lines
 

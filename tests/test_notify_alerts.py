@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clock import Clock
 from notify_env import (
-    Clock,
     Mailbox,
     NotifyEnv,
     SmtpRunning,

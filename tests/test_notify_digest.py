@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from notify_env import Clock, Mailbox, NotifyEnv, SmtpRunning, at, body_of, smtp_server
+from clock import Clock
+from notify_env import Mailbox, NotifyEnv, SmtpRunning, at, body_of, smtp_server
 
 TEAM = ["ops@acme.example"]
 

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from notify_env import Clock, NotifyEnv, WebhookReceiver, at
+from clock import Clock
+from notify_env import NotifyEnv, WebhookReceiver, at
 
-from tui.data.embedded import start_embedded
+from tui.embedded import start_embedded
 
 T0 = at("2025-03-10T08:00:00")
 

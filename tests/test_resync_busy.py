@@ -18,8 +18,9 @@ from test_service_api import assert_error_body, open_ids, resync, snapshot
 from test_session import Stack
 
 from tui.data.cache import ViewFilter
+from tui.embedded import build_demo_ledger
 from tui.service import resync as resync_module
-from tui.simorg.demo import build_demo_ledger, demo_org_state
+from tui.simorg.demo import demo_org_state
 
 
 class CountingTransport(httpx.AsyncBaseTransport):

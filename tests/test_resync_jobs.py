@@ -15,11 +15,12 @@ import orjson
 import pytest
 from test_ingest import ORG_TOKEN, T0, Clock, Env, close_env
 
+from tui.core.sobjects import KEY_PREFIX
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
 from tui.simorg.app import create_simorg
 from tui.simorg.demo import demo_org_state
-from tui.simorg.ids import KEY_PREFIX, make_id
+from tui.simorg.ids import make_id
 from tui.simorg.state import OrgState
 
 CONTACT = KEY_PREFIX["Contact"]

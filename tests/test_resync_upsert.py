@@ -12,7 +12,8 @@ import httpx
 import pytest
 from test_ingest import T0, Clock, Env, close_env, open_env, start_env
 
-from tui.simorg.demo import build_demo_ledger, demo_org_state
+from tui.embedded import build_demo_ledger
+from tui.simorg.demo import demo_org_state
 
 LOCKED = {"statusCode": "UNABLE_TO_LOCK_ROW",
           "message": "unable to obtain exclusive access to this record"}  # fmt: skip

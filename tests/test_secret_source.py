@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from tui.data.secret_source import (
+from tui.core.secret_source import (
     MAX_SECRET_BYTES,
     SecretSourceError,
     read_secret,

@@ -13,24 +13,18 @@ from typing import Any
 
 import httpx
 import pytest
+from clock import Clock
 
+from tui.embedded import build_demo_ledger
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
 from tui.simorg.app import create_simorg
-from tui.simorg.demo import build_demo_ledger, demo_org_state
+from tui.simorg.demo import demo_org_state
 from tui.simorg.state import OrgState
 
 T0 = datetime(2025, 3, 10, 12, 30, tzinfo=UTC)
 ORG_TOKEN = "00Dtest!token"
 DEMO_SIZE = 400
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

@@ -17,7 +17,8 @@ import pytest
 from faulty_service import FaultyService, service_error
 from modal_host import Host
 
-from tui.data.session import JOB_META, DataSession, ViewFilter
+from tui.data.session import JOB_META, ViewFilter
+from tui.embedded import open_data_session
 from tui.widgets.header import OfflineBanner
 
 WIDE = (160, 50)
@@ -134,7 +135,7 @@ async def test_the_resync_dialog_shows_retries_and_can_be_stopped(tmp_path: Path
 
     with FaultyService() as svc:
         svc.answer("POST", "/v1/resync/jobs", 200, {}, delay=3.0)
-        session = await DataSession.open(
+        session = await open_data_session(
             url=svc.url, cache_path=tmp_path / "c.sqlite3", timeout=0.3
         )
         try:
@@ -163,14 +164,14 @@ async def test_a_refused_resync_is_settled_and_never_sent_again(tmp_path: Path) 
     cache = tmp_path / "c.sqlite3"
     with FaultyService() as svc:
         svc.answer("POST", "/v1/resync", 500, service_error("internal", "Ledger write failed."))
-        session = await DataSession.open(url=svc.url, cache_path=cache, retries=0)
+        session = await open_data_session(url=svc.url, cache_path=cache, retries=0)
         try:
             summary = await session.resync([1, 2])
             assert summary.refused == "Ledger write failed." and summary.kept == 0
             assert await session.pending_resync() == []
         finally:
             await session.close()
-        session = await DataSession.open(url=svc.url, cache_path=cache)
+        session = await open_data_session(url=svc.url, cache_path=cache)
         try:
             assert (await session.refresh()).online
             assert len(svc.posted("/v1/resync")) == 1  # the next start sent nothing
@@ -182,14 +183,14 @@ async def test_an_unanswered_resync_is_kept_and_only_replayed_when_asked(tmp_pat
     cache = tmp_path / "c.sqlite3"
     with FaultyService() as svc:
         svc.answer("POST", "/v1/resync", 200, {}, delay=2.0)
-        session = await DataSession.open(url=svc.url, cache_path=cache, timeout=0.3, retries=0)
+        session = await open_data_session(url=svc.url, cache_path=cache, timeout=0.3, retries=0)
         try:
             summary = await session.resync([7, 8])
             assert summary.kept == 2 and "slow" in (summary.refused or "")
         finally:
             await session.close()
         first_id = svc.posted("/v1/resync")[0]["request_id"]
-        session = await DataSession.open(url=svc.url, cache_path=cache, timeout=0.3, retries=0)
+        session = await open_data_session(url=svc.url, cache_path=cache, timeout=0.3, retries=0)
         try:
             assert (await session.refresh()).online
             assert len(svc.posted("/v1/resync")) == 1  # a refresh never replays
@@ -203,7 +204,7 @@ async def test_an_unanswered_resync_is_kept_and_only_replayed_when_asked(tmp_pat
 async def test_the_console_asks_before_replaying(make_app, wait_ready, synchealth_env) -> None:
     from tui.screens.replay import ReplayConfirmScreen
 
-    session = await DataSession.open(cache_path=synchealth_env["cache_file"], demo_size=2000)
+    session = await open_data_session(cache_path=synchealth_env["cache_file"], demo_size=2000)
     await session.refresh()
     ids = list(await session.view_ids(ViewFilter(), "id", False))[:3]
     await session.cache.add_pending("req-unanswered", ids)

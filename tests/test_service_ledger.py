@@ -9,19 +9,12 @@ from pathlib import Path
 
 import orjson
 import pytest
+from clock import Clock
 
 from tui.service.ledger import SCHEMA_VERSION, ErrorChange, Ledger, LedgerError
 from tui.service.usage import OrgLimits, UsageLedger
 
 T0 = datetime(2025, 3, 10, 12, 30, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def add_errors(db: Path, n: int, start_seq: int = 1) -> None:

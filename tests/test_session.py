@@ -12,6 +12,7 @@ import pytest
 from tui.data.cache import Cache, ViewFilter
 from tui.data.client import ServiceClient
 from tui.data.session import DataSession, ResyncProgress
+from tui.embedded import open_data_session
 
 URL = "http://svc.test"
 
@@ -35,7 +36,7 @@ class Stack:
     """The real service on a demo ledger, with the simulated org in-process."""
 
     def __init__(self, tmp_path: Path, size: int = 600) -> None:
-        from tui.simorg.demo import build_demo_ledger
+        from tui.embedded import build_demo_ledger
 
         self.ledger = tmp_path / "ledger.sqlite3"
         self.cache_path = tmp_path / "cache.sqlite3"
@@ -64,7 +65,9 @@ class Stack:
         return self.org.state.org.api_used
 
     async def session(self) -> DataSession:
-        return await DataSession.open(url=URL, cache_path=self.cache_path, transport=self.transport)
+        return await open_data_session(
+            url=URL, cache_path=self.cache_path, transport=self.transport
+        )
 
 
 @pytest.fixture
@@ -110,7 +113,7 @@ async def test_offline_refresh_keeps_the_cache(stack: Stack, tmp_path: Path) -> 
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("Connection refused", request=request)
 
-    offline = await DataSession.open(
+    offline = await open_data_session(
         url=URL, cache_path=stack.cache_path, transport=httpx.MockTransport(refuse)
     )
     offline.client.backoff = 0.001

@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tui.core.sobjects import KEY_PREFIX
 from tui.simorg.app import create_simorg
-from tui.simorg.ids import KEY_PREFIX, is_well_formed, make_id, parse_id, suffix
+from tui.simorg.ids import is_well_formed, make_id, parse_id, suffix
 from tui.simorg.state import POPULATION, OrgState
 
 TOKEN = "00Dsim!org-test"

@@ -35,8 +35,9 @@ import orjson
 import pytest
 
 from tests.sfstandin import CLIENT_ID, CLIENT_SECRET, USERNAME, app_for, make_key_pair
+from tui.core.sobjects import KEY_PREFIX
 from tui.simorg.app import create_simorg, release_label
-from tui.simorg.ids import KEY_PREFIX, is_well_formed, make_id
+from tui.simorg.ids import is_well_formed, make_id
 from tui.simorg.state import OrgState
 
 TOKEN = "00Dsim!answers-test"

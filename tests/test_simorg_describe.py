@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tui.core.sobjects import FIELDS
 from tui.simorg.app import create_simorg
-from tui.simorg.metadata import FIELDS
 from tui.simorg.state import OrgState
 
 TOKEN = "00Dsim!describe"

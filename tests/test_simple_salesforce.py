@@ -22,7 +22,8 @@ from simple_salesforce.exceptions import (
 )
 
 from tests.sfstandin import GIVEN_TOKEN, StandIn, make_tls_files, standin_in_thread
-from tui.simorg.ids import KEY_PREFIX, make_id
+from tui.core.sobjects import KEY_PREFIX
+from tui.simorg.ids import make_id
 from tui.simorg.state import OrgState
 
 

@@ -17,8 +17,9 @@ from textual.app import App
 from textual.pilot import Pilot
 
 from tui import i18n
-from tui.data.models import HourBucket, Usage
+from tui.core.models import HourBucket, Usage
 from tui.data.session import DataSession, ResyncPlan, ViewFilter
+from tui.embedded import open_data_session
 from tui.screens.allocation import AllocationScreen
 from tui.screens.export import ExportScreen
 from tui.screens.help import HelpScreen
@@ -63,7 +64,7 @@ class Host(App[None]):
 
     async def on_mount(self) -> None:
         if self.tmp is not None:
-            self.session = await DataSession.open(
+            self.session = await open_data_session(
                 cache_path=self.tmp / "cache.sqlite3", demo_size=2000
             )
             await self.session.refresh()

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tui.config import ConfigError, load_config
-from tui.data.zone import resolve_zone, zone_named
+from tui.core.zone import resolve_zone, zone_named
 from tui.screens.health import DETAIL_DELAY
-from tui.widgets import timefmt
+from tui.text import timefmt
 from tui.widgets.detail import DetailPane
 from tui.widgets.errorgrid import ErrorGrid
 from tui.widgets.header import StatusHeader

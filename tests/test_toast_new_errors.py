@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 
 from tui import i18n
-from tui.data.embedded import EMBEDDED_URL
 from tui.data.session import DataSession, ViewFilter
-from tui.widgets.arrivals import arrivals_text
+from tui.embedded import EMBEDDED_URL, open_data_session
+from tui.text.arrivals import arrivals_text
 
 PICKLIST = {
     "statusCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
@@ -46,7 +46,7 @@ NEW_THREE = [
 
 async def post_errors(session: DataSession, items: list[dict[str, Any]]) -> dict[str, Any]:
     """Report failures to the session's embedded service, as the sync engine would."""
-    transport = session._embedded.transport  # the in-process service the console reads
+    transport = session._owned.transport  # the in-process service the console reads
     async with httpx.AsyncClient(transport=transport, base_url=EMBEDDED_URL) as http:
         answer = await http.post("/v1/errors", json={"errors": items})
     assert answer.status_code == 200, answer.text
@@ -79,7 +79,7 @@ async def test_a_repeat_of_a_known_error_is_not_new(demo_session) -> None:
 
 
 async def test_the_first_fill_of_an_empty_cache_counts_nothing(synchealth_env, tmp_path) -> None:
-    session = await DataSession.open(cache_path=tmp_path / "fresh.sqlite3", demo_size=2000)
+    session = await open_data_session(cache_path=tmp_path / "fresh.sqlite3", demo_size=2000)
     try:
         first = await session.refresh()
         assert first.changed == 2000 and first.new_errors == {}

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.test_service_api import T0, Clock, Env, client_for, make_service, open_ids, resync
+from tui.embedded import build_demo_ledger
 from tui.service.usage import hour_start
-from tui.simorg.demo import build_demo_ledger, demo_org_state
+from tui.simorg.demo import demo_org_state
 
 
 @pytest.fixture

@@ -21,10 +21,12 @@ from textual.dom import DOMNode
 from textual.message import Message
 
 from tui.config import Config
+from tui.core.lang import Lang
+from tui.core.models import Usage
 from tui.data.client import actor_name
-from tui.data.models import Usage
 from tui.data.session import DataSession, RefreshResult, ViewFilter
-from tui.i18n import Lang, set_lang, strings, t
+from tui.embedded import open_data_session
+from tui.i18n import set_lang, strings, t
 from tui.screens.health import HealthScreen
 from tui.widgets.header import Status
 
@@ -237,7 +239,7 @@ class SyncHealthApp(App[int]):
         from tui.data.session import problem_of
 
         try:
-            session = await DataSession.open(**self._open_args)
+            session = await open_data_session(**self._open_args)
         except (ServiceError, CacheError) as exc:
             self.post_message(SessionFailed(exc.message, problem_of(exc)))
         except OSError as exc:
@@ -412,7 +414,7 @@ class SyncHealthApp(App[int]):
 
     def _announce_arrivals(self, new_errors: dict[str, int]) -> None:
         """One toast for every error new to the console, however many arrived."""
-        from tui.widgets.arrivals import arrivals_text
+        from tui.text.arrivals import arrivals_text
 
         self.notify(
             arrivals_text(new_errors),

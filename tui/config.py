@@ -54,9 +54,9 @@ from pydantic import (
     model_validator,
 )
 
-from tui.data.tomlfile import parse_toml, read_utf8
-from tui.data.zone import zone_named
-from tui.service.apiversion import check_api_version
+from tui.core.apiversion import check_api_version
+from tui.core.tomlfile import parse_toml, read_utf8
+from tui.core.zone import zone_named
 
 APP_NAME = "synchealth"
 CONFIG_ENV = "SYNCHEALTH_CONFIG"
@@ -330,3 +330,15 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     what = f"config file {target}"
     _refuse_inline_secrets(raw, what)
     return parse_toml(raw, Config, ConfigError, what)
+
+
+def configured_lang() -> str | None:
+    """The ``lang`` of the user's config file; None when unset or the file is unusable.
+
+    The CLI's pipe commands must not fail over a console setting, so a broken
+    config file only means "not configured" here (the console reports it).
+    """
+    try:
+        return load_config().lang
+    except ConfigError:
+        return None

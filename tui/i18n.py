@@ -8,8 +8,9 @@ Placeholders use ``str.format`` names: ``t("resync.confirm", count=3)``.
 A string that names a number of things is a table of plural forms,
 ``rows = { one = "{count} row", other = "{count} rows" }``; Japanese has no plural
 and gives ``other`` only. ``t(key, count=n)`` with an int ``n`` picks the form and
-writes ``n`` with thousands separators. :func:`counted` is the same English rule
-for the service's and the command line's messages, which are English only.
+writes ``n`` with thousands separators. The rule is :func:`tui.core.lang.plural_form`;
+:func:`tui.core.lang.counted` applies it to the service's and the command line's
+messages, which are English only.
 """
 
 from __future__ import annotations
@@ -17,23 +18,11 @@ from __future__ import annotations
 import tomllib
 from functools import cache
 from importlib import resources
-from typing import Literal
 
-Lang = Literal["en", "ja"]
-LANGS: tuple[Lang, ...] = ("en", "ja")
+from tui.core.lang import LANGS, Lang, plural_form
+from tui.core.tomlfile import flatten_strings
 
 _current: Lang = "en"
-
-
-def _flatten(table: dict, prefix: str = "") -> dict[str, str]:
-    flat: dict[str, str] = {}
-    for key, value in table.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}."))
-        else:
-            flat[name] = str(value)
-    return flat
 
 
 @cache
@@ -42,7 +31,7 @@ def strings(lang: Lang) -> dict[str, str]:
     merged: dict[str, str] = {}
     for entry in sorted(resources.files("tui.locale").iterdir(), key=lambda e: e.name):
         if entry.name.endswith(f".{lang}.toml"):
-            merged.update(_flatten(tomllib.loads(entry.read_text(encoding="utf-8"))))
+            merged.update(flatten_strings(tomllib.loads(entry.read_text(encoding="utf-8"))))
     return merged
 
 
@@ -55,10 +44,6 @@ def set_lang(lang: Lang) -> None:
 
 def current_lang() -> Lang:
     return _current
-
-
-def _plural_form(lang: Lang, n: int) -> str:
-    return "one" if lang == "en" and n == 1 else "other"
 
 
 def t(key: str, /, **values: object) -> str:
@@ -75,7 +60,7 @@ def t(key: str, /, **values: object) -> str:
         table = strings(lang)
         forms = [key]
         if number is not None:
-            forms.append(f"{key}.{_plural_form(lang, number)}")
+            forms.append(f"{key}.{plural_form(lang, number)}")
         forms.append(f"{key}.other")
         text = next((table[name] for name in forms if name in table), None)
         if text is not None:
@@ -94,8 +79,3 @@ def service_message(code: str, message: str) -> str:
     (in the current language), the service's ``message`` otherwise."""
     key = f"main.service.{code}"
     return t(key) if code and key in strings("en") else message
-
-
-def counted(n: int, noun: str) -> str:
-    """``n`` and an English ``noun``, plural unless n is 1: ``counted(2, "call")`` is 2 calls."""
-    return f"{n:,} {noun}{'' if _plural_form('en', n) == 'one' else 's'}"

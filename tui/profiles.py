@@ -35,7 +35,7 @@ from tui.config import (
     config_path,
     load_config,
 )
-from tui.data.secret_source import SecretSourceError, read_secret, secret_from_env, secret_from_file
+from tui.core.secret_source import SecretSourceError, read_secret, secret_from_env, secret_from_file
 
 if TYPE_CHECKING:
     from tui.service.config import ServiceConfig

@@ -6,8 +6,9 @@ import json
 import sys
 from typing import Any
 
-from tui.data.catalog import Catalog, load_catalog
-from tui.data.lang import LANGS, configured_lang, resolve_lang
+from tui.config import configured_lang
+from tui.core.catalog import Catalog, load_catalog
+from tui.core.lang import LANGS, resolve_lang
 
 #: The few words of the listing that are not catalog text.
 _LABELS: dict[str, dict[str, str]] = {

@@ -1,7 +1,7 @@
 """``synchealth classify``: classify Salesforce errors read from stdin, one JSON line each.
 
 Input is one JSON document (pretty-printed is fine) or JSON Lines, one document
-per line; each document is any shape :func:`tui.data.classify.iter_errors`
+per line; each document is any shape :func:`tui.core.classify.iter_errors`
 accepts. JSON Lines are processed as they arrive, so a pipe sees results at
 once; a bad line stops the run with exit code 2 after the lines before it were
 printed.
@@ -17,9 +17,10 @@ from typing import Any, TextIO
 import orjson
 
 from tui.commands.say import say
-from tui.data.catalog import load_catalog
-from tui.data.classify import ClassifyInputError, classify, iter_errors
-from tui.data.lang import LANGS, configured_lang, resolve_lang
+from tui.config import configured_lang
+from tui.core.catalog import load_catalog
+from tui.core.classify import ClassifyInputError, classify, iter_errors
+from tui.core.lang import LANGS, resolve_lang
 
 
 class _BadInput(Exception):

@@ -35,8 +35,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tui.config import ConfigError
-    from tui.data.lang import resolve_lang
-    from tui.data.zone import resolve_zone
+    from tui.core.lang import resolve_lang
+    from tui.core.zone import resolve_zone
     from tui.profiles import target_from_args
 
     try:
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     from tui.app import SyncHealthApp
-    from tui.widgets.timefmt import set_zone
+    from tui.text.timefmt import set_zone
 
     set_zone(zone)
 

@@ -71,7 +71,7 @@ async def _doctor(args: argparse.Namespace, target: ServiceTarget) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.data.lang import resolve_lang
+    from tui.core.lang import resolve_lang
     from tui.i18n import set_lang
 
     target = service_target("doctor", args)

@@ -19,12 +19,12 @@ from typing import Any, BinaryIO
 
 from tui.commands.say import say
 from tui.commands.target import open_session, service_target
-from tui.data.terminal import TerminalWriter, is_terminal
 from tui.profiles import ServiceTarget, add_service_arguments
+from tui.text.terminal import TerminalWriter, is_terminal
 
 
 def add_parser(subparsers: Any) -> None:
-    from tui.data.models import ERROR_TYPES
+    from tui.core.models import ERROR_TYPES
 
     parser = subparsers.add_parser(
         "export",
@@ -84,9 +84,9 @@ def _drop_stdout() -> None:
 
 
 async def _export(args: argparse.Namespace, target: ServiceTarget) -> int:
+    from tui.core.lang import resolve_lang
     from tui.data.cache import CacheError, ViewFilter
     from tui.data.export import ExportError
-    from tui.data.lang import resolve_lang
 
     session = await open_session("export", target, args.demo_size)
     if session is None:

@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 
 from tui.commands.say import say
 from tui.commands.target import service_target
+from tui.core.lang import counted
 from tui.data.failure_columns import (
     FileRefused,
     fields_from_describe,
@@ -39,7 +40,6 @@ from tui.data.failure_files import (
     FailureFile,
     read_failures,
 )
-from tui.i18n import counted
 from tui.profiles import ServiceTarget, add_service_arguments
 
 BATCH_ITEMS = 500
@@ -204,7 +204,7 @@ async def _send_all(
 
     embedded = None
     if target.url is None:
-        from tui.data.embedded import start_embedded
+        from tui.embedded import start_embedded
 
         embedded = await start_embedded(demo_size)
         client = ServiceClient(embedded.base_url, transport=embedded.transport)

@@ -1,14 +1,14 @@
 """What the CLI commands print: one place, so nothing reaches a terminal raw.
 
 A message may quote a record name or a Salesforce message; when stderr is a terminal,
-control characters are shown as escapes (:mod:`tui.data.terminal`), else written as is.
+control characters are shown as escapes (:mod:`tui.text.terminal`), else written as is.
 """
 
 from __future__ import annotations
 
 import sys
 
-from tui.data.terminal import for_terminal, is_terminal
+from tui.text.terminal import for_terminal, is_terminal
 
 
 def say(command: str, message: str) -> None:

@@ -102,7 +102,7 @@ def ledger_problem(db: Path) -> str | None:
 
 
 def _demo_ledger(db: Path, size: int) -> None:
-    from tui.simorg.demo import build_demo_ledger
+    from tui.embedded import build_demo_ledger
 
     if not db.exists():
         show(f"Building a demo ledger of {size:,} errors in {db} ...")
@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from tui.config import ConfigError
-    from tui.data.tomlfile import describe
+    from tui.core.tomlfile import describe
     from tui.profiles import select, serve_plan, service_config
     from tui.service.app import SyncHealthService
     from tui.service.auth import is_loopback

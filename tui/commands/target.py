@@ -33,10 +33,12 @@ async def open_session(command: str, target: ServiceTarget, demo_size: int) -> D
     """A data session on ``target``; None once the reason it cannot open is said."""
     from tui.data.cache import CacheError
     from tui.data.client import ServiceError
-    from tui.data.session import DataSession
+    from tui.embedded import open_data_session
 
     try:
-        return await DataSession.open(url=target.url, token=target.token_value, demo_size=demo_size)
+        return await open_data_session(
+            url=target.url, token=target.token_value, demo_size=demo_size
+        )
     except (CacheError, ServiceError) as exc:
         say(command, exc.message)
         return None

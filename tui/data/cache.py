@@ -24,13 +24,13 @@ from array import array
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import aiosqlite
 import orjson
 
+from tui.core.models import ERROR_COLUMNS, ERROR_TYPES
 from tui.data.cache_file import (
     CacheDamaged,
     CacheError,
@@ -41,16 +41,20 @@ from tui.data.cache_file import (
     move_aside,
     should_check,
 )
-from tui.data.models import ERROR_COLUMNS, ERROR_TYPES
+from tui.data.values import (
+    SORT_COLUMNS,
+    ErrorRow,
+    RecordCount,
+    SortColumn,
+    SubtypeCount,
+    TypeCount,
+    ViewFilter,
+    ViewOrder,
+)
 
 __all__ = ["Cache", "CacheDamaged", "CacheError", "ErrorRow", "QueryInterrupted", "ViewFilter"]
 
 SCHEMA_VERSION = 4
-
-SortColumn = Literal["last_seen", "type", "subtype", "sf_object", "record_name", "attempts", "id"]
-SORT_COLUMNS: tuple[str, ...] = (
-    "last_seen", "type", "subtype", "sf_object", "record_name", "attempts", "id",
-)  # fmt: skip
 
 #: Columns of the cache's ``errors`` table: ERROR_COLUMNS (fields joined with ';').
 ROW_COLUMNS = ", ".join(c for c in ERROR_COLUMNS if c != "seq")
@@ -159,82 +163,6 @@ _AGG_LEVELS = (("sub", "e.subtype"), ("type", "e.type"), ("all", "''"))
 
 class QueryInterrupted(CacheError):
     """A text-filtered query was stopped by ``Cache.interrupt_search`` (nothing is wrong)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ViewFilter:
-    type: str | None = None
-    subtype: str | None = None
-    status: str | None = "open"  # 'open' | 'resolved' | None (all)
-    text: str = ""  # case-insensitive substring of name, message, sf_id, record_id, sf_code
-    record_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ViewOrder:
-    """The order of a view: a sort column, ties broken by id in the same direction."""
-
-    sort: SortColumn = "last_seen"
-    descending: bool = True
-
-    def __post_init__(self) -> None:
-        if self.sort not in SORT_COLUMNS:
-            raise ValueError(f"cannot sort by {self.sort!r}")
-
-    def reversed(self) -> ViewOrder:
-        return ViewOrder(self.sort, not self.descending)
-
-    @property
-    def sql(self) -> str:
-        direction = "DESC" if self.descending else "ASC"
-        if self.sort == "id":
-            return f"id {direction}"
-        return f"{self.sort} {direction}, id {direction}"
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorRow:
-    id: int
-    type: str
-    subtype: str
-    object_type: str
-    record_id: str
-    record_name: str
-    sf_object: str
-    sf_id: str | None
-    direction: str
-    sf_code: str
-    message: str
-    fields: tuple[str, ...]
-    first_seen: str
-    last_seen: str
-    attempts: int
-    status: str
-
-
-@dataclass(frozen=True, slots=True)
-class TypeCount:
-    type: str
-    errors: int
-    records: int
-
-
-@dataclass(frozen=True, slots=True)
-class SubtypeCount:
-    subtype: str
-    errors: int
-    records: int
-
-
-@dataclass(frozen=True, slots=True)
-class RecordCount:
-    object_type: str
-    record_id: str
-    record_name: str
-    sf_object: str
-    sf_id: str | None
-    errors: int
-    last_seen: str
 
 
 def _row(t: tuple) -> ErrorRow:

@@ -21,7 +21,8 @@ import httpx
 import orjson
 from pydantic import ValidationError
 
-from tui.data.models import (
+from tui.core.lang import counted
+from tui.core.models import (
     ACTOR_HEADER,
     CauseErrors,
     CauseMute,
@@ -44,7 +45,7 @@ from tui.data.models import (
     Usage,
     UsageBreakdown,
 )
-from tui.i18n import counted, service_message
+from tui.i18n import service_message
 
 
 class ServiceError(Exception):

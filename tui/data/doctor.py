@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tui import __version__
+from tui.core.models import DoctorCheck, DoctorReport
 from tui.data.client import ServiceError, ServiceUnauthorized
-from tui.data.models import DoctorCheck, DoctorReport
 from tui.data.session import DataSession
 
 #: A cache older than this is yellow: the console shows figures that old.

@@ -31,9 +31,9 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from tui.core.catalog import UNKNOWN, load_catalog
+from tui.core.models import ERROR_TYPES
 from tui.data.cache import Cache, ViewFilter
-from tui.data.catalog import UNKNOWN, load_catalog
-from tui.data.models import ERROR_TYPES
 from tui.i18n import strings
 
 #: Header of the CSV, in column order.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from tui.simorg.metadata import FIELDS
+from tui.core.sobjects import FIELDS
 
 #: A field, or a lookup by a parent's field (``Account.CRM_Id__c``), as a CSV column names it.
 COLUMN = re.compile(r"(?P<rel>[A-Za-z][A-Za-z0-9_]{0,79}\.)?(?P<field>[A-Za-z][A-Za-z0-9_]{0,79})")

@@ -30,8 +30,8 @@ from typing import Any
 
 import orjson
 
+from tui.core.sobjects import OBJECT_OF_PREFIX
 from tui.data.failure_columns import COLUMN, ColumnMap, FileRefused, ObjectFields
-from tui.simorg.ids import OBJECT_OF_PREFIX  # Salesforce's own key prefixes (001, 003...)
 
 #: The largest line or row sent as one item: below the service's 5 MB body limit.
 MAX_ITEM_BYTES = 4 * 1024 * 1024

@@ -22,22 +22,30 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 import httpx
 
+from tui.core.limits import RECORDS_PER_CALL, RESYNC_MAX_IDS
+from tui.core.models import (
+    ERROR_COLUMNS,
+    CauseMute,
+    CausePage,
+    Channel,
+    HistoryPage,
+    NotificationSettings,
+    NotificationStatus,
+    ResyncResult,
+    SyncErrorDetail,
+    TestSendResult,
+    Usage,
+    UsageBreakdown,
+)
 from tui.data import paths
 from tui.data.cache import (
     Cache,
     CacheDamaged,
     CacheError,
-    ErrorRow,
-    RecordCount,
-    SortColumn,
-    SubtypeCount,
-    TypeCount,
-    ViewFilter,
-    ViewOrder,
 )
 from tui.data.cache_file import check_location
 from tui.data.client import (
@@ -51,19 +59,15 @@ from tui.data.client import (
     check_service_url,
 )
 from tui.data.export import export_csv
-from tui.data.models import (
-    ERROR_COLUMNS,
-    CauseMute,
-    CausePage,
-    Channel,
-    HistoryPage,
-    NotificationSettings,
-    NotificationStatus,
-    ResyncResult,
-    SyncErrorDetail,
-    TestSendResult,
-    Usage,
-    UsageBreakdown,
+from tui.data.values import (
+    ErrorRow,
+    FillProgress,
+    RecordCount,
+    SortColumn,
+    SubtypeCount,
+    TypeCount,
+    ViewFilter,
+    ViewOrder,
 )
 
 __all__ = [
@@ -82,12 +86,10 @@ __all__ = [
     "ViewOrder",
 ]
 
-#: The article's limit: one resync request takes at most 100 errors.
-BATCH_SIZE = 100
+#: Errors per resync request (the article's limit).
+BATCH_SIZE = RESYNC_MAX_IDS
 #: Cache meta key of the resync job this console started (its request_id).
 JOB_META = "resync_job"
-#: sObject Collections takes at most 200 records per call.
-RECORDS_PER_CALL = 200
 PAGE_SIZE = 10000
 #: Seconds a request waits for the service before "the service is slow".
 DEFAULT_TIMEOUT = 15.0
@@ -108,24 +110,10 @@ class RefreshResult:
         return sum(self.new_errors.values())
 
 
-@dataclass(frozen=True, slots=True)
-class FillProgress:
-    """How far a first fill of the cache has come (``total`` None: the service did not say)."""
+class Closable(Protocol):
+    """What a session may own besides its client and cache (the embedded service)."""
 
-    done: int
-    total: int | None
-    #: Rows per second stored so far in this run.
-    rate: float
-
-    @property
-    def fraction(self) -> float | None:
-        return None if not self.total else min(1.0, self.done / self.total)
-
-    @property
-    def seconds_left(self) -> float | None:
-        if self.total is None or self.rate <= 0:
-            return None
-        return max(0.0, (self.total - self.done) / self.rate)
+    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,11 +214,15 @@ class DataSession:
     """What the console uses; build it with ``await DataSession.open(...)``."""
 
     def __init__(
-        self, client: ServiceClient, cache: Cache, embedded: Any = None, page_size: int = PAGE_SIZE
+        self,
+        client: ServiceClient,
+        cache: Cache,
+        owned: Closable | None = None,
+        page_size: int = PAGE_SIZE,
     ) -> None:
         self.client = client
         self.cache = cache
-        self._embedded = embedded
+        self._owned = owned
         self.page_size = page_size
         self.org_name: str | None = None
         self.mode: str | None = None
@@ -258,41 +250,38 @@ class DataSession:
     @classmethod
     async def open(
         cls,
+        url: str,
         *,
-        url: str | None = None,
         token: str | None = None,
         cache_path: Path | None = None,
-        demo_size: int = 5000,
+        cache_key: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         retries: int = 3,
         actor: str | None = None,
+        owned: Closable | None = None,
     ) -> DataSession:
-        """Open the cache and a client; ``url`` None runs the embedded service.
+        """Open the cache and a client of the service at ``url``.
 
         ``transport`` replaces the network for ``url`` (tests, in-process services);
-        ``timeout`` is how long a request waits for an answer before it counts as slow,
-        ``retries`` how often an idempotent request is tried again; ``actor`` names us
-        in the service's history (default ``user@host``).
+        ``cache_key`` names the cache file instead of ``url`` (the embedded service, whose
+        URL is never resolved); ``timeout`` is how long a request waits for an answer
+        before it counts as slow, ``retries`` how often an idempotent request is tried
+        again; ``actor`` names us in the service's history (default ``user@host``).
+        ``owned`` is closed with the session, or at once if the session cannot open: the
+        composition root (tui/embedded.py) hands over the service it started this way.
         """
-        embedded = None
-        if url is None:
-            from tui.data.embedded import start_embedded
-
-            embedded = await start_embedded(demo_size)
-            url, transport, key = embedded.base_url, embedded.transport, embedded.cache_key
-        else:
-            key = check_service_url(url)
         try:
+            key = cache_key or check_service_url(url)
             cache = await Cache.open(cache_path or _cache_path(key))
         except BaseException:
-            if embedded is not None:
-                await embedded.aclose()
+            if owned is not None:
+                await owned.aclose()
             raise
         client = ServiceClient(
             url, token, transport=transport, timeout=timeout, retries=retries, actor=actor
         )
-        session = cls(client, cache, embedded)
+        session = cls(client, cache, owned)
         await session._load_cached()
         return session
 
@@ -333,9 +322,9 @@ class DataSession:
             await self.client.aclose()
             await self.cache.close()
         finally:
-            if self._embedded is not None:
-                await self._embedded.aclose()
-                self._embedded = None
+            if self._owned is not None:
+                await self._owned.aclose()
+                self._owned = None
 
     # -- refresh -------------------------------------------------------------------------
 

@@ -16,9 +16,9 @@ from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Input, Label, Static
 
+from tui.core.models import Usage
 from tui.data.cache import CacheError
 from tui.data.client import ServiceError
-from tui.data.models import Usage
 from tui.i18n import t
 from tui.widgets.prose import Prose
 

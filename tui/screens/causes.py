@@ -21,12 +21,12 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
+from tui.core.models import CauseMute, CauseSummary
 from tui.data.cache import CacheError, ViewFilter
 from tui.data.client import ServiceError
-from tui.data.models import CauseMute, CauseSummary
 from tui.i18n import t
 from tui.screens.mute import UNMUTE, MuteScreen
-from tui.widgets.safe import clean
+from tui.text.safe import clean
 
 if TYPE_CHECKING:
     from tui.data.session import DataSession

@@ -16,7 +16,7 @@ from textual.widgets import Button, Input, Label, RadioSet, Static
 
 from tui.data.soql import IdExport
 from tui.i18n import t
-from tui.widgets.safe import clean
+from tui.text.safe import clean
 from tui.widgets.toggles import StateRadioButton
 
 WHAT = ("ids", "soql")

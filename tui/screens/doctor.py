@@ -16,10 +16,10 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from tui.core.models import DoctorCheck, DoctorReport
 from tui.data.doctor import run_doctor, worst
-from tui.data.models import DoctorCheck, DoctorReport
 from tui.i18n import t
-from tui.widgets.safe import clean
+from tui.text.safe import clean
 
 if TYPE_CHECKING:
     from tui.data.session import DataSession

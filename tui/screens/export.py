@@ -27,7 +27,7 @@ from textual.widgets import (
 from tui.data.cache import CacheError, ViewFilter
 from tui.data.export import ExportError
 from tui.i18n import current_lang, t
-from tui.widgets.safe import clean
+from tui.text.safe import clean
 from tui.widgets.toggles import StateCheckbox, StateRadioButton
 
 if TYPE_CHECKING:

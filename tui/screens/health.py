@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar, cast
 
 from rich.text import Text
 from textual import events, on, work
@@ -19,12 +19,14 @@ from textual.widgets import Input, Static
 from tui.data.cache import QueryInterrupted
 from tui.data.session import ErrorRow, ViewFilter
 from tui.i18n import t
-from tui.widgets.cards import CardStrip, type_title
+from tui.screens.console import Console
+from tui.text.safe import clean
+from tui.text.titles import type_title
+from tui.widgets.cards import CardStrip
 from tui.widgets.detail import DetailPane, error_text, type_text
 from tui.widgets.errorgrid import SORT_ORDER, ErrorGrid
 from tui.widgets.header import OfflineBanner, StatusHeader
 from tui.widgets.keybar import KeyBar
-from tui.widgets.safe import clean
 from tui.widgets.usage import UsageGauge
 
 #: Seconds the grid cursor rests before the detail pane fetches that row's history.
@@ -34,9 +36,6 @@ MIN_SIZE = (60, 20)
 #: Seconds the filter box rests before its text is looked up (one query per pause, not
 #: per keystroke).
 FILTER_DELAY = 0.15
-
-if TYPE_CHECKING:
-    from tui.app import SyncHealthApp
 
 #: The grid's status switch cycles through these (None: every status).
 STATUS_CYCLE: tuple[str | None, ...] = ("open", "resolved", None)
@@ -126,8 +125,8 @@ class HealthScreen(Screen[None]):
         self.counted = True
 
     @property
-    def console(self) -> SyncHealthApp:  # the typed app
-        return self.app  # type: ignore[return-value]
+    def console(self) -> Console:  # the typed app
+        return cast(Console, self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(id="too-small", markup=False)

@@ -17,13 +17,13 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
+from tui.core.models import HistoryEntry
 from tui.data.cache import CacheError
 from tui.data.client import ServiceError
-from tui.data.models import HistoryEntry
 from tui.i18n import current_lang, t
-from tui.widgets.errorgrid import subtype_title
-from tui.widgets.safe import clean
-from tui.widgets.timefmt import ago, stamp
+from tui.text.safe import clean
+from tui.text.timefmt import ago, stamp
+from tui.text.titles import subtype_title
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -19,7 +19,7 @@ from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.i18n import t
-from tui.widgets.safe import clean
+from tui.text.safe import clean
 
 #: The durations offered, in minutes: an hour, a working day, a day, a week.
 DURATIONS: tuple[int, ...] = (60, 8 * 60, 24 * 60, 7 * 24 * 60)

@@ -2,7 +2,7 @@
 
 The settings and the channels' status load together; a channel the service has no
 configuration for (no SMTP server, no webhook URL) shows so and cannot be turned on.
-Text fields are checked as they are typed (tui/widgets/notify_fields.py); the service
+Text fields are checked as they are typed (tui/text/notify_fields.py); the service
 checks again on save and its refusal shows in the dialog. Everything the service
 reports (targets, test results, subjects, errors) is data: cleaned, never markup.
 """
@@ -35,9 +35,8 @@ from textual.widgets import (
     Switch,
 )
 
-from tui.data.cache import CacheError
-from tui.data.client import ServiceError
-from tui.data.models import (
+from tui.core.lang import LANGS
+from tui.core.models import (
     MAX_RECIPIENTS,
     Channel,
     Frequency,
@@ -45,9 +44,10 @@ from tui.data.models import (
     NotificationStatus,
     Weekday,
 )
+from tui.data.cache import CacheError
+from tui.data.client import ServiceError
 from tui.i18n import t
-from tui.widgets.deliveries import DeliveryTable, delivery_detail, local_time
-from tui.widgets.notify_fields import (
+from tui.text.notify_fields import (
     FieldError,
     parse_alert_errors,
     parse_alert_minutes,
@@ -56,8 +56,9 @@ from tui.widgets.notify_fields import (
     parse_thresholds,
     parse_timezone,
 )
+from tui.text.safe import clean
+from tui.widgets.deliveries import DeliveryTable, delivery_detail, local_time
 from tui.widgets.prose import Prose
-from tui.widgets.safe import clean
 from tui.widgets.toggles import StateCheckbox, StateRadioButton
 
 if TYPE_CHECKING:
@@ -65,7 +66,6 @@ if TYPE_CHECKING:
 
 FREQUENCIES: tuple[Frequency, ...] = get_args(Frequency)
 WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)
-LANGS: tuple[str, ...] = ("en", "ja")
 CHANNELS: tuple[Channel, ...] = ("email", "webhook")
 #: Terminal columns from which the schedule and the channels stand side by side.
 WIDE = 150

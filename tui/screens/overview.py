@@ -17,10 +17,10 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from tui.core.models import ERROR_TYPES
 from tui.data.cache import CacheError
-from tui.data.models import ERROR_TYPES
 from tui.i18n import t
-from tui.widgets.cards import type_title
+from tui.text.titles import type_title
 from tui.widgets.detail import overview_text
 from tui.widgets.prose import Prose
 

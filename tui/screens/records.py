@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from rich.text import Text
 from textual import work
@@ -22,15 +22,13 @@ from textual.widgets import Static
 from tui.data.session import ViewFilter
 from tui.data.soql import IdExport, id_export
 from tui.i18n import crm_object, t
-from tui.widgets.cards import type_title
+from tui.screens.console import Console
+from tui.text.safe import clean
+from tui.text.timefmt import ago
+from tui.text.titles import type_title
 from tui.widgets.header import StatusHeader
 from tui.widgets.keybar import KeyBar
 from tui.widgets.linegrid import Column, LineGrid
-from tui.widgets.safe import clean
-from tui.widgets.timefmt import ago
-
-if TYPE_CHECKING:
-    from tui.app import SyncHealthApp
 
 RECORD_KEYS = ("mark", "resync", "copy_ids", "records.open", "mark_all", "clear_marks", "back",
                "help", "quit")  # fmt: skip
@@ -127,8 +125,8 @@ class RecordsScreen(Screen[None]):
         self.marked_records: set[tuple[str, str]] = set()
 
     @property
-    def console(self) -> SyncHealthApp:
-        return self.app  # type: ignore[return-value]
+    def console(self) -> Console:
+        return cast(Console, self.app)
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")

@@ -13,12 +13,12 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, ProgressBar, Static
 
+from tui.core.catalog import load_catalog
 from tui.data.cache import CacheError
-from tui.data.catalog import load_catalog
 from tui.data.client import ServiceError
 from tui.i18n import current_lang, t
+from tui.text.safe import clean
 from tui.widgets.prose import Prose
-from tui.widgets.safe import clean
 
 if TYPE_CHECKING:
     from tui.data.session import DataSession, ResyncPlan, ResyncProgress, ResyncSummary

@@ -12,10 +12,10 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static, Switch
 
+from tui.core.catalog import load_catalog
+from tui.core.models import ERROR_TYPES, RetryPolicy, RetryStatus
 from tui.data.cache import CacheError
-from tui.data.catalog import load_catalog
 from tui.data.client import ServiceClient, ServiceError
-from tui.data.models import ERROR_TYPES, RetryPolicy, RetryStatus
 from tui.i18n import current_lang, t
 
 #: (input id, policy key) of the whole-number fields

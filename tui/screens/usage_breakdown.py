@@ -16,11 +16,11 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
+from tui.core.models import NamedCalls, UsageBreakdown
 from tui.data.cache import CacheError
 from tui.data.client import ServiceError
-from tui.data.models import NamedCalls, UsageBreakdown
 from tui.i18n import strings, t
-from tui.widgets.safe import clean
+from tui.text.safe import clean
 
 if TYPE_CHECKING:
     from tui.data.session import DataSession

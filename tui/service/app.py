@@ -26,7 +26,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tui import __version__
-from tui.data.models import (
+from tui.core.invalid import explain
+from tui.core.models import (
     ERROR_COLUMNS,
     AllocationUpdate,
     ApiError,
@@ -63,6 +64,7 @@ from tui.service import callcount, history
 from tui.service.auth import BearerAuth
 from tui.service.causes import PAGE_MAX, CauseIndex
 from tui.service.config import ServiceConfig
+from tui.service.connect import open_connector
 from tui.service.doctor import Doctor
 from tui.service.engine import MAX_LEASE, MAX_TAKE, MIN_LEASE, EngineQueue, EngineRefused
 from tui.service.ingest import MAX_BODY_BYTES, IngestBatch, IngestRefused, ingest
@@ -73,7 +75,6 @@ from tui.service.notify.mutes import MuteRefused
 from tui.service.notify.notifier import NotConfigured, Notifier
 from tui.service.notify.settings import (
     SettingsError,
-    explain,
     load_settings,
     parse_settings,
     save_settings,
@@ -88,7 +89,6 @@ from tui.service.retries import (
     parse_policy,
 )
 from tui.service.salesforce import call_kind
-from tui.service.sfauth import open_connector
 from tui.service.usage import OrgLimits, UsageLedger
 
 log = logging.getLogger("tui.service")
@@ -154,15 +154,6 @@ class AnswerCrashes:
                 "its log has the details.",
             )
             await answer(scope, receive, send)
-
-
-def _explain(exc: ValidationError) -> str:
-    """Pydantic's errors as one line a person can act on."""
-    parts = []
-    for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"]) or "body"
-        parts.append(f"{where}: {err['msg']} (got {err.get('input')!r})")
-    return "; ".join(parts)
 
 
 async def _capped_body(request: Request, limit: int) -> bytes:

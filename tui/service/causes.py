@@ -1,6 +1,6 @@
 """Causes in the service: a cause key kept per error, totals per cause, ``GET /v1/causes``.
 
-The key (tui/data/causes.py) is kept in ``error_causes``, brought up to date from the
+The key (tui/core/causes.py) is kept in ``error_causes``, brought up to date from the
 change feed's ``seq``: every change to an error gives it a new seq, so
 :meth:`CauseIndex.catch_up` only reads the errors changed since it last ran (the
 highest seq done is ``meta.causes_seq``). Each changed error moves the totals of its
@@ -20,7 +20,7 @@ from typing import Any
 
 import aiosqlite
 
-from tui.data.causes import cause_key, cause_template
+from tui.core.causes import cause_key, cause_template
 from tui.service.ledger import Ledger, iso
 
 BATCH = 5000

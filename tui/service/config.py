@@ -10,7 +10,7 @@ from typing import Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from tui.service.apiversion import check_api_version
+from tui.core.apiversion import check_api_version
 from tui.service.notify.smtp import SmtpServer
 from tui.service.notify.webhook import check_webhook_url
 from tui.service.sfauth import SignIn

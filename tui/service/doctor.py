@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from tui import __version__
-from tui.data.models import CheckStatus, DoctorCheck, DoctorReport, RetryStatus
+from tui.core.models import CheckStatus, DoctorCheck, DoctorReport, RetryStatus
 from tui.service.callcount import counting
 from tui.service.ledger import Ledger
 from tui.service.notify.notifier import NotConfigured, Notifier

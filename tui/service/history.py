@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from tui.data.models import ACTOR_HEADER, HistoryEntry, HistoryPage
+from tui.core.models import ACTOR_HEADER, HistoryEntry, HistoryPage
 from tui.service.ledger import Ledger, iso
 
 ACTOR_MAX = 120

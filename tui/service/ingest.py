@@ -6,7 +6,7 @@ that failed (:class:`ErrorReport`) or, with ``"outcome": "synced"``, one that sy
 one by one: an invalid item is refused with a reason that names the field, the valid
 ones are kept.
 
-Each item's Salesforce errors are classified with :func:`tui.data.classify.classify`.
+Each item's Salesforce errors are classified with :func:`tui.core.classify.classify`.
 Errors of one item that fall in the same subtype make one row (the first one's code
 and message, the fields of all of them); errors of different subtypes make one row
 each, because each needs its own fix. All rows of a batch go to the ledger in one
@@ -42,8 +42,8 @@ from pydantic import (
     model_validator,
 )
 
-from tui.data.classify import classify
-from tui.data.models import Direction
+from tui.core.classify import classify
+from tui.core.models import Direction
 from tui.service.engine import ANSWER_NOTES, answer_request
 from tui.service.ledger import Failure, Ledger, Success
 

@@ -21,14 +21,12 @@ from typing import Any
 import aiosqlite
 import orjson
 
+from tui.core.models import ERROR_COLUMNS
 from tui.service.migrations import SCHEMA_VERSION, upgrade
 
-#: Columns the change feed selects, in ``ERROR_COLUMNS`` order.
-FEED_COLUMNS = (
-    "id, seq, type, subtype, object_type, record_id, record_name, sf_object, sf_id, "
-    "direction, sf_code, message, fields, first_seen, last_seen, attempts, status"
-)
-_FIELDS_AT = 12
+#: Columns the change feed selects: ``ERROR_COLUMNS``, the API's order of a row.
+FEED_COLUMNS = ", ".join(ERROR_COLUMNS)
+_FIELDS_AT = ERROR_COLUMNS.index("fields")
 
 #: Finds the error a reported failure repeats. Built when the ledger opens rather than
 #: in schema.sql, so a bulk load (the demo builder) does not maintain it row by row:
@@ -54,6 +52,21 @@ _INSERT_ERROR = (
     "attempts, status, payload) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'open', ?)"
 )
+
+#: One attempt of an error: (error_id, at, outcome, sf_code, message, request_id).
+INSERT_ATTEMPT = (
+    "INSERT INTO attempts(error_id, at, outcome, sf_code, message, request_id) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+#: (key, JSON value) of a setting; (key, value) of the ledger's meta.
+SET_SETTING = "INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)"
+SET_META = "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)"
+
+
+def schema_sql() -> str:
+    """The ledger's tables (``schema.sql``), as every writer of a ledger creates them."""
+    return resources.files("tui.service").joinpath("schema.sql").read_text("utf-8")
+
 
 #: A repeat counts an attempt; a newer one (the flag) also takes the report's facts.
 _REPEAT_ERROR = (
@@ -116,7 +129,12 @@ class ResyncRow:
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    """One failure of one record, as the sync engine reported it (see ``record_failures``)."""
+    """One failure of one record, as the sync engine reported it (see ``record_failures``).
+
+    Not the API's ``SyncError`` (tui/core/models.py) nor the console's ``ErrorRow``: a
+    report has no id, seq, attempts or status yet (the ledger gives them, or finds the
+    error it repeats), and it carries what those lack: the record sent and when it failed.
+    """
 
     type: str
     subtype: str
@@ -203,8 +221,7 @@ class Ledger:
 
     async def _migrate(self) -> None:
         assert self._writer is not None
-        schema = resources.files("tui.service").joinpath("schema.sql").read_text("utf-8")
-        await self._writer.executescript(schema)
+        await self._writer.executescript(schema_sql())
         await self._writer.execute(RECORD_INDEX)
         version = await self.meta("schema_version", conn=self._writer)
         if version is not None and int(version) > SCHEMA_VERSION:
@@ -260,10 +277,7 @@ class Ledger:
 
     async def set_setting(self, key: str, value: Any) -> None:
         async with self.transaction() as conn:
-            await conn.execute(
-                "INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)",
-                (key, orjson.dumps(value).decode()),
-            )
+            await conn.execute(SET_SETTING, (key, orjson.dumps(value).decode()))
 
     # -- change feed and details -------------------------------------------
 

@@ -35,8 +35,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tui.data.classify import classify
-from tui.i18n import counted
+from tui.core.classify import classify
+from tui.core.lang import counted
+from tui.core.limits import RECORDS_PER_CALL, RESYNC_MAX_IDS
 from tui.service.ledger import ErrorChange, Ledger, ResyncRow
 from tui.service.salesforce import (
     RecordResult,
@@ -50,8 +51,7 @@ from tui.service.salesforce import (
 )
 from tui.service.usage import UsageLedger
 
-MAX_IDS = 100
-RECORDS_PER_CALL = 200
+MAX_IDS = RESYNC_MAX_IDS
 #: Seconds to wait before each new attempt of a call Salesforce answered "busy"; kept
 #: well under the console's 15 s wait for a resync answer.
 BUSY_BACKOFF: tuple[float, ...] = (1.0, 2.0, 5.0)

@@ -29,7 +29,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tui.data.models import NextRetry, RetryPolicy, RetryStatus
+from tui.core.invalid import explain
+from tui.core.models import NextRetry, RetryPolicy, RetryStatus
 from tui.service import history
 from tui.service.ledger import Ledger, iso
 from tui.service.resync import RECORDS_PER_CALL, ResyncRefused
@@ -51,11 +52,7 @@ def parse_policy(body: Any) -> RetryPolicy:
     try:
         return RetryPolicy.model_validate(body, strict=True)
     except ValidationError as exc:
-        parts = []
-        for err in exc.errors(include_url=False):
-            where = ".".join(str(p) for p in err["loc"]) or "body"
-            parts.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
-        raise RetryPolicyError("; ".join(parts)) from None
+        raise RetryPolicyError(explain(exc)) from None
 
 
 async def load_policy(ledger: Ledger) -> RetryPolicy:

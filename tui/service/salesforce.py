@@ -37,11 +37,12 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
-from tui.service.apiversion import MIN_API_VERSION, check_api_version
+from tui.core.apiversion import MIN_API_VERSION, check_api_version
+from tui.core.limits import RECORDS_PER_CALL
 from tui.service.auth import is_loopback
 
 #: sObject Collections accepts at most this many records per request.
-MAX_RECORDS_PER_CALL = 200
+MAX_RECORDS_PER_CALL = RECORDS_PER_CALL
 
 #: What the request being sent is for: (kind, sObject). Kinds: limits, versions,
 #: describe, update, upsert; the sObject is "" for limits and versions, and the

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import certifi
 import httpx
@@ -36,16 +36,11 @@ from pydantic import SecretStr
 
 from tui.service.salesforce import (
     OrgSession,
-    SalesforceConnector,
     SessionExpired,
     SignInError,
-    StaticToken,
     salesforce_url,
     transport_failure,
 )
-
-if TYPE_CHECKING:
-    from tui.service.config import ServiceConfig
 
 __all__ = [
     "ClientCredentials",
@@ -55,7 +50,6 @@ __all__ = [
     "SignInError",
     "SignInSession",
     "given_token_from_sf_cli",
-    "open_connector",
     "tls_verify",
 ]
 
@@ -458,26 +452,3 @@ def _advice(how: SignIn, error: str, description: str) -> str:
             "private_key_file, and that the user is pre-authorized for the app."
         )
     return "Check the connected app's client credentials settings and its run-as user."
-
-
-def open_connector(config: ServiceConfig, on_call: Callable[[], None]) -> SalesforceConnector:
-    """The connector the service uses: a sign-in when configured, else org_url + org_token."""
-    verify = tls_verify(config.ca_file)
-    if config.sign_in is None:
-        return SalesforceConnector(
-            config.org_url,
-            StaticToken(config.org_token or ""),
-            config.api_version,
-            transport=config.org_transport,
-            on_call=on_call,
-            verify=verify,
-        )
-    sessions = SignInSession(config.sign_in, transport=config.org_transport, verify=verify)
-    return SalesforceConnector(
-        None,
-        sessions,
-        config.api_version,
-        transport=config.org_transport,
-        on_call=on_call,
-        verify=verify,
-    )

@@ -28,6 +28,18 @@ HOURS = 24
 RETRY_AFTER = timedelta(seconds=60)
 
 
+#: Adds (hour, calls) to the hour's count of API calls.
+ADD_HOURLY = (
+    "INSERT INTO usage_hourly(hour, calls) VALUES (?, ?) "
+    "ON CONFLICT(hour) DO UPDATE SET calls = calls + excluded.calls"
+)
+#: Adds (hour, kind, sObject, calls) to the hour's calls of that kind.
+ADD_CALLS = (
+    "INSERT INTO usage_calls(hour, kind, sobject, calls) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT(hour, kind, sobject) DO UPDATE SET calls = calls + excluded.calls"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class OrgLimits:
     """DailyApiRequests of the org: ``max`` calls per 24 h, ``used`` by all its clients."""
@@ -110,16 +122,8 @@ class UsageLedger:
         pending: dict[str, int],
         kinds: dict[tuple[str, str, str], int],
     ) -> None:
-        await conn.executemany(
-            "INSERT INTO usage_hourly(hour, calls) VALUES (?, ?) "
-            "ON CONFLICT(hour) DO UPDATE SET calls = calls + excluded.calls",
-            list(pending.items()),
-        )
-        await conn.executemany(
-            "INSERT INTO usage_calls(hour, kind, sobject, calls) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(hour, kind, sobject) DO UPDATE SET calls = calls + excluded.calls",
-            [(*what, calls) for what, calls in kinds.items()],
-        )
+        await conn.executemany(ADD_HOURLY, list(pending.items()))
+        await conn.executemany(ADD_CALLS, [(*what, calls) for what, calls in kinds.items()])
 
     async def hourly(self) -> list[tuple[datetime, int]]:
         """The last 24 hourly buckets, oldest first, the current (partial) hour last."""

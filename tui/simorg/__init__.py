@@ -3,7 +3,7 @@
 ``tui.simorg.app.create_simorg`` serves the REST subset the connector uses (limits,
 collections update and upsert, single-record upsert) the way a real org answers it,
 so third-party clients such as simple-salesforce accept it, and, given a
-``ConnectedApp``, the OAuth token endpoint; ``tui.simorg.demo.build_demo_ledger``
+``ConnectedApp``, the OAuth token endpoint; ``tui.simorg.demo.write_demo_ledger``
 writes a demo ledger whose errors that org reproduces. See each module's docstring.
 """
 

@@ -37,14 +37,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tui.simorg import metadata as md
+from tui.core import sobjects as md
+from tui.core.limits import RECORDS_PER_CALL
 from tui.simorg.describe import describe
 from tui.simorg.oauth import ConnectedApp, TokenIssuer
 from tui.simorg.state import OrgState
 from tui.simorg.upsert import apply_upsert, plan_upserts
 from tui.simorg.validate import SfError, apply, check_record, err, record_id_of
 
-MAX_RECORDS = 200
+MAX_RECORDS = RECORDS_PER_CALL
 _VERSION = re.compile(r"^v(\d+)\.0$")
 #: The oldest version the org serves; 7.0-30.0 answer 410 (retired in Summer '25,
 #: https://help.salesforce.com/s/articleView?id=000354473&type=1).

@@ -1,8 +1,9 @@
 """The deterministic demo: a ledger full of realistic sync errors, and the org they fit.
 
-``build_demo_ledger(path, size, seed=7)`` writes a ledger (``tui/service/schema.sql``)
-in one transaction: ``size`` errors of all 32 subtypes, their attempt history, the
-last 24 hours of API usage and default settings. ``demo_org_state(seed)`` is the
+``write_demo_ledger(sink, path, size, seed=7)`` writes a ledger through the service's
+bulk load (``tui.embedded.build_demo_ledger`` opens one on a new file): ``size`` errors
+of all 32 subtypes, their attempt history, the last 24 hours of API usage and default
+settings. ``demo_org_state(seed)`` is the
 simulated org those errors were recorded against: each error's ``sf_code`` and
 ``message`` are what that org answers for the failing record.
 
@@ -39,24 +40,21 @@ million-error demo fast to build and the file small.
 from __future__ import annotations
 
 import random
-import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
-from tui.data.classify import classify
-from tui.data.models import NotificationSettings
-from tui.service.ledger import RECORD_INDEX, SCHEMA_VERSION
+from tui.core.classify import classify
+from tui.core.models import NotificationSettings
+from tui.core.sobjects import KEY_PREFIX, RECORD_TYPES
 from tui.simorg import validate as v
-from tui.simorg.ids import KEY_PREFIX, make_id
-from tui.simorg.metadata import RECORD_TYPES
+from tui.simorg.ids import make_id
 from tui.simorg.state import POPULATION, OrgState
 
 ORG_NAME = "Sakura Trading KK"
@@ -64,11 +62,6 @@ DAILY_LIMIT = 15000
 ALLOCATED = 5000
 HISTORY_ROWS_FOR = 100_000
 _CHUNK = 20_000
-_INSERT_ERROR = (
-    "INSERT INTO errors(id, seq, type, subtype, object_type, record_id, record_name, sf_object, "
-    "sf_id, direction, sf_code, message, fields, first_seen, last_seen, attempts, status, "
-    "payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
 _MASK = (1 << 64) - 1
 _WINDOW = 30 * 24 * 3600
 
@@ -983,68 +976,54 @@ def _usage_calls(usage: list[tuple[str, int]]) -> list[tuple[str, str, str, int]
     return rows
 
 
-def build_demo_ledger(
-    db_path: Path, size: int, *, seed: int = 7, now: datetime | None = None
+class LedgerSink(Protocol):
+    """Where the demo writes its ledger: the service's bulk load (tui/service/ledger_load.py),
+    handed in by the composition root (tui/embedded.py) so the simulated org imports none
+    of the service."""
+
+    def errors(self, rows: Iterable[tuple[Any, ...]]) -> None: ...
+
+    def attempts(self, rows: Iterable[tuple[Any, ...]]) -> None: ...
+
+    def usage(
+        self, hourly: Iterable[tuple[str, int]], calls: Iterable[tuple[str, str, str, int]]
+    ) -> None: ...
+
+    def meta(self, values: Mapping[str, str]) -> None: ...
+
+    def settings(self, values: Mapping[str, Any]) -> None: ...
+
+
+def write_demo_ledger(
+    sink: LedgerSink, path: Path, size: int, *, seed: int = 7, now: datetime | None = None
 ) -> DemoSummary:
-    """Write a demo ledger of ``size`` errors to ``db_path`` (which must not hold one yet)."""
+    """Write a demo ledger of ``size`` errors to ``sink`` (a new ledger at ``path``)."""
     started = time.perf_counter()
     if size < 0:
         raise ValueError("the demo size cannot be negative")
     moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     g = _Gen(demo_org_state(seed), size)
-    schema = resources.files("tui.service").joinpath("schema.sql").read_text("utf-8")
-    conn = sqlite3.connect(db_path, isolation_level=None)
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=OFF")
-        conn.executescript(schema)
-        if conn.execute("SELECT COUNT(*) FROM errors").fetchone()[0]:
-            raise ValueError(f"{db_path} already holds errors; build the demo into a new file")
-        conn.execute("BEGIN")
-        by_subtype: Counter[str] = Counter()
-        resolved = fixable = attempt_rows = 0
-        errors: list[tuple[Any, ...]] = []
-        attempts: list[tuple[Any, ...]] = []
-        for row, history, fix in _rows(g, size, seed, int(moment.timestamp())):
-            errors.append(row)
-            attempts.extend(history)
-            by_subtype[row[3]] += 1
-            resolved += row[16] == "resolved"
-            fixable += fix
-            if len(errors) >= _CHUNK:
-                attempt_rows += _flush(conn, errors, attempts)
-        attempt_rows += _flush(conn, errors, attempts)
-        usage = _usage(seed, moment)
-        conn.executemany("INSERT INTO usage_hourly(hour, calls) VALUES (?, ?)", usage)
-        conn.executemany(
-            "INSERT INTO usage_calls(hour, kind, sobject, calls) VALUES (?, ?, ?, ?)",
-            _usage_calls(usage),
-        )
-        meta = {
-            "schema_version": str(SCHEMA_VERSION),
-            "org_name": ORG_NAME,
-            "mode": "simulated",
-            "next_seq": str(size + 1),
-        }
-        conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta.items())
-        conn.execute(RECORD_INDEX)
-        settings = {
-            "allocated": ALLOCATED,
-            "notifications": NotificationSettings().model_dump(mode="json"),
-        }
-        conn.executemany(
-            "INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)",
-            [(k, orjson.dumps(val).decode()) for k, val in settings.items()],
-        )
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    finally:
-        conn.close()
+    by_subtype: Counter[str] = Counter()
+    resolved = fixable = attempt_rows = 0
+    errors: list[tuple[Any, ...]] = []
+    attempts: list[tuple[Any, ...]] = []
+    for row, history, fix in _rows(g, size, seed, int(moment.timestamp())):
+        errors.append(row)
+        attempts.extend(history)
+        by_subtype[row[3]] += 1
+        resolved += row[16] == "resolved"
+        fixable += fix
+        if len(errors) >= _CHUNK:
+            attempt_rows += _flush(sink, errors, attempts)
+    attempt_rows += _flush(sink, errors, attempts)
+    usage = _usage(seed, moment)
+    sink.usage(usage, _usage_calls(usage))
+    sink.meta({"org_name": ORG_NAME, "mode": "simulated", "next_seq": str(size + 1)})
+    sink.settings(
+        {"allocated": ALLOCATED, "notifications": NotificationSettings().model_dump(mode="json")}
+    )
     return DemoSummary(
-        path=db_path,
+        path=path,
         errors=size,
         open=size - resolved,
         resolved=resolved,
@@ -1056,13 +1035,9 @@ def build_demo_ledger(
     )
 
 
-def _flush(conn: sqlite3.Connection, errors: list[tuple], attempts: list[tuple]) -> int:
-    conn.executemany(_INSERT_ERROR, errors)
-    conn.executemany(
-        "INSERT INTO attempts(error_id, at, outcome, sf_code, message, request_id) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        attempts,
-    )
+def _flush(sink: LedgerSink, errors: list[tuple], attempts: list[tuple]) -> int:
+    sink.errors(errors)
+    sink.attempts(attempts)
     written = len(attempts)
     errors.clear()
     attempts.clear()

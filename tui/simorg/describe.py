@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tui.simorg import metadata as md
-from tui.simorg.ids import KEY_PREFIX, OBJECT_OF_PREFIX
+from tui.core import sobjects as md
+from tui.core.sobjects import KEY_PREFIX, OBJECT_OF_PREFIX
 
 #: Describe's ``type`` of each field kind the simulated org knows.
 _DESCRIBE_TYPE = {

@@ -16,17 +16,6 @@ POD = "5g00000"
 COUNTER_DIGITS = 5
 MAX_COUNTER = 62**COUNTER_DIGITS - 1
 
-KEY_PREFIX = {
-    "Account": "001",
-    "Contact": "003",
-    "Opportunity": "006",
-    "Lead": "00Q",
-    "Task": "00T",
-    "User": "005",
-    "Group": "00G",
-    "RecordType": "012",
-}
-OBJECT_OF_PREFIX = {prefix: name for name, prefix in KEY_PREFIX.items()}
 _ID_CHARS = frozenset(ALPHABET)
 
 

@@ -41,7 +41,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tui.simorg.ids import KEY_PREFIX, make_id, suffix
+from tui.core.sobjects import KEY_PREFIX
+from tui.simorg.ids import make_id, suffix
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey

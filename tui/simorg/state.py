@@ -17,7 +17,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tui.simorg.ids import KEY_PREFIX, make_id
+from tui.core.sobjects import KEY_PREFIX
+from tui.simorg.ids import make_id
 
 DELETED_MODULUS = 397
 PRIVATE_MODULUS = 293

@@ -15,8 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui.simorg import metadata as md
-from tui.simorg.ids import KEY_PREFIX, make_id, parse_id
+from tui.core import sobjects as md
+from tui.core.sobjects import KEY_PREFIX
+from tui.simorg.ids import make_id, parse_id
 from tui.simorg.state import OrgState
 from tui.simorg.validate import (
     SfError,

@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from tui.simorg import metadata as md
-from tui.simorg.ids import KEY_PREFIX, OBJECT_OF_PREFIX, is_well_formed, make_id, parse_id, suffix
+from tui.core import sobjects as md
+from tui.core.sobjects import KEY_PREFIX, OBJECT_OF_PREFIX
+from tui.simorg.ids import is_well_formed, make_id, parse_id, suffix
 from tui.simorg.state import OrgState
 
 SfError = dict[str, Any]

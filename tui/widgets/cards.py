@@ -13,10 +13,10 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
-from tui.data.catalog import load_catalog
-from tui.data.models import ERROR_TYPES
-from tui.i18n import current_lang, t
-from tui.widgets.safe import fit
+from tui.core.models import ERROR_TYPES
+from tui.i18n import t
+from tui.text.safe import fit
+from tui.text.titles import type_title
 
 #: Cards per row in the compact (two-row) layout; up/down move by this much there.
 COMPACT_COLUMNS = 4
@@ -31,15 +31,6 @@ def short(number: int) -> str:
     if number < 1_000_000:
         return f"{number // 1000}k"
     return f"{number / 1_000_000:.1f}M"
-
-
-def type_title(code: str, cells: int | None = None) -> str:
-    """A type's catalog title; its short title when ``cells`` are too few for the title."""
-    try:
-        text = load_catalog().type(code).text(current_lang())
-    except KeyError:
-        return code
-    return text.title if cells is None else text.label(cells)
 
 
 class ErrorCard(Static):

@@ -13,9 +13,9 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
 
-from tui.data.models import Delivery
+from tui.core.models import Delivery
 from tui.i18n import t
-from tui.widgets.safe import clean, fit
+from tui.text.safe import clean, fit
 
 #: Cells of the error column; the whole error shows under the table for the cursor row.
 ERROR_CELLS = 30

@@ -11,11 +11,11 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui.data.catalog import load_catalog
+from tui.core.catalog import load_catalog
 from tui.i18n import crm_object, current_lang, t
-from tui.widgets.linebreak import PhraseWrapped
-from tui.widgets.safe import clean
-from tui.widgets.timefmt import ago, stamp
+from tui.text.linebreak import PhraseWrapped
+from tui.text.safe import clean
+from tui.text.timefmt import ago, stamp
 
 
 def _section(title: str) -> Text:
@@ -164,7 +164,7 @@ def error_text(row: Any, detail: Any | None, now: datetime | None = None) -> Tex
 class DetailPane(VerticalScroll, can_focus=True):
     """Scrolls when the text is longer than the pane (j/k or arrows when focused).
 
-    Lines break between phrases (:mod:`tui.widgets.linebreak`), anew at each width.
+    Lines break between phrases (:mod:`tui.text.linebreak`), anew at each width.
     """
 
     def __init__(self, **kwargs: Any) -> None:

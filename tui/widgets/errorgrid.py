@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
-from tui.data.cache import ErrorRow, ViewFilter, ViewOrder
-from tui.data.catalog import load_catalog
+from tui.data.values import ErrorRow, ViewFilter, ViewOrder
 from tui.i18n import current_lang, t
+from tui.text.safe import clean
+from tui.text.timefmt import ago
+from tui.text.titles import subtype_title
 from tui.widgets.linegrid import Column, LineGrid
-from tui.widgets.safe import clean
-from tui.widgets.timefmt import ago
 
 #: ``Cache.view_page``'s signature: (filter, order, offset=, limit=, after=, before=, total=).
 PageLoader = Callable[..., Awaitable[list[ErrorRow]]]
@@ -36,16 +35,6 @@ _SORT_OF_COLUMN = {
     "seen": "last_seen",
     "attempts": "attempts",
 }
-
-
-@lru_cache(maxsize=512)
-def subtype_title(code: str, lang: str, cells: int | None = None) -> str:
-    """A subtype's catalog title; its short title when the title needs more than ``cells``."""
-    try:
-        text = load_catalog().subtype(code).text(lang)
-    except KeyError:
-        return code
-    return text.title if cells is None else text.label(cells)
 
 
 class ErrorGrid(LineGrid):

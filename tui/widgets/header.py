@@ -10,11 +10,11 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.i18n import t
-from tui.widgets.safe import clean
-from tui.widgets.timefmt import ago, clock, duration
+from tui.text.safe import clean
+from tui.text.timefmt import ago, clock, duration
 
 if TYPE_CHECKING:
-    from tui.data.session import FillProgress
+    from tui.data.values import FillProgress
 
 #: Kinds of problem the banner words (``ServiceError.problem``, "cache"); locale keys.
 PROBLEMS = frozenset({

@@ -24,7 +24,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.widgets.safe import fit, fit_right
+from tui.text.safe import fit, fit_right
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.visual import VisualType
 from textual.widgets import Static
 
-from tui.widgets.linebreak import PhraseWrapped
+from tui.text.linebreak import PhraseWrapped
 
 
 def _wrapped(content: object) -> PhraseWrapped:
@@ -16,7 +16,7 @@ def _wrapped(content: object) -> PhraseWrapped:
 
 
 class Prose(Static):
-    """A ``Static`` whose text (never markup) breaks lines as :mod:`tui.widgets.linebreak`
+    """A ``Static`` whose text (never markup) breaks lines as :mod:`tui.text.linebreak`
     does, so a Japanese sentence never starts a line with 、 or splits a Latin word."""
 
     def __init__(self, content: str | Text = "", **kwargs: Any) -> None:

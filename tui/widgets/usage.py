@@ -8,7 +8,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widget import Widget
 
-from tui.data.models import Usage
+from tui.core.models import Usage
 from tui.i18n import t
 
 SPARKS = "▁▂▃▄▅▆▇█"

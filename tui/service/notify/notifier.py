@@ -30,7 +30,7 @@ from typing import Any
 
 import aiosqlite
 
-from tui.data.models import (
+from tui.core.models import (
     Channel,
     NotificationSettings,
     NotificationStatus,

@@ -14,7 +14,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tui.data.models import NotificationSettings
+from tui.core.invalid import explain
+from tui.core.models import NotificationSettings
 from tui.service.ledger import Ledger
 
 KEY = "notifications"
@@ -23,24 +24,6 @@ log = logging.getLogger("synchealth.notify")
 
 class SettingsError(ValueError):
     """Settings the API refuses; ``str(err)`` names each bad field and why."""
-
-
-def _where(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "body"
-
-
-def explain(exc: ValidationError) -> str:
-    """Pydantic's errors as sentences that each start with the field."""
-    parts = []
-    for err in exc.errors(include_url=False):
-        where = _where(err["loc"])
-        if err["type"] == "extra_forbidden":
-            parts.append(f"{where}: there is no such setting")
-        elif err["type"] == "value_error":
-            parts.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
-        else:
-            parts.append(f"{where}: {err['msg']} (got {err.get('input')!r})")
-    return "; ".join(parts)
 
 
 def parse_settings(body: Any) -> NotificationSettings:

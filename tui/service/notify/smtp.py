@@ -27,8 +27,8 @@ from pydantic import (
     model_validator,
 )
 
-from tui.data.models import is_email_address
-from tui.i18n import counted
+from tui.core.lang import counted
+from tui.core.models import is_email_address
 from tui.service.auth import is_loopback
 from tui.service.notify.delivery import DeliveryError, Outgoing, Sent
 

@@ -14,32 +14,21 @@ import unicodedata
 from datetime import datetime
 from functools import cache
 from importlib import resources
-from typing import Literal
 from zoneinfo import ZoneInfo
 
-from tui.data.catalog import load_catalog
+from tui.core.catalog import load_catalog
+from tui.core.lang import LANGS, Lang, plural_form
+from tui.core.tomlfile import flatten_strings
 
-Lang = Literal["en", "ja"]
-LANGS: tuple[Lang, ...] = ("en", "ja")
 #: The widest line a body should have, in display columns.
 WIDTH = 40
-
-
-def _flatten(table: dict, prefix: str = "") -> dict[str, str]:
-    flat: dict[str, str] = {}
-    for key, value in table.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = str(value)
-    return flat
 
 
 @cache
 def messages(lang: Lang) -> dict[str, str]:
     """Every text of one language, keyed by dotted name (``body.by_type``)."""
     source = resources.files(__package__).joinpath(f"messages.{lang}.toml")
-    return _flatten(tomllib.loads(source.read_text(encoding="utf-8")))
+    return flatten_strings(tomllib.loads(source.read_text(encoding="utf-8")))
 
 
 def columns(text: str) -> int:
@@ -95,7 +84,7 @@ class Text:
 
     def count(self, key: str, count: int, /, **values: object) -> str:
         """``key_one`` for exactly one, else ``key_other``; ``count`` is shown with separators."""
-        form = "one" if count == 1 else "other"
+        form = plural_form(self.lang, count)
         return self(f"{key}_{form}", count=f"{count:,}", **values)
 
     def type_title(self, code: str) -> str:

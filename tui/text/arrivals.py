@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tui.data.models import ERROR_TYPES
+from tui.core.models import ERROR_TYPES
 from tui.i18n import t
-from tui.widgets.cards import type_title
+from tui.text.titles import type_title
 
 #: Types named in the toast; the errors of the others are summed as "n more".
 SHOWN_TYPES = 3

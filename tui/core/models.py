@@ -620,7 +620,7 @@ class HistoryPage(BaseModel):
 
 class CauseSummary(BaseModel):
     """Errors of one subtype and object whose messages differ only by ids, values, names
-    and numbers (tui/data/causes.py)."""
+    and numbers (tui/core/causes.py)."""
 
     cause: str = Field(description="16 hex digits; stable for the same subtype, object, shape.")
     type: str

@@ -16,6 +16,18 @@ from pydantic import BaseModel, ValidationError
 M = TypeVar("M", bound=BaseModel)
 
 
+def flatten_strings(table: dict, prefix: str = "") -> dict[str, str]:
+    """A TOML table of strings as one level keyed by dotted name: ``{"grid.empty": "..."}``."""
+    flat: dict[str, str] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten_strings(value, f"{name}."))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
 def describe(error: ValidationError) -> str:
     """One indented line per invalid setting: ``  where.in.file: what is wrong``."""
     return "\n".join(

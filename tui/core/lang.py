@@ -1,4 +1,5 @@
-"""Which language to explain errors in: a flag, then the config file, then the locale."""
+"""The languages: which one (a flag, then the config file, then the locale) and their
+plural rule. Every module that names a language uses :data:`Lang` from here."""
 
 from __future__ import annotations
 
@@ -42,15 +43,14 @@ def resolve_lang(
     return "en"
 
 
-def configured_lang() -> str | None:
-    """The ``lang`` of the user's config file; None when unset or the file is unusable.
+def plural_form(lang: Lang, n: int) -> str:
+    """The plural form ``n`` takes in ``lang``: ``one`` or ``other`` (Japanese has no plural)."""
+    return "one" if lang == "en" and n == 1 else "other"
 
-    The CLI's pipe commands must not fail over a console setting, so a broken
-    config file only means "not configured" here (the console reports it).
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and an English ``noun``, plural unless n is 1: ``counted(2, "call")`` is 2 calls.
+
+    For the service's and the command line's messages, which are English only.
     """
-    from tui.config import ConfigError, load_config
-
-    try:
-        return load_config().lang
-    except ConfigError:
-        return None
+    return f"{n:,} {noun}{'' if plural_form('en', n) == 'one' else 's'}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from rich.cells import cell_len, set_cell_size
 
-from tui.data.terminal import escape_table
+from tui.text.terminal import escape_table
 
 _SPACES = {"\t": " ", "\n": " ", "\r": " "}
 _TABLE: dict[int, str] = escape_table() | {ord(c): r for c, r in _SPACES.items()}

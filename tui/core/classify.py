@@ -1,4 +1,4 @@
-"""Salesforce error -> (type, subtype), driven by the rules in ``tui/data/rules/*.toml``.
+"""Salesforce error -> (type, subtype), driven by the rules in ``tui/core/rules/*.toml``.
 
 ``salesforce.toml`` holds the ordered message rules (its header explains them and
 the choice made for wrapped trigger/flow errors); ``statuscodes.toml`` maps every
@@ -28,8 +28,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tui.data.catalog import UNKNOWN, load_catalog
-from tui.data.tomlfile import read_toml
+from tui.core.catalog import UNKNOWN, load_catalog
+from tui.core.tomlfile import read_toml
 
 #: How many wrapped errors deep the classifier looks. Each level is a strict
 #: suffix of the message above it, so real messages never come near it; it only
@@ -417,7 +417,7 @@ def read_rules(directory: Path | Traversable) -> Rules:
 @cache
 def load_rules() -> Rules:
     """The rules shipped with synchealth (read and compiled once)."""
-    return read_rules(resources.files("tui.data").joinpath("rules"))
+    return read_rules(resources.files("tui.core").joinpath("rules"))
 
 
 def classify(error: Mapping[str, Any]) -> Classification:

@@ -1,6 +1,6 @@
 """The error taxonomy: 8 types and their subtypes, explained in English and Japanese.
 
-The texts are data, in ``tui/data/catalog/<type>.toml``: one file per error type,
+The texts are data, in ``tui/core/catalog/<type>.toml``: one file per error type,
 each entry holding its ``en`` and ``ja`` texts side by side. Keeping both
 languages of an entry together means a translator edits them in step and a
 missing translation is visible at a glance; one file per type keeps each file
@@ -46,10 +46,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from wcwidth import wcswidth
 
-from tui.data.models import ERROR_TYPES
-from tui.data.tomlfile import read_toml
+from tui.core.models import ERROR_TYPES
+from tui.core.tomlfile import read_toml
 
-Lang = Literal["en", "ja"]
 Origin = Literal["salesforce", "integration"]
 
 #: The subtype every unrecognised error and unknown code ends up in.
@@ -186,4 +185,4 @@ def read_catalog(directory: Path | Traversable) -> Catalog:
 @cache
 def load_catalog() -> Catalog:
     """The catalog shipped with synchealth (read once, then cached)."""
-    return read_catalog(resources.files("tui.data").joinpath("catalog"))
+    return read_catalog(resources.files("tui.core").joinpath("catalog"))

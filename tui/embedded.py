@@ -1,4 +1,8 @@
-"""The default run: the Sync Health service and the simulated org, in this process.
+"""The composition root of the default run: the service and the simulated org, in process.
+
+It is the one module that wires the console's data layer to the service and the simulated
+org (docs/architecture.md); :func:`open_data_session` is how the console and the CLI open
+a session, on a service at a URL or on this embedded demo.
 
 The demo ledger lives in the user's data dir (built on first run); the service reaches
 the simulated org through ``httpx.ASGITransport``, and the console reaches the service
@@ -9,12 +13,19 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from tui.data import paths
+from tui.data.session import DataSession
+
+if TYPE_CHECKING:
+    from tui.simorg.demo import DemoSummary
 
 LEDGER_NAME = "demo-ledger.sqlite3"
 #: The URL the console uses for the in-process service (never resolved).
@@ -39,14 +50,28 @@ class EmbeddedService:
         await self.service.stop()  # type: ignore[attr-defined]
 
 
+def build_demo_ledger(
+    path: Path, size: int, *, seed: int = 7, now: datetime | None = None
+) -> DemoSummary:
+    """Write the demo ledger of ``size`` errors to the new file ``path``, in one transaction,
+    through the service's own bulk load."""
+    from tui.service.ledger_load import LedgerLoad
+    from tui.simorg.demo import write_demo_ledger
+
+    if size < 0:
+        raise ValueError("the demo size cannot be negative")
+    started = time.perf_counter()
+    with LedgerLoad(path) as load:
+        summary = write_demo_ledger(load, path, size, seed=seed, now=now)
+    return replace(summary, seconds=time.perf_counter() - started)
+
+
 def ensure_demo_ledger(size: int, data_dir: Path | None = None) -> Path:
     """The demo ledger, built with ``size`` errors if it does not exist yet.
 
     It is built under a temporary name and renamed, so a run killed halfway never
     leaves a half-built ledger behind.
     """
-    from tui.simorg.demo import build_demo_ledger
-
     ledger = (data_dir or paths.data_dir()) / LEDGER_NAME
     if ledger.exists():
         return ledger
@@ -83,3 +108,23 @@ async def start_embedded(demo_size: int = 5000, data_dir: Path | None = None) ->
     service = SyncHealthService(config)
     await service.start()  # ASGITransport does not run lifespan events
     return EmbeddedService(service, httpx.ASGITransport(app=service.asgi), ledger)
+
+
+async def open_data_session(
+    *, url: str | None = None, demo_size: int = 5000, **options: Any
+) -> DataSession:
+    """A console session on the service at ``url``; ``url`` None starts the embedded demo.
+
+    ``options`` are :meth:`DataSession.open`'s (token, cache_path, timeout...). The
+    embedded service is the session's to close.
+    """
+    if url is not None:
+        return await DataSession.open(url, **options)
+    embedded = await start_embedded(demo_size)
+    return await DataSession.open(
+        embedded.base_url,
+        transport=embedded.transport,
+        cache_key=embedded.cache_key,
+        owned=embedded,
+        **options,
+    )

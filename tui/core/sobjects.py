@@ -1,13 +1,28 @@
-"""The simulated org's schema: objects, fields, picklists and address settings.
+"""The Salesforce schema the integration syncs: objects, key prefixes, fields, picklists.
 
 This is what the org's integration user sees: field labels, lengths, restricted
 picklists, read-only fields (field-level security), lookups and required fields.
-It is fixed data; only users, queues and residues come from the seed (see state.py).
+The simulated org serves it; the console reads failure files against it (an object's
+fields, the object of an id's key prefix). It is fixed data; only users, queues and
+residues come from the simulated org's seed (tui/simorg/state.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+#: Salesforce's own key prefixes: the first three characters of a record id.
+KEY_PREFIX = {
+    "Account": "001",
+    "Contact": "003",
+    "Opportunity": "006",
+    "Lead": "00Q",
+    "Task": "00T",
+    "User": "005",
+    "Group": "00G",
+    "RecordType": "012",
+}
+OBJECT_OF_PREFIX = {prefix: name for name, prefix in KEY_PREFIX.items()}
 
 #: Field kinds the validator knows.
 STRING, TEXTAREA, EMAIL, PHONE, URL = "string", "textarea", "email", "phone", "url"

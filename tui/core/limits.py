@@ -1,0 +1,8 @@
+"""The limits the console, the service and the simulated org share, each defined once."""
+
+from __future__ import annotations
+
+#: The help article's limit: one resync request takes at most 100 errors.
+RESYNC_MAX_IDS = 100
+#: Salesforce's sObject Collections take at most 200 records per call.
+RECORDS_PER_CALL = 200
