@@ -95,8 +95,7 @@ async def test_settings_round_trip(tmp_path: Path) -> None:
         ({"timezone": "Asia"}, "timezone: 'Asia' is not an IANA time zone"),
         ({"lang": "fr"}, "lang: Input should be 'en' or 'ja'"),
         ({"enabled": "yes"}, "enabled: Input should be a valid boolean (got 'yes')"),
-        ({"usage_thresholds": [90, 75]}, "usage_thresholds: list the thresholds in ascending"),
-        ({"usage_thresholds": [75, 75]}, "ascending order, each once"),
+        ({"usage_thresholds": [75, 75]}, "usage_thresholds: give each threshold once"),
         ({"usage_thresholds": [0, 50]}, "each threshold is a percent from 1 to 100"),
         ({"usage_thresholds": []}, "give from 1 to 5 thresholds"),
         ({"usage_thresholds": [10, 20, 30, 40, 50, 60]}, "give from 1 to 5 thresholds"),
@@ -113,6 +112,17 @@ async def test_bad_settings_are_refused_naming_the_field(
         answer = await env.client.put("/v1/notifications", json=body)
         assert says in refusal(answer, 422, "invalid_notifications")
         assert (await env.client.get("/v1/notifications")).json() == before
+    finally:
+        await env.stop()
+
+
+async def test_thresholds_in_any_order_are_stored_ascending(tmp_path: Path) -> None:
+    """A schema cannot say "ascending", so the service sorts instead of refusing."""
+    env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0)).start()
+    try:
+        answer = await env.client.put("/v1/notifications", json={"usage_thresholds": [90, 75.0]})
+        assert answer.status_code == 200 and answer.json()["usage_thresholds"] == [75, 90]
+        assert (await env.client.get("/v1/notifications")).json()["usage_thresholds"] == [75, 90]
     finally:
         await env.stop()
 

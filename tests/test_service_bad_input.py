@@ -106,7 +106,7 @@ def test_a_handler_that_crashes_answers_json_500_and_keeps_the_connection() -> N
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    from tui.service.app import AnswerCrashes
+    from tui.service.api.problems import AnswerCrashes
 
     def crash(request):
         raise RuntimeError("a bug")

@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from itertools import pairwise
-from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonDict
+
+from tui.core.limits import JOB_MAX_IDS, MAX_ID, RESYNC_MAX_IDS
 
 ErrorType = Literal[
     "association",
@@ -119,17 +129,31 @@ class EngineRequestState(BaseModel):
 DEFAULT_RETRY_TYPES: tuple[ErrorType, ...] = ("association", "custom_code", "permissions", "other")
 
 
+def _whole(value: Any) -> Any:
+    """12.0 is the whole number 12, as JSON Schema's ``integer`` says; 12.5 stays refused."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+#: A whole number in a request body: JSON's 12 or 12.0, never true, "12" or 12.5.
+Whole = Annotated[int, BeforeValidator(_whole)]
+_HHMM_PATTERN = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
+_HHMM = re.compile(_HHMM_PATTERN)
+HHMM: JsonDict = {"pattern": _HHMM_PATTERN}
+
+
 class RetryPolicy(BaseModel):
     """When open errors are resynced without anyone pressing a key."""
 
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = False
-    every_minutes: int = Field(20, ge=5, le=1440, description="Between attempts, at first.")
-    max_attempts: int = Field(10, ge=1, le=100, description="Then once a night.")
-    nightly_at: str = Field("02:00", description="HH:MM UTC of the nightly retry.")
+    every_minutes: Whole = Field(20, ge=5, le=1440, description="Between attempts, at first.")
+    max_attempts: Whole = Field(10, ge=1, le=100, description="Then once a night.")
+    nightly_at: str = Field(
+        "02:00", description="HH:MM UTC of the nightly retry.", json_schema_extra=HHMM
+    )
     types: list[ErrorType] = Field(default_factory=lambda: list(DEFAULT_RETRY_TYPES))
-    ceiling_percent: int = Field(
+    ceiling_percent: Whole = Field(
         75, ge=1, le=100, description="Retries pause at this share of the allocation."
     )
 
@@ -177,6 +201,7 @@ class ErrorPage(BaseModel):
     rows: list[list]
     next_cursor: int
     has_more: bool
+    remaining: int | None = Field(None, description="With count=1: rows after this page.")
 
 
 class HourBucket(BaseModel):
@@ -203,7 +228,9 @@ class Usage(BaseModel):
 
 
 class AllocationUpdate(BaseModel):
-    allocated: int
+    model_config = ConfigDict(extra="forbid")
+
+    allocated: Whole = Field(ge=0, description="At most the org's salesforce_limit.")
 
 
 class Health(BaseModel):
@@ -240,11 +267,15 @@ ALERT_ERRORS_MAX = 100_000
 ALERT_MINUTES_MAX = 24 * 60
 #: The longest a cause can be muted: 90 days.
 MUTE_MINUTES_MAX = 90 * 24 * 60
-_ADDRESS = re.compile(
+_ADDRESS_PATTERN = (
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@"
     r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
-_HHMM = re.compile(r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")
+_ADDRESS = re.compile(_ADDRESS_PATTERN)
+#: JSON Schema of an address: what the document promises is taken (spaces are trimmed too).
+_ADDRESS_SCHEMA = Annotated[
+    str, Field(json_schema_extra={"pattern": _ADDRESS_PATTERN, "maxLength": 254})
+]
 
 
 def is_email_address(text: str) -> bool:
@@ -255,8 +286,16 @@ def is_email_address(text: str) -> bool:
 class EmailChannel(BaseModel):
     """Email on or off and who gets it; the SMTP server is service configuration."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={  # on needs someone to tell (the validator below)
+            "if": {"properties": {"enabled": {"const": True}}, "required": ["enabled"]},
+            "then": {"properties": {"recipients": {"minItems": 1}}, "required": ["recipients"]},
+        },
+    )
+
     enabled: bool = False
-    recipients: list[str] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
+    recipients: list[_ADDRESS_SCHEMA] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
 
     @field_validator("recipients")
     @classmethod
@@ -279,24 +318,37 @@ class EmailChannel(BaseModel):
 class WebhookChannel(BaseModel):
     """The webhook on or off; its URL is a secret of the service configuration."""
 
+    model_config = ConfigDict(extra="forbid")
+
     enabled: bool = False
 
 
 class NotificationSettings(BaseModel):
     """When and how the service tells people about sync errors and API usage."""
 
+    model_config = ConfigDict(extra="forbid")
+
     enabled: bool = False
     frequency: Frequency = "daily"
-    digest_time: str = Field("09:00", description="HH:MM, local time of `timezone`.")
+    digest_time: str = Field(
+        "09:00", description="HH:MM, local time of `timezone`.", json_schema_extra=HHMM
+    )
     digest_weekday: Weekday = Field("mon", description="Day of the weekly digest.")
-    timezone: str = Field("UTC", description="IANA time zone name, e.g. Asia/Tokyo.")
+    timezone: str = Field(
+        "UTC",
+        description="IANA time zone name, e.g. Asia/Tokyo.",
+        json_schema_extra={"enum": list[JsonValue](sorted(available_timezones()))},
+    )
     lang: Literal["en", "ja"] = "en"
     email: EmailChannel = Field(default_factory=EmailChannel)
     webhook: WebhookChannel = Field(default_factory=WebhookChannel)
     usage_alerts: bool = True
-    usage_thresholds: list[int] = Field(
+    usage_thresholds: list[
+        Annotated[Whole, Field(json_schema_extra={"minimum": 1, "maximum": 100})]
+    ] = Field(
         default_factory=lambda: [75, 90],
-        description="Percent of the allocation; 1 to 100, ascending, at most 5.",
+        description="Percent of the allocation; 1 to 100, each once, at most 5 (kept sorted).",
+        json_schema_extra={"minItems": 1, "maxItems": MAX_THRESHOLDS, "uniqueItems": True},
     )
     alert_errors: int = Field(
         10,
@@ -333,9 +385,9 @@ class NotificationSettings(BaseModel):
             raise ValueError(f"give from 1 to {MAX_THRESHOLDS} thresholds, got {len(value)}")
         if any(not 1 <= v <= 100 for v in value):
             raise ValueError(f"each threshold is a percent from 1 to 100, got {value}")
-        if any(a >= b for a, b in pairwise(value)):
-            raise ValueError(f"list the thresholds in ascending order, each once, got {value}")
-        return value
+        if len(set(value)) < len(value):
+            raise ValueError(f"give each threshold once, got {value}")
+        return sorted(value)
 
 
 class ChannelStatus(BaseModel):
@@ -368,6 +420,7 @@ class NotificationStatus(BaseModel):
 
 class TestSendRequest(BaseModel):
     __test__ = False  # not a pytest test class
+    model_config = ConfigDict(extra="forbid")
 
     channel: Channel
 
@@ -381,9 +434,37 @@ class TestSendResult(BaseModel):
     delivery_id: int | None = None
 
 
+ErrorId = Annotated[int, Field(ge=0, le=MAX_ID), BeforeValidator(_whole)]
+#: What the document promises a request_id or batch_id may be (a UUID is best): printable
+#: ASCII, not blank. The service also takes other printable text (:func:`_printable`).
+TEXT_ID_SCHEMA: JsonDict = {"pattern": "^[!-~](?:[ -~]{0,198}[!-~])?$"}
+_REQUEST_ID = Field(
+    min_length=1,
+    max_length=200,
+    json_schema_extra=TEXT_ID_SCHEMA,
+    description="Makes the request safe to retry: a UUID is best.",
+)
+
+
+def _printable(value: str) -> str:
+    if not value.strip() or not value.isprintable():
+        raise ValueError(
+            "request_id must be a non-empty string (a UUID is best) of at most 200 "
+            "printable characters (no NUL or other control characters); it makes the "
+            "request safe to retry"
+        )
+    return value
+
+
 class ResyncRequest(BaseModel):
-    error_ids: list[int]
-    request_id: str
+    """The body of ``POST /v1/resync``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error_ids: list[ErrorId] = Field(min_length=1, max_length=RESYNC_MAX_IDS)
+    request_id: str = _REQUEST_ID
+
+    _request_id = field_validator("request_id")(_printable)
 
 
 class ResyncOutcome(BaseModel):
@@ -399,8 +480,14 @@ class ResyncOutcome(BaseModel):
 
 
 class ResyncJobRequest(BaseModel):
-    error_ids: list[int] = Field(description="1 to 50,000 error ids.")
-    request_id: str
+    """The body of ``POST /v1/resync/jobs``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error_ids: list[ErrorId] = Field(min_length=1, max_length=JOB_MAX_IDS)
+    request_id: str = _REQUEST_ID
+
+    _request_id = field_validator("request_id")(_printable)
 
 
 class JobOutcome(BaseModel):
@@ -542,6 +629,14 @@ class IngestResult(BaseModel):
 CheckStatus = Literal["green", "yellow", "red"]
 
 
+class DoctorRequest(BaseModel):
+    """The body of ``POST /v1/doctor``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    send_test: bool = Field(description="Send a test message on each enabled channel.")
+
+
 class DoctorCheck(BaseModel):
     """One health check of ``synchealth doctor`` (docs/api.md, GET /v1/doctor)."""
 
@@ -660,4 +755,6 @@ class CauseMuteList(BaseModel):
 
 
 class CauseMuteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     minutes: int = Field(ge=1, le=MUTE_MINUTES_MAX, description="How long: 1 minute to 90 days.")

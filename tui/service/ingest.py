@@ -43,7 +43,7 @@ from pydantic import (
 )
 
 from tui.core.classify import classify
-from tui.core.models import Direction
+from tui.core.models import TEXT_ID_SCHEMA, Direction
 from tui.service.engine import ANSWER_NOTES, answer_request
 from tui.service.ledger import Failure, Ledger, Success
 
@@ -308,8 +308,10 @@ UNCHANGED_REASONS = {
 class IngestBatch(BaseModel):
     """The body of ``POST /v1/errors`` (for the OpenAPI document; items are judged one by one)."""
 
+    model_config = ConfigDict(extra="forbid")
+
     errors: list[ErrorReport | SyncedReport] = Field(min_length=1, max_length=MAX_ITEMS)
-    batch_id: str | None = Field(None, max_length=MAX_BATCH_ID)
+    batch_id: str | None = Field(None, max_length=MAX_BATCH_ID, json_schema_extra=TEXT_ID_SCHEMA)
 
 
 # -- reasons ---------------------------------------------------------------------------

@@ -43,7 +43,6 @@ from tui.service.usage import UsageLedger
 
 log = logging.getLogger(__name__)
 
-MAX_JOB_IDS = 50_000
 CHUNK = RECORDS_PER_CALL
 #: How long a job waits after Salesforce refused a whole call without applying it.
 REFUSAL_BACKOFF = timedelta(seconds=60)

@@ -1,7 +1,7 @@
 """The resync engine: re-send fixed records to Salesforce and record what happened.
 
-One request handles at most :data:`MAX_IDS` errors. Its life, so that nothing is
-ever sent twice:
+One request handles at most :data:`~tui.core.limits.RESYNC_MAX_IDS` (100) errors.
+Its life, so that nothing is ever sent twice:
 
 1. a request_id already ``done`` answers its stored result (``replayed``), sending
    nothing; one left ``started`` or ``interrupted`` (the process died, or Salesforce
@@ -37,7 +37,7 @@ from typing import Any
 
 from tui.core.classify import classify
 from tui.core.lang import counted
-from tui.core.limits import RECORDS_PER_CALL, RESYNC_MAX_IDS
+from tui.core.limits import RECORDS_PER_CALL
 from tui.service.ledger import ErrorChange, Ledger, ResyncRow
 from tui.service.salesforce import (
     RecordResult,
@@ -51,7 +51,6 @@ from tui.service.salesforce import (
 )
 from tui.service.usage import UsageLedger
 
-MAX_IDS = RESYNC_MAX_IDS
 #: Seconds to wait before each new attempt of a call Salesforce answered "busy"; kept
 #: well under the console's 15 s wait for a resync answer.
 BUSY_BACKOFF: tuple[float, ...] = (1.0, 2.0, 5.0)

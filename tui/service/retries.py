@@ -27,9 +27,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from pydantic import ValidationError
-
-from tui.core.invalid import explain
 from tui.core.models import NextRetry, RetryPolicy, RetryStatus
 from tui.service import history
 from tui.service.ledger import Ledger, iso
@@ -42,17 +39,6 @@ RETRY_ACTOR = "automatic retries"
 
 POLICY_KEY = "retry_policy"
 STATE_KEY = "retry_state"
-
-
-class RetryPolicyError(ValueError):
-    pass
-
-
-def parse_policy(body: Any) -> RetryPolicy:
-    try:
-        return RetryPolicy.model_validate(body, strict=True)
-    except ValidationError as exc:
-        raise RetryPolicyError(explain(exc)) from None
 
 
 async def load_policy(ledger: Ledger) -> RetryPolicy:

@@ -10,7 +10,6 @@ than stopping the service.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -22,24 +21,10 @@ KEY = "notifications"
 log = logging.getLogger("synchealth.notify")
 
 
-class SettingsError(ValueError):
-    """Settings the API refuses; ``str(err)`` names each bad field and why."""
-
-
-def parse_settings(body: Any) -> NotificationSettings:
-    """The settings a client sent, checked strictly; :class:`SettingsError` if not valid."""
-    if not isinstance(body, dict):
-        raise SettingsError("send the settings as a JSON object")
-    try:
-        return NotificationSettings.model_validate(body, strict=True, extra="forbid")
-    except ValidationError as exc:
-        raise SettingsError(explain(exc)) from None
-
-
 async def load_settings(ledger: Ledger) -> NotificationSettings:
     stored = await ledger.setting(KEY)
     try:
-        return NotificationSettings.model_validate(stored or {})
+        return NotificationSettings.model_validate(stored or {}, extra="ignore")  # older keys
     except ValidationError as exc:
         log.warning("stored notification settings are not valid, treating them as off: %s",
                     explain(exc))  # fmt: skip

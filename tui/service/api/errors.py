@@ -1,0 +1,55 @@
+"""Handlers of the error ledger: the change feed, one error, reports, the history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from tui.core.models import ERROR_COLUMNS, SyncErrorDetail
+from tui.service import history
+from tui.service.api.problems import JSON, ApiProblem
+from tui.service.api.service import Service
+from tui.service.api.table import Call
+from tui.service.ingest import IngestRefused, ingest
+
+
+async def get_feed(svc: Service, call: Call) -> Response:
+    rows, next_cursor, has_more = await svc.ledger.feed(call.query["cursor"], call.query["limit"])
+    body: dict[str, Any] = {
+        "columns": ERROR_COLUMNS,
+        "rows": rows,
+        "next_cursor": next_cursor,
+        "has_more": has_more,
+    }
+    if call.query["count"]:
+        body["remaining"] = await svc.ledger.changed_after(next_cursor) if has_more else 0
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+async def get_error(svc: Service, call: Call) -> JSON:
+    error_id: int = call.path["error_id"]
+    detail = await svc.ledger.error(error_id)
+    if detail is None:
+        raise ApiProblem(404, "not_found", f"No sync error has the id {error_id}.")
+    detail["engine_request"] = await svc.engine.for_error(error_id)
+    detail["next_retry"] = await svc.retries.next_for(detail)
+    return JSON(SyncErrorDetail.model_validate(detail))
+
+
+async def post_reports(svc: Service, call: Call) -> JSON:
+    try:
+        result = await ingest(svc.ledger, call.body, svc.config.clock())
+    except IngestRefused as exc:
+        raise ApiProblem(exc.status, exc.code, exc.message) from exc
+    if not result.get("replayed"):
+        summary = history.report_summary(result)
+        await svc.remember("report", result.get("batch_id"), call.request, summary)
+        await svc.causes.catch_up()
+    return JSON(result)
+
+
+async def get_history(svc: Service, call: Call) -> JSON:
+    page = await history.page(svc.ledger, call.query["cursor"] or None, call.query["limit"])
+    return JSON(page)

@@ -1,0 +1,348 @@
+"""THE route table of the service: every route, what it takes and what it answers.
+
+The Starlette routes (:func:`~tui.service.api.table.starlette_routes`) and the OpenAPI
+document (:func:`~tui.service.api.openapi.document`) are both built from :data:`ROUTES`,
+so neither can list a route, a limit or an error answer the other does not know.
+"""
+
+from __future__ import annotations
+
+from tui.core.limits import MAX_ID
+from tui.core.models import (
+    AllocationUpdate,
+    CauseErrors,
+    CauseMute,
+    CauseMuteList,
+    CauseMuteRequest,
+    CausePage,
+    DoctorReport,
+    DoctorRequest,
+    EngineRequest,
+    EngineRequestPage,
+    ErrorPage,
+    Health,
+    HistoryPage,
+    IngestResult,
+    NotificationSettings,
+    NotificationStatus,
+    ResyncJob,
+    ResyncJobList,
+    ResyncJobRequest,
+    ResyncRequest,
+    ResyncResult,
+    RetryPolicy,
+    RetryStatus,
+    SyncErrorDetail,
+    TestSendRequest,
+    TestSendResult,
+    Usage,
+    UsageBreakdown,
+)
+from tui.service.api import causes, engine, errors, notifications, openapi, resync, usage
+from tui.service.api.inputs import Body, IntQuery, PathParam
+from tui.service.api.problems import JSON
+from tui.service.api.service import Service
+from tui.service.api.table import Call, Endpoint
+from tui.service.causes import PAGE_MAX
+from tui.service.engine import MAX_LEASE, MAX_TAKE, MIN_LEASE
+from tui.service.ingest import MAX_BODY_BYTES, IngestBatch
+
+FEED_DEFAULT_LIMIT = 1000
+FEED_MAX_LIMIT = 10000
+HISTORY_DEFAULT_LIMIT = 50
+HISTORY_MAX_LIMIT = 500
+
+CURSOR = IntQuery("cursor", 0, 0, MAX_ID, "Answer what changed after this cursor.")
+SALESFORCE = {
+    429: ("allocation_exceeded", "salesforce_limit_exceeded"),
+    502: ("salesforce_session_expired", "salesforce_refused", "salesforce_bad_answer"),
+    503: ("salesforce_busy", "salesforce_unavailable", "salesforce_limits_unknown"),
+}
+MUTED_CAUSE = PathParam("cause", "The cause's key (16 hex digits), as GET /v1/causes lists it.")
+RESYNC_CONFLICTS = ("request_id_reused", "resync_interrupted", "errors_in_running_job")
+
+
+async def _openapi(svc: Service, call: Call) -> JSON:
+    return JSON(openapi.document(ROUTES, secured=svc.config.api_token is not None))
+
+
+ROUTES: tuple[Endpoint, ...] = (
+    Endpoint("GET", "/v1/health", usage.health, "Service status, org and mode", Health),
+    Endpoint("GET", "/v1/usage", usage.get_usage, "API call usage and limits", Usage),
+    Endpoint(
+        "GET",
+        "/v1/usage/breakdown",
+        usage.get_breakdown,
+        "The last 24 h of calls by kind and by object",
+        UsageBreakdown,
+    ),
+    Endpoint(
+        "PUT",
+        "/v1/usage/allocation",
+        usage.put_allocation,
+        "Set the integration's allocation",
+        Usage,
+        body=Body(
+            AllocationUpdate,
+            "invalid_allocation",
+            '{"allocated": 5000}',
+            refuse=usage.refuse_allocation,
+        ),
+        errors={422: ("invalid_allocation",), 503: ("salesforce_limits_unknown",)},
+    ),
+    Endpoint(
+        "GET",
+        "/v1/errors",
+        errors.get_feed,
+        "Change feed of errors",
+        ErrorPage,
+        query=(
+            CURSOR,
+            IntQuery("limit", FEED_DEFAULT_LIMIT, 1, FEED_MAX_LIMIT, "Rows per page."),
+            IntQuery("count", 0, 0, 1, "1: also count the rows after this page (remaining)."),
+        ),
+    ),
+    Endpoint(
+        "POST",
+        "/v1/errors",
+        errors.post_reports,
+        "Report failed (and synced) records, a batch of 1 to 1,000",
+        IngestResult,
+        body=Body(
+            IngestBatch,
+            "invalid_batch",
+            '{"errors": [...]}',
+            max_bytes=MAX_BODY_BYTES,
+            checked=False,
+        ),
+        errors={
+            409: ("batch_id_reused",),
+            413: ("body_too_large", "too_many_items"),
+            422: ("invalid_batch",),
+        },
+    ),
+    Endpoint(
+        "GET",
+        "/v1/errors/{error_id}",
+        errors.get_error,
+        "One error with its history",
+        SyncErrorDetail,
+        params=(PathParam("error_id", "The error's id.", is_error_id=True),),
+        errors={404: ("not_found",)},
+    ),
+    Endpoint(
+        "POST",
+        "/v1/resync",
+        resync.post_resync,
+        "Resync up to 100 errors",
+        ResyncResult,
+        body=Body(
+            ResyncRequest,
+            "invalid_resync",
+            '{"error_ids": [1, 2], "request_id": "<uuid>"}',
+            refuse=resync.refuse_resync,
+        ),
+        errors={409: RESYNC_CONFLICTS, 422: ("invalid_resync", "too_many_errors"), **SALESFORCE},
+    ),
+    Endpoint(
+        "GET",
+        "/v1/history",
+        errors.get_history,
+        "Recent resyncs and engine reports, newest first",
+        HistoryPage,
+        query=(
+            IntQuery("cursor", 0, 0, MAX_ID, "Answer the entries older than this cursor."),
+            IntQuery("limit", HISTORY_DEFAULT_LIMIT, 1, HISTORY_MAX_LIMIT, "Entries per page."),
+        ),
+    ),
+    Endpoint(
+        "POST",
+        "/v1/resync/jobs",
+        resync.post_job,
+        "Start a resync job of up to 50,000 errors",
+        ResyncJob,
+        body=Body(
+            ResyncJobRequest,
+            "invalid_resync",
+            '{"error_ids": [1, 2], "request_id": "<uuid>"}',
+            refuse=resync.refuse_job,
+        ),
+        errors={409: RESYNC_CONFLICTS, 422: ("invalid_resync", "too_many_errors")},
+        ok=(202, 200),
+    ),
+    Endpoint(
+        "GET",
+        "/v1/resync/jobs",
+        resync.get_jobs,
+        "The newest resync jobs, running ones first",
+        ResyncJobList,
+    ),
+    Endpoint(
+        "GET",
+        "/v1/resync/jobs/{job_id}",
+        resync.get_job,
+        "A job's progress and outcomes",
+        ResyncJob,
+        params=(PathParam("job_id", "The job's id."),),
+        query=(CURSOR, IntQuery("limit", 1000, 0, 10000, "Outcomes per page.")),
+        errors={404: ("not_found",)},
+    ),
+    Endpoint(
+        "POST",
+        "/v1/resync/jobs/{job_id}/cancel",
+        resync.cancel_job,
+        "Cancel a resync job",
+        ResyncJob,
+        params=(PathParam("job_id", "The job's id."),),
+        errors={404: ("not_found",)},
+    ),
+    Endpoint(
+        "GET",
+        "/v1/retries",
+        usage.get_retries,
+        "The automatic retry policy and whether it is paused",
+        RetryStatus,
+    ),
+    Endpoint(
+        "PUT",
+        "/v1/retries",
+        usage.put_retries,
+        "Change the automatic retry policy",
+        RetryStatus,
+        body=Body(
+            RetryPolicy,
+            "invalid_retries",
+            '{"enabled": true, "ceiling_percent": 75}',
+        ),
+        errors={422: ("invalid_retries",)},
+    ),
+    Endpoint(
+        "GET",
+        "/v1/engine/requests",
+        engine.lease,
+        "Lease engine-mode resync requests to a sync engine worker",
+        EngineRequestPage,
+        query=(
+            IntQuery("lease", 300, MIN_LEASE, MAX_LEASE, "Seconds the requests are held."),
+            IntQuery("limit", 10, 1, MAX_TAKE, "Requests at most."),
+        ),
+    ),
+    Endpoint(
+        "POST",
+        "/v1/engine/requests/{request_id}/release",
+        engine.release,
+        "Give a leased engine request back",
+        EngineRequest,
+        params=(PathParam("request_id", "The engine request's id."),),
+        errors={404: ("not_found",), 409: ("request_not_waiting",)},
+    ),
+    Endpoint(
+        "GET",
+        "/v1/notifications",
+        notifications.get_settings,
+        "Notification settings",
+        NotificationSettings,
+    ),
+    Endpoint(
+        "PUT",
+        "/v1/notifications",
+        notifications.put_settings,
+        "Change notification settings (omitted keys take their defaults)",
+        NotificationSettings,
+        body=Body(
+            NotificationSettings,
+            "invalid_notifications",
+            '{"enabled": true, "frequency": "daily"}',
+            refuse=notifications.refuse_settings,
+        ),
+        errors={422: ("invalid_notifications",)},
+    ),
+    Endpoint(
+        "GET",
+        "/v1/notifications/status",
+        notifications.get_status,
+        "Channels, next digest and last deliveries",
+        NotificationStatus,
+    ),
+    Endpoint(
+        "POST",
+        "/v1/notifications/test",
+        notifications.post_test,
+        "Send a test message now",
+        TestSendResult,
+        body=Body(
+            TestSendRequest,
+            "invalid_test_send",
+            '{"channel": "email"}',
+            refuse=notifications.refuse_test_send,
+        ),
+        errors={409: ("channel_not_configured",), 422: ("invalid_test_send",)},
+    ),
+    Endpoint(
+        "GET",
+        "/v1/notifications/mutes",
+        notifications.get_mutes,
+        "Causes whose alerts are muted, and until when",
+        CauseMuteList,
+    ),
+    Endpoint(
+        "PUT",
+        "/v1/notifications/mutes/{cause}",
+        notifications.put_mute,
+        "Mute the alerts of a cause for a time (alert mode)",
+        CauseMute,
+        params=(MUTED_CAUSE,),
+        body=Body(
+            CauseMuteRequest, "invalid_mute", '{"minutes": 60}', refuse=notifications.refuse_mute
+        ),
+        errors={404: ("not_found",), 422: ("invalid_cause", "invalid_mute")},
+    ),
+    Endpoint(
+        "DELETE",
+        "/v1/notifications/mutes/{cause}",
+        notifications.delete_mute,
+        "End the mute of a cause now",
+        CauseMuteList,
+        params=(MUTED_CAUSE,),
+        errors={404: ("not_muted",), 422: ("invalid_cause",)},
+    ),
+    Endpoint(
+        "GET",
+        "/v1/causes",
+        causes.get_causes,
+        "Causes with open errors, most first",
+        CausePage,
+        query=(
+            IntQuery("limit", 50, 1, PAGE_MAX, "Causes per page."),
+            IntQuery("offset", 0, 0, 2**31 - 1, "Causes to skip."),
+        ),
+    ),
+    Endpoint(
+        "GET",
+        "/v1/causes/{cause}",
+        causes.get_cause,
+        "The open errors of one cause",
+        CauseErrors,
+        params=(PathParam("cause", "The cause's key (16 hex digits)."),),
+        errors={404: ("not_found",)},
+    ),
+    Endpoint(
+        "GET",
+        "/v1/doctor",
+        causes.get_doctor,
+        "Health checks, green / yellow / red with fixes",
+        DoctorReport,
+    ),
+    Endpoint(
+        "POST",
+        "/v1/doctor",
+        causes.post_doctor,
+        "The health checks with a test send on each channel",
+        DoctorReport,
+        body=Body(
+            DoctorRequest, "invalid_doctor", '{"send_test": true}', refuse=causes.refuse_doctor
+        ),
+        errors={422: ("invalid_doctor",)},
+    ),
+    Endpoint("GET", "/v1/openapi.json", _openapi, "This document", None),
+)

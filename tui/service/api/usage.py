@@ -1,0 +1,109 @@
+"""Handlers of health, usage, the allocation and the automatic retry policy."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import ValidationError
+
+from tui import __version__
+from tui.core.invalid import explain
+from tui.core.models import AllocationUpdate, Health, KindObjectCalls, NamedCalls, UsageBreakdown
+from tui.service.api.problems import JSON, ApiProblem
+from tui.service.api.service import Service
+from tui.service.api.table import Call
+from tui.service.retries import POLICY_KEY, RetryPolicy
+
+
+async def health(svc: Service, call: Call) -> JSON:
+    return JSON(
+        Health(
+            status="degraded" if svc.usage.last_error else "ok",
+            version=__version__,
+            org_name=await svc.org_name(),
+            mode=svc.config.mode,
+            time=svc.config.clock().replace(microsecond=0),
+            resync_mode=svc.config.resync_mode,
+        )
+    )
+
+
+async def get_usage(svc: Service, call: Call) -> JSON:
+    return JSON(await svc.usage_report())
+
+
+async def get_breakdown(svc: Service, call: Call) -> JSON:
+    rows = await svc.usage.breakdown()
+
+    def summed(index: Literal[0, 1]) -> list[NamedCalls]:
+        totals: dict[str, int] = {}
+        for row in rows:
+            totals[row[index]] = totals.get(row[index], 0) + row[2]
+        ordered = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+        return [NamedCalls(name=name, calls=calls) for name, calls in ordered]
+
+    return JSON(
+        UsageBreakdown(
+            total=sum(r[2] for r in rows),
+            by_kind=summed(0),
+            by_object=summed(1),
+            rows=[KindObjectCalls(kind=k, object=o, calls=c) for k, o, c in rows],
+            as_of=svc.config.clock(),
+        )
+    )
+
+
+def refuse_allocation(exc: ValidationError) -> ApiProblem:
+    """A whole number is asked for in words a person can act on."""
+    for err in exc.errors(include_url=False):
+        if err["loc"] == ("allocated",) and err["type"] in ("int_type", "int_parsing"):
+            return ApiProblem(
+                422,
+                "invalid_allocation",
+                f"The allocation must be a whole number of API calls, got {err['input']!r}.",
+            )
+        if err["loc"] == ("allocated",) and err["type"] == "greater_than_equal":
+            return ApiProblem(
+                422,
+                "invalid_allocation",
+                "The allocation must be between 0 and the org's Salesforce limit "
+                f"(salesforce_limit of GET /v1/usage), got {err['input']:,}.",
+            )
+    return ApiProblem(
+        422,
+        "invalid_allocation",
+        f'Send the allocation as {{"allocated": <calls>}} ({explain(exc)}).',
+    )
+
+
+async def put_allocation(svc: Service, call: Call) -> JSON:
+    body: AllocationUpdate = call.body
+    value = body.allocated
+    report = await svc.usage_report()
+    if report.limits_as_of is None:
+        raise ApiProblem(
+            503,
+            "salesforce_limits_unknown",
+            "The org's API limit is not known yet (Salesforce could not be reached), so "
+            "the allocation cannot be checked. Try again when Salesforce answers.",
+        )
+    if value > report.salesforce_limit:
+        raise ApiProblem(
+            422,
+            "invalid_allocation",
+            f"The allocation must be between 0 and the org's Salesforce limit of "
+            f"{report.salesforce_limit:,} calls per 24 hours, got {value:,}.",
+        )
+    await svc.usage.set_allocated(value)
+    svc.jobs.wake()
+    return JSON(report.model_copy(update={"allocated": value}))
+
+
+async def get_retries(svc: Service, call: Call) -> JSON:
+    return JSON(await svc.retries.status())
+
+
+async def put_retries(svc: Service, call: Call) -> JSON:
+    policy: RetryPolicy = call.body
+    await svc.ledger.set_setting(POLICY_KEY, policy.model_dump())
+    return JSON(await svc.retries.status())
