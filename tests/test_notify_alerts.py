@@ -335,7 +335,7 @@ async def test_defaults_of_the_rule(env: NotifyEnv) -> None:
 @pytest.mark.parametrize(
     ("path", "body", "status", "code"),
     [
-        ("not-a-cause", {"minutes": 60}, 422, "invalid_cause"),
+        ("not-a-cause", {"minutes": 60}, 404, "not_found"),
         ("0123456789abcdef", {"minutes": 60}, 404, "not_found"),
         ("{cause}", {"minutes": 0}, 422, "invalid_mute"),
         ("{cause}", {"minutes": 129_601}, 422, "invalid_mute"),

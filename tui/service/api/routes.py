@@ -295,7 +295,7 @@ ROUTES: tuple[Endpoint, ...] = (
         body=Body(
             CauseMuteRequest, "invalid_mute", '{"minutes": 60}', refuse=notifications.refuse_mute
         ),
-        errors={404: ("not_found",), 422: ("invalid_cause", "invalid_mute")},
+        errors={404: ("not_found",), 422: ("invalid_mute",)},
     ),
     Endpoint(
         "DELETE",
@@ -304,7 +304,7 @@ ROUTES: tuple[Endpoint, ...] = (
         "End the mute of a cause now",
         CauseMuteList,
         params=(MUTED_CAUSE,),
-        errors={404: ("not_muted",), 422: ("invalid_cause",)},
+        errors={404: ("not_found", "not_muted")},
     ),
     Endpoint(
         "GET",

@@ -29,13 +29,14 @@ class MuteRefused(Exception):
 
 
 def check_cause(cause: str) -> str:
-    """``cause`` if it has the shape of a cause key (16 lowercase hex digits)."""
+    """``cause`` if it has the shape of a cause key (16 lowercase hex digits); else no
+    error can have it: 404, as ``GET /v1/causes/{cause}`` answers."""
     if not _CAUSE.fullmatch(cause):
         raise MuteRefused(
-            422,
-            "invalid_cause",
-            f"{cause[:40]!r} is not a cause: a cause is 16 hex digits, as GET /v1/causes "
-            "lists them.",
+            404,
+            "not_found",
+            f"No error has the cause {cause[:40]!r}: a cause is 16 hex digits, as "
+            "GET /v1/causes lists them.",
         )
     return cause
 
