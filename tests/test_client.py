@@ -143,7 +143,7 @@ async def test_salesforce_outcomes_are_not_retried() -> None:
     await client.aclose()
     assert len(calls) == 1
     assert failed.value.code == "salesforce_unavailable"
-    assert failed.value.message == "Salesforce did not answer."
+    assert failed.value.detail == "Salesforce did not answer."
     assert json.loads(calls[0].content) == {"error_ids": [1], "request_id": "req-1"}
 
 

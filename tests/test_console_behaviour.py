@@ -323,9 +323,7 @@ async def test_notifications_form_shows_no_values_before_the_saved_ones(
         await host.workers.wait_for_complete()
         await pilot.pause()
         assert switch.region.area and switch.value is True
-        assert str(screen.query_one("#enabled-state").render()) == t(
-            "modals.notifications.state_on"
-        )
+        assert str(screen.query_one(".word-switch .state").render()) == t("modals.switch.on")
 
 
 async def test_o_switches_the_grid_between_open_resolved_and_all(make_app, wait_ready) -> None:

@@ -80,7 +80,8 @@ async def test_a_service_that_does_not_answer_is_said_in_the_view(
         assert isinstance(screen, UsageBreakdownScreen)
         await wait_ready(pilot, lambda: screen.query_one("#total").has_class("error"))
         said = str(screen.query_one("#total", Static).render())
-    assert said.startswith("The breakdown could not be read: Cannot reach the Sync Health")
+    lead = "The breakdown could not be read: The Sync Health service cannot be reached."
+    assert said.startswith(f"{lead} Cannot reach the Sync Health")
 
 
 async def test_a_click_on_the_usage_gauge_opens_it(

@@ -20,6 +20,10 @@ DIALOGS = {
     "r": "#cancel",  # resync confirmation (the cursor row)
     "H": "#close",  # history
     "t": "#close",  # type overview
+    "R": "#cancel",  # automatic retries
+    "D": "#close",  # doctor
+    "u": "#close",  # API calls breakdown
+    "C": "#close",  # causes
 }
 
 

@@ -265,7 +265,8 @@ async def test_a_refusal_of_the_service_shows_in_the_dialog_as_typed(wired: Wire
         screen.query_one("#save", Button).focus()
         await pilot.press("enter")
         await settle(pilot)
-        assert text_of(screen, "#message") == f"Not saved: {refusal}"  # markup shown as typed
+        lead = "The Sync Health service refused the request."
+        assert text_of(screen, "#message") == f"Not saved: {lead} {refusal}"  # markup as typed
         assert not screen.query_one("#save", Button).disabled
         assert host.screen is screen  # still open: fix and save again, or cancel
     await console.client.aclose()
@@ -363,7 +364,8 @@ async def test_a_service_that_cannot_be_reached_is_said_and_nothing_can_be_saved
         async with host.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
             message = text_of(screen, "#message")
-            assert message.startswith("Could not load the settings: Cannot reach")
+            lead = "Could not load the settings: The Sync Health service cannot be reached."
+            assert message.startswith(f"{lead} Cannot reach")
             assert url in message
             assert screen.query_one("#save", Button).disabled
             assert screen.query_one("#enabled", Switch).disabled
@@ -385,7 +387,8 @@ async def test_a_test_the_service_refuses_says_why(wired: Wired) -> None:
         await pilot.press("enter")
         await settle(pilot)
         said = text_of(screen, "#test-email-result")
-        assert said.startswith("Not sent: email has no recipients yet")
+        lead = "Not sent: The Sync Health service refused the request."
+        assert said.startswith(f"{lead} email has no recipients yet")
         assert screen.query_one("#test-email-result").has_class("error")
         assert not screen.query_one("#test-email", Button).disabled  # can try again
     assert wired.mailbox.messages == []

@@ -167,7 +167,8 @@ async def test_a_refused_resync_is_settled_and_never_sent_again(tmp_path: Path) 
         session = await open_data_session(url=svc.url, cache_path=cache, retries=0)
         try:
             summary = await session.resync([1, 2])
-            assert summary.refused == "Ledger write failed." and summary.kept == 0
+            lead = "The Sync Health service answered with an error of its own."
+            assert summary.refused == f"{lead}\nLedger write failed." and summary.kept == 0
             assert await session.pending_resync() == []
         finally:
             await session.close()

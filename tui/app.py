@@ -24,6 +24,7 @@ from tui.config import Config
 from tui.core.lang import Lang
 from tui.core.models import Usage
 from tui.data.client import actor_name
+from tui.data.problem import Problem
 from tui.data.session import DataSession, RefreshResult, ViewFilter
 from tui.embedded import open_data_session
 from tui.i18n import set_lang, strings, t
@@ -82,9 +83,9 @@ class SessionOpened(Message):
 
 
 class SessionFailed(Message):
-    def __init__(self, reason: str, problem: str) -> None:
+    def __init__(self, failure: Problem) -> None:
         super().__init__()
-        self.reason, self.problem = reason, problem
+        self.failure = failure
 
 
 class CacheRebuilt(Message):
@@ -236,14 +237,13 @@ class SyncHealthApp(App[int]):
     async def open_session(self) -> None:
         from tui.data.cache import CacheError
         from tui.data.client import ServiceError
-        from tui.data.session import problem_of
 
         try:
             session = await open_data_session(**self._open_args)
         except (ServiceError, CacheError) as exc:
-            self.post_message(SessionFailed(exc.message, problem_of(exc)))
+            self.post_message(SessionFailed(exc))
         except OSError as exc:
-            self.post_message(SessionFailed(str(exc), "cache"))
+            self.post_message(SessionFailed(CacheError(str(exc))))
         else:
             self.post_message(SessionOpened(session))
 
@@ -301,9 +301,10 @@ class SyncHealthApp(App[int]):
         )
 
     def on_session_failed(self, message: SessionFailed) -> None:
-        self.open_error, self.open_problem = message.reason, message.problem
+        failure = message.failure
+        self.open_error, self.open_problem = failure.reason, failure.kind
         self.notify(
-            t("main.notify.open_failed", reason=message.reason),
+            t("main.notify.open_failed", reason=failure.message),
             severity="error",
             timeout=30,
             markup=False,

@@ -74,8 +74,8 @@ def crm_object(code: str) -> str:
     return t(key) if key in strings("en") else code
 
 
-def service_message(code: str, message: str) -> str:
-    """What a refusal of the service says: the console's own words for a code it knows
-    (in the current language), the service's ``message`` otherwise."""
+def service_words(code: str) -> str:
+    """The console's own words (current language) for a refusal code of the service it
+    knows; empty for any other code (then the service's message is the detail)."""
     key = f"main.service.{code}"
-    return t(key) if code and key in strings("en") else message
+    return t(key) if code and key in strings("en") else ""

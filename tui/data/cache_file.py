@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Literal
 
+from tui.data.problem import Problem
+
 #: Files up to this size get ``PRAGMA quick_check`` at every open (about 0.1 s per
 #: 25 MiB here); bigger ones are checked when a read fails (the ``.damaged`` marker).
 CHECK_AT_OPEN_LIMIT = 64 * 1024 * 1024
@@ -18,12 +20,12 @@ CHECK_AT_OPEN_LIMIT = 64 * 1024 * 1024
 FailureKind = Literal["locked", "corrupt", "other"]
 
 
-class CacheError(Exception):
-    """The cache cannot be used; ``message`` says why in plain words."""
+class CacheError(Problem):
+    """The cache cannot be used; ``detail`` says why (see :class:`Problem`)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    @property
+    def kind(self) -> str:
+        return "cache"
 
 
 class CacheDamaged(CacheError):

@@ -1,7 +1,8 @@
 """The console's HTTP client of the Sync Health API (docs/api.md).
 
-Every failure becomes a ``ServiceError`` subclass whose ``message`` can be shown to a
-person as is. Idempotent calls (GET, PUT, and POST /v1/resync, which is idempotent on
+Every failure becomes a ``ServiceError`` subclass (a :class:`~tui.data.problem.Problem`):
+its kind gives the lead sentence in the session's language, its detail the technical
+sentence. Idempotent calls (GET, PUT, and POST /v1/resync, which is idempotent on
 its request_id) are retried a few times with a short exponential backoff when the
 service cannot be reached or answers a 5xx of its own. A 5xx that reports a Salesforce
 outcome (``salesforce_*`` codes) is an answer, not a fault, and is never retried.
@@ -45,30 +46,26 @@ from tui.core.models import (
     Usage,
     UsageBreakdown,
 )
-from tui.i18n import service_message
+from tui.data.problem import Problem
+from tui.i18n import service_words
 
 
-class ServiceError(Exception):
-    """Something went wrong talking to the service; ``message`` says what, in plain words."""
+class ServiceError(Problem):
+    """Something went wrong talking to the service (see :class:`Problem`)."""
 
-    def __init__(self, message: str, *, status: int | None = None, code: str = "") -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self, detail: str, *, status: int | None = None, code: str = "", lead: str = ""
+    ) -> None:
+        super().__init__(detail, lead=lead)
         self.status = status
         self.code = code
-
-    @property
-    def problem(self) -> str:
-        """What went wrong, for the console's banner: unreachable, slow, unauthorized,
-        rate_limited, service_error, rejected, bad_answer, bad_url."""
-        return "unreachable"
 
 
 class ServiceUnavailable(ServiceError):
     """The service is down, too slow, or failed (5xx)."""
 
     @property
-    def problem(self) -> str:
+    def kind(self) -> str:
         if self.code == "slow":
             return "slow"
         return "service_error" if self.status is not None else "unreachable"
@@ -78,7 +75,7 @@ class ServiceUnauthorized(ServiceError):
     """The service refused our token (401/403)."""
 
     @property
-    def problem(self) -> str:
+    def kind(self) -> str:
         return "unauthorized"
 
 
@@ -86,7 +83,7 @@ class ServiceRejected(ServiceError):
     """The service understood the request and said no (404/409/422/429...)."""
 
     @property
-    def problem(self) -> str:
+    def kind(self) -> str:
         return "rate_limited" if self.status == 429 else "rejected"
 
 
@@ -94,7 +91,7 @@ class BadResponse(ServiceError):
     """The service answered something we cannot read."""
 
     @property
-    def problem(self) -> str:
+    def kind(self) -> str:
         return "bad_answer"
 
 
@@ -102,7 +99,7 @@ class BadServiceURL(ServiceError):
     """The service URL cannot be used (malformed, or not http/https)."""
 
     @property
-    def problem(self) -> str:
+    def kind(self) -> str:
         return "bad_url"
 
 
@@ -435,7 +432,7 @@ def _service_words(response: httpx.Response) -> tuple[str, str]:
 def _failure(response: httpx.Response, where: str) -> ServiceError:
     status = response.status_code
     code, message = _service_words(response)
-    message = service_message(code, message)
+    lead = service_words(code)  # the console's own words, when it knows the code
     if status in (401, 403):
         return ServiceUnauthorized(
             f"{where} refused our token (HTTP {status}). Check the token given with --token "
@@ -445,10 +442,14 @@ def _failure(response: httpx.Response, where: str) -> ServiceError:
         )
     if status >= 500:
         return ServiceUnavailable(
-            message or f"{where} failed (HTTP {status}). Try again in a moment.",
+            "" if lead else message or f"{where} failed (HTTP {status}). Try again in a moment.",
             status=status,
             code=code,
+            lead=lead,
         )
     return ServiceRejected(
-        message or f"{where} refused the request (HTTP {status}).", status=status, code=code
+        "" if lead else message or f"{where} refused the request (HTTP {status}).",
+        status=status,
+        code=code,
+        lead=lead,
     )

@@ -69,6 +69,7 @@ from tui.data.values import (
     ViewFilter,
     ViewOrder,
 )
+from tui.i18n import t
 
 __all__ = [
     "DataSession",
@@ -181,11 +182,6 @@ class _Tally:
                 self.skipped += 1
 
 
-def problem_of(exc: ServiceError | CacheError) -> str:
-    """The banner's kind of problem: ``ServiceError.problem``, or "cache"."""
-    return exc.problem if isinstance(exc, ServiceError) else "cache"
-
-
 def _cache_path(service_key: str) -> Path:
     """The cache file for a service; CacheError when its folder cannot be made."""
     try:
@@ -230,7 +226,7 @@ class DataSession:
         self.online = False
         self.last_refresh: datetime | None = None
         self.last_error: str | None = None
-        #: The kind of ``last_error`` (``ServiceError.problem``, or "cache").
+        #: The kind of ``last_error`` (``Problem.kind``).
         self.last_problem: str | None = None
         #: Set when the cache file was damaged and rebuilt: where the old one went.
         self.notice: str | None = cache.notice
@@ -346,7 +342,7 @@ class DataSession:
                 changed = await self._read(self._pull_all)
             except (ServiceError, CacheError) as exc:
                 self.online = False
-                self.last_error, self.last_problem = exc.message, problem_of(exc)
+                self.last_error, self.last_problem = exc.reason, exc.kind
                 if self.cache.filling:  # show what came; the next refresh goes on from there
                     await self._quietly(self.cache.finish_changes())
                 return RefreshResult(changed, False, exc.message)
@@ -368,7 +364,7 @@ class DataSession:
         try:
             await job
         except CacheError as exc:
-            self.last_error = exc.message
+            self.last_error = exc.reason
 
     async def _pull(self) -> int:
         """Pull pages until has_more is false; the next page is fetched while one is stored.
@@ -515,6 +511,10 @@ class DataSession:
 
     async def in_view(self, f: ViewFilter, ids: Sequence[int]) -> set[int]:
         return await self._read(self.cache.in_view, f, ids)
+
+    async def outside_view(self, f: ViewFilter, ids: Sequence[int]) -> int:
+        """How many of ``ids`` the view ``f`` does not show (marks a filter hides)."""
+        return len(set(ids)) - len(await self.in_view(f, ids))
 
     async def interrupt_search(self) -> None:
         await self.cache.interrupt_search()
@@ -763,7 +763,7 @@ class DataSession:
             await self._recover(seen)
             if not isinstance(path, (str, Path)):
                 # part of it already went out: say so rather than write it twice
-                raise CacheError(f"{exc.message} Run the export again.") from exc
+                raise CacheError(exc.detail, lead=t("main.problem.export_again")) from exc
             await self.refresh()
             return await export_csv(
                 self.cache, path, f=f, ids=ids, lang=lang, bom=bom, progress=progress, raw=raw

@@ -93,7 +93,7 @@ class AllocationScreen(ModalScreen[Usage | None]):
                     validate_on=["changed", "submitted"],
                     id="allocation",
                 )
-                yield Static(id="message", markup=False)
+                yield Prose(id="message")
                 yield Static(id="error", classes="error", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(Content(t("modals.common.cancel")), id="cancel")

@@ -17,6 +17,7 @@ from textual.widgets import Button, Input, Label, RadioSet, Static
 from tui.data.soql import IdExport
 from tui.i18n import t
 from tui.text.safe import clean
+from tui.widgets.prose import Prose
 from tui.widgets.toggles import StateRadioButton
 
 WHAT = ("ids", "soql")
@@ -47,14 +48,14 @@ class CopyIdsScreen(ModalScreen[str | None]):
             dialog.border_title = Content(t("modals.copy.title"))
             with VerticalScroll(classes="body") as body:
                 body.can_focus = False
-                yield Static(
-                    t("modals.copy.count", count=f"{export.count:,}"), classes="intro", markup=False
+                yield Prose(
+                    t("modals.copy.count", count=f"{export.count:,}"),
+                    classes="intro",
                 )
                 if export.left_out:
-                    yield Static(
+                    yield Prose(
                         t("modals.copy.left_out", count=f"{export.left_out:,}"),
                         classes="warning",
-                        markup=False,
                     )
                 yield Label(Content(t("modals.copy.what")), classes="label")
                 with RadioSet(id="what"):
@@ -71,7 +72,7 @@ class CopyIdsScreen(ModalScreen[str | None]):
                             id=f"where-{where}",
                         )
                 yield Input(value=self._path_for("ids"), id="path")
-                yield Static(id="message", markup=False)
+                yield Prose(id="message")
             with Horizontal(classes="buttons"):
                 yield Button(Content(t("modals.common.cancel")), id="cancel")
                 yield Button(

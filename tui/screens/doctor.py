@@ -20,21 +20,21 @@ from tui.core.models import DoctorCheck, DoctorReport
 from tui.data.doctor import run_doctor, worst
 from tui.i18n import t
 from tui.text.safe import clean
+from tui.widgets.prose import Prose
 
 if TYPE_CHECKING:
     from tui.data.session import DataSession
 
 
-def check_lines(check: DoctorCheck) -> list[Static]:
+def check_lines(check: DoctorCheck) -> list[Prose]:
     """One check: its status, name and finding; under it, its fix when it has one."""
     name = t(f"doctor.check.{check.id}") + (f" ({clean(check.subject)})" if check.subject else "")
     head = Text()
     head.append(f"{t(f'doctor.status.{check.status}')} {name}: ", style="bold")
     head.append(clean(check.found))
-    lines = [Static(head, classes=f"check {check.status}", markup=False)]
+    lines = [Prose(head, classes=f"check {check.status}")]
     if check.fix:
-        fix = Text(t("doctor.fix", fix=clean(check.fix)))
-        lines.append(Static(fix, classes="fix", markup=False))
+        lines.append(Prose(t("doctor.fix", fix=clean(check.fix)), classes="fix"))
     return lines
 
 

@@ -28,6 +28,7 @@ from tui.data.cache import CacheError, ViewFilter
 from tui.data.export import ExportError
 from tui.i18n import current_lang, t
 from tui.text.safe import clean
+from tui.widgets.prose import Prose
 from tui.widgets.toggles import StateCheckbox, StateRadioButton
 
 if TYPE_CHECKING:
@@ -103,12 +104,12 @@ class ExportScreen(ModalScreen[int | None]):
                     yield StateRadioButton(Content(t("modals.export.scope_all")), id="scope-all")
                 yield Label(Content(t("modals.export.path")), classes="label")
                 yield Input(value=self._proposed, id="path")
-                yield Static(id="path-note", classes="hint", markup=False)
+                yield Prose(id="path-note", classes="hint")
                 yield StateCheckbox(
                     Content(t("modals.export.bom")), value=current_lang() == "ja", id="bom"
                 )
                 yield ProgressBar(show_eta=False, id="bar")
-                yield Static(id="message", markup=False)
+                yield Prose(id="message")
             with Horizontal(classes="buttons"):
                 yield Button(Content(t("modals.common.cancel")), id="cancel")
                 yield Button(Content(t("modals.export.start")), variant="primary", id="export")

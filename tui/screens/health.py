@@ -20,6 +20,7 @@ from tui.data.cache import QueryInterrupted
 from tui.data.session import ErrorRow, ViewFilter
 from tui.i18n import t
 from tui.screens.console import Console
+from tui.screens.marks import say_marks_outside
 from tui.text.safe import clean
 from tui.text.titles import type_title
 from tui.widgets.cards import CardStrip
@@ -421,8 +422,11 @@ class HealthScreen(Screen[None]):
         session = self.console.session
         if session is not None:
             async with self._marking:
-                self.console.marks.update(await session.view_ids(self.view))
+                marks = self.console.marks
+                marks.update(await session.view_ids(self.view))
+                hidden = await session.outside_view(self.view, list(marks))
             self._marks_changed()
+            say_marks_outside(self, hidden)
 
     def action_clear_marks(self) -> None:
         self.console.marks.clear()
@@ -437,7 +441,7 @@ class HealthScreen(Screen[None]):
         marks, session = self.console.marks, self.console.session
         if marks and session is not None:
             ids = sorted(marks)
-            hidden = len(ids) - len(await session.in_view(self.view, ids))
+            hidden = await session.outside_view(self.view, ids)
         elif self.grid.cursor_id is not None:
             ids, hidden = [self.grid.cursor_id], 0
         else:

@@ -24,6 +24,7 @@ from tui.i18n import current_lang, t
 from tui.text.safe import clean
 from tui.text.timefmt import ago, stamp
 from tui.text.titles import subtype_title
+from tui.widgets.prose import Prose
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -73,11 +74,11 @@ class HistoryScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog history") as dialog:
             dialog.border_title = Content(t("modals.history.title"))
-            yield Static(t("modals.common.loading"), id="message", markup=False)
+            yield Prose(t("modals.common.loading"), id="message")
             yield DataTable(cursor_type="row", zebra_stripes=True, id="entries")
-            yield Static(id="touched", classes="hint", markup=False)
+            yield Prose(id="touched", classes="hint")
             with Horizontal(classes="buttons"):
-                yield Static(t("modals.history.close_hint"), classes="hint", markup=False)
+                yield Prose(t("modals.history.close_hint"), classes="hint")
                 yield Button(Content(t("modals.history.older")), id="older", disabled=True)
                 yield Button(Content(t("modals.common.close")), id="close")
 

@@ -59,7 +59,7 @@ from tui.text.notify_fields import (
 from tui.text.safe import clean
 from tui.widgets.deliveries import DeliveryTable, delivery_detail, local_time
 from tui.widgets.prose import Prose
-from tui.widgets.toggles import StateCheckbox, StateRadioButton
+from tui.widgets.toggles import StateCheckbox, StateRadioButton, WordSwitch
 
 if TYPE_CHECKING:
     from tui.data.session import DataSession
@@ -149,8 +149,7 @@ class NotificationsScreen(ModalScreen[NotificationSettings | None]):
 
     def _schedule(self) -> ComposeResult:
         with Horizontal(classes="switch-row"):
-            yield Switch(id="enabled", disabled=True)
-            yield Static(id="enabled-state", classes="state", markup=False)
+            yield WordSwitch("enabled", disabled=True)
             yield Label(_label("enabled"))
         yield Label(_label("frequency"), classes="label")
         yield self._radios("frequency", FREQUENCIES, "", classes="across")
@@ -258,7 +257,6 @@ class NotificationsScreen(ModalScreen[NotificationSettings | None]):
         switch = self.query_one("#enabled", Switch)
         switch.value = s.enabled
         switch.disabled = False
-        self._show_switch_state(s.enabled)
         for name, value in (
             ("frequency", s.frequency),
             ("weekday", s.digest_weekday),
@@ -362,15 +360,6 @@ class NotificationsScreen(ModalScreen[NotificationSettings | None]):
     @on(Checkbox.Changed)
     def _changed(self) -> None:
         self._sync()
-
-    @on(Switch.Changed, "#enabled")
-    def _switch_changed(self, event: Switch.Changed) -> None:
-        self._show_switch_state(event.value)
-
-    def _show_switch_state(self, on: bool) -> None:
-        """The switch's state in words too, not only by the knob's colour."""
-        state = "state_on" if on else "state_off"
-        self.query_one("#enabled-state", Static).update(t(f"modals.notifications.{state}"))
 
     # -- the text fields -----------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from tui.data.session import ViewFilter
 from tui.data.soql import IdExport, id_export
 from tui.i18n import crm_object, t
 from tui.screens.console import Console
+from tui.screens.marks import say_marks_outside
 from tui.text.safe import clean
 from tui.text.timefmt import ago
 from tui.text.titles import type_title
@@ -230,12 +231,14 @@ class RecordsScreen(Screen[None]):
         session = self.console.session
         if session is None:
             return
-        self.console.marks.update(await session.view_ids(self.view))
+        marks = self.console.marks
+        marks.update(await session.view_ids(self.view))
         offset, page = 0, 1000
         while records := await session.affected_records(self.view, offset=offset, limit=page):
             self.marked_records.update((r.object_type, r.record_id) for r in records)
             offset += page
         self._refresh_marks()
+        say_marks_outside(self, await session.outside_view(self.view, list(marks)))
 
     def action_clear_marks(self) -> None:
         self.console.marks.clear()
@@ -250,7 +253,7 @@ class RecordsScreen(Screen[None]):
             return
         if marks:
             ids = sorted(marks)
-            hidden = len(ids) - len(await session.in_view(self.view, ids))
+            hidden = await session.outside_view(self.view, ids)
             self.console.start_resync(ids, hidden=hidden)
             return
         row = self.grid.row_at_cursor()

@@ -17,9 +17,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from tui.i18n import t
+from tui.widgets.prose import Prose
 
 
 class ReplayConfirmScreen(ModalScreen[bool]):
@@ -40,13 +41,12 @@ class ReplayConfirmScreen(ModalScreen[bool]):
         with Vertical(classes="dialog") as dialog:
             dialog.border_title = Content(t("modals.replay.title"))
             with VerticalScroll(classes="body"):
-                yield Static(
+                yield Prose(
                     t("modals.replay.question", count=self.errors),
                     classes="question",
-                    markup=False,
                 )
-                yield Static(t("modals.replay.why"), markup=False)
-                yield Static(t("modals.replay.keys"), classes="hint keys", markup=False)
+                yield Prose(t("modals.replay.why"))
+                yield Prose(t("modals.replay.keys"), classes="hint keys")
             with Horizontal(classes="buttons"):
                 yield Button(Content(t("modals.replay.later")), id="later")
                 yield Button(Content(t("modals.replay.send")), variant="warning", id="send")

@@ -56,8 +56,6 @@ class ResyncConfirmScreen(ModalScreen[bool]):
             out.append((t("modals.resync.mode_engine"), ""))
         else:
             out += [(t("modals.resync.mode_direct"), ""), *self._cost_lines()]
-        if self.hidden_marked > 0:
-            out.append((t("modals.resync.hidden", hidden=f"{self.hidden_marked:,}"), "warning"))
         return out
 
     def _cost_lines(self) -> list[tuple[str, str]]:
@@ -79,7 +77,7 @@ class ResyncConfirmScreen(ModalScreen[bool]):
             with VerticalScroll(classes="body"):
                 for text, classes in self.lines():
                     yield Prose(text, classes=classes)
-                yield Static(t("modals.resync.keys"), classes="hint keys", markup=False)
+                yield Prose(t("modals.resync.keys"), classes="hint keys")
             with Horizontal(classes="buttons"):
                 yield Button(Content(t("modals.common.cancel")), id="cancel")
                 yield Button(Content(t("modals.resync.confirm")), variant="warning", id="confirm")
@@ -128,10 +126,9 @@ class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
         with Vertical(classes="dialog") as dialog:
             dialog.border_title = Content(t("modals.resync.running_title"))
             with VerticalScroll(classes="body"):
-                yield Static(
+                yield Prose(
                     t("modals.resync.starting", count=len(self.ids), batches=batches),
                     id="status",
-                    markup=False,
                 )
                 yield ProgressBar(total=max(len(self.ids), 1), show_eta=False, id="bar")
                 yield Vertical(id="result")
@@ -202,7 +199,7 @@ class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
         if self.summary is not None:
             widgets.append(_figures(self.summary))
         widgets.extend(Prose(text, classes=classes) for text, classes in lines)
-        widgets.append(Static(t("modals.resync.close_hint"), classes="hint keys", markup=False))
+        widgets.append(Prose(t("modals.resync.close_hint"), classes="hint keys"))
         result.mount_all(widgets)
         close = self.query_one("#close", Button)
         close.disabled = False

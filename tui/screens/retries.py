@@ -17,6 +17,7 @@ from tui.core.models import ERROR_TYPES, RetryPolicy, RetryStatus
 from tui.data.cache import CacheError
 from tui.data.client import ServiceClient, ServiceError
 from tui.i18n import current_lang, t
+from tui.widgets.toggles import StateCheckbox, WordSwitch
 
 #: (input id, policy key) of the whole-number fields
 NUMBERS = (("every", "every_minutes"), ("attempts", "max_attempts"), ("ceiling", "ceiling_percent"))
@@ -44,7 +45,7 @@ class RetriesScreen(ModalScreen[RetryStatus | None]):
                 yield Static(t("modals.retries.intro"), classes="intro", markup=False)
                 yield Static(id="paused", classes="warning", markup=False)
                 with Horizontal(classes="switch-row"):
-                    yield Switch(id="enabled", disabled=True)
+                    yield WordSwitch("enabled", disabled=True)
                     yield Label(Content(t("modals.retries.enabled")))
                 for field, _ in NUMBERS:
                     yield Label(Content(t(f"modals.retries.{field}")), classes="field-label")
@@ -54,7 +55,7 @@ class RetriesScreen(ModalScreen[RetryStatus | None]):
                 yield Label(Content(t("modals.retries.types")), classes="label")
                 for code in ERROR_TYPES:
                     title = catalog.type(code).text(lang).title
-                    yield Checkbox(Content(title), id=f"type-{code}", disabled=True)
+                    yield StateCheckbox(Content(title), id=f"type-{code}", disabled=True)
             with Horizontal(classes="buttons"):
                 yield Static(t("modals.common.loading"), id="message", markup=False)
                 yield Button(Content(t("modals.common.cancel")), id="cancel")

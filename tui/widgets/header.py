@@ -16,7 +16,7 @@ from tui.text.timefmt import ago, clock, duration
 if TYPE_CHECKING:
     from tui.data.values import FillProgress
 
-#: Kinds of problem the banner words (``ServiceError.problem``, "cache"); locale keys.
+#: Kinds of problem the banner words (``Problem.kind``); keys of ``main.offline``.
 PROBLEMS = frozenset({
     "unreachable", "slow", "unauthorized", "rate_limited", "service_error", "rejected",
     "bad_answer", "bad_url", "cache",
@@ -92,7 +92,8 @@ class StatusHeader(Static):
 
 class OfflineBanner(Static):
     """Shown while the data cannot be refreshed: says what the service answered (or that
-    the cache file is at fault); the cached data stays on screen."""
+    the cache file is at fault) in the session's language, then the technical detail on a
+    line of its own; the cached data stays on screen."""
 
     def show(self, status: Status | None) -> None:
         offline = status is not None and not status.online and status.fill is None
@@ -103,6 +104,6 @@ class OfflineBanner(Static):
             title = t("main.offline.cache_title" if problem == "cache" else "main.offline.title")
             self.update(
                 Text.assemble(
-                    ("  " + title + "  ", "bold"), t(f"main.offline.{problem}", reason=reason)
+                    ("  " + title + "  ", "bold"), t(f"main.offline.{problem}"), "\n", reason
                 )
             )

@@ -1,0 +1,14 @@
+"""What the main and records screens say about marks."""
+
+from __future__ import annotations
+
+from textual.screen import Screen
+
+from tui.i18n import t
+
+
+def say_marks_outside(screen: Screen, hidden: int) -> None:
+    """After "mark all in view": name the marks the view does not show, since a resync
+    takes every mark (point 10 of issue 12: never include them without a word)."""
+    if hidden > 0:
+        screen.notify(t("main.marks.outside", count=hidden), severity="warning", timeout=15)
