@@ -16,11 +16,12 @@ import getpass
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import date, datetime
+from typing import Any, TypeVar
 
 import httpx
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from tui.core.lang import counted
 from tui.core.models import (
@@ -33,6 +34,8 @@ from tui.core.models import (
     DoctorReport,
     Health,
     HistoryPage,
+    IgnoreList,
+    IgnoreResult,
     IngestResult,
     NotificationSettings,
     NotificationStatus,
@@ -43,10 +46,13 @@ from tui.core.models import (
     RetryStatus,
     SyncErrorDetail,
     TestSendResult,
+    TrendPage,
+    TypeTrends,
     Usage,
     UsageBreakdown,
 )
 from tui.data.problem import Problem
+from tui.data.snapshot import SnapshotChunk, parse_snapshot
 from tui.i18n import service_words
 
 
@@ -129,6 +135,8 @@ _RETRY_STATUSES = frozenset({500, 502, 503, 504})
 #: A test send waits for the SMTP server or webhook to answer, so it may take long.
 TEST_SEND_TIMEOUT = 60.0
 
+_M = TypeVar("_M", bound=BaseModel)
+
 
 def actor_name(profile: str | None = None) -> str:
     """``user@host`` of this process, after the profile's name if there is one
@@ -194,11 +202,13 @@ class ServiceClient:
         path: str,
         *,
         json: Any = None,
-        params: dict | None = None,
+        params: dict[str, Any] | None = None,
         retry: bool = True,
         timeout: float | None = None,
+        decode: Callable[[httpx.Response, str], Any] | None = None,
     ) -> Any:
-        """Send (with retries unless ``retry`` is false); the decoded JSON body of a 2xx answer."""
+        """Send (with retries unless ``retry`` is false); the body of a 2xx answer, decoded
+        as JSON or by ``decode``."""
         content = None if json is None else orjson.dumps(json)
         headers = {"Content-Type": "application/json"} if content is not None else None
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
@@ -218,7 +228,7 @@ class ServiceClient:
                 failure = ServiceUnavailable(f"Cannot reach {self._where()}: {_reason(exc)}.")
             else:
                 if response.is_success:
-                    return _decode(response, self._where())
+                    return (decode or _decode)(response, self._where())
                 failure = _failure(response, self._where())
                 if response.status_code not in _RETRY_STATUSES or failure.code.startswith(
                     "salesforce_"
@@ -231,7 +241,7 @@ class ServiceClient:
                 listener(failure, attempt, self.retries)
             await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
 
-    async def _model(self, model: type, method: str, path: str, **kw: Any) -> Any:
+    async def _model(self, model: type[_M], method: str, path: str, **kw: Any) -> _M:
         body = await self._request(method, path, **kw)
         try:
             return model.model_validate(body)
@@ -271,6 +281,28 @@ class ServiceClient:
     async def usage_breakdown(self) -> UsageBreakdown:
         return await self._model(UsageBreakdown, "GET", "/v1/usage/breakdown")
 
+    async def trends(
+        self,
+        days: int = 30,
+        type: str | None = None,
+        cause: str | None = None,
+        end: date | None = None,
+    ) -> TrendPage:
+        params: dict[str, str | int] = {"days": days}
+        if end is not None:
+            params["end"] = end.isoformat()
+        if type is not None:
+            params["type"] = type
+        if cause is not None:
+            params["cause"] = cause
+        return await self._model(TrendPage, "GET", "/v1/trends", params=params)
+
+    async def type_trends(self, days: int = 30, end: date | None = None) -> TypeTrends:
+        params: dict[str, str | int] = {"days": days}
+        if end is not None:
+            params["end"] = end.isoformat()
+        return await self._model(TypeTrends, "GET", "/v1/trends/types", params=params)
+
     async def set_allocation(self, allocated: int) -> Usage:
         return await self._model(
             Usage, "PUT", "/v1/usage/allocation", json={"allocated": allocated}
@@ -297,6 +329,15 @@ class ServiceClient:
             raise BadResponse(f"{self._where()} sent a page of changes that is not a list.")
         return page
 
+    async def snapshot(self, after: int, limit: int, *, count: bool = False) -> SnapshotChunk:
+        """Up to ``limit`` errors with ids above ``after`` (``GET /v1/snapshot``); with
+        ``count``, how many there are above ``after``."""
+        params = {"after": after, "limit": limit} | ({"count": 1} if count else {})
+        chunk: SnapshotChunk = await self._request(
+            "GET", "/v1/snapshot", params=params, decode=_snapshot
+        )
+        return chunk
+
     async def error(self, error_id: int) -> SyncErrorDetail | None:
         """One error with its history; None when the service has no such error."""
         try:
@@ -313,6 +354,34 @@ class ServiceClient:
             "/v1/resync",
             json={"error_ids": list(error_ids), "request_id": request_id},
         )
+
+    async def ignore(
+        self,
+        request_id: str,
+        reason: str,
+        *,
+        error_ids: Sequence[int] | None = None,
+        cause: str | None = None,
+        expires_at: datetime | None = None,
+        days: int | None = None,
+    ) -> IgnoreResult:
+        """Ignore errors or a cause (safe to retry: the service keys it on ``request_id``);
+        until ``expires_at`` (aware) or for ``days`` by the service's clock, else until
+        unignored."""
+        body: dict[str, Any] = {"request_id": request_id, "reason": reason,
+                                "expires_at": expires_at, "days": days}  # fmt: skip
+        body.update({"error_ids": list(error_ids)} if error_ids is not None else {"cause": cause})
+        return await self._model(IgnoreResult, "POST", "/v1/ignores", json=body)
+
+    async def unignore(
+        self, request_id: str, *, error_ids: Sequence[int] | None = None, cause: str | None = None
+    ) -> IgnoreResult:
+        body: dict[str, Any] = {"request_id": request_id}
+        body.update({"error_ids": list(error_ids)} if error_ids is not None else {"cause": cause})
+        return await self._model(IgnoreResult, "POST", "/v1/unignore", json=body)
+
+    async def ignores(self, limit: int = 100) -> IgnoreList:
+        return await self._model(IgnoreList, "GET", "/v1/ignores", params={"limit": limit})
 
     async def start_job(self, error_ids: list[int], request_id: str) -> ResyncJob:
         """Start a resync job (safe to retry: the service keys it on ``request_id``)."""
@@ -417,6 +486,13 @@ def _decode(response: httpx.Response, where: str) -> Any:
             f"(HTTP {response.status_code}, {len(response.content)} bytes).",
             status=response.status_code,
         ) from exc
+
+
+def _snapshot(response: httpx.Response, where: str) -> SnapshotChunk:
+    try:
+        return parse_snapshot(response.content)
+    except ValueError as exc:
+        raise BadResponse(f"{where} sent a snapshot of errors that cannot be read: {exc}.") from exc
 
 
 def _service_words(response: httpx.Response) -> tuple[str, str]:

@@ -2,16 +2,18 @@
 
 Each row is a cause: its open errors, records, last seen, object and the message's
 shape. ``enter`` narrows the grid to the cause (its subtype and the longest fixed part
-of its message), ``space`` marks every open error of the cause for a resync, ``m`` mutes
-its alerts for a time (tui/screens/mute.py) or unmutes it. Messages come from
+of its message), ``space`` marks every open error of the cause for a resync, ``i``
+ignores the cause (with a reason; the list is read again after), ``m`` mutes its
+alerts for a time (tui/screens/mute.py) or unmutes it. Messages come from
 Salesforce: data, never markup.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
+from rich.console import JustifyMethod
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -25,6 +27,7 @@ from tui.core.models import CauseMute, CauseSummary
 from tui.data.cache import CacheError, ViewFilter
 from tui.data.client import ServiceError
 from tui.i18n import t
+from tui.screens.console import Console
 from tui.screens.mute import UNMUTE, MuteScreen
 from tui.text.safe import clean
 
@@ -48,6 +51,8 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="modal.close"),
         Binding("space", "mark", "Mark the cause", id="causes.mark"),
+        Binding("i", "ignore", "Ignore the cause", id="causes.ignore"),
+        Binding("T", "app.trends", "Trends", id="trends"),  # of the cause under the cursor
         Binding("m", "mute", "Mute the cause's alerts", id="causes.mute"),
     ]
 
@@ -71,7 +76,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for key in ("open", "new", "records", "last_seen", "object", "message"):
-            justify = "right" if key in ("open", "new", "records") else "left"
+            justify: JustifyMethod = "right" if key in ("open", "new", "records") else "left"
             table.add_column(Text(t(f"causes.col_{key}"), justify=justify), key=key)
         table.add_column(Text(t("mute.col_muted")), key="muted")
         self._load()
@@ -92,6 +97,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
         except (ServiceError, CacheError) as exc:  # the causes still show, without mutes
             self.notify(t("mute.mutes_failed", message=clean(exc.message)), severity="warning")
         table = self.query_one(DataTable)
+        table.clear()
         for cause in page.causes:
             table.add_row(
                 Text(f"{cause.open_errors:,}", justify="right"),
@@ -106,7 +112,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
         table.focus()
         self._show_sample()
 
-    def _current(self) -> CauseSummary | None:
+    def current_cause(self) -> CauseSummary | None:
         table = self.query_one(DataTable)
         if not self.causes or table.cursor_row >= len(self.causes):
             return None
@@ -114,13 +120,13 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
 
     @on(DataTable.RowHighlighted)
     def _show_sample(self) -> None:
-        cause = self._current()
+        cause = self.current_cause()
         if cause is not None:
             said = t("causes.sample", message=clean(cause.sample_message))
             self.query_one("#sample", Static).update(said)
 
     def action_choose(self) -> None:
-        cause = self._current()
+        cause = self.current_cause()
         if cause is not None:
             self.dismiss(
                 ViewFilter(type=cause.type, subtype=cause.subtype, text=fixed_part(cause.template))
@@ -128,7 +134,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
 
     @work(group="causes-mark", exclusive=True, exit_on_error=False)
     async def action_mark(self) -> None:
-        cause = self._current()
+        cause = self.current_cause()
         if cause is None:
             return
         try:
@@ -144,7 +150,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
         return Text("" if mute is None else f"{mute.until:%Y-%m-%d %H:%M}")
 
     def action_mute(self) -> None:
-        cause = self._current()
+        cause = self.current_cause()
         if cause is None:
             return
         mute = self.mutes.get(cause.cause)
@@ -172,6 +178,11 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
             return
         self.query_one(DataTable).update_cell(cause, "muted", self._muted_cell(cause))
         self.notify(said)
+
+    def action_ignore(self) -> None:
+        cause = self.current_cause()
+        if cause is not None:
+            cast(Console, self.app).start_ignore(cause=cause, after=self._load)
 
     @on(DataTable.RowSelected)
     def _selected(self) -> None:

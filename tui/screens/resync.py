@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Label, ProgressBar, Static
 
 from tui.core.catalog import load_catalog
@@ -37,10 +38,11 @@ class ResyncConfirmScreen(ModalScreen[bool]):
     ]
     AUTO_FOCUS = "#cancel"
 
-    def __init__(self, plan: ResyncPlan, hidden_marked: int) -> None:
+    def __init__(self, plan: ResyncPlan, hidden_marked: int, ignored: int = 0) -> None:
         super().__init__(classes="modal")
         self.plan = plan
         self.hidden_marked = hidden_marked
+        self.ignored = ignored  # marked errors left out because they are ignored
 
     def lines(self) -> list[tuple[str, str]]:
         """(text, css class) of every sentence the dialog shows, in order."""
@@ -49,6 +51,8 @@ class ResyncConfirmScreen(ModalScreen[bool]):
         if self.hidden_marked > 0:  # right under the question: never scrolled out of sight
             hidden = t("modals.resync.hidden", hidden=f"{self.hidden_marked:,}")
             out.append((hidden, "warning hidden-marks"))
+        if self.ignored > 0:
+            out.append((t("ignore.left_out", count=self.ignored), "warning"))
         out += [
             (t("modals.resync.batches", batches=f"{plan.batches:,}"), ""),
         ]
@@ -195,7 +199,7 @@ class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
         self.query_one("#bar", ProgressBar).display = False
         self.query_one("#stop", Button).display = False
         result = self.query_one("#result", Vertical)
-        widgets = []
+        widgets: list[Widget] = []
         if self.summary is not None:
             widgets.append(_figures(self.summary))
         widgets.extend(Prose(text, classes=classes) for text, classes in lines)

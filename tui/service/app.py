@@ -28,6 +28,7 @@ from tui.service.config import ServiceConfig
 from tui.service.connect import open_connector
 from tui.service.doctor import Doctor
 from tui.service.engine import EngineQueue
+from tui.service.ignores import Ignores
 from tui.service.jobs import ResyncJobs
 from tui.service.ledger import Ledger
 from tui.service.notify.channels import Channels
@@ -62,6 +63,7 @@ class SyncHealthService:
             config.notify_interval,
             self.causes.catch_up,
         )
+        self.ignores = Ignores(self.ledger, self.causes, config.clock)
         self.doctor = Doctor(
             self.ledger,
             self.usage,
@@ -73,7 +75,7 @@ class SyncHealthService:
         )
         self.retries = RetryWorker(
             self.ledger, self.usage, run, config.clock, self.notifier.announce,
-            config.retry_interval,
+            config.retry_interval, self.ignores.expire,
         )  # fmt: skip
         self._running = False
         self.asgi = self._build_app()

@@ -24,7 +24,7 @@ import aiosqlite
 import orjson
 
 from tui.service.ledger import Ledger, iso
-from tui.service.resync import ALREADY_RESOLVED, NO_SUCH_ERROR, outcome, replay
+from tui.service.resync import NO_SUCH_ERROR, not_open, outcome, replay
 
 MIN_LEASE = 1
 MAX_LEASE = 3600
@@ -87,7 +87,7 @@ async def expire_due(conn: aiosqlite.Connection, now: datetime) -> int:
         "AND expires <= ?",
         (iso(now),),
     ) as cur:
-        due = await cur.fetchall()
+        due = list(await cur.fetchall())
     if not due:
         return 0
     await conn.executemany(
@@ -175,24 +175,24 @@ class EngineQueue:
             if row is None:
                 outcomes[error_id] = outcome(error_id, "skipped", message=NO_SUCH_ERROR)
             elif row[1] != "open":
-                outcomes[error_id] = outcome(error_id, "skipped", message=ALREADY_RESOLVED)
+                outcomes[error_id] = outcome(error_id, "skipped", message=not_open(row[1]))
             else:
                 records.setdefault((row[2], row[3], row[4]), []).append(row)
         at = iso(now)
         history: list[tuple[int, str, str]] = []
         for key, same in records.items():
             engine_id, joined = await self._request_for(conn, key, same, now)
-            for row in same:
-                outcomes[row[0]] = outcome(
-                    row[0],
+            for entry in same:
+                outcomes[entry[0]] = outcome(
+                    entry[0],
                     "requested",
                     message=f"Sent to the sync engine as request {engine_id}: it re-reads the "
                     "record from the CRM and syncs it; the error resolves when the engine "
                     "reports the record synced.",
                     engine_request_id=engine_id,
                 )
-                if row[0] in joined:  # asked again while waiting: one history entry
-                    history.append((row[0], at, engine_id))
+                if entry[0] in joined:  # asked again while waiting: one history entry
+                    history.append((entry[0], at, engine_id))
         await conn.executemany(
             "INSERT INTO attempts(error_id, at, outcome, sf_code, message, request_id) "
             "VALUES (?, ?, 'requested', '', '', ?)",
