@@ -51,7 +51,7 @@ ERROR_TYPES: tuple[ErrorType, ...] = (
 
 Direction = Literal["to_salesforce", "from_salesforce"]
 ErrorStatus = Literal["open", "resolved", "ignored"]
-Frequency = Literal["immediate", "daily", "weekly"]
+Frequency = Literal["immediate", "daily", "weekly", "alerts"]
 
 #: Column order of an error row in the change feed (``GET /v1/errors``) and in
 #: the client's cache. ``fields`` travels as a list of field API names.
@@ -270,12 +270,18 @@ DeliveryKind = Literal[
     "usage_recovered",
     "retries_paused",
     "retries_resumed",
+    "cause_alert",
     "test",
 ]
 Channel = Literal["email", "webhook"]
 
 MAX_RECIPIENTS = 50
 MAX_THRESHOLDS = 5
+#: Alert mode's rule (dual-write's): a cause grows fast at N new errors in M minutes.
+ALERT_ERRORS_MAX = 100_000
+ALERT_MINUTES_MAX = 24 * 60
+#: The longest a cause can be muted: 90 days.
+MUTE_MINUTES_MAX = 90 * 24 * 60
 _ADDRESS_PATTERN = (
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@"
     r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
@@ -358,6 +364,15 @@ class NotificationSettings(BaseModel):
         default_factory=lambda: [75, 90],
         description="Percent of the allocation; 1 to 100, each once, at most 5 (kept sorted).",
         json_schema_extra={"minItems": 1, "maxItems": MAX_THRESHOLDS, "uniqueItems": True},
+    )
+    alert_errors: int = Field(
+        10,
+        ge=1,
+        le=ALERT_ERRORS_MAX,
+        description="Alert mode: a cause grows fast at this many new errors in alert_minutes.",
+    )
+    alert_minutes: int = Field(
+        10, ge=1, le=ALERT_MINUTES_MAX, description="Alert mode: the window of alert_errors."
     )
 
     @field_validator("digest_time")
@@ -847,3 +862,22 @@ class TypeTrends(BaseModel):
 
     days: list[date] = Field(description="Oldest first.")
     new: dict[str, list[int]] = Field(description="Type -> new errors on each of ``days``.")
+
+
+class CauseMute(BaseModel):
+    """A cause whose alerts are held back until ``until``."""
+
+    cause: str
+    until: datetime
+    muted_at: datetime
+    actor: str = Field(description="Who muted it: X-Synchealth-Actor, else the client's address.")
+
+
+class CauseMuteList(BaseModel):
+    mutes: list[CauseMute] = Field(description="Mutes not yet expired, the soonest to end first.")
+
+
+class CauseMuteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    minutes: int = Field(ge=1, le=MUTE_MINUTES_MAX, description="How long: 1 minute to 90 days.")
