@@ -155,10 +155,11 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
             return
         mute = self.mutes.get(cause.cause)
         name = f"{cause.sf_object}: {cause.template.splitlines()[0] if cause.template else ''}"
-        self.app.push_screen(
-            MuteScreen(name, None if mute is None else mute.until),
-            lambda minutes: self._set_mute(cause.cause, minutes),
-        )
+
+        def chosen(minutes: int | None) -> None:
+            self._set_mute(cause.cause, minutes)
+
+        self.app.push_screen(MuteScreen(name, None if mute is None else mute.until), chosen)
 
     @work(group="causes-mute", exclusive=True, exit_on_error=False)
     async def _set_mute(self, cause: str, minutes: int | None) -> None:
