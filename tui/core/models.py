@@ -46,7 +46,7 @@ ERROR_TYPES: tuple[ErrorType, ...] = (
 
 Direction = Literal["to_salesforce", "from_salesforce"]
 ErrorStatus = Literal["open", "resolved", "ignored"]
-Frequency = Literal["immediate", "daily", "weekly"]
+Frequency = Literal["immediate", "daily", "weekly", "alerts"]
 
 #: Column order of an error row in the change feed (``GET /v1/errors``) and in
 #: the client's cache. ``fields`` travels as a list of field API names.

@@ -30,12 +30,18 @@ DeliveryKind = Literal[
     "usage_recovered",
     "retries_paused",
     "retries_resumed",
+    "cause_alert",
     "test",
 ]
 Channel = Literal["email", "webhook"]
 
 MAX_RECIPIENTS = 50
 MAX_THRESHOLDS = 5
+#: Alert mode's rule (dual-write's): a cause grows fast at N new errors in M minutes.
+ALERT_ERRORS_MAX = 100_000
+ALERT_MINUTES_MAX = 24 * 60
+#: The longest a cause can be muted: 90 days.
+MUTE_MINUTES_MAX = 90 * 24 * 60
 _ADDRESS_PATTERN = (
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@"
     r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
@@ -119,6 +125,15 @@ class NotificationSettings(BaseModel):
         description="Percent of the allocation; 1 to 100, each once, at most 5 (kept sorted).",
         json_schema_extra={"minItems": 1, "maxItems": MAX_THRESHOLDS, "uniqueItems": True},
     )
+    alert_errors: int = Field(
+        10,
+        ge=1,
+        le=ALERT_ERRORS_MAX,
+        description="Alert mode: a cause grows fast at this many new errors in alert_minutes.",
+    )
+    alert_minutes: int = Field(
+        10, ge=1, le=ALERT_MINUTES_MAX, description="Alert mode: the window of alert_errors."
+    )
 
     @field_validator("digest_time")
     @classmethod
@@ -192,3 +207,22 @@ class TestSendResult(BaseModel):
     ok: bool
     detail: str = Field(description="What happened, or the exact failure.")
     delivery_id: int | None = None
+
+
+class CauseMute(BaseModel):
+    """A cause whose alerts are held back until ``until``."""
+
+    cause: str
+    until: datetime
+    muted_at: datetime
+    actor: str = Field(description="Who muted it: X-Synchealth-Actor, else the client's address.")
+
+
+class CauseMuteList(BaseModel):
+    mutes: list[CauseMute] = Field(description="Mutes not yet expired, the soonest to end first.")
+
+
+class CauseMuteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    minutes: int = Field(ge=1, le=MUTE_MINUTES_MAX, description="How long: 1 minute to 90 days.")

@@ -29,6 +29,8 @@ from tui.core.lang import counted
 from tui.core.models import (
     ACTOR_HEADER,
     CauseErrors,
+    CauseMute,
+    CauseMuteList,
     CausePage,
     DoctorReport,
     Health,
@@ -215,6 +217,17 @@ class ServiceClient:
 
     async def cause_errors(self, cause: str) -> CauseErrors:
         return await self._model(CauseErrors, "GET", f"/v1/causes/{cause}")
+
+    async def cause_mutes(self) -> CauseMuteList:
+        return await self._model(CauseMuteList, "GET", "/v1/notifications/mutes")
+
+    async def mute_cause(self, cause: str, minutes: int) -> CauseMute:
+        return await self._model(
+            CauseMute, "PUT", f"/v1/notifications/mutes/{cause}", json={"minutes": minutes}
+        )
+
+    async def unmute_cause(self, cause: str) -> CauseMuteList:
+        return await self._model(CauseMuteList, "DELETE", f"/v1/notifications/mutes/{cause}")
 
     async def usage_breakdown(self) -> UsageBreakdown:
         return await self._model(UsageBreakdown, "GET", "/v1/usage/breakdown")

@@ -27,6 +27,7 @@ from tui.core.ignore_models import IgnoreResult
 from tui.core.lang import Lang
 from tui.core.models import (
     ERROR_COLUMNS,
+    CauseMute,
     CausePage,
     HistoryPage,
     SyncErrorDetail,
@@ -105,6 +106,16 @@ class DataSession(Resyncs):
 
     async def cause_error_ids(self, cause: str) -> list[int]:
         return (await self.client.cause_errors(cause)).error_ids
+
+    async def cause_mutes(self) -> dict[str, CauseMute]:
+        """The causes whose alerts are muted, by cause (asked of the service)."""
+        return {m.cause: m for m in (await self.client.cause_mutes()).mutes}
+
+    async def mute_cause(self, cause: str, minutes: int) -> CauseMute:
+        return await self.client.mute_cause(cause, minutes)
+
+    async def unmute_cause(self, cause: str) -> None:
+        await self.client.unmute_cause(cause)
 
     async def usage_breakdown(self) -> UsageBreakdown:
         """Where the last 24 h of calls went, asked of the service (not cached)."""

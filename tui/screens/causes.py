@@ -3,7 +3,8 @@
 Each row is a cause: its open errors, records, last seen, object and the message's
 shape. ``enter`` narrows the grid to the cause (its subtype and the longest fixed part
 of its message), ``space`` marks every open error of the cause for a resync, ``i``
-ignores the cause (with a reason; the list is read again after). Messages come from
+ignores the cause (with a reason; the list is read again after), ``m`` mutes its
+alerts for a time (tui/screens/mute.py) or unmutes it. Messages come from
 Salesforce: data, never markup.
 """
 
@@ -22,11 +23,12 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
-from tui.core.models import CauseSummary
+from tui.core.models import CauseMute, CauseSummary
 from tui.data.cache import CacheError, ViewFilter
 from tui.data.client_errors import ServiceError
 from tui.i18n import t
 from tui.screens.console import Console
+from tui.screens.mute import UNMUTE, MuteScreen
 from tui.text.safe import clean
 
 if TYPE_CHECKING:
@@ -51,6 +53,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
         Binding("space", "mark", "Mark the cause", id="causes.mark"),
         Binding("i", "ignore", "Ignore the cause", id="causes.ignore"),
         Binding("T", "app.trends", "Trends", id="trends"),  # of the cause under the cursor
+        Binding("m", "mute", "Mute the cause's alerts", id="causes.mute"),
     ]
 
     def __init__(self, session: DataSession, marks: set[int]) -> None:
@@ -58,6 +61,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
         self.session = session
         self.marks = marks
         self.causes: list[CauseSummary] | None = None
+        self.mutes: dict[str, CauseMute] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog causes") as dialog:
@@ -74,6 +78,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
         for key in ("open", "new", "records", "last_seen", "object", "message"):
             justify: JustifyMethod = "right" if key in ("open", "new", "records") else "left"
             table.add_column(Text(t(f"causes.col_{key}"), justify=justify), key=key)
+        table.add_column(Text(t("mute.col_muted")), key="muted")
         self._load()
 
     @work(group="causes", exclusive=True, exit_on_error=False)
@@ -87,6 +92,10 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
             return
         self.causes = page.causes
         summary.update(t("causes.summary", total=f"{page.total:,}"))
+        try:
+            self.mutes = await self.session.cause_mutes()
+        except (ServiceError, CacheError) as exc:  # the causes still show, without mutes
+            self.notify(t("mute.mutes_failed", message=clean(exc.message)), severity="warning")
         table = self.query_one(DataTable)
         table.clear()
         for cause in page.causes:
@@ -97,6 +106,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
                 Text(f"{cause.last_seen:%Y-%m-%d %H:%M}"),
                 Text(clean(cause.sf_object)),
                 Text(clean(cause.template.splitlines()[0] if cause.template else "")),
+                self._muted_cell(cause.cause),
                 key=cause.cause,
             )
         table.focus()
@@ -134,6 +144,41 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
             return
         self.marks.update(ids)
         self.notify(t("causes.marked", count=f"{len(ids):,}", total=f"{len(self.marks):,}"))
+
+    def _muted_cell(self, cause: str) -> Text:
+        mute = self.mutes.get(cause)
+        return Text("" if mute is None else f"{mute.until:%Y-%m-%d %H:%M}")
+
+    def action_mute(self) -> None:
+        cause = self.current_cause()
+        if cause is None:
+            return
+        mute = self.mutes.get(cause.cause)
+        name = f"{cause.sf_object}: {cause.template.splitlines()[0] if cause.template else ''}"
+
+        def chosen(minutes: int | None) -> None:
+            self._set_mute(cause.cause, minutes)
+
+        self.app.push_screen(MuteScreen(name, None if mute is None else mute.until), chosen)
+
+    @work(group="causes-mute", exclusive=True, exit_on_error=False)
+    async def _set_mute(self, cause: str, minutes: int | None) -> None:
+        if minutes is None:
+            return
+        try:
+            if minutes == UNMUTE:
+                await self.session.unmute_cause(cause)
+                self.mutes.pop(cause, None)
+                said = t("mute.unmuted")
+            else:
+                mute = await self.session.mute_cause(cause, minutes)
+                self.mutes[cause] = mute
+                said = t("mute.muted", until=f"{mute.until:%Y-%m-%d %H:%M}")
+        except (ServiceError, CacheError) as exc:
+            self.notify(t("mute.failed", message=clean(exc.message)), severity="error")
+            return
+        self.query_one(DataTable).update_cell(cause, "muted", self._muted_cell(cause))
+        self.notify(said)
 
     def action_ignore(self) -> None:
         cause = self.current_cause()

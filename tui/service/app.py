@@ -53,6 +53,7 @@ class SyncHealthService:
         self.engine = EngineQueue(self.ledger, config.clock, config.engine_request_ttl)
         run = self.engine.resync if config.resync_mode == "engine" else self.resync.run
         self.jobs = ResyncJobs(self.ledger, self.usage, run, config.clock, config.job_recheck)
+        self.causes = CauseIndex(self.ledger, config.clock)
         self.notifier = Notifier(
             self.ledger,
             self.usage,
@@ -60,8 +61,8 @@ class SyncHealthService:
             config.clock,
             self.org_name,
             config.notify_interval,
+            self.causes.catch_up,
         )
-        self.causes = CauseIndex(self.ledger, config.clock)
         self.ignores = Ignores(self.ledger, self.causes, config.clock)
         self.doctor = Doctor(
             self.ledger,

@@ -169,7 +169,7 @@ CREATE TABLE IF NOT EXISTS settings (
 CREATE TABLE IF NOT EXISTS notify_outbox (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids only grow: they name messages
     kind         TEXT NOT NULL,         -- immediate | daily | weekly | usage_alert | usage_recovered
-                                        -- | retries_paused | retries_resumed | test
+                                        -- | retries_paused | retries_resumed | cause_alert | test
     channel      TEXT NOT NULL,         -- email | webhook
     status       TEXT NOT NULL,         -- pending | sent | failed
     subject      TEXT NOT NULL,
@@ -187,7 +187,29 @@ CREATE INDEX IF NOT EXISTS notify_outbox_due ON notify_outbox(status, next_attem
 CREATE TABLE IF NOT EXISTS notify_state (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL                 -- JSON
-);  -- announced_id, digest, usage_level (see tui/service/notify/state.py)
+);  -- announced_id, digest, usage_level, alerts (see tui/service/notify/state.py)
+
+-- Alert mode (tui/service/notify/cause_alerts.py): what it last saw of each cause, the
+-- state changes already queued (so one is never queued twice), and the mutes.
+CREATE TABLE IF NOT EXISTS notify_causes (
+    cause      TEXT PRIMARY KEY,
+    open       INTEGER NOT NULL,        -- 1: had open errors; 0: cleared (announced)
+    surging    INTEGER NOT NULL,        -- 1: past alert_errors new errors in alert_minutes
+    cleared_at TEXT,                    -- when its last clear was announced
+    zero_since TEXT                     -- open = 1 but no open error since: a clear to come
+);
+
+CREATE TABLE IF NOT EXISTS notify_alert_keys (
+    key     TEXT PRIMARY KEY,           -- change:cause:the seq or error id that made it
+    created TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS notify_mutes (
+    cause    TEXT PRIMARY KEY,
+    until    TEXT NOT NULL,             -- alerts of the cause are held back until then
+    muted_at TEXT NOT NULL,
+    actor    TEXT NOT NULL
+);
 
 -- History (GET /v1/history, tui/service/history.py) ----------------------------------
 

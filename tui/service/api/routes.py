@@ -13,6 +13,9 @@ from tui.core.models import (
     ERROR_TYPES,
     AllocationUpdate,
     CauseErrors,
+    CauseMute,
+    CauseMuteList,
+    CauseMuteRequest,
     CausePage,
     DoctorReport,
     DoctorRequest,
@@ -75,6 +78,7 @@ SALESFORCE = {
     502: ("salesforce_session_expired", "salesforce_refused", "salesforce_bad_answer"),
     503: ("salesforce_busy", "salesforce_unavailable", "salesforce_limits_unknown"),
 }
+MUTED_CAUSE = PathParam("cause", "The cause's key (16 hex digits), as GET /v1/causes lists it.")
 TREND_DAYS = IntQuery("days", 30, 1, KEEP_DAYS, "Days of figures, ending on ``end``.")
 TREND_END = TextQuery(
     "end",
@@ -317,6 +321,34 @@ ROUTES: tuple[Endpoint, ...] = (
             refuse=notifications.refuse_test_send,
         ),
         errors={409: ("channel_not_configured",), 422: ("invalid_test_send",)},
+    ),
+    Endpoint(
+        "GET",
+        "/v1/notifications/mutes",
+        notifications.get_mutes,
+        "Causes whose alerts are muted, and until when",
+        CauseMuteList,
+    ),
+    Endpoint(
+        "PUT",
+        "/v1/notifications/mutes/{cause}",
+        notifications.put_mute,
+        "Mute the alerts of a cause for a time (alert mode)",
+        CauseMute,
+        params=(MUTED_CAUSE,),
+        body=Body(
+            CauseMuteRequest, "invalid_mute", '{"minutes": 60}', refuse=notifications.refuse_mute
+        ),
+        errors={404: ("not_found",), 422: ("invalid_mute",)},
+    ),
+    Endpoint(
+        "DELETE",
+        "/v1/notifications/mutes/{cause}",
+        notifications.delete_mute,
+        "End the mute of a cause now",
+        CauseMuteList,
+        params=(MUTED_CAUSE,),
+        errors={404: ("not_found", "not_muted")},
     ),
     Endpoint(
         "GET",
