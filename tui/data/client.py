@@ -29,8 +29,6 @@ from tui.core.lang import counted
 from tui.core.models import (
     ACTOR_HEADER,
     CauseErrors,
-    CauseMute,
-    CauseMuteList,
     CausePage,
     DoctorReport,
     Health,
@@ -42,7 +40,14 @@ from tui.core.models import (
     Usage,
     UsageBreakdown,
 )
-from tui.core.notify_models import Channel, NotificationSettings, NotificationStatus, TestSendResult
+from tui.core.notify_models import (
+    CauseMute,
+    CauseMuteList,
+    Channel,
+    NotificationSettings,
+    NotificationStatus,
+    TestSendResult,
+)
 from tui.core.resync_models import ResyncJob, ResyncJobList, ResyncResult
 from tui.core.trend_models import TrendPage, TypeTrends
 from tui.data.client_errors import (

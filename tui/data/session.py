@@ -27,14 +27,19 @@ from tui.core.ignore_models import IgnoreResult
 from tui.core.lang import Lang
 from tui.core.models import (
     ERROR_COLUMNS,
-    CauseMute,
     CausePage,
     HistoryPage,
     SyncErrorDetail,
     Usage,
     UsageBreakdown,
 )
-from tui.core.notify_models import Channel, NotificationSettings, NotificationStatus, TestSendResult
+from tui.core.notify_models import (
+    CauseMute,
+    Channel,
+    NotificationSettings,
+    NotificationStatus,
+    TestSendResult,
+)
 from tui.core.trend_models import TrendPage, TrendTotals, TypeTrends
 from tui.data import last_looked
 from tui.data.cache import CacheDamaged, CacheError
