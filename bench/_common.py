@@ -101,7 +101,7 @@ async def filled_cache(size: int) -> Path:
     """The console cache filled from the ``size``-error ledger (filled on first use)."""
     root = workdir(size)
     path = root / "cache.sqlite3"
-    from tui.data.cache import SCHEMA_VERSION
+    from tui.data.cache_schema import SCHEMA_VERSION
 
     done = root / f"cache.filled-v{SCHEMA_VERSION}"
     if not done.exists():

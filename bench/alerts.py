@@ -21,7 +21,7 @@ from pathlib import Path
 
 from _common import ledger, parse_size
 
-from tui.core.models import NotificationSettings
+from tui.core.notify_models import NotificationSettings
 from tui.service.causes import CauseIndex
 from tui.service.ledger import Ledger
 from tui.service.notify.cause_alerts import CauseAlerts, detect

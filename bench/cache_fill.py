@@ -26,7 +26,8 @@ import psutil
 from _common import ledger, parse_size, workdir
 
 from tui.core.models import ERROR_COLUMNS
-from tui.data.cache import SCHEMA, Cache
+from tui.data.cache import Cache
+from tui.data.cache_schema import SCHEMA
 from tui.data.client import ServiceClient
 from tui.data.session import DataSession
 from tui.embedded import start_embedded

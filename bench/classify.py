@@ -1,4 +1,4 @@
-"""Classifier speed: ``tui.data.classify.classify`` on simple status codes, errors/s.
+"""Classifier speed: ``tui.core.classify.classify`` on simple status codes, errors/s.
 
 The reference, measured in the same run on the same errors, is a bare dict lookup of each
 error's status code (what any classifier pays at least: reading the mapping). The figure
@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tui.data.classify import classify
+from tui.core.classify import classify
 
 ERRORS: list[dict[str, Any]] = [
     {"statusCode": "STRING_TOO_LONG", "message": "Name: data value too large", "fields": ["Name"]},

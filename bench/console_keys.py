@@ -33,7 +33,8 @@ from pathlib import Path
 
 from _common import DEFAULT_SIZE, compile_package, filled_cache, ledger, workdir
 
-from tui.data.cache import Cache, ViewFilter, ViewOrder
+from tui.data.cache import Cache, ViewFilter
+from tui.data.values import ViewOrder
 
 COLS, ROWS = 160, 50
 HERE = Path(__file__).resolve().parent

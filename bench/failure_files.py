@@ -20,7 +20,8 @@ from pathlib import Path
 
 from _common import OUT
 
-from tui.data.failure_files import CsvOptions, read_failures
+from tui.data.failure_entries import CsvOptions
+from tui.data.failure_files import read_failures
 
 HEADER = '"sf__Id","sf__Error",Id,FirstName,LastName,Email,Description,CRM_Id__c\n'
 ERRORS = (

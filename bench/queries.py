@@ -11,7 +11,8 @@ import asyncio
 
 from _common import filled_cache, median_ms, parse_size
 
-from tui.data.cache import Cache, ViewFilter, ViewOrder
+from tui.data.cache import Cache, ViewFilter
+from tui.data.values import ViewOrder
 
 
 def ms_fast(name: str) -> bool:

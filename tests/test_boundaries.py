@@ -11,7 +11,7 @@ import pytest
 
 HEADLESS = ["tui.core", "tui.data", "tui.service", "tui.simorg"]
 #: Every command module (the package is walked), the CLI and the settings it reads.
-HEADLESS_COMMANDS = ["tui.commands", "tui.cli", "tui.config", "tui.profiles"]
+HEADLESS_COMMANDS = ["tui.commands", "tui.cli", "tui.config", "tui.profiles", "tui.serve_plan"]
 
 PROBE = """
 import importlib, pkgutil, sys

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tui.core.models import ERROR_TYPES
-from tui.data.cache import Cache, CacheError, ViewFilter, ViewOrder
+from tui.data.cache import Cache, CacheError, ViewFilter
+from tui.data.values import ViewOrder
 
 
 def row(

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.data.cache import Cache, CacheError, ViewFilter, ViewOrder
+from tui.data.cache import Cache, CacheError, ViewFilter
+from tui.data.values import ViewOrder
 from tui.embedded import open_data_session
 from tui.widgets.header import OfflineBanner
 

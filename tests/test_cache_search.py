@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.test_cache import row
-from tui.data.cache import INDEXES, Cache, QueryInterrupted, ViewFilter, ViewOrder, where
+from tui.data.cache import Cache, QueryInterrupted, ViewFilter
+from tui.data.cache_schema import INDEXES
+from tui.data.cache_sql import where
+from tui.data.values import ViewOrder
 
 WORDS = ("Acme", "ACME Trading", "ローソン 渋谷店", "100% Orange", "a_b", "Beta", "渋谷")
 NEEDLES = ("acme", "ACM", "cme t", "ローソン", "渋谷店", "0% O", "a_b", "eta", "00Q", "CODE", "zzz")

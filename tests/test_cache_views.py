@@ -10,7 +10,8 @@ import pytest
 
 from tests.test_cache import row
 from tui.core.models import ERROR_TYPES
-from tui.data.cache import SORT_COLUMNS, Cache, ViewFilter, ViewOrder
+from tui.data.cache import Cache, ViewFilter
+from tui.data.values import SORT_COLUMNS, ViewOrder
 
 FILTERS = (
     ViewFilter(),

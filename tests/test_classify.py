@@ -14,14 +14,9 @@ from pathlib import Path
 import pytest
 
 from tui.core.catalog import load_catalog
-from tui.core.classify import (
-    INTEGRATION_CODES,
-    ClassifyInputError,
-    RulesError,
-    classify,
-    iter_errors,
-    read_rules,
-)
+from tui.core.classify import INTEGRATION_CODES, classify, read_rules
+from tui.core.error_shapes import ClassifyInputError, iter_errors
+from tui.core.rules_files import RulesError
 
 TRIGGER_WRAPPING_VALIDATION = (
     "LeadTrigger: execution of AfterUpdate\n\ncaused by: System.DmlException: Update failed. "

@@ -19,7 +19,8 @@ import pytest
 import uvicorn
 
 from tui.cli import main
-from tui.data.client import ServiceClient, ServiceUnavailable
+from tui.data.client import ServiceClient
+from tui.data.client_errors import ServiceUnavailable
 from tui.embedded import build_demo_ledger
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig

@@ -22,7 +22,8 @@ from test_cli_ingest import API_TOKEN, _no_user_config, ingest, item, served
 
 from tui.commands import ingest as ingest_command
 from tui.data.client import ServiceClient
-from tui.data.failure_files import CsvOptions, parse_error_text, read_failures
+from tui.data.failure_entries import CsvOptions, parse_error_text
+from tui.data.failure_files import read_failures
 
 FIXTURES = Path(__file__).parent / "fixtures" / "failure_files"
 BULK = FIXTURES / "bulk2_contact_failedResults.csv"

@@ -8,10 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tui.core.models import ERROR_COLUMNS, NotificationSettings
-from tui.data.client import (
+from tui.core.models import ERROR_COLUMNS
+from tui.core.notify_models import NotificationSettings
+from tui.data.client import ServiceClient
+from tui.data.client_errors import (
     BadResponse,
-    ServiceClient,
     ServiceError,
     ServiceRejected,
     ServiceUnauthorized,

@@ -7,14 +7,13 @@ import socket
 import httpx
 import pytest
 
-from tui.service.salesforce import (
-    OrgLimits,
+from tui.service.salesforce import SalesforceConnector, StaticToken
+from tui.service.salesforce_answers import OrgLimits
+from tui.service.salesforce_errors import (
     RequestLimitExceeded,
-    SalesforceConnector,
     SalesforceProtocolError,
     SalesforceUnavailable,
     SessionExpired,
-    StaticToken,
 )
 from tui.simorg.app import create_simorg
 from tui.simorg.ids import make_id

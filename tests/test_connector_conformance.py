@@ -16,16 +16,14 @@ import pytest
 
 from tui.core.apiversion import check_api_version
 from tui.core.classify import classify
-from tui.service.salesforce import (
-    OrgLimits,
+from tui.service.salesforce import SalesforceConnector, StaticToken
+from tui.service.salesforce_answers import OrgLimits, org_api_usage
+from tui.service.salesforce_errors import (
     RequestLimitExceeded,
     SalesforceBusy,
-    SalesforceConnector,
     SalesforceError,
     SalesforceProtocolError,
     SalesforceUnavailable,
-    StaticToken,
-    org_api_usage,
 )
 
 URL = "https://sakura.my.salesforce.com"

@@ -10,12 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tui.service.salesforce import (
-    SalesforceConnector,
-    SalesforceError,
-    SalesforceProtocolError,
-    StaticToken,
-)
+from tui.service.salesforce import SalesforceConnector, StaticToken
+from tui.service.salesforce_errors import SalesforceError, SalesforceProtocolError
 from tui.simorg.ids import is_well_formed, make_id, parse_id
 from tui.simorg.state import POPULATION, OrgState
 

@@ -8,7 +8,7 @@ from typing import Any
 from textual.widgets import Static
 
 from tui import i18n
-from tui.app import ConsoleCommands
+from tui.palette import ConsoleCommands
 from tui.screens.doctor import DoctorScreen
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tui.data.session import JOB_META, ViewFilter
+from tui.data.session import ViewFilter
+from tui.data.session_resync import JOB_META
 from tui.screens.resync import ResyncRunScreen
 
 WIDE = (160, 50)

@@ -9,7 +9,7 @@ from typing import Any
 from textual.widgets import DataTable, Static
 
 from tui import i18n
-from tui.app import ConsoleCommands
+from tui.palette import ConsoleCommands
 from tui.screens.usage_breakdown import UsageBreakdownScreen
 
 

@@ -17,7 +17,8 @@ from tui.service.migrations import SCHEMA_VERSION
 from tui.service.salesforce import SalesforceConnector, StaticToken
 from tui.simorg import demo
 from tui.simorg.app import create_simorg
-from tui.simorg.demo import CASES, demo_org_state
+from tui.simorg.demo import demo_org_state
+from tui.simorg.demo_cases import CASES
 
 NOW = datetime(2025, 6, 16, 3, 30, tzinfo=UTC)
 TOKEN = "00Dsim!demo"

@@ -186,7 +186,8 @@ async def test_resolved_and_unknown_errors_are_skipped(env: Env) -> None:
 
 def test_the_resync_mode_comes_from_the_profile_or_environment(tmp_path: Path) -> None:
     from tui.config import ConfigError
-    from tui.profiles import select, serve_plan, service_config
+    from tui.profiles import select
+    from tui.serve_plan import serve_plan, service_config
 
     path = tmp_path / "config.toml"
     path.write_text('[profiles.crm.serve]\nresync_mode = "engine"\n', encoding="utf-8")

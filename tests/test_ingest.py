@@ -20,7 +20,7 @@ from tui.core.sobjects import KEY_PREFIX
 from tui.embedded import build_demo_ledger
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
-from tui.service.ingest import MAX_BODY_BYTES, MAX_ITEMS, MAX_MESSAGE, MAX_NAME
+from tui.service.ingest_items import MAX_BODY_BYTES, MAX_ITEMS, MAX_MESSAGE, MAX_NAME
 from tui.service.migrations import SCHEMA_VERSION
 from tui.simorg.app import create_simorg
 from tui.simorg.demo import demo_org_state

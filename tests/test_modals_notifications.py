@@ -28,8 +28,9 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Checkbox, Input, RadioSet, Static, Switch
 
 from tui import i18n
-from tui.core.models import NotificationSettings
-from tui.data.client import ServiceClient, ServiceUnavailable
+from tui.core.notify_models import NotificationSettings
+from tui.data.client import ServiceClient
+from tui.data.client_errors import ServiceUnavailable
 from tui.data.session import DataSession
 from tui.embedded import open_data_session
 from tui.screens.notifications import NotificationsScreen

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tui.core.models import NotificationSettings
+from tui.core.notify_models import NotificationSettings
 from tui.service.notify.schedule import latest_slot, next_slot, schedule_key
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tui.core.models import NotificationSettings
+from tui.core.notify_models import NotificationSettings
 from tui.service.notify import compose
 from tui.service.notify.digest import ErrorSummary, LatestError
 from tui.service.notify.text import LANGS, WIDTH, Text, columns, messages, wrap

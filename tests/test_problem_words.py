@@ -9,7 +9,8 @@ import socket
 import pytest
 from faulty_service import FaultyService, service_error
 
-from tui.data.client import ServiceClient, ServiceRejected, ServiceUnauthorized
+from tui.data.client import ServiceClient
+from tui.data.client_errors import ServiceRejected, ServiceUnauthorized
 from tui.i18n import set_lang, strings
 from tui.widgets.header import OfflineBanner
 

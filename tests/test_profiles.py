@@ -13,9 +13,9 @@ from tui.profiles import (
     ENV_SECRETS,
     ENV_SETTINGS,
     select,
-    serve_plan,
     service_target,
 )
+from tui.serve_plan import serve_plan
 
 TOKEN = "console-token-Zq81x"
 OTHER = "another-token-Kp02y"

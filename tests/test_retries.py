@@ -283,7 +283,7 @@ def test_every_delivery_kind_has_a_name_in_the_console(lang: str) -> None:
     from typing import get_args
 
     from tui import i18n
-    from tui.core.models import DeliveryKind
+    from tui.core.notify_models import DeliveryKind
 
     names = i18n.strings(lang)
     for kind in get_args(DeliveryKind):

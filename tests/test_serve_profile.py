@@ -19,10 +19,12 @@ from pydantic import SecretStr
 from test_serve_loopback import free_port, wait_for
 
 from tui.config import ConfigError
-from tui.profiles import ENV_SECRETS, ENV_SETTINGS, select, serve_plan, service_config
+from tui.profiles import ENV_SECRETS, ENV_SETTINGS, select
+from tui.serve_plan import serve_plan, service_config
 from tui.service.notify.smtp import SmtpServer
-from tui.service.salesforce import SignInError, salesforce_url
-from tui.service.sfauth import ClientCredentials, GivenToken, JwtBearer
+from tui.service.salesforce import salesforce_url
+from tui.service.salesforce_errors import SignInError
+from tui.service.sfauth_methods import ClientCredentials, GivenToken, JwtBearer
 
 CLIENT_SECRET = "cs-Secret-4711-abcdef"
 ACCESS_TOKEN = "00Dxx0000001gPL!AQ4AQFakeTokenValue"

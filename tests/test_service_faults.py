@@ -17,7 +17,8 @@ import pytest
 from faulty_service import FaultyService, service_error
 from modal_host import Host
 
-from tui.data.session import JOB_META, ViewFilter
+from tui.data.session import ViewFilter
+from tui.data.session_resync import JOB_META
 from tui.embedded import open_data_session
 from tui.widgets.header import OfflineBanner
 

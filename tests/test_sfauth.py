@@ -42,23 +42,21 @@ from starlette.routing import Route
 
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
-from tui.service.salesforce import (
-    OrgLimits,
+from tui.service.salesforce import SalesforceConnector, StaticToken
+from tui.service.salesforce_answers import OrgLimits
+from tui.service.salesforce_errors import (
     RequestLimitExceeded,
-    SalesforceConnector,
     SalesforceUnavailable,
     SessionExpired,
-    StaticToken,
+    SignInError,
 )
-from tui.service.sfauth import (
-    JWT_BEARER_GRANT,
+from tui.service.sfauth import JWT_BEARER_GRANT, SignInSession
+from tui.service.sfauth_methods import (
     LOGIN_AUDIENCE,
     ClientCredentials,
     GivenToken,
     JwtBearer,
     SignIn,
-    SignInError,
-    SignInSession,
     given_token_from_sf_cli,
     tls_verify,
 )

@@ -15,7 +15,8 @@ import pytest
 
 from tests.conftest import DEMO_SIZE
 from tui.core.models import ERROR_COLUMNS
-from tui.data.cache import ROW_COLUMNS, ViewFilter
+from tui.data.cache import ViewFilter
+from tui.data.cache_schema import ROW_COLUMNS
 from tui.data.session import DataSession, FillProgress
 from tui.embedded import LEDGER_NAME, open_data_session
 

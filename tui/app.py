@@ -3,6 +3,12 @@
 Every call to the session happens in a worker; results come back as messages, so
 the screen never waits on the service. The app holds what outlives a screen: the
 session, the mark set (error ids) and the last known usage.
+
+Longer than ~400 lines on purpose: the app is one object whose key bindings, session
+life, refresh and the flows that open the modals all read and write the same state
+(session, marks, usage); each flow is a few lines, and splitting the class into
+mixins would spread that state over several files. The messages its workers send are
+in ``tui/app_messages.py``, the command palette's provider in ``tui/palette.py``.
 """
 
 from __future__ import annotations
@@ -16,24 +22,28 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
-from textual.message import Message
 
+from tui.app_messages import (
+    CacheLoaded,
+    CacheRebuilt,
+    FillProgressed,
+    Refreshed,
+    ReplayOffered,
+    SessionFailed,
+    SessionOpened,
+)
 from tui.config import Config
+from tui.core.ignore_models import IgnoreResult
 from tui.core.lang import Lang
-from tui.core.models import CauseSummary, IgnoreResult, Usage
+from tui.core.models import CauseSummary, Usage
 from tui.data.client import actor_name
 from tui.data.problem import Problem
-from tui.data.session import (
-    DEFAULT_TIMEOUT,
-    DataSession,
-    RefreshResult,
-    SortColumn,
-    ViewFilter,
-)
+from tui.data.session import DataSession, RefreshResult, SortColumn, ViewFilter
+from tui.data.session_base import DEFAULT_TIMEOUT
 from tui.embedded import open_data_session
 from tui.i18n import set_lang, strings, t
+from tui.palette import ConsoleCommands
 from tui.screens.health import HealthScreen
 from tui.text.safe import clean
 from tui.widgets.header import Status
@@ -52,83 +62,6 @@ def _bindings_of(
             if binding.id:
                 found.append((node, binding))
     return found
-
-
-class ConsoleCommands(Provider):
-    """Every console action in the command palette, named in the current language."""
-
-    def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
-        app = self.app
-        assert isinstance(app, SyncHealthApp)
-        described = strings("en")
-        seen: set[str] = set()
-        commands: list[tuple[str, str, Callable[[], Any]]] = []
-        for node, binding in app.all_bindings(self.screen):
-            key = f"main.keys.{binding.id}"
-            if binding.id in seen or key not in described:
-                continue
-            seen.add(binding.id or "")
-            name = t(key)
-            keys = app.get_key_display(binding)
-            commands.append((name, keys, partial(app.run_action, binding.action, node)))
-        return commands
-
-    async def discover(self) -> Hits:
-        for name, keys, command in self._commands():
-            yield DiscoveryHit(name, command, help=keys)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, keys, command in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), command, help=keys)
-
-
-class SessionOpened(Message):
-    def __init__(self, session: DataSession) -> None:
-        super().__init__()
-        self.session = session
-
-
-class SessionFailed(Message):
-    def __init__(self, failure: Problem) -> None:
-        super().__init__()
-        self.failure = failure
-
-
-class CacheRebuilt(Message):
-    """The cache file was found damaged and moved aside; a fresh one is being filled."""
-
-    def __init__(self, moved_to: Path | None) -> None:
-        super().__init__()
-        self.moved_to = moved_to
-
-
-class Refreshed(Message):
-    def __init__(self, result: RefreshResult | None, usage: Usage | None) -> None:
-        super().__init__()
-        self.result, self.usage = result, usage
-
-
-class ReplayOffered(Message):
-    """Resync batches of an earlier run got no answer: ask before sending them again."""
-
-    def __init__(self, errors: int) -> None:
-        super().__init__()
-        self.errors = errors
-
-
-class CacheLoaded(Message):
-    """The cache as it was at start, shown before the first refresh ends."""
-
-    def __init__(self, usage: Usage | None) -> None:
-        super().__init__()
-        self.usage = usage
-
-
-class FillProgressed(Message):
-    """Another page of a first fill is stored: the header shows how far it has come."""
 
 
 class SyncHealthApp(App[int]):
@@ -247,7 +180,7 @@ class SyncHealthApp(App[int]):
     @work(group="session", exclusive=True, exit_on_error=False)
     async def open_session(self) -> None:
         from tui.data.cache import CacheError
-        from tui.data.client import ServiceError
+        from tui.data.client_errors import ServiceError
 
         try:
             session = await self._open_session()
@@ -345,7 +278,7 @@ class SyncHealthApp(App[int]):
             self.refreshing = False
             return
         from tui.data.cache import CacheError
-        from tui.data.client import ServiceError
+        from tui.data.client_errors import ServiceError
 
         result: RefreshResult | None = None
         try:
@@ -405,7 +338,7 @@ class SyncHealthApp(App[int]):
     async def follow_open_job(self) -> None:
         """A resync job this console started before it was closed: show it again."""
         from tui.data.cache import CacheError
-        from tui.data.client import ServiceError
+        from tui.data.client_errors import ServiceError
         from tui.screens.resync import ResyncRunScreen
 
         session = self.session

@@ -19,7 +19,8 @@ import orjson
 from tui.commands.say import say
 from tui.config import ConfigError, configured_lang
 from tui.core.catalog import load_catalog
-from tui.core.classify import ClassifyInputError, classify, iter_errors
+from tui.core.classify import classify
+from tui.core.error_shapes import ClassifyInputError, iter_errors
 from tui.core.lang import LANGS, resolve_lang
 from tui.profiles import add_config_argument
 

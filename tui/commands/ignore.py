@@ -63,7 +63,7 @@ def _targets(args: argparse.Namespace) -> dict[str, Any] | None:
 
 async def _send(args: argparse.Namespace, target: ServiceTarget, expiry: Any) -> int:
     from tui.data.cache import CacheError
-    from tui.data.client import ServiceError
+    from tui.data.client_errors import ServiceError
     from tui.i18n import t
 
     named = _targets(args)

@@ -31,15 +31,15 @@ from tui.data.failure_columns import (
     read_sdl,
     simulated_org_fields,
 )
-from tui.data.failure_files import (
+from tui.data.failure_entries import (
     EMPTY,
     JSON_LINES,
     MAX_ITEM_BYTES,
     CsvOptions,
     Entry,
     FailureFile,
-    read_failures,
 )
+from tui.data.failure_files import read_failures
 from tui.profiles import ServiceTarget, add_service_arguments
 
 BATCH_ITEMS = 500
@@ -200,7 +200,8 @@ async def _send_all(
 ) -> str:
     """Send every batch; "" when all went, else why the rest could not be sent (the
     service did not answer, or the file broke off: :class:`FileRefused`)."""
-    from tui.data.client import ServiceClient, ServiceError, ServiceRejected
+    from tui.data.client import ServiceClient
+    from tui.data.client_errors import ServiceError, ServiceRejected
 
     embedded = None
     if target.url is None:

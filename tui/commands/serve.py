@@ -137,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
 
     from tui.config import ConfigError
     from tui.core.tomlfile import describe
-    from tui.profiles import select, serve_plan, service_config
+    from tui.profiles import select
+    from tui.serve_plan import serve_plan, service_config
     from tui.service.app import SyncHealthService
     from tui.service.auth import is_loopback
 

@@ -32,7 +32,7 @@ def service_target(command: str, args: argparse.Namespace) -> ServiceTarget | No
 async def open_session(command: str, target: ServiceTarget, demo_size: int) -> DataSession | None:
     """A data session on ``target``; None once the reason it cannot open is said."""
     from tui.data.cache import CacheError
-    from tui.data.client import ServiceError
+    from tui.data.client_errors import ServiceError
     from tui.embedded import open_data_session
 
     try:

@@ -9,15 +9,16 @@ name order. Rules are compiled once into a table keyed by code, so classifying a
 error is a dict lookup and at most a few regex searches. docs/classification.md
 tells how to add a rule.
 
-:func:`iter_errors` turns every input shape Salesforce produces (a single error,
-the REST error array, sObject Collections results) into a stream of error
-mappings; :func:`classify` maps one of them.
+:func:`tui.core.error_shapes.iter_errors` turns every input shape Salesforce produces
+(a single error, the REST error array, sObject Collections results) into a stream of
+error mappings; :func:`classify` maps one of them. The rules files' shape is in
+``tui/core/rules_files.py``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -26,10 +27,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
 from tui.core.catalog import UNKNOWN, load_catalog
-from tui.core.tomlfile import read_toml
+from tui.core.rules_files import (
+    CauseSpec,
+    RulesError,
+    RuleSpec,
+    StatusSpec,
+    read_rules_file,
+)
 
 #: How many wrapped errors deep the classifier looks. Each level is a strict
 #: suffix of the message above it, so real messages never come near it; it only
@@ -43,14 +48,6 @@ MAX_SCAN = 16_384
 
 _SYNC_CODE = re.compile(r"^SYNC_[A-Z_]+$")
 _TRAILING_FIELDS = re.compile(r": \[([^\[\]\n]*)\]$")
-
-
-class RulesError(Exception):
-    """A rules file is unreadable or invalid; ``str(err)`` names the file and the rule."""
-
-
-class ClassifyInputError(ValueError):
-    """The input is not a Salesforce error, error array or record result."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,63 +69,6 @@ class Classification:
     cause: str | None = None
     rule: str = ""
     reason: str | None = None
-
-
-class _RuleSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
-    codes: list[str] | None = Field(None, min_length=1)
-    message: str | None = None
-    fields: str | None = None
-    subtype: str
-    unwrap: bool = False
-    # The rule names a message its `codes` give, for errors that lost their code: it
-    # speaks only when the error has no code or one no rule or status entry knows.
-    lost_code: bool = False
-
-    @model_validator(mode="after")
-    def _coherent(self) -> _RuleSpec:
-        if self.codes is None and self.message is None and self.fields is None:
-            raise ValueError("a rule without codes, message or fields would match everything")
-        if self.lost_code and (self.codes is None or self.message is None):
-            raise ValueError("a lost_code rule needs the codes it stands for and a message")
-        return self
-
-    @property
-    def unconditional(self) -> bool:
-        return self.message is None and self.fields is None
-
-
-class _StatusSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    codes: list[str] = Field(min_length=1)
-    subtype: str | None = None
-    reason: str | None = Field(None, min_length=1)
-    unwrap: bool = False
-
-    @model_validator(mode="after")
-    def _coherent(self) -> _StatusSpec:
-        if (self.subtype is None) == (self.reason is None):
-            raise ValueError("a status entry needs exactly one of 'subtype' or 'reason'")
-        return self
-
-
-class _CauseSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    pattern: str
-    ends: list[str] = Field(default_factory=list)
-
-
-class _RulesFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    codes: dict[str, str] = Field(default_factory=dict)
-    rule: list[_RuleSpec] = Field(default_factory=list)
-    status: list[_StatusSpec] = Field(default_factory=list)
-    cause: list[_CauseSpec] = Field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,10 +135,10 @@ class Rules:
 
     def __init__(
         self,
-        rules: Iterable[tuple[_RuleSpec, str]],
-        causes: Iterable[tuple[_CauseSpec, str]],
+        rules: Iterable[tuple[RuleSpec, str]],
+        causes: Iterable[tuple[CauseSpec, str]],
         integration_codes: Mapping[str, str],
-        statuses: Iterable[tuple[_StatusSpec, str]] = (),
+        statuses: Iterable[tuple[StatusSpec, str]] = (),
     ) -> None:
         subtype_codes = set(load_catalog().subtype_codes)
         self.integration_codes: Mapping[str, str] = MappingProxyType(dict(integration_codes))
@@ -381,22 +321,18 @@ class Rules:
         )
 
 
-def _read_file(source: Traversable) -> _RulesFile:
-    return read_toml(source, _RulesFile, RulesError, "rules file")
-
-
 def read_rules(directory: Path | Traversable) -> Rules:
     """Read, check and compile every ``*.toml`` of ``directory`` (in name order)."""
     files = sorted(
         (f for f in directory.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name
     )
-    rules: list[tuple[_RuleSpec, str]] = []
-    causes: list[tuple[_CauseSpec, str]] = []
-    statuses: list[tuple[_StatusSpec, str]] = []
+    rules: list[tuple[RuleSpec, str]] = []
+    causes: list[tuple[CauseSpec, str]] = []
+    statuses: list[tuple[StatusSpec, str]] = []
     codes: dict[str, str] = {}
     catalog = load_catalog()
     for source in files:
-        parsed = _read_file(source)
+        parsed = read_rules_file(source)
         for subtype, code in parsed.codes.items():
             if catalog.subtype(subtype).code != subtype:
                 raise RulesError(f"rules file {source}: unknown subtype {subtype!r} in [codes]")
@@ -431,63 +367,3 @@ def classify(error: Mapping[str, Any]) -> Classification:
 #: Subtype -> our own error code, for the subtypes Salesforce has no code for.
 #: The service and the simulated org raise these; :func:`classify` maps them back.
 INTEGRATION_CODES: Mapping[str, str] = load_rules().integration_codes
-
-
-def _kind(value: object) -> str:
-    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
-    if value is None:
-        return "null"
-    return names.get(type(value), "a number" if isinstance(value, int | float) else "a value")
-
-
-def _is_error(item: Mapping[str, Any]) -> bool:
-    return "errorCode" in item or "statusCode" in item
-
-
-def _errors_of(item: Mapping[str, Any], where: str) -> Iterator[Mapping[str, Any]]:
-    if "success" in item:
-        if not isinstance(item["success"], bool):
-            raise ClassifyInputError(f"{where}: 'success' must be true or false")
-        if item["success"]:
-            return
-        errors = item.get("errors")
-        if not isinstance(errors, list) or not errors:
-            raise ClassifyInputError(
-                f"{where}: a failed record result needs a non-empty 'errors' array"
-            )
-        for n, error in enumerate(errors):
-            if not isinstance(error, Mapping) or not _is_error(error):
-                raise ClassifyInputError(
-                    f"{where}: errors[{n}] is not an error with a statusCode or errorCode"
-                )
-        yield from errors
-    elif _is_error(item):
-        yield item
-    else:
-        raise ClassifyInputError(
-            f"{where} is neither a Salesforce error (errorCode or statusCode) "
-            "nor a record result (success, errors)"
-        )
-
-
-def iter_errors(doc: object) -> Iterator[Mapping[str, Any]]:
-    """Every error in ``doc``, in order.
-
-    Accepted shapes: one error object; the REST error array
-    ``[{"message", "errorCode", "fields"}]``; one sObject Collections result
-    ``{"id", "success", "errors": [{"statusCode", ...}]}`` or an array of them
-    (successes yield nothing). Anything else raises :class:`ClassifyInputError`.
-    """
-    if isinstance(doc, Mapping):
-        yield from _errors_of(doc, "the object")
-    elif isinstance(doc, list):
-        for n, item in enumerate(doc):
-            if not isinstance(item, Mapping):
-                raise ClassifyInputError(
-                    f"array item {n} is {_kind(item)}, expected an error or a record result"
-                )
-            yield from _errors_of(item, f"array item {n}")
-    else:
-        raise ClassifyInputError(
-            f"expected a JSON object or array of Salesforce errors, got {_kind(doc)}"
-        )

@@ -6,7 +6,8 @@ sentence. Idempotent calls (GET, PUT, and POST /v1/resync, which is idempotent o
 its request_id) are retried a few times with a short exponential backoff when the
 service cannot be reached or answers a 5xx of its own. A 5xx that reports a Salesforce
 outcome (``salesforce_*`` codes) is an answer, not a fault, and is never retried.
-The token never appears in a message.
+The token never appears in a message. The exceptions, and what a failed answer means,
+are in ``tui/data/client_errors.py``.
 """
 
 from __future__ import annotations
@@ -23,90 +24,43 @@ import httpx
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from tui.core.ignore_models import IgnoreList, IgnoreResult
 from tui.core.lang import counted
 from tui.core.models import (
     ACTOR_HEADER,
     CauseErrors,
-    CauseMute,
-    CauseMuteList,
     CausePage,
-    Channel,
     DoctorReport,
     Health,
     HistoryPage,
-    IgnoreList,
-    IgnoreResult,
     IngestResult,
-    NotificationSettings,
-    NotificationStatus,
-    ResyncJob,
-    ResyncJobList,
-    ResyncResult,
     RetryPolicy,
     RetryStatus,
     SyncErrorDetail,
-    TestSendResult,
-    TrendPage,
-    TypeTrends,
     Usage,
     UsageBreakdown,
 )
-from tui.data.problem import Problem
+from tui.core.notify_models import (
+    CauseMute,
+    CauseMuteList,
+    Channel,
+    NotificationSettings,
+    NotificationStatus,
+    TestSendResult,
+)
+from tui.core.resync_models import ResyncJob, ResyncJobList, ResyncResult
+from tui.core.trend_models import TrendPage, TypeTrends
+from tui.data.client_errors import (
+    BadResponse,
+    BadServiceURL,
+    ServiceError,
+    ServiceRejected,
+    ServiceUnavailable,
+    decoded,
+    failure_of,
+    transport_reason,
+)
 from tui.data.snapshot import SnapshotChunk, parse_snapshot
-from tui.i18n import service_words
-
-
-class ServiceError(Problem):
-    """Something went wrong talking to the service (see :class:`Problem`)."""
-
-    def __init__(
-        self, detail: str, *, status: int | None = None, code: str = "", lead: str = ""
-    ) -> None:
-        super().__init__(detail, lead=lead)
-        self.status = status
-        self.code = code
-
-
-class ServiceUnavailable(ServiceError):
-    """The service is down, too slow, or failed (5xx)."""
-
-    @property
-    def kind(self) -> str:
-        if self.code == "slow":
-            return "slow"
-        return "service_error" if self.status is not None else "unreachable"
-
-
-class ServiceUnauthorized(ServiceError):
-    """The service refused our token (401/403)."""
-
-    @property
-    def kind(self) -> str:
-        return "unauthorized"
-
-
-class ServiceRejected(ServiceError):
-    """The service understood the request and said no (404/409/422/429...)."""
-
-    @property
-    def kind(self) -> str:
-        return "rate_limited" if self.status == 429 else "rejected"
-
-
-class BadResponse(ServiceError):
-    """The service answered something we cannot read."""
-
-    @property
-    def kind(self) -> str:
-        return "bad_answer"
-
-
-class BadServiceURL(ServiceError):
-    """The service URL cannot be used (malformed, or not http/https)."""
-
-    @property
-    def kind(self) -> str:
-        return "bad_url"
 
 
 def check_service_url(url: str) -> str:
@@ -225,11 +179,13 @@ class ServiceClient:
                     code="slow",
                 )
             except httpx.TransportError as exc:
-                failure = ServiceUnavailable(f"Cannot reach {self._where()}: {_reason(exc)}.")
+                failure = ServiceUnavailable(
+                    f"Cannot reach {self._where()}: {transport_reason(exc)}."
+                )
             else:
                 if response.is_success:
-                    return (decode or _decode)(response, self._where())
-                failure = _failure(response, self._where())
+                    return (decode or decoded)(response, self._where())
+                failure = failure_of(response, self._where())
                 if response.status_code not in _RETRY_STATUSES or failure.code.startswith(
                     "salesforce_"
                 ):
@@ -470,62 +426,8 @@ class ServiceClient:
         )
 
 
-def _reason(exc: httpx.TransportError) -> str:
-    text = str(exc).strip()
-    if isinstance(exc, httpx.ConnectError):
-        return f"connection failed ({text})" if text else "connection failed"
-    return text or type(exc).__name__
-
-
-def _decode(response: httpx.Response, where: str) -> Any:
-    try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError as exc:
-        raise BadResponse(
-            f"{where} answered {response.request.url.path} with something that is not JSON "
-            f"(HTTP {response.status_code}, {len(response.content)} bytes).",
-            status=response.status_code,
-        ) from exc
-
-
 def _snapshot(response: httpx.Response, where: str) -> SnapshotChunk:
     try:
         return parse_snapshot(response.content)
     except ValueError as exc:
         raise BadResponse(f"{where} sent a snapshot of errors that cannot be read: {exc}.") from exc
-
-
-def _service_words(response: httpx.Response) -> tuple[str, str]:
-    """The (code, message) of an ``{"error": {...}}`` body, or empty strings."""
-    try:
-        body = orjson.loads(response.content)
-        error = body["error"]
-        return str(error.get("code", "")), str(error.get("message", "")).strip()
-    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
-        return "", ""
-
-
-def _failure(response: httpx.Response, where: str) -> ServiceError:
-    status = response.status_code
-    code, message = _service_words(response)
-    lead = service_words(code)  # the console's own words, when it knows the code
-    if status in (401, 403):
-        return ServiceUnauthorized(
-            f"{where} refused our token (HTTP {status}). Check the token given with --token "
-            "or SYNCHEALTH_TOKEN.",
-            status=status,
-            code=code,
-        )
-    if status >= 500:
-        return ServiceUnavailable(
-            "" if lead else message or f"{where} failed (HTTP {status}). Try again in a moment.",
-            status=status,
-            code=code,
-            lead=lead,
-        )
-    return ServiceRejected(
-        "" if lead else message or f"{where} refused the request (HTTP {status}).",
-        status=status,
-        code=code,
-        lead=lead,
-    )

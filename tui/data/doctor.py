@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tui import __version__
 from tui.core.models import DoctorCheck, DoctorReport
-from tui.data.client import ServiceError, ServiceUnauthorized
+from tui.data.client_errors import ServiceError, ServiceUnauthorized
 from tui.data.session import DataSession
 
 #: A cache older than this is yellow: the console shows figures that old.

@@ -15,7 +15,8 @@ from typing import Any
 
 from tui.core.models import ERROR_COLUMNS
 from tui.data.cache import Cache
-from tui.data.client import BadResponse, ServiceClient, ServiceRejected
+from tui.data.client import ServiceClient
+from tui.data.client_errors import BadResponse, ServiceRejected
 
 #: Errors asked for per snapshot request: what one chunk holds in memory (two at once).
 SNAPSHOT_CHUNK = 5_000

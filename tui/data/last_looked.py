@@ -16,7 +16,7 @@ from pathlib import Path
 
 import orjson
 
-from tui.core.models import TrendTotals
+from tui.core.trend_models import TrendTotals
 from tui.data import paths
 
 

@@ -18,7 +18,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from tui.core.models import Usage
 from tui.data.cache import CacheError
-from tui.data.client import ServiceError
+from tui.data.client_errors import ServiceError
 from tui.i18n import t
 from tui.widgets.prose import Prose
 

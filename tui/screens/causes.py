@@ -23,9 +23,10 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
-from tui.core.models import CauseMute, CauseSummary
+from tui.core.models import CauseSummary
+from tui.core.notify_models import CauseMute
 from tui.data.cache import CacheError, ViewFilter
-from tui.data.client import ServiceError
+from tui.data.client_errors import ServiceError
 from tui.i18n import t
 from tui.screens.console import Console
 from tui.screens.mute import UNMUTE, MuteScreen

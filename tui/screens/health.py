@@ -1,4 +1,9 @@
-"""The main screen: header, usage gauge, the eight cards, the error grid and its detail pane."""
+"""The main screen: header, usage gauge, the eight cards, the error grid and its detail pane.
+
+Longer than ~400 lines on purpose: it is the one screen that ties the cards, the grid,
+the filters, the marks and the detail pane together, and each handler is short; the
+widgets it holds draw themselves (tui/widgets/), and the data comes from the session.
+"""
 
 from __future__ import annotations
 
@@ -215,7 +220,7 @@ class HealthScreen(Screen[None]):
     @work(group="sparklines", exit_on_error=False)
     async def load_sparklines(self) -> None:
         """New errors per day of each type for the cards; offline they keep what they show."""
-        from tui.data.client import ServiceError
+        from tui.data.client_errors import ServiceError
 
         session = self.console.session
         if session is None:

@@ -20,7 +20,7 @@ from textual.widgets import Button, DataTable, Static
 
 from tui.core.models import HistoryEntry
 from tui.data.cache import CacheError
-from tui.data.client import ServiceError
+from tui.data.client_errors import ServiceError
 from tui.i18n import current_lang, t
 from tui.text.safe import clean
 from tui.text.timefmt import ago, stamp

@@ -20,9 +20,9 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
-from tui.core.models import IgnoreResult
+from tui.core.ignore_models import IgnoreResult
 from tui.data.cache import CacheError
-from tui.data.client import ServiceError
+from tui.data.client_errors import ServiceError
 from tui.data.expiry import BadExpiry, parse_until
 from tui.i18n import t
 from tui.text.safe import clean

@@ -5,6 +5,10 @@ configuration for (no SMTP server, no webhook URL) shows so and cannot be turned
 Text fields are checked as they are typed (tui/text/notify_fields.py); the service
 checks again on save and its refusal shows in the dialog. Everything the service
 reports (targets, test results, subjects, errors) is data: cleaned, never markup.
+
+Longer than ~400 lines on purpose: one dialog whose form, load, checks as typed, test
+sends and save share the same fields; the parsing of each field is in
+tui/text/notify_fields.py and the delivery log in tui/widgets/deliveries.py.
 """
 
 from __future__ import annotations
@@ -36,16 +40,16 @@ from textual.widgets import (
 )
 
 from tui.core.lang import LANGS
-from tui.core.models import (
+from tui.core.models import Frequency
+from tui.core.notify_models import (
     MAX_RECIPIENTS,
     Channel,
-    Frequency,
     NotificationSettings,
     NotificationStatus,
     Weekday,
 )
 from tui.data.cache import CacheError
-from tui.data.client import ServiceError
+from tui.data.client_errors import ServiceError
 from tui.i18n import t
 from tui.text.notify_fields import (
     FieldError,

@@ -16,7 +16,7 @@ from textual.widgets import Button, Label, ProgressBar, Static
 
 from tui.core.catalog import load_catalog
 from tui.data.cache import CacheError
-from tui.data.client import ServiceError
+from tui.data.client_errors import ServiceError
 from tui.i18n import current_lang, t
 from tui.text.safe import clean
 from tui.widgets.prose import Prose

@@ -15,7 +15,8 @@ from textual.widgets import Button, Checkbox, Input, Label, Static, Switch
 from tui.core.catalog import load_catalog
 from tui.core.models import ERROR_TYPES, RetryPolicy, RetryStatus
 from tui.data.cache import CacheError
-from tui.data.client import ServiceClient, ServiceError
+from tui.data.client import ServiceClient
+from tui.data.client_errors import ServiceError
 from tui.i18n import current_lang, t
 from tui.widgets.toggles import StateCheckbox, WordSwitch
 

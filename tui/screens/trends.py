@@ -16,9 +16,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 from textual_plotext import PlotextPlot
 
-from tui.core.models import TrendPage
+from tui.core.trend_models import TrendPage
 from tui.data.cache import CacheError
-from tui.data.client import ServiceError
+from tui.data.client_errors import ServiceError
 from tui.data.last_looked import SinceLooked
 from tui.i18n import t
 from tui.text.safe import clean

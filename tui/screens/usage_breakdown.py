@@ -18,7 +18,7 @@ from textual.widgets import Button, DataTable, Static
 
 from tui.core.models import NamedCalls, UsageBreakdown
 from tui.data.cache import CacheError
-from tui.data.client import ServiceError
+from tui.data.client_errors import ServiceError
 from tui.i18n import strings, t
 from tui.text.safe import clean
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from tui.core.apiversion import check_api_version
 from tui.service.notify.smtp import SmtpServer
 from tui.service.notify.webhook import check_webhook_url
-from tui.service.sfauth import SignIn
+from tui.service.sfauth_methods import SignIn
 
 
 def utc_now() -> datetime:

@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from tui.service.config import ServiceConfig
 from tui.service.salesforce import SalesforceConnector, StaticToken
-from tui.service.sfauth import SignInSession, tls_verify
+from tui.service.sfauth import SignInSession
+from tui.service.sfauth_methods import tls_verify
 
 
 def open_connector(config: ServiceConfig, on_call: Callable[[], None]) -> SalesforceConnector:

@@ -24,11 +24,11 @@ from tui.service.callcount import counting
 from tui.service.ledger import Ledger
 from tui.service.notify.notifier import NotConfigured, Notifier
 from tui.service.notify.settings import load_settings
-from tui.service.salesforce import (
-    OrgLimits,
+from tui.service.salesforce import SalesforceConnector
+from tui.service.salesforce_answers import OrgLimits
+from tui.service.salesforce_errors import (
     RequestLimitExceeded,
     SalesforceBusy,
-    SalesforceConnector,
     SalesforceError,
     SalesforceNotFound,
     SalesforceProtocolError,

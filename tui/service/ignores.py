@@ -4,10 +4,11 @@ An ignored error has the status ``ignored`` (so it leaves the open counts and is
 retried automatically) and a row in ``ignored_errors`` naming its ignore and the cause
 it had then. It reopens when the ignore expires (:meth:`Ignores.expire`, run before the
 change feed, the causes and every retry round are read), when it is unignored, or when
-the record fails again with another cause (``Ledger.record_failures``); a success
-resolves it as it would an open error. Every ignore, unignore and reopen is a history
-row. A request_id makes an ignore or unignore safe to retry: the same body answers the
-stored result again, another body under the same id is refused.
+the record fails again with another cause (``record_failures`` in
+``tui/service/ledger_reports.py``); a success resolves it as it would an open error.
+Every ignore, unignore and reopen is a history row. A request_id makes an ignore or
+unignore safe to retry: the same body answers the stored result again, another body
+under the same id is refused.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ is refused by the resync engine before anything is sent; the job then waits, say
 until when (the hour at which enough old calls leave the window), and tries again.
 A Salesforce refusal of the whole call that changed nothing (its request limit,
 concurrency limit, an expired session) waits :data:`REFUSAL_BACKOFF` and retries.
+
+A little over ~400 lines on purpose: ``ResyncJobs`` is one worker whose start, chunks,
+restart recovery and cancel share the same rows and locks.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ import orjson
 from tui.core.limits import RECORDS_PER_CALL
 from tui.service import history
 from tui.service.ledger import Ledger, iso
-from tui.service.resync import ResyncRefused, calls_needed, outcome
+from tui.service.resync import ResyncRefused, outcome
+from tui.service.resync_calls import calls_needed
 from tui.service.usage import UsageLedger
 
 log = logging.getLogger(__name__)

@@ -23,13 +23,14 @@ A call Salesforce answers "busy" (:class:`SalesforceBusy`: the concurrency limit
 420/429) did nothing, so it is sent again after each wait of :data:`BUSY_BACKOFF`;
 when Salesforce is still busy the request is refused ("retry in a minute"), never
 as over-budget.
+
+Step 3, the records grouped into calls, is in ``tui/service/resync_calls.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,13 +38,13 @@ from typing import Any
 
 from tui.core.classify import classify
 from tui.core.lang import counted
-from tui.core.limits import RECORDS_PER_CALL
 from tui.service.ledger import ErrorChange, Ledger, ResyncRow
-from tui.service.salesforce import (
-    RecordResult,
+from tui.service.resync_calls import SalesforceCall, plan_calls, record_identity, sent_records
+from tui.service.salesforce import SalesforceConnector
+from tui.service.salesforce_answers import RecordResult
+from tui.service.salesforce_errors import (
     RequestLimitExceeded,
     SalesforceBusy,
-    SalesforceConnector,
     SalesforceError,
     SalesforceProtocolError,
     SalesforceUnavailable,
@@ -66,10 +67,6 @@ def note_call() -> None:
     counter = _calls_in_run.get()
     if counter is not None:
         counter[0] += 1
-
-
-def calls_needed(records: int) -> int:
-    return math.ceil(records / RECORDS_PER_CALL)
 
 
 #: How each Salesforce failure ends a resync, most specific first: (HTTP status, code,
@@ -143,59 +140,6 @@ class _Plan:
     send: list[ResyncRow]
 
 
-@dataclass(frozen=True, slots=True)
-class SalesforceCall:
-    """Records that go out together: an update by id, or an upsert on one external id."""
-
-    upsert: tuple[str, str] | None  # (sobject, external id field); None: update by Id
-    records: list[dict[str, Any]]
-    rows: list[list[ResyncRow]]  # the errors each record stands for
-
-    @property
-    def calls(self) -> int:
-        return calls_needed(len(self.records))
-
-
-def _identity(payload: dict[str, Any]) -> tuple[str, ...] | None:
-    """What names the payload's record in Salesforce: its Id, or object + external id."""
-    record = payload.get("record") or {}
-    upsert = payload.get("upsert")
-    if record.get("Id"):
-        return ("Id", str(record["Id"]))
-    if isinstance(upsert, dict) and record.get(upsert.get("field")) is not None:
-        return (upsert["sobject"], upsert["field"], str(record[upsert["field"]]))
-    return None
-
-
-def plan_calls(rows: Sequence[ResyncRow]) -> list[SalesforceCall]:
-    """Group the records of ``rows`` into connector calls, the update first.
-
-    Errors of one record share one copy of it, merged oldest report first so the
-    newest values win. Update records are ordered by object: Salesforce processes
-    each run of one object as a chunk and allows 10 chunks per call.
-    """
-    merged: dict[tuple[str, ...], tuple[dict[str, Any], list[ResyncRow]]] = {}
-    for row in sorted(rows, key=lambda r: r.last_seen):
-        key = _identity(row.payload)
-        if key is None:
-            raise ValueError(f"error {row.id} has no record identity to send it by")
-        record, same = merged.setdefault(key, ({}, []))
-        record.update(row.payload["record"])
-        same.append(row)
-    calls: dict[tuple[str, str] | None, SalesforceCall] = {}
-
-    def order(entry: tuple[tuple[str, ...], Any]) -> tuple[bool, str]:
-        key, (record, _) = entry
-        return key[0] != "Id", str((record.get("attributes") or {}).get("type", ""))
-
-    for key, (record, same) in sorted(merged.items(), key=order):
-        target = None if key[0] == "Id" else (key[0], key[1])
-        call = calls.setdefault(target, SalesforceCall(target, [], []))
-        call.records.append(record)
-        call.rows.append(same)
-    return list(calls.values())
-
-
 NO_SUCH_ERROR = "No sync error has this id; nothing was sent."
 ALREADY_RESOLVED = "This error is already resolved; nothing was sent."
 IGNORED = "This error is ignored; nothing was sent. Unignore it to resync it."
@@ -216,16 +160,6 @@ def outcome(error_id: int, status: str, **extra: Any) -> dict[str, Any]:
         "sf_code": "",
         "message": "",
         **extra,
-    }
-
-
-def _sent_records(sf_calls: Sequence[SalesforceCall]) -> dict[int, dict[str, Any]]:
-    """The record each error went out as (the history keeps what was sent when)."""
-    return {
-        row.id: record
-        for call in sf_calls
-        for record, rows in zip(call.records, call.rows, strict=True)
-        for row in rows
     }
 
 
@@ -299,7 +233,7 @@ class ResyncEngine:
             await self._check_allocation(needed)
             await self._ledger.start_request(request_id, ids, self._clock())
             results, unsent, calls = await self._send(request_id, sf_calls)
-            sent = _sent_records(sf_calls)
+            sent = sent_records(sf_calls)
             changes = [self._recheck(row) for row in plan.recheck]
             for row in plan.send:
                 if row.id in results:
@@ -333,7 +267,7 @@ class ResyncEngine:
                 outcomes[error_id] = outcome(error_id, "skipped", message=not_open(row.status))
             elif any(v is False for v in (row.payload.get("checks") or {}).values()):
                 recheck.append(row)
-            elif _identity(row.payload) is None:
+            elif record_identity(row.payload) is None:
                 outcomes[error_id] = outcome(
                     error_id,
                     "skipped",

@@ -25,7 +25,8 @@ from datetime import date, timedelta
 
 import aiosqlite
 
-from tui.core.models import ERROR_TYPES, TrendDay, TrendPage, TrendTotals, TypeTrends
+from tui.core.models import ERROR_TYPES
+from tui.core.trend_models import TrendDay, TrendPage, TrendTotals, TypeTrends
 
 #: Days kept day by day (and the most ``GET /v1/trends?days=`` serves).
 KEEP_DAYS = 400

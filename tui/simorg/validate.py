@@ -8,6 +8,9 @@ duplicate rule, unique fields. Like Salesforce, a stage that finds problems repo
 all of them and stops the later stages; errors come with the ``statusCode`` and
 message style Salesforce uses. The message builders below are shared with the demo
 generator so recorded errors match what the org answers.
+
+A little over ~400 lines on purpose: the message builders and the checks that use
+them are kept side by side, so each check's wording can be read against Salesforce's.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tui.core.models import (
+from tui.core.notify_models import (
     ALERT_ERRORS_MAX,
     ALERT_MINUTES_MAX,
     MAX_RECIPIENTS,

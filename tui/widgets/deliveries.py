@@ -13,7 +13,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
 
-from tui.core.models import Delivery
+from tui.core.notify_models import Delivery
 from tui.i18n import t
 from tui.text.safe import clean, fit
 

@@ -13,7 +13,8 @@ from tui.service import history
 from tui.service.api.problems import JSON, ApiProblem
 from tui.service.api.service import Service
 from tui.service.api.table import Call
-from tui.service.ingest import IngestRefused, ingest
+from tui.service.ingest import ingest
+from tui.service.ingest_items import IngestRefused
 from tui.service.snapshot import snapshot_lines
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from tui.core.models import IgnoreList, IgnoreResult
+from tui.core.ignore_models import IgnoreList, IgnoreResult
 from tui.service import history
 from tui.service.api.inputs import ascii_int
 from tui.service.api.problems import JSON, ApiProblem

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from tui.core.invalid import explain
-from tui.core.models import (
+from tui.core.notify_models import (
     MUTE_MINUTES_MAX,
     CauseMuteList,
     CauseMuteRequest,

@@ -6,7 +6,7 @@ from pydantic import ValidationError
 
 from tui.core.invalid import explain
 from tui.core.limits import JOB_MAX_IDS, MAX_ID, RESYNC_MAX_IDS
-from tui.core.models import ResyncJobRequest, ResyncRequest
+from tui.core.resync_models import ResyncJobRequest, ResyncRequest
 from tui.service import history
 from tui.service.api.problems import JSON, ApiProblem
 from tui.service.api.service import Service

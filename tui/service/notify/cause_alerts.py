@@ -32,7 +32,7 @@ from typing import Any
 import aiosqlite
 
 from tui.core.causes import cause_template
-from tui.core.models import NotificationSettings
+from tui.core.notify_models import NotificationSettings
 from tui.service.ledger import iso
 from tui.service.notify.outbox import Outbox
 from tui.service.notify.schedule import Debounce

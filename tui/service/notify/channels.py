@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
-from tui.core.models import Channel, ChannelStatus
+from tui.core.notify_models import Channel, ChannelStatus
 from tui.service.notify.delivery import DeliveryError, Outgoing, Sent
 from tui.service.notify.smtp import SmtpServer, build_email, send_email
 from tui.service.notify.webhook import post_webhook, webhook_host

@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from typing import Any, Literal
 
-from tui.core.models import Channel, NotificationSettings
+from tui.core.notify_models import Channel, NotificationSettings
 from tui.service.ledger import iso
 from tui.service.notify.cause_alerts import CauseChange
 from tui.service.notify.digest import ErrorSummary

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from tui.core.models import MUTE_MINUTES_MAX, CauseMute
+from tui.core.notify_models import MUTE_MINUTES_MAX, CauseMute
 from tui.service.ledger import Ledger, iso
 
 _CAUSE = re.compile(r"[0-9a-f]{16}")

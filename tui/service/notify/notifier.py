@@ -30,12 +30,7 @@ from typing import Any, Literal
 
 import aiosqlite
 
-from tui.core.models import (
-    Channel,
-    NotificationSettings,
-    NotificationStatus,
-    TestSendResult,
-)
+from tui.core.notify_models import Channel, NotificationSettings, NotificationStatus, TestSendResult
 from tui.service.ledger import Ledger
 from tui.service.notify import compose
 from tui.service.notify.cause_alerts import CauseAlerts

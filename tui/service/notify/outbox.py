@@ -25,7 +25,7 @@ from typing import Any
 import aiosqlite
 import orjson
 
-from tui.core.models import Channel, Delivery
+from tui.core.notify_models import Channel, Delivery
 from tui.service.ledger import Ledger, iso
 from tui.service.notify.delivery import Outgoing
 

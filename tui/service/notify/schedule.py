@@ -14,7 +14,7 @@ from collections.abc import Hashable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from tui.core.models import NotificationSettings
+from tui.core.notify_models import NotificationSettings
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
 _DAY = timedelta(days=1)

@@ -14,7 +14,7 @@ import logging
 from pydantic import ValidationError
 
 from tui.core.invalid import explain
-from tui.core.models import NotificationSettings
+from tui.core.notify_models import NotificationSettings
 from tui.service.ledger import Ledger
 
 KEY = "notifications"

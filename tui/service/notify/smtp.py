@@ -28,7 +28,7 @@ from pydantic import (
 )
 
 from tui.core.lang import counted
-from tui.core.models import is_email_address
+from tui.core.notify_models import is_email_address
 from tui.service.auth import is_loopback
 from tui.service.notify.delivery import DeliveryError, Outgoing, Sent
 

@@ -1,0 +1,202 @@
+"""The cache's writes: pages of the change feed and of the snapshot, the totals kept
+exact, the bulk first fill.
+
+Open errors and distinct affected records per type, per subtype and overall live in a
+small ``totals`` table, so the cards cost a lookup, not a scan. Each page of changes
+takes away the totals of the records it touches (before), upserts the rows, and adds
+their totals back (after), which keeps them exact. The first fill of an empty cache
+runs in bulk mode: rows go in without secondary indexes or totals, which are built
+once at the end (``finish_changes``, also run on open if a bulk fill was cut short).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from tui.core.models import ERROR_COLUMNS
+from tui.data.cache_connections import CacheConnections
+from tui.data.cache_file import CacheError
+from tui.data.cache_schema import FIELDS_AT, INDEXES
+from tui.data.cache_sql import TOUCHED, record_totals_select, totals_selects
+
+_UPSERT = (
+    f"INSERT OR REPLACE INTO errors ({', '.join(ERROR_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(ERROR_COLUMNS))})"
+)
+
+
+def _join_fields(rows: list[list[Any]]) -> None:
+    """``fields`` of rows from the service (a list of names) joined with ';', in place."""
+    fi = FIELDS_AT
+    for r in rows:
+        value = r[fi]
+        if value.__class__ is list:
+            r[fi] = ";".join(value)
+
+
+class FeedWrites(CacheConnections):
+    """Applying the service's change feed to the cache."""
+
+    #: A first page at least this big on an empty cache switches to bulk mode.
+    bulk_threshold = 5000
+
+    async def apply_changes(self, rows: list[list[Any]], cursor: int) -> None:
+        """Upsert a page of the change feed (rows in ERROR_COLUMNS order) and store ``cursor``.
+
+        ``fields`` may arrive as a list; it is joined with ';' in place.
+        """
+        _join_fields(rows)
+        w = self._w
+        async with self._guard("store the service's changes"):
+            await w.execute("BEGIN IMMEDIATE")
+            try:
+                bulk = await self._meta_raw(w, "bulk") == "1"
+                if not bulk and len(rows) >= self.bulk_threshold:
+                    bulk = await self._enter_bulk()
+                if bulk:
+                    await w.executemany(_UPSERT, rows)
+                else:
+                    await self._apply_incremental(rows)
+                await w.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (str(int(cursor)),)
+                )
+                await w.execute("COMMIT")
+            except BaseException:
+                await w.execute("ROLLBACK")
+                raise
+
+    async def _enter_bulk(self, *, resuming: bool = False) -> bool:
+        """Inside a write: switch an empty cache to bulk mode (no secondary indexes, no
+        totals, no trigram index until ``finish_changes``, which rebuilds them all);
+        False when it holds rows, unless ``resuming`` a fill that was shown meanwhile."""
+        w = self._w
+        if not resuming and await w.execute_fetchall("SELECT 1 FROM errors LIMIT 1"):
+            return False
+        for name in INDEXES:
+            await w.execute(f"DROP INDEX IF EXISTS {name}")
+        await w.execute("INSERT OR REPLACE INTO meta VALUES ('bulk', '1'), ('fts', '0')")
+        self.search_ready, self.filling = False, True
+        return True
+
+    async def snapshot_state(self) -> tuple[int, int] | None:
+        """A snapshot fill under way: (the feed cursor of its first chunk, the last id
+        stored), or None."""
+        state = await self.get_meta("snapshot")
+        return None if state is None else (int(state[0]), int(state[1]))
+
+    async def apply_snapshot(
+        self, rows: list[list[Any]], last_id: int, cursor: int, *, done: bool
+    ) -> None:
+        """Store a chunk of the service's snapshot (rows in ERROR_COLUMNS order, ids above
+        the last chunk's) in bulk mode, remembering how far it came; the last chunk
+        (``done``) sets the feed cursor to ``cursor``, the first chunk's, so the change
+        feed brings every change made since the snapshot began."""
+        _join_fields(rows)
+        w = self._w
+        async with self._guard("store the service's snapshot"):
+            await w.execute("BEGIN IMMEDIATE")
+            try:
+                if rows and await self._meta_raw(w, "bulk") != "1":
+                    resuming = await self._meta_raw(w, "json:snapshot") is not None
+                    if not await self._enter_bulk(resuming=resuming):
+                        raise CacheError("A snapshot can only fill an empty cache.")
+                await w.executemany(_UPSERT, rows)
+                if done:
+                    await w.execute("DELETE FROM meta WHERE key = 'json:snapshot'")
+                    await w.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (str(int(cursor)),)
+                    )
+                else:
+                    await w.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('json:snapshot', ?)",
+                        (orjson.dumps([int(cursor), int(last_id)]).decode(),),
+                    )
+                await w.execute("COMMIT")
+            except BaseException:
+                await w.execute("ROLLBACK")
+                raise
+
+    async def _apply_incremental(self, rows: list[list[Any]]) -> None:
+        """Insert rows and recount the aggregates of every record they touch (old or new)."""
+        w = self._w
+        ot, rid = ERROR_COLUMNS.index("object_type"), ERROR_COLUMNS.index("record_id")
+        await w.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS touched (object_type TEXT, record_id TEXT, "
+            "PRIMARY KEY (object_type, record_id)) WITHOUT ROWID"
+        )
+        await w.execute("DELETE FROM temp.touched")
+        await w.execute(
+            "INSERT OR IGNORE INTO temp.touched SELECT object_type, record_id FROM errors "
+            "WHERE id IN (SELECT value FROM json_each(?))",
+            (orjson.dumps([r[0] for r in rows]).decode(),),
+        )
+        await w.executemany(
+            "INSERT OR IGNORE INTO temp.touched VALUES (?, ?)", [(r[ot], r[rid]) for r in rows]
+        )
+        await self._add_totals(-1, TOUCHED)
+        await w.execute(
+            "DELETE FROM record_totals WHERE (object_type, record_id) IN "
+            "(SELECT object_type, record_id FROM temp.touched)"
+        )
+        await w.executemany(_UPSERT, rows)
+        await self._add_totals(+1, TOUCHED)
+        await w.execute(f"INSERT INTO record_totals {record_totals_select(TOUCHED)}")
+
+    async def _add_totals(self, sign: int, source: str) -> None:
+        """Add (sign +1) or take away (-1) the errors of ``source`` from the totals."""
+        for select in totals_selects(sign, source):
+            await self._w.execute(
+                f"INSERT INTO totals {select} ON CONFLICT (level, key) DO UPDATE SET "
+                "errors = errors + excluded.errors, records = records + excluded.records"
+            )
+
+    async def finish_changes(self) -> None:
+        """After a bulk fill: build the secondary indexes and the totals in one go."""
+        w = self._w
+        async with self._guard("index the cache"):
+            if await self._meta_raw(w, "bulk") != "1":
+                return
+            await w.execute("BEGIN IMMEDIATE")
+            try:
+                for name, target in INDEXES.items():
+                    await w.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
+                await w.execute("DELETE FROM totals")
+                for select in totals_selects(+1, "errors e NOT INDEXED")[:-1]:
+                    await w.execute(f"INSERT INTO totals {select}")
+                # all types: a covering scan of errors_record, already in record order
+                await w.execute(
+                    "INSERT INTO totals SELECT 'all', '', ifnull(sum(n), 0), count(*) FROM "
+                    "(SELECT count(*) AS n FROM errors INDEXED BY errors_record "
+                    "WHERE status = 'open' GROUP BY record_id, object_type)"
+                )
+                await w.execute("DELETE FROM record_totals")
+                await w.execute(f"INSERT INTO record_totals {record_totals_select('errors e')}")
+                await w.execute("DELETE FROM meta WHERE key = 'bulk'")
+                await w.execute("COMMIT")
+            except BaseException:
+                await w.execute("ROLLBACK")
+                raise
+        self.filling = False
+
+    async def row_count(self) -> int:
+        """Rows the cache holds (open or not): a first fill's progress."""
+        return int((await self._fetchall("SELECT count(*) FROM errors"))[0][0])
+
+    async def build_search_index(self) -> None:
+        """Index every row for the text filter, once after a bulk fill (until then the
+        filter matches with LIKE). Later pages of changes keep the index up to date."""
+        if self.search_ready:
+            return
+        w = self._w
+        async with self._guard("index the cache for the text filter"):
+            await w.execute("BEGIN IMMEDIATE")
+            try:
+                await w.execute("INSERT INTO errors_fts (errors_fts) VALUES ('rebuild')")
+                await w.execute("INSERT OR REPLACE INTO meta VALUES ('fts', '1')")
+                await w.execute("COMMIT")
+            except BaseException:
+                await w.execute("ROLLBACK")
+                raise
+        self.search_ready = True
