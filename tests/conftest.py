@@ -91,20 +91,25 @@ async def settle(pilot, condition: Callable[[], bool] | None = None, timeout: fl
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        with contextlib.suppress(WorkerCancelled):
-            await app.workers.wait_for_complete()
+        with contextlib.suppress(WorkerCancelled, TimeoutError):
+            await asyncio.wait_for(app.workers.wait_for_complete(), deadline - loop.time())
         await pilot.pause()
         if app.ready and (condition is None or condition()) and not _busy(app):
             await pilot.pause()
             return
         await asyncio.sleep(0.02)
-    raise AssertionError("the console did not settle in time")
+    busy = [w.name or w.group for w in app.workers if _busy_state(w)]
+    raise AssertionError(f"the console did not settle in {timeout} s; busy workers: {busy}")
+
+
+def _busy_state(worker) -> bool:
+    from textual.worker import WorkerState
+
+    return worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
 
 
 def _busy(app) -> bool:
-    from textual.worker import WorkerState
-
-    return any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers)
+    return any(_busy_state(w) for w in app.workers)
 
 
 @pytest.fixture

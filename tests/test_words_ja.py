@@ -87,7 +87,8 @@ async def test_every_screen_and_dialog_in_japanese_has_no_stray_english(
         await pilot.pause(DETAIL_DELAY * 3)
         await look("main, a row")
         await pilot.press("question_mark")  # binding ids and key names are what config.toml takes
-        await look("help", *(f"{b[0]} {b[1]}" for b in app.screen.bindings))
+        keys = (binding.key for _node, binding in app.all_bindings(app.main_screen))
+        await look("help", *(f"{b[0]} {b[1]}" for b in app.screen.bindings), *keys)
         app.pop_screen()
         for key, name in (("a", "allocation"), ("n", "notifications")):
             await pilot.press(key)
