@@ -7,6 +7,7 @@ mirror starts empty and fills from the embedded service like on a first run.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -75,14 +76,22 @@ def make_app(synchealth_env: dict[str, Path]) -> Callable[..., object]:
 
 
 async def settle(pilot, condition: Callable[[], bool] | None = None, timeout: float = 20.0) -> None:
-    """Wait until the console has loaded its data (and ``condition`` holds) and is idle."""
+    """Wait until the console has loaded its data (and ``condition`` holds) and is idle.
+
+    An exclusive worker that a newer one of its group replaced while we waited ends
+    cancelled; that is the console working as meant (a slow machine only makes it more
+    likely), so it is waited past, never reported. A worker that failed still raises.
+    """
     import asyncio
+
+    from textual.worker import WorkerCancelled
 
     app = pilot.app
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        await app.workers.wait_for_complete()
+        with contextlib.suppress(WorkerCancelled):
+            await app.workers.wait_for_complete()
         await pilot.pause()
         if app.ready and (condition is None or condition()) and not _busy(app):
             await pilot.pause()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from importlib import resources
 from pathlib import Path
 
@@ -213,18 +212,6 @@ def test_integration_codes_cover_the_integration_raised_subtypes_and_round_trip(
     for subtype, code in INTEGRATION_CODES.items():
         assert code.startswith("SYNC_")
         assert classify({"statusCode": code, "message": "", "fields": []}).subtype == subtype
-
-
-def test_simple_codes_classify_fast() -> None:
-    """A loose floor (the target is > 50k/s; this machine does several times that)."""
-    errors = [
-        {"statusCode": "STRING_TOO_LONG", "message": "Name: data value too large", "fields": ["Name"]},
-        {"statusCode": "REQUIRED_FIELD_MISSING", "message": "Required fields are missing: [LastName]", "fields": ["LastName"]},
-    ] * 10_000  # fmt: skip
-    start = time.perf_counter()
-    for error in errors:
-        classify(error)
-    assert len(errors) / (time.perf_counter() - start) > 25_000
 
 
 # -- input shapes -------------------------------------------------------------

@@ -86,6 +86,8 @@ async def test_the_keymap_remaps_a_binding(make_app, wait_ready) -> None:
 
 async def test_unknown_keymap_ids_are_reported(make_app, wait_ready) -> None:
     app = make_app(config=Config(keymap={"no_such_binding": "x"}))
+    # The toast lives 5 s; a busy machine (xdist beside other work) takes longer to settle.
+    app.NOTIFICATION_TIMEOUT = 600  # type: ignore[misc]
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_ready(pilot)
         messages = [n.message for n in app._notifications]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tui.core.models import ERROR_TYPES
 from tui.data import paths
 from tui.data.cache import ViewFilter
 from tui.embedded import LEDGER_NAME, ensure_demo_ledger, open_data_session, start_embedded
+from tui.service.ledger import LedgerError
 
 
 def test_dirs_follow_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,7 +66,19 @@ async def test_embedded_default_end_to_end(tmp_path: Path, monkeypatch: pytest.M
 
 
 async def test_the_service_stops_on_close(tmp_path: Path) -> None:
+    """Closing stops the service's background work and lets go of its ledger."""
+    ledger = tmp_path / LEDGER_NAME
+    before = asyncio.all_tasks()
     embedded = await start_embedded(100, data_dir=tmp_path)
+    async with httpx.AsyncClient(transport=embedded.transport, base_url=embedded.base_url) as c:
+        assert (await c.get("/v1/health")).status_code == 200
+    started = {t.get_name() for t in asyncio.all_tasks() - before}
+    assert {"resync-jobs", "retries", "synchealth-notifier"} <= started
+    wal = ledger.with_name(ledger.name + "-wal")
+    assert wal.exists()  # WAL mode: SQLite removes it when the last connection closes
     await embedded.aclose()
-    assert (tmp_path / LEDGER_NAME).exists()
-    assert embedded.cache_key == f"embedded:{tmp_path / LEDGER_NAME}"
+    assert [t.get_name() for t in asyncio.all_tasks() - before if not t.done()] == []
+    assert not wal.exists()
+    with pytest.raises(LedgerError, match="not open"):
+        embedded.service.ledger.reader  # type: ignore[attr-defined]  # noqa: B018
+    assert embedded.cache_key == f"embedded:{ledger}"

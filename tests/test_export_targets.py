@@ -146,11 +146,9 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
         XDG_CONFIG_HOME=str(tmp_path / "config"),
         LC_ALL="C.UTF-8",
     )
-    os.environ["SYNCHEALTH_CACHE_DIR"] = env["SYNCHEALTH_CACHE_DIR"]
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # puts back what was set before
+        patch.setenv("SYNCHEALTH_CACHE_DIR", env["SYNCHEALTH_CACHE_DIR"])
         path = paths.cache_path_for(DEAD_URL)
-    finally:
-        del os.environ["SYNCHEALTH_CACHE_DIR"]
 
     async def fill() -> None:
         c = await Cache.open(path)

@@ -21,6 +21,7 @@ from test_serve_loopback import free_port, wait_for
 from tui.config import ConfigError
 from tui.profiles import ENV_SECRETS, ENV_SETTINGS, select, serve_plan, service_config
 from tui.service.notify.smtp import SmtpServer
+from tui.service.salesforce import SignInError, salesforce_url
 from tui.service.sfauth import ClientCredentials, GivenToken, JwtBearer
 
 CLIENT_SECRET = "cs-Secret-4711-abcdef"
@@ -138,6 +139,20 @@ def test_plain_http_to_salesforce_is_refused(tmp_path: Path) -> None:
     secret_file(tmp_path / "sf.secret", CLIENT_SECRET)
     text = CLIENT_CREDENTIALS.replace("https://acme", "http://acme")
     assert "Salesforce needs https://" in refusal(tmp_path, text)
+
+
+@pytest.mark.parametrize("url", ["https://[::1", "https://acme.my.salesforce.com:port"])
+def test_an_org_url_urlsplit_refuses_is_a_clear_refusal_not_a_crash(url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        serve_plan(
+            select(environ={"SF_TOKEN": ACCESS_TOKEN}), org_url=url, org_token_env="SF_TOKEN"
+        )
+    assert str(caught.value) == (
+        "--org-url must be an https:// address, for example https://acme.my.salesforce.com; "
+        f"got {url!r}"
+    )
+    with pytest.raises(SignInError, match=r"^the org URL must be an https:// address"):
+        salesforce_url(url, "the org URL")
 
 
 def rsa_pem() -> str:

@@ -7,7 +7,7 @@ session, the mark set (error ids) and the last known usage.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -25,14 +25,22 @@ from tui.core.lang import Lang
 from tui.core.models import Usage
 from tui.data.client import actor_name
 from tui.data.problem import Problem
-from tui.data.session import DataSession, RefreshResult, ViewFilter
+from tui.data.session import (
+    DEFAULT_TIMEOUT,
+    DataSession,
+    RefreshResult,
+    SortColumn,
+    ViewFilter,
+)
 from tui.embedded import open_data_session
 from tui.i18n import set_lang, strings, t
 from tui.screens.health import HealthScreen
 from tui.widgets.header import Status
 
 
-def _bindings_of(nodes: Iterable[DOMNode], keymap: dict[str, str]) -> list[tuple[DOMNode, Binding]]:
+def _bindings_of(
+    nodes: Iterable[DOMNode], keymap: Mapping[str, str]
+) -> list[tuple[DOMNode, Binding]]:
     """Every binding with an id on these nodes, with the user's keymap applied."""
     found: list[tuple[DOMNode, Binding]] = []
     for node in nodes:
@@ -53,7 +61,7 @@ class ConsoleCommands(Provider):
         assert isinstance(app, SyncHealthApp)
         described = strings("en")
         seen: set[str] = set()
-        commands = []
+        commands: list[tuple[str, str, Callable[[], Any]]] = []
         for node, binding in app.all_bindings(self.screen):
             key = f"main.keys.{binding.id}"
             if binding.id in seen or key not in described:
@@ -157,15 +165,15 @@ class SyncHealthApp(App[int]):
         super().__init__()
         set_lang(lang)
         self.config = config or Config()
-        self._open_args = {
-            "url": url,
-            "token": token,
-            "cache_path": cache_path,
-            "demo_size": demo_size,
-            "actor": actor_name(profile),
-        }
-        if timeout is not None:
-            self._open_args["timeout"] = timeout
+        self._open_session = partial(
+            open_data_session,
+            url=url,
+            token=token,
+            cache_path=cache_path,
+            demo_size=demo_size,
+            actor=actor_name(profile),
+            timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+        )
         self._clock = clock or (lambda: datetime.now(UTC))
         self.session: DataSession | None = None
         self.marks: set[int] = set()
@@ -239,7 +247,7 @@ class SyncHealthApp(App[int]):
         from tui.data.client import ServiceError
 
         try:
-            session = await open_data_session(**self._open_args)
+            session = await self._open_session()
         except (ServiceError, CacheError) as exc:
             self.post_message(SessionFailed(exc))
         except OSError as exc:
@@ -458,7 +466,7 @@ class SyncHealthApp(App[int]):
 
         self.push_screen(ResyncConfirmScreen(session.resync_plan(len(chosen)), hidden), confirmed)
 
-    def start_export(self, view: ViewFilter, sort: tuple[str, bool] = ("id", False)) -> None:
+    def start_export(self, view: ViewFilter, sort: tuple[SortColumn, bool] = ("id", False)) -> None:
         """The export dialog for ``view``, writing rows in ``sort`` (column, descending)."""
         from tui.screens.export import ExportScreen
 

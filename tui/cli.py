@@ -1,4 +1,4 @@
-"""Command line: ``synchealth [console options] | serve | export | ingest | classify | ...``.
+"""Command line: ``synchealth [console options] [COMMAND [its options]]``.
 
 Each command lives in its own module under ``tui.commands`` with
 ``add_parser(subparsers)`` and ``run(args) -> int``. Modules are imported only
@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from tui import __version__
+from tui.commands.console import add_console_arguments
 
 #: command name -> module under tui.commands
 COMMANDS: dict[str, str] = {
@@ -42,14 +43,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_first(args: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``args`` with the command first: ``--lang ja catalog`` becomes ``catalog --lang ja``.
+
+    The console's options may come before the command (``synchealth [console options]
+    [COMMAND]``); which tokens are their values is read from the console's own option
+    table, so ``ja`` in ``--lang ja`` is never taken for the command. No command (and no
+    request for help alone) means the console.
+    """
+    before = argparse.ArgumentParser(prog="synchealth", add_help=False)
+    add_console_arguments(before)
+    before.add_argument("command", nargs="?")
+    before.add_argument("rest", nargs=argparse.REMAINDER)
+    found, _unknown = before.parse_known_args(args)
+    if found.command is None:
+        only_help = bool(args) and all(a in ("-h", "--help", "--version") for a in args)
+        return args if only_help else ["console", *args]
+    if found.command not in COMMANDS:
+        parser.error(
+            f"unknown command {found.command!r}; the commands are {', '.join(COMMANDS)} "
+            "(only the console's options may come before a command)"
+        )
+    at = len(args) - len(found.rest) - 1
+    return [found.command, *args[:at], *args[at + 1 :]]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    first = next((a for a in args_list if not a.startswith("-")), None)
-    wants_help = any(a in ("-h", "--help", "--version") for a in args_list)
-    if first not in COMMANDS and not (wants_help and first is None):
-        args_list.insert(0, "console")
     parser = build_parser()
-    args = parser.parse_args(args_list)
+    args, extra = parser.parse_known_args(
+        _command_first(list(sys.argv[1:] if argv is None else argv), parser)
+    )
+    if extra:
+        parser.error(
+            f"{args.command} does not take {' '.join(extra)} "
+            f"(synchealth {args.command} --help lists what it takes)"
+        )
     module = importlib.import_module(f"tui.commands.{COMMANDS[args.command]}")
     try:
         return int(module.run(args) or 0)

@@ -332,13 +332,16 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     return parse_toml(raw, Config, ConfigError, what)
 
 
-def configured_lang() -> str | None:
+def configured_lang(path: Path | None = None) -> str | None:
     """The ``lang`` of the user's config file; None when unset or the file is unusable.
 
-    The CLI's pipe commands must not fail over a console setting, so a broken
-    config file only means "not configured" here (the console reports it).
+    The CLI's pipe commands must not fail over a console setting, so a broken default
+    config file only means "not configured" here (the console reports it). A file named
+    with ``--config`` (``path``) must be usable: its ConfigError propagates.
     """
     try:
-        return load_config().lang
+        return load_config(path).lang
     except ConfigError:
+        if path is not None:
+            raise
         return None

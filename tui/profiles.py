@@ -233,13 +233,18 @@ def service_target(
     return ServiceTarget(url, secret, selection.name)
 
 
-def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--config`` and ``--profile``, as every command that reads the config file has them."""
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    """``--config PATH``, as every command that reads the config file has it."""
     parser.add_argument(
         "--config",
         type=Path,
         help="config file (default: $SYNCHEALTH_CONFIG, then the user config dir)",
     )
+
+
+def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--config`` and ``--profile``, as every command that reads profiles has them."""
+    add_config_argument(parser)
     parser.add_argument(
         "--profile",
         metavar="NAME",

@@ -6,9 +6,11 @@ import json
 import sys
 from typing import Any
 
-from tui.config import configured_lang
+from tui.commands.say import say
+from tui.config import ConfigError, configured_lang
 from tui.core.catalog import Catalog, load_catalog
 from tui.core.lang import LANGS, resolve_lang
+from tui.profiles import add_config_argument
 
 #: The few words of the listing that are not catalog text.
 _LABELS: dict[str, dict[str, str]] = {
@@ -34,6 +36,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print JSON with both languages instead"
     )
+    add_config_argument(parser)
 
 
 def as_json(catalog: Catalog) -> dict[str, Any]:
@@ -81,9 +84,14 @@ def as_text(catalog: Catalog, lang: str) -> str:
 
 
 def run(args: Any) -> int:
+    try:
+        lang = resolve_lang(args.lang, configured_lang(args.config))
+    except ConfigError as exc:
+        say("catalog", str(exc))
+        return 2
     catalog = load_catalog()
     if args.json:
         sys.stdout.write(json.dumps(as_json(catalog), ensure_ascii=False, indent=2) + "\n")
     else:
-        sys.stdout.write(as_text(catalog, resolve_lang(args.lang, configured_lang())))
+        sys.stdout.write(as_text(catalog, lang))
     return 0

@@ -17,10 +17,11 @@ from typing import Any, TextIO
 import orjson
 
 from tui.commands.say import say
-from tui.config import configured_lang
+from tui.config import ConfigError, configured_lang
 from tui.core.catalog import load_catalog
 from tui.core.classify import ClassifyInputError, classify, iter_errors
 from tui.core.lang import LANGS, resolve_lang
+from tui.profiles import add_config_argument
 
 
 class _BadInput(Exception):
@@ -39,6 +40,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--lang", choices=LANGS, help="language of the titles (default: config, then locale)"
     )
+    add_config_argument(parser)
 
 
 def _documents(stream: TextIO) -> Iterator[tuple[int, Any]]:
@@ -86,7 +88,11 @@ def _report(error: Any, lang: str) -> bytes:
 
 
 def run(args: Any) -> int:
-    lang = resolve_lang(args.lang, configured_lang())
+    try:
+        lang = resolve_lang(args.lang, configured_lang(args.config))
+    except ConfigError as exc:
+        say("classify", str(exc))
+        return 2
     out = sys.stdout
     try:
         for number, document in _documents(sys.stdin):

@@ -15,13 +15,18 @@ from tui.commands.say import say
 from tui.profiles import add_service_arguments
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "console",
         help="the full-screen console (the default command)",
         description="Open the console. Without --url it runs the Sync Health service and a "
         "simulated Salesforce org in-process on a demo ledger.",
     )
+    add_console_arguments(parser)
+
+
+def add_console_arguments(parser: argparse.ArgumentParser) -> None:
+    """The console's options; ``synchealth`` also takes them before any command."""
     add_service_arguments(parser, show_demo_size=True)
     parser.add_argument("--lang", choices=("en", "ja"), help="language of the console")
     parser.add_argument(

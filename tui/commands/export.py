@@ -109,10 +109,10 @@ async def _export(args: argparse.Namespace, target: ServiceTarget) -> int:
         status = None if args.status == "all" else args.status
         view = ViewFilter(type=args.type, status=status)
         progress = _progress_printer()
-        target = args.output if args.output is not None else _stdout()
+        output = args.output if args.output is not None else _stdout()
         try:
             rows = await session.export(
-                target,
+                output,
                 f=view,
                 bom=args.bom,
                 progress=progress,

@@ -206,42 +206,45 @@ class Rules:
             code: _Rule(f"integration {code}", subtype)
             for subtype, code in self.integration_codes.items()
         }
-        for spec, where in statuses:
-            if spec.subtype is not None and spec.subtype not in subtype_codes:
-                raise RulesError(f"{where}: unknown subtype {spec.subtype!r}")
-            for code in spec.codes:
+        for status, where in statuses:
+            if status.subtype is not None and status.subtype not in subtype_codes:
+                raise RulesError(f"{where}: unknown subtype {status.subtype!r}")
+            for code in status.codes:
                 if code in self._table:
                     raise RulesError(f"{where}: code {code} is mapped twice")
                 self._table[code] = _Rule(
-                    f"code {code}", spec.subtype or UNKNOWN, unwrap=spec.unwrap, reason=spec.reason
+                    f"code {code}",
+                    status.subtype or UNKNOWN,
+                    unwrap=status.unwrap,
+                    reason=status.reason,
                 )
         compiled: list[tuple[_Rule, frozenset[str] | None]] = []
         lost: set[str] = set()  # ids of the lost_code rules
         closed: dict[str, str] = {}  # code -> the rule that already matches all its errors
         ids: set[str] = set()
-        for spec, where in rules:
-            if spec.subtype not in subtype_codes:
-                raise RulesError(f"{where}: unknown subtype {spec.subtype!r}")
-            if spec.id in ids:
-                raise RulesError(f"{where}: rule id {spec.id!r} is used twice")
-            ids.add(spec.id)
-            codes = frozenset(spec.codes) if spec.codes is not None else None
-            if spec.lost_code:
-                lost.add(spec.id)
+        for rule_spec, where in rules:
+            if rule_spec.subtype not in subtype_codes:
+                raise RulesError(f"{where}: unknown subtype {rule_spec.subtype!r}")
+            if rule_spec.id in ids:
+                raise RulesError(f"{where}: rule id {rule_spec.id!r} is used twice")
+            ids.add(rule_spec.id)
+            codes = frozenset(rule_spec.codes) if rule_spec.codes is not None else None
+            if rule_spec.lost_code:
+                lost.add(rule_spec.id)
             elif codes is not None and all(code in closed for code in codes):
                 raise RulesError(
                     f"{where} can never match: {closed[next(iter(codes))]} "
                     "already takes every error of its codes"
                 )
             rule = _Rule(
-                id=spec.id,
-                subtype=spec.subtype,
-                message=_compile(spec.message, re.IGNORECASE, where),
-                fields=_compile(spec.fields, re.IGNORECASE, where),
-                unwrap=spec.unwrap,
+                id=rule_spec.id,
+                subtype=rule_spec.subtype,
+                message=_compile(rule_spec.message, re.IGNORECASE, where),
+                fields=_compile(rule_spec.fields, re.IGNORECASE, where),
+                unwrap=rule_spec.unwrap,
             )
             compiled.append((rule, codes))
-            if spec.unconditional and codes is not None and not spec.lost_code:
+            if rule_spec.unconditional and codes is not None and not rule_spec.lost_code:
                 closed.update(dict.fromkeys(codes - closed.keys(), where))
         causes = list(causes)
         self._causes = tuple(

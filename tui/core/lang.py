@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Literal, cast
+from typing import Literal
 
 Lang = Literal["en", "ja"]
 LANGS: tuple[Lang, ...] = ("en", "ja")
@@ -17,7 +17,7 @@ LOCALE_VARS: tuple[str, ...] = ("LC_ALL", "LC_MESSAGES", "LANG")
 def _checked(value: str, origin: str) -> Lang:
     if value not in LANGS:
         raise ValueError(f"unknown language {value!r} in {origin}; choose en or ja")
-    return cast(Lang, value)
+    return value
 
 
 def resolve_lang(

@@ -22,7 +22,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic.json_schema import JsonDict
+from pydantic.config import JsonDict
 
 from tui.core.limits import JOB_MAX_IDS, MAX_ID, RESYNC_MAX_IDS
 
@@ -198,7 +198,7 @@ class ErrorPage(BaseModel):
     """A page of the change feed, in ``ERROR_COLUMNS`` order, oldest change first."""
 
     columns: list[str]
-    rows: list[list]
+    rows: list[list[Any]]
     next_cursor: int
     has_more: bool
     remaining: int | None = Field(None, description="With count=1: rows after this page.")

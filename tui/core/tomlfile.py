@@ -7,16 +7,17 @@ way; each passes its own exception class and a word for what the file is.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def flatten_strings(table: dict, prefix: str = "") -> dict[str, str]:
+def flatten_strings(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     """A TOML table of strings as one level keyed by dotted name: ``{"grid.empty": "..."}``."""
     flat: dict[str, str] = {}
     for key, value in table.items():

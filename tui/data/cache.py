@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import aiosqlite
 import orjson
@@ -165,7 +165,7 @@ class QueryInterrupted(CacheError):
     """A text-filtered query was stopped by ``Cache.interrupt_search`` (nothing is wrong)."""
 
 
-def _row(t: tuple) -> ErrorRow:
+def _row(t: Sequence[Any]) -> ErrorRow:
     fields = tuple(t[11].split(";")) if t[11] else ()
     return ErrorRow(*t[:11], fields, *t[12:])  # type: ignore[call-arg]
 
@@ -335,7 +335,7 @@ class Cache:
         check = should_check(self.path)
         self._writer = await self._connect()
         if check:
-            got = await self._writer.execute_fetchall("PRAGMA quick_check(1)")
+            got = list(await self._writer.execute_fetchall("PRAGMA quick_check(1)"))
             if not got or got[0][0] != "ok":
                 raise sqlite3.DatabaseError("database disk image is malformed")
             damage_marker(self.path).unlink(missing_ok=True)
@@ -354,7 +354,9 @@ class Cache:
     async def _schema_version(self) -> int | None:
         if "meta" not in await self._tables():
             return None
-        got = await self._w.execute_fetchall("SELECT value FROM meta WHERE key = 'schema_version'")
+        got = list(
+            await self._w.execute_fetchall("SELECT value FROM meta WHERE key = 'schema_version'")
+        )
         return int(got[0][0]) if got else None
 
     async def _create_schema(self) -> None:
@@ -458,7 +460,7 @@ class Cache:
 
     @staticmethod
     async def _meta_raw(conn: aiosqlite.Connection, key: str) -> str | None:
-        got = await conn.execute_fetchall("SELECT value FROM meta WHERE key = ?", (key,))
+        got = list(await conn.execute_fetchall("SELECT value FROM meta WHERE key = ?", (key,)))
         return got[0][0] if got else None
 
     async def get_meta(self, key: str) -> Any:
@@ -600,7 +602,7 @@ class Cache:
 
     async def row_count(self) -> int:
         """Rows the cache holds (open or not): a first fill's progress."""
-        return (await self._fetchall("SELECT count(*) FROM errors"))[0][0]
+        return int((await self._fetchall("SELECT count(*) FROM errors"))[0][0])
 
     async def build_search_index(self) -> None:
         """Index every row for the text filter, once after a bulk fill (until then the
@@ -621,7 +623,7 @@ class Cache:
 
     # -- queries -------------------------------------------------------------------------
 
-    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
         async with self._guard("read the cache"):
             return list(await self._r.execute_fetchall(sql, params))
 
@@ -633,7 +635,9 @@ class Cache:
             return self._searcher
         return self._r
 
-    async def _fetchall_for(self, f: ViewFilter, sql: str, params: Sequence[Any] = ()) -> list:
+    async def _fetchall_for(
+        self, f: ViewFilter, sql: str, params: Sequence[Any] = ()
+    ) -> list[Sequence[Any]]:
         async with self._guard("read the cache"):
             return list(await self._conn_for(f).execute_fetchall(sql, params))
 
@@ -692,13 +696,12 @@ class Cache:
         if fast is not None:
             return fast
         cond, params = self._where(f)
-        return (await self._fetchall_for(f, f"SELECT count(*) FROM errors WHERE {cond}", params))[
-            0
-        ][0]
+        got = await self._fetchall_for(f, f"SELECT count(*) FROM errors WHERE {cond}", params)
+        return int(got[0][0])
 
     async def view_ids(
         self, f: ViewFilter, sort: SortColumn = "last_seen", descending: bool = True
-    ) -> array:
+    ) -> array[int]:
         """Every id of ``f`` in view order, as array('q'): for "mark all", never for paging."""
         if self.filling:  # the first fill is not indexed yet
             return array("q")
@@ -757,7 +760,9 @@ class Cache:
             return (await self._offset(f, order.reversed(), total - offset - n, n))[::-1]
         return await self._offset(f, order, offset, limit)
 
-    async def _offset(self, f: ViewFilter, order: ViewOrder, offset: int, limit: int) -> list:
+    async def _offset(
+        self, f: ViewFilter, order: ViewOrder, offset: int, limit: int
+    ) -> list[ErrorRow]:
         if not limit:
             return []
         cond, params = self._where(f)
@@ -769,9 +774,19 @@ class Cache:
         )
         return [_row(t) for t in got]
 
+    @overload
+    async def _keyset(
+        self, f: ViewFilter, order: ViewOrder, row: ErrorRow, limit: int
+    ) -> list[ErrorRow]: ...
+
+    @overload
+    async def _keyset(
+        self, f: ViewFilter, order: ViewOrder, row: ErrorRow, limit: int, *, ids_only: Literal[True]
+    ) -> list[int]: ...
+
     async def _keyset(
         self, f: ViewFilter, order: ViewOrder, row: ErrorRow, limit: int, *, ids_only: bool = False
-    ) -> list:
+    ) -> list[ErrorRow] | list[int]:
         """Rows (or bare ids) following ``row`` in ``order``: first its ties (same sort
         value, further id), then the further sort values; two index ranges, where one
         row-value range would step over every tie."""
@@ -870,7 +885,7 @@ class Cache:
             f"SELECT count(DISTINCT object_type || char(31) || record_id) FROM errors WHERE {cond}",
             params,
         )
-        return got[0][0]
+        return int(got[0][0])
 
     async def affected_records(
         self, f: ViewFilter, offset: int = 0, limit: int = 200

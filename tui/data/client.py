@@ -16,11 +16,11 @@ import getpass
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from tui.core.lang import counted
 from tui.core.models import (
@@ -127,6 +127,8 @@ _RETRY_STATUSES = frozenset({500, 502, 503, 504})
 #: A test send waits for the SMTP server or webhook to answer, so it may take long.
 TEST_SEND_TIMEOUT = 60.0
 
+_M = TypeVar("_M", bound=BaseModel)
+
 
 def actor_name(profile: str | None = None) -> str:
     """``user@host`` of this process, after the profile's name if there is one
@@ -192,7 +194,7 @@ class ServiceClient:
         path: str,
         *,
         json: Any = None,
-        params: dict | None = None,
+        params: dict[str, Any] | None = None,
         retry: bool = True,
         timeout: float | None = None,
     ) -> Any:
@@ -229,7 +231,7 @@ class ServiceClient:
                 listener(failure, attempt, self.retries)
             await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
 
-    async def _model(self, model: type, method: str, path: str, **kw: Any) -> Any:
+    async def _model(self, model: type[_M], method: str, path: str, **kw: Any) -> _M:
         body = await self._request(method, path, **kw)
         try:
             return model.model_validate(body)

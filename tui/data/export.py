@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from tui.core.catalog import UNKNOWN, load_catalog
+from tui.core.lang import Lang
 from tui.core.models import ERROR_TYPES
 from tui.data.cache import Cache, ViewFilter
 from tui.i18n import strings
@@ -135,9 +136,9 @@ def type_titles(lang: str) -> dict[str, str]:
     return {code: catalog.type(code).text(lang).title for code in ERROR_TYPES}
 
 
-def column_titles(lang: str) -> tuple[str, ...]:
+def column_titles(lang: Lang) -> tuple[str, ...]:
     """The header in words of ``lang`` (from the locale files), in EXPORT_COLUMNS order."""
-    words = strings(lang)  # type: ignore[arg-type]
+    words = strings(lang)
     return tuple(words.get(f"export.columns.{column}", column) for column in EXPORT_COLUMNS)
 
 
@@ -302,7 +303,7 @@ async def export_csv(
     *,
     f: ViewFilter | None = None,
     ids: Sequence[int] | None = None,
-    lang: str = "en",
+    lang: Lang = "en",
     bom: bool = False,
     progress: Callable[[int], None] | None = None,
     raw: bool = True,

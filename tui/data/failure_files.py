@@ -260,7 +260,7 @@ def _object_needed(kind: str, header: list[str], reader: Any) -> str:
     )
     id_columns = [i for i, name in enumerate(header) if name.lower() in ("sf__id", "id")]
     try:
-        cells = next(reader, [])
+        cells: list[str] = next(reader, [])
     except csv.Error:
         return text
     ids = [cells[i] for i in id_columns if i < len(cells) and _SF_ID.fullmatch(cells[i])]

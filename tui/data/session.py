@@ -26,6 +26,7 @@ from typing import Any, BinaryIO, Protocol, TypeVar
 
 import httpx
 
+from tui.core.lang import Lang
 from tui.core.limits import RECORDS_PER_CALL, RESYNC_MAX_IDS
 from tui.core.models import (
     ERROR_COLUMNS,
@@ -235,12 +236,12 @@ class DataSession:
         self._arrived: Counter[str] = Counter()
         self._resync_lock = asyncio.Lock()
         #: Called with the notice when a damaged cache was moved aside while running.
-        self.on_rebuilt: Callable[[str], None] | None = None
+        self.on_rebuilt: Callable[[str], object] | None = None
         self._rebuilds = 0
         self._rebuild_lock = asyncio.Lock()
         #: Set while a first fill runs; ``on_fill`` hears of each page stored.
         self.fill: FillProgress | None = None
-        self.on_fill: Callable[[FillProgress], None] | None = None
+        self.on_fill: Callable[[FillProgress], object] | None = None
 
     @classmethod
     async def open(
@@ -488,7 +489,7 @@ class DataSession:
 
     async def view_ids(
         self, f: ViewFilter, sort: SortColumn = "last_seen", descending: bool = True
-    ) -> array:
+    ) -> array[int]:
         return await self._read(self.cache.view_ids, f, sort, descending)
 
     async def view_page(self, f: ViewFilter, order: ViewOrder, **where: Any) -> list[ErrorRow]:
@@ -734,7 +735,7 @@ class DataSession:
         ids: Sequence[int] | None = None,
         bom: bool = False,
         progress: Callable[[int], None] | None = None,
-        lang: str | None = None,
+        lang: Lang | None = None,
         raw: bool = False,
     ) -> int:
         """Write the errors of ``f`` (or ``ids``, in their order) as CSV, headed in the words

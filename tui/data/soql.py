@@ -56,7 +56,9 @@ def id_export(records: Iterable[tuple[str, str | None]]) -> IdExport:
 
 def _soql(sobject: str, ids: list[str]) -> list[str]:
     head = f"SELECT Id FROM {sobject} WHERE Id IN ("
-    statements, chunk, size = [], [], len(head) + 1
+    statements: list[str] = []
+    chunk: list[str] = []
+    size = len(head) + 1
     for sf_id in ids:
         quoted = f"'{sf_id}'"
         if chunk and size + len(quoted) + 2 > MAX_STATEMENT:

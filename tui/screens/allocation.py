@@ -108,11 +108,11 @@ class AllocationScreen(ModalScreen[Usage | None]):
         """Update the message under the field and the Save button; the number if valid."""
         parsed = parse_allocation(text, self.usage.salesforce_limit)
         message = self.query_one("#message", Static)
-        valid = not isinstance(parsed, str)
-        below_use = valid and parsed < self.usage.used
-        message.set_class(not valid, "error")
+        number = None if isinstance(parsed, str) else parsed
+        below_use = number is not None and number < self.usage.used
+        message.set_class(number is None, "error")
         message.set_class(below_use, "warning")
-        if not valid:
+        if isinstance(parsed, str):
             message.update(parsed)
         elif below_use:
             message.update(
@@ -120,8 +120,8 @@ class AllocationScreen(ModalScreen[Usage | None]):
             )
         else:
             message.update(t("modals.allocation.hint", count=parsed))
-        self.query_one("#save", Button).disabled = not valid
-        return parsed if valid else None
+        self.query_one("#save", Button).disabled = number is None
+        return number
 
     @on(Input.Changed, "#allocation")
     def _changed(self, event: Input.Changed) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.console import JustifyMethod
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -67,7 +68,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for key in ("open", "new", "records", "last_seen", "object", "message"):
-            justify = "right" if key in ("open", "new", "records") else "left"
+            justify: JustifyMethod = "right" if key in ("open", "new", "records") else "left"
             table.add_column(Text(t(f"causes.col_{key}"), justify=justify), key=key)
         self._load()
 

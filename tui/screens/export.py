@@ -26,6 +26,7 @@ from textual.widgets import (
 
 from tui.data.cache import CacheError, ViewFilter
 from tui.data.export import ExportError
+from tui.data.values import SortColumn
 from tui.i18n import current_lang, t
 from tui.text.safe import clean
 from tui.widgets.prose import Prose
@@ -62,7 +63,7 @@ class ExportScreen(ModalScreen[int | None]):
         default_dir: Path,
         *,
         now: datetime | None = None,
-        sort: tuple[str, bool] = ("id", False),
+        sort: tuple[SortColumn, bool] = ("id", False),
     ) -> None:
         super().__init__(classes="modal")
         self.session = session

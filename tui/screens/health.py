@@ -86,11 +86,12 @@ class HealthScreen(Screen[None]):
     """Everything at a glance; the grid narrows by type, text or record."""
 
     CSS_PATH = "../styles/health.tcss"
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+    # Unannotated: Textual declares these ClassVar[...] | None, a type mypy cannot read.
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012
         (0, "-narrow"),
         (120, "-wide"),
     ]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+    VERTICAL_BREAKPOINTS = [  # noqa: RUF012
         (0, "-tiny"),
         (24, "-short"),
         (30, "-tall"),
@@ -464,7 +465,7 @@ class HealthScreen(Screen[None]):
         the view's."""
         cards = self.query_one(CardStrip)
         if not cards.has_focus:
-            row = self.grid.row_at_cursor()
+            row: ErrorRow | None = self.grid.row_at_cursor()
             if row is not None:
                 return row.type
             if self.view.type:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.screen import Screen
 
 from tui.i18n import t
 
 
-def say_marks_outside(screen: Screen, hidden: int) -> None:
+def say_marks_outside(screen: Screen[Any], hidden: int) -> None:
     """After "mark all in view": name the marks the view does not show, since a resync
     takes every mark (point 10 of issue 12: never include them without a word)."""
     if hidden > 0:

@@ -6,7 +6,6 @@ what was fixed on those records, as on the main screen.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, cast
@@ -54,14 +53,14 @@ class RecordGrid(LineGrid):
     def total(self) -> int:
         return self.count
 
-    def key_at(self, index: int) -> Hashable:
+    def key_at(self, index: int) -> int:
         return index
 
-    async def fetch(self, keys: list[Hashable]) -> dict[Hashable, Any]:
+    async def fetch(self, keys: list[int]) -> dict[int, Any]:
         session = self.owner.console.session
         if session is None or not keys:
             return {}
-        start, end = min(keys), max(keys)  # type: ignore[type-var]
+        start, end = min(keys), max(keys)
         rows = await session.affected_records(self.owner.view, offset=start, limit=end - start + 1)
         return {start + position: row for position, row in enumerate(rows)}
 

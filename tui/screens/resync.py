@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Label, ProgressBar, Static
 
 from tui.core.catalog import load_catalog
@@ -195,7 +196,7 @@ class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
         self.query_one("#bar", ProgressBar).display = False
         self.query_one("#stop", Button).display = False
         result = self.query_one("#result", Vertical)
-        widgets = []
+        widgets: list[Widget] = []
         if self.summary is not None:
             widgets.append(_figures(self.summary))
         widgets.extend(Prose(text, classes=classes) for text, classes in lines)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -104,12 +104,13 @@ class RetriesScreen(ModalScreen[RetryStatus | None]):
                 return t("modals.retries.not_number", field=t(f"modals.retries.{field}"))
             numbers[key] = int(raw)
         types = [c for c in ERROR_TYPES if self.query_one(f"#type-{c}", Checkbox).value]
-        return RetryPolicy.model_construct(
-            enabled=self.query_one("#enabled", Switch).value,
-            nightly_at=self.query_one("#nightly", Input).value.strip(),
-            types=types,
+        fields: dict[str, Any] = {
+            "enabled": self.query_one("#enabled", Switch).value,
+            "nightly_at": self.query_one("#nightly", Input).value.strip(),
+            "types": types,
             **numbers,
-        )
+        }
+        return RetryPolicy.model_construct(**fields)
 
     @on(Button.Pressed, "#save")
     def _submit(self) -> None:

@@ -59,7 +59,7 @@ class CauseIndex:
         while True:
             since = int(await self._ledger.meta("causes_seq") or 0)
             async with self._ledger.reader.execute(_CHANGED, (since, BATCH)) as cur:
-                rows = await cur.fetchall()
+                rows = list(await cur.fetchall())
             if not rows:
                 break
             async with self._ledger.transaction() as conn:

@@ -87,7 +87,7 @@ async def expire_due(conn: aiosqlite.Connection, now: datetime) -> int:
         "AND expires <= ?",
         (iso(now),),
     ) as cur:
-        due = await cur.fetchall()
+        due = list(await cur.fetchall())
     if not due:
         return 0
     await conn.executemany(
@@ -182,17 +182,17 @@ class EngineQueue:
         history: list[tuple[int, str, str]] = []
         for key, same in records.items():
             engine_id, joined = await self._request_for(conn, key, same, now)
-            for row in same:
-                outcomes[row[0]] = outcome(
-                    row[0],
+            for entry in same:
+                outcomes[entry[0]] = outcome(
+                    entry[0],
                     "requested",
                     message=f"Sent to the sync engine as request {engine_id}: it re-reads the "
                     "record from the CRM and syncs it; the error resolves when the engine "
                     "reports the record synced.",
                     engine_request_id=engine_id,
                 )
-                if row[0] in joined:  # asked again while waiting: one history entry
-                    history.append((row[0], at, engine_id))
+                if entry[0] in joined:  # asked again while waiting: one history entry
+                    history.append((entry[0], at, engine_id))
         await conn.executemany(
             "INSERT INTO attempts(error_id, at, outcome, sf_code, message, request_id) "
             "VALUES (?, ?, 'requested', '', '', ?)",

@@ -70,7 +70,7 @@ def report_summary(result: dict[str, Any]) -> dict[str, Any]:
 
 
 async def record(
-    ledger: Ledger, now: datetime, kind: str, ref: str | None, actor: str, summary: dict
+    ledger: Ledger, now: datetime, kind: str, ref: str | None, actor: str, summary: dict[str, Any]
 ) -> None:
     async with ledger.transaction() as conn:
         await conn.execute(

@@ -36,9 +36,10 @@ from typing import Any
 
 import orjson
 
+from tui.core.limits import RECORDS_PER_CALL
 from tui.service import history
 from tui.service.ledger import Ledger, iso
-from tui.service.resync import RECORDS_PER_CALL, ResyncRefused, calls_needed, outcome
+from tui.service.resync import ResyncRefused, calls_needed, outcome
 from tui.service.usage import UsageLedger
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ class ResyncJobs:
 
     async def create(
         self, request_id: str, error_ids: Sequence[int], actor: str = ""
-    ) -> tuple[dict, bool]:
+    ) -> tuple[dict[str, Any], bool]:
         """Store a job; (its view, True) or, for a request_id used before, (it, False).
 
         ``actor`` (who asked) names the job's chunks in the history."""
@@ -227,13 +228,13 @@ class ResyncJobs:
             "SELECT state, COUNT(*) FROM resync_job_items WHERE job_id = ? GROUP BY state",
             (job_id,),
         ) as cur:
-            counts = dict.fromkeys(_STATES, 0) | dict(await cur.fetchall())
+            counts = dict.fromkeys(_STATES, 0) | {s: n for s, n in await cur.fetchall()}
         async with reader.execute(
             "SELECT error_id, outcome FROM resync_job_items WHERE job_id = ? AND error_id > ? "
             "AND outcome IS NOT NULL ORDER BY error_id LIMIT ?",
             (job_id, cursor, limit),
         ) as cur:
-            found = await cur.fetchall()
+            found = list(await cur.fetchall())
         keys = ("job_id", "request_id", "created", "state", "total", "salesforce_calls",
                 "waiting", "wait_until", "finished")  # fmt: skip
         return {

@@ -281,7 +281,7 @@ class Ledger:
 
     # -- change feed and details -------------------------------------------
 
-    async def feed(self, cursor: int, limit: int) -> tuple[list[tuple], int, bool]:
+    async def feed(self, cursor: int, limit: int) -> tuple[list[tuple[Any, ...]], int, bool]:
         """Rows changed after ``cursor``, oldest change first, and the next cursor.
 
         ``fields`` is passed through as an :class:`orjson.Fragment` of the stored JSON
@@ -291,7 +291,7 @@ class Ledger:
             f"SELECT {FEED_COLUMNS} FROM errors WHERE seq > ? ORDER BY seq LIMIT ?",
             (cursor, limit + 1),
         ) as cur:
-            rows = await cur.fetchall()
+            rows = list(await cur.fetchall())
         has_more = len(rows) > limit
         if has_more:
             rows = rows[:limit]
@@ -339,7 +339,9 @@ class Ledger:
         ) as cur:
             rows = await cur.fetchall()
         return {
-            r[0]: ResyncRow(*r[:6], orjson.loads(r[6]), orjson.loads(r[7]), r[8])  # type: ignore[arg-type]
+            r[0]: ResyncRow(
+                r[0], r[1], r[2], r[3], r[4], r[5], orjson.loads(r[6]), orjson.loads(r[7]), r[8]
+            )
             for r in rows
         }
 
@@ -607,8 +609,8 @@ async def _same_failures(
 async def _last_seq(conn: aiosqlite.Connection) -> int:
     """The largest seq handed out (an index lookup, right whoever wrote the ledger)."""
     async with conn.execute("SELECT COALESCE(MAX(seq), 0) FROM errors") as cur:
-        (seq,) = await cur.fetchone()  # type: ignore[misc]
-    return seq
+        row = await cur.fetchone()
+    return int(row[0]) if row is not None else 0
 
 
 async def _store_next_seq(conn: aiosqlite.Connection, last: int) -> None:

@@ -22,11 +22,11 @@ from tui.service.ledger import (
     FEED_COLUMNS,
     INSERT_ATTEMPT,
     RECORD_INDEX,
-    SCHEMA_VERSION,
     SET_META,
     SET_SETTING,
     schema_sql,
 )
+from tui.service.migrations import SCHEMA_VERSION
 from tui.service.usage import ADD_CALLS, ADD_HOURLY
 
 #: A whole error row: ``ERROR_COLUMNS`` (tui/core/models.py) and its payload.

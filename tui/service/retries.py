@@ -27,10 +27,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from tui.core.limits import RECORDS_PER_CALL
 from tui.core.models import NextRetry, RetryPolicy, RetryStatus
 from tui.service import history
 from tui.service.ledger import Ledger, iso
-from tui.service.resync import RECORDS_PER_CALL, ResyncRefused
+from tui.service.resync import ResyncRefused
 from tui.service.usage import UsageLedger
 
 log = logging.getLogger(__name__)

@@ -32,7 +32,7 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import httpx
 from pydantic import SecretStr
@@ -112,8 +112,9 @@ class TokenProvider(Protocol):
 class SessionProvider(Protocol):
     """Hands out sessions; ``stale`` is one Salesforce just refused (answered 401)."""
 
-    #: What to tell the user when even a fresh session is refused.
-    expired_advice: str
+    @property
+    def expired_advice(self) -> str:
+        """What to tell the user when even a fresh session is refused."""
 
     async def session(self, stale: OrgSession | None = None) -> OrgSession: ...
 
@@ -159,14 +160,10 @@ def salesforce_url(url: str, what: str) -> str:
     Only https, except plain http to this machine (a stand-in in tests); just the
     address, without a path, user name or password.
     """
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
-    except ValueError:
-        host = ""
     example = "for example https://acme.my.salesforce.com"
-    if parts.scheme not in ("https", "http") or not host:
+    parts = _split(url)
+    host = parts.hostname if parts is not None else None
+    if parts is None or not host or parts.scheme not in ("https", "http"):
         raise SignInError(f"{what} must be an https:// address, {example}; got {url!r}")
     if parts.scheme == "http" and not is_loopback(host):
         raise SignInError(
@@ -180,6 +177,17 @@ def salesforce_url(url: str, what: str) -> str:
             f"{what} must be only the address, without a path, {example}; got {url!r}"
         )
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _split(url: str) -> SplitResult | None:
+    """The parts of ``url``; None when urlsplit refuses it (an unclosed "[::1") or its
+    port is not a number."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        return None
+    return parts
 
 
 def transport_failure(exc: httpx.TransportError, where: str) -> str:

@@ -134,7 +134,7 @@ class UsageLedger:
             "SELECT hour, calls FROM usage_hourly WHERE hour >= ? AND hour <= ?",
             (iso(hours[0]), iso(newest)),
         ) as cur:
-            calls = dict(await cur.fetchall())
+            calls: dict[str, int] = {h: n for h, n in await cur.fetchall()}
         return [(hour, calls.get(iso(hour), 0)) for hour in hours]
 
     async def breakdown(self) -> list[tuple[str, str, int]]:

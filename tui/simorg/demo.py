@@ -50,6 +50,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from tui.core import sobjects as md
 from tui.core.classify import classify
 from tui.core.models import NotificationSettings
 from tui.core.sobjects import KEY_PREFIX, RECORD_TYPES
@@ -420,7 +421,7 @@ def _insufficient_access(g: _Gen, h: int, r: int) -> _Case:
 
 def _state_country(g: _Gen, h: int, r: int) -> _Case:
     obj = ("Lead", "Contact", "Account")[h % 3]
-    state_field, country_field = v.md.ADDRESS_PAIRS[obj]
+    state_field, country_field = md.ADDRESS_PAIRS[obj]
     sf_id = g.live(obj, r)
     good = {state_field: _STATES[h % len(_STATES)], country_field: "Japan"}
     if h & 8:
@@ -623,8 +624,8 @@ def _bad_email(g: _Gen, h: int, r: int) -> _Case:
 
 def _country_required(g: _Gen, h: int, r: int) -> _Case:
     obj = ("Lead", "Contact", "Account")[h % 3]
-    state_field, country_field = v.md.ADDRESS_PAIRS[obj]
-    label = v.md.FIELDS[obj][state_field].label
+    state_field, country_field = md.ADDRESS_PAIRS[obj]
+    label = md.FIELDS[obj][state_field].label
     sf_id, state = g.live(obj, r), _STATES[h % len(_STATES)]
     return _Case(
         obj,
@@ -1035,7 +1036,7 @@ def write_demo_ledger(
     )
 
 
-def _flush(sink: LedgerSink, errors: list[tuple], attempts: list[tuple]) -> int:
+def _flush(sink: LedgerSink, errors: list[tuple[Any, ...]], attempts: list[tuple[Any, ...]]) -> int:
     sink.errors(errors)
     sink.attempts(attempts)
     written = len(attempts)

@@ -217,10 +217,11 @@ def _public_key(pem: str) -> RSAPublicKey:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
     data = pem.encode()
-    if b"BEGIN CERTIFICATE" in data:
-        key = x509.load_pem_x509_certificate(data).public_key()
-    else:
-        key = serialization.load_pem_public_key(data)
+    key = (
+        x509.load_pem_x509_certificate(data).public_key()
+        if b"BEGIN CERTIFICATE" in data
+        else serialization.load_pem_public_key(data)
+    )
     if not isinstance(key, RSAPublicKey):
         raise OAuthFailure("invalid_grant", "invalid assertion")
     return key

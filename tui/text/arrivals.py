@@ -12,7 +12,7 @@ SHOWN_TYPES = 3
 
 def arrivals_text(new_errors: dict[str, int]) -> str:
     """The toast's text, e.g. ``12 new sync errors: 5 Duplicate, 4 Picklist, 2 Other, 1 more``."""
-    order = {code: i for i, code in enumerate(ERROR_TYPES)}
+    order: dict[str, int] = {code: i for i, code in enumerate(ERROR_TYPES)}
     ranked = sorted(
         ((code, n) for code, n in new_errors.items() if n > 0),
         key=lambda item: (-item[1], order.get(item[0], len(order)), item[0]),

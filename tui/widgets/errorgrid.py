@@ -7,14 +7,14 @@ row's sort key), any other by position, so scrolling costs a page however deep i
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
-from tui.data.values import ErrorRow, ViewFilter, ViewOrder
+from tui.data.values import ErrorRow, SortColumn, ViewFilter, ViewOrder
 from tui.i18n import current_lang, t
 from tui.text.safe import clean
 from tui.text.timefmt import ago
@@ -25,10 +25,10 @@ from tui.widgets.linegrid import Column, LineGrid
 PageLoader = Callable[..., Awaitable[list[ErrorRow]]]
 
 #: Sort columns in the order the sort key cycles through them.
-SORT_ORDER: tuple[str, ...] = (
+SORT_ORDER: tuple[SortColumn, ...] = (
     "last_seen", "subtype", "sf_object", "record_name", "attempts", "type", "id",
 )  # fmt: skip
-_SORT_OF_COLUMN = {
+_SORT_OF_COLUMN: dict[str, SortColumn] = {
     "subtype": "subtype",
     "object": "sf_object",
     "name": "record_name",
@@ -54,14 +54,14 @@ class ErrorGrid(LineGrid):
         self.count = 0
         self.view = ViewFilter()
         self.loader: PageLoader | None = None
-        self.sort: str = "last_seen"
+        self.sort: SortColumn = "last_seen"
         self.descending: bool = True
         #: Bumped on every new view, so a page of the previous one is thrown away.
         self._generation = 0
 
     @property
     def order(self) -> ViewOrder:
-        return ViewOrder(self.sort, self.descending)  # type: ignore[arg-type]
+        return ViewOrder(self.sort, self.descending)
 
     @property
     def total(self) -> int:
@@ -71,27 +71,27 @@ class ErrorGrid(LineGrid):
         if self.cursor_id is not None:
             self.post_message(self.Opened())
 
-    def key_at(self, index: int) -> Hashable:
+    def key_at(self, index: int) -> int:
         return index
 
-    async def fetch(self, keys: list[Hashable]) -> dict[Hashable, Any]:
+    async def fetch(self, keys: list[int]) -> dict[int, Any]:
         if self.loader is None or not keys:
             return {}
-        start, end = min(keys), max(keys)  # type: ignore[type-var]
-        generation, limit = self._generation, end - start + 1  # type: ignore[operator]
-        after, before = self._rows.get(start - 1), self._rows.get(end + 1)  # type: ignore[operator]
+        start, end = min(keys), max(keys)
+        generation, limit = self._generation, end - start + 1
+        after, before = self._rows.get(start - 1), self._rows.get(end + 1)
         if after is not None:
             rows = await self.loader(self.view, self.order, limit=limit, after=after)
         elif before is not None:
             rows = await self.loader(self.view, self.order, limit=limit, before=before)
-            start = end + 1 - len(rows)  # type: ignore[operator]
+            start = end + 1 - len(rows)
         else:
             rows = await self.loader(
                 self.view, self.order, offset=start, limit=limit, total=self.count
             )
         if generation != self._generation:
             return {}
-        return {start + position: row for position, row in enumerate(rows)}  # type: ignore[operator]
+        return {start + position: row for position, row in enumerate(rows)}
 
     def is_marked(self, index: int) -> bool:
         row = self._rows.get(index)
@@ -175,7 +175,7 @@ class ErrorGrid(LineGrid):
         marked = [i for i, row in self._rows.items() if row.id in self.marks and i != self.cursor]
         if not marked:
             return [here.id]
-        nearest = min(marked, key=lambda i: abs(i - self.cursor))  # type: ignore[operator]
-        low, high = sorted((nearest, self.cursor))  # type: ignore[type-var]
-        span = [self._rows.get(i) for i in range(low, high + 1)]  # type: ignore[call-overload]
+        nearest = min(marked, key=lambda i: abs(i - self.cursor))
+        low, high = sorted((nearest, self.cursor))
+        span = [self._rows.get(i) for i in range(low, high + 1)]
         return [row.id for row in span if row is not None]

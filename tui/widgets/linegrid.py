@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
 from collections import OrderedDict
-from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -37,11 +36,13 @@ class Column:
     right: bool = False
 
 
+# mypy cannot use a base computed at run time (type(ScrollView)), so it sees neither this
+# metaclass's base nor that it derives from Textual's: both ignores are for that alone.
 class _AbstractWidget(type(ScrollView), ABCMeta):  # type: ignore[misc]
     """Textual's widget metaclass with ABC's, so a grid missing a hook cannot be built."""
 
 
-class LineGrid(ScrollView, can_focus=True, metaclass=_AbstractWidget):
+class LineGrid(ScrollView, can_focus=True, metaclass=_AbstractWidget):  # type: ignore[metaclass]
     """Base of the error and record grids: cursor, header line, row cache, paging.
 
     A subclass provides the data hooks (``total``, ``key_at``, ``fetch``, ``columns``,
@@ -84,8 +85,8 @@ class LineGrid(ScrollView, can_focus=True, metaclass=_AbstractWidget):
 
     def __init__(self, *, cache_size: int = 2000, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._rows: OrderedDict[Hashable, Any] = OrderedDict()
-        self._pending: set[Hashable] = set()
+        self._rows: OrderedDict[int, Any] = OrderedDict()
+        self._pending: set[int] = set()
         self._cache_size = cache_size
         self._fetch_scheduled = False
 
@@ -97,11 +98,11 @@ class LineGrid(ScrollView, can_focus=True, metaclass=_AbstractWidget):
         """Rows in view."""
 
     @abstractmethod
-    def key_at(self, index: int) -> Hashable:
+    def key_at(self, index: int) -> int:
         """The cache key of the row at ``index``."""
 
     @abstractmethod
-    async def fetch(self, keys: list[Hashable]) -> dict[Hashable, Any]:
+    async def fetch(self, keys: list[int]) -> dict[int, Any]:
         """Load these rows (runs in a worker)."""
 
     @abstractmethod
@@ -212,7 +213,7 @@ class LineGrid(ScrollView, can_focus=True, metaclass=_AbstractWidget):
             self._pending.update(keys)
             self.run_worker(self._load(keys), group="grid-rows", exit_on_error=False)
 
-    async def _load(self, keys: list[Hashable]) -> None:
+    async def _load(self, keys: list[int]) -> None:
         try:
             rows = await self.fetch(keys)
         finally:

@@ -20,16 +20,20 @@ from tui.i18n import t
 class StateRadioButton(RadioButton):
     """● when chosen, blank when not."""
 
-    @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:
+    # Textual declares BUTTON_INNER a plain class attribute; a property makes the glyph
+    # follow the value, and Textual only ever reads it.
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]
         return "●" if self.value else " "
 
 
 class StateCheckbox(Checkbox):
     """X when ticked, blank when not."""
 
-    @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:
+    # Textual declares BUTTON_INNER a plain class attribute; a property makes the glyph
+    # follow the value, and Textual only ever reads it.
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]
         return "X" if self.value else " "
 
 

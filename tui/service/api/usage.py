@@ -8,11 +8,18 @@ from pydantic import ValidationError
 
 from tui import __version__
 from tui.core.invalid import explain
-from tui.core.models import AllocationUpdate, Health, KindObjectCalls, NamedCalls, UsageBreakdown
+from tui.core.models import (
+    AllocationUpdate,
+    Health,
+    KindObjectCalls,
+    NamedCalls,
+    RetryPolicy,
+    UsageBreakdown,
+)
 from tui.service.api.problems import JSON, ApiProblem
 from tui.service.api.service import Service
 from tui.service.api.table import Call
-from tui.service.retries import POLICY_KEY, RetryPolicy
+from tui.service.retries import POLICY_KEY
 
 
 async def health(svc: Service, call: Call) -> JSON:

@@ -7,7 +7,9 @@ not announced twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aiosqlite
 
@@ -44,7 +46,7 @@ async def max_error_id(conn: aiosqlite.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-async def _all(conn: aiosqlite.Connection, sql: str, args: tuple) -> list:
+async def _all(conn: aiosqlite.Connection, sql: str, args: tuple[Any, ...]) -> list[Sequence[Any]]:
     async with conn.execute(sql, args) as cur:
         return list(await cur.fetchall())
 

@@ -26,7 +26,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import aiosqlite
 
@@ -199,7 +199,9 @@ class Notifier:
             state, digest = self._digest_due(now, settings, state)
             if digest is not None:
                 summary = await summarize(conn, announced, top)
-                kind = "weekly" if settings.frequency == "weekly" else "daily"
+                kind: Literal["daily", "weekly"] = (
+                    "weekly" if settings.frequency == "weekly" else "daily"
+                )
                 zone = settings.timezone
                 messages.append(compose.digest(text, org, kind, summary, usage, digest, zone))
                 state = state.but(announced_id=top)
