@@ -128,3 +128,16 @@ def test_a_console_of_another_version_than_the_service_is_yellow(
     assert service["status"] == "yellow"
     assert service["found"].endswith("; this synchealth is 9.9.9")
     assert "same synchealth version" in service["fix"]
+
+
+def test_the_consoles_own_checks_speak_japanese_too(
+    synchealth_env: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    assert main(["doctor", "--lang", "ja", "--url", url]) == 1
+    service, fix, cache, cache_fix = capsys.readouterr().out.splitlines()[:4]
+    assert service.startswith("異常  Sync Health サービス: Sync Healthサービスに接続できません：")
+    assert fix.startswith("      対処：サービスを起動する（synchealth serve）か、--url と")
+    assert cache.startswith("注意  ローカルキャッシュ: キャッシュ ")
+    assert cache.endswith("はまだ一度もサービスから取得されていません。")
+    assert cache_fix == "      対処：一度サービスに接続してください（サービスのチェックを参照）。"
