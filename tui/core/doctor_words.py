@@ -16,7 +16,7 @@ from importlib import resources
 
 from tui.core.catalog import load_catalog
 from tui.core.lang import Lang, fill
-from tui.core.models import Phrase, PhraseValue
+from tui.core.models import CheckStatus, DoctorCheck, Phrase, PhraseValue
 from tui.core.tomlfile import flatten_strings
 
 #: Where the phrases are in a table of strings: ``doctor.said.<code>``.
@@ -44,7 +44,10 @@ def say(code: str, **params: PhraseValue) -> Phrase:
 
 
 def _value(name: str, value: PhraseValue, lang: Lang, table: Mapping[str, str]) -> object:
-    """A parameter as the sentence shows it: ``types`` as catalog titles, lists joined."""
+    """A parameter as the sentence shows it: a number with thousands separators (``count``
+    is left to pick the plural form), ``types`` as catalog titles, lists joined."""
+    if isinstance(value, int):
+        return value if name == "count" else f"{value:,}"
     if not isinstance(value, list):
         return value
     if name == "types":
@@ -83,3 +86,24 @@ def in_english(phrases: list[Phrase]) -> str:
     if text is None:
         raise KeyError(f"the phrases {phrases!r} do not fit doctor.en.toml")
     return text
+
+
+def check(
+    id: str,
+    status: CheckStatus,
+    found: Phrase | list[Phrase],
+    fix: Phrase | None = None,
+    subject: str = "",
+) -> DoctorCheck:
+    """A check from its phrases, with their English as ``found`` and ``fix``."""
+    found_codes = found if isinstance(found, list) else [found]
+    fix_codes = [fix] if fix is not None else []
+    return DoctorCheck(
+        id=id,
+        subject=subject,
+        status=status,
+        found=in_english(found_codes),
+        fix=in_english(fix_codes),
+        found_codes=found_codes,
+        fix_codes=fix_codes,
+    )

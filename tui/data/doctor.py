@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tui import __version__
-from tui.core.doctor_words import in_english, phrased, say
-from tui.core.models import CheckStatus, DoctorCheck, DoctorReport, Phrase
+from tui.core.doctor_words import check, in_english, phrased, say
+from tui.core.models import DoctorCheck, DoctorReport, Phrase
 from tui.data.client import ServiceError, ServiceUnauthorized
 from tui.data.session import DataSession
 from tui.i18n import current_lang, strings
@@ -49,21 +49,6 @@ def fix_text(check: DoctorCheck) -> str:
     return _said(check.fix_codes, check.fix)
 
 
-def local_check(
-    id: str, status: CheckStatus, found: list[Phrase], fix: Phrase | None = None
-) -> DoctorCheck:
-    """A check this side makes, with codes and English like the service's."""
-    fixes = [fix] if fix is not None else []
-    return DoctorCheck(
-        id=id,
-        status=status,
-        found=in_english(found),
-        fix=in_english(fixes),
-        found_codes=found,
-        fix_codes=fixes,
-    )
-
-
 async def run_doctor(session: DataSession, send_test: bool = False) -> DoctorReport:
     """The service's checks (or a red one saying why there are none) and the cache's."""
     try:
@@ -74,7 +59,7 @@ async def run_doctor(session: DataSession, send_test: bool = False) -> DoctorRep
         report = DoctorReport(
             version=__version__,
             as_of=datetime.now(UTC),
-            checks=[local_check("service", "red", [found], fix)],
+            checks=[check("service", "red", found, fix)],
             salesforce_calls=0,
         )
     else:
@@ -116,25 +101,21 @@ async def cache_check(session: DataSession) -> DoctorCheck:
     try:
         verdict = await asyncio.to_thread(_quick_check, cache.path)
     except sqlite3.Error as exc:
-        return local_check(
-            "cache", "red", [say("cache.unreadable", path=path, detail=str(exc))], rebuild
-        )
+        return check("cache", "red", [say("cache.unreadable", path=path, detail=str(exc))], rebuild)
     if verdict != "ok":
-        return local_check(
-            "cache", "red", [say("cache.damaged", path=path, detail=verdict)], rebuild
-        )
+        return check("cache", "red", [say("cache.damaged", path=path, detail=verdict)], rebuild)
     if session.notice:
         moved = str(cache.moved_to or "-")
-        return local_check(
+        return check(
             "cache", "yellow", [say("cache.rebuilt", moved=moved, detail=cache.damage or "")]
         )
     refreshed = session.last_refresh
     if refreshed is None:
-        return local_check("cache", "yellow", [say("cache.never", path=path)], say("cache.reach"))
+        return check("cache", "yellow", [say("cache.never", path=path)], say("cache.reach"))
     age = datetime.now(UTC) - refreshed
     at = f"{refreshed:%Y-%m-%d %H:%M}"
     if age > STALE_CACHE:
         minutes = int(age.total_seconds() // 60)
         found = say("cache.stale", path=path, at=at, count=minutes)
-        return local_check("cache", "yellow", [found], say("cache.reach_update"))
-    return local_check("cache", "green", [say("cache.sound", path=path, at=at)])
+        return check("cache", "yellow", [found], say("cache.reach_update"))
+    return check("cache", "green", [say("cache.sound", path=path, at=at)])

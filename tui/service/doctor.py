@@ -21,8 +21,8 @@ from typing import Any
 import orjson
 
 from tui import __version__
-from tui.core.doctor_words import in_english, say
-from tui.core.models import CheckStatus, DoctorCheck, DoctorReport, Phrase, RetryStatus
+from tui.core.doctor_words import check, say
+from tui.core.models import DoctorCheck, DoctorReport, RetryStatus
 from tui.service.callcount import counting
 from tui.service.ledger import Ledger
 from tui.service.notify.notifier import NotConfigured, Notifier
@@ -48,27 +48,6 @@ HEADROOM_WARN = 0.8
 #: Versions older than the org's newest by this many releases (three a year) are yellow.
 OLD_VERSION_RELEASES = 9
 _FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
-
-
-def check(
-    id: str,
-    status: CheckStatus,
-    found: Phrase | list[Phrase],
-    fix: Phrase | None = None,
-    subject: str = "",
-) -> DoctorCheck:
-    """A check from its phrases; ``found`` and ``fix`` are their English."""
-    found_codes = found if isinstance(found, list) else [found]
-    fix_codes = [fix] if fix is not None else []
-    return DoctorCheck(
-        id=id,
-        subject=subject,
-        status=status,
-        found=in_english(found_codes),
-        fix=in_english(fix_codes),
-        found_codes=found_codes,
-        fix_codes=fix_codes,
-    )
 
 
 def _waiting(id: str) -> DoctorCheck:
