@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from _common import DEFAULT_SIZE, filled_cache, ledger, workdir
+from _common import DEFAULT_SIZE, compile_package, filled_cache, ledger, workdir
 
 from tui.data.cache import Cache, ViewFilter, ViewOrder
 
@@ -290,6 +290,7 @@ def main() -> None:
     parser.add_argument("--no-fill", action="store_true", help="leave out the first fill")
     parser.add_argument("--only-fill", action="store_true", help="the first fill alone")
     args = parser.parse_args()
+    compile_package()
     ledger(args.size)
     if args.only_fill:
         return report_fill(args.size, empty_app(1)[0])

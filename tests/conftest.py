@@ -45,6 +45,7 @@ def synchealth_env(
     shutil.copyfile(pristine_ledger, data_dir / pristine_ledger.name)
     monkeypatch.setenv("SYNCHEALTH_DATA_DIR", str(data_dir))
     monkeypatch.setenv("SYNCHEALTH_CACHE_DIR", str(cache_dir))
+    monkeypatch.setenv("SYNCHEALTH_STATE_DIR", str(tmp_path / "state"))
     return {"data": data_dir, "cache": cache_dir, "cache_file": cache_dir / "console.sqlite3"}
 
 

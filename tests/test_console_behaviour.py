@@ -326,7 +326,9 @@ async def test_notifications_form_shows_no_values_before_the_saved_ones(
         assert str(screen.query_one(".word-switch .state").render()) == t("modals.switch.on")
 
 
-async def test_o_switches_the_grid_between_open_resolved_and_all(make_app, wait_ready) -> None:
+async def test_o_switches_the_grid_between_open_resolved_ignored_and_all(
+    make_app, wait_ready
+) -> None:
     from tui.data.session import ViewFilter
     from tui.i18n import t
 
@@ -343,6 +345,10 @@ async def test_o_switches_the_grid_between_open_resolved_and_all(make_app, wait_
         rows = await session.rows((await view_ids(app))[:50])
         assert {row.status for row in rows.values()} == {"resolved"}
         assert t("main.view.resolved_errors") in str(screen.query_one("#view-status").render())
+        await pilot.press("o")  # no error is ignored in the demo
+        await wait_ready(pilot, lambda: screen.view.status == "ignored")
+        assert screen.grid.total == 0
+        assert t("main.view.ignored_errors") in str(screen.query_one("#view-status").render())
         await pilot.press("o")
         await wait_ready(pilot, lambda: screen.grid.total == opened + resolved)
         assert t("main.view.all_errors") in str(screen.query_one("#view-status").render())

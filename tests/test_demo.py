@@ -13,6 +13,7 @@ import pytest
 from tui.core.catalog import load_catalog
 from tui.core.classify import classify
 from tui.embedded import build_demo_ledger
+from tui.service.migrations import SCHEMA_VERSION
 from tui.service.salesforce import SalesforceConnector, StaticToken
 from tui.simorg import demo
 from tui.simorg.app import create_simorg
@@ -78,7 +79,7 @@ def test_columns_times_and_settings(ledger: Path) -> None:
 
     meta = dict(rows(ledger, "SELECT key, value FROM meta"))
     assert meta == {
-        "schema_version": "3",
+        "schema_version": str(SCHEMA_VERSION),
         "org_name": "Sakura Trading KK",
         "mode": "simulated",
         "next_seq": "2001",

@@ -37,6 +37,8 @@ DEFAULTS = {
     "webhook": {"enabled": False},
     "usage_alerts": True,
     "usage_thresholds": [75, 90],
+    "alert_errors": 10,
+    "alert_minutes": 10,
 }
 
 
@@ -76,7 +78,10 @@ async def test_settings_round_trip(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "says"),
     [
-        ({"frequency": "hourly"}, "frequency: Input should be 'immediate', 'daily' or 'weekly'"),
+        (
+            {"frequency": "hourly"},
+            "frequency: Input should be 'immediate', 'daily', 'weekly' or 'alerts'",
+        ),
         ({"enable": True}, "enable: there is no such setting"),
         ({"channels": ["email"]}, "channels: there is no such setting"),
         ({"email": {"enabled": True, "recipents": []}}, "email.recipents: there is no such"),

@@ -22,7 +22,7 @@ from textual.message import Message
 
 from tui.config import Config
 from tui.core.lang import Lang
-from tui.core.models import Usage
+from tui.core.models import CauseSummary, IgnoreResult, Usage
 from tui.data.client import actor_name
 from tui.data.problem import Problem
 from tui.data.session import (
@@ -35,6 +35,7 @@ from tui.data.session import (
 from tui.embedded import open_data_session
 from tui.i18n import set_lang, strings, t
 from tui.screens.health import HealthScreen
+from tui.text.safe import clean
 from tui.widgets.header import Status
 
 
@@ -147,6 +148,8 @@ class SyncHealthApp(App[int]):
         Binding("C", "causes", "Causes", id="causes"),
         Binding("H", "history", "History", id="history"),
         Binding("R", "retries", "Automatic retries", id="retries"),
+        # i15-trends
+        Binding("T", "trends", "Trends", id="trends"),
     ]
 
     def __init__(
@@ -272,6 +275,7 @@ class SyncHealthApp(App[int]):
         from tui.screens.records import RecordGrid, RecordsScreen
         from tui.widgets.cards import CardStrip
         from tui.widgets.errorgrid import ErrorGrid
+        from tui.widgets.usage import UsageGauge
 
         ids: set[str] = set()
         for node_class in (
@@ -281,6 +285,7 @@ class SyncHealthApp(App[int]):
             RecordGrid,
             CardStrip,
             ErrorGrid,
+            UsageGauge,
         ):
             merged = node_class._merged_bindings
             if merged is not None:
@@ -359,6 +364,8 @@ class SyncHealthApp(App[int]):
             self.notify(t("main.notify.refresh_failed", reason=exc.message), severity="error")
         finally:
             self.refreshing = False
+            if self.main_screen is not None:  # the header said "refreshing…" until now
+                self.main_screen.show_status()
             if self._refresh_again:
                 self._refresh_again = False
                 self.refresh_data()
@@ -379,7 +386,20 @@ class SyncHealthApp(App[int]):
             self.offer_replay()
             if result is not None and result.online:
                 self.follow_open_job()
+                self.announce_since_last_looked()
         self.ready = True
+
+    @work(group="since-looked", exit_on_error=False)
+    async def announce_since_last_looked(self) -> None:
+        """Once per start: what changed since this user last looked (nothing: no notice)."""
+        from tui.screens.trends import since_text
+
+        session = self.session
+        if session is None:
+            return
+        moved = await session.since_last_looked()
+        if moved is not None and moved.any():
+            self.notify(since_text(moved), timeout=15)
 
     @work(group="open-job", exclusive=True)
     async def follow_open_job(self) -> None:
@@ -446,8 +466,9 @@ class SyncHealthApp(App[int]):
 
     # -- flows that open the modals ------------------------------------------------------
 
-    def start_resync(self, ids: Sequence[int], hidden: int) -> None:
-        """Confirm, then resync ``ids`` as one job (with progress); refresh afterwards."""
+    def start_resync(self, ids: Sequence[int], hidden: int, ignored: int = 0) -> None:
+        """Confirm, then resync ``ids`` as one job (with progress); refresh afterwards.
+        ``ignored`` marked errors were left out (the dialog says so)."""
         from tui.screens.resync import ResyncConfirmScreen, ResyncRunScreen
 
         session = self.session
@@ -464,7 +485,60 @@ class SyncHealthApp(App[int]):
             if ok:
                 self.push_screen(ResyncRunScreen(session, chosen), finished)
 
-        self.push_screen(ResyncConfirmScreen(session.resync_plan(len(chosen)), hidden), confirmed)
+        plan = session.resync_plan(len(chosen))
+        self.push_screen(ResyncConfirmScreen(plan, hidden, ignored), confirmed)
+
+    def start_ignore(
+        self,
+        ids: Sequence[int] = (),
+        cause: CauseSummary | None = None,
+        after: Callable[[], object] | None = None,
+    ) -> None:
+        """The ignore dialog for ``ids`` (or the open errors of ``cause``); on Ignore the
+        ignored errors leave the marks, the data is refreshed and ``after`` runs."""
+        from tui.screens.ignore import IgnoreScreen
+
+        session = self.session
+        if session is None:
+            return
+        chosen = list(ids)
+        if cause is None:
+            question = t("ignore.question_errors", count=len(chosen))
+        else:
+            shape = cause.template.splitlines()[0] if cause.template else cause.subtype
+            question = t("ignore.question_cause", count=cause.open_errors, cause=clean(shape))
+
+        async def save(reason: str, expiry: datetime | int | None) -> IgnoreResult:
+            assert session is not None
+            if cause is not None:
+                return await session.ignore(reason, expiry, cause=cause.cause)
+            return await session.ignore(reason, expiry, error_ids=chosen)
+
+        def done(result: IgnoreResult | None) -> None:
+            if result is None:
+                return
+            self.marks.difference_update(result.changed)
+            self.notify(t("ignore.done", count=len(result.changed)))
+            self.refresh_data()
+            if after is not None:
+                after()
+
+        self.push_screen(IgnoreScreen(question, save, self.now), done)
+
+    async def unignore(self, ids: Sequence[int]) -> None:
+        """Unignore ``ids`` (the ones that are ignored) and say how many came back."""
+        if self.session is None:
+            return
+        try:
+            result = await self.session.unignore(error_ids=list(ids))
+        except Problem as exc:
+            self.notify(t("ignore.unignore_failed", message=clean(exc.message)), severity="error")
+            return
+        if result.changed:
+            self.notify(t("ignore.unignored", count=len(result.changed)))
+        else:
+            self.notify(t("ignore.none_ignored"), severity="warning")
+        self.refresh_data()
 
     def start_export(self, view: ViewFilter, sort: tuple[SortColumn, bool] = ("id", False)) -> None:
         """The export dialog for ``view``, writing rows in ``sort`` (column, descending)."""
@@ -531,6 +605,23 @@ class SyncHealthApp(App[int]):
 
         if self.session is not None:
             self.push_screen(UsageBreakdownScreen(self.session))
+
+    def action_trends(self) -> None:
+        """New vs resolved per day: of the cause under the causes view's cursor, else of the
+        type the grid is narrowed to, else of all errors."""
+        from tui.screens.causes import CausesScreen
+        from tui.screens.trends import TrendScreen
+
+        session = self.session
+        if session is None:
+            return
+        type_code = cause = None
+        if isinstance(self.screen, CausesScreen):
+            chosen = self.screen.current_cause()
+            cause = chosen.cause if chosen is not None else None
+        elif self.main_screen is not None:
+            type_code = self.main_screen.view.type
+        self.push_screen(TrendScreen(session, self.now().date(), type_code, cause))
 
     def action_history(self) -> None:
         from tui.screens.history import HistoryScreen

@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "classify": "classify",
     "catalog": "catalog",
     "doctor": "doctor",
+    "ignore": "ignore",
+    "unignore": "ignore",
 }
 
 
@@ -38,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"synchealth {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMANDS.values():
+    for module in dict.fromkeys(COMMANDS.values()):  # a module may add several commands
         importlib.import_module(f"tui.commands.{module}").add_parser(sub)
     return parser
 

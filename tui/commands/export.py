@@ -35,7 +35,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--type", choices=ERROR_TYPES, help="only errors of this type")
     parser.add_argument(
         "--status",
-        choices=("open", "resolved", "all"),
+        choices=("open", "resolved", "ignored", "all"),
         default="open",
         help="which errors (open)",
     )

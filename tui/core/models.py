@@ -9,7 +9,7 @@ per row would cost more than everything else together at a million rows.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -50,8 +50,8 @@ ERROR_TYPES: tuple[ErrorType, ...] = (
 )
 
 Direction = Literal["to_salesforce", "from_salesforce"]
-ErrorStatus = Literal["open", "resolved"]
-Frequency = Literal["immediate", "daily", "weekly"]
+ErrorStatus = Literal["open", "resolved", "ignored"]
+Frequency = Literal["immediate", "daily", "weekly", "alerts"]
 
 #: Column order of an error row in the change feed (``GET /v1/errors``) and in
 #: the client's cache. ``fields`` travels as a list of field API names.
@@ -181,7 +181,19 @@ class NextRetry(BaseModel):
     """When an error is retried automatically next, or why it is not."""
 
     at: datetime | None = None
-    reason: Literal["scheduled", "off", "resolved", "type_not_retried", "paused_for_budget"]
+    reason: Literal[
+        "scheduled", "off", "resolved", "ignored", "type_not_retried", "paused_for_budget"
+    ]
+
+
+class IgnoreState(BaseModel):
+    """An ignored error's ignore: who, why, and until when (docs/api.md, /v1/ignores)."""
+
+    ignore_id: int
+    at: datetime
+    actor: str
+    reason: str
+    expires_at: datetime | None = Field(None, description="None: until unignored.")
 
 
 class SyncErrorDetail(SyncError):
@@ -191,6 +203,9 @@ class SyncErrorDetail(SyncError):
     )
     engine_request: EngineRequestState | None = Field(
         None, description="The newest request to the sync engine for this error, if any."
+    )
+    ignore: IgnoreState | None = Field(
+        None, description="Why and until when the error is ignored, while it is."
     )
 
 
@@ -255,12 +270,18 @@ DeliveryKind = Literal[
     "usage_recovered",
     "retries_paused",
     "retries_resumed",
+    "cause_alert",
     "test",
 ]
 Channel = Literal["email", "webhook"]
 
 MAX_RECIPIENTS = 50
 MAX_THRESHOLDS = 5
+#: Alert mode's rule (dual-write's): a cause grows fast at N new errors in M minutes.
+ALERT_ERRORS_MAX = 100_000
+ALERT_MINUTES_MAX = 24 * 60
+#: The longest a cause can be muted: 90 days.
+MUTE_MINUTES_MAX = 90 * 24 * 60
 _ADDRESS_PATTERN = (
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@"
     r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
@@ -343,6 +364,15 @@ class NotificationSettings(BaseModel):
         default_factory=lambda: [75, 90],
         description="Percent of the allocation; 1 to 100, each once, at most 5 (kept sorted).",
         json_schema_extra={"minItems": 1, "maxItems": MAX_THRESHOLDS, "uniqueItems": True},
+    )
+    alert_errors: int = Field(
+        10,
+        ge=1,
+        le=ALERT_ERRORS_MAX,
+        description="Alert mode: a cause grows fast at this many new errors in alert_minutes.",
+    )
+    alert_minutes: int = Field(
+        10, ge=1, le=ALERT_MINUTES_MAX, description="Alert mode: the window of alert_errors."
     )
 
     @field_validator("digest_time")
@@ -696,7 +726,7 @@ class HistoryEntry(BaseModel):
 
     id: int = Field(description="Grows with every entry; the cursor of the next page.")
     at: str = Field(description="When it happened (ISO-8601 UTC).")
-    kind: Literal["resync", "report"]
+    kind: Literal["resync", "report", "ignore", "unignore", "reopen"]
     ref: str | None = Field(None, description="The resync's request_id or the report's batch_id.")
     actor: str = Field(description="Who: user@host of the client, else its network address.")
     state: Literal["done", "refused", "interrupted"] = "done"
@@ -710,6 +740,13 @@ class HistoryEntry(BaseModel):
     salesforce_calls: int = 0
     message: str = Field("", description="Why a resync was refused or interrupted.")
     error_ids: list[int] = Field(default_factory=list, description="The errors it touched.")
+    reason: str = Field("", description="Ignores: the reason given.")
+    expires_at: str | None = Field(None, description="Ignores: until when (None: until unignored).")
+    cause: str | None = Field(None, description="Ignores of a whole cause: its key.")
+    why: Literal["expired", "new_cause"] | None = Field(
+        None,
+        description="Reopens: the ignore's expiry passed, or the error failed with a new cause.",
+    )
 
 
 class HistoryPage(BaseModel):
@@ -746,3 +783,123 @@ class CausePage(BaseModel):
 class CauseErrors(BaseModel):
     cause: str
     error_ids: list[int] = Field(description="The cause's open errors, by id.")
+
+
+# -- ignores (POST /v1/ignores, docs/api.md) ---------------------------------------------
+
+
+CauseKey = Annotated[
+    str, Field(pattern="^[0-9a-f]{16}$", description="A cause key (GET /v1/causes).")
+]
+
+
+class IgnoreRequest(BaseModel):
+    """Ignore errors (by id) or the open errors of a cause, with a reason. Name either
+    ``error_ids`` or ``cause``; give ``expires_at`` (in the future), ``days``, or neither
+    (until unignored). tui/service/ignores.py checks it and says what is wrong."""
+
+    request_id: str = _REQUEST_ID
+    error_ids: list[ErrorId] | None = Field(None, min_length=1, max_length=JOB_MAX_IDS)
+    cause: CauseKey | None = None
+    reason: str = Field(min_length=1, max_length=500, json_schema_extra={"pattern": r"\S"})
+    expires_at: datetime | None = Field(None, description="Reopen then; None: until unignored.")
+    days: int | None = Field(
+        None,
+        ge=1,
+        le=3660,
+        description="Instead of expires_at: reopen this many days after the service "
+        "got the request, by the service's clock.",
+    )
+
+
+class IgnoreResult(BaseModel):
+    """What an ignore or unignore did."""
+
+    request_id: str | None = Field(description="None for DELETE /v1/ignores/{ignore_id}.")
+    ignore_id: int | None = Field(None, description="The ignore made (None for an unignore).")
+    changed: list[int] = Field(description="Errors ignored (or unignored) by this request.")
+    unchanged: list[int] = Field(
+        description="Errors named that were not open (ignore) or not ignored (unignore)."
+    )
+    replayed: bool = False
+
+
+class UnignoreRequest(BaseModel):
+    """Unignore errors (by id) or the ignored errors of a cause (one of the two)."""
+
+    request_id: str = _REQUEST_ID
+    error_ids: list[ErrorId] | None = Field(None, min_length=1, max_length=JOB_MAX_IDS)
+    cause: CauseKey | None = None
+
+
+class IgnoreSummary(BaseModel):
+    """An ignore that still holds errors."""
+
+    ignore_id: int
+    at: datetime
+    actor: str
+    reason: str
+    expires_at: datetime | None = None
+    cause: str | None = None
+    errors: int = Field(description="Errors it still keeps ignored.")
+
+
+class IgnoreList(BaseModel):
+    """``GET /v1/ignores``: the ignores in force, newest first."""
+
+    ignores: list[IgnoreSummary]
+
+
+# -- daily figures (GET /v1/trends) ------------------------------------------------
+
+
+class TrendDay(BaseModel):
+    day: date = Field(description="A UTC day.")
+    new: int = Field(description="Errors first seen that day.")
+    resolved: int
+    recurring: int = Field(description="Resolved errors failing again that day.")
+    open: int = Field(description="Errors still open at the end of the day.")
+
+
+class TrendTotals(BaseModel):
+    """Everything counted since the figures began; ``open`` is the open count now."""
+
+    new: int
+    resolved: int
+    recurring: int
+    open: int
+
+
+class TrendPage(BaseModel):
+    """``GET /v1/trends``: one series (all errors, a type or a cause), oldest day first."""
+
+    type: str | None = None
+    cause: str | None = None
+    days: list[TrendDay]
+    totals: TrendTotals
+
+
+class TypeTrends(BaseModel):
+    """``GET /v1/trends/types``: new errors per day of each type (the cards' sparklines)."""
+
+    days: list[date] = Field(description="Oldest first.")
+    new: dict[str, list[int]] = Field(description="Type -> new errors on each of ``days``.")
+
+
+class CauseMute(BaseModel):
+    """A cause whose alerts are held back until ``until``."""
+
+    cause: str
+    until: datetime
+    muted_at: datetime
+    actor: str = Field(description="Who muted it: X-Synchealth-Actor, else the client's address.")
+
+
+class CauseMuteList(BaseModel):
+    mutes: list[CauseMute] = Field(description="Mutes not yet expired, the soonest to end first.")
+
+
+class CauseMuteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    minutes: int = Field(ge=1, le=MUTE_MINUTES_MAX, description="How long: 1 minute to 90 days.")

@@ -54,11 +54,26 @@ from tui.data.values import (
 
 __all__ = ["Cache", "CacheDamaged", "CacheError", "ErrorRow", "QueryInterrupted", "ViewFilter"]
 
-SCHEMA_VERSION = 4
+#: Version 5: ignored errors (status 'ignored') and their totals per type.
+SCHEMA_VERSION = 5
 
 #: Columns of the cache's ``errors`` table: ERROR_COLUMNS (fields joined with ';').
 ROW_COLUMNS = ", ".join(c for c in ERROR_COLUMNS if c != "seq")
 _FIELDS_AT = ERROR_COLUMNS.index("fields")
+_UPSERT = (
+    f"INSERT OR REPLACE INTO errors ({', '.join(ERROR_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(ERROR_COLUMNS))})"
+)
+
+
+def _join_fields(rows: list[list[Any]]) -> None:
+    """``fields`` of rows from the service (a list of names) joined with ';', in place."""
+    fi = _FIELDS_AT
+    for r in rows:
+        value = r[fi]
+        if value.__class__ is list:
+            r[fi] = ";".join(value)
+
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -81,7 +96,8 @@ CREATE TABLE errors (
     attempts    INTEGER NOT NULL,
     status      TEXT NOT NULL
 );
--- open errors and distinct CRM records per ('sub', subtype), ('type', type), ('all', '')
+-- open errors and distinct CRM records per ('sub', subtype), ('type', type), ('all', ''),
+-- and ignored ones per ('ignored', type): the cards' "+12 ignored"
 CREATE TABLE totals (
     level   TEXT NOT NULL,
     key     TEXT NOT NULL,
@@ -157,8 +173,14 @@ INDEXES = {
     },
 }
 
-#: (level, grouping expression) of the totals table.
-_AGG_LEVELS = (("sub", "e.subtype"), ("type", "e.type"), ("all", "''"))
+#: (level, grouping expression, status counted) of the totals table; the open errors of
+#: all types (the last) come last.
+_AGG_LEVELS = (
+    ("ignored", "e.type", "ignored"),
+    ("sub", "e.subtype", "open"),
+    ("type", "e.type", "open"),
+    ("all", "''", "open"),
+)
 
 
 class QueryInterrupted(CacheError):
@@ -279,7 +301,12 @@ class Cache:
             raise
         return cache
 
-    async def _connect(self) -> aiosqlite.Connection:
+    async def _connect(
+        self, temp_store: str = "MEMORY", cache_kb: int = 32000
+    ) -> aiosqlite.Connection:
+        """A connection with the cache's settings. The writer sorts its index builds in
+        temp files (``FILE``) with a smaller cache: appending rows needs little, and the
+        sorts would otherwise grow the process by the index's size (issue 11: RSS)."""
         conn = await aiosqlite.connect(
             self.path, isolation_level=None, timeout=self.busy_timeout, iter_chunk_size=4096
         )
@@ -287,8 +314,8 @@ class Cache:
             await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             await self._wal(conn)
             await conn.execute("PRAGMA synchronous = NORMAL")
-            await conn.execute("PRAGMA temp_store = MEMORY")
-            await conn.execute("PRAGMA cache_size = -32000")
+            await conn.execute(f"PRAGMA temp_store = {temp_store}")
+            await conn.execute(f"PRAGMA cache_size = -{int(cache_kb)}")
             await conn.execute("PRAGMA recursive_triggers = ON")
         except BaseException:
             await conn.close()
@@ -333,7 +360,7 @@ class Cache:
 
     async def _open_checked(self) -> None:
         check = should_check(self.path)
-        self._writer = await self._connect()
+        self._writer = await self._connect("FILE", 8000)
         if check:
             got = list(await self._writer.execute_fetchall("PRAGMA quick_check(1)"))
             if not got or got[0][0] != "ok":
@@ -489,34 +516,18 @@ class Cache:
 
         ``fields`` may arrive as a list; it is joined with ';' in place.
         """
-        fi = _FIELDS_AT
-        for r in rows:
-            value = r[fi]
-            if value.__class__ is list:
-                r[fi] = ";".join(value)
+        _join_fields(rows)
         w = self._w
-        placeholders = ", ".join("?" * len(ERROR_COLUMNS))
-        insert = (
-            f"INSERT OR REPLACE INTO errors ({', '.join(ERROR_COLUMNS)}) VALUES ({placeholders})"
-        )
         async with self._guard("store the service's changes"):
             await w.execute("BEGIN IMMEDIATE")
             try:
                 bulk = await self._meta_raw(w, "bulk") == "1"
                 if not bulk and len(rows) >= self.bulk_threshold:
-                    empty = not await w.execute_fetchall("SELECT 1 FROM errors LIMIT 1")
-                    if empty:
-                        bulk = True
-                        for name in INDEXES:
-                            await w.execute(f"DROP INDEX IF EXISTS {name}")
-                        await w.execute(
-                            "INSERT OR REPLACE INTO meta VALUES ('bulk', '1'), ('fts', '0')"
-                        )
-                        self.search_ready, self.filling = False, True
+                    bulk = await self._enter_bulk()
                 if bulk:
-                    await w.executemany(insert, rows)
+                    await w.executemany(_UPSERT, rows)
                 else:
-                    await self._apply_incremental(insert, rows)
+                    await self._apply_incremental(rows)
                 await w.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (str(int(cursor)),)
                 )
@@ -525,7 +536,58 @@ class Cache:
                 await w.execute("ROLLBACK")
                 raise
 
-    async def _apply_incremental(self, insert: str, rows: list[list[Any]]) -> None:
+    async def _enter_bulk(self, *, resuming: bool = False) -> bool:
+        """Inside a write: switch an empty cache to bulk mode (no secondary indexes, no
+        totals, no trigram index until ``finish_changes``, which rebuilds them all);
+        False when it holds rows, unless ``resuming`` a fill that was shown meanwhile."""
+        w = self._w
+        if not resuming and await w.execute_fetchall("SELECT 1 FROM errors LIMIT 1"):
+            return False
+        for name in INDEXES:
+            await w.execute(f"DROP INDEX IF EXISTS {name}")
+        await w.execute("INSERT OR REPLACE INTO meta VALUES ('bulk', '1'), ('fts', '0')")
+        self.search_ready, self.filling = False, True
+        return True
+
+    async def snapshot_state(self) -> tuple[int, int] | None:
+        """A snapshot fill under way: (the feed cursor of its first chunk, the last id
+        stored), or None."""
+        state = await self.get_meta("snapshot")
+        return None if state is None else (int(state[0]), int(state[1]))
+
+    async def apply_snapshot(
+        self, rows: list[list[Any]], last_id: int, cursor: int, *, done: bool
+    ) -> None:
+        """Store a chunk of the service's snapshot (rows in ERROR_COLUMNS order, ids above
+        the last chunk's) in bulk mode, remembering how far it came; the last chunk
+        (``done``) sets the feed cursor to ``cursor``, the first chunk's, so the change
+        feed brings every change made since the snapshot began."""
+        _join_fields(rows)
+        w = self._w
+        async with self._guard("store the service's snapshot"):
+            await w.execute("BEGIN IMMEDIATE")
+            try:
+                if rows and await self._meta_raw(w, "bulk") != "1":
+                    resuming = await self._meta_raw(w, "json:snapshot") is not None
+                    if not await self._enter_bulk(resuming=resuming):
+                        raise CacheError("A snapshot can only fill an empty cache.")
+                await w.executemany(_UPSERT, rows)
+                if done:
+                    await w.execute("DELETE FROM meta WHERE key = 'json:snapshot'")
+                    await w.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (str(int(cursor)),)
+                    )
+                else:
+                    await w.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('json:snapshot', ?)",
+                        (orjson.dumps([int(cursor), int(last_id)]).decode(),),
+                    )
+                await w.execute("COMMIT")
+            except BaseException:
+                await w.execute("ROLLBACK")
+                raise
+
+    async def _apply_incremental(self, rows: list[list[Any]]) -> None:
         """Insert rows and recount the aggregates of every record they touch (old or new)."""
         w = self._w
         ot, rid = ERROR_COLUMNS.index("object_type"), ERROR_COLUMNS.index("record_id")
@@ -547,25 +609,25 @@ class Cache:
             "DELETE FROM record_totals WHERE (object_type, record_id) IN "
             "(SELECT object_type, record_id FROM temp.touched)"
         )
-        await w.executemany(insert, rows)
+        await w.executemany(_UPSERT, rows)
         await self._add_totals(+1, _TOUCHED)
         await w.execute(f"INSERT INTO record_totals {_record_totals_select(_TOUCHED)}")
 
     @staticmethod
     def _totals_selects(sign: int, source: str) -> list[str]:
-        """SELECTs of (level, key, errors, records) for the open errors of ``source``."""
+        """SELECTs of (level, key, errors, records) for the errors of ``source``."""
         selects = []
-        for level, key in _AGG_LEVELS:
+        for level, key, status in _AGG_LEVELS:
             group = "" if key == "''" else f"GROUP BY {key}"
             selects.append(
                 f"SELECT '{level}', {key}, {sign} * count(*), "
                 f"{sign} * count(DISTINCT e.object_type || char(31) || e.record_id) "
-                f"FROM {source} WHERE +e.status = 'open' {group}"
+                f"FROM {source} WHERE +e.status = '{status}' {group}"
             )
         return selects
 
     async def _add_totals(self, sign: int, source: str) -> None:
-        """Add (sign +1) or take away (-1) the open errors of ``source`` from the totals."""
+        """Add (sign +1) or take away (-1) the errors of ``source`` from the totals."""
         for select in self._totals_selects(sign, source):
             await self._w.execute(
                 f"INSERT INTO totals {select} ON CONFLICT (level, key) DO UPDATE SET "
@@ -654,9 +716,13 @@ class Cache:
         return {k: (e, r) for k, e, r in got}
 
     async def type_counts(self) -> list[TypeCount]:
-        """Open errors and distinct affected records for all 8 types, zeros included."""
-        totals = await self._totals("type")
-        return [TypeCount(t, *totals.get(t, (0, 0))) for t in ERROR_TYPES]
+        """Open errors, distinct affected records and ignored errors for all 8 types, zeros
+        included."""
+        totals, ignored = await self._totals("type"), await self._totals("ignored")
+        return [
+            TypeCount(t, *totals.get(t, (0, 0)), ignored=ignored.get(t, (0, 0))[0])
+            for t in ERROR_TYPES
+        ]
 
     async def subtype_counts(self, type: str) -> list[SubtypeCount]:
         """Open errors per subtype of ``type`` (subtypes with errors), most errors first."""

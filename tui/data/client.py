@@ -16,6 +16,7 @@ import getpass
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -26,11 +27,15 @@ from tui.core.lang import counted
 from tui.core.models import (
     ACTOR_HEADER,
     CauseErrors,
+    CauseMute,
+    CauseMuteList,
     CausePage,
     Channel,
     DoctorReport,
     Health,
     HistoryPage,
+    IgnoreList,
+    IgnoreResult,
     IngestResult,
     NotificationSettings,
     NotificationStatus,
@@ -41,10 +46,13 @@ from tui.core.models import (
     RetryStatus,
     SyncErrorDetail,
     TestSendResult,
+    TrendPage,
+    TypeTrends,
     Usage,
     UsageBreakdown,
 )
 from tui.data.problem import Problem
+from tui.data.snapshot import SnapshotChunk, parse_snapshot
 from tui.i18n import service_words
 
 
@@ -197,8 +205,10 @@ class ServiceClient:
         params: dict[str, Any] | None = None,
         retry: bool = True,
         timeout: float | None = None,
+        decode: Callable[[httpx.Response, str], Any] | None = None,
     ) -> Any:
-        """Send (with retries unless ``retry`` is false); the decoded JSON body of a 2xx answer."""
+        """Send (with retries unless ``retry`` is false); the body of a 2xx answer, decoded
+        as JSON or by ``decode``."""
         content = None if json is None else orjson.dumps(json)
         headers = {"Content-Type": "application/json"} if content is not None else None
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
@@ -218,7 +228,7 @@ class ServiceClient:
                 failure = ServiceUnavailable(f"Cannot reach {self._where()}: {_reason(exc)}.")
             else:
                 if response.is_success:
-                    return _decode(response, self._where())
+                    return (decode or _decode)(response, self._where())
                 failure = _failure(response, self._where())
                 if response.status_code not in _RETRY_STATUSES or failure.code.startswith(
                     "salesforce_"
@@ -257,8 +267,41 @@ class ServiceClient:
     async def cause_errors(self, cause: str) -> CauseErrors:
         return await self._model(CauseErrors, "GET", f"/v1/causes/{cause}")
 
+    async def cause_mutes(self) -> CauseMuteList:
+        return await self._model(CauseMuteList, "GET", "/v1/notifications/mutes")
+
+    async def mute_cause(self, cause: str, minutes: int) -> CauseMute:
+        return await self._model(
+            CauseMute, "PUT", f"/v1/notifications/mutes/{cause}", json={"minutes": minutes}
+        )
+
+    async def unmute_cause(self, cause: str) -> CauseMuteList:
+        return await self._model(CauseMuteList, "DELETE", f"/v1/notifications/mutes/{cause}")
+
     async def usage_breakdown(self) -> UsageBreakdown:
         return await self._model(UsageBreakdown, "GET", "/v1/usage/breakdown")
+
+    async def trends(
+        self,
+        days: int = 30,
+        type: str | None = None,
+        cause: str | None = None,
+        end: date | None = None,
+    ) -> TrendPage:
+        params: dict[str, str | int] = {"days": days}
+        if end is not None:
+            params["end"] = end.isoformat()
+        if type is not None:
+            params["type"] = type
+        if cause is not None:
+            params["cause"] = cause
+        return await self._model(TrendPage, "GET", "/v1/trends", params=params)
+
+    async def type_trends(self, days: int = 30, end: date | None = None) -> TypeTrends:
+        params: dict[str, str | int] = {"days": days}
+        if end is not None:
+            params["end"] = end.isoformat()
+        return await self._model(TypeTrends, "GET", "/v1/trends/types", params=params)
 
     async def set_allocation(self, allocated: int) -> Usage:
         return await self._model(
@@ -286,6 +329,15 @@ class ServiceClient:
             raise BadResponse(f"{self._where()} sent a page of changes that is not a list.")
         return page
 
+    async def snapshot(self, after: int, limit: int, *, count: bool = False) -> SnapshotChunk:
+        """Up to ``limit`` errors with ids above ``after`` (``GET /v1/snapshot``); with
+        ``count``, how many there are above ``after``."""
+        params = {"after": after, "limit": limit} | ({"count": 1} if count else {})
+        chunk: SnapshotChunk = await self._request(
+            "GET", "/v1/snapshot", params=params, decode=_snapshot
+        )
+        return chunk
+
     async def error(self, error_id: int) -> SyncErrorDetail | None:
         """One error with its history; None when the service has no such error."""
         try:
@@ -302,6 +354,34 @@ class ServiceClient:
             "/v1/resync",
             json={"error_ids": list(error_ids), "request_id": request_id},
         )
+
+    async def ignore(
+        self,
+        request_id: str,
+        reason: str,
+        *,
+        error_ids: Sequence[int] | None = None,
+        cause: str | None = None,
+        expires_at: datetime | None = None,
+        days: int | None = None,
+    ) -> IgnoreResult:
+        """Ignore errors or a cause (safe to retry: the service keys it on ``request_id``);
+        until ``expires_at`` (aware) or for ``days`` by the service's clock, else until
+        unignored."""
+        body: dict[str, Any] = {"request_id": request_id, "reason": reason,
+                                "expires_at": expires_at, "days": days}  # fmt: skip
+        body.update({"error_ids": list(error_ids)} if error_ids is not None else {"cause": cause})
+        return await self._model(IgnoreResult, "POST", "/v1/ignores", json=body)
+
+    async def unignore(
+        self, request_id: str, *, error_ids: Sequence[int] | None = None, cause: str | None = None
+    ) -> IgnoreResult:
+        body: dict[str, Any] = {"request_id": request_id}
+        body.update({"error_ids": list(error_ids)} if error_ids is not None else {"cause": cause})
+        return await self._model(IgnoreResult, "POST", "/v1/unignore", json=body)
+
+    async def ignores(self, limit: int = 100) -> IgnoreList:
+        return await self._model(IgnoreList, "GET", "/v1/ignores", params={"limit": limit})
 
     async def start_job(self, error_ids: list[int], request_id: str) -> ResyncJob:
         """Start a resync job (safe to retry: the service keys it on ``request_id``)."""
@@ -406,6 +486,13 @@ def _decode(response: httpx.Response, where: str) -> Any:
             f"(HTTP {response.status_code}, {len(response.content)} bytes).",
             status=response.status_code,
         ) from exc
+
+
+def _snapshot(response: httpx.Response, where: str) -> SnapshotChunk:
+    try:
+        return parse_snapshot(response.content)
+    except ValueError as exc:
+        raise BadResponse(f"{where} sent a snapshot of errors that cannot be read: {exc}.") from exc
 
 
 def _service_words(response: httpx.Response) -> tuple[str, str]:

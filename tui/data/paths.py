@@ -1,7 +1,8 @@
 """Where synchealth keeps its files.
 
-platformdirs gives the per-user directories; ``SYNCHEALTH_DATA_DIR`` and
-``SYNCHEALTH_CACHE_DIR`` override them (tests and CI point them at temp dirs).
+platformdirs gives the per-user directories; ``SYNCHEALTH_DATA_DIR``,
+``SYNCHEALTH_CACHE_DIR`` and ``SYNCHEALTH_STATE_DIR`` override them (tests and CI point
+them at temp dirs).
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ def data_dir() -> Path:
 def cache_dir() -> Path:
     """The user's cache directory (the console's local mirrors live here)."""
     return _dir("SYNCHEALTH_CACHE_DIR", platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
+def state_dir() -> Path:
+    """The user's state directory (what the console remembers between runs)."""
+    return _dir("SYNCHEALTH_STATE_DIR", platformdirs.user_state_dir(APP_NAME, appauthor=False))
 
 
 def cache_path_for(service_key: str) -> Path:

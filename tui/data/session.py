@@ -20,7 +20,7 @@ from array import array
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, TypeVar
 
@@ -30,18 +30,23 @@ from tui.core.lang import Lang
 from tui.core.limits import RECORDS_PER_CALL, RESYNC_MAX_IDS
 from tui.core.models import (
     ERROR_COLUMNS,
+    CauseMute,
     CausePage,
     Channel,
     HistoryPage,
+    IgnoreResult,
     NotificationSettings,
     NotificationStatus,
     ResyncResult,
     SyncErrorDetail,
     TestSendResult,
+    TrendPage,
+    TrendTotals,
+    TypeTrends,
     Usage,
     UsageBreakdown,
 )
-from tui.data import paths
+from tui.data import last_looked, paths
 from tui.data.cache import (
     Cache,
     CacheDamaged,
@@ -59,6 +64,8 @@ from tui.data.client import (
     check_service_url,
 )
 from tui.data.export import export_csv
+from tui.data.fill import SNAPSHOT_CHUNK, fill_from_snapshot, in_column_order
+from tui.data.last_looked import SinceLooked
 from tui.data.values import (
     ErrorRow,
     FillProgress,
@@ -192,20 +199,6 @@ def _cache_path(service_key: str) -> Path:
         raise CacheError(f"Cannot use the cache folder: {exc.strerror or exc}.") from exc
 
 
-def _reorder(columns: list[str], rows: list[list[Any]]) -> list[list[Any]]:
-    """Rows in ERROR_COLUMNS order, checked; BadResponse when they cannot be."""
-    width = len(ERROR_COLUMNS)
-    if columns != list(ERROR_COLUMNS):
-        try:
-            where = [columns.index(c) for c in ERROR_COLUMNS]
-        except ValueError as exc:
-            raise BadResponse(f"The service's change feed lacks a column ({exc}).") from exc
-        rows = [[r[i] for i in where] for r in rows]
-    if any(not isinstance(r, list) or len(r) != width for r in rows):
-        raise BadResponse("The service's change feed sent a row of the wrong shape.")
-    return rows
-
-
 class DataSession:
     """What the console uses; build it with ``await DataSession.open(...)``."""
 
@@ -220,6 +213,8 @@ class DataSession:
         self.cache = cache
         self._owned = owned
         self.page_size = page_size
+        #: Errors per snapshot request of a first fill.
+        self.snapshot_chunk = SNAPSHOT_CHUNK
         self.org_name: str | None = None
         self.mode: str | None = None
         self.resync_mode = "direct"
@@ -374,21 +369,38 @@ class DataSession:
         """
         changed = 0
         count_arrivals = self.last_refresh is not None
-        cursor = await self.cache.cursor()
-        filling = cursor == 0 or self.cache.filling
-        page = await self.client.changes(cursor, self.page_size, count=filling)
-        report = await self._fill_reporter(page) if filling else None
         try:
-            changed = await self._store_pages(page, count_arrivals, report)
+            if await self.cache.cursor() == 0:
+                had = await self.cache.row_count()
+                changed = (
+                    await fill_from_snapshot(
+                        self.client,
+                        self.cache,
+                        lambda coming: self._fill_reporter(had, coming),
+                        self.snapshot_chunk,
+                    )
+                    or 0
+                )
+            cursor = await self.cache.cursor()
+            filling = cursor == 0 or self.cache.filling
+            page = await self.client.changes(cursor, self.page_size, count=filling)
+            if filling:
+                had = await self.cache.row_count()
+                coming = None if page.remaining is None else len(page.rows) + page.remaining
+                report = self._fill_reporter(had, coming)
+            else:
+                report = None
+            changed += await self._store_pages(page, count_arrivals, report)
         finally:
             self.fill = None
         await self.cache.finish_changes()
         return changed
 
-    async def _fill_reporter(self, first: FeedPage) -> Callable[[int], None]:
-        """What to call with the rows stored so far by this pull of a first fill."""
-        had, started = await self.cache.row_count(), time.monotonic()
-        total = None if first.remaining is None else had + len(first.rows) + first.remaining
+    def _fill_reporter(self, had: int, coming: int | None) -> Callable[[int], None]:
+        """What to call with the rows stored so far by this pull of a first fill, which
+        began with ``had`` rows and has ``coming`` more to store."""
+        started = time.monotonic()
+        total = None if coming is None else had + coming
 
         def report(stored: int) -> None:
             rate = stored / max(1e-6, time.monotonic() - started)
@@ -404,7 +416,7 @@ class DataSession:
     ) -> int:
         changed = 0
         while True:
-            rows = _reorder(page.columns, page.rows)
+            rows = in_column_order(page.columns, page.rows)
             ahead = (
                 asyncio.ensure_future(self.client.changes(page.next_cursor, self.page_size))
                 if page.has_more
@@ -450,12 +462,66 @@ class DataSession:
         """The causes with open errors, most first, asked of the service (not cached)."""
         return await self.client.causes(limit)
 
+    async def ignore(
+        self,
+        reason: str,
+        expiry: datetime | int | None,
+        *,
+        error_ids: Sequence[int] | None = None,
+        cause: str | None = None,
+    ) -> IgnoreResult:
+        """Ignore errors or a cause at the service (a new request_id, kept on retries)
+        until ``expiry``: a time, a number of days (the service's clock), None: until
+        unignored."""
+        days = expiry if isinstance(expiry, int) else None
+        until = expiry if isinstance(expiry, datetime) else None
+        return await self.client.ignore(str(uuid.uuid4()), reason, error_ids=error_ids,
+                                        cause=cause, expires_at=until, days=days)  # fmt: skip
+
+    async def unignore(self, *, error_ids: Sequence[int]) -> IgnoreResult:
+        return await self.client.unignore(str(uuid.uuid4()), error_ids=error_ids)
+
     async def cause_error_ids(self, cause: str) -> list[int]:
         return (await self.client.cause_errors(cause)).error_ids
+
+    async def cause_mutes(self) -> dict[str, CauseMute]:
+        """The causes whose alerts are muted, by cause (asked of the service)."""
+        return {m.cause: m for m in (await self.client.cause_mutes()).mutes}
+
+    async def mute_cause(self, cause: str, minutes: int) -> CauseMute:
+        return await self.client.mute_cause(cause, minutes)
+
+    async def unmute_cause(self, cause: str) -> None:
+        await self.client.unmute_cause(cause)
 
     async def usage_breakdown(self) -> UsageBreakdown:
         """Where the last 24 h of calls went, asked of the service (not cached)."""
         return await self.client.usage_breakdown()
+
+    async def trends(
+        self, days: int, end: date, type: str | None = None, cause: str | None = None
+    ) -> TrendPage:
+        """Daily figures of all errors, a type or a cause up to ``end``, from the service."""
+        return await self.client.trends(days, type, cause, end)
+
+    async def type_trends(self, days: int, end: date) -> TypeTrends:
+        """New errors per day of each type (the cards' sparklines), asked of the service."""
+        return await self.client.type_trends(days, end)
+
+    async def since_last_looked(self) -> SinceLooked | None:
+        """What changed since this user last looked at the service; remembers this look.
+
+        None on the first look, when the service cannot say, or the state file cannot be
+        written (the notice is not worth an error).
+        """
+        path = last_looked.state_file(self.cache.path)
+        try:
+            now: TrendTotals = (await self.client.trends(1)).totals
+            before = last_looked.read_totals(path)
+            last_looked.write_totals(path, now)
+        except (ServiceError, OSError):
+            return None
+        return None if before is None else last_looked.since(before, now)
 
     async def history(self, cursor: int | None = None) -> HistoryPage:
         """Recent resyncs and engine reports from the service (every console's, every

@@ -25,7 +25,7 @@ SORT_COLUMNS: tuple[str, ...] = (
 class ViewFilter:
     type: str | None = None
     subtype: str | None = None
-    status: str | None = "open"  # 'open' | 'resolved' | None (all)
+    status: str | None = "open"  # 'open' | 'resolved' | 'ignored' | None (all)
     text: str = ""  # case-insensitive substring of name, message, sf_id, record_id, sf_code
     record_id: str | None = None
 
@@ -77,6 +77,7 @@ class TypeCount:
     type: str
     errors: int
     records: int
+    ignored: int = 0  # ignored errors of the type, counted apart from the open ones
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,14 +2,16 @@
 
 Each row is a cause: its open errors, records, last seen, object and the message's
 shape. ``enter`` narrows the grid to the cause (its subtype and the longest fixed part
-of its message), ``space`` marks every open error of the cause for a resync. Messages
-come from Salesforce: data, never markup.
+of its message), ``space`` marks every open error of the cause for a resync, ``i``
+ignores the cause (with a reason; the list is read again after), ``m`` mutes its
+alerts for a time (tui/screens/mute.py) or unmutes it. Messages come from
+Salesforce: data, never markup.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.console import JustifyMethod
 from rich.text import Text
@@ -21,10 +23,12 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
-from tui.core.models import CauseSummary
+from tui.core.models import CauseMute, CauseSummary
 from tui.data.cache import CacheError, ViewFilter
 from tui.data.client import ServiceError
 from tui.i18n import t
+from tui.screens.console import Console
+from tui.screens.mute import UNMUTE, MuteScreen
 from tui.text.safe import clean
 
 if TYPE_CHECKING:
@@ -47,6 +51,9 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="modal.close"),
         Binding("space", "mark", "Mark the cause", id="causes.mark"),
+        Binding("i", "ignore", "Ignore the cause", id="causes.ignore"),
+        Binding("T", "app.trends", "Trends", id="trends"),  # of the cause under the cursor
+        Binding("m", "mute", "Mute the cause's alerts", id="causes.mute"),
     ]
 
     def __init__(self, session: DataSession, marks: set[int]) -> None:
@@ -54,6 +61,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
         self.session = session
         self.marks = marks
         self.causes: list[CauseSummary] | None = None
+        self.mutes: dict[str, CauseMute] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog causes") as dialog:
@@ -70,6 +78,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
         for key in ("open", "new", "records", "last_seen", "object", "message"):
             justify: JustifyMethod = "right" if key in ("open", "new", "records") else "left"
             table.add_column(Text(t(f"causes.col_{key}"), justify=justify), key=key)
+        table.add_column(Text(t("mute.col_muted")), key="muted")
         self._load()
 
     @work(group="causes", exclusive=True, exit_on_error=False)
@@ -83,7 +92,12 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
             return
         self.causes = page.causes
         summary.update(t("causes.summary", total=f"{page.total:,}"))
+        try:
+            self.mutes = await self.session.cause_mutes()
+        except (ServiceError, CacheError) as exc:  # the causes still show, without mutes
+            self.notify(t("mute.mutes_failed", message=clean(exc.message)), severity="warning")
         table = self.query_one(DataTable)
+        table.clear()
         for cause in page.causes:
             table.add_row(
                 Text(f"{cause.open_errors:,}", justify="right"),
@@ -92,12 +106,13 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
                 Text(f"{cause.last_seen:%Y-%m-%d %H:%M}"),
                 Text(clean(cause.sf_object)),
                 Text(clean(cause.template.splitlines()[0] if cause.template else "")),
+                self._muted_cell(cause.cause),
                 key=cause.cause,
             )
         table.focus()
         self._show_sample()
 
-    def _current(self) -> CauseSummary | None:
+    def current_cause(self) -> CauseSummary | None:
         table = self.query_one(DataTable)
         if not self.causes or table.cursor_row >= len(self.causes):
             return None
@@ -105,13 +120,13 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
 
     @on(DataTable.RowHighlighted)
     def _show_sample(self) -> None:
-        cause = self._current()
+        cause = self.current_cause()
         if cause is not None:
             said = t("causes.sample", message=clean(cause.sample_message))
             self.query_one("#sample", Static).update(said)
 
     def action_choose(self) -> None:
-        cause = self._current()
+        cause = self.current_cause()
         if cause is not None:
             self.dismiss(
                 ViewFilter(type=cause.type, subtype=cause.subtype, text=fixed_part(cause.template))
@@ -119,7 +134,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
 
     @work(group="causes-mark", exclusive=True, exit_on_error=False)
     async def action_mark(self) -> None:
-        cause = self._current()
+        cause = self.current_cause()
         if cause is None:
             return
         try:
@@ -129,6 +144,46 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
             return
         self.marks.update(ids)
         self.notify(t("causes.marked", count=f"{len(ids):,}", total=f"{len(self.marks):,}"))
+
+    def _muted_cell(self, cause: str) -> Text:
+        mute = self.mutes.get(cause)
+        return Text("" if mute is None else f"{mute.until:%Y-%m-%d %H:%M}")
+
+    def action_mute(self) -> None:
+        cause = self.current_cause()
+        if cause is None:
+            return
+        mute = self.mutes.get(cause.cause)
+        name = f"{cause.sf_object}: {cause.template.splitlines()[0] if cause.template else ''}"
+
+        def chosen(minutes: int | None) -> None:
+            self._set_mute(cause.cause, minutes)
+
+        self.app.push_screen(MuteScreen(name, None if mute is None else mute.until), chosen)
+
+    @work(group="causes-mute", exclusive=True, exit_on_error=False)
+    async def _set_mute(self, cause: str, minutes: int | None) -> None:
+        if minutes is None:
+            return
+        try:
+            if minutes == UNMUTE:
+                await self.session.unmute_cause(cause)
+                self.mutes.pop(cause, None)
+                said = t("mute.unmuted")
+            else:
+                mute = await self.session.mute_cause(cause, minutes)
+                self.mutes[cause] = mute
+                said = t("mute.muted", until=f"{mute.until:%Y-%m-%d %H:%M}")
+        except (ServiceError, CacheError) as exc:
+            self.notify(t("mute.failed", message=clean(exc.message)), severity="error")
+            return
+        self.query_one(DataTable).update_cell(cause, "muted", self._muted_cell(cause))
+        self.notify(said)
+
+    def action_ignore(self) -> None:
+        cause = self.current_cause()
+        if cause is not None:
+            cast(Console, self.app).start_ignore(cause=cause, after=self._load)
 
     @on(DataTable.RowSelected)
     def _selected(self) -> None:

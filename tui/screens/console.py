@@ -7,12 +7,12 @@ structurally.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from tui.config import Config
-from tui.core.models import Usage
+from tui.core.models import CauseSummary, Usage
 from tui.data.session import DataSession, ViewFilter
 from tui.widgets.header import Status
 
@@ -41,6 +41,15 @@ class Console(Protocol):
     @property
     def main_screen(self) -> MainView | None: ...
 
-    def start_resync(self, ids: Sequence[int], hidden: int) -> None: ...
+    def start_resync(self, ids: Sequence[int], hidden: int, ignored: int = 0) -> None: ...
+
+    def start_ignore(
+        self,
+        ids: Sequence[int] = (),
+        cause: CauseSummary | None = None,
+        after: Callable[[], object] | None = None,
+    ) -> None: ...
+
+    async def unignore(self, ids: Sequence[int]) -> None: ...
 
     def start_export(self, view: ViewFilter, sort: tuple[str, bool] = ("id", False)) -> None: ...

@@ -39,11 +39,12 @@ MIN_SIZE = (60, 20)
 FILTER_DELAY = 0.15
 
 #: The grid's status switch cycles through these (None: every status).
-STATUS_CYCLE: tuple[str | None, ...] = ("open", "resolved", None)
-STATUS_WORDS = {"open": "open_errors", "resolved": "resolved_errors", None: "all_errors"}
+STATUS_CYCLE: tuple[str | None, ...] = ("open", "resolved", "ignored", None)
+STATUS_WORDS = {"open": "open_errors", "resolved": "resolved_errors", "ignored": "ignored_errors",
+                None: "all_errors"}  # fmt: skip
 
 #: Keys the key bar shows on this screen, in order.
-MAIN_KEYS = ("cards.open", "mark", "resync", "export", "records", "filter", "sort",
+MAIN_KEYS = ("cards.open", "mark", "resync", "ignore", "export", "records", "filter", "sort",
              "allocation", "notifications", "history", "overview", "status", "help",
              "quit")  # fmt: skip
 
@@ -69,9 +70,9 @@ class ViewReady(Message):
 class OverviewReady(Message):
     """Per-type counts for the cards."""
 
-    def __init__(self, counts: dict[str, tuple[int, int]]) -> None:
+    def __init__(self, counts: dict[str, tuple[int, int, int]]) -> None:
         super().__init__()
-        self.counts = counts
+        self.counts = counts  # type -> (open errors, records, ignored errors)
 
 
 class DetailReady(Message):
@@ -80,6 +81,10 @@ class DetailReady(Message):
     def __init__(self, token: object, text: Text) -> None:
         super().__init__()
         self.token, self.text = token, text
+
+
+#: Days in each card's sparkline.
+SPARK_DAYS = 30
 
 
 class HealthScreen(Screen[None]):
@@ -110,7 +115,9 @@ class HealthScreen(Screen[None]):
         Binding("s", "sort", "Sort column", id="sort"),
         Binding("S", "sort_order", "Sort order", id="sort_order"),
         Binding("d", "toggle_detail", "Detail pane", id="toggle_detail"),
-        Binding("o", "cycle_status", "Open / resolved / all", id="status"),
+        Binding("o", "cycle_status", "Open / resolved / ignored / all", id="status"),
+        Binding("i", "ignore", "Ignore", id="ignore"),
+        Binding("I", "unignore", "Unignore", id="unignore"),
         Binding("t", "overview", "Type overview", id="overview"),
         Binding("escape", "back", "Back", id="back"),
     ]
@@ -201,7 +208,23 @@ class HealthScreen(Screen[None]):
         if session is None:
             return
         counts = await session.type_counts()
-        self.post_message(OverviewReady({c.type: (c.errors, c.records) for c in counts}))
+        self.post_message(OverviewReady({c.type: (c.errors, c.records, c.ignored) for c in counts}))
+        if session.online:
+            self.load_sparklines()
+
+    @work(group="sparklines", exit_on_error=False)
+    async def load_sparklines(self) -> None:
+        """New errors per day of each type for the cards; offline they keep what they show."""
+        from tui.data.client import ServiceError
+
+        session = self.console.session
+        if session is None:
+            return
+        try:
+            trends = await session.type_trends(SPARK_DAYS, self.console.now().date())
+        except ServiceError:
+            return
+        self.query_one(CardStrip).set_trends(trends.new)
 
     @work(group="view", exclusive=True, exit_on_error=False)
     async def load_view(self) -> None:
@@ -388,7 +411,7 @@ class HealthScreen(Screen[None]):
         self.load_view()
 
     def action_cycle_status(self) -> None:
-        """Open errors, then resolved ones (what resyncs fixed), then all of them."""
+        """Open errors, then resolved ones (what resyncs fixed), ignored ones, then all."""
         following = STATUS_CYCLE[(STATUS_CYCLE.index(self.view.status) + 1) % len(STATUS_CYCLE)]
         self.set_view(replace(self.view, status=following))
 
@@ -437,10 +460,13 @@ class HealthScreen(Screen[None]):
 
     @work(group="mark", exclusive=False)
     async def action_resync(self) -> None:
+        """Resync the marks (else the cursor row), leaving ignored errors out, and saying so."""
         async with self._marking:  # a "mark all" pressed just before is in the marks
             pass
         marks, session = self.console.marks, self.console.session
-        if marks and session is not None:
+        if session is None:
+            return
+        if marks:
             ids = sorted(marks)
             hidden = await session.outside_view(self.view, ids)
         elif self.grid.cursor_id is not None:
@@ -448,7 +474,33 @@ class HealthScreen(Screen[None]):
         else:
             self.notify(t("main.notify.nothing_to_resync"), severity="warning")
             return
-        self.console.start_resync(ids, hidden)
+        ignored = await session.in_view(ViewFilter(status="ignored"), ids)
+        if ignored and len(ignored) == len(ids):
+            self.notify(t("ignore.resync_all_ignored", count=len(ids)), severity="warning")
+            return
+        chosen = [i for i in ids if i not in ignored]
+        self.console.start_resync(chosen, hidden, ignored=len(ignored))
+
+    def _targets(self) -> list[int]:
+        """The marked errors, else the cursor row's (empty: nothing to act on)."""
+        if self.console.marks:
+            return sorted(self.console.marks)
+        return [] if self.grid.cursor_id is None else [self.grid.cursor_id]
+
+    def action_ignore(self) -> None:
+        ids = self._targets()
+        if not ids:
+            self.notify(t("ignore.nothing"), severity="warning")
+            return
+        self.console.start_ignore(ids)
+
+    @work(group="unignore", exclusive=True, exit_on_error=False)
+    async def action_unignore(self) -> None:
+        ids, session = self._targets(), self.console.session
+        if not ids or session is None:
+            self.notify(t("ignore.nothing_to_unignore"), severity="warning")
+            return
+        await self.console.unignore(ids)
 
     def action_export(self) -> None:
         self.console.start_export(self.view, (self.grid.sort, self.grid.descending))

@@ -34,7 +34,7 @@ class HelpScreen(ModalScreen[None]):
             dialog.border_title = Content(t("modals.help.title"))
             yield DataTable(cursor_type="row", zebra_stripes=True, id="keys")
             with VerticalScroll(classes="notes"):
-                for key in ("marks", "batches", "language", "keymap"):
+                for key in ("marks", "batches", "ignore", "language", "keymap"):
                     yield Prose(t(f"modals.help.{key}"))
             with Horizontal(classes="buttons"):
                 yield Static(t("modals.help.close_hint"), classes="hint", markup=False)

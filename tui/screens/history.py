@@ -1,4 +1,5 @@
-"""The history view (``H``): recent resyncs and engine reports, from the service.
+"""The history view (``H``): recent resyncs, engine reports, ignores, unignores and
+reopened ignored errors, from the service.
 
 The service keeps them for every console and every engine (``GET /v1/history``), so a
 resync's effect stays visible after its summary closes, whoever ran it. The errors an
@@ -47,6 +48,15 @@ def outcome_text(entry: HistoryEntry) -> str:
             repeated=f"{entry.repeated:,}",
             rejected=f"{entry.rejected:,}",
         )
+    if entry.kind == "ignore":
+        if entry.expires_at is None:
+            return t("modals.history.outcome_ignore", reason=clean(entry.reason))
+        until = stamp(entry.expires_at)
+        return t("modals.history.outcome_snooze", reason=clean(entry.reason), until=until)
+    if entry.kind == "reopen":
+        return t(f"modals.history.reopen_{entry.why or 'expired'}")
+    if entry.kind == "unignore":
+        return t("modals.history.outcome_unignore")
     return t(
         "modals.history.outcome_resync",
         synced=f"{entry.synced:,}",

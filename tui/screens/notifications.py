@@ -49,6 +49,8 @@ from tui.data.client import ServiceError
 from tui.i18n import t
 from tui.text.notify_fields import (
     FieldError,
+    parse_alert_errors,
+    parse_alert_minutes,
     parse_digest_time,
     parse_recipients,
     parse_thresholds,
@@ -73,6 +75,8 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "timezone": parse_timezone,
     "recipients": parse_recipients,
     "thresholds": parse_thresholds,
+    "alert-errors": parse_alert_errors,
+    "alert-minutes": parse_alert_minutes,
 }
 
 
@@ -159,8 +163,22 @@ class NotificationsScreen(ModalScreen[NotificationSettings | None]):
         yield Label(_label("weekday"), classes="field-label")
         yield self._radios("weekday", WEEKDAYS, "", classes="across")
         yield Static(id="next-digest", classes="hint", markup=False)
+        yield from self._alert_rule()
         yield Label(_label("lang"), classes="field-label")
         yield self._radios("lang", LANGS, "lang_", classes="across")
+
+    def _alert_rule(self) -> ComposeResult:
+        """Alert mode's rule: a cause grows fast at N new errors in M minutes."""
+        yield Label(_label("alert_rule"), classes="field-label")
+        with Horizontal(classes="field-row"):
+            yield Label(_label("alert_errors"))
+            yield self._input("alert-errors", "alert_errors_placeholder")
+            yield Label(_label("alert_minutes"), classes="after")
+            yield self._input("alert-minutes", "alert_minutes_placeholder")
+            yield Label(_label("alert_minutes_unit"), classes="after")
+        for name in ("alert-errors", "alert-minutes"):
+            yield Static(id=f"{name}-error", classes="error field-error", markup=False)
+        yield Prose(t("modals.notifications.alerts_hint"), classes="hint")
 
     def _channel(self, channel: Channel) -> ComposeResult:
         yield Label(_label(channel), classes="label")
@@ -250,6 +268,8 @@ class NotificationsScreen(ModalScreen[NotificationSettings | None]):
             ("timezone", s.timezone),
             ("recipients", ", ".join(s.email.recipients)),
             ("thresholds", ", ".join(str(v) for v in s.usage_thresholds)),
+            ("alert-errors", f"{s.alert_errors}"),
+            ("alert-minutes", f"{s.alert_minutes}"),
         ):
             field = self.query_one(f"#{name}", Input)
             with field.prevent(Input.Changed):
@@ -319,8 +339,10 @@ class NotificationsScreen(ModalScreen[NotificationSettings | None]):
             return
         on = self.query_one("#enabled", Switch).value
         self.query_one("#frequency", RadioSet).disabled = not on
-        weekly = self._picked("frequency", FREQUENCIES, "daily") == "weekly"
-        self.query_one("#weekday", RadioSet).disabled = not on or not weekly
+        frequency = self._picked("frequency", FREQUENCIES, "daily")
+        self.query_one("#weekday", RadioSet).disabled = not on or frequency != "weekly"
+        for name in ("alert-errors", "alert-minutes"):
+            self.query_one(f"#{name}", Input).disabled = not on or frequency != "alerts"
         for channel in CHANNELS:
             configured = self._configured(channel)
             box = self.query_one(f"#{channel}-enabled", Checkbox)
@@ -457,6 +479,8 @@ class NotificationsScreen(ModalScreen[NotificationSettings | None]):
                 ),
                 "usage_alerts": self.query_one("#usage-alerts", Checkbox).value,
                 "usage_thresholds": values["thresholds"],
+                "alert_errors": values["alert-errors"],
+                "alert_minutes": values["alert-minutes"],
             }
         )
 

@@ -38,10 +38,11 @@ class ResyncConfirmScreen(ModalScreen[bool]):
     ]
     AUTO_FOCUS = "#cancel"
 
-    def __init__(self, plan: ResyncPlan, hidden_marked: int) -> None:
+    def __init__(self, plan: ResyncPlan, hidden_marked: int, ignored: int = 0) -> None:
         super().__init__(classes="modal")
         self.plan = plan
         self.hidden_marked = hidden_marked
+        self.ignored = ignored  # marked errors left out because they are ignored
 
     def lines(self) -> list[tuple[str, str]]:
         """(text, css class) of every sentence the dialog shows, in order."""
@@ -50,6 +51,8 @@ class ResyncConfirmScreen(ModalScreen[bool]):
         if self.hidden_marked > 0:  # right under the question: never scrolled out of sight
             hidden = t("modals.resync.hidden", hidden=f"{self.hidden_marked:,}")
             out.append((hidden, "warning hidden-marks"))
+        if self.ignored > 0:
+            out.append((t("ignore.left_out", count=self.ignored), "warning"))
         out += [
             (t("modals.resync.batches", batches=f"{plan.batches:,}"), ""),
         ]

@@ -28,6 +28,7 @@ from tui.service.config import ServiceConfig
 from tui.service.connect import open_connector
 from tui.service.doctor import Doctor
 from tui.service.engine import EngineQueue
+from tui.service.ignores import Ignores
 from tui.service.jobs import ResyncJobs
 from tui.service.ledger import Ledger
 from tui.service.notify.channels import Channels
@@ -52,6 +53,7 @@ class SyncHealthService:
         self.engine = EngineQueue(self.ledger, config.clock, config.engine_request_ttl)
         run = self.engine.resync if config.resync_mode == "engine" else self.resync.run
         self.jobs = ResyncJobs(self.ledger, self.usage, run, config.clock, config.job_recheck)
+        self.causes = CauseIndex(self.ledger, config.clock)
         self.notifier = Notifier(
             self.ledger,
             self.usage,
@@ -59,8 +61,9 @@ class SyncHealthService:
             config.clock,
             self.org_name,
             config.notify_interval,
+            self.causes.catch_up,
         )
-        self.causes = CauseIndex(self.ledger, config.clock)
+        self.ignores = Ignores(self.ledger, self.causes, config.clock)
         self.doctor = Doctor(
             self.ledger,
             self.usage,
@@ -72,7 +75,7 @@ class SyncHealthService:
         )
         self.retries = RetryWorker(
             self.ledger, self.usage, run, config.clock, self.notifier.announce,
-            config.retry_interval,
+            config.retry_interval, self.ignores.expire,
         )  # fmt: skip
         self._running = False
         self.asgi = self._build_app()

@@ -21,6 +21,7 @@ from typing import Any
 import aiosqlite
 
 from tui.core.causes import cause_key, cause_template
+from tui.service import trends
 from tui.service.ledger import Ledger, iso
 
 BATCH = 5000
@@ -63,10 +64,14 @@ class CauseIndex:
             if not rows:
                 break
             async with self._ledger.transaction() as conn:
+                if int(await self._ledger.meta("causes_seq", conn) or 0) != since:
+                    continue  # another catch-up did these rows meanwhile
                 if first_run:
                     await self._write_keys(conn, rows)
                 else:
-                    await self._apply_changes(conn, rows)
+                    # Read in the transaction: a backfill may have just been written.
+                    ready = await self._ledger.meta("trends_ready", conn) == "1"
+                    await self._apply_changes(conn, rows, ready)
                 await conn.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('causes_seq', ?)",
                     (str(rows[-1][1]),),
@@ -75,7 +80,27 @@ class CauseIndex:
         if first_run and done:
             async with self._ledger.transaction() as conn:
                 await _sum_totals(conn)
+        await self._trends_kept(await self._ledger.meta("trends_ready") == "1")
         return done
+
+    async def _trends_kept(self, ready: bool) -> None:
+        """Count the figures of a ledger that has none yet; prune them once a day."""
+        today = self._clock().date()
+        if ready and await self._ledger.meta("trends_pruned") == today.isoformat():
+            return
+        async with self._ledger.transaction() as conn:
+            if not ready:
+                done = await self._ledger.meta("causes_seq", conn)
+                async with conn.execute("SELECT COALESCE(MAX(seq), 0) FROM errors") as cur:
+                    (last,) = await cur.fetchone()  # type: ignore[misc]
+                if int(done or 0) != last:
+                    return  # an error changed since: the next catch-up counts them all
+                await trends.backfill(conn)
+            await trends.prune(conn, today)
+            await conn.executemany(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                [("trends_ready", "1"), ("trends_pruned", today.isoformat())],
+            )
 
     @staticmethod
     async def _write_keys(conn: aiosqlite.Connection, rows: Sequence[Any]) -> None:
@@ -88,8 +113,11 @@ class CauseIndex:
             ],
         )
 
-    async def _apply_changes(self, conn: aiosqlite.Connection, rows: Sequence[Any]) -> None:
-        """Write the new keys and move the totals of the old and new causes."""
+    async def _apply_changes(
+        self, conn: aiosqlite.Connection, rows: Sequence[Any], count_trends: bool
+    ) -> None:
+        """Write the new keys, move the totals of the old and new causes and (once they
+        are counted) the daily figures."""
         ids = [row[0] for row in rows]
         marks = ",".join("?" * len(ids))
         async with conn.execute(
@@ -101,9 +129,22 @@ class CauseIndex:
         opened: Counter[str] = Counter()
         per_record: Counter[tuple[str, str]] = Counter()
         seen: dict[str, tuple[Any, ...]] = {}
+        tally = trends.TrendTally()
+        old_types = (
+            await _types_of(conn, {old[0] for old in before.values()}) if count_trends else {}
+        )
         for i, _, type_, sub, obj, msg, status, rec, first, last in rows:
             cause = cause_key(sub, obj, msg)
             old = before.get(i)
+            if count_trends:
+                tally.change(
+                    None
+                    if old is None
+                    else trends.ErrorState(old_types.get(old[0], type_), old[0], old[1]),
+                    trends.ErrorState(type_, cause, status == "open"),
+                    first[:10],
+                    last[:10],
+                )
             if old is not None and old[1]:
                 opened[old[0]] -= 1
                 per_record[(old[0], old[2])] -= 1
@@ -118,6 +159,7 @@ class CauseIndex:
                 min(i, known[5]) if known else i,
             )  # fmt: skip
         await self._write_keys(conn, rows)
+        await tally.write(conn)
         records = await _move_records(conn, per_record)
         await conn.executemany(
             "INSERT INTO cause_totals(cause, type, subtype, sf_object, open_errors, records, "
@@ -183,6 +225,20 @@ class CauseIndex:
             f"SELECT id, message FROM errors WHERE id IN ({marks})", ids
         ) as cur:
             return dict(await cur.fetchall())  # type: ignore[arg-type]
+
+
+async def _types_of(conn: aiosqlite.Connection, causes: set[str]) -> dict[str, str]:
+    """The type of each of ``causes`` (the subtype in a cause key names it)."""
+    found: dict[str, str] = {}
+    keys = list(causes)
+    for start in range(0, len(keys), 800):
+        chunk = keys[start : start + 800]
+        async with conn.execute(
+            f"SELECT cause, type FROM cause_totals WHERE cause IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ) as cur:
+            found.update(dict(await cur.fetchall()))  # type: ignore[arg-type]
+    return found
 
 
 async def _move_records(

@@ -24,7 +24,7 @@ import aiosqlite
 import orjson
 
 from tui.service.ledger import Ledger, iso
-from tui.service.resync import ALREADY_RESOLVED, NO_SUCH_ERROR, outcome, replay
+from tui.service.resync import NO_SUCH_ERROR, not_open, outcome, replay
 
 MIN_LEASE = 1
 MAX_LEASE = 3600
@@ -175,7 +175,7 @@ class EngineQueue:
             if row is None:
                 outcomes[error_id] = outcome(error_id, "skipped", message=NO_SUCH_ERROR)
             elif row[1] != "open":
-                outcomes[error_id] = outcome(error_id, "skipped", message=ALREADY_RESOLVED)
+                outcomes[error_id] = outcome(error_id, "skipped", message=not_open(row[1]))
             else:
                 records.setdefault((row[2], row[3], row[4]), []).append(row)
         at = iso(now)

@@ -1,4 +1,5 @@
-"""What happened, newest first: every resync and every engine report, with who sent it.
+"""What happened, newest first: every resync, engine report, ignore, unignore and reopen
+of an ignored error, with who did it.
 
 The service writes one ``history`` row (schema.sql) when a resync is done or refused and
 when a report of the sync engine is recorded; replays of a known request_id or batch_id
@@ -15,7 +16,7 @@ import orjson
 from starlette.requests import Request
 
 from tui.core.models import ACTOR_HEADER, HistoryEntry, HistoryPage
-from tui.service.ledger import Ledger, iso
+from tui.service.ledger import Ledger
 
 ACTOR_MAX = 120
 #: Refusals of a request_id seen before: the first try is in the history already.
@@ -73,10 +74,7 @@ async def record(
     ledger: Ledger, now: datetime, kind: str, ref: str | None, actor: str, summary: dict[str, Any]
 ) -> None:
     async with ledger.transaction() as conn:
-        await conn.execute(
-            "INSERT INTO history(at, kind, ref, actor, summary) VALUES (?, ?, ?, ?, ?)",
-            (iso(now), kind, ref, actor, orjson.dumps(summary).decode()),
-        )
+        await Ledger.add_history(conn, now, kind, ref, actor, summary)
 
 
 async def page(ledger: Ledger, cursor: int | None, limit: int) -> HistoryPage:

@@ -21,6 +21,7 @@ from typing import Any
 import aiosqlite
 import orjson
 
+from tui.core.causes import cause_key
 from tui.core.models import ERROR_COLUMNS
 from tui.service.migrations import SCHEMA_VERSION, upgrade
 
@@ -36,14 +37,13 @@ RECORD_INDEX = (
     "ON errors(object_type, record_id, direction, subtype)"
 )
 
-#: The error a reported failure repeats: the open one if any, else the newest.
 #: The error a reported failure repeats (the open one if any, else the newest), for
 #: each key of the ``k`` table of :func:`_same_failures`.
 _SAME_FAILURE = (
     "SELECT k.o, k.r, k.d, k.s, e.id, e.last_seen FROM k JOIN errors e ON e.id = ("
     "SELECT id FROM errors WHERE object_type = k.o AND record_id = k.r "
     "AND direction = k.d AND subtype = k.s "
-    "ORDER BY status = 'open' DESC, id DESC LIMIT 1)"
+    "ORDER BY status != 'resolved' DESC, id DESC LIMIT 1)"
 )
 
 _INSERT_ERROR = (
@@ -75,15 +75,19 @@ _REPEAT_ERROR = (
     "sf_id = IIF(?2, COALESCE(?5, sf_id), sf_id), sf_code = IIF(?2, ?6, sf_code), "
     "message = IIF(?2, ?7, message), fields = IIF(?2, ?8, fields), "
     "payload = IIF(?2, ?9, payload), last_seen = IIF(?2, ?10, last_seen), "
-    "status = IIF(?2, 'open', status) WHERE id = ?11"
+    "status = IIF(?2, ?12, status) WHERE id = ?11"
 )
 
 
 #: A newer report of a record is what a resync of any of its open errors sends.
 _SAME_RECORD_PAYLOAD = (
     "UPDATE errors SET payload = ?1 WHERE object_type = ?2 AND record_id = ?3 "
-    "AND direction = ?4 AND subtype != ?5 AND status = 'open' AND last_seen <= ?6"
+    "AND direction = ?4 AND subtype != ?5 AND status != 'resolved' AND last_seen <= ?6"
 )
+
+
+#: The actor of what the service does by itself (history: an ignore that expires).
+SERVICE_ACTOR = "synchealth"
 
 
 class LedgerError(Exception):
@@ -458,6 +462,27 @@ class Ledger:
             (orjson.dumps(result).decode(), request_id),
         )
 
+    @staticmethod
+    async def set_status(conn: aiosqlite.Connection, ids: Sequence[int], status: str) -> None:
+        """Inside a transaction: give ``ids`` the status, each with a new seq (the feed)."""
+        seq = await _last_seq(conn)
+        await conn.executemany(
+            "UPDATE errors SET seq = ?, status = ? WHERE id = ?",
+            [(seq + n, status, error_id) for n, error_id in enumerate(ids, 1)],
+        )
+        await _store_next_seq(conn, seq + len(ids))
+
+    @staticmethod
+    async def add_history(
+        conn: aiosqlite.Connection, at: datetime, kind: str, ref: str | None, actor: str,
+        summary: dict[str, Any],
+    ) -> None:  # fmt: skip
+        """Inside a transaction: one row of the history (tui/service/history.py)."""
+        await conn.execute(
+            "INSERT INTO history(at, kind, ref, actor, summary) VALUES (?, ?, ?, ?, ?)",
+            (iso(at), kind, ref, actor, orjson.dumps(summary).decode()),
+        )
+
     # -- failures reported by the sync engine --------------------------------
 
     @staticmethod
@@ -474,10 +499,15 @@ class Ledger:
         is a new error, whose id is above every earlier one. The payload is the record
         as last reported, so a report also becomes the payload of the record's other
         open errors (other subtypes) last seen no later than it.
+
+        An ignored error that fails again stays ignored while the failure has the cause
+        it was ignored with; a failure of another cause reopens it (history: ``reopen``).
         """
         failures = list(failures)
         seq = await _last_seq(conn)
         known = await _same_failures(conn, failures)
+        ignored = await _ignored_causes(conn, [found[0] for found in known.values()])
+        reopened: list[int] = []
         async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM errors") as cur:
             (next_id,) = await cur.fetchone()  # type: ignore[misc]
         inserts, updates, attempts, newest = [], [], [], []
@@ -501,9 +531,16 @@ class Ledger:
             else:
                 (error_id, last_seen), created = found, False
                 newer = at >= last_seen
+                status = "open"
+                if newer and error_id in ignored:
+                    if ignored[error_id] == cause_key(f.subtype, f.sf_object, f.message):
+                        status = "ignored"
+                    else:
+                        del ignored[error_id]
+                        reopened.append(error_id)
                 updates.append(
                     (seq, newer, f.record_name, f.sf_object, f.sf_id, f.sf_code, f.message,
-                     fields, payload, at, error_id)
+                     fields, payload, at, error_id, status)
                 )  # fmt: skip
                 if newer:
                     known[key] = (error_id, at)
@@ -521,11 +558,17 @@ class Ledger:
             attempts,
         )
         await _store_next_seq(conn, seq)
+        if reopened:
+            await _end_ignores(conn, reopened)
+            summary = {"errors": len(reopened), "why": "new_cause", "error_ids": reopened}
+            latest = max(f.at for f in failures)
+            await Ledger.add_history(conn, latest, "reopen", None, SERVICE_ACTOR, summary)
         return out
 
     @staticmethod
     async def record_success(conn: aiosqlite.Connection, success: Success) -> SuccessOutcome:
-        """Inside a transaction: resolve every open error of the record and direction.
+        """Inside a transaction: resolve every open (or ignored) error of the record and
+        direction.
 
         A success older than the record's newest failure changes nothing: the record
         failed after it. A resolved error's ``last_seen`` becomes the success's time,
@@ -542,9 +585,10 @@ class Ledger:
             return SuccessOutcome([], "unknown_record")
         if at < max(last_seen for _, _, last_seen in found):
             return SuccessOutcome([], "older_than_failure")
-        open_ids = [error_id for error_id, status, _ in found if status == "open"]
+        open_ids = [error_id for error_id, status, _ in found if status != "resolved"]
         if not open_ids:
             return SuccessOutcome([], "nothing_open")
+        await _end_ignores(conn, open_ids)
         seq = await _last_seq(conn)
         updates = [(seq + n, at, error_id) for n, error_id in enumerate(open_ids, 1)]
         await conn.executemany(
@@ -604,6 +648,26 @@ async def _same_failures(
             for o, r, d, sub, error_id, last_seen in await cur.fetchall():
                 found[(o, r, d, sub)] = (error_id, last_seen)
     return found
+
+
+async def _ignored_causes(conn: aiosqlite.Connection, ids: Sequence[int]) -> dict[int, str]:
+    """The cause each of ``ids`` that is ignored was ignored with."""
+    found: dict[int, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        async with conn.execute(
+            f"SELECT error_id, cause FROM ignored_errors WHERE error_id IN ({marks})", chunk
+        ) as cur:
+            found.update({error_id: cause for error_id, cause in await cur.fetchall()})
+    return found
+
+
+async def _end_ignores(conn: aiosqlite.Connection, ids: Sequence[int]) -> None:
+    """The errors ``ids`` are no longer ignored (their status is set by the caller)."""
+    await conn.executemany(
+        "DELETE FROM ignored_errors WHERE error_id = ?", [(error_id,) for error_id in ids]
+    )
 
 
 async def _last_seq(conn: aiosqlite.Connection) -> int:

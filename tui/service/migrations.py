@@ -13,7 +13,10 @@ from collections.abc import Awaitable, Callable
 
 import aiosqlite
 
-SCHEMA_VERSION = 3
+#: Version 4 (ignores) has only new tables, which schema.sql creates, and a new error
+#: status ('ignored') that an older synchealth would count neither open nor resolved:
+#: the version keeps such a synchealth from opening the ledger. No step rewrites rows.
+SCHEMA_VERSION = 5
 
 
 async def _columns(conn: aiosqlite.Connection, table: str) -> set[str]:
@@ -31,8 +34,15 @@ async def _to_3(conn: aiosqlite.Connection) -> None:
     await _add_column(conn, "attempts", "sent", "TEXT")
 
 
+async def _to_5(conn: aiosqlite.Connection) -> None:
+    """Version 5: daily figures (``trend_days``), counted from the ledger's errors by the
+    next catch-up of causes (tui/service/trends.py), which also needs their cause keys."""
+    await conn.execute("DELETE FROM trend_days")
+    await conn.execute("DELETE FROM meta WHERE key = 'trends_ready'")
+
+
 #: version -> the step that brings a ledger of the version before it up to it.
-MIGRATIONS: dict[int, Callable[[aiosqlite.Connection], Awaitable[None]]] = {3: _to_3}
+MIGRATIONS: dict[int, Callable[[aiosqlite.Connection], Awaitable[None]]] = {3: _to_3, 5: _to_5}
 
 
 async def upgrade(conn: aiosqlite.Connection, version: int) -> None:

@@ -198,6 +198,12 @@ def plan_calls(rows: Sequence[ResyncRow]) -> list[SalesforceCall]:
 
 NO_SUCH_ERROR = "No sync error has this id; nothing was sent."
 ALREADY_RESOLVED = "This error is already resolved; nothing was sent."
+IGNORED = "This error is ignored; nothing was sent. Unignore it to resync it."
+
+
+def not_open(status: str) -> str:
+    """Why an error that is not open is skipped: resolved, or ignored."""
+    return IGNORED if status == "ignored" else ALREADY_RESOLVED
 
 
 def outcome(error_id: int, status: str, **extra: Any) -> dict[str, Any]:
@@ -323,8 +329,8 @@ class ResyncEngine:
             row = rows.get(error_id)
             if row is None:
                 outcomes[error_id] = outcome(error_id, "skipped", message=NO_SUCH_ERROR)
-            elif row.status == "resolved":
-                outcomes[error_id] = outcome(error_id, "skipped", message=ALREADY_RESOLVED)
+            elif row.status != "open":
+                outcomes[error_id] = outcome(error_id, "skipped", message=not_open(row.status))
             elif any(v is False for v in (row.payload.get("checks") or {}).values()):
                 recheck.append(row)
             elif _identity(row.payload) is None:

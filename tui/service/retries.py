@@ -65,7 +65,7 @@ def next_retry(
     if not policy.enabled:
         return NextRetry(reason="off")
     if status != "open":
-        return NextRetry(reason="resolved")
+        return NextRetry(reason="ignored" if status == "ignored" else "resolved")
     if type_ not in policy.types:
         return NextRetry(reason="type_not_retried")
     if attempts < policy.max_attempts:
@@ -86,6 +86,7 @@ class RetryWorker:
         clock: Callable[[], datetime],
         announce: Callable[[str, dict[str, Any]], Awaitable[None]],
         interval: float | None,
+        before_round: Callable[[], Awaitable[Any]] | None = None,
     ) -> None:
         self._ledger = ledger
         self._usage = usage
@@ -93,6 +94,8 @@ class RetryWorker:
         self._clock = clock
         self._announce = announce  # (kind, facts): a paused/resumed notification
         self._interval = interval
+        #: Runs first in every round (the service's: reopen ignores that expired).
+        self._before_round = before_round
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -130,6 +133,8 @@ class RetryWorker:
 
     async def tick(self) -> int:
         """One round: pause or resume by the budget, then retry what is due; errors sent."""
+        if self._before_round is not None:
+            await self._before_round()
         policy = await load_policy(self._ledger)
         if not policy.enabled:
             await self._set_paused(False, None)

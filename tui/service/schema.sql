@@ -1,8 +1,9 @@
--- The Sync Health service's ledger (SQLite, WAL). Version 3.
+-- The Sync Health service's ledger (SQLite, WAL). Version 5.
 -- Every statement is idempotent: opening a ledger runs this file, which creates
 -- what an older version lacks (version 2 added ingest_batches, and the index
 -- errors_by_record that tui/service/ledger.py builds after this file has run;
--- version 3 added engine_requests). Changes to tables an older version created
+-- version 3 added engine_requests; version 4 ignores, ignored_errors and
+-- ignore_requests, and the status 'ignored'). Changes to tables an older version created
 -- (version 3: attempts.sent) are numbered steps in tui/service/migrations.py.
 -- Times are ISO-8601 UTC text 'YYYY-MM-DDTHH:MM:SSZ', which sorts as time.
 
@@ -28,7 +29,7 @@ CREATE TABLE IF NOT EXISTS errors (
     first_seen  TEXT NOT NULL,
     last_seen   TEXT NOT NULL,
     attempts    INTEGER NOT NULL,
-    status      TEXT NOT NULL,              -- open | resolved
+    status      TEXT NOT NULL,              -- open | resolved | ignored (version 4)
     payload     TEXT NOT NULL               -- JSON: what a resync re-sends (see docs/architecture.md)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS errors_by_seq ON errors(seq);
@@ -55,6 +56,17 @@ CREATE TABLE IF NOT EXISTS cause_totals (   -- kept from error_causes, change by
     sample_error_id INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS cause_totals_by_open ON cause_totals(open_errors);
+
+-- Daily figures per series (tui/service/trends.py), version 5 ---------------------------
+CREATE TABLE IF NOT EXISTS trend_days (
+    series     TEXT NOT NULL,               -- 'all' | 'type:<type>' | 'cause:<cause>'
+    day        TEXT NOT NULL,               -- 'YYYY-MM-DD' (UTC); '' sums the days pruned
+    new        INTEGER NOT NULL,            -- errors first seen that day
+    resolved   INTEGER NOT NULL,
+    recurring  INTEGER NOT NULL,            -- resolved errors failing again that day
+    open_delta INTEGER NOT NULL,            -- how the open count moved that day
+    PRIMARY KEY (series, day)
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS cause_records (  -- open errors per cause and record
     cause       TEXT NOT NULL,
@@ -157,7 +169,7 @@ CREATE TABLE IF NOT EXISTS settings (
 CREATE TABLE IF NOT EXISTS notify_outbox (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids only grow: they name messages
     kind         TEXT NOT NULL,         -- immediate | daily | weekly | usage_alert | usage_recovered
-                                        -- | retries_paused | retries_resumed | test
+                                        -- | retries_paused | retries_resumed | cause_alert | test
     channel      TEXT NOT NULL,         -- email | webhook
     status       TEXT NOT NULL,         -- pending | sent | failed
     subject      TEXT NOT NULL,
@@ -175,7 +187,29 @@ CREATE INDEX IF NOT EXISTS notify_outbox_due ON notify_outbox(status, next_attem
 CREATE TABLE IF NOT EXISTS notify_state (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL                 -- JSON
-);  -- announced_id, digest, usage_level (see tui/service/notify/state.py)
+);  -- announced_id, digest, usage_level, alerts (see tui/service/notify/state.py)
+
+-- Alert mode (tui/service/notify/cause_alerts.py): what it last saw of each cause, the
+-- state changes already queued (so one is never queued twice), and the mutes.
+CREATE TABLE IF NOT EXISTS notify_causes (
+    cause      TEXT PRIMARY KEY,
+    open       INTEGER NOT NULL,        -- 1: had open errors; 0: cleared (announced)
+    surging    INTEGER NOT NULL,        -- 1: past alert_errors new errors in alert_minutes
+    cleared_at TEXT,                    -- when its last clear was announced
+    zero_since TEXT                     -- open = 1 but no open error since: a clear to come
+);
+
+CREATE TABLE IF NOT EXISTS notify_alert_keys (
+    key     TEXT PRIMARY KEY,           -- change:cause:the seq or error id that made it
+    created TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS notify_mutes (
+    cause    TEXT PRIMARY KEY,
+    until    TEXT NOT NULL,             -- alerts of the cause are held back until then
+    muted_at TEXT NOT NULL,
+    actor    TEXT NOT NULL
+);
 
 -- History (GET /v1/history, tui/service/history.py) ----------------------------------
 
@@ -186,4 +220,32 @@ CREATE TABLE IF NOT EXISTS history (
     ref     TEXT,               -- request_id of a resync, batch_id of a report (may be NULL)
     actor   TEXT NOT NULL,      -- who: X-Synchealth-Actor (user@host), else the client's address
     summary TEXT NOT NULL       -- JSON: state, counts and the error ids touched
+);
+
+-- Ignores (POST /v1/ignores, tui/service/ignores.py): an ignored error has the status
+-- 'ignored' and one row in ignored_errors while it is; it reopens when the ignore
+-- expires, when it is unignored, or when it fails again with another cause.
+
+CREATE TABLE IF NOT EXISTS ignores (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    created    TEXT NOT NULL,
+    actor      TEXT NOT NULL,
+    reason     TEXT NOT NULL,
+    expires_at TEXT,                    -- NULL: until unignored
+    cause      TEXT                     -- the cause key when a whole cause was ignored
+);
+CREATE TABLE IF NOT EXISTS ignored_errors (
+    error_id   INTEGER PRIMARY KEY REFERENCES errors(id),
+    ignore_id  INTEGER NOT NULL REFERENCES ignores(id),
+    cause      TEXT NOT NULL,           -- the error's cause when ignored
+    expires_at TEXT                     -- the ignore's, copied: the expiry sweep's index
+);
+CREATE INDEX IF NOT EXISTS ignored_errors_by_expiry ON ignored_errors(expires_at)
+    WHERE expires_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS ignored_errors_by_ignore ON ignored_errors(ignore_id);
+CREATE TABLE IF NOT EXISTS ignore_requests (  -- makes an ignore or unignore safe to retry
+    request_id TEXT PRIMARY KEY,
+    created    TEXT NOT NULL,
+    digest     TEXT NOT NULL,           -- sha256 of the request's body
+    result     TEXT NOT NULL            -- JSON IgnoreResult
 );

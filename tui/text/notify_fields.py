@@ -13,7 +13,13 @@ import re
 import unicodedata
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tui.core.models import MAX_RECIPIENTS, MAX_THRESHOLDS, is_email_address
+from tui.core.models import (
+    ALERT_ERRORS_MAX,
+    ALERT_MINUTES_MAX,
+    MAX_RECIPIENTS,
+    MAX_THRESHOLDS,
+    is_email_address,
+)
 from tui.i18n import t
 
 _TIME = re.compile(r"(\d{1,2}):(\d{2})")
@@ -85,3 +91,20 @@ def parse_thresholds(text: str) -> list[int]:
             t("modals.notifications.too_many_thresholds", max=MAX_THRESHOLDS, count=len(values))
         )
     return sorted(values)
+
+
+def _whole(text: str, most: int, key: str) -> int:
+    number = _normal(text).replace(",", "")
+    if not number.isdigit() or not 1 <= int(number) <= most:
+        raise FieldError(t(f"modals.notifications.{key}", text=text.strip(), max=f"{most:,}"))
+    return int(number)
+
+
+def parse_alert_errors(text: str) -> int:
+    """Alert mode's N: how many new errors of a cause make it grow fast."""
+    return _whole(text, ALERT_ERRORS_MAX, "bad_alert_errors")
+
+
+def parse_alert_minutes(text: str) -> int:
+    """Alert mode's M: the window, in minutes, the N errors are counted in."""
+    return _whole(text, ALERT_MINUTES_MAX, "bad_alert_minutes")

@@ -26,6 +26,11 @@ def in_zone(moment: datetime) -> datetime:
     return moment.astimezone(_zone)
 
 
+def session_zone() -> tzinfo | None:
+    """The session's time zone (None: the system's)."""
+    return _zone
+
+
 @lru_cache(maxsize=4096)
 def parse_time(value: str) -> datetime | None:
     """An ISO-8601 string (``Z`` allowed) as an aware datetime, or None."""

@@ -1,4 +1,6 @@
-"""The eight error-type cards: errors and affected records per type."""
+"""The eight error-type cards: open errors and affected records per type, the
+ignored errors apart ("+12 ignored"), and a sparkline of new errors per day (the
+service's daily figures)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import Sparkline, Static
 
 from tui.core.models import ERROR_TYPES
 from tui.i18n import t
@@ -34,19 +36,47 @@ def short(number: int) -> str:
 
 
 class ErrorCard(Static):
-    """One type: its title, errors and affected records; zero cards are dimmed."""
+    """One type: its title, open errors and affected records, and its ignored errors
+    apart when there are any; zero cards are dimmed."""
 
     def __init__(self, type_code: str) -> None:
         super().__init__(id=f"card-{type_code}")
         self.type_code = type_code
         self.errors = 0
         self.records = 0
+        self.ignored = 0
         self.loaded = False
 
-    def set_counts(self, errors: int, records: int) -> None:
-        self.errors, self.records, self.loaded = errors, records, True
+    def compose(self) -> ComposeResult:
+        yield Sparkline([], summary_function=max)
+
+    def set_trend(self, new_per_day: list[int]) -> None:
+        self.query_one(Sparkline).data = new_per_day
+
+    def set_counts(self, errors: int, records: int, ignored: int = 0) -> None:
+        self.errors, self.records, self.ignored, self.loaded = errors, records, ignored, True
         self.set_class(errors == 0, "-zero")
+        self._show_ignored()
         self.refresh()
+
+    def on_resize(self) -> None:
+        self._show_ignored()
+
+    def ignored_words(self, width: int) -> str:
+        """The ignored errors in at most ``width`` cells ("+12 ignored", else "+12")."""
+        if not self.ignored:
+            return ""
+        words = t("main.cards.ignored", count=self.ignored)
+        return words if cell_len(words) <= width else f"+{short(self.ignored)}"
+
+    def _show_ignored(self) -> None:
+        """In the card's bottom border (the bordered layout), apart from the open counts."""
+        self.border_subtitle = self.ignored_words(max(1, self.size.width - 2))
+
+    def _with_ignored(self, text: str, width: int) -> str:
+        """Borderless two-line layout: ``text`` and the ignored errors, if they fit."""
+        joined = f"{text} {self.ignored_words(width - cell_len(text) - 1)}".rstrip()
+        return joined if cell_len(joined) <= width else text
 
     def render(self) -> Text:
         width = self.content_region.width
@@ -60,7 +90,8 @@ class ErrorCard(Static):
                 fit(f"{records} {t('main.cards.records')}", width),
             )  # fmt: skip
         if self.content_region.height == 2:
-            return Text.assemble((fit(title, width), "bold"), "\n", fit(self._counts(width), width))
+            counts = self._with_ignored(self._counts(width), width)
+            return Text.assemble((fit(title, width), "bold"), "\n", fit(counts, width))
         counts = f"{short(self.errors)}/{short(self.records)}" if self.loaded else "…"
         title_width = max(1, width - cell_len(counts) - 1)
         title = type_title(self.type_code, title_width)
@@ -117,10 +148,14 @@ class CardStrip(Widget, can_focus=True):
     def current(self) -> str:
         return ERROR_TYPES[self.index]
 
-    def set_counts(self, counts: dict[str, tuple[int, int]]) -> None:
+    def set_counts(self, counts: dict[str, tuple[int, int, int]]) -> None:
+        """type -> (open errors, records, ignored errors)."""
         for card in self.query(ErrorCard):
-            errors, records = counts.get(card.type_code, (0, 0))
-            card.set_counts(errors, records)
+            card.set_counts(*counts.get(card.type_code, (0, 0, 0)))
+
+    def set_trends(self, new_per_day: dict[str, list[int]]) -> None:
+        for card in self.query(ErrorCard):
+            card.set_trend(new_per_day.get(card.type_code, []))
 
     def set_active(self, type_code: str | None) -> None:
         """Outline the card the grid is narrowed to (None: no narrowing)."""

@@ -91,6 +91,16 @@ def retry_text(retry: Any) -> Text:
     )
 
 
+def ignore_text(ignore: Any) -> Text:
+    """Why, by whom and until when the error is ignored."""
+    if ignore.expires_at is None:
+        said = t("ignore.detail", reason=clean(ignore.reason), actor=clean(ignore.actor))
+    else:
+        said = t("ignore.detail_until", reason=clean(ignore.reason), actor=clean(ignore.actor),
+                 until=stamp(ignore.expires_at))  # fmt: skip
+    return Text.assemble((t("ignore.detail_label") + " ", "dim"), said)
+
+
 def error_text(row: Any, detail: Any | None, now: datetime | None = None) -> Text:
     """One error: its subtype's meaning and fix, the raw Salesforce answer, both records."""
     lang = current_lang()
@@ -144,6 +154,9 @@ def error_text(row: Any, detail: Any | None, now: datetime | None = None) -> Tex
             t(f"main.detail.status_{row.status}"),
         ),
     ]
+    ignore = getattr(detail, "ignore", None)
+    if ignore is not None:
+        lines.append(ignore_text(ignore))
     retry = getattr(detail, "next_retry", None)
     if retry is not None and retry.reason != "resolved":
         lines.append(retry_text(retry))

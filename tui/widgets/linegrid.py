@@ -223,9 +223,16 @@ class LineGrid(ScrollView, can_focus=True, metaclass=_AbstractWidget):  # type: 
             self._rows.move_to_end(key)
         while len(self._rows) > self._cache_size:
             self._rows.popitem(last=False)
-        self.refresh()
+        if self._shows_any(rows):  # rows fetched ahead, out of sight, cost no repaint
+            self.refresh()
         if self.cursor < self.total and self.key_at(self.cursor) in rows:
             self.post_message(self.CursorMoved(self, self.cursor))
+
+    def _shows_any(self, rows: dict[int, Any]) -> bool:
+        """Whether any of ``rows`` is in the viewport now."""
+        top = round(self.scroll_y)
+        end = min(self.total, top + self.page_height)
+        return any(self.key_at(index) in rows for index in range(top, end))
 
     # -- drawing --------------------------------------------------------------------
 

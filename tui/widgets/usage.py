@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.widget import Widget
 
 from tui.core.models import Usage
@@ -49,8 +50,14 @@ def share_text(used: int, allocated: int) -> str:
     return f"{used / allocated:.0%}"
 
 
-class UsageGauge(Widget):
-    """Two lines: the bar against the allocation, then the limit, org use and the last 24 h."""
+class UsageGauge(Widget, can_focus=True):
+    """Two lines: the bar against the allocation, then the limit, org use and the last 24 h.
+
+    Enter (or a click) opens where its calls went, as the ``u`` key does."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "app.usage_breakdown", "API calls", id="usage.open"),
+    ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "usage--ok", "usage--warn", "usage--danger", "usage--empty", "usage--label", "usage--spark",
@@ -68,7 +75,6 @@ class UsageGauge(Widget):
         self.refresh()
 
     async def on_click(self) -> None:
-        """A click on the gauge opens where its calls went (as the ``u`` key does)."""
         await self.run_action("app.usage_breakdown")
 
     def render(self) -> Text:

@@ -11,6 +11,7 @@ from tui.service.api.table import Call
 
 
 async def get_causes(svc: Service, call: Call) -> JSON:
+    await svc.ignores.expire()
     causes, total = await svc.causes.page(call.query["limit"], call.query["offset"])
     summaries = [CauseSummary.model_validate(c, from_attributes=True) for c in causes]
     return JSON(CausePage(causes=summaries, total=total))

@@ -1,11 +1,12 @@
-"""Handlers of the error ledger: the change feed, one error, reports, the history."""
+"""Handlers of the error ledger: the change feed, the snapshot, one error, reports, the
+history."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from tui.core.models import ERROR_COLUMNS, SyncErrorDetail
 from tui.service import history
@@ -13,9 +14,11 @@ from tui.service.api.problems import JSON, ApiProblem
 from tui.service.api.service import Service
 from tui.service.api.table import Call
 from tui.service.ingest import IngestRefused, ingest
+from tui.service.snapshot import snapshot_lines
 
 
 async def get_feed(svc: Service, call: Call) -> Response:
+    await svc.ignores.expire()
     rows, next_cursor, has_more = await svc.ledger.feed(call.query["cursor"], call.query["limit"])
     body: dict[str, Any] = {
         "columns": ERROR_COLUMNS,
@@ -28,6 +31,12 @@ async def get_feed(svc: Service, call: Call) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
+async def get_snapshot(svc: Service, call: Call) -> Response:
+    q = call.query
+    lines = snapshot_lines(svc.config.db_path, q["after"], q["limit"], count=bool(q["count"]))
+    return StreamingResponse(lines, media_type="application/x-ndjson")
+
+
 async def get_error(svc: Service, call: Call) -> JSON:
     error_id: int = call.path["error_id"]
     detail = await svc.ledger.error(error_id)
@@ -35,6 +44,7 @@ async def get_error(svc: Service, call: Call) -> JSON:
         raise ApiProblem(404, "not_found", f"No sync error has the id {error_id}.")
     detail["engine_request"] = await svc.engine.for_error(error_id)
     detail["next_retry"] = await svc.retries.next_for(detail)
+    detail["ignore"] = await svc.ignores.state_of(error_id)
     return JSON(SyncErrorDetail.model_validate(detail))
 
 

@@ -60,6 +60,32 @@ class IntQuery:
 
 
 @dataclass(frozen=True)
+class TextQuery:
+    """A text query parameter; absent: None (empty is a value, and refused if it does
+    not fit). The handler checks it and says why it refuses one; ``schema`` tells
+    clients the shape it wants."""
+
+    name: str
+    description: str
+    schema_extra: tuple[tuple[str, Any], ...] = ()  # e.g. (("pattern", "..."),)
+
+    def read(self, request: Request) -> str | None:
+        return request.query_params.get(self.name)
+
+    def schema(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "in": "query",
+            "required": False,
+            "description": self.description,
+            "schema": {
+                "type": "string",
+                **{k: list(v) if isinstance(v, tuple) else v for k, v in self.schema_extra},
+            },
+        }
+
+
+@dataclass(frozen=True)
 class PathParam:
     """A path segment: text, or an error id (ASCII digits; one no row can have is a 404)."""
 

@@ -1,14 +1,22 @@
-"""Handlers of the notification settings, their status and a test send."""
+"""Handlers of the notification settings, their status, a test send and muted causes."""
 
 from __future__ import annotations
 
 from pydantic import ValidationError
 
 from tui.core.invalid import explain
-from tui.core.models import NotificationSettings, TestSendRequest
+from tui.core.models import (
+    MUTE_MINUTES_MAX,
+    CauseMuteList,
+    CauseMuteRequest,
+    NotificationSettings,
+    TestSendRequest,
+)
+from tui.service import history
 from tui.service.api.problems import JSON, ApiProblem
 from tui.service.api.service import Service
 from tui.service.api.table import Call
+from tui.service.notify.mutes import MuteRefused
 from tui.service.notify.notifier import NotConfigured
 from tui.service.notify.settings import load_settings, save_settings
 
@@ -47,3 +55,33 @@ async def post_test(svc: Service, call: Call) -> JSON:
         return JSON(await svc.notifier.test_send(body.channel))
     except NotConfigured as exc:
         raise ApiProblem(409, "channel_not_configured", f"{exc}.") from None
+
+
+def refuse_mute(exc: ValidationError) -> ApiProblem:
+    return ApiProblem(
+        422, "invalid_mute", f'{explain(exc)}; send {{"minutes": 60}} (1 to {MUTE_MINUTES_MAX}).'
+    )
+
+
+async def get_mutes(svc: Service, call: Call) -> JSON:
+    return JSON(CauseMuteList(mutes=await svc.notifier.mutes.active()))
+
+
+async def put_mute(svc: Service, call: Call) -> JSON:
+    body: CauseMuteRequest = call.body
+    await svc.causes.catch_up()  # a cause of errors reported a moment ago is known
+    try:
+        mute = await svc.notifier.mutes.mute(
+            call.path["cause"], body.minutes, history.actor_of(call.request)
+        )
+    except MuteRefused as exc:
+        raise ApiProblem(exc.status, exc.code, exc.message) from None
+    return JSON(mute)
+
+
+async def delete_mute(svc: Service, call: Call) -> JSON:
+    try:
+        await svc.notifier.mutes.unmute(call.path["cause"])
+    except MuteRefused as exc:
+        raise ApiProblem(exc.status, exc.code, exc.message) from None
+    return JSON(CauseMuteList(mutes=await svc.notifier.mutes.active()))

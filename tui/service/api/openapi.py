@@ -21,6 +21,8 @@ from tui.service.api.table import Endpoint
 
 REF = "#/components/schemas/{model}"
 _OPEN = "This service has no API token: it accepts every request, and so listens on loopback only."
+#: The schema of an answer without a model, by media type.
+_ANY = {"application/json": {"type": "object"}, "application/x-ndjson": {"type": "string"}}
 _BEARER = "This service has an API token: send it as 'Authorization: Bearer <token>'."
 
 
@@ -40,7 +42,7 @@ def _document(table: tuple[Endpoint, ...], secured: bool) -> dict[str, Any]:
     refs, schemas = models_json_schema(list(dict.fromkeys(models)), ref_template=REF)
     paths: dict[str, dict[str, Any]] = {}
     for e in table:
-        answer = refs[(e.answer, "serialization")] if e.answer else {"type": "object"}
+        answer = refs[(e.answer, "serialization")] if e.answer else _ANY[e.media_type]
         body = refs[(e.body.model, "validation")] if e.body else None
         paths.setdefault(e.path, {})[e.method.lower()] = _operation(e, answer, body, secured)
     components: dict[str, Any] = {"schemas": schemas.get("$defs", {})}
@@ -63,7 +65,7 @@ def _operation(
     e: Endpoint, answer: dict[str, Any], body: dict[str, Any] | None, secured: bool
 ) -> dict[str, Any]:
     responses: dict[str, Any] = {
-        str(status): {"description": "OK", "content": {"application/json": {"schema": answer}}}
+        str(status): {"description": "OK", "content": {e.media_type: {"schema": answer}}}
         for status in e.ok
     }
     for status, codes in sorted(_errors(e, secured).items()):

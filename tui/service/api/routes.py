@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from tui.core.limits import MAX_ID
 from tui.core.models import (
+    ERROR_TYPES,
     AllocationUpdate,
     CauseErrors,
+    CauseMute,
+    CauseMuteList,
+    CauseMuteRequest,
     CausePage,
     DoctorReport,
     DoctorRequest,
@@ -19,6 +23,9 @@ from tui.core.models import (
     ErrorPage,
     Health,
     HistoryPage,
+    IgnoreList,
+    IgnoreRequest,
+    IgnoreResult,
     IngestResult,
     NotificationSettings,
     NotificationStatus,
@@ -32,17 +39,33 @@ from tui.core.models import (
     SyncErrorDetail,
     TestSendRequest,
     TestSendResult,
+    TrendPage,
+    TypeTrends,
+    UnignoreRequest,
     Usage,
     UsageBreakdown,
 )
-from tui.service.api import causes, engine, errors, notifications, openapi, resync, usage
-from tui.service.api.inputs import Body, IntQuery, PathParam
+from tui.service.api import (
+    causes,
+    engine,
+    errors,
+    ignores,
+    notifications,
+    openapi,
+    resync,
+    trends,
+    usage,
+)
+from tui.service.api.inputs import Body, IntQuery, PathParam, TextQuery
 from tui.service.api.problems import JSON
 from tui.service.api.service import Service
 from tui.service.api.table import Call, Endpoint
 from tui.service.causes import PAGE_MAX
 from tui.service.engine import MAX_LEASE, MAX_TAKE, MIN_LEASE
+from tui.service.ignores import MAX_LISTED
 from tui.service.ingest import MAX_BODY_BYTES, IngestBatch
+from tui.service.snapshot import SNAPSHOT_MAX_LIMIT
+from tui.service.trends import KEEP_DAYS
 
 FEED_DEFAULT_LIMIT = 1000
 FEED_MAX_LIMIT = 10000
@@ -55,7 +78,19 @@ SALESFORCE = {
     502: ("salesforce_session_expired", "salesforce_refused", "salesforce_bad_answer"),
     503: ("salesforce_busy", "salesforce_unavailable", "salesforce_limits_unknown"),
 }
+MUTED_CAUSE = PathParam("cause", "The cause's key (16 hex digits), as GET /v1/causes lists it.")
+TREND_DAYS = IntQuery("days", 30, 1, KEEP_DAYS, "Days of figures, ending on ``end``.")
+TREND_END = TextQuery(
+    "end",
+    "The last day (UTC), YYYY-MM-DD, no later than tomorrow; default today.",
+    (("format", "date"),),
+)
 RESYNC_CONFLICTS = ("request_id_reused", "resync_interrupted", "errors_in_running_job")
+IGNORE_EXAMPLE = '{"request_id": "<uuid>", "error_ids": [1, 2], "reason": "...", "days": 7}'
+IGNORE_REFUSALS = (
+    "invalid_ignore", "missing_reason", "invalid_reason", "expiry_in_past", "invalid_expiry",
+    "too_many_errors",
+)  # fmt: skip
 
 
 async def _openapi(svc: Service, call: Call) -> JSON:
@@ -97,6 +132,19 @@ ROUTES: tuple[Endpoint, ...] = (
             IntQuery("limit", FEED_DEFAULT_LIMIT, 1, FEED_MAX_LIMIT, "Rows per page."),
             IntQuery("count", 0, 0, 1, "1: also count the rows after this page (remaining)."),
         ),
+    ),
+    Endpoint(
+        "GET",
+        "/v1/snapshot",
+        errors.get_snapshot,
+        "Every error by id as NDJSON, as of the feed cursor in its header (docs/api.md)",
+        None,
+        query=(
+            IntQuery("after", 0, 0, MAX_ID, "Answer the errors with ids above this one."),
+            IntQuery("limit", SNAPSHOT_MAX_LIMIT, 1, SNAPSHOT_MAX_LIMIT, "Errors in this answer."),
+            IntQuery("count", 0, 0, 1, "1: the header counts the errors above 'after'."),
+        ),
+        media_type="application/x-ndjson",
     ),
     Endpoint(
         "POST",
@@ -276,6 +324,34 @@ ROUTES: tuple[Endpoint, ...] = (
     ),
     Endpoint(
         "GET",
+        "/v1/notifications/mutes",
+        notifications.get_mutes,
+        "Causes whose alerts are muted, and until when",
+        CauseMuteList,
+    ),
+    Endpoint(
+        "PUT",
+        "/v1/notifications/mutes/{cause}",
+        notifications.put_mute,
+        "Mute the alerts of a cause for a time (alert mode)",
+        CauseMute,
+        params=(MUTED_CAUSE,),
+        body=Body(
+            CauseMuteRequest, "invalid_mute", '{"minutes": 60}', refuse=notifications.refuse_mute
+        ),
+        errors={404: ("not_found",), 422: ("invalid_mute",)},
+    ),
+    Endpoint(
+        "DELETE",
+        "/v1/notifications/mutes/{cause}",
+        notifications.delete_mute,
+        "End the mute of a cause now",
+        CauseMuteList,
+        params=(MUTED_CAUSE,),
+        errors={404: ("not_found", "not_muted")},
+    ),
+    Endpoint(
+        "GET",
         "/v1/causes",
         causes.get_causes,
         "Causes with open errors, most first",
@@ -293,6 +369,79 @@ ROUTES: tuple[Endpoint, ...] = (
         CauseErrors,
         params=(PathParam("cause", "The cause's key (16 hex digits)."),),
         errors={404: ("not_found",)},
+    ),
+    Endpoint(
+        "POST",
+        "/v1/ignores",
+        ignores.post_ignore,
+        "Ignore errors or a cause, with a reason and maybe an expiry",
+        IgnoreResult,
+        body=Body(IgnoreRequest, "invalid_ignore", IGNORE_EXAMPLE, checked=False),
+        errors={
+            404: ("unknown_errors", "not_found"),
+            409: ("request_id_reused",),
+            422: IGNORE_REFUSALS,
+        },
+    ),
+    Endpoint(
+        "GET",
+        "/v1/ignores",
+        ignores.get_ignores,
+        "The ignores in force, newest first",
+        IgnoreList,
+        query=(IntQuery("limit", 100, 1, MAX_LISTED, "Ignores at most."),),
+    ),
+    Endpoint(
+        "DELETE",
+        "/v1/ignores/{ignore_id}",
+        ignores.delete_ignore,
+        "Unignore every error an ignore holds",
+        IgnoreResult,
+        params=(PathParam("ignore_id", "The ignore's id."),),
+        errors={404: ("not_found",)},
+    ),
+    Endpoint(
+        "POST",
+        "/v1/unignore",
+        ignores.post_unignore,
+        "Unignore errors or a cause",
+        IgnoreResult,
+        body=Body(
+            UnignoreRequest,
+            "invalid_ignore",
+            '{"request_id": "<uuid>", "error_ids": [1, 2]}',
+            checked=False,
+        ),
+        errors={
+            404: ("unknown_errors", "not_found"),
+            409: ("request_id_reused",),
+            422: ("invalid_ignore", "too_many_errors"),
+        },
+    ),
+    Endpoint(
+        "GET",
+        "/v1/trends",
+        trends.get_trends,
+        "Daily figures (new, resolved, recurring, still open) of all errors, a type or a "
+        "cause, oldest day first",
+        TrendPage,
+        query=(
+            TREND_DAYS,
+            TREND_END,
+            TextQuery("type", "Only this error type.", (("enum", ERROR_TYPES),)),
+            TextQuery(
+                "cause", "Only this cause (a key of /v1/causes).", (("pattern", "^[0-9a-f]{16}$"),)
+            ),
+        ),
+        errors={404: ("not_found",)},
+    ),
+    Endpoint(
+        "GET",
+        "/v1/trends/types",
+        trends.get_type_trends,
+        "New errors per day of each type (the cards' sparklines)",
+        TypeTrends,
+        query=(TREND_DAYS, TREND_END),
     ),
     Endpoint(
         "GET",

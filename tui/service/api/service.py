@@ -12,6 +12,7 @@ from tui.service.causes import CauseIndex
 from tui.service.config import ServiceConfig
 from tui.service.doctor import Doctor
 from tui.service.engine import EngineQueue
+from tui.service.ignores import Ignores
 from tui.service.jobs import ResyncJobs
 from tui.service.ledger import Ledger
 from tui.service.notify.notifier import Notifier
@@ -31,6 +32,7 @@ class Service(Protocol):
     causes: CauseIndex
     doctor: Doctor
     retries: RetryWorker
+    ignores: Ignores
 
     async def org_name(self) -> str: ...
 

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tui.service.api.inputs import Body, IntQuery, PathParam
+from tui.service.api.inputs import Body, IntQuery, PathParam, TextQuery
 from tui.service.api.service import Service
 
 
@@ -22,7 +22,7 @@ class Call:
     """A request as its endpoint declared it: read and checked before the handler runs."""
 
     request: Request
-    query: dict[str, int]
+    query: dict[str, Any]  # int of an IntQuery, str | None of a TextQuery
     path: dict[str, Any]
     body: Any
 
@@ -40,12 +40,14 @@ class Endpoint:
     summary: str
     answer: type[BaseModel] | None  # None: any JSON object (the OpenAPI document)
     body: Body | None = None
-    query: tuple[IntQuery, ...] = ()
+    query: tuple[IntQuery | TextQuery, ...] = ()
     params: tuple[PathParam, ...] = ()
     #: status -> the ``code`` values of that status's ``{"error": ...}`` answers
     errors: dict[int, tuple[str, ...]] = field(default_factory=dict)
     #: the 2xx statuses it answers with ``answer``
     ok: tuple[int, ...] = (200,)
+    #: the media type of the 2xx answer (``application/x-ndjson``: lines, no model)
+    media_type: str = "application/json"
 
     async def call(self, service: Service, request: Request) -> Response:
         return await self.handler(

@@ -6,6 +6,7 @@ takes them out of any text before it is stored, answered or logged.
 
 from __future__ import annotations
 
+import functools
 import logging
 import ssl
 from collections.abc import Callable
@@ -52,7 +53,7 @@ class Channels:
     ) -> None:
         self.smtp = smtp
         self._webhook_url = webhook_url
-        self._tls = tls_context(ca_file)
+        self._ca_file = ca_file
         self._client: httpx.AsyncClient | None = None
         secrets = []
         if smtp is not None and smtp.password is not None:
@@ -62,6 +63,11 @@ class Channels:
             secrets += [url, url.split("//", 1)[-1].partition("/")[2]]
         self._secrets = sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True)
         self._log_filter = _Scrubbed(self.scrub)
+
+    @functools.cached_property
+    def _tls(self) -> ssl.SSLContext:
+        """Made on the first send: loading the system's CAs costs ~0.1-0.3 s of a start."""
+        return tls_context(self._ca_file)
 
     def configured(self, channel: Channel) -> bool:
         return (self.smtp if channel == "email" else self._webhook_url) is not None

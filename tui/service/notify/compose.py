@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from tui.core.models import Channel, NotificationSettings
 from tui.service.ledger import iso
+from tui.service.notify.cause_alerts import CauseChange
 from tui.service.notify.digest import ErrorSummary
 from tui.service.notify.outbox import Message
 from tui.service.notify.text import Text, local_time, wrap
@@ -195,6 +196,80 @@ def retries_change(text: Text, org: str, kind: str, facts: dict[str, Any]) -> Me
     return Message(kind, subject, "\n".join(body), {"org": org, **facts})
 
 
+def _what(change: CauseChange) -> str:
+    """Which change: the key of its label (``body.cause_<what>``, ``subject.cause_<what>``)."""
+    if change.cleared:
+        return "cleared"
+    if change.opened:
+        name = "back" if change.back_from else "new"
+        return "new_surge" if change.surge and name == "new" else name
+    return "surge"
+
+
+def _cause_name(text: Text, change: CauseChange) -> str:
+    try:
+        title = text.subtype_title(change.subtype)
+    except KeyError:
+        title = change.subtype
+    return f"{title} ({clean(change.sf_object, 40)})"
+
+
+def _cause_lines(text: Text, change: CauseChange, settings: NotificationSettings) -> list[str]:
+    first, *rest = wrap(text(f"body.cause_{_what(change)}"), "  ")
+    lines = ["", "•" + first[1:], *rest, *wrap(_cause_name(text, change), "  ")]
+    if change.template:
+        lines += wrap(clean(change.template.splitlines()[0]), "  ")
+    if not change.cleared:
+        lines += wrap(text.count("body.cause_open", change.open_errors), "  ")
+    if change.surge:
+        recent = text.count(
+            "body.cause_recent",
+            change.recent,
+            minutes=settings.alert_minutes,
+            rule=f"{settings.alert_errors:,}",
+        )
+        lines += wrap(recent, "  ")
+    if change.back_from:
+        when = local_time(datetime.fromisoformat(change.back_from), "UTC")
+        lines += wrap(text("body.cause_back_since", time=when), "  ")
+    return lines
+
+
+def _cause_data(change: CauseChange) -> dict[str, Any]:
+    return {
+        "cause": change.cause,
+        "change": _what(change),
+        "type": change.type,
+        "subtype": change.subtype,
+        "sf_object": change.sf_object,
+        "template": change.template,
+        "open_errors": change.open_errors,
+        "recent_errors": change.recent,
+        "cleared_before": change.back_from,
+    }
+
+
+def cause_alert(
+    text: Text, org: str, changes: list[CauseChange], settings: NotificationSettings
+) -> Message:
+    """Alert mode: the causes that changed state (new, back, growing fast, cleared)."""
+    if len(changes) == 1:
+        [change] = changes
+        subject = text(f"subject.cause_{_what(change)}", cause=_cause_name(text, change), org=org)
+    else:
+        subject = text.count("subject.cause_many", len(changes), org=org)
+    body = [text.count("body.cause_many", len(changes))]
+    for change in changes:
+        body += _cause_lines(text, change, settings)
+    body += ["", *_lines(text("body.cause_hint"))]
+    data = {
+        "org": org,
+        "rule": {"errors": settings.alert_errors, "minutes": settings.alert_minutes},
+        "causes": [_cause_data(c) for c in changes],
+    }
+    return Message("cause_alert", subject, "\n".join(body), data)
+
+
 def _settings_lines(text: Text, settings: NotificationSettings) -> list[str]:
     if not settings.enabled:
         schedule = text("body.settings_off")
@@ -203,6 +278,8 @@ def _settings_lines(text: Text, settings: NotificationSettings) -> list[str]:
     else:
         schedule = text(
             f"body.settings_{settings.frequency}",
+            errors=f"{settings.alert_errors:,}",
+            minutes=settings.alert_minutes,
             time=settings.digest_time,
             zone=settings.timezone,
             weekday=text.weekday(settings.digest_weekday),

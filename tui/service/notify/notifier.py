@@ -10,12 +10,13 @@ A round, under one lock (the background loop and tests never overlap):
    when to try again.
 
 Immediate messages are debounced: errors that arrive together make one message,
-sent once no new error came for :data:`QUIET`, or :data:`MAX_WAIT` after the first
-unannounced one was noticed, whichever is first. With the loop's default 5 s
+sent once no new error came for 20 s, or 45 s after the first unannounced one was
+noticed, whichever is first (:class:`.schedule.Debounce`). With the loop's default 5 s
 interval that is within a minute of the first error.
 
 With notifications off the watermark follows the newest error, so turning them on
-announces what comes next, not the backlog.
+announces what comes next, not the backlog. In alert mode (:mod:`.cause_alerts`) it
+follows the newest error too: that mode speaks of causes, not of each new error.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -38,19 +38,25 @@ from tui.core.models import (
 )
 from tui.service.ledger import Ledger
 from tui.service.notify import compose
+from tui.service.notify.cause_alerts import CauseAlerts
 from tui.service.notify.channels import CHANNELS, Channels
 from tui.service.notify.delivery import DeliveryError, Outgoing
 from tui.service.notify.digest import max_error_id, summarize
+from tui.service.notify.mutes import Mutes
 from tui.service.notify.outbox import Message, Outbox
-from tui.service.notify.schedule import is_digest, latest_slot, next_slot, schedule_key
+from tui.service.notify.schedule import (
+    Debounce,
+    is_digest,
+    latest_slot,
+    next_slot,
+    schedule_key,
+)
 from tui.service.notify.settings import load_settings
 from tui.service.notify.state import DigestState, NotifyState, load_state, save_state
 from tui.service.notify.text import Text
 from tui.service.notify.usage_alerts import UsageFigures, crossing
 from tui.service.usage import UsageLedger
 
-QUIET = timedelta(seconds=20)
-MAX_WAIT = timedelta(seconds=45)
 PRUNE_EVERY = timedelta(days=1)
 DELIVERIES_SHOWN = 20
 log = logging.getLogger("synchealth.notify")
@@ -67,15 +73,6 @@ class NotConfigured(Exception):
         self.reason = reason
 
 
-@dataclass(slots=True)
-class _Pending:
-    """Unannounced errors seen by this process: the newest id, when first and last noticed."""
-
-    top: int
-    first: datetime
-    last: datetime
-
-
 class Notifier:
     def __init__(
         self,
@@ -85,6 +82,7 @@ class Notifier:
         clock: Callable[[], datetime],
         org_name: Callable[[], Awaitable[str]],
         interval: float | None = 5.0,
+        catch_up_causes: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
         self._ledger = ledger
         self._usage = usage
@@ -93,8 +91,11 @@ class Notifier:
         self._org_name = org_name
         self._interval = interval
         self._outbox = Outbox(ledger)
+        self._catch_up_causes = catch_up_causes
+        self._alerts = CauseAlerts()
+        self.mutes = Mutes(ledger, clock)
         self._lock = asyncio.Lock()
-        self._pending: _Pending | None = None
+        self._debounce = Debounce()
         self._pruned_at: datetime | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -145,17 +146,20 @@ class Notifier:
             usage = None
             if settings.enabled:
                 usage = UsageFigures(await self._usage.used(), await self._usage.allocated())
+                if settings.frequency == "alerts" and self._catch_up_causes is not None:
+                    await self._catch_up_causes()  # the cause totals alert mode compares with
             await self._produce(now, settings, usage)
             await self._deliver(now)
             if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
                 await self._outbox.prune(now)
+                await self.mutes.prune(now)
                 self._pruned_at = now
 
     async def _produce(
         self, now: datetime, settings: NotificationSettings, usage: UsageFigures | None
     ) -> None:
         if not settings.enabled or usage is None:
-            self._pending = None
+            self._debounce.reset()
             off = NotifyState(announced_id=await max_error_id(self._ledger.reader))
             if await load_state(self._ledger.reader) == off:
                 return  # nothing to write: no write lock every round while notifications are off
@@ -172,9 +176,12 @@ class Notifier:
                 announced_now = (new.announced_id or 0) > (old.announced_id or 0)
             for message in messages:
                 await self._queue(conn, message, settings, now)
+            if old.alerts and not new.alerts:
+                await CauseAlerts.forget(conn)
+                self._alerts.reset()
             await save_state(conn, old, new)
         if announced_now or not settings.enabled or settings.frequency != "immediate":
-            self._pending = None
+            self._debounce.reset()
 
     async def _compose(
         self,
@@ -195,6 +202,10 @@ class Notifier:
                 summary = await summarize(conn, announced, top)
                 messages.append(compose.immediate(text, org, summary, usage))
                 state = state.but(announced_id=top)
+        elif settings.frequency == "alerts":
+            state = state.but(digest=None, announced_id=top)
+            state, alerts = await self._alert_round(conn, now, settings, state, text, org)
+            messages += alerts
         else:
             state, digest = self._digest_due(now, settings, state)
             if digest is not None:
@@ -212,19 +223,32 @@ class Notifier:
                 state = state.but(usage_level=change.level)
         else:
             state = state.but(usage_level=0)
+        if settings.frequency != "alerts":
+            state = state.but(alerts=False)
         return state, messages
+
+    async def _alert_round(
+        self,
+        conn: aiosqlite.Connection,
+        now: datetime,
+        settings: NotificationSettings,
+        state: NotifyState,
+        text: Text,
+        org: str,
+    ) -> tuple[NotifyState, list[Message]]:
+        if not state.alerts:
+            await self._alerts.baseline(conn, now, settings)
+            return state.but(alerts=True), []
+        muted = await self.mutes.muted(conn, now)
+        changes = await self._alerts.round(conn, now, settings, muted)
+        return state, [compose.cause_alert(text, org, changes, settings)] if changes else []
 
     def _immediate_due(self, now: datetime, announced: int, top: int) -> bool:
         """Debounce: true once the new errors have been quiet, or waited, long enough."""
         if top <= announced:
-            self._pending = None
+            self._debounce.reset()
             return False
-        pending = self._pending
-        if pending is None:
-            self._pending = pending = _Pending(top, now, now)
-        elif pending.top != top:
-            pending.top, pending.last = top, now
-        return now - pending.last >= QUIET or now - pending.first >= MAX_WAIT
+        return self._debounce.due(top, now)
 
     @staticmethod
     def _digest_due(

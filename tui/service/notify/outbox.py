@@ -8,6 +8,10 @@ but the process died before the row was marked; that row is sent again at the
 next start (at least once, never zero times). The Message-ID / ``delivery_id``
 stays the same, so a receiver can drop the repeat.
 
+Alert mode's state changes carry keys (tui/service/notify/cause_alerts.py); the
+outbox keeps the keys it queued (``notify_alert_keys``) as long as the rows, so the
+same change is never queued twice, even if the rest of the notifier's state is lost.
+
 A failed attempt is retried after :data:`BACKOFF`; after :data:`MAX_ATTEMPTS`
 attempts, or at once for a permanent failure, the row is ``failed`` with the reason.
 """
@@ -133,6 +137,31 @@ class Outbox:
         assert cur.lastrowid is not None
         return cur.lastrowid
 
+    @staticmethod
+    async def fresh_keys(conn: aiosqlite.Connection, keys: frozenset[str]) -> frozenset[str]:
+        """The ``keys`` not queued before."""
+        if not keys:
+            return keys
+        known: set[str] = set()
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            async with conn.execute(
+                f"SELECT key FROM notify_alert_keys WHERE key IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ) as cur:
+                known.update(key for (key,) in await cur.fetchall())
+        return keys - known
+
+    @staticmethod
+    async def remember_keys(
+        conn: aiosqlite.Connection, keys: frozenset[str], now: datetime
+    ) -> None:
+        await conn.executemany(
+            "INSERT OR IGNORE INTO notify_alert_keys(key, created) VALUES (?, ?)",
+            [(key, iso(now)) for key in sorted(keys)],
+        )
+
     async def due(self, now: datetime, limit: int = 100) -> list[Row]:
         """Pending rows whose next attempt is due, oldest first."""
         async with self._ledger.reader.execute(
@@ -222,6 +251,9 @@ class Outbox:
             cur = await conn.execute(
                 "DELETE FROM notify_outbox WHERE status != 'pending' AND created < ?",
                 (iso(now - KEEP),),
+            )
+            await conn.execute(
+                "DELETE FROM notify_alert_keys WHERE created < ?", (iso(now - KEEP),)
             )
             return cur.rowcount
 

@@ -1,4 +1,5 @@
-"""When digests are due: pure functions of the settings and a moment.
+"""When messages are due: digests by the schedule (pure functions of the settings and
+a moment), immediate messages and alerts by :class:`Debounce`.
 
 A *slot* is one scheduled digest time: every day (daily) or every
 ``digest_weekday`` (weekly) at ``digest_time`` in ``timezone``, as an aware UTC
@@ -9,6 +10,7 @@ new offset, a repeated 01:30 happens the first time.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,6 +18,31 @@ from tui.core.models import NotificationSettings
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
 _DAY = timedelta(days=1)
+QUIET = timedelta(seconds=20)
+MAX_WAIT = timedelta(seconds=45)
+
+
+class Debounce:
+    """What arrives together makes one message: due once what is pending stayed the same
+    for :data:`QUIET`, or :data:`MAX_WAIT` after it was first noticed, whichever is first.
+
+    Kept in memory: after a restart the wait starts again (nothing is lost, the
+    notifier's state in the ledger still says what was not announced).
+    """
+
+    def __init__(self) -> None:
+        self._what: Hashable | None = None
+        self._first = self._last = datetime.min.replace(tzinfo=UTC)
+
+    def due(self, what: Hashable, now: datetime) -> bool:
+        if self._what is None:
+            self._what, self._first, self._last = what, now, now
+        elif self._what != what:
+            self._what, self._last = what, now
+        return now - self._last >= QUIET or now - self._first >= MAX_WAIT
+
+    def reset(self) -> None:
+        self._what = None
 
 
 def is_digest(settings: NotificationSettings) -> bool:

@@ -6,6 +6,8 @@ transaction that queues a message, so watermarks and the outbox never disagree.
 - ``digest``: the schedule it was made under, the last slot handled and the start
   of the period the next digest covers.
 - ``usage_level``: the highest usage threshold (percent) currently crossed, 0 if none.
+- ``alerts``: whether alert mode has recorded the causes (``notify_causes``) it
+  compares with; false while it is off.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class NotifyState:
     announced_id: int | None = None
     digest: DigestState | None = None
     usage_level: int = 0
+    alerts: bool = False
 
     def but(self, **changes: object) -> NotifyState:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -50,6 +53,7 @@ async def load_state(conn: aiosqlite.Connection) -> NotifyState:
             datetime.fromisoformat(digest["since"]),
         ),
         usage_level=raw.get("usage_level", 0),
+        alerts=raw.get("alerts", False),
     )
 
 
@@ -59,6 +63,7 @@ async def save_state(conn: aiosqlite.Connection, old: NotifyState, new: NotifySt
         "announced_id": (old.announced_id, new.announced_id),
         "digest": (_digest(old.digest), _digest(new.digest)),
         "usage_level": (old.usage_level, new.usage_level),
+        "alerts": (old.alerts, new.alerts),
     }
     changed = [(key, orjson.dumps(n).decode()) for key, (o, n) in values.items() if o != n]
     if changed:

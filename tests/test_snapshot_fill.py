@@ -1,0 +1,276 @@
+"""The first fill from ``GET /v1/snapshot``: the endpoint, consistency with the change feed
+(changes made while the snapshot is read are neither lost nor doubled), a snapshot cut
+short, a service without the endpoint. Real service, real ledger and cache files."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from tests.conftest import DEMO_SIZE
+from tui.core.models import ERROR_COLUMNS
+from tui.data.cache import ROW_COLUMNS, ViewFilter
+from tui.data.session import DataSession, FillProgress
+from tui.embedded import LEDGER_NAME, open_data_session
+
+
+def ledger_rows(data_dir: Path) -> list[tuple]:
+    """Every error of the service's ledger, as the cache stores it (fields joined)."""
+    with sqlite3.connect(data_dir / LEDGER_NAME) as conn:
+        got = conn.execute(f"SELECT {ROW_COLUMNS} FROM errors ORDER BY id").fetchall()
+    at = ROW_COLUMNS.split(", ").index("fields")
+    return [(*r[:at], ";".join(orjson.loads(r[at])), *r[at + 1 :]) for r in got]
+
+
+async def cache_rows(session: DataSession) -> list[tuple]:
+    return list(
+        await session.cache._r.execute_fetchall(f"SELECT {ROW_COLUMNS} FROM errors ORDER BY id")
+    )
+
+
+async def open_session(env: dict[str, Path], chunk: int = 500) -> DataSession:
+    session = await open_data_session(cache_path=env["cache_file"], demo_size=DEMO_SIZE)
+    session.snapshot_chunk = chunk
+    return session
+
+
+async def get_snapshot(session: DataSession, **params: Any) -> httpx.Response:
+    return await session.client._http.get("/v1/snapshot", params=params)
+
+
+async def test_the_snapshot_streams_every_error_by_id_with_its_cursor(synchealth_env) -> None:
+    session = await open_session(synchealth_env)
+    try:
+        answer = await get_snapshot(session, after=0, limit=DEMO_SIZE)
+        counted = await get_snapshot(session, after=0, limit=1, count=1)
+        assert orjson.loads(counted.content.splitlines()[0])["remaining"] == DEMO_SIZE
+        assert answer.status_code == 200
+        assert answer.headers["content-type"] == "application/x-ndjson"
+        lines = answer.content.splitlines()
+        header, trailer = orjson.loads(lines[0]), orjson.loads(lines[-1])
+        rows = [r for line in lines[1:-1] for r in orjson.loads(line)]
+        with sqlite3.connect(synchealth_env["data"] / LEDGER_NAME) as conn:
+            top = conn.execute("SELECT max(seq) FROM errors").fetchone()[0]
+        assert header == {"columns": list(ERROR_COLUMNS), "cursor": top, "remaining": None}
+        assert [r[0] for r in rows] == sorted(r[0] for r in rows) and len(rows) == DEMO_SIZE
+        assert trailer == {"end": True, "last_id": rows[-1][0], "has_more": False}
+        assert isinstance(rows[0][ERROR_COLUMNS.index("fields")], list)
+
+        part = await get_snapshot(session, after=rows[9][0], limit=5, count=1)
+        lines = part.content.splitlines()
+        got = [r for line in lines[1:-1] for r in orjson.loads(line)]
+        assert got == rows[10:15]
+        assert orjson.loads(lines[0])["remaining"] == DEMO_SIZE - 10
+        assert orjson.loads(lines[-1]) == {"end": True, "last_id": rows[14][0], "has_more": True}
+    finally:
+        await session.close()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"after": -1},
+        {"after": "x"},
+        {"limit": 0},
+        {"limit": 50_001},
+        {"limit": "1e3"},
+        {"count": 2},
+    ],
+)
+async def test_bad_snapshot_parameters_are_a_422_that_says_why(synchealth_env, params) -> None:
+    session = await open_session(synchealth_env)
+    try:
+        answer = await get_snapshot(session, **params)
+        assert answer.status_code == 422
+        error = answer.json()["error"]
+        assert error["code"] == "invalid_parameter" and next(iter(params)) in error["message"]
+    finally:
+        await session.close()
+
+
+async def test_changes_made_while_the_snapshot_is_read_are_neither_lost_nor_doubled(
+    synchealth_env,
+) -> None:
+    """Records resolved between chunks, before and after the chunk holding them: the
+    fill ends with exactly the ledger's rows, and later refreshes move nothing."""
+    session = await open_session(synchealth_env)
+    with sqlite3.connect(synchealth_env["data"] / LEDGER_NAME) as conn:
+        picks = conn.execute(
+            "SELECT object_type, record_id, min(id) FROM errors WHERE status = 'open' AND "
+            "direction = 'to_salesforce' GROUP BY object_type, record_id "
+            "HAVING max(last_seen) < '2025-06-16T09:00:00Z' AND (SELECT count(*) FROM errors o "
+            "WHERE o.record_id = errors.record_id AND o.object_type = errors.object_type "
+            "AND o.direction <> 'to_salesforce') = 0 ORDER BY min(id)"
+        ).fetchall()
+    early, late = picks[0], picks[-1]  # in the first chunk, in a later one
+    assert early[2] < 500 < late[2]
+    snapshot, chunks = session.client.snapshot, []
+
+    async def snapshot_then_change(after: int, limit: int, **kw: Any) -> Any:
+        chunk = await snapshot(after, limit, **kw)
+        chunks.append(chunk)
+        if len(chunks) == 1:  # the record of the first chunk and one not sent yet
+            items = [
+                {"outcome": "synced", "object_type": ot, "record_id": rid,
+                 "occurred_at": "2025-06-16T09:10:00Z"}
+                for ot, rid, _ in (early, late)
+            ]  # fmt: skip
+            answer = await session.client._http.post("/v1/errors", json={"errors": items})
+            assert answer.status_code == 200 and answer.json()["resolved"] >= 2
+        return chunk
+
+    session.client.snapshot = snapshot_then_change  # type: ignore[method-assign]
+    try:
+        result = await session.refresh()
+        assert result.online and len(chunks) == DEMO_SIZE // 500
+        assert await cache_rows(session) == ledger_rows(synchealth_env["data"])
+        resolved = ViewFilter(status="resolved", record_id=early[1])
+        assert await session.count(resolved) >= 1
+        assert await session.count(ViewFilter(record_id=late[1])) == 0
+        opened = sum(1 for r in ledger_rows(synchealth_env["data"]) if r[-1] == "open")
+        assert sum(c.errors for c in await session.type_counts()) == opened
+        again = await session.refresh()
+        assert again.online and again.changed == 0
+    finally:
+        await session.close()
+
+
+async def test_a_fill_killed_mid_snapshot_resumes_after_the_last_chunk(synchealth_env) -> None:
+    session = await open_session(synchealth_env)
+    seen: list[FillProgress] = []
+    snapshot, asked = session.client.snapshot, []
+
+    async def dies_at_the_third_chunk(after: int, limit: int, **kw: Any) -> Any:
+        asked.append(after)
+        if len(asked) == 3:
+            raise asyncio.CancelledError  # the process is killed while the chunk is read
+        return await snapshot(after, limit, **kw)
+
+    session.client.snapshot = dies_at_the_third_chunk  # type: ignore[method-assign]
+    session.on_fill = seen.append
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            await session.refresh()
+        stored = await session.cache.row_count()
+        assert stored == 1000  # the two chunks whose transactions committed
+        assert session.cache.filling and await session.cache.cursor() == 0
+    finally:
+        await session.close()
+
+    session = await open_session(synchealth_env)  # the restart
+    try:
+        state = await session.cache.snapshot_state()
+        assert state is not None and session.cache.filling
+        assert await session.count(ViewFilter()) == 0  # cards and grid agree: both empty
+        assert sum(c.errors for c in await session.type_counts()) == 0
+        snapshot, asked = session.client.snapshot, []
+
+        async def recording(after: int, limit: int, **kw: Any) -> Any:
+            asked.append(after)
+            return await snapshot(after, limit, **kw)
+
+        session.client.snapshot = recording  # type: ignore[method-assign]
+        seen.clear()
+        session.on_fill = seen.append
+        result = await session.refresh()
+        assert result.online and asked[0] == state[1]  # on after the last stored id
+        assert seen[0].done == stored and seen[-1].done == DEMO_SIZE == seen[-1].total
+        assert await cache_rows(session) == ledger_rows(synchealth_env["data"])
+        assert not session.cache.filling and await session.cache.snapshot_state() is None
+        opened = sum(1 for r in ledger_rows(synchealth_env["data"]) if r[-1] == "open")
+        assert await session.count(ViewFilter()) == opened
+        assert sum(c.errors for c in await session.type_counts()) == opened
+    finally:
+        await session.close()
+
+
+class CutShort(httpx.AsyncBaseTransport):
+    """The service's transport, with the trailer of the second snapshot answer lost."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner, self.snapshots = inner, 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        answer = await self.inner.handle_async_request(request)
+        if request.url.path != "/v1/snapshot":
+            return answer
+        self.snapshots += 1
+        body = await answer.aread()
+        if self.snapshots == 2:
+            body = body[: body.rstrip(b"\n").rfind(b"\n") + 1]
+        return httpx.Response(answer.status_code, headers=answer.headers, content=body)
+
+
+async def test_a_snapshot_cut_short_stores_nothing_of_it_and_the_next_refresh_goes_on(
+    synchealth_env,
+) -> None:
+    session = await open_session(synchealth_env)
+    transport = CutShort(session._owned.transport)
+    session.client._http._transport = transport
+    try:
+        result = await session.refresh()
+        assert not result.online and "cut short" in (result.error or "")
+        assert await session.cache.row_count() == 500  # the first chunk, whole
+        result = await session.refresh()
+        assert result.online
+        assert await cache_rows(session) == ledger_rows(synchealth_env["data"])
+    finally:
+        await session.close()
+
+
+def test_an_unreadable_snapshot_is_refused_with_the_reason() -> None:
+    from tui.data.snapshot import parse_snapshot
+
+    for body in (b"", b'{"columns": []}\n', b"not json\n[]\n{}\n", b'{}\n{"end": true}\n'):
+        with pytest.raises(ValueError):
+            parse_snapshot(body)
+
+
+async def test_a_service_without_the_snapshot_is_filled_from_the_feed(synchealth_env) -> None:
+    session = await open_session(synchealth_env)
+
+    class NoSnapshot(httpx.AsyncBaseTransport):
+        def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+            self.inner = inner
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path == "/v1/snapshot":  # a service from before the endpoint
+                body = {"error": {"code": "not_found", "message": "There is no endpoint."}}
+                return httpx.Response(404, json=body)
+            return await self.inner.handle_async_request(request)
+
+    session.client._http._transport = NoSnapshot(session._owned.transport)
+    session.page_size = 250
+    session.cache.bulk_threshold = 250
+    try:
+        result = await session.refresh()
+        assert result.online and result.changed == DEMO_SIZE
+        assert await cache_rows(session) == ledger_rows(synchealth_env["data"])
+    finally:
+        await session.close()
+
+
+async def test_a_ledger_that_cannot_be_read_ends_the_snapshot_without_a_trailer(
+    tmp_path: Path,
+) -> None:
+    """The status line is sent before the rows: a failure leaves an answer the client
+    refuses as cut short, never a 500 nor rows that look whole."""
+    from tui.data.snapshot import parse_snapshot
+    from tui.service.snapshot import snapshot_lines
+
+    missing = [line async for line in snapshot_lines(tmp_path / "none.sqlite3", 0, 10)]
+    assert missing == []
+    broken = tmp_path / "broken.sqlite3"
+    with sqlite3.connect(broken) as conn:
+        conn.execute("CREATE TABLE errors (id INTEGER PRIMARY KEY, seq INTEGER)")
+        conn.execute("INSERT INTO errors VALUES (1, 1)")  # no columns to make rows of
+    lines = [line async for line in snapshot_lines(broken, 0, 10, count=True)]
+    assert len(lines) == 1 and orjson.loads(lines[0])["remaining"] == 1
+    with pytest.raises(ValueError, match="no header or no trailer"):
+        parse_snapshot(b"".join(lines))
