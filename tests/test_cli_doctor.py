@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 
@@ -52,6 +53,19 @@ def test_json_is_the_report_with_the_cache_check(
         "Account", "Contact", "Lead", "Opportunity", "Task",
     }  # fmt: skip
     assert body["salesforce_calls"] == 2 + 5
+    lead = next(c for c in body["checks"] if c["subject"] == "Lead")
+    (read_only,) = lead["found_codes"]
+    assert read_only["code"] == "access.field_read_only"
+    assert read_only["params"]["field"] == "Lead_Score__c"
+    assert (
+        lead["found"]
+        == f"Lead_Score__c is read-only ({read_only['params']['count']:,} open errors)"
+    )
+    assert lead["fix_codes"] == [
+        {"code": "access.field_security", "params": {"fields": ["Lead.Lead_Score__c"]}}
+    ]
+    cache = body["checks"][-1]
+    assert [p["code"] for p in cache["found_codes"]] == ["cache.sound"]
 
 
 def test_japanese_names_and_statuses(
@@ -59,9 +73,20 @@ def test_japanese_names_and_statuses(
 ) -> None:
     assert main(["doctor", "--lang", "ja", "--demo-size", str(DEMO_SIZE)]) == 1
     out = capsys.readouterr().out
-    assert "異常  連携ユーザーのアクセス権 (Lead)" in out
-    assert "正常  Salesforce へのサインイン" in out
+    assert "異常  Salesforce連携のユーザーのアクセス権 (Lead)" in out
+    assert "正常  Salesforce へのサインイン: Salesforceにサインインしています。" in out
     assert "3 件のチェックが失敗しました。" in out
+    # the findings and fixes too, from the codes: Lead_Score__c is read-only in the demo
+    lead = out[out.index("(Lead): ") :].splitlines()
+    assert re.fullmatch(
+        r"\(Lead\): Lead_Score__c は読み取り専用です（未解決のエラー [\d,]+ 件）。", lead[0]
+    )
+    assert lead[1].startswith(
+        "      対処：Salesforceの[設定]で、項目レベルセキュリティの Lead.Lead_Score__c"
+    )
+    assert "DailyApiRequests：Salesforceによって制限 15,000 回のうち" in out
+    assert "キャッシュ " in out and "は正常です。" in out
+    assert "read-only" not in out and "signed in" not in out and "the cache" not in out
 
 
 def test_a_service_that_is_not_there_is_red_and_the_cache_still_checked(
@@ -103,3 +128,16 @@ def test_a_console_of_another_version_than_the_service_is_yellow(
     assert service["status"] == "yellow"
     assert service["found"].endswith("; this synchealth is 9.9.9")
     assert "same synchealth version" in service["fix"]
+
+
+def test_the_consoles_own_checks_speak_japanese_too(
+    synchealth_env: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    assert main(["doctor", "--lang", "ja", "--url", url]) == 1
+    service, fix, cache, cache_fix = capsys.readouterr().out.splitlines()[:4]
+    assert service.startswith("異常  Sync Health サービス: Sync Healthサービスに接続できません：")
+    assert fix.startswith("      対処：サービスを起動する（synchealth serve）か、--url と")
+    assert cache.startswith("注意  ローカルキャッシュ: キャッシュ ")
+    assert cache.endswith("はまだ一度もサービスから取得されていません。")
+    assert cache_fix == "      対処：一度サービスに接続してください（サービスのチェックを参照）。"

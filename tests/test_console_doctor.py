@@ -81,6 +81,14 @@ async def test_the_palette_offers_the_doctor_in_japanese(
                 pilot, lambda: isinstance(app.screen, DoctorScreen) and app.screen.report
             )
             lines = shown(app.screen)
-        assert any(line.startswith("異常 連携ユーザーのアクセス権 (Lead): ") for line in lines)
+        lead = next(line for line in lines if "(Lead): " in line)
+        assert lead.startswith(
+            "異常 Salesforce連携のユーザーのアクセス権 (Lead): Lead_Score__c は読み取り専用です（"
+        )
+        assert "\n対処：Salesforceの[設定]で、項目レベルセキュリティの Lead.Lead_Score__c" in lead
+        assert lines[0].startswith("正常 Sync Health サービス: Sync Healthサービス ")
+        assert lines[-1].startswith("正常 ローカルキャッシュ: キャッシュ ")
+        english = ("read-only", "signed in", "the cache", "Fix:", "answers")
+        assert not [line for line in lines if any(word in line for word in english)]
     finally:
         i18n.set_lang("en")

@@ -83,7 +83,7 @@ async def test_access_names_read_only_hidden_fields_and_unseen_objects(env: Noti
     assert lead["found"] == "Lead_Score__c is read-only (2 open errors)"
     assert "Lead.Lead_Score__c" in lead["fix"] and "field-level security" in lead["fix"]
     assert contact["status"] == "red"
-    assert contact["found"] == "Shoe_Size__c is not visible (1 open errors)"
+    assert contact["found"] == "Shoe_Size__c is not visible (1 open error)"
     assert widget["status"] == "red" and "cannot see Widget__c" in widget["found"]
     assert "Read and Edit on Widget__c" in widget["fix"]
     assert body["salesforce_calls"] == 2 + 3  # one describe per object
@@ -192,7 +192,7 @@ async def test_the_retry_policy_is_named_on_and_paused_when_over_its_ceiling(
     assert answer.status_code == 200, answer.text
     on = one((await env.client.get("/v1/doctor")).json(), "retry_policy")
     assert on["status"] == "green"
-    assert on["found"].startswith("automatic retries are on: every 30 min up to 10 attempts")
+    assert on["found"].startswith("automatic retries are on; every 30 min up to 10 attempts")
     await env.service.ledger.set_setting(
         "retry_state", {"paused": True, "since": "2025-03-10T12:00:00+00:00"}
     )

@@ -21,7 +21,7 @@ def test_both_languages_have_the_same_keys_and_placeholders() -> None:
     assert en, "no console strings found"
     assert {_unplural(k) for k in en} == {_unplural(k) for k in ja}
     for key, text in en.items():
-        twin = ja.get(key) or ja[f"{_unplural(key)}.other"]
+        twin = ja[key] if key in ja else ja[f"{_unplural(key)}.other"]
         assert set(PLACEHOLDER.findall(text)) == set(PLACEHOLDER.findall(twin)), key
 
 

@@ -19,7 +19,7 @@ import tomllib
 from functools import cache
 from importlib import resources
 
-from tui.core.lang import LANGS, Lang, plural_form
+from tui.core.lang import LANGS, Lang, fill
 from tui.core.tomlfile import flatten_strings
 
 _current: Lang = "en"
@@ -52,19 +52,10 @@ def t(key: str, /, **values: object) -> str:
     An int ``count`` picks the plural form of a string that has them and is written with
     thousands separators; any other ``count`` gets the ``other`` form.
     """
-    count = values.get("count")
-    number = count if isinstance(count, int) and not isinstance(count, bool) else None
-    if number is not None:
-        values["count"] = f"{number:,}"
     for lang in (_current, "en"):
-        table = strings(lang)
-        forms = [key]
-        if number is not None:
-            forms.append(f"{key}.{plural_form(lang, number)}")
-        forms.append(f"{key}.other")
-        text = next((table[name] for name in forms if name in table), None)
+        text = fill(strings(lang), key, lang, values)
         if text is not None:
-            return text.format(**values) if values else text
+            return text
     return key
 
 

@@ -2,7 +2,9 @@
 
 The checks that need Salesforce run in the service (``GET /v1/doctor``); this command
 shows them, adds the local cache's, and exits 1 when any check is red (0 otherwise).
-``--json`` prints the report as the API gives it, with the cache check added.
+The text is in the session's language (``--lang``), put into words from each check's
+codes; ``--json`` prints the report as the API gives it (English ``found`` and ``fix``
+with their ``found_codes`` and ``fix_codes``), with the cache check added.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="also send a test message on each enabled notification channel",
     )
-    parser.add_argument("--lang", choices=("en", "ja"), help="language of the check names")
+    parser.add_argument(
+        "--lang", choices=("en", "ja"), help="language of the checks' names, findings and fixes"
+    )
     add_service_arguments(parser)
 
 
@@ -40,15 +44,16 @@ def render(report: Any) -> str:
     """The report as text lines: status, check, subject, what was found, the fix."""
     from rich.cells import set_cell_size
 
-    from tui.data.doctor import worst
+    from tui.data.doctor import fix_text, found_text, worst
     from tui.i18n import t
 
     lines = []
     for c in report.checks:
         name = t(f"doctor.check.{c.id}") + (f" ({c.subject})" if c.subject else "")
-        lines.append(f"{set_cell_size(t(f'doctor.status.{c.status}'), 5)} {name}: {c.found}")
-        if c.fix:
-            lines.append(f"      {t('doctor.fix', fix=c.fix)}")
+        status = set_cell_size(t(f"doctor.status.{c.status}"), 5)
+        lines.append(f"{status} {name}: {found_text(c)}")
+        if fix := fix_text(c):
+            lines.append(f"      {t('doctor.fix', fix=fix)}")
     verdict = worst(report)
     count = sum(c.status == verdict for c in report.checks)
     lines.append(t(f"doctor.summary_{verdict}", count=count))

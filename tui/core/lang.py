@@ -54,3 +54,22 @@ def counted(n: int, noun: str) -> str:
     For the service's and the command line's messages, which are English only.
     """
     return f"{n:,} {noun}{'' if plural_form('en', n) == 'one' else 's'}"
+
+
+def fill(table: Mapping[str, str], key: str, lang: Lang, values: dict[str, object]) -> str | None:
+    """String ``key`` of ``table`` with ``values`` filled in; None when the table lacks it.
+
+    An int ``count`` picks the plural form (``key.one`` / ``key.other``) and is written
+    with thousands separators.
+    """
+    count = values.get("count")
+    number = count if isinstance(count, int) and not isinstance(count, bool) else None
+    forms = [key]
+    if number is not None:
+        values = {**values, "count": f"{number:,}"}
+        forms.append(f"{key}.{plural_form(lang, number)}")
+    forms.append(f"{key}.other")
+    text = next((table[name] for name in forms if name in table), None)
+    if text is None:
+        return None
+    return text.format(**values) if values else text

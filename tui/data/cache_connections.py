@@ -47,6 +47,8 @@ class CacheConnections:
         self.busy_timeout = busy_timeout
         #: Set when the file had to be moved aside and rebuilt; says where it went.
         self.notice: str | None = None
+        #: Why the cache file was found damaged and moved aside (with ``notice``).
+        self.damage: str | None = None
         #: Where the damaged file went, when it was moved aside.
         self.moved_to: Path | None = None
         self._writer: aiosqlite.Connection | None = None
@@ -121,6 +123,7 @@ class CacheConnections:
             if kind != "corrupt":
                 raise CacheError(f"Cannot open the cache file {self.path}: {exc}") from exc
             self.moved_to = move_aside(self.path)
+            self.damage = str(exc)
             self.notice = damaged_notice(exc, self.moved_to)
             try:
                 await self._open_checked()
@@ -202,6 +205,7 @@ class CacheConnections:
         await self._close_connections()
         reason = "a read failed: database disk image is malformed"
         self.moved_to = move_aside(self.path)
+        self.damage = reason
         self.notice = damaged_notice(reason, self.moved_to)
         try:
             await self._open_checked()

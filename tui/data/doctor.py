@@ -13,9 +13,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tui import __version__
-from tui.core.models import DoctorCheck, DoctorReport
+from tui.core.doctor_words import check, in_english, phrased, say
+from tui.core.models import DoctorCheck, DoctorReport, Phrase
 from tui.data.client_errors import ServiceError, ServiceUnauthorized
 from tui.data.session import DataSession
+from tui.i18n import current_lang, strings
 
 #: A cache older than this is yellow: the console shows figures that old.
 STALE_CACHE = timedelta(minutes=10)
@@ -27,31 +29,60 @@ def worst(report: DoctorReport) -> str:
     return next((s for s in ("red", "yellow") if s in statuses), "green")
 
 
+def _said(phrases: list[Phrase], english: str) -> str:
+    """The phrases in the session's language; the service's English when it has none
+    (an older service) or one is unknown here (a newer one)."""
+    if not phrases:
+        return english
+    lang = current_lang()
+    text = phrased(phrases, strings(lang), lang)
+    return english if text is None else text
+
+
+def found_text(check: DoctorCheck) -> str:
+    """What the check found, in the session's language."""
+    return _said(check.found_codes, check.found)
+
+
+def fix_text(check: DoctorCheck) -> str:
+    """What to do about it, in the session's language ('' when nothing)."""
+    return _said(check.fix_codes, check.fix)
+
+
 async def run_doctor(session: DataSession, send_test: bool = False) -> DoctorReport:
     """The service's checks (or a red one saying why there are none) and the cache's."""
     try:
         report = await session.client.doctor(send_test)
     except ServiceError as exc:
-        fix = (
-            "give the service's token with --token or SYNCHEALTH_TOKEN"
-            if isinstance(exc, ServiceUnauthorized)
-            else "start the service (synchealth serve) or check --url and the profile"
-        )
+        fix = say("service.give_token" if isinstance(exc, ServiceUnauthorized) else "service.start")
+        found = say(f"service.{exc.kind}", detail=exc.detail)
         report = DoctorReport(
             version=__version__,
             as_of=datetime.now(UTC),
-            checks=[DoctorCheck(id="service", status="red", found=exc.message, fix=fix)],
+            checks=[check("service", "red", found, fix)],
             salesforce_calls=0,
         )
     else:
         await session.refresh()
         if report.version != __version__:
-            service = report.checks[0]
-            service.status = "yellow"
-            service.found += f"; this synchealth is {__version__}"
-            service.fix = "run the same synchealth version on the service and the consoles"
+            report.checks[0] = _other_version(report.checks[0])
     report.checks.append(await cache_check(session))
     return report
+
+
+def _other_version(service: DoctorCheck) -> DoctorCheck:
+    """The service's check, yellow: this synchealth is another version than the service.
+    Its English and codes are the service's, then ours (its codes may be newer)."""
+    differs = say("service.version_differs", version=__version__)
+    fix = say("service.same_version")
+    return DoctorCheck(
+        id="service",
+        status="yellow",
+        found=f"{service.found}; {in_english([differs])}",
+        fix=in_english([fix]),
+        found_codes=[*service.found_codes, differs],
+        fix_codes=[fix],
+    )
 
 
 def _quick_check(path: Path) -> str:
@@ -64,38 +95,27 @@ def _quick_check(path: Path) -> str:
 
 async def cache_check(session: DataSession) -> DoctorCheck:
     """The cache file reads back whole, and how old its copy is."""
-    path = session.cache.path
-    rebuild = (
-        "quit the console and run it again: a damaged cache is moved aside and rebuilt "
-        "from the service"
-    )
+    cache = session.cache
+    path = str(cache.path)
+    rebuild = say("cache.rebuild")
     try:
-        verdict = await asyncio.to_thread(_quick_check, path)
+        verdict = await asyncio.to_thread(_quick_check, cache.path)
     except sqlite3.Error as exc:
-        return DoctorCheck(
-            id="cache", status="red", found=f"the cache {path} cannot be read: {exc}", fix=rebuild
-        )
+        return check("cache", "red", [say("cache.unreadable", path=path, detail=str(exc))], rebuild)
     if verdict != "ok":
-        return DoctorCheck(
-            id="cache", status="red", found=f"the cache {path} is damaged: {verdict}", fix=rebuild
-        )
+        return check("cache", "red", [say("cache.damaged", path=path, detail=verdict)], rebuild)
     if session.notice:
-        return DoctorCheck(id="cache", status="yellow", found=session.notice)
+        moved = str(cache.moved_to or "-")
+        return check(
+            "cache", "yellow", [say("cache.rebuilt", moved=moved, detail=cache.damage or "")]
+        )
     refreshed = session.last_refresh
     if refreshed is None:
-        return DoctorCheck(
-            id="cache",
-            status="yellow",
-            found=f"the cache {path} has never been filled from the service",
-            fix="reach the service once (see the service check)",
-        )
+        return check("cache", "yellow", [say("cache.never", path=path)], say("cache.reach"))
     age = datetime.now(UTC) - refreshed
-    found = f"the cache {path} is sound, refreshed {refreshed:%Y-%m-%d %H:%M} UTC"
+    at = f"{refreshed:%Y-%m-%d %H:%M}"
     if age > STALE_CACHE:
-        return DoctorCheck(
-            id="cache",
-            status="yellow",
-            found=f"{found}, {int(age.total_seconds() // 60):,} minutes ago",
-            fix="reach the service (see the service check) to bring the cache up to date",
-        )
-    return DoctorCheck(id="cache", status="green", found=found)
+        minutes = int(age.total_seconds() // 60)
+        found = say("cache.stale", path=path, at=at, count=minutes)
+        return check("cache", "yellow", [found], say("cache.reach_update"))
+    return check("cache", "green", [say("cache.sound", path=path, at=at)])

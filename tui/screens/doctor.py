@@ -1,6 +1,7 @@
 """The doctor's checks screen: the same checks as ``synchealth doctor``, green / yellow /
 red, each with its fix. ``r`` runs them again, ``t`` runs them with a test message on
-each enabled notification channel. What the service reports is data, never markup.
+each enabled notification channel. Findings and fixes are put into the session's
+language from their codes. What the service reports is data, never markup.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from tui.core.models import DoctorCheck, DoctorReport
-from tui.data.doctor import run_doctor, worst
+from tui.data.doctor import fix_text, found_text, run_doctor, worst
 from tui.i18n import t
 from tui.text.safe import clean
 from tui.widgets.prose import Prose
@@ -31,10 +32,10 @@ def check_lines(check: DoctorCheck) -> list[Prose]:
     name = t(f"doctor.check.{check.id}") + (f" ({clean(check.subject)})" if check.subject else "")
     head = Text()
     head.append(f"{t(f'doctor.status.{check.status}')} {name}: ", style="bold")
-    head.append(clean(check.found))
+    head.append(clean(found_text(check)))
     lines = [Prose(head, classes=f"check {check.status}")]
-    if check.fix:
-        lines.append(Prose(t("doctor.fix", fix=clean(check.fix)), classes="fix"))
+    if fix := fix_text(check):
+        lines.append(Prose(t("doctor.fix", fix=clean(fix)), classes="fix"))
     return lines
 
 

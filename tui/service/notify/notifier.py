@@ -58,7 +58,14 @@ log = logging.getLogger("synchealth.notify")
 
 
 class NotConfigured(Exception):
-    """A test send on a channel that cannot send; the message says what to configure."""
+    """A test send on a channel that cannot send; the message says what to configure.
+
+    ``reason`` names the case as a code (the doctor's phrase ``notify.<reason>``).
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class Notifier:
@@ -329,13 +336,14 @@ class Notifier:
     async def test_send(self, channel: Channel) -> TestSendResult:
         """Send a test now, once, whatever the settings' on/off; the exact outcome."""
         if not self.channels.configured(channel):
-            raise NotConfigured(self.channels.missing(channel))
+            raise NotConfigured(self.channels.missing(channel), f"unconfigured_{channel}")
         settings = await load_settings(self._ledger)
         recipients = settings.email.recipients if channel == "email" else []
         if channel == "email" and not recipients:
             raise NotConfigured(
                 "email has no recipients yet: add at least one address to email.recipients "
-                "in the notification settings"
+                "in the notification settings",
+                "no_recipients",
             )
         now = self._clock()
         text = Text(settings.lang)
