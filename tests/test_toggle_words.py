@@ -12,7 +12,7 @@ from tui.widgets.toggles import StateCheckbox, StateRadioButton
 
 SMALL = (80, 24)
 #: keys that open a dialog from the main screen
-DIALOG_KEYS = ["e", "a", "n", "R", "D", "u", "C", "H", "t", "question_mark", "r"]
+DIALOG_KEYS = ["e", "a", "n", "R", "D", "u", "C", "H", "t", "T", "i", "question_mark", "r"]
 
 
 def word_of(switch: Switch) -> str:

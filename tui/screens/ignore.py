@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Button, Input, Label, RadioSet, Static
 
 from tui.core.ignore_models import IgnoreResult
 from tui.data.cache import CacheError
@@ -28,6 +28,7 @@ from tui.i18n import t
 from tui.text.safe import clean
 from tui.text.timefmt import session_zone
 from tui.widgets.prose import Prose
+from tui.widgets.toggles import StateRadioButton
 
 #: The expiry choices, in the order shown: "none" is until unignored, "date" a typed one.
 CHOICES: tuple[str, ...] = ("none", "1d", "7d", "30d", "date")
@@ -74,7 +75,7 @@ class IgnoreScreen(ModalScreen[IgnoreResult | None]):
                 yield Label(Content(t("ignore.expiry")))
                 with RadioSet(id="expiry"):
                     for n, choice in enumerate(CHOICES):
-                        yield RadioButton(
+                        yield StateRadioButton(
                             t(f"ignore.choice_{choice}"), value=n == 0, id=f"expiry-{choice}"
                         )
                 yield Input(placeholder=t("ignore.date_placeholder"), id="until", disabled=True)
