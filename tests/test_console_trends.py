@@ -187,3 +187,26 @@ async def test_the_palette_lists_the_trend_view_and_help_the_gauge_key(
     assert names["Where the API calls go"] == "u"
     assert rows["trends"] == "T"
     assert rows["usage_breakdown"] == "u" and rows["usage.open"] == "⏎"
+
+
+async def test_a_card_shows_no_sparkline_until_the_figures_arrive() -> None:
+    """A big ledger's first catch-up can take minutes; meanwhile an empty line would
+    read as "no new errors", so the card shows none."""
+    from textual.app import App, ComposeResult
+
+    import tui.screens.health as health
+
+    class OneCard(App[None]):
+        CSS_PATH = Path(health.__file__).parent / health.HealthScreen.CSS_PATH
+
+        def compose(self) -> ComposeResult:
+            yield ErrorCard("picklist")
+
+    app = OneCard()
+    async with app.run_test(size=(40, 8)) as pilot:
+        spark = app.query_one(ErrorCard).query_one(Sparkline)
+        assert spark.region.height == 0
+        app.query_one(ErrorCard).set_trend([1, 4, 2])
+        await pilot.pause()
+        assert list(spark.data or []) == [1, 4, 2]
+        assert spark.region.height == 1

@@ -48,10 +48,13 @@ class ErrorCard(Static):
         self.loaded = False
 
     def compose(self) -> ComposeResult:
-        yield Sparkline([], summary_function=max)
+        # hidden until the service's figures arrive: an empty line would read as "none new"
+        yield Sparkline([], summary_function=max, classes="-pending")
 
     def set_trend(self, new_per_day: list[int]) -> None:
-        self.query_one(Sparkline).data = new_per_day
+        spark = self.query_one(Sparkline)
+        spark.data = new_per_day
+        spark.remove_class("-pending")
 
     def set_counts(self, errors: int, records: int, ignored: int = 0) -> None:
         self.errors, self.records, self.ignored, self.loaded = errors, records, ignored, True
