@@ -178,6 +178,30 @@ async def test_a_cause_that_falls_to_zero_is_announced_cleared(
     assert "It had cleared at 2025-03-10 08:11" in body_of(smtp.mailbox.messages[2])
 
 
+async def test_ignoring_a_whole_cause_is_not_announced_cleared(
+    env: NotifyEnv, smtp: SmtpRunning
+) -> None:
+    """Ignored errors are set aside, not fixed: the cause says nothing, not "cleared"."""
+    await alerts(env)
+    await env.report(2, "picklist")
+    await settle(env)
+    assert len(smtp.mailbox.messages) == 1  # the new cause
+    answer = await env.client.post(
+        "/v1/ignores",
+        json={
+            "request_id": "ignore-the-cause",
+            "cause": await cause_of(env, "picklist.restricted_value"),
+            "reason": "the CRM team fixes these next week",
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    assert len(answer.json()["changed"]) == 2
+    await settle(env)
+    env.clock.advance(minutes=30)
+    await settle(env, 120)
+    assert len(smtp.mailbox.messages) == 1, subjects(smtp)
+
+
 async def test_a_cause_fixed_while_the_next_error_fails_does_not_flap(
     env: NotifyEnv, smtp: SmtpRunning
 ) -> None:

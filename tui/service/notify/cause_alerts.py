@@ -99,6 +99,12 @@ async def detect(
         cause, type_, sub, obj, open_errors, sample, was_open, was_surging, cleared_at = row[:9]
         zero_since = row[9]
         is_open = open_errors > 0
+        if was_open and not is_open:
+            # ignored errors are set aside, not fixed: while any is held, no "cleared"
+            (held,) = await _one(
+                conn, "SELECT count(*) FROM ignored_errors WHERE cause = ? LIMIT 1", cause
+            )
+            is_open = held > 0
         recent, first_recent = 0, None
         if is_open:
             recent, first_recent = await _one(
