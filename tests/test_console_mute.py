@@ -20,6 +20,7 @@ from tui import i18n
 from tui.embedded import open_data_session
 from tui.screens.causes import CausesScreen
 from tui.screens.mute import DURATIONS, UNMUTE, MuteScreen, duration_label
+from tui.text.timefmt import in_zone
 
 
 def test_durations_read_as_hours_and_days() -> None:
@@ -61,7 +62,7 @@ async def test_m_mutes_the_cause_for_the_chosen_time_then_unmutes(
         assert (mute.until - mute.muted_at).total_seconds() == 24 * 3600
         table = screen.query_one(DataTable)
         cell = table.get_cell(cause.cause, "muted")
-        assert str(cell) == f"{mute.until:%Y-%m-%d %H:%M}"
+        assert str(cell) == in_zone(mute.until).strftime("%Y-%m-%d %H:%M %Z")  # the user's zone
 
         await pilot.press("m")  # muted: the dialog says until when and offers to unmute
         await wait_ready(pilot, lambda: isinstance(app.screen, MuteScreen))
@@ -135,9 +136,14 @@ async def test_a_refused_mute_says_why_and_changes_nothing(tmp_path: Path) -> No
 
 
 async def test_the_mute_dialog_in_japanese_offers_to_unmute_a_muted_cause() -> None:
+    from zoneinfo import ZoneInfo
+
+    from tui.text.timefmt import set_zone
+
     until = datetime(2025, 3, 11, 9, 0, tzinfo=UTC)
     try:
         i18n.set_lang("ja")
+        set_zone(ZoneInfo("Asia/Tokyo"))  # the user's zone, not UTC (issue 12)
         screen = MuteScreen("Contact: [red]Tier[/]: <value>", until)
         host = Host(screen)
         async with host.run_test(size=(100, 30)) as pilot:
@@ -146,7 +152,7 @@ async def test_the_mute_dialog_in_japanese_offers_to_unmute_a_muted_cause() -> N
             prompts = [str(options.get_option_at_index(i).prompt) for i in range(5)]
             assert prompts == ["1 時間", "8 時間", "1 日間", "7 日間", "今すぐミュートを解除"]
             said = str(screen.query_one("#state", Static).render())
-            assert said == "2025-03-11 09:00（UTC）までミュート中。"
+            assert said == "2025-03-11 18:00 JSTまでミュート中。"
             assert (
                 str(screen.query_one("#cause", Static).render()) == "Contact: [red]Tier[/]: <value>"
             )
@@ -154,4 +160,5 @@ async def test_the_mute_dialog_in_japanese_offers_to_unmute_a_muted_cause() -> N
             await pilot.pause()
     finally:
         i18n.set_lang("en")
+        set_zone(None)
     assert host.result == UNMUTE

@@ -31,6 +31,7 @@ from tui.i18n import t
 from tui.screens.console import Console
 from tui.screens.mute import UNMUTE, MuteScreen
 from tui.text.safe import clean
+from tui.text.timefmt import stamp
 
 if TYPE_CHECKING:
     from tui.data.session import DataSession
@@ -104,7 +105,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
                 Text(f"{cause.open_errors:,}", justify="right"),
                 Text(f"+{cause.new_24h:,}" if cause.new_24h else "", justify="right"),
                 Text(f"{cause.records:,}", justify="right"),
-                Text(f"{cause.last_seen:%Y-%m-%d %H:%M}"),
+                Text(stamp(cause.last_seen)),
                 Text(clean(cause.sf_object)),
                 Text(clean(cause.template.splitlines()[0] if cause.template else "")),
                 self._muted_cell(cause.cause),
@@ -148,7 +149,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
 
     def _muted_cell(self, cause: str) -> Text:
         mute = self.mutes.get(cause)
-        return Text("" if mute is None else f"{mute.until:%Y-%m-%d %H:%M}")
+        return Text("" if mute is None else stamp(mute.until))
 
     def action_mute(self) -> None:
         cause = self.current_cause()
@@ -174,7 +175,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
             else:
                 mute = await self.session.mute_cause(cause, minutes)
                 self.mutes[cause] = mute
-                said = t("mute.muted", until=f"{mute.until:%Y-%m-%d %H:%M}")
+                said = t("mute.muted", until=stamp(mute.until))
         except (ServiceError, CacheError) as exc:
             self.notify(t("mute.failed", message=clean(exc.message)), severity="error")
             return

@@ -20,6 +20,7 @@ from textual.widgets.option_list import Option
 
 from tui.i18n import t
 from tui.text.safe import clean
+from tui.text.timefmt import stamp
 
 #: The durations offered, in minutes: an hour, a working day, a day, a week.
 DURATIONS: tuple[int, ...] = (60, 8 * 60, 24 * 60, 7 * 24 * 60)
@@ -50,7 +51,7 @@ class MuteScreen(ModalScreen[int | None]):
             yield Static(clean(self.cause_name), id="cause", markup=False)
             yield Static(t("mute.intro"), classes="hint", markup=False)
             if self.muted_until is not None:
-                until = f"{self.muted_until:%Y-%m-%d %H:%M}"
+                until = stamp(self.muted_until)
                 yield Static(t("mute.muted_until", until=until), id="state", markup=False)
             options = [Option(duration_label(m), id=str(m)) for m in DURATIONS]
             if self.muted_until is not None:
