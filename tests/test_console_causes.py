@@ -41,10 +41,11 @@ async def test_space_marks_every_open_error_of_the_cause(
         screen = await open_causes(app, pilot, wait_ready)
         cause = await goto(pilot, screen, "picklist.restricted_value", "Contact")
         await pilot.press("space")
-        await wait_ready(pilot, lambda: len(app.marks) == cause.open_errors)
+        # the demo's engine may report more failures of the cause meanwhile: at least these
+        await wait_ready(pilot, lambda: len(app.marks) >= cause.open_errors)
         marked = set(app.marks)
         rows = await app.session.rows(sorted(marked))
-    assert len(marked) == cause.open_errors
+    assert len(marked) >= cause.open_errors and len(rows) == len(marked)
     assert {r.subtype for r in rows.values()} == {"picklist.restricted_value"}
     assert all(r.message.startswith("Contact Tier: ") for r in rows.values())
 
