@@ -17,8 +17,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tests.notify_env import ORG_TOKEN, Clock, NotifyEnv
 from tui import i18n
+from tui.core.doctor_models import DoctorCheck, DoctorReport, Phrase
 from tui.core.doctor_words import PREFIX, codes, in_english, phrased, say
-from tui.core.models import DoctorCheck, DoctorReport, Phrase
 from tui.data.doctor import fix_text, found_text
 from tui.simorg.app import create_simorg
 from tui.simorg.demo import demo_org_state

@@ -15,8 +15,8 @@ from functools import cache
 from importlib import resources
 
 from tui.core.catalog import load_catalog
+from tui.core.doctor_models import CheckStatus, DoctorCheck, Phrase, PhraseValue
 from tui.core.lang import Lang, fill
-from tui.core.models import CheckStatus, DoctorCheck, Phrase, PhraseValue
 from tui.core.tomlfile import flatten_strings
 
 #: Where the phrases are in a table of strings: ``doctor.said.<code>``.

@@ -8,6 +8,10 @@ service cannot be reached or answers a 5xx of its own. A 5xx that reports a Sale
 outcome (``salesforce_*`` codes) is an answer, not a fault, and is never retried.
 The token never appears in a message. The exceptions, and what a failed answer means,
 are in ``tui/data/client_errors.py``.
+
+A little over ~400 lines on purpose: one short method per endpoint, all sharing the
+retry, timeout and decoding rules of ``_request``; its failures already live in
+``client_errors``.
 """
 
 from __future__ import annotations
@@ -24,13 +28,13 @@ import httpx
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from tui.core.doctor_models import DoctorReport
 from tui.core.ignore_models import IgnoreList, IgnoreResult
 from tui.core.lang import counted
 from tui.core.models import (
     ACTOR_HEADER,
     CauseErrors,
     CausePage,
-    DoctorReport,
     Health,
     HistoryPage,
     IngestResult,

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tui import __version__
+from tui.core.doctor_models import DoctorCheck, DoctorReport, Phrase
 from tui.core.doctor_words import check, in_english, phrased, say
-from tui.core.models import DoctorCheck, DoctorReport, Phrase
 from tui.data.client_errors import ServiceError, ServiceUnauthorized
 from tui.data.session import DataSession
 from tui.i18n import current_lang, strings

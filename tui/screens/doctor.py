@@ -17,7 +17,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from tui.core.models import DoctorCheck, DoctorReport
+from tui.core.doctor_models import DoctorCheck, DoctorReport
 from tui.data.doctor import fix_text, found_text, run_doctor, worst
 from tui.i18n import t
 from tui.text.safe import clean

@@ -21,8 +21,9 @@ from typing import Any
 import orjson
 
 from tui import __version__
+from tui.core.doctor_models import DoctorCheck, DoctorReport
 from tui.core.doctor_words import check, say
-from tui.core.models import DoctorCheck, DoctorReport, RetryStatus
+from tui.core.models import RetryStatus
 from tui.service.callcount import counting
 from tui.service.ledger import Ledger
 from tui.service.notify.notifier import NotConfigured, Notifier

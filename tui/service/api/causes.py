@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from tui.core.models import CauseErrors, CausePage, CauseSummary, DoctorRequest
+from tui.core.doctor_models import DoctorRequest
+from tui.core.models import CauseErrors, CausePage, CauseSummary
 from tui.service.api.problems import JSON, ApiProblem
 from tui.service.api.service import Service
 from tui.service.api.table import Call

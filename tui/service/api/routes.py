@@ -10,6 +10,7 @@ the whole API in one list is what lets a reader (and the OpenAPI test) see all o
 
 from __future__ import annotations
 
+from tui.core.doctor_models import DoctorReport, DoctorRequest
 from tui.core.ignore_models import IgnoreList, IgnoreRequest, IgnoreResult, UnignoreRequest
 from tui.core.limits import MAX_ID
 from tui.core.models import (
@@ -17,8 +18,6 @@ from tui.core.models import (
     AllocationUpdate,
     CauseErrors,
     CausePage,
-    DoctorReport,
-    DoctorRequest,
     ErrorPage,
     Health,
     HistoryPage,
