@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -182,6 +182,10 @@ def _checked_expiry(raw: Any, now: datetime) -> datetime | None:
     return moment
 
 
+#: What an ignore or unignore answers (``IgnoreResult`` as a dict).
+Answer = dict[str, Any]
+
+
 class Ignores:
     def __init__(self, ledger: Ledger, causes: CauseIndex, clock: Callable[[], datetime]) -> None:
         self._ledger = ledger
@@ -189,18 +193,7 @@ class Ignores:
         self._clock = clock
 
     async def ignore(self, body: Any, actor: str) -> dict[str, Any]:
-        now = self._clock()
-        ask = parse_ask(body, now, ignore=True)
-        digest = ask.digest("ignore")
-        stored = await self._stored(self._ledger.reader, ask.request_id, digest)
-        if stored is not None:
-            return stored
-        if ask.cause is not None:
-            await self._causes.catch_up()
-        async with self._ledger.transaction() as conn:
-            again = await self._stored(conn, ask.request_id, digest)
-            if again is not None:
-                return again
+        async def step(conn: aiosqlite.Connection, ask: IgnoreAsk, now: datetime) -> Answer:
             rows = await self._targets(conn, ask, ignored_only=False)
             expires = None if ask.expires_at is None else iso(ask.expires_at)
             cur = await conn.execute(
@@ -220,14 +213,31 @@ class Ignores:
             summary = {"errors": len(live), "reason": ask.reason, "expires_at": expires,
                        "cause": ask.cause, "error_ids": result["changed"]}  # fmt: skip
             await Ledger.add_history(conn, now, "ignore", ask.request_id, actor, summary)
-            await self._store(conn, ask.request_id, digest, result, now)
-        await self._causes.catch_up()
-        return result
+            return result
+
+        return await self._once(body, "ignore", step)
 
     async def unignore(self, body: Any, actor: str) -> dict[str, Any]:
+        async def step(conn: aiosqlite.Connection, ask: IgnoreAsk, now: datetime) -> Answer:
+            rows = await self._targets(conn, ask, ignored_only=True)
+            live = [r for r in rows if r[1] == "ignored"]
+            await self._reopen(conn, [r[0] for r in live], "unignore", ask.request_id, actor, now)
+            return self._result(ask.request_id, None, rows, live)
+
+        return await self._once(body, "unignore", step)
+
+    async def _once(
+        self,
+        body: Any,
+        kind: str,
+        step: Callable[[aiosqlite.Connection, IgnoreAsk, datetime], Awaitable[Answer]],
+    ) -> Answer:
+        """Check ``body``, answer a known request_id from its stored result, else run
+        ``step`` in one transaction and store what it answers (the causes caught up around
+        it, so a cause names its errors of now)."""
         now = self._clock()
-        ask = parse_ask(body, now, ignore=False)
-        digest = ask.digest("unignore")
+        ask = parse_ask(body, now, ignore=kind == "ignore")
+        digest = ask.digest(kind)
         stored = await self._stored(self._ledger.reader, ask.request_id, digest)
         if stored is not None:
             return stored
@@ -237,10 +247,7 @@ class Ignores:
             again = await self._stored(conn, ask.request_id, digest)
             if again is not None:
                 return again
-            rows = await self._targets(conn, ask, ignored_only=True)
-            live = [r for r in rows if r[1] == "ignored"]
-            await self._reopen(conn, [r[0] for r in live], "unignore", ask.request_id, actor, now)
-            result = self._result(ask.request_id, None, rows, live)
+            result = await step(conn, ask, now)
             await self._store(conn, ask.request_id, digest, result, now)
         await self._causes.catch_up()
         return result
