@@ -12,28 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import statistics
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from _common import ledger, parse_size
+from _common import ledger, median_ms, parse_size
 
 from tui.core.notify_models import NotificationSettings
 from tui.service.causes import CauseIndex
 from tui.service.ledger import Ledger
 from tui.service.notify.cause_alerts import CauseAlerts, detect
-
-
-async def median_ms(job: Callable[[], Awaitable[object]], runs: int = 5) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        await job()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 async def main(size: int) -> None:
@@ -67,20 +55,20 @@ async def main(size: int) -> None:
                 async with book.transaction() as conn:
                     await detect(conn, now, settings)
 
-            ref = await median_ms(reference)
+            ref, _ = await median_ms(reference, runs=5)
             print(f"reference (count of open errors): {ref:.1f} ms")
-            took = await median_ms(baseline)
+            took, _ = await median_ms(baseline, runs=5)
             async with book.reader.execute("SELECT count(*) FROM notify_causes") as cur:
                 (causes,) = await cur.fetchone()  # type: ignore[misc]
             print(f"entering alert mode ({causes:,} causes): {took:.1f} ms = {took / ref:.3f}x")
-            took = await median_ms(lambda: round_at(quiet))
+            took, _ = await median_ms(lambda: round_at(quiet), runs=5)
             print(f"a quiet round: {took:.1f} ms = {took / ref:.3f}x reference")
             async with book.reader.execute(
                 "SELECT count(*), count(DISTINCT cause) FROM error_causes WHERE first_seen >= ?",
                 ((busy - timedelta(minutes=60)).strftime("%Y-%m-%dT%H:%M:%SZ"),),
             ) as cur:
                 (recent, recent_causes) = await cur.fetchone()  # type: ignore[misc]
-            took = await median_ms(lambda: round_at(busy))
+            took, _ = await median_ms(lambda: round_at(busy), runs=5)
             print(
                 f"a round with {recent:,} errors of {recent_causes:,} causes in the window: "
                 f"{took:.1f} ms = {took / ref:.3f}x reference"

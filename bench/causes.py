@@ -11,25 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from _common import ledger, parse_size
+from _common import ledger, median_ms, parse_size
 
 from tui.service.causes import CauseIndex
 from tui.service.ledger import Ledger
-
-
-async def median_ms(job, runs: int = 5) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        await job()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 async def main(size: int) -> None:
@@ -65,8 +55,8 @@ async def main(size: int) -> None:
             async def page() -> None:
                 await index.page(50, 0)
 
-            ref = await median_ms(reference)
-            took = await median_ms(page)
+            ref, _ = await median_ms(reference, runs=5)
+            took, _ = await median_ms(page, runs=5)
             _, total = await index.page(50, 0)
             print(f"reference (count of open errors): {ref:.0f} ms")
             print(

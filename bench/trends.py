@@ -17,8 +17,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from _common import ledger, parse_size
-from causes import median_ms
+from _common import ledger, median_ms, parse_size
 
 from tui.service import trends
 from tui.service.causes import CauseIndex
@@ -66,7 +65,7 @@ async def main(size: int) -> None:
                 async with reader.execute("SELECT count(*) FROM errors") as cur:
                     await cur.fetchone()
 
-            ref = await median_ms(reference)
+            ref, _ = await median_ms(reference, runs=5)
             print(f"reference (SELECT count(*) FROM errors): {ref:.1f} ms")
             pages = {
                 "400 days, all errors": lambda: trends.trend_page(reader, end, 400, None, None),
@@ -75,7 +74,7 @@ async def main(size: int) -> None:
                 "30 days per type (cards)": lambda: trends.type_trends(reader, end, 30),
             }
             for name, job in pages.items():
-                took = await median_ms(job)
+                took, _ = await median_ms(job, runs=5)
                 print(f"trends page ({name}): {took:.1f} ms = {took / ref:.4f}x reference")
         finally:
             await book.close()
