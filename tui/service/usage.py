@@ -130,11 +130,13 @@ class UsageLedger:
         await self.flush()
         newest = hour_start(self._clock())
         hours = [newest - timedelta(hours=HOURS - 1 - i) for i in range(HOURS)]
-        async with self._ledger.reader.execute(
+        # One aiosqlite job for the statement: a read left open by another task on the
+        # reader would hold an older snapshot, without the calls just flushed.
+        rows = await self._ledger.reader.execute_fetchall(
             "SELECT hour, calls FROM usage_hourly WHERE hour >= ? AND hour <= ?",
             (iso(hours[0]), iso(newest)),
-        ) as cur:
-            calls: dict[str, int] = {h: n for h, n in await cur.fetchall()}
+        )
+        calls: dict[str, int] = {h: n for h, n in rows}
         return [(hour, calls.get(iso(hour), 0)) for hour in hours]
 
     async def breakdown(self) -> list[tuple[str, str, int]]:
@@ -143,12 +145,12 @@ class UsageLedger:
         await self.flush()
         hourly = await self.hourly()
         first = iso(hourly[0][0])
-        async with self._ledger.reader.execute(
+        found = await self._ledger.reader.execute_fetchall(
             "SELECT kind, sobject, sum(calls) FROM usage_calls WHERE hour >= ? AND hour <= ? "
             "GROUP BY kind, sobject",
             (first, iso(hourly[-1][0])),
-        ) as cur:
-            rows = [(kind, sobject, int(calls)) for kind, sobject, calls in await cur.fetchall()]
+        )
+        rows = [(kind, sobject, int(calls)) for kind, sobject, calls in found]
         unrecorded = sum(c for _, c in hourly) - sum(c for _, _, c in rows)
         if unrecorded > 0:
             rows.append(("unrecorded", "", unrecorded))
