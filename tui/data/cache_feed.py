@@ -15,11 +15,13 @@ from typing import Any
 
 import orjson
 
+from tui.core.causes import cause_key
 from tui.core.models import ERROR_COLUMNS
 from tui.data.cache_connections import CacheConnections
 from tui.data.cache_file import CacheError
 from tui.data.cache_schema import FIELDS_AT, INDEXES
 from tui.data.cache_sql import TOUCHED, record_totals_select, totals_selects
+from tui.data.values import CauseRef
 
 _UPSERT = (
     f"INSERT OR REPLACE INTO errors ({', '.join(ERROR_COLUMNS)}) "
@@ -179,6 +181,36 @@ class FeedWrites(CacheConnections):
                 await w.execute("ROLLBACK")
                 raise
         self.filling = False
+
+    async def key_causes(self, cause: CauseRef) -> int:
+        """Give the errors of ``cause``'s subtype and object that have no cause key yet
+        theirs (the service's function, tui/core/causes.py), so the cause filter finds
+        every error of the cause; how many were keyed. A row the feed replaces loses its
+        key (its message may have changed) and is keyed again on the next ask; a cause
+        asked again costs one lookup of its index."""
+        if self.filling:  # no cause index until the first fill is done
+            return 0
+        w = self._w
+        async with self._guard("find the errors of the cause"):
+            await w.execute("BEGIN IMMEDIATE")  # no feed page between the read and the keys
+            try:
+                got = await w.execute_fetchall(
+                    "SELECT id, message FROM errors INDEXED BY errors_cause WHERE cause IS NULL "
+                    "AND subtype = ? AND sf_object = ?",
+                    (cause.subtype, cause.sf_object),
+                )
+                keys: dict[str, str] = {}  # messages repeat: one template each
+                for _, message in got:
+                    if message not in keys:
+                        keys[message] = cause_key(cause.subtype, cause.sf_object, message)
+                await w.executemany(
+                    "UPDATE errors SET cause = ? WHERE id = ?", [(keys[m], i) for i, m in got]
+                )
+                await w.execute("COMMIT")
+            except BaseException:
+                await w.execute("ROLLBACK")
+                raise
+        return len(got)
 
     async def row_count(self) -> int:
         """Rows the cache holds (open or not): a first fill's progress."""

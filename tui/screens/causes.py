@@ -1,8 +1,8 @@
 """Causes: open errors grouped by what went wrong rather than by row (GET /v1/causes).
 
 Each row is a cause: its open errors, records, last seen, object and the message's
-shape. ``enter`` narrows the grid to the cause (its subtype and the longest fixed part
-of its message), ``space`` marks every open error of the cause for a resync, ``i``
+shape. ``enter`` narrows the grid to exactly the errors of the cause (its key, kept per
+row in the console's cache), ``space`` marks every open error of the cause for a resync, ``i``
 ignores the cause (with a reason; the list is read again after), ``m`` mutes its
 alerts for a time (tui/screens/mute.py) or unmutes it. Messages come from
 Salesforce: data, never markup.
@@ -10,7 +10,6 @@ Salesforce: data, never markup.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.console import JustifyMethod
@@ -26,6 +25,7 @@ from textual.widgets import Button, DataTable, Static
 from tui.core.models import CauseSummary
 from tui.core.notify_models import CauseMute
 from tui.data.cache import CacheError, ViewFilter
+from tui.data.values import CauseRef
 from tui.data.client_errors import ServiceError
 from tui.i18n import t
 from tui.screens.console import Console
@@ -35,16 +35,6 @@ from tui.text.timefmt import stamp
 
 if TYPE_CHECKING:
     from tui.data.session import DataSession
-
-_PLACEHOLDER = re.compile(r"'?<(?:id|email|url|value|n)>'?")
-
-
-def fixed_part(template: str) -> str:
-    """The longest stretch of a cause's template without a placeholder: what every
-    message of the cause contains word for word."""
-    parts = [p.strip() for p in _PLACEHOLDER.split(template.splitlines()[0] if template else "")]
-    return max(parts, key=len, default="")
-
 
 class CausesScreen(ModalScreen[ViewFilter | None]):
     """Dismissed with the view that narrows the grid to the chosen cause, or None."""
@@ -130,9 +120,9 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
     def action_choose(self) -> None:
         cause = self.current_cause()
         if cause is not None:
-            self.dismiss(
-                ViewFilter(type=cause.type, subtype=cause.subtype, text=fixed_part(cause.template))
-            )
+            shape = cause.template.splitlines()[0] if cause.template else ""
+            ref = CauseRef(cause.cause, cause.subtype, cause.sf_object, shape)
+            self.dismiss(ViewFilter(type=cause.type, cause=ref))
 
     @work(group="causes-mark", exclusive=True, exit_on_error=False)
     async def action_mark(self) -> None:

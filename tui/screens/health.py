@@ -279,6 +279,10 @@ class HealthScreen(Screen[None]):
             parts.append(type_title(view.type))
         if view.record_id:
             parts.append(t("main.view.record", record=clean(view.record_id)))
+        if view.cause is not None:
+            shape = clean(view.cause.shape)
+            shape = shape if len(shape) <= 60 else shape[:59] + "…"
+            parts.append(t("main.view.cause", object=clean(view.cause.sf_object), shape=shape))
         if view.text:
             parts.append(t("main.view.text", text=clean(view.text)))
         parts.append(
@@ -400,6 +404,8 @@ class HealthScreen(Screen[None]):
                 self.set_view(replace(self.view, text=""))
         elif self.view.record_id:
             self.set_view(replace(self.view, record_id=None))
+        elif self.view.cause is not None:
+            self.set_view(replace(self.view, cause=None))
         elif self.view.type:
             self.set_view(replace(self.view, type=None))
 
