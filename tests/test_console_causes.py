@@ -127,7 +127,7 @@ async def test_the_cause_filter_works_with_the_text_filter_and_speaks_japanese(
             main = app.main_screen
             await wait_ready(pilot, lambda: main.grid.total == cause.open_errors)
             assert "原因: Account「Industry: bad value" in line_of(app)
-            first = (await app.session.rows(list(await app.session.view_ids(main.view))[:1]))
+            first = await app.session.rows(list(await app.session.view_ids(main.view))[:1])
             name = next(iter(first.values())).record_name
             await pilot.press("slash", *name)
             await wait_ready(pilot, lambda: main.view.text == name and main.counted)

@@ -194,10 +194,12 @@ class FeedWrites(CacheConnections):
         async with self._guard("find the errors of the cause"):
             await w.execute("BEGIN IMMEDIATE")  # no feed page between the read and the keys
             try:
-                got = await w.execute_fetchall(
-                    "SELECT id, message FROM errors INDEXED BY errors_cause WHERE cause IS NULL "
-                    "AND subtype = ? AND sf_object = ?",
-                    (cause.subtype, cause.sf_object),
+                got = list(
+                    await w.execute_fetchall(
+                        "SELECT id, message FROM errors INDEXED BY errors_cause "
+                        "WHERE cause IS NULL AND subtype = ? AND sf_object = ?",
+                        (cause.subtype, cause.sf_object),
+                    )
                 )
                 keys: dict[str, str] = {}  # messages repeat: one template each
                 for _, message in got:

@@ -25,8 +25,8 @@ from textual.widgets import Button, DataTable, Static
 from tui.core.models import CauseSummary
 from tui.core.notify_models import CauseMute
 from tui.data.cache import CacheError, ViewFilter
-from tui.data.values import CauseRef
 from tui.data.client_errors import ServiceError
+from tui.data.values import CauseRef
 from tui.i18n import t
 from tui.screens.console import Console
 from tui.screens.mute import UNMUTE, MuteScreen
@@ -35,6 +35,7 @@ from tui.text.timefmt import stamp
 
 if TYPE_CHECKING:
     from tui.data.session import DataSession
+
 
 class CausesScreen(ModalScreen[ViewFilter | None]):
     """Dismissed with the view that narrows the grid to the chosen cause, or None."""
