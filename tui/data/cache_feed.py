@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from tui.core.causes import cause_key
-from tui.core.models import ERROR_COLUMNS
+from tui.core.models import ERROR_COLUMNS, FEED_ROW_COLUMNS
 from tui.data.cache_connections import CacheConnections
 from tui.data.cache_file import CacheError
 from tui.data.cache_schema import FIELDS_AT, INDEXES
@@ -24,18 +24,22 @@ from tui.data.cache_sql import TOUCHED, record_totals_select, totals_selects
 from tui.data.values import CauseRef
 
 _UPSERT = (
-    f"INSERT OR REPLACE INTO errors ({', '.join(ERROR_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(ERROR_COLUMNS))})"
+    f"INSERT OR REPLACE INTO errors ({', '.join(FEED_ROW_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(FEED_ROW_COLUMNS))})"
 )
+_BARE = len(ERROR_COLUMNS)
 
 
 def _join_fields(rows: list[list[Any]]) -> None:
-    """``fields`` of rows from the service (a list of names) joined with ';', in place."""
-    fi = FIELDS_AT
+    """``fields`` of rows from the service (a list of names) joined with ';', in place;
+    a row without its cause key (ERROR_COLUMNS only) gets a null one."""
+    fi, bare = FIELDS_AT, _BARE
     for r in rows:
         value = r[fi]
         if value.__class__ is list:
             r[fi] = ";".join(value)
+        if len(r) == bare:
+            r.append(None)
 
 
 class FeedWrites(CacheConnections):
@@ -45,7 +49,8 @@ class FeedWrites(CacheConnections):
     bulk_threshold = 5000
 
     async def apply_changes(self, rows: list[list[Any]], cursor: int) -> None:
-        """Upsert a page of the change feed (rows in ERROR_COLUMNS order) and store ``cursor``.
+        """Upsert a page of the change feed (rows in FEED_ROW_COLUMNS order, or
+        ERROR_COLUMNS without the cause key) and store ``cursor``.
 
         ``fields`` may arrive as a list; it is joined with ';' in place.
         """
@@ -185,9 +190,11 @@ class FeedWrites(CacheConnections):
     async def key_causes(self, cause: CauseRef) -> int:
         """Give the errors of ``cause``'s subtype and object that have no cause key yet
         theirs (the service's function, tui/core/causes.py), so the cause filter finds
-        every error of the cause; how many were keyed. A row the feed replaces loses its
-        key (its message may have changed) and is keyed again on the next ask; a cause
-        asked again costs one lookup of its index."""
+        every error of the cause; how many were keyed. Rows come with the service's key
+        when its cause index had reached them (tui/service/ledger.py ``CAUSE_OF_ROW``);
+        the others (a ledger not indexed yet, a service from before the key) are keyed
+        here, once, when a view of one of their causes is first read. A cause asked
+        again costs one lookup of its index."""
         if self.filling:  # no cause index until the first fill is done
             return 0
         w = self._w

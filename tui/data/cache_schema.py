@@ -40,7 +40,7 @@ CREATE TABLE errors (
     last_seen   TEXT NOT NULL,
     attempts    INTEGER NOT NULL,
     status      TEXT NOT NULL,
-    cause       TEXT                -- tui/core/causes.py's key; NULL until first asked for
+    cause       TEXT                -- the cause key (tui/core/causes.py) the service sent, or NULL
 );
 -- open errors and distinct CRM records per ('sub', subtype), ('type', type), ('all', ''),
 -- and ignored ones per ('ignored', type): the cards' "+12 ignored"
