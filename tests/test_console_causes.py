@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Static
 from tui import i18n
 from tui.screens.causes import CausesScreen
 from tui.screens.resync import ResyncConfirmScreen
+from tui.text.timefmt import ago
 
 #: Two causes of the demo with one subtype and one message shape, on two objects: a
 #: filter by subtype and message text takes both; the cause filter only its own.
@@ -64,6 +65,9 @@ async def test_enter_filters_the_grid_to_exactly_the_cause(
         twin = await goto(pilot, screen, "picklist.restricted_value", "Lead")
         cause = await goto(pilot, screen, "picklist.restricted_value", "Account")
         assert cause.template == twin.template == INDUSTRY and cause.cause != twin.cause
+        table = screen.query_one(DataTable)
+        first = str(table.get_cell(cause.cause, "first_seen"))
+        assert first == ago(cause.first_seen, app.now()) and first.endswith("ago")
         await pilot.press("enter")
         await wait_ready(pilot, lambda: not isinstance(app.screen, CausesScreen))
         main = app.main_screen

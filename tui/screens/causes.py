@@ -1,11 +1,11 @@
 """Causes: open errors grouped by what went wrong rather than by row (GET /v1/causes).
 
-Each row is a cause: its open errors, records, last seen, object and the message's
-shape. ``enter`` narrows the grid to exactly the errors of the cause (its key, kept per
-row in the console's cache), ``space`` marks every open error of the cause for a resync, ``i``
-ignores the cause (with a reason; the list is read again after), ``m`` mutes its
-alerts for a time (tui/screens/mute.py) or unmutes it. Messages come from
-Salesforce: data, never markup.
+Each row is a cause: its open errors, new in 24 h, records, first seen (how long it has
+been failing) and last seen, object and the message's shape. ``enter`` narrows the grid
+to exactly the errors of the cause (its key, kept per row in the console's cache),
+``space`` marks every open error of the cause for a resync, ``i`` ignores the cause
+(with a reason; the list is read again after), ``m`` mutes its alerts for a time
+(tui/screens/mute.py) or unmutes it. Messages come from Salesforce: data, never markup.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from tui.i18n import t
 from tui.screens.console import Console
 from tui.screens.mute import UNMUTE, MuteScreen
 from tui.text.safe import clean
-from tui.text.timefmt import stamp
+from tui.text.timefmt import ago, stamp
 
 if TYPE_CHECKING:
     from tui.data.session import DataSession
@@ -68,7 +68,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key in ("open", "new", "records", "last_seen", "object", "message"):
+        for key in ("open", "new", "records", "first_seen", "last_seen", "object", "message"):
             justify: JustifyMethod = "right" if key in ("open", "new", "records") else "left"
             table.add_column(Text(t(f"causes.col_{key}"), justify=justify), key=key)
         table.add_column(Text(t("mute.col_muted")), key="muted")
@@ -91,11 +91,13 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
             self.notify(t("mute.mutes_failed", message=clean(exc.message)), severity="warning")
         table = self.query_one(DataTable)
         table.clear()
+        now = cast(Console, self.app).now()
         for cause in page.causes:
             table.add_row(
                 Text(f"{cause.open_errors:,}", justify="right"),
                 Text(f"+{cause.new_24h:,}" if cause.new_24h else "", justify="right"),
                 Text(f"{cause.records:,}", justify="right"),
+                Text(ago(cause.first_seen, now)),
                 Text(stamp(cause.last_seen)),
                 Text(clean(cause.sf_object)),
                 Text(clean(cause.template.splitlines()[0] if cause.template else "")),
