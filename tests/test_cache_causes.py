@@ -7,6 +7,7 @@ NPSP issue 5409): one cause per field and object, whatever the value.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -112,5 +113,22 @@ async def test_a_cache_of_schema_5_is_created_again_with_cause_keys(tmp_path: Pa
         await cache.apply_changes([picklist(1, "Lead", "A")], 1)
         assert await cache.key_causes(ref("Lead")) == 1
         assert await cache.count(ViewFilter(cause=ref("Lead"))) == 1
+    finally:
+        await cache.close()
+
+
+async def test_keying_a_cause_while_a_feed_page_is_stored_loses_neither(tmp_path: Path) -> None:
+    """Both are transactions on the cache's one writer: the second waits for the first
+    (it must not start inside it, nor roll it back on failing)."""
+    cache = await Cache.open(tmp_path / "both.sqlite3")
+    try:
+        await cache.apply_changes([picklist(i, "Lead", f"V{i}") for i in range(1, 21)], 20)
+        page = [picklist(i, "Lead", f"W{i}") for i in range(21, 61)]
+        _, keyed = await asyncio.gather(
+            cache.apply_changes(page, 60), cache.key_causes(ref("Lead"))
+        )
+        assert keyed in (20, 60) and await cache.cursor() == 60
+        await cache.key_causes(ref("Lead"))
+        assert await cache.count(ViewFilter(cause=ref("Lead"))) == 60
     finally:
         await cache.close()

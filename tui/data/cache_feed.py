@@ -56,7 +56,7 @@ class FeedWrites(CacheConnections):
         """
         _join_fields(rows)
         w = self._w
-        async with self._guard("store the service's changes"):
+        async with self._writing, self._guard("store the service's changes"):
             await w.execute("BEGIN IMMEDIATE")
             try:
                 bulk = await self._meta_raw(w, "bulk") == "1"
@@ -102,7 +102,7 @@ class FeedWrites(CacheConnections):
         feed brings every change made since the snapshot began."""
         _join_fields(rows)
         w = self._w
-        async with self._guard("store the service's snapshot"):
+        async with self._writing, self._guard("store the service's snapshot"):
             await w.execute("BEGIN IMMEDIATE")
             try:
                 if rows and await self._meta_raw(w, "bulk") != "1":
@@ -162,7 +162,7 @@ class FeedWrites(CacheConnections):
     async def finish_changes(self) -> None:
         """After a bulk fill: build the secondary indexes and the totals in one go."""
         w = self._w
-        async with self._guard("index the cache"):
+        async with self._writing, self._guard("index the cache"):
             if await self._meta_raw(w, "bulk") != "1":
                 return
             await w.execute("BEGIN IMMEDIATE")
@@ -198,7 +198,7 @@ class FeedWrites(CacheConnections):
         if self.filling:  # no cause index until the first fill is done
             return 0
         w = self._w
-        async with self._guard("find the errors of the cause"):
+        async with self._writing, self._guard("find the errors of the cause"):
             await w.execute("BEGIN IMMEDIATE")  # no feed page between the read and the keys
             try:
                 got = list(
@@ -231,7 +231,7 @@ class FeedWrites(CacheConnections):
         if self.search_ready:
             return
         w = self._w
-        async with self._guard("index the cache for the text filter"):
+        async with self._writing, self._guard("index the cache for the text filter"):
             await w.execute("BEGIN IMMEDIATE")
             try:
                 await w.execute("INSERT INTO errors_fts (errors_fts) VALUES ('rebuild')")
