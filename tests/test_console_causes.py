@@ -52,6 +52,18 @@ async def test_space_marks_every_open_error_of_the_cause(
     assert all(r.message.startswith("Contact Tier: ") for r in rows.values())
 
 
+async def grid_and_service(app: Any, view: Any, cause: str) -> tuple[list[int], set[int]]:
+    """The view's ids and the service's open errors of ``cause``; asked again (after a
+    refresh) if the demo's engine reported a failure of the cause in between."""
+    for _ in range(3):
+        exact = set(await app.session.cause_error_ids(cause))
+        ids = list(await app.session.view_ids(view))
+        if set(ids) == exact:
+            break
+        await app.session.refresh()
+    return ids, exact
+
+
 def line_of(app: Any) -> str:
     return str(app.main_screen.query_one("#view-status", Static).render())
 
@@ -73,10 +85,9 @@ async def test_enter_filters_the_grid_to_exactly_the_cause(
         main = app.main_screen
         view = main.view
         await wait_ready(pilot, lambda: main.grid.total == cause.open_errors and main.counted)
-        ids = list(await app.session.view_ids(view))
+        ids, exact = await grid_and_service(app, view, cause.cause)
         rows = await app.session.rows(ids)
-        exact = set(await app.session.cause_error_ids(cause.cause))
-        assert set(ids) == exact and len(ids) == cause.open_errors
+        assert set(ids) == exact and len(ids) >= cause.open_errors
         assert {(r.sf_object, r.subtype) for r in rows.values()} == {
             ("Account", "picklist.restricted_value")
         }
