@@ -10,6 +10,8 @@ to exactly the errors of the cause (its key, kept per row in the console's cache
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.console import JustifyMethod
@@ -49,10 +51,16 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
         Binding("m", "mute", "Mute the cause's alerts", id="causes.mute"),
     ]
 
-    def __init__(self, session: DataSession, marks: set[int]) -> None:
+    def __init__(
+        self,
+        session: DataSession,
+        marks: set[int],
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         super().__init__(classes="modal")
         self.session = session
         self.marks = marks
+        self._now = now  # the console's clock (a test's fixed one), for "first seen"
         self.causes: list[CauseSummary] | None = None
         self.mutes: dict[str, CauseMute] = {}
 
@@ -91,7 +99,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
             self.notify(t("mute.mutes_failed", message=clean(exc.message)), severity="warning")
         table = self.query_one(DataTable)
         table.clear()
-        now = cast(Console, self.app).now()
+        now = self._now()
         for cause in page.causes:
             table.add_row(
                 Text(f"{cause.open_errors:,}", justify="right"),
