@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
 from textual.widgets import DataTable, Static
 
 from tui import i18n
@@ -100,6 +101,17 @@ async def test_enter_filters_the_grid_to_exactly_the_cause(
         said = line_of(app)
         assert said.startswith("Open errors · cause: Account “Industry: bad value for restr")
         assert f"” · {cause.open_errors} rows · sort: last seen ▼" in said
+
+        # a narrower or wider terminal fits the line again, without another update
+        await pilot.resize_terminal(80, 40)
+        await wait_ready(pilot, lambda: line_of(app) != said)
+        narrow = line_of(app)
+        assert narrow.startswith("Open errors · cause: Account “Industry")
+        assert f"” · {cause.open_errors} rows · sort: last seen ▼" in narrow
+        status = app.main_screen.query_one("#view-status", Static)
+        assert cell_len(narrow) <= status.size.width < cell_len(said)  # the old line would not fit
+        await pilot.resize_terminal(160, 40)
+        await wait_ready(pilot, lambda: line_of(app) == said)
 
         # sorted another way: the same rows
         await pilot.press("s")

@@ -127,6 +127,26 @@ async def test_since_you_last_looked_is_told_on_start(
     assert not any("last looked" in s for s in said)
 
 
+async def test_ignored_errors_are_not_told_as_resolved_since_you_last_looked(
+    make_app: Callable[..., Any], wait_ready: Any, synchealth_env: dict[str, Path]
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_ready(pilot)
+        (cause, *_) = (await app.session.client.causes()).causes
+        done = await app.session.ignore("known bad picklist", None, cause=cause.cause)
+    assert len(done.changed) == cause.open_errors > 0
+    kept = state_file(synchealth_env["cache_file"])
+    totals = orjson.loads(kept.read_bytes())  # kept before the ignore
+    totals["new"] -= 7  # as if 7 errors arrived since
+    kept.write_bytes(orjson.dumps(totals))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_ready(pilot)
+        said = [n.message for n in app._notifications]
+    assert "Since you last looked: 7 new, 0 resolved, 0 recurring." in said
+
+
 async def test_since_you_last_looked_in_japanese(
     make_app: Callable[..., Any], wait_ready: Any, synchealth_env: dict[str, Path]
 ) -> None:

@@ -187,3 +187,62 @@ async def test_an_open_error_whose_cause_changes_moves_only_the_open_counts(
     new = await trends(env, days=1, cause=second)
     assert old["totals"] == {"new": 1, "resolved": 0, "recurring": 0, "open": 0}
     assert new["totals"] == {"new": 0, "resolved": 0, "recurring": 0, "open": 1}
+
+
+async def error_ids(env: NotifyEnv) -> list[int]:
+    body = (await env.client.get("/v1/errors", params={"limit": 100})).json()
+    return sorted(row[0] for row in body["rows"])
+
+
+async def post(env: NotifyEnv, path: str, request_id: str, **body: Any) -> None:
+    answer = await env.client.post(path, json={"request_id": request_id, **body})
+    assert answer.status_code == 200, answer.text
+
+
+async def ignore_two_of_three(env: NotifyEnv) -> list[int]:
+    """Three errors on day 0, the first two ignored on day 1; the clock then on day 2."""
+    await report(env, *(at(tier_failure(n, "Diamond"), T0) for n in (1, 2, 3)))
+    ids = await error_ids(env)
+    env.clock.advance(days=1)
+    await post(env, "/v1/ignores", "i1", error_ids=ids[:2], reason="CRM fix next week")
+    env.clock.advance(days=1)
+    return ids
+
+
+async def test_ignoring_is_not_resolving_and_unignoring_is_not_recurring(env: NotifyEnv) -> None:
+    ids = await ignore_two_of_three(env)
+    day1 = (T0 + timedelta(days=1)).date().isoformat()
+    day2 = env.clock().date().isoformat()
+    await post(env, "/v1/unignore", "u1", error_ids=ids[:1])
+    env.clock.advance(days=1)
+    day3 = env.clock().date().isoformat()
+    await report(env, synced(2, env.clock()))  # the record of the one still ignored syncs
+    body = await trends(env, days=4)
+    assert by_day(body) == {
+        DAY0: (3, 0, 0, 3), day1: (0, 0, 0, 1), day2: (0, 0, 0, 2), day3: (0, 1, 0, 2)
+    }  # fmt: skip
+    assert body["totals"] == {"new": 3, "resolved": 1, "recurring": 0, "open": 2}
+    cause = (await env.client.get("/v1/causes")).json()["causes"][0]["cause"]
+    assert by_day(await trends(env, days=4, cause=cause)) == by_day(body)
+
+
+async def test_figures_that_counted_ignored_as_resolved_are_counted_anew(
+    tmp_path: Path,
+) -> None:
+    env = await NotifyEnv(tmp_path / "ledger.sqlite3", Clock(T0)).start()
+    ids = await ignore_two_of_three(env)
+    expected = await trends(env, days=3)
+    await env.stop()
+    with sqlite3.connect(env.db) as conn:  # as the first counting left it
+        conn.execute("UPDATE trend_days SET resolved = resolved + 2 WHERE day != ''")
+        conn.execute("UPDATE error_causes SET open = 0 WHERE open = -1")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'trends_ready'")
+    await env.start()
+    try:
+        assert await trends(env, days=3) == expected
+        assert expected["totals"] == {"new": 3, "resolved": 0, "recurring": 0, "open": 1}
+        await post(env, "/v1/unignore", "u1", error_ids=ids[:2])  # back: not recurring
+        body = await trends(env, days=3)
+        assert body["totals"] == {"new": 3, "resolved": 0, "recurring": 0, "open": 3}
+    finally:
+        await env.stop()

@@ -161,7 +161,9 @@ class HealthScreen(Screen[None]):
         return self.query_one(ErrorGrid)
 
     def on_resize(self, event: events.Resize) -> None:
-        """Below MIN_SIZE the grid would show no rows: say so instead of an empty list."""
+        """Below MIN_SIZE the grid would show no rows: say so instead of an empty list.
+        The view's words are fitted again once the line has its new width."""
+        self.call_after_refresh(self.update_view_status)
         width, height = event.size
         small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
         self.set_class(small, "-too-small")

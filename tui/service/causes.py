@@ -70,7 +70,7 @@ class CauseIndex:
                     await self._write_keys(conn, rows)
                 else:
                     # Read in the transaction: a backfill may have just been written.
-                    ready = await self._ledger.meta("trends_ready", conn) == "1"
+                    ready = await self._ledger.meta("trends_ready", conn) == trends.COUNTED
                     await self._apply_changes(conn, rows, ready)
                 await conn.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('causes_seq', ?)",
@@ -80,7 +80,7 @@ class CauseIndex:
         if first_run and done:
             async with self._ledger.transaction() as conn:
                 await _sum_totals(conn)
-        await self._trends_kept(await self._ledger.meta("trends_ready") == "1")
+        await self._trends_kept(await self._ledger.meta("trends_ready") == trends.COUNTED)
         return done
 
     async def _trends_kept(self, ready: bool) -> None:
@@ -99,7 +99,7 @@ class CauseIndex:
             await trends.prune(conn, today)
             await conn.executemany(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
-                [("trends_ready", "1"), ("trends_pruned", today.isoformat())],
+                [("trends_ready", trends.COUNTED), ("trends_pruned", today.isoformat())],
             )
 
     @staticmethod
@@ -108,7 +108,7 @@ class CauseIndex:
             "INSERT OR REPLACE INTO error_causes(error_id, cause, seq, open, record_id, "
             "first_seen) VALUES (?, ?, ?, ?, ?, ?)",
             [
-                (i, cause_key(sub, obj, msg), seq, status == "open", rec, first)
+                (i, cause_key(sub, obj, msg), seq, trends.state_of(status), rec, first)
                 for i, seq, _, sub, obj, msg, status, rec, first, _ in rows
             ],
         )
@@ -130,6 +130,7 @@ class CauseIndex:
         per_record: Counter[tuple[str, str]] = Counter()
         seen: dict[str, tuple[Any, ...]] = {}
         tally = trends.TrendTally()
+        today = self._clock().date().isoformat()
         old_types = (
             await _types_of(conn, {old[0] for old in before.values()}) if count_trends else {}
         )
@@ -141,11 +142,12 @@ class CauseIndex:
                     None
                     if old is None
                     else trends.ErrorState(old_types.get(old[0], type_), old[0], old[1]),
-                    trends.ErrorState(type_, cause, status == "open"),
+                    trends.ErrorState(type_, cause, trends.state_of(status)),
                     first[:10],
                     last[:10],
+                    today,
                 )
-            if old is not None and old[1]:
+            if old is not None and old[1] == trends.OPEN:
                 opened[old[0]] -= 1
                 per_record[(old[0], old[2])] -= 1
             if status == "open":
@@ -215,7 +217,7 @@ class CauseIndex:
             rows = await cur.fetchall()
         if not rows:
             return None
-        return [error_id for error_id, is_open in rows if is_open]
+        return [error_id for error_id, state in rows if state == trends.OPEN]
 
     async def _messages(self, ids: list[int]) -> dict[int, str]:
         if not ids:
@@ -283,7 +285,8 @@ async def _sum_totals(conn: aiosqlite.Connection) -> None:
     await conn.execute(
         "INSERT INTO cause_totals(cause, type, subtype, sf_object, open_errors, records, "
         "first_seen, last_seen, sample_error_id) "
-        "SELECT c.cause, e.type, e.subtype, e.sf_object, sum(c.open), 0, min(e.first_seen), "
+        "SELECT c.cause, e.type, e.subtype, e.sf_object, "
+        "sum(CASE WHEN c.open = 1 THEN 1 ELSE 0 END), 0, min(e.first_seen), "
         "max(e.last_seen), min(e.id) FROM error_causes c JOIN errors e ON e.id = c.error_id "
         "GROUP BY c.cause"
     )

@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS error_causes (   -- the cause of each error (tui/serv
     error_id   INTEGER PRIMARY KEY REFERENCES errors(id),
     cause      TEXT NOT NULL,               -- 16 hex digits of subtype, object, message shape
     seq        INTEGER NOT NULL,            -- the error's seq when this row was written
-    open       INTEGER NOT NULL,            -- 1 while the error is open
+    open       INTEGER NOT NULL,            -- 1 open, 0 resolved, -1 ignored (trends.py)
     record_id  TEXT NOT NULL,
     first_seen TEXT NOT NULL
 );

@@ -12,7 +12,13 @@ Days older than :data:`KEEP_DAYS` are folded, once a day, into the series' row o
 ``''``, which keeps the sums (open count, totals since the start) right. A ledger that
 had errors before trends existed is counted once by :func:`backfill` from its rows:
 each error is new on its first day; its attempt history gives the days it was resolved
-and failed again (an error resolved without a history: on its last day).
+and failed again (an error resolved without a history: on its last day), and an error
+ignored now leaves the open count on the day of its ignore.
+
+Ignoring an error is not resolving it: it leaves the open count without counting as
+resolved, comes back to it without counting as recurring, and counts as resolved only if
+its record syncs meanwhile. Figures counted before this was so (``trends_ready`` below
+:data:`COUNTED`) are counted anew by the next catch-up.
 """
 
 from __future__ import annotations
@@ -33,6 +39,17 @@ KEEP_DAYS = 400
 ALL = "all"
 #: ``(new, resolved, recurring, open_delta)`` in this order everywhere.
 _FIGURES = 4
+#: ``meta.trends_ready`` of figures counted the way this module counts (version 1
+#: counted an ignored error as resolved).
+COUNTED = "2"
+#: An error's state as ``error_causes.open`` keeps it.
+OPEN, RESOLVED, IGNORED = 1, 0, -1
+
+
+def state_of(status: str) -> int:
+    """``error_causes.open`` of an error of ``status`` (open, resolved or ignored)."""
+    return OPEN if status == "open" else IGNORED if status == "ignored" else RESOLVED
+
 
 _UPSERT = (
     "INSERT INTO trend_days(series, day, new, resolved, recurring, open_delta) "
@@ -53,7 +70,7 @@ class ErrorState:
 
     type: str
     cause: str
-    open: bool
+    state: int  # OPEN, RESOLVED or IGNORED
 
 
 class TrendTally:
@@ -69,21 +86,33 @@ class TrendTally:
                 row[n] += value
 
     def change(
-        self, before: ErrorState | None, after: ErrorState, first_day: str, last_day: str
+        self,
+        before: ErrorState | None,
+        after: ErrorState,
+        first_day: str,
+        last_day: str,
+        today: str,
     ) -> None:
-        """One error's change, ``last_day`` being the day it changed (its ``last_seen``)."""
+        """One error's change, ``last_day`` being the day it changed (its ``last_seen``).
+
+        An ignore, an unignore or an expiry does not move ``last_seen``: a change into or
+        out of ignored is counted on ``today``, the day of the catch-up that sees it."""
         if before is None:
             self.add(after.type, after.cause, first_day, (1, 0, 0, 1))
-            if not after.open:
-                self.add(after.type, after.cause, last_day, (0, 1, 0, -1))
-        elif before.open and not after.open:
-            self.add(before.type, before.cause, last_day, (0, 1, 0, -1))
-        elif not before.open and after.open:
-            self.add(after.type, after.cause, last_day, (0, 0, 1, 1))
-        elif before.open and (before.type, before.cause) != (after.type, after.cause):
-            # Still open with another cause: only the open counts move.
-            self.add(before.type, before.cause, last_day, (0, 0, 0, -1))
-            self.add(after.type, after.cause, last_day, (0, 0, 0, 1))
+            before = ErrorState(after.type, after.cause, OPEN)
+        if before == after:
+            return
+        if IGNORED in (before.state, after.state):
+            last_day = today
+        # Leaving open moves the old cause's count, coming back the new one's.
+        if before.state == OPEN:
+            resolved = int(after.state == RESOLVED)
+            self.add(before.type, before.cause, last_day, (0, resolved, 0, -1))
+        elif before.state == IGNORED and after.state == RESOLVED:
+            self.add(before.type, before.cause, last_day, (0, 1, 0, 0))
+        if after.state == OPEN:
+            recurring = int(before.state == RESOLVED)
+            self.add(after.type, after.cause, last_day, (0, 0, recurring, 1))
 
     async def write(self, conn: aiosqlite.Connection) -> None:
         await conn.executemany(
@@ -116,11 +145,25 @@ _FIRST_AND_UNRECORDED = (
     "AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.error_id = e.id "
     "AND a.outcome IN ('synced', 'resolved')) GROUP BY 1, 2, 3",
 )
+#: Each error ignored now, out of the open count from the day of its ignore.
+_IGNORED = (
+    "SELECT e.type, c.cause, substr(i.created, 1, 10), count(*) FROM errors e "
+    "JOIN error_causes c ON c.error_id = e.id JOIN ignored_errors g ON g.error_id = e.id "
+    "JOIN ignores i ON i.id = g.ignore_id WHERE e.status = 'ignored' GROUP BY 1, 2, 3"
+)
 
 
 async def backfill(conn: aiosqlite.Connection) -> None:
-    """Inside a transaction: the figures of every error the ledger holds, counted anew."""
+    """Inside a transaction: the figures of every error the ledger holds, counted anew.
+
+    Also marks the ignored errors in ``error_causes`` (a ledger of version 1 kept them
+    as resolved), so that the changes after it are counted from the right state."""
     await conn.execute("DELETE FROM trend_days")
+    await conn.execute(
+        "UPDATE error_causes SET open = ? WHERE open != ? AND error_id IN "
+        "(SELECT id FROM errors WHERE status = 'ignored')",
+        (IGNORED, IGNORED),
+    )
     tally = TrendTally()
     new_sql, unrecorded_sql = _FIRST_AND_UNRECORDED
     async with conn.execute(new_sql) as cur:
@@ -129,6 +172,9 @@ async def backfill(conn: aiosqlite.Connection) -> None:
     async with conn.execute(unrecorded_sql) as cur:
         async for type_, cause, day, n in cur:
             tally.add(type_, cause, day, (0, n, 0, -n))
+    async with conn.execute(_IGNORED) as cur:
+        async for type_, cause, day, n in cur:
+            tally.add(type_, cause, day, (0, 0, 0, -n))
     async with conn.execute(_TRANSITIONS) as cur:
         async for type_, cause, day, resolved, recurred in cur:
             tally.add(type_, cause, day, (0, resolved, recurred, recurred - resolved))

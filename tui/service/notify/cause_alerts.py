@@ -110,7 +110,7 @@ async def detect(
             recent, first_recent = await _one(
                 conn,
                 "SELECT count(*), min(error_id) FROM error_causes "
-                "WHERE cause = ? AND open IN (0, 1) AND first_seen >= ?",
+                "WHERE cause = ? AND open IN (-1, 0, 1) AND first_seen >= ?",
                 cause,
                 since,
             )
