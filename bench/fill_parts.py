@@ -15,44 +15,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sqlite3
 import time
 from pathlib import Path
 
-from _common import DEFAULT_SIZE, ledger, workdir
+from _common import DEFAULT_SIZE, executemany_reference, ledger, workdir
 
-from tui.core.models import ERROR_COLUMNS
 from tui.data.cache import Cache
-from tui.data.cache_schema import SCHEMA
 from tui.data.fill import in_column_order
 from tui.data.snapshot import parse_snapshot
 from tui.embedded import start_embedded
-from tui.service.ledger import FEED_COLUMNS
-
-
-def reference(ledger_path: Path, target: Path, rows: int, chunk: int) -> float:
-    """Seconds of SQLite's own executemany of the first ``rows`` rows, ``chunk`` a time."""
-    for leftover in target.parent.glob(target.name + "*"):
-        leftover.unlink()
-    source = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True)
-    out = sqlite3.connect(target, isolation_level=None)
-    out.execute("PRAGMA journal_mode = WAL")
-    out.execute("PRAGMA synchronous = NORMAL")
-    out.execute(SCHEMA.split(";")[1])  # CREATE TABLE errors
-    insert = f"INSERT INTO errors VALUES ({', '.join('?' * len(ERROR_COLUMNS))})"
-    spent = 0.0
-    cursor = source.execute(f"SELECT {FEED_COLUMNS} FROM errors ORDER BY id LIMIT {rows}")
-    while page := cursor.fetchmany(chunk):
-        started = time.perf_counter()
-        out.execute("BEGIN")
-        out.executemany(insert, page)
-        out.execute("COMMIT")
-        spent += time.perf_counter() - started
-    source.close()
-    out.close()
-    for leftover in target.parent.glob(target.name + "*"):
-        leftover.unlink()
-    return spent
 
 
 async def parts(embedded: object, target: Path, rows: int, chunk: int) -> dict[str, float]:
@@ -102,7 +73,7 @@ async def main(size: int, rows: int) -> None:
     embedded = await start_embedded(size)
     try:
         for chunk in (2_000, 5_000, 20_000):
-            ref = reference(ledger_path, root / "parts-reference.sqlite3", rows, chunk)
+            ref = executemany_reference(ledger_path, root / "parts-reference.sqlite3", chunk, rows)
             got = await parts(embedded, root / "parts.sqlite3", rows, chunk)
             total = sum(got.values())
             print(
