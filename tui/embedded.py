@@ -141,7 +141,10 @@ async def start_embedded(demo_size: int = 5000, data_dir: Path | None = None) ->
     try:
         await service.start()  # ASGITransport does not run lifespan events
     except BaseException:
-        await service.stop()  # a start cut short (the console quit) leaves nothing open
+        # a start cut short (the console quit) or failed leaves nothing open; the reason
+        # it failed is what is raised, not a fault of the stop
+        with contextlib.suppress(Exception):
+            await service.stop()
         raise
     return EmbeddedService(service, httpx.ASGITransport(app=service.asgi), ledger)
 
@@ -204,9 +207,9 @@ class StartingService:
         self._closed = True
         if not task.done():
             task.cancel()
-        with contextlib.suppress(BaseException):
-            embedded = await task
-            await embedded.aclose()
+        (outcome,) = await asyncio.gather(task, return_exceptions=True)
+        if isinstance(outcome, EmbeddedService):
+            await outcome.aclose()
 
 
 async def open_data_session(
