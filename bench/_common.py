@@ -143,7 +143,10 @@ def executemany_reference(
     out.execute("PRAGMA journal_mode = WAL")
     out.execute("PRAGMA synchronous = NORMAL")
     out.execute(SCHEMA.split(";")[1])  # CREATE TABLE errors
-    insert = f"INSERT INTO errors VALUES ({', '.join('?' * len(ERROR_COLUMNS))})"
+    insert = (
+        f"INSERT INTO errors ({', '.join(ERROR_COLUMNS)}) "
+        f"VALUES ({', '.join('?' * len(ERROR_COLUMNS))})"
+    )
     spent = 0.0
     rows = source.execute(
         f"SELECT {FEED_COLUMNS} FROM errors ORDER BY id"

@@ -5,7 +5,7 @@ snapshot walks the table by id instead and streams lines as it reads, so neither
 holds more than a page. The answer is::
 
     {"columns": [...], "cursor": C, "remaining": N}   header (N with count=1, else null)
-    [[row], [row], ...]                                 a page of rows, ERROR_COLUMNS order
+    [[row], [row], ...]                                 a page of rows, FEED_ROW_COLUMNS order
     ...
     {"end": true, "last_id": L, "has_more": false}      trailer (absent: cut short)
 
@@ -27,7 +27,8 @@ from pathlib import Path
 import aiosqlite
 import orjson
 
-from tui.core.models import ERROR_COLUMNS
+from tui.core.models import ERROR_COLUMNS, FEED_ROW_COLUMNS
+from tui.service.ledger import CAUSE_OF_ROW
 
 #: Rows in one NDJSON line (one ``executemany`` on the client's side).
 LINE_ROWS = 1000
@@ -37,7 +38,9 @@ _LINE = orjson.OPT_APPEND_NEWLINE
 log = logging.getLogger("tui.service")
 #: A row as a JSON array, made by SQLite: Python never holds the row's values.
 _ROW_JSON = (
-    "json_array(" + ", ".join("json(fields)" if c == "fields" else c for c in ERROR_COLUMNS) + ")"
+    "json_array("
+    + ", ".join("json(fields)" if c == "fields" else c for c in ERROR_COLUMNS)
+    + f", {CAUSE_OF_ROW})"
 )
 #: One line of rows after an id: (last id, rows, the line's JSON text).
 _LINE_SQL = (
@@ -80,7 +83,7 @@ async def _lines(
     if count:
         got = await conn.execute_fetchall("SELECT count(*) FROM errors WHERE id > ?", (after,))
         remaining = next(iter(got))[0]
-    header = {"columns": ERROR_COLUMNS, "cursor": cursor, "remaining": remaining}
+    header = {"columns": FEED_ROW_COLUMNS, "cursor": cursor, "remaining": remaining}
     yield orjson.dumps(header, option=_LINE)
     last, sent = after, 0
     while sent < limit:
