@@ -124,6 +124,47 @@ async def median_ms(job: Callable[[], Awaitable[Any]], runs: int = 7) -> tuple[f
     return statistics.median(times), result
 
 
+def executemany_reference(
+    ledger_path: Path, target: Path, chunk: int = 20_000, limit: int | None = None
+) -> float:
+    """Seconds SQLite's own ``executemany`` takes to insert the ledger's rows (the first
+    ``limit``, else all) into an index-free ``errors`` table like the cache's, ``chunk``
+    rows per transaction (the reading of the ledger not timed)."""
+    import sqlite3
+
+    from tui.core.models import ERROR_COLUMNS
+    from tui.data.cache_schema import SCHEMA
+    from tui.service.ledger import FEED_COLUMNS
+
+    for leftover in target.parent.glob(target.name + "*"):
+        leftover.unlink()
+    source = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True)
+    out = sqlite3.connect(target, isolation_level=None)
+    out.execute("PRAGMA journal_mode = WAL")
+    out.execute("PRAGMA synchronous = NORMAL")
+    out.execute(SCHEMA.split(";")[1])  # CREATE TABLE errors
+    insert = (
+        f"INSERT INTO errors ({', '.join(ERROR_COLUMNS)}) "
+        f"VALUES ({', '.join('?' * len(ERROR_COLUMNS))})"
+    )
+    spent = 0.0
+    rows = source.execute(
+        f"SELECT {FEED_COLUMNS} FROM errors ORDER BY id"
+        + ("" if limit is None else f" LIMIT {int(limit)}")
+    )
+    while page := rows.fetchmany(chunk):
+        started = time.perf_counter()
+        out.execute("BEGIN")
+        out.executemany(insert, page)
+        out.execute("COMMIT")
+        spent += time.perf_counter() - started
+    source.close()
+    out.close()
+    for leftover in target.parent.glob(target.name + "*"):
+        leftover.unlink()
+    return spent
+
+
 def rss_mb() -> float:
     """This process's resident set size in MB."""
     try:

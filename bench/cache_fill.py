@@ -16,22 +16,17 @@ load during the run shows as two different reference figures.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import sys
 import threading
 import time
-from pathlib import Path
 
 import psutil
-from _common import ledger, parse_size, workdir
+from _common import executemany_reference, ledger, parse_size, workdir
 
-from tui.core.models import ERROR_COLUMNS
 from tui.data.cache import Cache
-from tui.data.cache_schema import SCHEMA
 from tui.data.client import ServiceClient
 from tui.data.session import DataSession
 from tui.embedded import start_embedded
-from tui.service.ledger import FEED_COLUMNS
 
 
 class PeakRss:
@@ -52,35 +47,6 @@ class PeakRss:
 
     def stop(self) -> None:
         self._stop.set()
-
-
-def executemany_reference(ledger_path: Path, target: Path, chunk: int = 20_000) -> float:
-    """Seconds SQLite's own ``executemany`` takes to insert the ledger's rows into an
-    index-free ``errors`` table like the cache's (the reading of the ledger not timed)."""
-    for leftover in target.parent.glob(target.name + "*"):
-        leftover.unlink()
-    source = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True)
-    out = sqlite3.connect(target, isolation_level=None)
-    out.execute("PRAGMA journal_mode = WAL")
-    out.execute("PRAGMA synchronous = NORMAL")
-    out.execute(SCHEMA.split(";")[1])  # CREATE TABLE errors
-    insert = (
-        f"INSERT INTO errors ({', '.join(ERROR_COLUMNS)}) "
-        f"VALUES ({', '.join('?' * len(ERROR_COLUMNS))})"
-    )
-    spent = 0.0
-    rows = source.execute(f"SELECT {FEED_COLUMNS} FROM errors ORDER BY id")
-    while page := rows.fetchmany(chunk):
-        started = time.perf_counter()
-        out.execute("BEGIN")
-        out.executemany(insert, page)
-        out.execute("COMMIT")
-        spent += time.perf_counter() - started
-    source.close()
-    out.close()
-    for leftover in target.parent.glob(target.name + "*"):
-        leftover.unlink()
-    return spent
 
 
 async def main(size: int, search_too: bool) -> None:

@@ -13,7 +13,7 @@ every few ms), beside two references measured in the same run:
 Figures are ms and ratios; the machine is shared, so read the ratios. RSS is the
 console process's peak during each wait (it runs the embedded service too).
 
-    python bench/console_keys.py [--size N] [--runs 3] [--no-fill]
+    python bench/console_keys.py [--size N] [--runs 3] [--no-fill | --only-fill | --only-start]
 """
 
 from __future__ import annotations
@@ -264,6 +264,43 @@ def measure_console(size: int, cache: Path, runs: int) -> dict[str, list[float]]
     return got
 
 
+def measure_start(size: int, cache: Path, runs: int) -> tuple[list[float], list[float]]:
+    """(seconds to cards and rows, seconds to "online") of ``runs`` starts on a full cache."""
+    shown, live = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        pane = Pane(console_command(size, cache))
+        try:
+            shown.append(pane.wait(settled, started))
+            live.append(pane.wait(lambda s: "online" in s, started))
+            pane.keys("q")
+        finally:
+            pane.close()
+    return shown, live
+
+
+def _ms(seconds: list[float]) -> str:
+    return ", ".join(f"{x * 1000:.0f}" for x in seconds)
+
+
+def report_start(size: int, cache: Path, runs: int) -> None:
+    """Start alone: the empty app's start and the console's, alternated ``runs`` times."""
+    empty, shown, live = [], [], []
+    for _ in range(runs):
+        empty.append(empty_app(1)[0])
+        got = measure_start(size, cache, 1)
+        shown += got[0]
+        live += got[1]
+    e, s, o = (statistics.median(x) * 1000 for x in (empty, shown, live))
+    print(f"{size:,} errors; median of {runs} starts, alternated with the empty app's")
+    print(f"empty Textual app start: {e:.0f} ms (runs: {_ms(empty)})")
+    print(
+        f"console, full cache, to cards and rows: {s:.0f} ms = {s / e:.2f}x the empty app "
+        f"(runs: {_ms(shown)})"
+    )
+    print(f"console to online (service started, first refresh done): {o:.0f} ms = {o / e:.2f}x")
+
+
 def measure_fill(size: int) -> tuple[float, float]:
     """(seconds to a full grid from an empty cache, peak RSS MB)."""
     path = workdir(size) / "keys-fill.sqlite3"
@@ -290,12 +327,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-fill", action="store_true", help="leave out the first fill")
     parser.add_argument("--only-fill", action="store_true", help="the first fill alone")
+    parser.add_argument("--only-start", action="store_true", help="the start alone")
     args = parser.parse_args()
     compile_package()
     ledger(args.size)
     if args.only_fill:
         return report_fill(args.size, empty_app(1)[0])
     cache = asyncio.run(filled_cache(args.size))
+    if args.only_start:
+        return report_start(args.size, cache, args.runs)
 
     empty_start, empty_key = empty_app(args.runs)
     console = measure_console(args.size, cache, args.runs)

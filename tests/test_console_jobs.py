@@ -28,7 +28,7 @@ async def test_a_job_left_running_is_followed_again_when_the_console_reopens(
     async with first.run_test(size=WIDE) as pilot:
         await wait_ready(pilot, lambda: first.session is not None)
         session = first.session
-        service = session._owned.service
+        service = (await session._owned.started()).service  # the embedded service, started
         await service.usage.set_allocated(0)  # the job can only wait
         ids = list((await session.view_ids(ViewFilter()))[:30])
         screen = ResyncRunScreen(session, ids)
@@ -47,8 +47,9 @@ async def test_a_job_left_running_is_followed_again_when_the_console_reopens(
         await _until(pilot, lambda: isinstance(second.screen, ResyncRunScreen))
         followed = second.screen
         assert followed.job_id == job.job_id
-        await second.session._owned.service.usage.set_allocated(5000)
-        second.session._owned.service.jobs.wake()
+        service = (await second.session._owned.started()).service
+        await service.usage.set_allocated(5000)
+        service.jobs.wake()
         await _until(pilot, lambda: followed.finished)
         summary = followed.summary
         assert summary is not None and summary.requested == 30

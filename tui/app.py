@@ -13,6 +13,8 @@ in ``tui/app_messages.py``, the command palette's provider in ``tui/palette.py``
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -47,6 +49,9 @@ from tui.palette import ConsoleCommands
 from tui.screens.health import HealthScreen
 from tui.text.safe import clean
 from tui.widgets.header import Status
+
+#: Seconds the first refresh waits for the cache to be on screen before it goes on.
+CACHE_SHOWN_WAIT = 3.0
 
 
 def _bindings_of(
@@ -122,6 +127,9 @@ class SyncHealthApp(App[int]):
         self.open_problem: str | None = None
         #: True once the first load after opening has been shown (tests wait on it)
         self.ready = False
+        #: Set when the main screen first shows the cache: the first refresh (which
+        #: starts the embedded service) waits for it, so the start does not slow it.
+        self._cache_shown = asyncio.Event()
 
     # -- state shared with the screens ------------------------------------------------
 
@@ -143,6 +151,7 @@ class SyncHealthApp(App[int]):
             refreshing=self.refreshing,
             problem=session.last_problem,
             fill=session.fill,
+            connecting=session.connecting,
         )
 
     @property
@@ -286,6 +295,8 @@ class SyncHealthApp(App[int]):
                 # First refresh: show what the cache holds now, so an offline or slow
                 # service never keeps the screen empty while it answers (or times out).
                 self.post_message(CacheLoaded(await session.usage()))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._cache_shown.wait(), CACHE_SHOWN_WAIT)
             try:
                 result = await session.refresh()
             except (ServiceError, CacheError) as exc:
@@ -386,9 +397,13 @@ class SyncHealthApp(App[int]):
         )
 
     def on_cache_loaded(self, message: CacheLoaded) -> None:
-        if self.last_refresh is None and message.usage is not None:
-            self.usage = message.usage
+        if self.last_refresh is None:
+            if message.usage is not None:
+                self.usage = message.usage
             self._notify_screens(clear_cache=True)
+
+    def on_health_screen_cache_shown(self) -> None:
+        self._cache_shown.set()
 
     def action_refresh(self) -> None:
         if self.session is None:

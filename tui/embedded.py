@@ -7,13 +7,20 @@ a session, on a service at a URL or on this embedded demo.
 The demo ledger lives in the user's data dir (built on first run); the service reaches
 the simulated org through ``httpx.ASGITransport``, and the console reaches the service
 the same way, so the whole stack runs the real HTTP code with no sockets.
+
+The console's session opens on the cache at once: the embedded service starts only when
+the session first asks it something (:class:`StartingService`), so a full cache is on
+screen while the service's modules load and the ledger opens (issue 11).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import importlib
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -44,7 +51,7 @@ class EmbeddedService:
     @property
     def cache_key(self) -> str:
         """What names this service's cache file."""
-        return f"embedded:{self.ledger}"
+        return cache_key_of(self.ledger)
 
     async def aclose(self) -> None:
         await self.service.stop()  # type: ignore[attr-defined]
@@ -66,13 +73,23 @@ def build_demo_ledger(
     return replace(summary, seconds=time.perf_counter() - started)
 
 
+def cache_key_of(ledger: Path) -> str:
+    """What names the cache file of the embedded service on ``ledger``."""
+    return f"embedded:{ledger}"
+
+
+def demo_ledger_path(data_dir: Path | None = None) -> Path:
+    """Where the demo ledger is (or will be built)."""
+    return (data_dir or paths.data_dir()) / LEDGER_NAME
+
+
 def ensure_demo_ledger(size: int, data_dir: Path | None = None) -> Path:
     """The demo ledger, built with ``size`` errors if it does not exist yet.
 
     It is built under a temporary name and renamed, so a run killed halfway never
     leaves a half-built ledger behind.
     """
-    ledger = (data_dir or paths.data_dir()) / LEDGER_NAME
+    ledger = demo_ledger_path(data_dir)
     if ledger.exists():
         return ledger
     building = ledger.with_name(f"{ledger.name}.building-{secrets.token_hex(4)}")
@@ -89,13 +106,28 @@ def ensure_demo_ledger(size: int, data_dir: Path | None = None) -> Path:
     return ledger
 
 
+#: What the embedded service needs beyond the console: loaded in a thread by
+#: :func:`start_embedded`, so the console's screen keeps drawing meanwhile.
+SERVICE_MODULES = ("tui.service", "tui.simorg", "tui.simorg.demo")
+
+
+def _import_service() -> None:
+    for name in SERVICE_MODULES:
+        importlib.import_module(name)
+
+
 async def start_embedded(demo_size: int = 5000, data_dir: Path | None = None) -> EmbeddedService:
-    """Start the service on the demo ledger, talking to an in-process simulated org."""
+    """Start the service on the demo ledger, talking to an in-process simulated org.
+
+    The service's modules are imported and a missing ledger is built in a worker thread,
+    so the event loop (the console's screen) is not held while they load.
+    """
+    await asyncio.to_thread(_import_service)
     from tui.service import ServiceConfig, SyncHealthService
     from tui.simorg import create_simorg
     from tui.simorg.demo import DEMO_ORG_CALLS_TODAY, demo_org_state
 
-    ledger = ensure_demo_ledger(demo_size, data_dir)
+    ledger = await asyncio.to_thread(ensure_demo_ledger, demo_size, data_dir)
     org_token = secrets.token_urlsafe(24)
     org = create_simorg(demo_org_state(calls_today=DEMO_ORG_CALLS_TODAY), access_token=org_token)
     config = ServiceConfig(
@@ -106,25 +138,96 @@ async def start_embedded(demo_size: int = 5000, data_dir: Path | None = None) ->
         mode="simulated",
     )
     service = SyncHealthService(config)
-    await service.start()  # ASGITransport does not run lifespan events
+    try:
+        await service.start()  # ASGITransport does not run lifespan events
+    except BaseException:
+        # a start cut short (the console quit) or failed leaves nothing open; the reason
+        # it failed is what is raised, not a fault of the stop
+        with contextlib.suppress(Exception):
+            await service.stop()
+        raise
     return EmbeddedService(service, httpx.ASGITransport(app=service.asgi), ledger)
+
+
+class _StartingTransport(httpx.AsyncBaseTransport):
+    """The embedded service's transport: the first request starts the service, and every
+    request waits for that start, then goes to the service's own transport."""
+
+    def __init__(self, owner: StartingService) -> None:
+        self._owner = owner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        start = self._owner.started()
+        try:
+            # shielded: a request given up on (timeout, cancel) does not cancel the start
+            embedded = await asyncio.shield(start)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not start.cancelled() or (current is not None and current.cancelling()):
+                raise  # this request was cancelled, not the start
+            raise httpx.ConnectError(
+                "the embedded service was closed before it started", request=request
+            ) from None
+        except Exception as exc:
+            raise httpx.ConnectError(
+                f"the embedded service did not start: {exc}", request=request
+            ) from exc
+        return await embedded.transport.handle_async_request(request)
+
+
+class StartingService:
+    """The embedded service, started on first use; the session owns it (``aclose``)."""
+
+    def __init__(self, start: Callable[[], Awaitable[EmbeddedService]]) -> None:
+        self._start = start
+        self._task: asyncio.Task[EmbeddedService] | None = None
+        self._closed = False
+        self.transport: httpx.AsyncBaseTransport = _StartingTransport(self)
+
+    def started(self) -> asyncio.Task[EmbeddedService]:
+        """The start, begun by the first call (a start that failed is not tried again)."""
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._start())
+            if self._closed:
+                self._task.cancel()
+        return self._task
+
+    @property
+    def running(self) -> bool:
+        """Whether the service has started and answers."""
+        task = self._task
+        return task is not None and task.done() and not task.cancelled() and not task.exception()
+
+    async def aclose(self) -> None:
+        """Stop the service, or cut its start short; requests after this fail to connect."""
+        task = self._task
+        if self._closed or task is None:
+            self._closed = True
+            return
+        self._closed = True
+        if not task.done():
+            task.cancel()
+        (outcome,) = await asyncio.gather(task, return_exceptions=True)
+        if isinstance(outcome, EmbeddedService):
+            await outcome.aclose()
 
 
 async def open_data_session(
     *, url: str | None = None, demo_size: int = 5000, **options: Any
 ) -> DataSession:
-    """A console session on the service at ``url``; ``url`` None starts the embedded demo.
+    """A console session on the service at ``url``; ``url`` None: on the embedded demo.
 
     ``options`` are :meth:`DataSession.open`'s (token, cache_path, timeout...). The
-    embedded service is the session's to close.
+    embedded service starts on the session's first request, not here: the cache can be
+    shown first. It is the session's to close.
     """
     if url is not None:
         return await DataSession.open(url, **options)
-    embedded = await start_embedded(demo_size)
+    starting = StartingService(lambda: start_embedded(demo_size))
     return await DataSession.open(
-        embedded.base_url,
-        transport=embedded.transport,
-        cache_key=embedded.cache_key,
-        owned=embedded,
+        EMBEDDED_URL,
+        transport=starting.transport,
+        cache_key=cache_key_of(demo_ledger_path()),
+        owned=starting,
         **options,
     )

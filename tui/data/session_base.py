@@ -62,6 +62,9 @@ class SessionBase:
         self.mode: str | None = None
         self.resync_mode = "direct"
         self.online = False
+        #: True until the first refresh ends (answered or failed): the service may
+        #: still be starting, so the console says "connecting", not "offline".
+        self.connecting = True
         self.last_refresh: datetime | None = None
         self.last_error: str | None = None
         #: The kind of ``last_error`` (``Problem.kind``).

@@ -55,12 +55,12 @@ class FeedPulls(SessionBase):
             try:
                 changed = await self._read(self._pull_all)
             except (ServiceError, CacheError) as exc:
-                self.online = False
+                self.online = self.connecting = False
                 self.last_error, self.last_problem = exc.reason, exc.kind
                 if self.cache.filling:  # show what came; the next refresh goes on from there
                     await self._quietly(self.cache.finish_changes())
                 return RefreshResult(changed, False, exc.message)
-            self.online = True
+            self.online, self.connecting = True, False
             self.last_error = self.last_problem = None
             self.last_refresh = datetime.now(UTC)
             await self._quietly(self.cache.set_meta("last_refresh", self.last_refresh.isoformat()))

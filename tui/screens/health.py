@@ -95,6 +95,9 @@ SPARK_DAYS = 30
 class HealthScreen(Screen[None]):
     """Everything at a glance; the grid narrows by type, text or record."""
 
+    class CacheShown(Message):
+        """The first view is on screen (the app starts its first refresh after it)."""
+
     CSS_PATH = "../styles/health.tcss"
     # Unannotated: Textual declares these ClassVar[...] | None, a type mypy cannot read.
     HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012
@@ -137,6 +140,7 @@ class HealthScreen(Screen[None]):
         self._marking = asyncio.Lock()
         #: False while a text-filtered view waits for its exact count.
         self.counted = True
+        self._shown = False
 
     @property
     def console(self) -> Console:  # the typed app
@@ -273,6 +277,9 @@ class HealthScreen(Screen[None]):
         else:
             grid.set_view(message.view, message.count, message.cursor)
         self.update_view_status()
+        if not self._shown:
+            self._shown = True
+            self.post_message(self.CacheShown())
 
     def update_view_status(self) -> None:
         """The view's words; a cause's message shape is cut to what leaves the row count

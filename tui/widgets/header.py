@@ -37,6 +37,9 @@ class Status:
     problem: str | None = None
     #: A first fill of the cache under way: the header says how far, not "offline".
     fill: FillProgress | None = None
+    #: No refresh has ended yet (the embedded service may still be starting): the
+    #: header says "connecting", not "offline", over the cached data.
+    connecting: bool = False
 
 
 def fill_text(fill: FillProgress) -> str:
@@ -79,6 +82,8 @@ class StatusHeader(Static):
             state: tuple[str, str] = ("◐ " + fill_text(status.fill), "bold yellow")
         elif status.online:
             state = ("● " + t("main.header.online"), "green")
+        elif status.connecting:
+            state = ("◌ " + t("main.header.connecting"), "bold yellow")
         else:
             state = ("○ " + t("main.header.offline"), "bold red")
         line = Text.assemble(
@@ -96,7 +101,12 @@ class OfflineBanner(Static):
     line of its own; the cached data stays on screen."""
 
     def show(self, status: Status | None) -> None:
-        offline = status is not None and not status.online and status.fill is None
+        offline = (
+            status is not None
+            and not status.online
+            and status.fill is None
+            and not status.connecting
+        )
         self.display = offline
         if offline and status is not None:
             reason = clean(status.last_error or t("main.offline.unknown"))

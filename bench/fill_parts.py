@@ -1,0 +1,94 @@
+"""Where a first fill's time goes, part by part, on the first N rows of the demo ledger.
+
+For chunks of several sizes, in one run: the service answering ``GET /v1/snapshot``
+(the request through the in-process transport, SQLite writing the JSON), the console
+parsing it (``parse_snapshot``: orjson per page line), putting it in column order and
+joining ``fields``, and storing it (``Cache.apply_snapshot``: aiosqlite + executemany
+into the index-free table). The reference is SQLite's own ``executemany`` of the same
+rows (read from the ledger as tuples, reading untimed) into a bare table, in the same
+run; each part is printed as a ratio of it.
+
+    python bench/fill_parts.py [--size N] [--rows 200000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from pathlib import Path
+
+from _common import DEFAULT_SIZE, executemany_reference, ledger, workdir
+
+from tui.data.cache import Cache
+from tui.data.fill import in_column_order
+from tui.data.snapshot import parse_snapshot
+from tui.embedded import start_embedded
+
+
+async def parts(embedded: object, target: Path, rows: int, chunk: int) -> dict[str, float]:
+    """Seconds of each part of a fill of ``rows`` rows in chunks of ``chunk``, run one
+    after another (no overlap, unlike the console's fill)."""
+    import httpx
+
+    for leftover in target.parent.glob(target.name + "*"):
+        leftover.unlink()
+    cache = await Cache.open(target)
+    http = httpx.AsyncClient(
+        transport=embedded.transport,  # type: ignore[attr-defined]
+        base_url=embedded.base_url,  # type: ignore[attr-defined]
+    )
+    spent = dict.fromkeys(("service", "parse", "columns", "store"), 0.0)
+    after, stored = 0, 0
+    try:
+        while stored < rows:
+            t0 = time.perf_counter()
+            answer = await http.get("/v1/snapshot", params={"after": after, "limit": chunk})
+            body = answer.content
+            t1 = time.perf_counter()
+            got = parse_snapshot(body)
+            t2 = time.perf_counter()
+            ordered = in_column_order(got.columns, got.rows)
+            t3 = time.perf_counter()
+            last = not got.has_more or stored + len(ordered) >= rows
+            await cache.apply_snapshot(ordered, got.last_id, got.cursor, done=last)
+            t4 = time.perf_counter()
+            for name, seconds in zip(spent, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                spent[name] += seconds
+            stored += len(ordered)
+            after = got.last_id
+            if not got.has_more:
+                break
+    finally:
+        await http.aclose()
+        await cache.close()
+        for leftover in target.parent.glob(target.name + "*"):
+            leftover.unlink()
+    return spent
+
+
+async def main(size: int, rows: int) -> None:
+    ledger_path = ledger(size)
+    root = workdir(size)
+    embedded = await start_embedded(size)
+    try:
+        for chunk in (2_000, 5_000, 20_000):
+            ref = executemany_reference(ledger_path, root / "parts-reference.sqlite3", chunk, rows)
+            got = await parts(embedded, root / "parts.sqlite3", rows, chunk)
+            total = sum(got.values())
+            print(
+                f"chunk {chunk:>6,}: reference executemany {ref:.2f} s ({rows / ref:,.0f}/s); "
+                f"all parts {total:.2f} s = {ref / total:.2f}x the reference's rate"
+            )
+            for name, seconds in got.items():
+                print(f"    {name:<8} {seconds:6.2f} s = {seconds / ref:5.2f}x the reference")
+    finally:
+        await embedded.aclose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", type=int, default=DEFAULT_SIZE)
+    parser.add_argument("--rows", type=int, default=200_000)
+    args = parser.parse_args()
+    asyncio.run(main(args.size, args.rows))
