@@ -89,3 +89,60 @@ async def ledger_write(
             await conn.executemany(sql, rows)
     finally:
         await db.close()
+
+
+def service_target(target: Path | PostgresTarget) -> dict[str, Any]:
+    """ServiceConfig's ledger fields for ``target``: a SQLite path or a PostgreSQL one."""
+    if isinstance(target, PostgresTarget):
+        return {"db_path": Path("unused-on-postgresql.sqlite3"), "database": target}
+    return {"db_path": target}
+
+
+async def copy_into(source: Path, target: PostgresTarget) -> None:
+    """The tables of the SQLite ledger ``source`` (e.g. a demo ledger) copied into a new
+    ledger at ``target``, so a test seeded by the demo builder runs on PostgreSQL too."""
+    from tui.service.db import has_table
+    from tui.service.db.dialect import columns
+    from tui.service.ledger import Ledger
+
+    into = Ledger(target)
+    await into.open()  # the schema, at this synchealth's version
+    src = database(source)
+    await src.open()
+    try:
+        tables = [
+            r[0]
+            for r in await src.reader.fetchall(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
+        async with into.transaction() as conn:
+            for table in tables:
+                if not await has_table(conn, table):
+                    continue
+                names = sorted(await columns(src.reader, table) & await columns(conn, table))
+                rows = await src.reader.fetchall(f"SELECT {', '.join(names)} FROM {table}")
+                await conn.execute(f"DELETE FROM {table}")
+                marks = ", ".join("?" * len(names))
+                await conn.executemany(
+                    f"INSERT INTO {table}({', '.join(names)}) VALUES ({marks})", rows
+                )
+                if "id" in names:  # identities continue after the ids copied
+                    await conn.execute(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
+                    )
+    finally:
+        await src.close()
+        await into.close()
+
+
+async def demo_ledger(target: Path | PostgresTarget, tmp_path: Path, size: int, **kw: Any) -> None:
+    """The demo ledger of ``size`` errors at ``target``, on either engine."""
+    from tui.embedded import build_demo_ledger
+
+    path = target if isinstance(target, Path) else tmp_path / "demo-source.sqlite3"
+    build_demo_ledger(path, size, **kw)
+    if isinstance(target, PostgresTarget):
+        await copy_into(path, target)

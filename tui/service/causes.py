@@ -287,7 +287,8 @@ async def _sum_totals(conn: Connection) -> None:
     await conn.execute(
         "INSERT INTO cause_totals(cause, type, subtype, sf_object, open_errors, records, "
         "first_seen, last_seen, sample_error_id) "
-        "SELECT c.cause, e.type, e.subtype, e.sf_object, sum(c.open), 0, min(e.first_seen), "
+        "SELECT c.cause, min(e.type), min(e.subtype), min(e.sf_object), sum(c.open), 0, "
+        "min(e.first_seen), "
         "max(e.last_seen), min(e.id) FROM error_causes c JOIN errors e ON e.id = c.error_id "
         "GROUP BY c.cause"
     )

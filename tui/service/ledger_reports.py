@@ -39,12 +39,16 @@ _INSERT_ERROR = (
 #: A repeat counts an attempt; a newer one (the flag) also takes the report's facts.
 _REPEAT_ERROR = (
     "UPDATE errors SET seq = ?1, attempts = attempts + 1, "
-    "record_name = IIF(?2, ?3, record_name), sf_object = IIF(?2, ?4, sf_object), "
-    "sf_id = IIF(?2, COALESCE(?5, sf_id), sf_id), sf_code = IIF(?2, ?6, sf_code), "
-    "message = IIF(?2, ?7, message), fields = IIF(?2, ?8, fields), "
-    "payload = IIF(?2, ?9, payload), last_seen = IIF(?2, ?10, last_seen), "
-    "status = IIF(?2, ?12, status) WHERE id = ?11"
-)
+    + ", ".join(
+        f"{column} = CASE WHEN ?2 = 1 THEN {value} ELSE {column} END"
+        for column, value in (
+            ("record_name", "?3"), ("sf_object", "?4"), ("sf_id", "COALESCE(?5, sf_id)"),
+            ("sf_code", "?6"), ("message", "?7"), ("fields", "?8"), ("payload", "?9"),
+            ("last_seen", "?10"), ("status", "?12"),
+        )
+    )
+    + " WHERE id = ?11"
+)  # fmt: skip
 
 
 #: A newer report of a record is what a resync of any of its open errors sends.

@@ -34,11 +34,32 @@ def upsert(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
     )
 
 
+_MARK = re.compile(r"\?(\d*)")
+
+
 @lru_cache(maxsize=1024)
-def to_pyformat(sql: str) -> str:
-    """``?`` placeholders as psycopg's ``%s`` (a literal ``%`` doubled). The service's
-    SQL has no ``?`` inside a string literal."""
-    return sql.replace("%", "%%").replace("?", "%s")
+def to_pyformat(sql: str) -> tuple[str, tuple[int, ...] | None]:
+    """``?`` and ``?N`` placeholders as psycopg's ``%s`` (a literal ``%`` doubled), and
+    for numbered ones the order to pass the parameters in (``?2`` twice: twice the 2nd).
+    The service's SQL has no ``?`` inside a string literal."""
+    order: list[int] = []
+    numbered = False
+
+    def mark(found: re.Match[str]) -> str:
+        nonlocal numbered
+        if found.group(1):
+            numbered = True
+            order.append(int(found.group(1)) - 1)
+        else:
+            order.append(len(order))
+        return "%s"
+
+    out = _MARK.sub(mark, sql.replace("%", "%%"))
+    return out, (tuple(order) if numbered else None)
+
+
+def reorder(order: tuple[int, ...] | None, params: Sequence[object]) -> Sequence[object]:
+    return params if order is None else [params[i] for i in order]
 
 
 def statements(script: str) -> list[str]:

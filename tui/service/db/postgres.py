@@ -1,6 +1,6 @@
 """The ledger on PostgreSQL (psycopg 3, async, a small pool).
 
-The write rule: every write transaction takes ``pg_advisory_xact_lock(LEDGER_LOCK)``
+The write rule: every write transaction takes ``pg_advisory_xact_lock(LEDGER_LOCK, schema)``
 first, so writes are serialised across every process on the database exactly as
 SQLite's one writer and ``BEGIN IMMEDIATE`` serialise them: a transaction reads
 ``MAX(seq)`` only once the one before it has committed, so sequence numbers commit in
@@ -33,14 +33,22 @@ from tui.service.db.base import (
     Params,
     Result,
 )
-from tui.service.db.dialect import to_pyformat
+from tui.service.db.dialect import reorder, to_pyformat
 from tui.service.db.target import PostgresTarget, redact
 
-#: The advisory lock every write transaction holds (any fixed 64-bit number; this one
-#: spells "synchealth ledger" to whoever lists pg_locks).
-LEDGER_LOCK = 0x5359_4E43_4C45_4447
+#: The advisory lock every write transaction holds, with the schema's hash (any fixed
+#: 32-bit number; this one spells "SYNC" to whoever lists pg_locks).
+LEDGER_LOCK = 0x5359_4E43
 #: Seconds to wait for a connection: the server down answers 503 after this, not never.
 CONNECT_TIMEOUT = 5
+#: The write lock, waited for at most as long as SQLite's busy_timeout (5 s): then the
+#: write fails with a message instead of hanging behind a stuck transaction.
+#: Keyed by the schema as well: ledgers in other schemas of the database (tests, two
+#: teams) do not wait for each other.
+_TAKE_LOCK = (
+    "SELECT set_config('lock_timeout', '5s', true), "
+    "pg_advisory_xact_lock(%s, hashtext(current_schema()))"
+)
 POOL_SIZE = 4
 
 T = TypeVar("T")
@@ -77,13 +85,18 @@ class _PgConnection(Connection):
     async def _run_many(self, sql: str, rows: Iterable[Params]) -> None:
         if self._conn is None:
             raise DatabaseError("the reader does not write")
+        text, order = to_pyformat(sql)
         async with self._conn.cursor() as cur:
-            await self._db.guard(cur.executemany(to_pyformat(sql), list(rows)))
+            await self._db.guard(cur.executemany(text, [reorder(order, r) for r in rows]))
 
 
 async def _fetch(conn: _Conn, sql: str, params: Params) -> Result:
     # No parameters: psycopg sends the text as it is (a script of several statements).
-    cur = await (conn.execute(to_pyformat(sql), params) if params else conn.execute(sql))
+    if params:
+        text, order = to_pyformat(sql)
+        cur = await conn.execute(text, reorder(order, params))
+    else:
+        cur = await conn.execute(sql)
     rows = await cur.fetchall() if cur.description is not None else []
     return Result(rows, cur.rowcount)
 
@@ -163,7 +176,7 @@ class PostgresDatabase(Database):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         async with self._lock, self.connection() as conn, conn.transaction():
-            await self.guard(conn.execute("SELECT pg_advisory_xact_lock(%s)", (LEDGER_LOCK,)))
+            await self.guard(conn.execute(_TAKE_LOCK, (LEDGER_LOCK,)))
             yield _PgConnection(self, conn)
 
     @asynccontextmanager
