@@ -17,7 +17,7 @@ from tui.service.db import Connection, DatabaseError, PostgresTarget, database, 
 from tui.service.db.dialect import postgres_schema, statements
 from tui.service.ledger import SCHEMA_VERSION, Ledger
 
-FROZEN_V5 = Path(__file__).parent / "fixtures" / "ledger_schema_v5.sql"
+FROZEN_V5 = Path(__file__).parent / "data" / "ledger_schema_v5.sql"
 ERROR_ROW = (
     "INSERT INTO errors VALUES (?, ?, 'picklist', 'picklist.restricted_value', 'contact',"
     " ?, 'Name', 'Lead', NULL, 'to_salesforce', 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',"
