@@ -20,6 +20,7 @@ from tui.core.sobjects import KEY_PREFIX
 from tui.embedded import build_demo_ledger
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
+from tui.service.db import PostgresTarget
 from tui.service.ingest_items import MAX_BODY_BYTES, MAX_ITEMS, MAX_MESSAGE, MAX_NAME
 from tui.service.migrations import SCHEMA_VERSION
 from tui.simorg.app import create_simorg
@@ -38,7 +39,7 @@ class Env:
     client: httpx.AsyncClient
     org: OrgState
     clock: Clock
-    db: Path
+    db: Path | PostgresTarget
 
     def live(self, obj: str, n: int = 1) -> str:
         """A record of the simulated org the integration may edit."""

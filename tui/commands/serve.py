@@ -38,7 +38,14 @@ def add_parser(subparsers: Any) -> None:
         help=f"port to listen on (default: $SYNCHEALTH_PORT, profile, {DEFAULT_PORT})",
     )
     parser.add_argument(
-        "--db", type=Path, help="the ledger file (default: $SYNCHEALTH_DB, profile, data dir)"
+        "--db",
+        help="the ledger: a file, sqlite:///PATH, or postgresql://USER@HOST:PORT/DB "
+        "(default: $SYNCHEALTH_DB, profile, data dir)",
+    )
+    parser.add_argument(
+        "--db-password-file",
+        type=Path,
+        help="a file holding the PostgreSQL password (else the URL, PGPASSWORD or PGPASSFILE)",
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
@@ -141,7 +148,14 @@ def run(args: argparse.Namespace) -> int:
     from tui.serve_plan import serve_plan, service_config
     from tui.service.app import SyncHealthService
     from tui.service.auth import is_loopback
+    from tui.service.db import DatabaseError, PostgresTarget, parse_target
 
+    try:
+        target = None if args.db is None else parse_target(args.db, args.db_password_file)
+    except DatabaseError as exc:
+        return _fail(str(exc))
+    if isinstance(target, PostgresTarget) and args.demo:
+        return _fail("--demo builds a SQLite ledger; give --db a file, or leave --demo out")
     if args.demo and args.demo_size < 1:
         return _fail(f"--demo-size must be at least 1, got {args.demo_size}")
     if args.port is not None and not 0 < args.port < 65536:
@@ -151,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
             select(args.config, args.profile),
             host=args.host,
             port=args.port,
-            db=args.db,
+            db=target if isinstance(target, Path) else None,
             token=args.token,
             org_name=args.org_name,
             demo=args.demo,
@@ -176,6 +190,8 @@ def run(args: argparse.Namespace) -> int:
             config = service_config(
                 plan, db, org_name=plan.org_name or "Demo org (simulated)", **_simulated_org()
             )
+        elif isinstance(target, PostgresTarget):
+            config = service_config(plan, Path("unused-on-postgresql"), database=target)
         else:
             db = plan.db or _default_db(f"serve-{plan.profile}" if plan.profile else "serve")
             if (problem := ledger_problem(db)) is not None:
@@ -187,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     host = f"[{plan.host}]" if ":" in plan.host else plan.host
     show(
         f"Sync Health service on http://{host}:{plan.port} "
-        f"(mode: {config.mode}, ledger: {config.db_path}, "
+        f"(mode: {config.mode}, ledger: {config.database or config.db_path}, "
         f"auth: {'bearer token' if plan.api_token else 'none, loopback only'})\n"
         f"{plan.summary()}"
     )

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tui.core.models import ApiError
+from tui.service.db import DatabaseUnavailable
 
 log = logging.getLogger("tui.service")
 
@@ -88,6 +89,17 @@ class AnswerCrashes:
 
         try:
             await self.app(scope, receive, watch)
+        except DatabaseUnavailable as exc:
+            if started:
+                raise
+            log.warning("%s %s: %s", scope.get("method"), scope.get("path"), exc)
+            await problem(
+                503,
+                "database_unavailable",
+                f"The ledger's database cannot be reached now ({exc}); nothing was changed "
+                "by this request if it wrote: try it again shortly.",
+                headers={"Retry-After": "5"},
+            )(scope, receive, send)
         except Exception as exc:
             if started:
                 raise

@@ -19,15 +19,21 @@ from tui.core.models import (
 from tui.service.api.problems import JSON, ApiProblem
 from tui.service.api.service import Service
 from tui.service.api.table import Call
+from tui.service.db import DatabaseUnavailable
 from tui.service.retries import POLICY_KEY
 
 
 async def health(svc: Service, call: Call) -> JSON:
+    """Degraded while Salesforce or the ledger's database cannot be reached."""
+    try:
+        org_name, reachable = await svc.org_name(), True
+    except DatabaseUnavailable:
+        org_name, reachable = svc.config.org_name, False
     return JSON(
         Health(
-            status="degraded" if svc.usage.last_error else "ok",
+            status="degraded" if svc.usage.last_error or not reachable else "ok",
             version=__version__,
-            org_name=await svc.org_name(),
+            org_name=org_name,
             mode=svc.config.mode,
             time=svc.config.clock().replace(microsecond=0),
             resync_mode=svc.config.resync_mode,
