@@ -40,7 +40,7 @@ async def ledger(tmp_path: Path):
 
 
 async def test_open_creates_schema_in_wal_with_version(ledger: Ledger) -> None:
-    assert await ledger.meta("schema_version") == str(SCHEMA_VERSION) == "5"
+    assert await ledger.meta("schema_version") == str(SCHEMA_VERSION) == "6"
     async with ledger.reader.execute("PRAGMA journal_mode") as cur:
         assert (await cur.fetchone())[0] == "wal"
 

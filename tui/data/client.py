@@ -28,6 +28,7 @@ import httpx
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from tui.core.audit_models import HistoryPage
 from tui.core.doctor_models import DoctorReport
 from tui.core.ignore_models import IgnoreList, IgnoreResult
 from tui.core.lang import counted
@@ -36,7 +37,6 @@ from tui.core.models import (
     CauseErrors,
     CausePage,
     Health,
-    HistoryPage,
     IngestResult,
     RetryPolicy,
     RetryStatus,

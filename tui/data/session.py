@@ -23,12 +23,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from tui.core.audit_models import HistoryPage
 from tui.core.ignore_models import IgnoreResult
 from tui.core.lang import Lang
 from tui.core.models import (
     ERROR_COLUMNS,
     CausePage,
-    HistoryPage,
     SyncErrorDetail,
     Usage,
     UsageBreakdown,

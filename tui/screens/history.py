@@ -18,7 +18,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
-from tui.core.models import HistoryEntry
+from tui.core.audit_models import HistoryEntry
 from tui.data.cache import CacheError
 from tui.data.client_errors import ServiceError
 from tui.i18n import current_lang, t
