@@ -381,8 +381,8 @@ class ServiceClient:
         )
 
     async def history(self, cursor: int | None = None, limit: int = 50) -> HistoryPage:
-        """Recent resyncs and engine reports, newest first; ``cursor`` pages back."""
-        params = {"limit": limit} | ({"cursor": cursor} if cursor else {})
+        """The audit trail, newest first (every kind: ``all=1``); ``cursor`` pages back."""
+        params = {"limit": limit, "all": 1} | ({"cursor": cursor} if cursor else {})
         return await self._model(HistoryPage, "GET", "/v1/history", params=params)
 
     async def retry_policy(self) -> RetryStatus:
