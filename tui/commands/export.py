@@ -15,12 +15,15 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from tui.commands.say import say
 from tui.commands.target import open_session, service_target
 from tui.profiles import ServiceTarget, add_service_arguments
 from tui.text.terminal import TerminalWriter, is_terminal
+
+if TYPE_CHECKING:
+    from tui.data.session import DataSession
 
 
 def add_parser(subparsers: Any) -> None:
@@ -50,6 +53,12 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="machine header and type codes (id, type, ... custom_code) instead of words "
         "in the language",
+    )
+    parser.add_argument(
+        "--audit",
+        action="store_true",
+        help="write the service's audit trail instead (every change, who and when; oldest "
+        "first, machine columns); needs the service to answer",
     )
     parser.add_argument("-o", "--output", type=Path, help="the CSV file (default: stdout)")
     add_service_arguments(parser)
@@ -91,6 +100,8 @@ async def _export(args: argparse.Namespace, target: ServiceTarget) -> int:
     session = await open_session("export", target, args.demo_size)
     if session is None:
         return 1
+    if args.audit:
+        return await _export_audit(args, session)
     told = session.notice
     try:
         if told:
@@ -136,6 +147,32 @@ async def _export(args: argparse.Namespace, target: ServiceTarget) -> int:
         return 0
     finally:
         await session.close()
+
+
+async def _export_audit(args: argparse.Namespace, session: DataSession) -> int:
+    """The audit trail, from the service only: a cache has none to fall back on."""
+    from tui.data.client_errors import ServiceError
+    from tui.data.export import ExportError
+
+    output = args.output if args.output is not None else _stdout()
+    try:
+        rows = await session.export_audit(output, bom=args.bom)
+    except ServiceError as exc:
+        _say(f"cannot read the audit trail from the service: {exc.message}")
+        return 1
+    except ExportError as exc:
+        _say(exc.message)
+        if args.output is None:
+            _drop_stdout()
+        return 1
+    except BrokenPipeError:
+        _drop_stdout()
+        return 1
+    finally:
+        await session.close()
+    if args.output is not None:
+        _say(f"{rows:,} audit entries written to {args.output}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
