@@ -6,15 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
-from test_serve_loopback import free_port
-from test_tokens import added
+from test_tokens import added, serving
 
 from tui.data.audit_csv import AUDIT_COLUMNS
 
@@ -29,23 +27,8 @@ def cli(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_audit_trail_exports_as_csv_escaped_and_without_secrets(tmp_path: Path) -> None:
-    db, port = tmp_path / "served.sqlite3", free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tui", "serve", "--demo", "--demo-size", "200", "--db", str(db),
-         "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "SYNCHEALTH_API_TOKEN": ""},
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/v1/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and proc.poll() is None
-                time.sleep(0.1)
+    db = tmp_path / "served.sqlite3"
+    with serving(db) as (url, _):
         evil = {"X-Synchealth-Actor": '=HYPERLINK("http://x")'}
         put = httpx.put(f"{url}/v1/usage/allocation", json={"allocated": 2500}, headers=evil)
         assert put.status_code == 200, put.text
@@ -63,9 +46,6 @@ def test_the_audit_trail_exports_as_csv_escaped_and_without_secrets(tmp_path: Pa
         refused = cli(tmp_path, "export", "--audit", "--url", url, "-o", str(tmp_path / "no.csv"))
         assert refused.returncode == 1 and "audit trail" in refused.stderr
         assert not (tmp_path / "no.csv").exists()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=15)
     text = out.read_text("utf-8")
     assert token not in text
     rows = list(csv.DictReader(io.StringIO(text)))

@@ -10,7 +10,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -181,8 +182,9 @@ async def test_the_configurations_token_keeps_working_under_a_fixed_name(
         await close_env(second)
 
 
-def test_a_running_service_takes_a_new_token_and_refuses_a_revoked_one(tmp_path: Path) -> None:
-    db = tmp_path / "served.sqlite3"
+@contextmanager
+def serving(db: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``synchealth serve --demo`` on ``db`` and a free loopback port, answering; its URL."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "tui", "serve", "--demo", "--demo-size", "200", "--db", str(db),
@@ -195,11 +197,22 @@ def test_a_running_service_takes_a_new_token_and_refuses_a_revoked_one(tmp_path:
         deadline = time.monotonic() + 30
         while True:
             try:
-                assert httpx.get(f"{url}/v1/health", timeout=2).status_code == 200
+                httpx.get(f"{url}/v1/health", timeout=2)
                 break
             except httpx.TransportError:
                 assert time.monotonic() < deadline and proc.poll() is None
                 time.sleep(0.1)
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=15)
+
+
+def test_a_running_service_takes_a_new_token_and_refuses_a_revoked_one(tmp_path: Path) -> None:
+    db = tmp_path / "served.sqlite3"
+    with serving(db) as (url, proc):
+        assert httpx.get(f"{url}/v1/health", timeout=5).status_code == 200
         token = added(db, "engine-1")
         time.sleep(1.2)  # the service looks for tokens once a second while it has none
         assert httpx.get(f"{url}/v1/usage", timeout=5).status_code == 401
@@ -208,7 +221,6 @@ def test_a_running_service_takes_a_new_token_and_refuses_a_revoked_one(tmp_path:
         assert tokens(db, "revoke", "engine-1").returncode == 0
         refused = httpx.get(f"{url}/v1/usage", headers=mine, timeout=5)
         assert refused.status_code == 401 and refused.json()["error"]["code"] == "token_revoked"
-    finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=15)
     assert "Traceback" not in err and token not in err

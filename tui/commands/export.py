@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -92,6 +92,23 @@ def _drop_stdout() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+async def _written(
+    args: argparse.Namespace, writing: Awaitable[int], errors: tuple[type[Exception], ...]
+) -> int | None:
+    """The rows ``writing`` wrote; None when it failed, after saying why (a failed write to
+    stdout also lets the exit not fail again)."""
+    try:
+        return await writing
+    except errors as exc:
+        _say(getattr(exc, "message", str(exc)))
+        if args.output is None:
+            _drop_stdout()
+        return None
+    except BrokenPipeError:
+        _drop_stdout()
+        return None
+
+
 async def _export(args: argparse.Namespace, target: ServiceTarget) -> int:
     from tui.core.lang import resolve_lang
     from tui.data.cache import CacheError, ViewFilter
@@ -121,22 +138,15 @@ async def _export(args: argparse.Namespace, target: ServiceTarget) -> int:
         view = ViewFilter(type=args.type, status=status)
         progress = _progress_printer()
         output = args.output if args.output is not None else _stdout()
-        try:
-            rows = await session.export(
-                output,
-                f=view,
-                bom=args.bom,
-                progress=progress,
-                lang=resolve_lang(args.lang),
-                raw=args.raw,
-            )
-        except (ExportError, CacheError) as exc:
-            _say(exc.message)
-            if args.output is None:
-                _drop_stdout()
-            return 1
-        except BrokenPipeError:
-            _drop_stdout()
+        writing = session.export(
+            output,
+            f=view,
+            bom=args.bom,
+            progress=progress,
+            lang=resolve_lang(args.lang),
+            raw=args.raw,
+        )
+        if (rows := await _written(args, writing, (ExportError, CacheError))) is None:
             return 1
         if progress is not None:
             sys.stderr.write("\n")
@@ -156,20 +166,14 @@ async def _export_audit(args: argparse.Namespace, session: DataSession) -> int:
 
     output = args.output if args.output is not None else _stdout()
     try:
-        rows = await session.export_audit(output, bom=args.bom)
+        rows = await _written(args, session.export_audit(output, bom=args.bom), (ExportError,))
     except ServiceError as exc:
         _say(f"cannot read the audit trail from the service: {exc.message}")
         return 1
-    except ExportError as exc:
-        _say(exc.message)
-        if args.output is None:
-            _drop_stdout()
-        return 1
-    except BrokenPipeError:
-        _drop_stdout()
-        return 1
     finally:
         await session.close()
+    if rows is None:
+        return 1
     if args.output is not None:
         _say(f"{rows:,} audit entries written to {args.output}")
     return 0
