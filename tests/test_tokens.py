@@ -225,3 +225,28 @@ def test_a_running_service_takes_a_new_token_and_refuses_a_revoked_one(tmp_path:
         _, err = proc.communicate(timeout=15)
     assert "Traceback" not in err and token not in err
     assert "refused the revoked API token 'engine-1'" in err
+
+
+async def test_a_version_5_ledger_upgrades_keeping_its_history(tmp_path: Path) -> None:
+    import sqlite3
+
+    first = await start_env(tmp_path)
+    ids = [r[0] for r in sqlite3.connect(first.db).execute(
+        "SELECT id FROM errors WHERE status = 'open' ORDER BY id LIMIT 2")]  # fmt: skip
+    await first.resync(ids, "before-6")
+    await close_env(first)
+    with sqlite3.connect(first.db) as conn:  # as version 5 left it: no tokens table
+        conn.execute("DROP TABLE api_tokens")
+        conn.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    second = await open_env(first.db, first.org, first.clock)
+    try:
+        token = await Tokens(second.service.ledger).add("alice", "cli:test", second.clock())
+        mine = {"Authorization": f"Bearer {token}"}
+        page = (await second.client.get("/v1/audit", headers=mine)).json()["entries"]
+        assert [(e["kind"], e["ref"]) for e in page] == [("resync", "before-6"), ("token", "alice")]
+    finally:
+        await close_env(second)
+    with sqlite3.connect(first.db) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+            "6",
+        )
