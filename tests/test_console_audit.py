@@ -46,13 +46,26 @@ async def test_the_history_view_shows_setting_changes_and_mutes(own_session, lan
         allocation = rows[3]
         assert allocation[3] == ""  # a setting touches no error
         assert allocation[4] == t(
-            "modals.history.change", field="allocated", old=f"{before:,}", new="4,321"
+            "modals.history.change",
+            field=t("modals.history.fields.allocated"),
+            old=f"{before:,}",
+            new="4,321",
         )
         on, off = t("modals.switch.on"), t("modals.switch.off")
         assert rows[2][4] == " · ".join(
             [
-                t("modals.history.change", field="enabled", old=off, new=on),
-                t("modals.history.change", field="frequency", old="daily", new="weekly"),
+                t(
+                    "modals.history.change",
+                    field=t("modals.history.fields.enabled"),
+                    old=off,
+                    new=on,
+                ),
+                t(
+                    "modals.history.change",
+                    field=t("modals.history.fields.frequency"),
+                    old="daily",
+                    new="weekly",
+                ),
             ]
         )
         assert rows[0][4] == t("modals.history.outcome_unmute")
@@ -60,3 +73,4 @@ async def test_the_history_view_shows_setting_changes_and_mutes(own_session, lan
         i18n.set_lang("en")
     if lang == "ja":
         assert rows[0][4] == "アラートを再開しました" and kinds[3] == "API の割り当て"
+        assert rows[3][4].startswith("割り当て：")

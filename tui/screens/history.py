@@ -57,9 +57,16 @@ def value_text(value: JsonValue) -> str:
     return clean(str(value))
 
 
+def field_text(field: str) -> str:
+    """A setting's name in the language; the API's name when the locale has none."""
+    key = f"modals.history.fields.{field}"
+    named = t(key)
+    return field if named == key else named
+
+
 def changes_text(entry: HistoryEntry) -> str:
     shown = [
-        t("modals.history.change", field=change.field, old=value_text(change.old),
+        t("modals.history.change", field=field_text(change.field), old=value_text(change.old),
           new=value_text(change.new))
         for change in entry.changes[:CHANGES_SHOWN]
     ]  # fmt: skip
