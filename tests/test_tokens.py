@@ -250,3 +250,41 @@ async def test_a_version_5_ledger_upgrades_keeping_its_history(tmp_path: Path) -
         assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
             "6",
         )
+
+
+def test_tokens_use_the_profiles_ledger_and_let_serve_listen_widely(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[profiles.team.serve]\nhost = "0.0.0.0"\ndb = "team.sqlite3"\n', "utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCHEALTH_")}
+    env["SYNCHEALTH_DATA_DIR"] = str(tmp_path / "data")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "tui", "serve", "--config", str(config), *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+
+    made = cli("tokens", "add", "alice", "--profile", "team")
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "team.sqlite3").exists() and not (tmp_path / "data").exists()
+    assert cli("--profile", "team", "tokens", "list").stdout.startswith("alice\t")
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", "serve", "--config", str(config), "--profile", "team",
+         "--demo", "--db", str(tmp_path / "team.sqlite3"), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:  # beyond loopback without api_token: the named token is enough
+                answer = httpx.get(f"http://127.0.0.1:{port}/v1/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and proc.poll() is None, proc.stderr
+                time.sleep(0.1)
+        assert answer.status_code == 401
+        bearer = {"Authorization": f"Bearer {made.stdout.strip()}"}
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/health", headers=bearer).status_code == 200
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=15)
+    assert "auth: bearer token" in out
