@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tui.service.tokens import CONFIG_TOKEN_NAME, Tokens, Verdict
+from tui.service.tokens import CONFIG_TOKEN_NAME, Tokens
 
 log = logging.getLogger("synchealth.auth")
 #: How often a service without tokens looks whether one was added.
@@ -30,6 +30,8 @@ def is_loopback(host: str) -> bool:
 
 #: Where the auth middleware leaves the name of the token a request was let in with.
 TOKEN_SCOPE = "synchealth.token"
+NEEDED = "This Sync Health service needs an API token: send it as 'Authorization: Bearer <token>'."
+NOT_VALID = "The API token is not valid for this Sync Health service."
 
 
 class BearerAuth:
@@ -69,45 +71,44 @@ class BearerAuth:
         if self.token is None and not await self._named_tokens(now):
             await self.app(scope, receive, send)
             return
-        header = dict(scope["headers"]).get(b"authorization", b"")
+        name, code, message = await self._check(
+            dict(scope["headers"]).get(b"authorization", b""), now
+        )
+        if name is None:
+            await _refuse(send, code, message)
+            return
+        scope[TOKEN_SCOPE] = name
+        await self.app(scope, receive, send)
+
+    async def _check(self, header: bytes, now: datetime) -> tuple[str | None, str, str]:
+        """(the token's name, "", "") when ``header`` lets the request in, else (None,
+        the refusal's code, its message)."""
+        if not header:
+            return None, "unauthorized", NEEDED
         scheme, _, value = header.partition(b" ")
         value = value.strip()
-        code, message = (
-            "unauthorized",
+        if scheme.lower() != b"bearer" or not value:
+            return None, "unauthorized", NOT_VALID
+        if self.token is not None and hmac.compare_digest(value, self.token):
+            return CONFIG_TOKEN_NAME, "", ""
+        try:
+            verdict = await self.tokens.verify(value.decode(), now)
+        except UnicodeDecodeError:
+            return None, "unauthorized", NOT_VALID
+        if verdict.valid:
+            return verdict.name, "", ""
+        if verdict.revoked is None:
+            return None, "unauthorized", NOT_VALID
+        if verdict.noted:
+            log.warning("refused the revoked API token %r", verdict.name)
+        return (
+            None,
+            "token_revoked",
             (
-                "This Sync Health service needs an API token: send it as "
-                "'Authorization: Bearer <token>'."
+                f"The API token {verdict.name!r} was revoked at {verdict.revoked}; ask an admin "
+                "of the service for a new one ('synchealth serve tokens add NAME')."
             ),
         )
-        if header and scheme.lower() == b"bearer" and value:
-            if self.token is not None and hmac.compare_digest(value, self.token):
-                scope[TOKEN_SCOPE] = CONFIG_TOKEN_NAME
-                await self.app(scope, receive, send)
-                return
-            verdict = await self._verify(value, now)
-            if verdict.valid:
-                scope[TOKEN_SCOPE] = verdict.name
-                await self.app(scope, receive, send)
-                return
-            message = "The API token is not valid for this Sync Health service."
-            if verdict.revoked is not None:
-                log.warning("refused the revoked API token %r", verdict.name)
-                code, message = (
-                    "token_revoked",
-                    (
-                        f"The API token {verdict.name!r} was revoked at {verdict.revoked}; ask an "
-                        "admin of the service for a new one ('synchealth serve tokens add NAME')."
-                    ),
-                )
-        elif header:
-            message = "The API token is not valid for this Sync Health service."
-        await _refuse(send, code, message)
-
-    async def _verify(self, value: bytes, now: datetime) -> Verdict:
-        try:
-            return await self.tokens.verify(value.decode(), now)
-        except UnicodeDecodeError:
-            return Verdict(None)
 
 
 async def _refuse(send: Send, code: str, message: str) -> None:

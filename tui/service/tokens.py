@@ -56,6 +56,8 @@ class Verdict:
 
     name: str | None
     revoked: str | None = None
+    #: This use was written on the token (last_used or last_refused), as it is once a minute.
+    noted: bool = False
 
     @property
     def valid(self) -> bool:
@@ -150,10 +152,11 @@ class Tokens:
         column = "last_used" if revoked is None else "last_refused"
         key = f"{column}:{name}"
         last = self._touched.get(key)
-        if last is None or now - last >= TOUCH_EVERY:
+        noted = last is None or now - last >= TOUCH_EVERY
+        if noted:
             self._touched[key] = now
             async with self._ledger.transaction() as conn:
                 await conn.execute(
                     f"UPDATE api_tokens SET {column} = ? WHERE name = ?", (iso(now), name)
                 )
-        return Verdict(name, revoked)
+        return Verdict(name, revoked, noted)
