@@ -65,3 +65,8 @@ def test_export_audit_says_so_when_the_service_cannot_be_reached(tmp_path: Path)
     assert done.returncode == 1
     assert "cannot read the audit trail from the service" in done.stderr
     assert "Traceback" not in done.stderr and not out.exists()
+
+
+def test_export_audit_refuses_the_error_exports_filters(tmp_path: Path) -> None:
+    done = cli(tmp_path, "export", "--audit", "--type", "picklist")
+    assert done.returncode == 2 and "--audit writes the whole audit trail" in done.stderr

@@ -180,6 +180,10 @@ async def _export_audit(args: argparse.Namespace, session: DataSession) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.audit and (args.type or args.status != "open" or args.raw or args.lang):
+        _say("--audit writes the whole audit trail: it takes -o, --bom and the service's "
+             "options, not --type, --status, --raw or --lang")  # fmt: skip
+        return 2
     target = service_target("export", args)
     if target is None:
         return 2
