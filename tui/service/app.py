@@ -43,7 +43,7 @@ from tui.service.usage import OrgLimits, UsageLedger
 class SyncHealthService:
     def __init__(self, config: ServiceConfig) -> None:
         self.config = config
-        self.ledger = Ledger(config.db_path)
+        self.ledger = Ledger(config.database or config.db_path)
         self.tokens = Tokens(self.ledger)
         self.usage = UsageLedger(
             self.ledger, config.clock, config.limits_ttl, config.default_allocation
