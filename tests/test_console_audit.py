@@ -63,8 +63,8 @@ async def test_the_history_view_shows_setting_changes_and_mutes(own_session, lan
                 t(
                     "modals.history.change",
                     field=t("modals.history.fields.frequency"),
-                    old="daily",
-                    new="weekly",
+                    old=t("modals.notifications.daily"),
+                    new=t("modals.notifications.weekly"),
                 ),
             ]
         )

@@ -44,8 +44,13 @@ _COLUMNS = ("when", "who", "what", "errors", "outcome")
 _NO_ERRORS = frozenset({"allocation", "notifications", "retries", "mute", "unmute", "token"})
 
 
-def value_text(value: JsonValue) -> str:
-    """A setting's value in words: on/off, numbers grouped, lists joined, none."""
+#: Settings whose values the notification dialog names in words (its locale table).
+_WORDED = {"frequency": "modals.notifications", "digest_weekday": "modals.notifications"}
+
+
+def value_text(value: JsonValue, field: str = "") -> str:
+    """A setting's value in words: on/off, numbers grouped, lists joined, the dialog's
+    word for a frequency or a weekday, none."""
     if isinstance(value, bool):
         return t(f"modals.switch.{'on' if value else 'off'}")
     if isinstance(value, int | float):
@@ -54,6 +59,10 @@ def value_text(value: JsonValue) -> str:
         return ", ".join(value_text(item) for item in value) or t("modals.history.nothing")
     if value is None or value == "" or value == {}:
         return t("modals.history.nothing")
+    if isinstance(value, str) and field in _WORDED:
+        key = f"{_WORDED[field]}.{value}"
+        if (worded := t(key)) != key:
+            return worded
     return clean(str(value))
 
 
@@ -66,8 +75,8 @@ def field_text(field: str) -> str:
 
 def changes_text(entry: HistoryEntry) -> str:
     shown = [
-        t("modals.history.change", field=field_text(change.field), old=value_text(change.old),
-          new=value_text(change.new))
+        t("modals.history.change", field=field_text(change.field),
+          old=value_text(change.old, change.field), new=value_text(change.new, change.field))
         for change in entry.changes[:CHANGES_SHOWN]
     ]  # fmt: skip
     if len(entry.changes) > CHANGES_SHOWN:
