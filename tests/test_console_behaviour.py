@@ -379,12 +379,18 @@ async def test_h_shows_what_a_resync_did_after_its_summary_closed(make_app, wait
         await pilot.press("H")
         await wait_ready(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.loaded)
         history = app.screen
-        newest = history.entries[0]
+        finished = history.entries[0]  # the console ran it as a job: its end is newest
+        assert (finished.kind, finished.action, finished.errors) == ("job", "finished", 3)
+        assert (finished.synced, finished.failed) == (summary.synced, summary.failed)
+        at = next(n for n, e in enumerate(history.entries) if e.kind == "resync")
+        newest = history.entries[at]
         assert newest.kind == "resync" and newest.errors == 3
         assert (newest.synced, newest.failed) == (summary.synced, summary.failed)
         assert newest.actor == actor_name("ops") and newest.actor.startswith("ops (")
-        row = history.query_one("#entries", DataTable).get_row_at(0)
+        row = history.query_one("#entries", DataTable).get_row_at(at)
         assert row[1] == actor_name("ops") and row[2] == t("modals.history.resync")
+        await pilot.press(*["down"] * at)
+        await pilot.pause()
         touched = str(history.query_one("#touched").render())
         assert t("modals.history.touched", count="3") in touched
         for error_id in newest.error_ids:

@@ -42,7 +42,7 @@ async def ledger(ledger_target: Path | PostgresTarget):
 
 
 async def test_open_creates_schema_with_version(ledger: Ledger) -> None:
-    assert await ledger.meta("schema_version") == str(SCHEMA_VERSION) == "5"
+    assert await ledger.meta("schema_version") == str(SCHEMA_VERSION) == "6"
     if ledger.db.dialect == "sqlite":
         async with ledger.reader.execute("PRAGMA journal_mode") as cur:
             assert (await cur.fetchone())[0] == "wal"

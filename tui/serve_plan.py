@@ -249,6 +249,12 @@ def _webhook(selection: Selection, notify: NotifySettings) -> SecretStr | None:
         raise ConfigError(str(exc)) from None
 
 
+def ledger_file(selection: Selection, db: Path | None) -> Path | None:
+    """The ledger of ``--db``, else of ``$SYNCHEALTH_DB`` or the profile; None: the default."""
+    serve = selection.section("serve", ServeSettings)
+    return db or (None if serve.db is None else selection.file(serve.db))
+
+
 def serve_plan(
     selection: Selection,
     *,
@@ -282,7 +288,7 @@ def serve_plan(
             if org_url
             else _salesforce(selection)
         )
-        ledger = db or (None if serve.db is None else selection.file(serve.db))
+        ledger = ledger_file(selection, db)
     return ServePlan(
         profile=selection.name,
         host=host or serve.host or DEFAULT_HOST,

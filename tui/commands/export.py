@@ -13,14 +13,17 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from tui.commands.say import say
 from tui.commands.target import open_session, service_target
 from tui.profiles import ServiceTarget, add_service_arguments
 from tui.text.terminal import TerminalWriter, is_terminal
+
+if TYPE_CHECKING:
+    from tui.data.session import DataSession
 
 
 def add_parser(subparsers: Any) -> None:
@@ -50,6 +53,12 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="machine header and type codes (id, type, ... custom_code) instead of words "
         "in the language",
+    )
+    parser.add_argument(
+        "--audit",
+        action="store_true",
+        help="write the service's audit trail instead (every change, who and when; oldest "
+        "first, machine columns); needs the service to answer",
     )
     parser.add_argument("-o", "--output", type=Path, help="the CSV file (default: stdout)")
     add_service_arguments(parser)
@@ -83,6 +92,23 @@ def _drop_stdout() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+async def _written(
+    args: argparse.Namespace, writing: Awaitable[int], errors: tuple[type[Exception], ...]
+) -> int | None:
+    """The rows ``writing`` wrote; None when it failed, after saying why (a failed write to
+    stdout also lets the exit not fail again)."""
+    try:
+        return await writing
+    except errors as exc:
+        _say(getattr(exc, "message", str(exc)))
+        if args.output is None:
+            _drop_stdout()
+        return None
+    except BrokenPipeError:
+        _drop_stdout()
+        return None
+
+
 async def _export(args: argparse.Namespace, target: ServiceTarget) -> int:
     from tui.core.lang import resolve_lang
     from tui.data.cache import CacheError, ViewFilter
@@ -91,6 +117,8 @@ async def _export(args: argparse.Namespace, target: ServiceTarget) -> int:
     session = await open_session("export", target, args.demo_size)
     if session is None:
         return 1
+    if args.audit:
+        return await _export_audit(args, session)
     told = session.notice
     try:
         if told:
@@ -110,22 +138,15 @@ async def _export(args: argparse.Namespace, target: ServiceTarget) -> int:
         view = ViewFilter(type=args.type, status=status)
         progress = _progress_printer()
         output = args.output if args.output is not None else _stdout()
-        try:
-            rows = await session.export(
-                output,
-                f=view,
-                bom=args.bom,
-                progress=progress,
-                lang=resolve_lang(args.lang),
-                raw=args.raw,
-            )
-        except (ExportError, CacheError) as exc:
-            _say(exc.message)
-            if args.output is None:
-                _drop_stdout()
-            return 1
-        except BrokenPipeError:
-            _drop_stdout()
+        writing = session.export(
+            output,
+            f=view,
+            bom=args.bom,
+            progress=progress,
+            lang=resolve_lang(args.lang),
+            raw=args.raw,
+        )
+        if (rows := await _written(args, writing, (ExportError, CacheError))) is None:
             return 1
         if progress is not None:
             sys.stderr.write("\n")
@@ -138,7 +159,31 @@ async def _export(args: argparse.Namespace, target: ServiceTarget) -> int:
         await session.close()
 
 
+async def _export_audit(args: argparse.Namespace, session: DataSession) -> int:
+    """The audit trail, from the service only: a cache has none to fall back on."""
+    from tui.data.client_errors import ServiceError
+    from tui.data.export import ExportError
+
+    output = args.output if args.output is not None else _stdout()
+    try:
+        rows = await _written(args, session.export_audit(output, bom=args.bom), (ExportError,))
+    except ServiceError as exc:
+        _say(f"cannot read the audit trail from the service: {exc.message}")
+        return 1
+    finally:
+        await session.close()
+    if rows is None:
+        return 1
+    if args.output is not None:
+        _say(f"{rows:,} audit entries written to {args.output}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.audit and (args.type or args.status != "open" or args.raw or args.lang):
+        _say("--audit writes the whole audit trail: it takes -o, --bom and the service's "
+             "options, not --type, --status, --raw or --lang")  # fmt: skip
+        return 2
     target = service_target("export", args)
     if target is None:
         return 2

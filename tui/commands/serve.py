@@ -15,10 +15,15 @@ import contextlib
 import secrets
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tui.commands import serve_tokens
 from tui.commands.say import say, show
 from tui.profiles import API_TOKEN_ENV, DEFAULT_HOST, DEFAULT_PORT, add_profile_arguments
+
+if TYPE_CHECKING:
+    from tui.serve_plan import ServePlan
+    from tui.service.db import PostgresTarget
 
 
 def add_parser(subparsers: Any) -> None:
@@ -69,6 +74,7 @@ def add_parser(subparsers: Any) -> None:
         "profile's api_token_env / api_token_file); required unless listening on loopback",
     )
     add_profile_arguments(parser)
+    serve_tokens.add_parser(parser.add_subparsers(dest="serve_command", metavar="tokens"))
 
 
 def _fail(message: str) -> int:
@@ -132,13 +138,51 @@ def _simulated_org() -> dict[str, Any]:
     }
 
 
-def _default_db(name: str) -> Path:
+def team_ledger(db: Path | None, profile: str | None) -> Path:
+    """``db``, else the data dir's ledger of the profile (or of no profile)."""
     from tui.data.paths import data_dir
 
-    return data_dir() / f"{name}.sqlite3"
+    return db or data_dir() / (f"serve-{profile}.sqlite3" if profile else "serve.sqlite3")
+
+
+def _named_tokens(db: Path | PostgresTarget) -> bool:
+    """Whether the ledger holds named API tokens (``synchealth serve tokens``); a ledger
+    not made yet holds none, and is not made by asking."""
+    import asyncio
+
+    from tui.service.ledger import Ledger
+    from tui.service.tokens import Tokens
+
+    async def ask() -> bool:
+        ledger = Ledger(db)
+        await ledger.open()
+        try:
+            return await Tokens(ledger).any()
+        finally:
+            await ledger.close()
+
+    if isinstance(db, Path) and not db.exists():
+        return False
+    return asyncio.run(ask())
+
+
+def _open_to_all(plan: ServePlan, db: Path | PostgresTarget) -> str | None:
+    """Why the service must not start as planned: beyond loopback, and no token at all."""
+    from tui.service.auth import is_loopback
+
+    if plan.api_token is not None or is_loopback(plan.host) or _named_tokens(db):
+        return None
+    return (
+        f"refusing to listen on {plan.host} without an API token: anyone who can reach "
+        f"that address could read the ledger and resync. Add one with 'synchealth serve "
+        f"tokens add NAME', pass --token or set {API_TOKEN_ENV} (or api_token_env / "
+        "api_token_file in the profile), or listen on 127.0.0.1."
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "serve_command", None) == "tokens":
+        return serve_tokens.run(args)
     import uvicorn
     from pydantic import ValidationError
 
@@ -147,8 +191,8 @@ def run(args: argparse.Namespace) -> int:
     from tui.profiles import select
     from tui.serve_plan import serve_plan, service_config
     from tui.service.app import SyncHealthService
-    from tui.service.auth import is_loopback
     from tui.service.db import DatabaseError, PostgresTarget, parse_target
+    from tui.service.ledger import LedgerError
 
     try:
         target = None if args.db is None else parse_target(args.db, args.db_password_file)
@@ -174,37 +218,36 @@ def run(args: argparse.Namespace) -> int:
         )
     except ConfigError as exc:
         return _fail(exc.message)
-    if not is_loopback(plan.host) and plan.api_token is None:
-        return _fail(
-            f"refusing to listen on {plan.host} without an API token: anyone who can reach "
-            f"that address could read the ledger and resync. Pass --token or set "
-            f"{API_TOKEN_ENV} (or api_token_env / api_token_file in the profile), or listen "
-            "on 127.0.0.1."
-        )
+    db: Path | PostgresTarget
     try:
         if args.demo:
-            db = plan.db or _default_db("serve-demo")
-            if (problem := ledger_problem(db)) is not None:
+            db = plan.db or team_ledger(None, "demo")
+            if (problem := ledger_problem(db) or _open_to_all(plan, db)) is not None:
                 return _fail(problem)
             _demo_ledger(db, args.demo_size)
             config = service_config(
                 plan, db, org_name=plan.org_name or "Demo org (simulated)", **_simulated_org()
             )
         elif isinstance(target, PostgresTarget):
+            db = target
+            if (problem := _open_to_all(plan, db)) is not None:
+                return _fail(problem)
             config = service_config(plan, Path("unused-on-postgresql"), database=target)
         else:
-            db = plan.db or _default_db(f"serve-{plan.profile}" if plan.profile else "serve")
-            if (problem := ledger_problem(db)) is not None:
+            db = team_ledger(plan.db, plan.profile)
+            if (problem := ledger_problem(db) or _open_to_all(plan, db)) is not None:
                 return _fail(problem)
             config = service_config(plan, db)
+        auth = "bearer token" if plan.api_token or _named_tokens(db) else "none, loopback only"
     except ValidationError as exc:
         return _fail(f"the service cannot start with these settings:\n{describe(exc)}")
+    except (LedgerError, DatabaseError) as exc:
+        return _fail(str(exc))
     service = SyncHealthService(config)
     host = f"[{plan.host}]" if ":" in plan.host else plan.host
     show(
         f"Sync Health service on http://{host}:{plan.port} "
-        f"(mode: {config.mode}, ledger: {config.database or config.db_path}, "
-        f"auth: {'bearer token' if plan.api_token else 'none, loopback only'})\n"
+        f"(mode: {config.mode}, ledger: {config.database or config.db_path}, auth: {auth})\n"
         f"{plan.summary()}"
     )
     server = uvicorn.Server(

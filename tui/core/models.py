@@ -340,42 +340,6 @@ class UsageBreakdown(BaseModel):
 ACTOR_HEADER = "X-Synchealth-Actor"
 
 
-class HistoryEntry(BaseModel):
-    """One resync or engine report, as ``GET /v1/history`` lists it."""
-
-    id: int = Field(description="Grows with every entry; the cursor of the next page.")
-    at: str = Field(description="When it happened (ISO-8601 UTC).")
-    kind: Literal["resync", "report", "ignore", "unignore", "reopen"]
-    ref: str | None = Field(None, description="The resync's request_id or the report's batch_id.")
-    actor: str = Field(description="Who: user@host of the client, else its network address.")
-    state: Literal["done", "refused", "interrupted"] = "done"
-    errors: int = Field(description="Errors the request named or the report recorded.")
-    synced: int = 0
-    failed: int = 0
-    skipped: int = 0
-    created: int = Field(0, description="Reports: new errors among them.")
-    repeated: int = Field(0, description="Reports: known errors that failed again.")
-    rejected: int = Field(0, description="Reports: items refused.")
-    salesforce_calls: int = 0
-    message: str = Field("", description="Why a resync was refused or interrupted.")
-    error_ids: list[int] = Field(default_factory=list, description="The errors it touched.")
-    reason: str = Field("", description="Ignores: the reason given.")
-    expires_at: str | None = Field(None, description="Ignores: until when (None: until unignored).")
-    cause: str | None = Field(None, description="Ignores of a whole cause: its key.")
-    why: Literal["expired", "new_cause"] | None = Field(
-        None,
-        description="Reopens: the ignore's expiry passed, or the error failed with a new cause.",
-    )
-
-
-class HistoryPage(BaseModel):
-    """``GET /v1/history``: entries newest first; pass ``next_cursor`` for older ones."""
-
-    entries: list[HistoryEntry]
-    next_cursor: int | None = None
-    has_more: bool = False
-
-
 class CauseSummary(BaseModel):
     """Errors of one subtype and object whose messages differ only by ids, values, names
     and numbers (tui/core/causes.py)."""

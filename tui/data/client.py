@@ -28,6 +28,7 @@ import httpx
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from tui.core.audit_models import AuditPage, HistoryPage
 from tui.core.doctor_models import DoctorReport
 from tui.core.ignore_models import IgnoreList, IgnoreResult
 from tui.core.lang import counted
@@ -36,7 +37,6 @@ from tui.core.models import (
     CauseErrors,
     CausePage,
     Health,
-    HistoryPage,
     IngestResult,
     RetryPolicy,
     RetryStatus,
@@ -381,9 +381,14 @@ class ServiceClient:
         )
 
     async def history(self, cursor: int | None = None, limit: int = 50) -> HistoryPage:
-        """Recent resyncs and engine reports, newest first; ``cursor`` pages back."""
-        params = {"limit": limit} | ({"cursor": cursor} if cursor else {})
+        """The audit trail, newest first (every kind: ``all=1``); ``cursor`` pages back."""
+        params = {"limit": limit, "all": 1} | ({"cursor": cursor} if cursor else {})
         return await self._model(HistoryPage, "GET", "/v1/history", params=params)
+
+    async def audit(self, cursor: int = 0, limit: int = 500) -> AuditPage:
+        """The audit trail after ``cursor``, oldest first (GET /v1/audit)."""
+        params = {"cursor": cursor, "limit": limit}
+        return await self._model(AuditPage, "GET", "/v1/audit", params=params)
 
     async def retry_policy(self) -> RetryStatus:
         return await self._model(RetryStatus, "GET", "/v1/retries")

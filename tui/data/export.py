@@ -326,13 +326,25 @@ async def export_csv(
     line = LINE if raw else line_sql(type_titles(lang))
     header_row = EXPORT_COLUMNS if raw else column_titles(lang)
     blocks = cache.iter_lines(line, f, ids, subtype_titles(lang))
+    return await write_target(target, blocks, bom=bom, progress=report, header_row=header_row)
+
+
+async def write_target(
+    target: Path | BinaryIO,
+    blocks: Iterable[tuple[bytes, int]],
+    *,
+    bom: bool,
+    progress: Callable[[int], None] | None,
+    header_row: Sequence[str],
+) -> int:
+    """In a thread: :func:`write_file` to a path, :func:`write_stream` to a stream."""
     if isinstance(target, (str, Path)):
         return await asyncio.to_thread(
-            write_file, Path(target), blocks, bom=bom, progress=report, header_row=header_row
+            write_file, Path(target), blocks, bom=bom, progress=progress, header_row=header_row
         )
     try:
         return await asyncio.to_thread(
-            write_stream, target, blocks, bom=bom, progress=report, header_row=header_row
+            write_stream, target, blocks, bom=bom, progress=progress, header_row=header_row
         )
     except BrokenPipeError:
         raise

@@ -23,12 +23,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from tui.core.audit_models import HistoryEntry, HistoryPage
 from tui.core.ignore_models import IgnoreResult
 from tui.core.lang import Lang
 from tui.core.models import (
     ERROR_COLUMNS,
     CausePage,
-    HistoryPage,
     SyncErrorDetail,
     Usage,
     UsageBreakdown,
@@ -42,6 +42,7 @@ from tui.core.notify_models import (
 )
 from tui.core.trend_models import TrendPage, TrendTotals, TypeTrends
 from tui.data import last_looked
+from tui.data.audit_csv import write_audit
 from tui.data.cache import CacheDamaged, CacheError
 from tui.data.client_errors import ServiceError
 from tui.data.export import export_csv
@@ -152,9 +153,20 @@ class DataSession(Resyncs):
         return None if before is None else last_looked.since(before, now)
 
     async def history(self, cursor: int | None = None) -> HistoryPage:
-        """Recent resyncs and engine reports from the service (every console's, every
-        engine's), newest first."""
+        """The service's audit trail (every console's, every engine's), newest first."""
         return await self.client.history(cursor)
+
+    async def export_audit(self, target: Path | BinaryIO, *, bom: bool = False) -> int:
+        """Write the whole audit trail as CSV (tui/data/audit_csv.py); entries written.
+        Raises ServiceError when the service cannot answer, ExportError when the CSV
+        cannot be written (nothing is written then)."""
+        entries: list[HistoryEntry] = []
+        cursor, more = 0, True
+        while more:
+            page = await self.client.audit(cursor)
+            entries += page.entries
+            cursor, more = page.next_cursor, page.has_more
+        return await write_audit(target, entries, bom=bom)
 
     async def notifications(self) -> NotificationSettings:
         return await self.client.notifications()

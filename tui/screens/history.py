@@ -1,15 +1,18 @@
-"""The history view (``H``): recent resyncs, engine reports, ignores, unignores and
-reopened ignored errors, from the service.
+"""The history view (``H``): the service's audit trail, newest first: resyncs, engine
+reports, ignores, unignores, reopened ignored errors, resync jobs, changes of the
+allocation, notification and retry settings, mutes and API tokens.
 
-The service keeps them for every console and every engine (``GET /v1/history``), so a
-resync's effect stays visible after its summary closes, whoever ran it. The errors an
-entry touched are named from the console's cache.
+The service keeps them for every console and every engine (``GET /v1/history?all=1``),
+so a resync's effect stays visible after its summary closes, whoever ran it; with API
+tokens, "who" is the token's name. The errors an entry touched are named from the
+console's cache.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from pydantic import JsonValue
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -18,7 +21,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
-from tui.core.models import HistoryEntry
+from tui.core.audit_models import HistoryEntry
 from tui.data.cache import CacheError
 from tui.data.client_errors import ServiceError
 from tui.i18n import current_lang, t
@@ -34,13 +37,76 @@ if TYPE_CHECKING:
 
 #: Errors of the highlighted entry named under the table; the rest are counted.
 TOUCHED_SHOWN = 8
+#: Changed settings named in the outcome cell; the rest are counted.
+CHANGES_SHOWN = 2
 _COLUMNS = ("when", "who", "what", "errors", "outcome")
+#: Kinds that touch no error: their errors cell stays empty.
+_NO_ERRORS = frozenset({"allocation", "notifications", "retries", "mute", "unmute", "token"})
+
+
+#: Settings whose values the notification dialog names in words (its locale table).
+_WORDED = {"frequency": "modals.notifications", "digest_weekday": "modals.notifications"}
+
+
+def value_text(value: JsonValue, field: str = "") -> str:
+    """A setting's value in words: on/off, numbers grouped, lists joined, the dialog's
+    word for a frequency or a weekday, none."""
+    if isinstance(value, bool):
+        return t(f"modals.switch.{'on' if value else 'off'}")
+    if isinstance(value, int | float):
+        return f"{value:,}"
+    if isinstance(value, list):
+        return ", ".join(value_text(item) for item in value) or t("modals.history.nothing")
+    if value is None or value == "" or value == {}:
+        return t("modals.history.nothing")
+    if isinstance(value, str) and field in _WORDED:
+        key = f"{_WORDED[field]}.{value}"
+        if (worded := t(key)) != key:
+            return worded
+    return clean(str(value))
+
+
+def field_text(field: str) -> str:
+    """A setting's name in the language; the API's name when the locale has none."""
+    key = f"modals.history.fields.{field}"
+    named = t(key)
+    return field if named == key else named
+
+
+def changes_text(entry: HistoryEntry) -> str:
+    shown = [
+        t("modals.history.change", field=field_text(change.field),
+          old=value_text(change.old, change.field), new=value_text(change.new, change.field))
+        for change in entry.changes[:CHANGES_SHOWN]
+    ]  # fmt: skip
+    if len(entry.changes) > CHANGES_SHOWN:
+        shown.append(t("modals.history.changes_more", count=len(entry.changes) - CHANGES_SHOWN))
+    return " · ".join(shown)
+
+
+def _change_text(entry: HistoryEntry) -> str | None:
+    """The outcome of an entry of the audit trail's newer kinds; None for the others."""
+    if entry.kind in ("allocation", "notifications", "retries"):
+        return changes_text(entry)
+    if entry.kind == "job":
+        counts = {k: f"{getattr(entry, k):,}" for k in
+                  ("errors", "synced", "failed", "skipped", "unknown", "cancelled")}  # fmt: skip
+        return t(f"modals.history.job_{entry.action or 'started'}", **counts)
+    if entry.kind == "token":
+        return t(f"modals.history.token_{entry.action or 'added'}", name=clean(entry.ref or ""))
+    if entry.kind == "mute":
+        return t("modals.history.outcome_mute", until=stamp(entry.expires_at or entry.at))
+    if entry.kind == "unmute":
+        return t("modals.history.outcome_unmute")
+    return None
 
 
 def outcome_text(entry: HistoryEntry) -> str:
     """What became of it, in words: the outcome counts, or why it was refused."""
     if entry.state != "done":
         return t(f"modals.history.{entry.state}", message=clean(entry.message))
+    if (changed := _change_text(entry)) is not None:
+        return changed
     if entry.kind == "report":
         return t(
             "modals.history.outcome_report",
@@ -124,7 +190,7 @@ class HistoryScreen(ModalScreen[None]):
             f"{stamp(entry.at)} ({ago(entry.at, self.now)})",
             clean(entry.actor),
             t(f"modals.history.{entry.kind}"),
-            f"{entry.errors:,}",
+            "" if entry.kind in _NO_ERRORS else f"{entry.errors:,}",
             outcome_text(entry),
         )
 

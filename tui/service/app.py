@@ -36,6 +36,7 @@ from tui.service.notify.notifier import Notifier
 from tui.service.resync import ResyncEngine, note_call
 from tui.service.retries import RetryWorker
 from tui.service.salesforce import call_kind
+from tui.service.tokens import Tokens
 from tui.service.usage import OrgLimits, UsageLedger
 
 
@@ -43,6 +44,7 @@ class SyncHealthService:
     def __init__(self, config: ServiceConfig) -> None:
         self.config = config
         self.ledger = Ledger(config.database or config.db_path)
+        self.tokens = Tokens(self.ledger)
         self.usage = UsageLedger(
             self.ledger, config.clock, config.limits_ttl, config.default_allocation
         )
@@ -171,7 +173,12 @@ class SyncHealthService:
             routes=starlette_routes(self, ROUTES),
             middleware=[
                 Middleware(AnswerCrashes),
-                Middleware(BearerAuth, token=self.config.api_token),
+                Middleware(
+                    BearerAuth,
+                    token=self.config.api_token,
+                    tokens=self.tokens,
+                    clock=self.config.clock,
+                ),
             ],
             exception_handlers={ApiProblem: on_problem, HTTPException: on_http},
             lifespan=lifespan,

@@ -1,5 +1,6 @@
 """What happened, newest first: every resync, engine report, ignore, unignore and reopen
-of an ignored error, with who did it.
+of an ignored error, with who did it; with ``all=1`` also the rest of the audit trail
+(jobs, settings, mutes, tokens: tui/service/audit.py).
 
 The service writes one ``history`` row (schema.sql) when a resync is done or refused and
 when a report of the sync engine is recorded; replays of a known request_id or batch_id
@@ -12,10 +13,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 
-from tui.core.models import ACTOR_HEADER, HistoryEntry, HistoryPage
+from tui.core.audit_models import HISTORY_KINDS, HistoryPage
+from tui.core.models import ACTOR_HEADER
+from tui.service import audit
+from tui.service.auth import TOKEN_SCOPE
 from tui.service.ledger import Ledger
 
 ACTOR_MAX = 120
@@ -24,8 +27,11 @@ REPLAY_CODES = frozenset({"request_id_reused", "resync_interrupted"})
 
 
 def actor_of(request: Request) -> str:
-    """Who sent ``request``: its actor header (printable, cut to ACTOR_MAX), else its
-    network address."""
+    """Who sent ``request``: the name of the API token it came with; without tokens its
+    actor header (printable, cut to ACTOR_MAX), else its network address."""
+    token = request.scope.get(TOKEN_SCOPE)
+    if isinstance(token, str):
+        return token
     named = "".join(ch for ch in request.headers.get(ACTOR_HEADER, "") if ch.isprintable())
     if named.strip():
         return named.strip()[:ACTOR_MAX]
@@ -77,18 +83,17 @@ async def record(
         await Ledger.add_history(conn, now, kind, ref, actor, summary)
 
 
-async def page(ledger: Ledger, cursor: int | None, limit: int) -> HistoryPage:
-    """Up to ``limit`` entries older than ``cursor`` (None: the newest), newest first."""
+async def page(ledger: Ledger, cursor: int | None, limit: int, *, every: bool) -> HistoryPage:
+    """Up to ``limit`` entries older than ``cursor`` (None: the newest), newest first; of
+    the kinds an older console reads (HISTORY_KINDS) unless ``every``."""
     below = cursor if cursor is not None else 2**63 - 1
+    kinds = "" if every else f" AND kind IN ({', '.join(repr(k) for k in HISTORY_KINDS)})"
     async with ledger.reader.execute(
-        "SELECT id, at, kind, ref, actor, summary FROM history WHERE id < ? "
+        f"SELECT id, at, kind, ref, actor, summary FROM history WHERE id < ?{kinds} "
         "ORDER BY id DESC LIMIT ?",
         (below, limit + 1),
     ) as rows:
         found = list(await rows.fetchall())
     more = len(found) > limit
-    entries = [
-        HistoryEntry(id=i, at=at, kind=kind, ref=ref, actor=actor, **orjson.loads(summary))
-        for i, at, kind, ref, actor, summary in found[:limit]
-    ]
+    entries = [audit.entry(row) for row in found[:limit]]
     return HistoryPage(entries=entries, next_cursor=entries[-1].id if more else None, has_more=more)

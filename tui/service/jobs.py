@@ -40,7 +40,7 @@ from typing import Any
 import orjson
 
 from tui.core.limits import RECORDS_PER_CALL
-from tui.service import history
+from tui.service import audit, history
 from tui.service.db.dialect import json_with
 from tui.service.ledger import Ledger, iso
 from tui.service.resync import ResyncRefused, outcome
@@ -164,6 +164,7 @@ class ResyncJobs:
                     "VALUES (?, ?, ?, 'pending')",
                     [(job_id, error_id, n // CHUNK) for n, error_id in enumerate(ids)],
                 )
+                await audit.job_row(conn, self._clock(), job_id, "started", actor)
                 made = True
         self.wake()
         return await self.view(job_id, 0, 0), made
@@ -193,7 +194,7 @@ class ResyncJobs:
                 "cancel it, or leave those errors out.",
             )
 
-    async def cancel(self, job_id: str) -> dict[str, Any]:
+    async def cancel(self, job_id: str, actor: str) -> dict[str, Any]:
         """Stop a running job: errors not yet sent become ``cancelled``; a chunk already
         on its way to Salesforce finishes first and keeps its outcomes."""
         async with self._chunk_lock, self._ledger.transaction() as conn:
@@ -215,6 +216,7 @@ class ResyncJobs:
                     "wait_until = NULL, finished = ? WHERE job_id = ?",
                     (iso(self._clock()), job_id),
                 )
+                await audit.job_row(conn, self._clock(), job_id, "cancelled", actor)
         self.wake()
         return await self.view(job_id, 0, 0)
 
@@ -417,9 +419,18 @@ class ResyncJobs:
             )
 
     async def _finish(self, job_id: str) -> None:
+        """The job is done; its audit row names whoever started it."""
+        now = self._clock()
         async with self._ledger.transaction() as conn:
-            await conn.execute(
+            async with conn.execute(
                 "UPDATE resync_jobs SET state = 'done', finished = ? WHERE job_id = ? "
                 "AND state = 'running'",
-                (iso(self._clock()), job_id),
-            )
+                (iso(now), job_id),
+            ) as cur:
+                finished = cur.rowcount == 1
+            if finished:
+                async with conn.execute(
+                    "SELECT actor FROM resync_jobs WHERE job_id = ?", (job_id,)
+                ) as cur:
+                    row = await cur.fetchone()
+                await audit.job_row(conn, now, job_id, "finished", row[0] if row else "")

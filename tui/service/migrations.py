@@ -18,7 +18,9 @@ from tui.service.db import Connection, columns, upsert
 #: Version 4 (ignores) has only new tables, which schema.sql creates, and a new error
 #: status ('ignored') that an older synchealth would count neither open nor resolved:
 #: the version keeps such a synchealth from opening the ledger. No step rewrites rows.
-SCHEMA_VERSION = 5
+#: Version 6 (named API tokens, the audit trail) is the same: a new table (api_tokens),
+#: and new kinds of history rows that an older synchealth's GET /v1/history cannot read.
+SCHEMA_VERSION = 6
 
 
 async def _add_column(conn: Connection, table: str, column: str, decl: str) -> None:

@@ -1,4 +1,4 @@
--- The Sync Health service's ledger (SQLite, WAL). Version 5.
+-- The Sync Health service's ledger (SQLite, WAL). Version 6.
 -- Every statement is idempotent: opening a ledger runs this file, which creates
 -- what an older version lacks (version 2 added ingest_batches, and the index
 -- errors_by_record that tui/service/ledger.py builds after this file has run;
@@ -216,7 +216,8 @@ CREATE TABLE IF NOT EXISTS notify_mutes (
 CREATE TABLE IF NOT EXISTS history (
     id      INTEGER PRIMARY KEY AUTOINCREMENT,  -- the cursor: ids only grow, newest last
     at      TEXT NOT NULL,
-    kind    TEXT NOT NULL,      -- resync | report
+    kind    TEXT NOT NULL,      -- resync | report | ignore | unignore | reopen; version 6: job |
+                                -- allocation | notifications | retries | mute | unmute | token
     ref     TEXT,               -- request_id of a resync, batch_id of a report (may be NULL)
     actor   TEXT NOT NULL,      -- who: X-Synchealth-Actor (user@host), else the client's address
     summary TEXT NOT NULL       -- JSON: state, counts and the error ids touched
@@ -248,4 +249,17 @@ CREATE TABLE IF NOT EXISTS ignore_requests (  -- makes an ignore or unignore saf
     created    TEXT NOT NULL,
     digest     TEXT NOT NULL,           -- sha256 of the request's body
     result     TEXT NOT NULL            -- JSON IgnoreResult
+);
+
+-- Named API tokens (tui/service/tokens.py), version 6: only a token's SHA-256 is kept;
+-- rows are revoked, never deleted.
+CREATE TABLE IF NOT EXISTS api_tokens (
+    name         TEXT PRIMARY KEY,
+    digest       TEXT NOT NULL UNIQUE,   -- hex SHA-256 of the token
+    created      TEXT NOT NULL,
+    created_by   TEXT NOT NULL,          -- cli:<os user>
+    last_used    TEXT,                   -- written at most once a minute
+    revoked      TEXT,                   -- when; NULL while valid
+    revoked_by   TEXT,
+    last_refused TEXT                    -- when it was last sent after its revocation
 );

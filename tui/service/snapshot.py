@@ -61,7 +61,7 @@ async def snapshot_lines(
 
 async def _lines(conn: Connection, after: int, limit: int, count: bool) -> AsyncIterator[bytes]:
     """Rows as JSON arrays made by the database: Python never holds a row's values."""
-    line_sql = json_rows(conn.dialect, [*ERROR_COLUMNS, "cause"], {"fields"}, _PAGE)
+    line_sql = json_rows(conn.dialect, FEED_ROW_COLUMNS, {"fields"}, _PAGE)
     cursor, remaining = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM errors"), None
     if count:
         remaining = await conn.fetchval("SELECT count(*) FROM errors WHERE id > ?", (after,))

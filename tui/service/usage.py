@@ -23,6 +23,8 @@ from tui.service.db import Connection
 from tui.service.ledger import Ledger, iso
 
 HOURS = 24
+#: The setting (tui/service/ledger.py) that holds the allocation.
+ALLOCATED_KEY = "allocated"
 #: After a failed /limits fetch, wait this long before trying again.
 RETRY_AFTER = timedelta(seconds=60)
 
@@ -176,11 +178,11 @@ class UsageLedger:
     # -- allocation ---------------------------------------------------------
 
     async def allocated(self) -> int:
-        value = await self._ledger.setting("allocated")
+        value = await self._ledger.setting(ALLOCATED_KEY)
         return self._default_allocation if value is None else int(value)
 
     async def set_allocated(self, allocated: int) -> None:
-        await self._ledger.set_setting("allocated", allocated)
+        await self._ledger.set_setting(ALLOCATED_KEY, allocated)
 
     # -- the org's limits ---------------------------------------------------
 

@@ -1,5 +1,5 @@
 """Handlers of the error ledger: the change feed, the snapshot, one error, reports, the
-history."""
+history and the audit trail."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import orjson
 from starlette.responses import Response, StreamingResponse
 
 from tui.core.models import FEED_ROW_COLUMNS, SyncErrorDetail
-from tui.service import history
+from tui.service import audit, history
 from tui.service.api.problems import JSON, ApiProblem
 from tui.service.api.service import Service
 from tui.service.api.table import Call
@@ -62,5 +62,10 @@ async def post_reports(svc: Service, call: Call) -> JSON:
 
 
 async def get_history(svc: Service, call: Call) -> JSON:
-    page = await history.page(svc.ledger, call.query["cursor"] or None, call.query["limit"])
+    q = call.query
+    page = await history.page(svc.ledger, q["cursor"] or None, q["limit"], every=bool(q["all"]))
     return JSON(page)
+
+
+async def get_audit(svc: Service, call: Call) -> JSON:
+    return JSON(await audit.page_after(svc.ledger, call.query["cursor"], call.query["limit"]))

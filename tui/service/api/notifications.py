@@ -12,13 +12,13 @@ from tui.core.notify_models import (
     NotificationSettings,
     TestSendRequest,
 )
-from tui.service import history
+from tui.service import audit, history
 from tui.service.api.problems import JSON, ApiProblem
 from tui.service.api.service import Service
 from tui.service.api.table import Call
 from tui.service.notify.mutes import MuteRefused
 from tui.service.notify.notifier import NotConfigured
-from tui.service.notify.settings import load_settings, save_settings
+from tui.service.notify.settings import KEY, load_settings
 
 
 def refuse_settings(exc: ValidationError) -> ApiProblem:
@@ -41,7 +41,15 @@ async def get_settings(svc: Service, call: Call) -> JSON:
 
 async def put_settings(svc: Service, call: Call) -> JSON:
     settings: NotificationSettings = call.body
-    await save_settings(svc.ledger, settings)
+    await audit.change_setting(
+        svc.ledger,
+        svc.config.clock(),
+        KEY,
+        settings.model_dump(mode="json"),
+        before=NotificationSettings().model_dump(mode="json"),
+        kind="notifications",
+        actor=history.actor_of(call.request),
+    )
     return JSON(settings)
 
 
@@ -81,7 +89,7 @@ async def put_mute(svc: Service, call: Call) -> JSON:
 
 async def delete_mute(svc: Service, call: Call) -> JSON:
     try:
-        await svc.notifier.mutes.unmute(call.path["cause"])
+        await svc.notifier.mutes.unmute(call.path["cause"], history.actor_of(call.request))
     except MuteRefused as exc:
         raise ApiProblem(exc.status, exc.code, exc.message) from None
     return JSON(CauseMuteList(mutes=await svc.notifier.mutes.active()))

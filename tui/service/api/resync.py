@@ -90,6 +90,6 @@ async def get_job(svc: Service, call: Call) -> JSON:
 
 async def cancel_job(svc: Service, call: Call) -> JSON:
     try:
-        return JSON(await svc.jobs.cancel(call.path["job_id"]))
+        return JSON(await svc.jobs.cancel(call.path["job_id"], history.actor_of(call.request)))
     except JobRefused as exc:
         raise ApiProblem(exc.status, exc.code, exc.message) from exc

@@ -10,6 +10,7 @@ the whole API in one list is what lets a reader (and the OpenAPI test) see all o
 
 from __future__ import annotations
 
+from tui.core.audit_models import AuditPage, HistoryPage
 from tui.core.doctor_models import DoctorReport, DoctorRequest
 from tui.core.ignore_models import IgnoreList, IgnoreRequest, IgnoreResult, UnignoreRequest
 from tui.core.limits import MAX_ID
@@ -20,7 +21,6 @@ from tui.core.models import (
     CausePage,
     ErrorPage,
     Health,
-    HistoryPage,
     IngestResult,
     RetryPolicy,
     RetryStatus,
@@ -73,6 +73,7 @@ FEED_DEFAULT_LIMIT = 1000
 FEED_MAX_LIMIT = 10000
 HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 500
+AUDIT_DEFAULT_LIMIT = 200
 
 CURSOR = IntQuery("cursor", 0, 0, MAX_ID, "Answer what changed after this cursor.")
 SALESFORCE = {
@@ -194,11 +195,23 @@ ROUTES: tuple[Endpoint, ...] = (
         "GET",
         "/v1/history",
         errors.get_history,
-        "Recent resyncs and engine reports, newest first",
+        "Recent resyncs, engine reports and ignores, newest first (all=1: every change)",
         HistoryPage,
         query=(
             IntQuery("cursor", 0, 0, MAX_ID, "Answer the entries older than this cursor."),
             IntQuery("limit", HISTORY_DEFAULT_LIMIT, 1, HISTORY_MAX_LIMIT, "Entries per page."),
+            IntQuery("all", 0, 0, 1, "1: every kind of the audit trail, not only the five."),
+        ),
+    ),
+    Endpoint(
+        "GET",
+        "/v1/audit",
+        errors.get_audit,
+        "The audit trail, oldest first after the cursor (keep next_cursor to follow it)",
+        AuditPage,
+        query=(
+            IntQuery("cursor", 0, 0, MAX_ID, "Answer the entries after this one (0: all)."),
+            IntQuery("limit", AUDIT_DEFAULT_LIMIT, 1, HISTORY_MAX_LIMIT, "Entries per page."),
         ),
     ),
     Endpoint(

@@ -16,11 +16,13 @@ from tui.core.models import (
     RetryPolicy,
     UsageBreakdown,
 )
+from tui.service import audit, history
 from tui.service.api.problems import JSON, ApiProblem
 from tui.service.api.service import Service
 from tui.service.api.table import Call
 from tui.service.db import DatabaseUnavailable
 from tui.service.retries import POLICY_KEY
+from tui.service.usage import ALLOCATED_KEY
 
 
 async def health(svc: Service, call: Call) -> JSON:
@@ -107,7 +109,16 @@ async def put_allocation(svc: Service, call: Call) -> JSON:
             f"The allocation must be between 0 and the org's Salesforce limit of "
             f"{report.salesforce_limit:,} calls per 24 hours, got {value:,}.",
         )
-    await svc.usage.set_allocated(value)
+    await audit.change_setting(
+        svc.ledger,
+        svc.config.clock(),
+        ALLOCATED_KEY,
+        value,
+        before=svc.config.default_allocation,
+        kind="allocation",
+        actor=history.actor_of(call.request),
+        label="allocated",
+    )
     svc.jobs.wake()
     return JSON(report.model_copy(update={"allocated": value}))
 
@@ -118,5 +129,13 @@ async def get_retries(svc: Service, call: Call) -> JSON:
 
 async def put_retries(svc: Service, call: Call) -> JSON:
     policy: RetryPolicy = call.body
-    await svc.ledger.set_setting(POLICY_KEY, policy.model_dump())
+    await audit.change_setting(
+        svc.ledger,
+        svc.config.clock(),
+        POLICY_KEY,
+        policy.model_dump(),
+        before=RetryPolicy().model_dump(),
+        kind="retries",
+        actor=history.actor_of(call.request),
+    )
     return JSON(await svc.retries.status())

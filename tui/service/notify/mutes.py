@@ -81,18 +81,20 @@ class Mutes:
                 upsert("notify_mutes", ("cause", "until", "muted_at", "actor"), ("cause",)),
                 (cause, iso(until), iso(now), actor),
             )
+            await Ledger.add_history(conn, now, "mute", cause, actor, {"expires_at": iso(until)})
         return CauseMute(cause=cause, until=until, muted_at=now, actor=actor)
 
-    async def unmute(self, cause: str) -> None:
+    async def unmute(self, cause: str, actor: str) -> None:
         """End the mute of ``cause`` now; MuteRefused when it is not muted."""
         check_cause(cause)
+        now = self._clock()
         async with self._ledger.transaction() as conn:
             cur = await conn.execute(
-                "DELETE FROM notify_mutes WHERE cause = ? AND until > ?",
-                (cause, iso(self._clock())),
+                "DELETE FROM notify_mutes WHERE cause = ? AND until > ?", (cause, iso(now))
             )
             if cur.rowcount == 0:
                 raise MuteRefused(404, "not_muted", f"The cause {cause!r} is not muted.")
+            await Ledger.add_history(conn, now, "unmute", cause, actor, {})
 
     async def prune(self, now: datetime) -> int:
         async with self._ledger.transaction() as conn:

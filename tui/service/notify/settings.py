@@ -29,7 +29,3 @@ async def load_settings(ledger: Ledger) -> NotificationSettings:
         log.warning("stored notification settings are not valid, treating them as off: %s",
                     explain(exc))  # fmt: skip
         return NotificationSettings()
-
-
-async def save_settings(ledger: Ledger, settings: NotificationSettings) -> None:
-    await ledger.set_setting(KEY, settings.model_dump(mode="json"))
