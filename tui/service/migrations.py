@@ -16,7 +16,7 @@ import aiosqlite
 #: Version 4 (ignores) has only new tables, which schema.sql creates, and a new error
 #: status ('ignored') that an older synchealth would count neither open nor resolved:
 #: the version keeps such a synchealth from opening the ledger. No step rewrites rows.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 7
 
 
 async def _columns(conn: aiosqlite.Connection, table: str) -> set[str]:
@@ -41,8 +41,18 @@ async def _to_5(conn: aiosqlite.Connection) -> None:
     await conn.execute("DELETE FROM meta WHERE key = 'trends_ready'")
 
 
+async def _to_7(conn: aiosqlite.Connection) -> None:
+    """Version 7: each resync request's owner, the replica sending it (replicas.py;
+    schema.sql creates the ``replicas`` table). A request from before has no owner."""
+    await _add_column(conn, "resync_requests", "owner", "TEXT")
+
+
 #: version -> the step that brings a ledger of the version before it up to it.
-MIGRATIONS: dict[int, Callable[[aiosqlite.Connection], Awaitable[None]]] = {3: _to_3, 5: _to_5}
+MIGRATIONS: dict[int, Callable[[aiosqlite.Connection], Awaitable[None]]] = {
+    3: _to_3,
+    5: _to_5,
+    7: _to_7,
+}
 
 
 async def upgrade(conn: aiosqlite.Connection, version: int) -> None:

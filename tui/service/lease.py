@@ -1,0 +1,137 @@
+"""Leases: what must run in one replica at a time (the notifier, retries, resync jobs).
+
+Several ``synchealth serve`` processes may share one PostgreSQL database. Each of
+them runs the background loops, but a loop does its round only while its replica
+holds that loop's lease. A lease is a session-level PostgreSQL advisory lock
+(``pg_try_advisory_lock``) taken on one connection the replica keeps for its leases
+alone: when the process dies, or its connection does, PostgreSQL ends the session
+and drops the lock, and the next replica to ask (each asks once per round of its
+loop) takes it over. Nothing else is needed to fail over, and a lease cannot be held
+by two live sessions.
+
+On SQLite the service is one process, so every lease is always held
+(:class:`AlwaysHeld`).
+
+The keys use PostgreSQL's two-key form ``(class, id)``: the class is
+:data:`LEASE_CLASS`, the id a CRC32 of the lease's name and its *scope* (the
+ledger's schema, so that ledgers in separate schemas of one database do not share
+leases). Advisory locks of the one-key form (the ledger's write lock) are another
+key space and never conflict with these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from typing import Literal, Protocol
+
+import psycopg
+
+log = logging.getLogger("synchealth.lease")
+
+#: The names of what runs once across replicas.
+LeaseName = Literal["notifier", "retries", "jobs"]
+LEASE_NAMES: tuple[LeaseName, ...] = ("notifier", "retries", "jobs")
+#: The first key of every synchealth lease: "SH" in ASCII.
+LEASE_CLASS = 0x5348
+
+
+def lease_key(name: str, scope: str = "") -> int:
+    """The second key of a lease: a signed 32-bit CRC of ``scope/name``."""
+    crc = zlib.crc32(f"{scope}/{name}".encode())
+    return crc - (1 << 32) if crc >= 1 << 31 else crc
+
+
+class Leases(Protocol):
+    """Whether this replica may run one of the once-only loops now."""
+
+    async def held(self, name: LeaseName) -> bool: ...
+
+    def holding(self) -> list[LeaseName]: ...
+
+    async def close(self) -> None: ...
+
+
+class AlwaysHeld:
+    """One process on a SQLite ledger: it runs everything."""
+
+    async def held(self, name: LeaseName) -> bool:
+        return True
+
+    def holding(self) -> list[LeaseName]:
+        return list(LEASE_NAMES)
+
+    async def close(self) -> None:
+        return None
+
+
+class AdvisoryLeases:
+    """Leases as session advisory locks on one PostgreSQL connection of this replica.
+
+    :meth:`held` answers from what this session holds; for a lease it does not hold
+    it tries to take it (``pg_try_advisory_lock`` never waits). When the connection
+    is gone every lease is lost at once and the next call connects again. A lease is
+    never given up while the process lives, so it stays with one replica until that
+    replica stops or dies.
+    """
+
+    def __init__(self, conninfo: str, scope: str = "") -> None:
+        self._conninfo = conninfo
+        self._scope = scope
+        self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
+        self._held: set[LeaseName] = set()
+        self._lock = asyncio.Lock()  # one statement at a time on the connection
+
+    def holding(self) -> list[LeaseName]:
+        """The leases this replica held when it last looked (the doctor, the health)."""
+        return [name for name in LEASE_NAMES if name in self._held]
+
+    async def held(self, name: LeaseName) -> bool:
+        async with self._lock:
+            try:
+                conn = await self._connection()
+                if name in self._held:
+                    await conn.execute("SELECT 1")  # still our session: the lock is ours
+                    return True
+                cur = await conn.execute(
+                    "SELECT pg_try_advisory_lock(%s, %s)",
+                    (LEASE_CLASS, lease_key(name, self._scope)),
+                )
+                row = await cur.fetchone()
+            except psycopg.Error as exc:
+                await self._lost(f"the lease connection failed: {exc}")
+                return False
+            if row is not None and row[0]:
+                self._held.add(name)
+                log.info("this replica now runs the %s", name)
+                return True
+            return False
+
+    async def _connection(self) -> psycopg.AsyncConnection[tuple[object, ...]]:
+        if self._conn is None or self._conn.closed:
+            if self._held:
+                await self._lost("the lease connection closed")
+            self._conn = await psycopg.AsyncConnection.connect(
+                self._conninfo,
+                autocommit=True,
+                application_name="synchealth leases",
+                connect_timeout=5,
+            )
+        return self._conn
+
+    async def _lost(self, why: str) -> None:
+        if self._held:
+            log.warning("%s; leases lost: %s", why, ", ".join(sorted(self._held)))
+        self._held.clear()
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.closed:
+            await conn.close()
+
+    async def close(self) -> None:
+        """Give every lease back (closing the session releases its advisory locks)."""
+        async with self._lock:
+            self._held.clear()
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                await conn.close()
