@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import zlib
 from typing import Literal, Protocol
 
@@ -33,6 +34,9 @@ log = logging.getLogger("synchealth.lease")
 #: The names of what runs once across replicas.
 LeaseName = Literal["notifier", "retries", "jobs"]
 LEASE_NAMES: tuple[LeaseName, ...] = ("notifier", "retries", "jobs")
+#: Seconds a replica that lost its lease session waits before it asks again, so that a
+#: replica whose connection breaks does not take its leases straight back.
+COOLDOWN = 10.0
 #: The first key of every synchealth lease: "SH" in ASCII.
 LEASE_CLASS = 0x5348
 
@@ -71,14 +75,17 @@ class AdvisoryLeases:
 
     :meth:`held` answers from what this session holds; for a lease it does not hold
     it tries to take it (``pg_try_advisory_lock`` never waits). When the connection
-    is gone every lease is lost at once and the next call connects again. A lease is
+    is gone every lease is lost at once; after :data:`COOLDOWN` seconds (in which the
+    other replicas take them over) it connects again and asks like any. A lease is
     never given up while the process lives, so it stays with one replica until that
     replica stops or dies.
     """
 
-    def __init__(self, conninfo: str, scope: str = "") -> None:
+    def __init__(self, conninfo: str, scope: str = "", cooldown: float = COOLDOWN) -> None:
         self._conninfo = conninfo
         self._scope = scope
+        self._cooldown = cooldown
+        self._lost_at: float | None = None  # monotonic time the leases were last lost
         self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
         self._held: set[LeaseName] = set()
         self._lock = asyncio.Lock()  # one statement at a time on the connection
@@ -89,6 +96,8 @@ class AdvisoryLeases:
 
     async def held(self, name: LeaseName) -> bool:
         async with self._lock:
+            if self._lost_at is not None and time.monotonic() - self._lost_at < self._cooldown:
+                return False  # a replica that just lost its session lets another take over
             try:
                 conn = await self._connection()
                 if name in self._held:
@@ -123,6 +132,7 @@ class AdvisoryLeases:
     async def _lost(self, why: str) -> None:
         if self._held:
             log.warning("%s; leases lost: %s", why, ", ".join(sorted(self._held)))
+            self._lost_at = time.monotonic()
         self._held.clear()
         conn, self._conn = self._conn, None
         if conn is not None and not conn.closed:
