@@ -39,13 +39,15 @@ def fresh_database() -> Iterator[str]:
 
 
 def terminate(url: str, application_name: str, pid: int | None = None) -> int:
-    """End sessions on ``url``'s database as if their process died; how many ended."""
+    """End sessions on ``url``'s database whose application name starts with
+    ``application_name`` (and whose backend is ``pid``), as if their process died; how
+    many ended."""
     database = url.rsplit("/", 1)[1]
     with _admin() as admin:
         rows = admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
-            "AND application_name = %s AND (%s::int IS NULL OR pid = %s::int)",
-            (database, application_name, pid, pid),
+            "AND application_name LIKE %s AND (%s::int IS NULL OR pid = %s::int)",
+            (database, application_name + "%", pid, pid),
         ).fetchall()
     return len(rows)
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 import zlib
 from typing import Literal, Protocol
@@ -31,6 +32,9 @@ import psycopg
 
 log = logging.getLogger("synchealth.lease")
 
+#: The lease session's ``application_name``, then the process id: ``pg_stat_activity``
+#: (with ``pg_locks``) shows which replica holds which lease.
+APPLICATION = "synchealth leases"
 #: The names of what runs once across replicas.
 LeaseName = Literal["notifier", "retries", "jobs"]
 LEASE_NAMES: tuple[LeaseName, ...] = ("notifier", "retries", "jobs")
