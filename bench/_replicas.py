@@ -45,6 +45,7 @@ class Cluster:
     """The org and the replicas as processes on loopback ports."""
 
     def __init__(self, db_url: str, replicas: int, workdir: Path) -> None:
+        (workdir / "none.toml").write_text("")  # no profile: every setting is a flag here
         self.env = {**os.environ, TOKEN_ENV: uuid.uuid4().hex,
                     "SYNCHEALTH_CONFIG": str(workdir / "none.toml"),
                     "SYNCHEALTH_DATA_DIR": str(workdir)}  # fmt: skip
