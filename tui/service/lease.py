@@ -85,8 +85,15 @@ class AdvisoryLeases:
     replica stops or dies.
     """
 
-    def __init__(self, conninfo: str, scope: str = "", cooldown: float = COOLDOWN) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        scope: str = "",
+        cooldown: float = COOLDOWN,
+        password: str | None = None,
+    ) -> None:
         self._conninfo = conninfo
+        self._password = password  # given apart from the URL (a password file)
         self._scope = scope
         self._cooldown = cooldown
         self._lost_at: float | None = None  # monotonic time the leases were last lost
@@ -128,8 +135,9 @@ class AdvisoryLeases:
             self._conn = await psycopg.AsyncConnection.connect(
                 self._conninfo,
                 autocommit=True,
-                application_name="synchealth leases",
+                application_name=f"{APPLICATION} {os.getpid()}",
                 connect_timeout=5,
+                **({} if self._password is None else {"password": self._password}),
             )
         return self._conn
 
