@@ -26,7 +26,7 @@ import logging
 import os
 import time
 import zlib
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import psycopg
 
@@ -132,12 +132,12 @@ class AdvisoryLeases:
         if self._conn is None or self._conn.closed:
             if self._held:
                 await self._lost("the lease connection closed")
+            extra: dict[str, Any] = {"application_name": f"{APPLICATION} {os.getpid()}",
+                                     "connect_timeout": 5}  # fmt: skip
+            if self._password is not None:
+                extra["password"] = self._password
             self._conn = await psycopg.AsyncConnection.connect(
-                self._conninfo,
-                autocommit=True,
-                application_name=f"{APPLICATION} {os.getpid()}",
-                connect_timeout=5,
-                **({} if self._password is None else {"password": self._password}),
+                self._conninfo, autocommit=True, **extra
             )
         return self._conn
 
