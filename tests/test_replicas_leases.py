@@ -7,7 +7,7 @@ receiver on loopback and the simulated org counting what it received."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from clock import Clock
 from notify_env import WebhookReceiver
 from pg_db import fresh_database, lock_holder, terminate
 from test_ingest import T0
+from test_notify_loop import eventually
 from test_replicas import Replica, fail, open_replica, received
 from test_resync_jobs import report, start_job, until
 
@@ -28,15 +29,6 @@ APP = "synchealth leases"
 def pg_url() -> AsyncIterator[str]:
     with fresh_database() as url:
         yield url
-
-
-async def eventually(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("never got there in time")
-        await asyncio.sleep(0.02)
 
 
 async def taken(leases: AdvisoryLeases, name: LeaseName, seconds: float = 5.0) -> bool:
