@@ -125,6 +125,9 @@ async def test_only_the_holder_notifies_and_the_other_takes_over(
             await asyncio.sleep(0.3)  # many more rounds of both loops: still one message
             assert len(hook.posts) == 1
             assert b.service.leases.holding() == []
+            health = [(await e.client.get("/v1/health")).json() for e in (a, b)]
+            assert [h["runs"] for h in health] == [["notifier", "retries", "jobs"], []]
+            assert health[0]["replica"] == a.service.replicas.replica_id != health[1]["replica"]
             # the holder's session dies: b takes the notifier over at its next round
             assert terminate(pg_url, APP, holder(pg_url, "notifier")) == 1
             await eventually(lambda: "notifier" in b.service.leases.holding())
