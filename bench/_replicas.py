@@ -109,6 +109,6 @@ def lease_holder(db_url: str, lease: str) -> int | None:
         row = conn.execute(
             "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
             "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s",
-            (LEASE_CLASS, lease_key(lease) & 0xFFFFFFFF),
+            (LEASE_CLASS, lease_key(lease, "public") & 0xFFFFFFFF),
         ).fetchone()
     return None if row is None else int(str(row[0]).rsplit(" ", 1)[1])

@@ -14,10 +14,37 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pg_harness import create_schema, drop_schema, pg_problem, require_postgres, schema_url
+
+from tui.service.db import PostgresTarget
 
 #: The clock the console sees in tests ("last refresh", relative times).
 FIXED_NOW = datetime(2025, 6, 16, 9, 30, tzinfo=UTC)
 DEMO_SIZE = 2000
+
+
+@pytest.fixture(scope="session")
+def postgres_problem() -> str | None:
+    """Checked once per worker: why no PostgreSQL can be used (None: it can)."""
+    return pg_problem()
+
+
+@pytest.fixture
+def pg_target(postgres_problem: str | None):
+    """A PostgreSQL ledger target in a schema of this test's own, dropped after it."""
+    require_postgres(postgres_problem)
+    schema = create_schema()
+    yield PostgresTarget(schema_url(schema))
+    drop_schema(schema)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | PostgresTarget:
+    """The ledger on each engine in turn: a SQLite file, then a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return tmp_path / "ledger.sqlite3"
+    target: PostgresTarget = request.getfixturevalue("pg_target")
+    return target
 
 
 @pytest.fixture(scope="session")

@@ -44,7 +44,7 @@ async def taken(leases: AdvisoryLeases, name: LeaseName, seconds: float = 5.0) -
 
 
 def holder(url: str, name: str) -> int | None:
-    return lock_holder(url, LEASE_CLASS, lease_key(name))
+    return lock_holder(url, LEASE_CLASS, lease_key(name, "public"))
 
 
 async def test_a_lease_is_held_by_one_session_and_moves_when_it_dies(pg_url: str) -> None:

@@ -1,25 +1,27 @@
-"""The ledger and the usage ledger on real SQLite files."""
+"""The ledger and the usage ledger on both engines: real SQLite files and a real
+PostgreSQL (a schema per test, tests/pg_harness.py)."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 import pytest
 from clock import Clock
+from pg_harness import ledger_rows, ledger_write
 
+from tui.service.db import PostgresTarget
 from tui.service.ledger import SCHEMA_VERSION, ErrorChange, Ledger, LedgerError
 from tui.service.usage import OrgLimits, UsageLedger
 
 T0 = datetime(2025, 3, 10, 12, 30, tzinfo=UTC)
 
 
-def add_errors(db: Path, n: int, start_seq: int = 1) -> None:
-    with sqlite3.connect(db) as conn:
-        conn.executemany(
+async def add_errors(ledger: Ledger, n: int, start_seq: int = 1) -> None:
+    async with ledger.transaction() as conn:
+        await conn.executemany(
             "INSERT INTO errors VALUES (?, ?, 'picklist', 'picklist.restricted_value', 'contact',"
             " ?, ?, 'Lead', NULL, 'to_salesforce', 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',"
             " 'bad value', ?, '2025-03-01T00:00:00Z', '2025-03-01T00:00:00Z', 1, 'open', ?)",
@@ -32,32 +34,38 @@ def add_errors(db: Path, n: int, start_seq: int = 1) -> None:
 
 
 @pytest.fixture
-async def ledger(tmp_path: Path):
-    led = Ledger(tmp_path / "ledger.sqlite3")
+async def ledger(ledger_target: Path | PostgresTarget):
+    led = Ledger(ledger_target)
     await led.open()
     yield led
     await led.close()
 
 
-async def test_open_creates_schema_in_wal_with_version(ledger: Ledger) -> None:
+async def test_open_creates_schema_with_version(ledger: Ledger) -> None:
     assert await ledger.meta("schema_version") == str(SCHEMA_VERSION) == "7"
-    async with ledger.reader.execute("PRAGMA journal_mode") as cur:
-        assert (await cur.fetchone())[0] == "wal"
+    if ledger.db.dialect == "sqlite":
+        async with ledger.reader.execute("PRAGMA journal_mode") as cur:
+            assert (await cur.fetchone())[0] == "wal"
 
 
-async def test_a_newer_schema_is_refused_with_a_clear_message(tmp_path: Path) -> None:
-    db = tmp_path / "l.sqlite3"
-    led = Ledger(db)
+async def test_a_newer_schema_is_refused_with_a_clear_message(
+    ledger_target: Path | PostgresTarget,
+) -> None:
+    """Two replicas of different versions on one database: the older one refuses."""
+    led = Ledger(ledger_target)
     await led.open()
     await led.close()
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE meta SET value = '9' WHERE key = 'schema_version'")
-    with pytest.raises(LedgerError, match="schema version 9, newer"):
-        await Ledger(db).open()
+    await ledger_write(ledger_target, "UPDATE meta SET value = '9' WHERE key = 'schema_version'")
+    with pytest.raises(LedgerError, match="schema version 9, newer than this synchealth") as got:
+        await Ledger(ledger_target).open()
+    assert f"understands ({SCHEMA_VERSION})" in str(got.value)
+    assert await ledger_rows(
+        ledger_target, "SELECT value FROM meta WHERE key = 'schema_version'"
+    ) == [("9",)]
 
 
 async def test_feed_pages_by_seq_and_passes_fields_as_json(ledger: Ledger) -> None:
-    add_errors(ledger.path, 5)
+    await add_errors(ledger, 5)
     rows, cursor, more = await ledger.feed(0, 2)
     assert [r[0] for r in rows] == [1, 2] and cursor == 2 and more
     rows, cursor, more = await ledger.feed(cursor, 10)
@@ -67,7 +75,7 @@ async def test_feed_pages_by_seq_and_passes_fields_as_json(ledger: Ledger) -> No
 
 
 async def test_apply_changes_moves_rows_to_the_end_of_the_feed(ledger: Ledger) -> None:
-    add_errors(ledger.path, 3)
+    await add_errors(ledger, 3)
     change = ErrorChange(1, "synced", "picklist", "picklist.restricted_value", "X", "m", [])
     async with ledger.transaction() as conn:
         await Ledger.apply_changes(conn, [change], "r1", T0)
@@ -82,7 +90,7 @@ async def test_apply_changes_moves_rows_to_the_end_of_the_feed(ledger: Ledger) -
 
 
 async def test_a_failed_transaction_changes_nothing(ledger: Ledger) -> None:
-    add_errors(ledger.path, 1)
+    await add_errors(ledger, 1)
     change = ErrorChange(1, "failed", "other", "other.unknown", "X", "m", [])
     with pytest.raises(RuntimeError):
         async with ledger.transaction() as conn:

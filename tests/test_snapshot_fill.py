@@ -263,15 +263,16 @@ async def test_a_ledger_that_cannot_be_read_ends_the_snapshot_without_a_trailer(
     """The status line is sent before the rows: a failure leaves an answer the client
     refuses as cut short, never a 500 nor rows that look whole."""
     from tui.data.snapshot import parse_snapshot
+    from tui.service.db import database
     from tui.service.snapshot import snapshot_lines
 
-    missing = [line async for line in snapshot_lines(tmp_path / "none.sqlite3", 0, 10)]
+    missing = [line async for line in snapshot_lines(database(tmp_path / "none.sqlite3"), 0, 10)]
     assert missing == []
     broken = tmp_path / "broken.sqlite3"
     with sqlite3.connect(broken) as conn:
         conn.execute("CREATE TABLE errors (id INTEGER PRIMARY KEY, seq INTEGER)")
         conn.execute("INSERT INTO errors VALUES (1, 1)")  # no columns to make rows of
-    lines = [line async for line in snapshot_lines(broken, 0, 10, count=True)]
+    lines = [line async for line in snapshot_lines(database(broken), 0, 10, count=True)]
     assert len(lines) == 1 and orjson.loads(lines[0])["remaining"] == 1
     with pytest.raises(ValueError, match="no header or no trailer"):
         parse_snapshot(b"".join(lines))

@@ -30,7 +30,7 @@ from tui.service.doctor import Doctor
 from tui.service.engine import EngineQueue
 from tui.service.ignores import Ignores
 from tui.service.jobs import ResyncJobs
-from tui.service.lease import AlwaysHeld, Leases
+from tui.service.lease import AlwaysHeld, Leases, leases_for
 from tui.service.ledger import Ledger
 from tui.service.notify.channels import Channels
 from tui.service.notify.notifier import Notifier
@@ -47,8 +47,8 @@ class SyncHealthService:
 
     def __init__(self, config: ServiceConfig, leases: Leases | None = None) -> None:
         self.config = config
-        self.ledger = Ledger(config.db_path)
-        self.leases: Leases = leases or AlwaysHeld()
+        self.ledger = Ledger(config.database or config.db_path)
+        self.leases: Leases = leases or leases_for(config.database)
         self.replicas = Replicas(self.ledger, isinstance(self.leases, AlwaysHeld), config.heartbeat)
         self.usage = UsageLedger(
             self.ledger, config.clock, config.limits_ttl, config.default_allocation

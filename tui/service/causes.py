@@ -18,13 +18,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from tui.core.causes import cause_key, cause_template
 from tui.service import trends
-from tui.service.ledger import Ledger, iso
+from tui.service.db import Connection, upsert
+from tui.service.ledger import SET_META, Ledger, iso
 
 BATCH = 5000
+#: A cause seen again keeps its earliest first_seen and sample, its latest last_seen
+#: (CASE, not min()/max(): SQLite has no LEAST, PostgreSQL's min() is an aggregate only).
+_KEEP_FIRST = ", ".join(
+    f"{c} = CASE WHEN excluded.{c} {op} cause_totals.{c} "
+    f"THEN excluded.{c} ELSE cause_totals.{c} END"
+    for c, op in (("first_seen", "<"), ("last_seen", ">"), ("sample_error_id", "<"))
+)
+_SET_CAUSE = upsert(
+    "error_causes", ("error_id", "cause", "seq", "open", "record_id", "first_seen"), ("error_id",)
+)
 PAGE_MAX = 500
 _CHANGED = (
     "SELECT id, seq, type, subtype, sf_object, message, status, record_id, first_seen, "
@@ -73,8 +82,8 @@ class CauseIndex:
                     ready = await self._ledger.meta("trends_ready", conn) == "1"
                     await self._apply_changes(conn, rows, ready)
                 await conn.execute(
-                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('causes_seq', ?)",
-                    (str(rows[-1][1]),),
+                    SET_META,
+                    ("causes_seq", str(rows[-1][1])),
                 )
             done += len(rows)
         if first_run and done:
@@ -98,15 +107,14 @@ class CauseIndex:
                 await trends.backfill(conn)
             await trends.prune(conn, today)
             await conn.executemany(
-                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                SET_META,
                 [("trends_ready", "1"), ("trends_pruned", today.isoformat())],
             )
 
     @staticmethod
-    async def _write_keys(conn: aiosqlite.Connection, rows: Sequence[Any]) -> None:
+    async def _write_keys(conn: Connection, rows: Sequence[Any]) -> None:
         await conn.executemany(
-            "INSERT OR REPLACE INTO error_causes(error_id, cause, seq, open, record_id, "
-            "first_seen) VALUES (?, ?, ?, ?, ?, ?)",
+            _SET_CAUSE,
             [
                 (i, cause_key(sub, obj, msg), seq, status == "open", rec, first)
                 for i, seq, _, sub, obj, msg, status, rec, first, _ in rows
@@ -114,7 +122,7 @@ class CauseIndex:
         )
 
     async def _apply_changes(
-        self, conn: aiosqlite.Connection, rows: Sequence[Any], count_trends: bool
+        self, conn: Connection, rows: Sequence[Any], count_trends: bool
     ) -> None:
         """Write the new keys, move the totals of the old and new causes and (once they
         are counted) the daily figures."""
@@ -164,9 +172,7 @@ class CauseIndex:
         await conn.executemany(
             "INSERT INTO cause_totals(cause, type, subtype, sf_object, open_errors, records, "
             "first_seen, last_seen, sample_error_id) VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?) "
-            "ON CONFLICT(cause) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen),"
-            " last_seen = max(last_seen, excluded.last_seen), "
-            "sample_error_id = min(sample_error_id, excluded.sample_error_id)",
+            f"ON CONFLICT(cause) DO UPDATE SET {_KEEP_FIRST}",
             [(cause, *facts) for cause, facts in seen.items()],
         )
         await conn.executemany(
@@ -224,10 +230,10 @@ class CauseIndex:
         async with self._ledger.reader.execute(
             f"SELECT id, message FROM errors WHERE id IN ({marks})", ids
         ) as cur:
-            return dict(await cur.fetchall())  # type: ignore[arg-type]
+            return dict(await cur.fetchall())
 
 
-async def _types_of(conn: aiosqlite.Connection, causes: set[str]) -> dict[str, str]:
+async def _types_of(conn: Connection, causes: set[str]) -> dict[str, str]:
     """The type of each of ``causes`` (the subtype in a cause key names it)."""
     found: dict[str, str] = {}
     keys = list(causes)
@@ -237,13 +243,11 @@ async def _types_of(conn: aiosqlite.Connection, causes: set[str]) -> dict[str, s
             f"SELECT cause, type FROM cause_totals WHERE cause IN ({','.join('?' * len(chunk))})",
             chunk,
         ) as cur:
-            found.update(dict(await cur.fetchall()))  # type: ignore[arg-type]
+            found.update(dict(await cur.fetchall()))
     return found
 
 
-async def _move_records(
-    conn: aiosqlite.Connection, per_record: Counter[tuple[str, str]]
-) -> Counter[str]:
+async def _move_records(conn: Connection, per_record: Counter[tuple[str, str]]) -> Counter[str]:
     """Apply open-error deltas per (cause, record); how each cause's record count moves."""
     pairs = [pair for pair, delta in per_record.items() if delta]
     old: dict[tuple[str, str], int] = {}
@@ -271,7 +275,7 @@ async def _move_records(
     return moved
 
 
-async def _sum_totals(conn: aiosqlite.Connection) -> None:
+async def _sum_totals(conn: Connection) -> None:
     """The totals of a ledger indexed for the first time, summed in one pass."""
     await conn.execute("DELETE FROM cause_records")
     await conn.execute("DELETE FROM cause_totals")

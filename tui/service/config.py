@@ -11,6 +11,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from tui.core.apiversion import check_api_version
+from tui.service.db import PostgresTarget
 from tui.service.notify.smtp import SmtpServer
 from tui.service.notify.webhook import check_webhook_url
 from tui.service.sfauth_methods import SignIn
@@ -35,6 +36,8 @@ class ServiceConfig(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True, hide_input_in_errors=True)
 
     db_path: Path
+    #: The ledger on PostgreSQL instead (``serve --db postgresql://...``); db_path unused.
+    database: PostgresTarget | None = None
     org_url: str = "https://simulated-org.invalid"
     org_token: str | None = Field(None, repr=False)  # a secret: kept out of reprs
     org_transport: httpx.AsyncBaseTransport | None = None

@@ -175,7 +175,7 @@ class Doctor:
             "SELECT sf_object, fields, count(*) FROM errors WHERE status = 'open' "
             "GROUP BY sf_object, fields"
         ) as cur:
-            async for sobject, fields, count in cur:
+            for sobject, fields, count in cur.rows:
                 names = mentioned[sobject]
                 for name in orjson.loads(fields or "[]"):
                     if isinstance(name, str) and _FIELD_NAME.fullmatch(name):

@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
 import orjson
 
+from tui.service.db import Connection
 from tui.service.ledger import Ledger, iso
 from tui.service.resync import NO_SUCH_ERROR, not_open, outcome, replay
 
@@ -79,7 +79,7 @@ def _request_of(row: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-async def expire_due(conn: aiosqlite.Connection, now: datetime) -> int:
+async def expire_due(conn: Connection, now: datetime) -> int:
     """Inside a transaction: waiting requests past their expiry become ``expired``; the
     history entry is dated when each expired, whenever this runs."""
     async with conn.execute(
@@ -103,7 +103,7 @@ async def expire_due(conn: aiosqlite.Connection, now: datetime) -> int:
 
 
 async def answer_request(
-    conn: aiosqlite.Connection, request_id: str, result: str, now: datetime
+    conn: Connection, request_id: str, result: str, now: datetime
 ) -> str | None:
     """Inside a transaction: take an ingest item as the answer to ``request_id``.
 
@@ -159,7 +159,7 @@ class EngineQueue:
             return result
 
     async def _request(
-        self, conn: aiosqlite.Connection, ids: list[int], now: datetime
+        self, conn: Connection, ids: list[int], now: datetime
     ) -> dict[int, dict[str, Any]]:
         marks = ",".join("?" * len(ids))
         async with conn.execute(
@@ -202,7 +202,7 @@ class EngineQueue:
 
     async def _request_for(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         key: tuple[str, str, str],
         rows: list[Sequence[Any]],
         now: datetime,

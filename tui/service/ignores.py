@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aiosqlite
 import orjson
 
 from tui.core.causes import cause_key
 from tui.core.lang import counted
 from tui.core.limits import JOB_MAX_IDS
 from tui.service.causes import CauseIndex
+from tui.service.db import Connection, upsert
 from tui.service.ledger import SERVICE_ACTOR, Ledger, iso
 
 MAX_IGNORE_IDS = JOB_MAX_IDS  # as many as a resync job takes
@@ -193,19 +193,22 @@ class Ignores:
         self._clock = clock
 
     async def ignore(self, body: Any, actor: str) -> dict[str, Any]:
-        async def step(conn: aiosqlite.Connection, ask: IgnoreAsk, now: datetime) -> Answer:
+        async def step(conn: Connection, ask: IgnoreAsk, now: datetime) -> Answer:
             rows = await self._targets(conn, ask, ignored_only=False)
             expires = None if ask.expires_at is None else iso(ask.expires_at)
             cur = await conn.execute(
                 "INSERT INTO ignores(created, actor, reason, expires_at, cause) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (iso(now), actor, ask.reason, expires, ask.cause),
             )
-            ignore_id = cur.lastrowid
+            ignore_id = cur.rows[0][0]
             live = [r for r in rows if r[1] != "resolved"]
             await conn.executemany(
-                "INSERT OR REPLACE INTO ignored_errors(error_id, ignore_id, cause, expires_at) "
-                "VALUES (?, ?, ?, ?)",
+                upsert(
+                    "ignored_errors",
+                    ("error_id", "ignore_id", "cause", "expires_at"),
+                    ("error_id",),
+                ),
                 [(r[0], ignore_id, cause_key(r[2], r[3], r[4]), expires) for r in live],
             )
             await Ledger.set_status(conn, [r[0] for r in live if r[1] == "open"], "ignored")
@@ -218,7 +221,7 @@ class Ignores:
         return await self._once(body, "ignore", step)
 
     async def unignore(self, body: Any, actor: str) -> dict[str, Any]:
-        async def step(conn: aiosqlite.Connection, ask: IgnoreAsk, now: datetime) -> Answer:
+        async def step(conn: Connection, ask: IgnoreAsk, now: datetime) -> Answer:
             rows = await self._targets(conn, ask, ignored_only=True)
             live = [r for r in rows if r[1] == "ignored"]
             await self._reopen(conn, [r[0] for r in live], "unignore", ask.request_id, actor, now)
@@ -230,7 +233,7 @@ class Ignores:
         self,
         body: Any,
         kind: str,
-        step: Callable[[aiosqlite.Connection, IgnoreAsk, datetime], Awaitable[Answer]],
+        step: Callable[[Connection, IgnoreAsk, datetime], Awaitable[Answer]],
     ) -> Answer:
         """Check ``body``, answer a known request_id from its stored result, else run
         ``step`` in one transaction and store what it answers (the causes caught up around
@@ -319,7 +322,7 @@ class Ignores:
 
     @staticmethod
     async def _targets(
-        conn: aiosqlite.Connection, ask: IgnoreAsk, *, ignored_only: bool
+        conn: Connection, ask: IgnoreAsk, *, ignored_only: bool
     ) -> list[tuple[Any, ...]]:
         """(id, status, subtype, sf_object, message) of the errors the request names, read
         inside the transaction that changes them (the causes caught up before it)."""
@@ -355,7 +358,7 @@ class Ignores:
         return rows
 
     @staticmethod
-    async def _rows(conn: aiosqlite.Connection, ids: Sequence[int]) -> list[tuple[Any, ...]]:
+    async def _rows(conn: Connection, ids: Sequence[int]) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = []
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
@@ -369,7 +372,7 @@ class Ignores:
         return sorted(rows, key=lambda r: order[r[0]])
 
     @staticmethod
-    async def _cause_known(conn: aiosqlite.Connection, cause: str) -> bool:
+    async def _cause_known(conn: Connection, cause: str) -> bool:
         async with conn.execute(
             "SELECT 1 FROM error_causes WHERE cause = ? LIMIT 1", (cause,)
         ) as cur:
@@ -377,7 +380,7 @@ class Ignores:
 
     @staticmethod
     async def _reopen(
-        conn: aiosqlite.Connection, ids: list[int], kind: str, ref: str | None, actor: str,
+        conn: Connection, ids: list[int], kind: str, ref: str | None, actor: str,
         now: datetime, why: str | None = None,
     ) -> None:  # fmt: skip
         """Inside a transaction: ``ids`` (ignored) become open, in the history as ``kind``."""
@@ -409,9 +412,7 @@ class Ignores:
         }
 
     @staticmethod
-    async def _stored(
-        conn: aiosqlite.Connection, request_id: str, digest: str
-    ) -> dict[str, Any] | None:
+    async def _stored(conn: Connection, request_id: str, digest: str) -> dict[str, Any] | None:
         async with conn.execute(
             "SELECT digest, result FROM ignore_requests WHERE request_id = ?", (request_id,)
         ) as cur:
@@ -429,7 +430,7 @@ class Ignores:
 
     @staticmethod
     async def _store(
-        conn: aiosqlite.Connection, request_id: str, digest: str, result: dict[str, Any],
+        conn: Connection, request_id: str, digest: str, result: dict[str, Any],
         now: datetime,
     ) -> None:  # fmt: skip
         await conn.execute(

@@ -41,6 +41,7 @@ import orjson
 
 from tui.core.limits import RECORDS_PER_CALL
 from tui.service import history
+from tui.service.db.dialect import json_with
 from tui.service.ledger import Ledger, iso
 from tui.service.resync import ResyncRefused, outcome
 from tui.service.resync_calls import calls_needed
@@ -209,7 +210,7 @@ class ResyncJobs:
             if row[0] == "running":
                 await conn.execute(
                     "UPDATE resync_job_items SET state = 'cancelled', "
-                    "outcome = json_set(?, '$.error_id', error_id) "
+                    f"outcome = {json_with(conn.dialect, '?', 'error_id', 'error_id')} "
                     "WHERE job_id = ? AND state = 'pending'",
                     (_CANCELLED, job_id),
                 )

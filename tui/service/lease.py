@@ -13,9 +13,10 @@ On SQLite the service is one process, so every lease is always held
 (:class:`AlwaysHeld`).
 
 The keys use PostgreSQL's two-key form ``(class, id)``: the class is
-:data:`LEASE_CLASS`, the id a CRC32 of the lease's name and its *scope* (the
-ledger's schema, so that ledgers in separate schemas of one database do not share
-leases). Advisory locks of the one-key form (the ledger's write lock) are another
+:data:`LEASE_CLASS`, the id a CRC32 of the lease's name and its *scope*, the schema
+the ledger's tables are in (the session's ``current_schema()``, ``public`` unless the
+URL sets a search path), so that ledgers in separate schemas of one database do not
+share leases. Advisory locks of the one-key form (the ledger's write lock) are another
 key space and never conflict with these.
 """
 
@@ -29,6 +30,8 @@ import zlib
 from typing import Any, Literal, Protocol
 
 import psycopg
+
+from tui.service.db import PostgresTarget
 
 log = logging.getLogger("synchealth.lease")
 
@@ -88,12 +91,13 @@ class AdvisoryLeases:
     def __init__(
         self,
         conninfo: str,
-        scope: str = "",
+        scope: str | None = None,
         cooldown: float = COOLDOWN,
         password: str | None = None,
     ) -> None:
         self._conninfo = conninfo
         self._password = password  # given apart from the URL (a password file)
+        #: None: the session's current schema, where the ledger's tables are
         self._scope = scope
         self._cooldown = cooldown
         self._lost_at: float | None = None  # monotonic time the leases were last lost
@@ -116,7 +120,7 @@ class AdvisoryLeases:
                     return True
                 cur = await conn.execute(
                     "SELECT pg_try_advisory_lock(%s, %s)",
-                    (LEASE_CLASS, lease_key(name, self._scope)),
+                    (LEASE_CLASS, lease_key(name, await self._scope_of(conn))),
                 )
                 row = await cur.fetchone()
             except psycopg.Error as exc:
@@ -141,6 +145,13 @@ class AdvisoryLeases:
             )
         return self._conn
 
+    async def _scope_of(self, conn: psycopg.AsyncConnection[tuple[object, ...]]) -> str:
+        if self._scope is None:
+            cur = await conn.execute("SELECT current_schema()")
+            row = await cur.fetchone()
+            self._scope = str(row[0]) if row is not None else "public"
+        return self._scope
+
     async def _lost(self, why: str) -> None:
         if self._held:
             log.warning("%s; leases lost: %s", why, ", ".join(sorted(self._held)))
@@ -157,3 +168,11 @@ class AdvisoryLeases:
             conn, self._conn = self._conn, None
             if conn is not None:
                 await conn.close()
+
+
+def leases_for(target: PostgresTarget | None) -> Leases:
+    """The leases of a service on ``target``: advisory locks on PostgreSQL, else (one
+    process on a SQLite file) always held."""
+    if target is None:
+        return AlwaysHeld()
+    return AdvisoryLeases(target.url, password=target.password)

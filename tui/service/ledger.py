@@ -1,9 +1,12 @@
-"""The error ledger: SQLite (WAL) with one writer and one reader connection.
+"""The error ledger, on SQLite (WAL) or PostgreSQL (tui/service/db).
 
-Writes go through :meth:`Ledger.transaction`, which holds an ``asyncio.Lock`` and a
-``BEGIN IMMEDIATE`` transaction, so change sequence numbers are handed out in commit
-order and a reader never sees half a resync. Reads use their own connection and see
-the last committed state.
+Writes go through :meth:`Ledger.transaction`: one write transaction at a time across
+every process on the database (SQLite: one writer, an ``asyncio.Lock`` and ``BEGIN
+IMMEDIATE``; PostgreSQL: ``pg_advisory_xact_lock`` on the ledger's key first), so a
+transaction reads ``MAX(seq)`` only after the one before it committed: change
+sequence numbers commit in order, the change feed never skips a row that commits
+late, and a reader never sees half a resync. Reads see the last committed state, one
+job per statement.
 
 A little over ~400 lines on purpose: every write of the error ledger goes through the
 one writer and its transaction rule above; what the sync engine reports already lives
@@ -12,20 +15,28 @@ in ``ledger_reports``, and cutting the rest would split that rule across modules
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import orjson
 
 from tui.core.models import ERROR_COLUMNS
+from tui.service.db import (
+    Connection,
+    Database,
+    DatabaseError,
+    PostgresTarget,
+    database,
+    has_table,
+    upsert,
+)
+from tui.service.db.base import Dialect
+from tui.service.db.dialect import postgres_schema, statements
 from tui.service.migrations import SCHEMA_VERSION, upgrade
 
 #: Columns the change feed selects: ``ERROR_COLUMNS``, the API's order of a row.
@@ -46,8 +57,8 @@ INSERT_ATTEMPT = (
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
 #: (key, JSON value) of a setting; (key, value) of the ledger's meta.
-SET_SETTING = "INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)"
-SET_META = "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)"
+SET_SETTING = upsert("settings", ("key", "value"), ("key",))
+SET_META = upsert("meta", ("key", "value"), ("key",))
 
 
 def schema_sql() -> str:
@@ -55,12 +66,26 @@ def schema_sql() -> str:
     return resources.files("tui.service").joinpath("schema.sql").read_text("utf-8")
 
 
+def schema_statements(dialect: Dialect) -> list[str]:
+    """``schema.sql``'s statements, for the engine ``dialect`` names."""
+    found = statements(schema_sql())
+    return [postgres_schema(s) for s in found] if dialect == "postgresql" else found
+
+
+async def stored_version(conn: Connection) -> int | None:
+    """The ledger's schema version; None for a new database or one never versioned."""
+    if not await has_table(conn, "meta"):
+        return None
+    value = await conn.fetchval("SELECT value FROM meta WHERE key = 'schema_version'")
+    return None if value is None else int(value)
+
+
 #: The actor of what the service does by itself (history: an ignore that expires).
 SERVICE_ACTOR = "synchealth"
 
 
-class LedgerError(Exception):
-    """The ledger file cannot be used; the message says why."""
+#: The ledger cannot be used; the message says why (never with a password).
+LedgerError = DatabaseError
 
 
 def iso(moment: datetime) -> str:
@@ -110,91 +135,67 @@ class ErrorChange:
 
 
 class Ledger:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._writer: aiosqlite.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
+    """The error ledger on the database ``target`` names (see :mod:`tui.service.db`)."""
 
-    async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._writer = await self._connect()
-            await self._writer.execute("PRAGMA journal_mode=WAL")
-            await self._migrate()
-            self._reader = await self._connect()
-        except sqlite3.DatabaseError as exc:
-            await self.close()
-            raise LedgerError(f"cannot open the ledger {self.path}: {exc}") from exc
-        except BaseException:
-            await self.close()
-            raise
-
-    async def _connect(self) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
-        try:
-            await conn.execute("PRAGMA busy_timeout=5000")
-            await conn.execute("PRAGMA synchronous=NORMAL")
-        except BaseException:
-            await conn.close()  # else its thread keeps a failed start from exiting
-            raise
-        return conn
-
-    async def _migrate(self) -> None:
-        assert self._writer is not None
-        await self._writer.executescript(schema_sql())
-        await self._writer.execute(RECORD_INDEX)
-        version = await self.meta("schema_version", conn=self._writer)
-        if version is not None and int(version) > SCHEMA_VERSION:
-            raise LedgerError(
-                f"the ledger {self.path} has schema version {version}, newer than this "
-                f"synchealth understands ({SCHEMA_VERSION}); upgrade synchealth"
-            )
-        if version is None or int(version) < SCHEMA_VERSION:
-            # schema.sql has just created the tables an older version lacked.
-            async with self.transaction() as conn:
-                await upgrade(conn, int(version or 1))
-
-    async def close(self) -> None:
-        for conn in (self._reader, self._writer):
-            if conn is not None:
-                await conn.close()
-        self._reader = self._writer = None
+    def __init__(self, target: Path | PostgresTarget) -> None:
+        self.target = target
+        self.db: Database = database(target)
 
     @property
-    def reader(self) -> aiosqlite.Connection:
-        if self._reader is None:
-            raise LedgerError("the ledger is not open")
-        return self._reader
+    def path(self) -> Path:
+        """The SQLite file (tests and the demo builder write SQLite files only)."""
+        if not isinstance(self.target, Path):
+            raise LedgerError(f"the ledger {self.db.describe()} is not a file")
+        return self.target
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """The writer connection inside ``BEGIN IMMEDIATE``; commits on success."""
-        if self._writer is None:
-            raise LedgerError("the ledger is not open")
-        async with self._lock:
-            conn = self._writer
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                await conn.execute("ROLLBACK")
-                raise
-            await conn.execute("COMMIT")
+    async def open(self) -> None:
+        await self.db.open()
+        try:
+            await self._migrate()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _migrate(self) -> None:
+        """Create what is missing and run the numbered steps, in one write transaction:
+        a step that fails leaves the ledger at the version it had."""
+        async with self.transaction() as conn:
+            version = await stored_version(conn)
+            if version is not None and version > SCHEMA_VERSION:
+                raise LedgerError(
+                    f"the ledger {self.db.describe()} has schema version {version}, newer "
+                    f"than this synchealth understands ({SCHEMA_VERSION}); upgrade synchealth "
+                    "(two replicas of different versions on one database: the older one "
+                    "refuses to start)"
+                )
+            for statement in schema_statements(self.db.dialect):
+                await conn.execute(statement)
+            await conn.execute(RECORD_INDEX)
+            if version is None or version < SCHEMA_VERSION:
+                # the schema has just created the tables an older version lacked.
+                await upgrade(conn, version or 1)
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    @property
+    def reader(self) -> Connection:
+        """Reads, one job per statement (:attr:`Database.reader`)."""
+        return self.db.reader
+
+    def transaction(self) -> AbstractAsyncContextManager[Connection]:
+        """The one write transaction at a time; commits on success."""
+        return self.db.transaction()
 
     # -- meta and settings -------------------------------------------------
 
-    async def meta(self, key: str, conn: aiosqlite.Connection | None = None) -> str | None:
-        async with (conn or self.reader).execute(
-            "SELECT value FROM meta WHERE key = ?", (key,)
-        ) as cur:
-            row = await cur.fetchone()
-        return None if row is None else row[0]
+    async def meta(self, key: str, conn: Connection | None = None) -> str | None:
+        value = await (conn or self.reader).fetchval("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if value is None else str(value)
 
     async def setting(self, key: str) -> Any:
-        async with self.reader.execute("SELECT value FROM settings WHERE key = ?", (key,)) as cur:
-            row = await cur.fetchone()
-        return None if row is None else orjson.loads(row[0])
+        value = await self.reader.fetchval("SELECT value FROM settings WHERE key = ?", (key,))
+        return None if value is None else orjson.loads(value)
 
     async def set_setting(self, key: str, value: Any) -> None:
         async with self.transaction() as conn:
@@ -230,14 +231,12 @@ class Ledger:
 
     async def error(self, error_id: int) -> dict[str, Any] | None:
         """One error with its attempt history, as ``SyncErrorDetail`` wants it."""
-        async with self.reader.execute(
+        row = await self.reader.fetchone(
             f"SELECT {FEED_COLUMNS} FROM errors WHERE id = ?", (error_id,)
-        ) as cur:
-            row = await cur.fetchone()
-            names = [d[0] for d in cur.description]
+        )
         if row is None:
             return None
-        detail = dict(zip(names, row, strict=True))
+        detail = dict(zip(ERROR_COLUMNS, row, strict=True))
         detail["fields"] = orjson.loads(detail["fields"])
         async with self.reader.execute(
             "SELECT at, outcome, sf_code, message, request_id, sent FROM attempts "
@@ -269,7 +268,7 @@ class Ledger:
     # -- resync bookkeeping -------------------------------------------------
 
     async def request(
-        self, request_id: str, conn: aiosqlite.Connection | None = None
+        self, request_id: str, conn: Connection | None = None
     ) -> StoredRequest | None:
         async with (conn or self.reader).execute(
             "SELECT state, error_ids, result FROM resync_requests WHERE request_id = ?",
@@ -297,7 +296,7 @@ class Ledger:
 
     @staticmethod
     async def record_request(
-        conn: aiosqlite.Connection,
+        conn: Connection,
         request_id: str,
         error_ids: Sequence[int],
         now: datetime,
@@ -325,7 +324,7 @@ class Ledger:
 
     @staticmethod
     async def apply_changes(
-        conn: aiosqlite.Connection,
+        conn: Connection,
         changes: Iterable[ErrorChange],
         request_id: str,
         now: datetime,
@@ -379,16 +378,14 @@ class Ledger:
         await store_next_seq(conn, seq)
 
     @staticmethod
-    async def finish_request(
-        conn: aiosqlite.Connection, request_id: str, result: dict[str, Any]
-    ) -> None:
+    async def finish_request(conn: Connection, request_id: str, result: dict[str, Any]) -> None:
         await conn.execute(
             "UPDATE resync_requests SET state = 'done', result = ? WHERE request_id = ?",
             (orjson.dumps(result).decode(), request_id),
         )
 
     @staticmethod
-    async def set_status(conn: aiosqlite.Connection, ids: Sequence[int], status: str) -> None:
+    async def set_status(conn: Connection, ids: Sequence[int], status: str) -> None:
         """Inside a transaction: give ``ids`` the status, each with a new seq (the feed)."""
         seq = await last_seq(conn)
         await conn.executemany(
@@ -399,7 +396,7 @@ class Ledger:
 
     @staticmethod
     async def add_history(
-        conn: aiosqlite.Connection, at: datetime, kind: str, ref: str | None, actor: str,
+        conn: Connection, at: datetime, kind: str, ref: str | None, actor: str,
         summary: dict[str, Any],
     ) -> None:  # fmt: skip
         """Inside a transaction: one row of the history (tui/service/history.py)."""
@@ -409,22 +406,18 @@ class Ledger:
         )
 
 
-async def end_ignores(conn: aiosqlite.Connection, ids: Sequence[int]) -> None:
+async def end_ignores(conn: Connection, ids: Sequence[int]) -> None:
     """The errors ``ids`` are no longer ignored (their status is set by the caller)."""
     await conn.executemany(
         "DELETE FROM ignored_errors WHERE error_id = ?", [(error_id,) for error_id in ids]
     )
 
 
-async def last_seq(conn: aiosqlite.Connection) -> int:
+async def last_seq(conn: Connection) -> int:
     """The largest seq handed out (an index lookup, right whoever wrote the ledger)."""
-    async with conn.execute("SELECT COALESCE(MAX(seq), 0) FROM errors") as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row is not None else 0
+    return int(await conn.fetchval("SELECT COALESCE(MAX(seq), 0) FROM errors") or 0)
 
 
-async def store_next_seq(conn: aiosqlite.Connection, last: int) -> None:
+async def store_next_seq(conn: Connection, last: int) -> None:
     """Keep ``meta.next_seq`` in step for readers of the meta table."""
-    await conn.execute(
-        "INSERT OR REPLACE INTO meta(key, value) VALUES ('next_seq', ?)", (str(last + 1),)
-    )
+    await conn.execute(SET_META, ("next_seq", str(last + 1)))

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
 import orjson
 
 from tui.core.causes import cause_key
+from tui.service.db import Connection
 from tui.service.ledger import SERVICE_ACTOR, Ledger, end_ignores, iso, last_seq, store_next_seq
 
 #: The error a reported failure repeats (the open one if any, else the newest), for
@@ -106,9 +106,7 @@ class SuccessOutcome:
     unchanged: str | None  # unknown_record | older_than_failure | nothing_open
 
 
-async def record_failures(
-    conn: aiosqlite.Connection, failures: Iterable[Failure]
-) -> list[tuple[int, bool]]:
+async def record_failures(conn: Connection, failures: Iterable[Failure]) -> list[tuple[int, bool]]:
     """Inside a transaction: record each failure; ``(error id, created)`` for each.
 
     A failure repeats an error when the CRM record, direction and subtype are the
@@ -186,7 +184,7 @@ async def record_failures(
     return out
 
 
-async def record_success(conn: aiosqlite.Connection, success: Success) -> SuccessOutcome:
+async def record_success(conn: Connection, success: Success) -> SuccessOutcome:
     """Inside a transaction: resolve every open (or ignored) error of the record and
     direction.
 
@@ -225,7 +223,7 @@ async def record_success(conn: aiosqlite.Connection, success: Success) -> Succes
     return SuccessOutcome(open_ids, None)
 
 
-async def stored_batch(conn: aiosqlite.Connection, batch_id: str) -> StoredBatch | None:
+async def stored_batch(conn: Connection, batch_id: str) -> StoredBatch | None:
     """A batch already applied; read on the writer inside the transaction that
     would apply it again, so two posts of one batch cannot both be applied."""
     async with conn.execute(
@@ -236,7 +234,7 @@ async def stored_batch(conn: aiosqlite.Connection, batch_id: str) -> StoredBatch
 
 
 async def store_batch(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     batch_id: str,
     digest: str,
     result: dict[str, Any],
@@ -249,7 +247,7 @@ async def store_batch(
 
 
 async def _same_failures(
-    conn: aiosqlite.Connection, failures: Sequence[Failure]
+    conn: Connection, failures: Sequence[Failure]
 ) -> dict[tuple[str, str, str, str], tuple[int, str]]:
     """The error each distinct failure key repeats, if any: key -> (id, last_seen).
 
@@ -270,7 +268,7 @@ async def _same_failures(
     return found
 
 
-async def _ignored_causes(conn: aiosqlite.Connection, ids: Sequence[int]) -> dict[int, str]:
+async def _ignored_causes(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
     """The cause each of ``ids`` that is ignored was ignored with."""
     found: dict[int, str] = {}
     for start in range(0, len(ids), 500):

@@ -29,8 +29,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import aiosqlite
-
+from tui.service.db import Connection
 from tui.service.ledger import Ledger, iso
 
 log = logging.getLogger("synchealth.replicas")
@@ -50,9 +49,7 @@ def wall_now() -> datetime:
     return datetime.now(UTC)
 
 
-async def interrupt_orphans(
-    conn: aiosqlite.Connection, me: str, alive_since: datetime | None
-) -> int:
+async def interrupt_orphans(conn: Connection, me: str, alive_since: datetime | None) -> int:
     """Inside a transaction: 'started' requests whose owner is gone become 'interrupted'.
 
     The owner is gone when it is not ``me`` and its last heartbeat is before

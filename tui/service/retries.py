@@ -30,6 +30,7 @@ from typing import Any
 from tui.core.limits import RECORDS_PER_CALL
 from tui.core.models import NextRetry, RetryPolicy, RetryStatus
 from tui.service import history
+from tui.service.db.dialect import json_list_values
 from tui.service.ledger import Ledger, iso
 from tui.service.resync import ResyncRefused
 from tui.service.usage import UsageLedger
@@ -190,14 +191,16 @@ class RetryWorker:
         marks = ",".join("?" * len(policy.types))
         soon = iso(now - timedelta(minutes=policy.every_minutes))
         night = iso(last_nightly(policy, now))
-        async with self._ledger.reader.execute(
+        reader = self._ledger.reader
+        items, value = json_list_values(reader.dialect, "r.error_ids")
+        async with reader.execute(
             "SELECT id FROM errors WHERE status = 'open' "
             f"AND type IN ({marks}) "
             "AND ((attempts < ? AND last_seen <= ?) OR (attempts >= ? AND last_seen < ?)) "
             "AND id NOT IN (SELECT i.error_id FROM resync_job_items i JOIN resync_jobs j "
             "ON j.job_id = i.job_id WHERE j.state = 'running' "
             "AND i.state IN ('pending', 'sending')) "
-            "AND id NOT IN (SELECT e.value FROM engine_requests r, json_each(r.error_ids) e "
+            f"AND id NOT IN (SELECT {value} FROM engine_requests r, {items} "
             "WHERE r.state = 'waiting') "
             "ORDER BY last_seen, id LIMIT ?",
             (*policy.types, policy.max_attempts, soon, policy.max_attempts, night, limit),

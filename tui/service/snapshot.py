@@ -9,7 +9,7 @@ holds more than a page. The answer is::
     ...
     {"end": true, "last_id": L, "has_more": false}      trailer (absent: cut short)
 
-Everything is read in one read transaction of its own connection, so the rows are the
+Everything is read in one read transaction (``Database.snapshot``), so the rows are the
 ledger as of feed cursor ``C`` (the largest seq). A client that stores the chunks
 ``after`` = the previous ``last_id`` and then pulls the change feed from the cursor of
 its *first* chunk misses nothing and doubles nothing: every change after that cursor
@@ -20,14 +20,13 @@ in every later chunk.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import AsyncIterator
-from pathlib import Path
 
-import aiosqlite
 import orjson
 
 from tui.core.models import ERROR_COLUMNS
+from tui.service.db import Connection, Database, DatabaseError
+from tui.service.db.dialect import json_rows
 
 #: Rows in one NDJSON line (one ``executemany`` on the client's side).
 LINE_ROWS = 1000
@@ -35,19 +34,11 @@ LINE_ROWS = 1000
 SNAPSHOT_MAX_LIMIT = 50_000
 _LINE = orjson.OPT_APPEND_NEWLINE
 log = logging.getLogger("tui.service")
-#: A row as a JSON array, made by SQLite: Python never holds the row's values.
-_ROW_JSON = (
-    "json_array(" + ", ".join("json(fields)" if c == "fields" else c for c in ERROR_COLUMNS) + ")"
-)
-#: One line of rows after an id: (last id, rows, the line's JSON text).
-_LINE_SQL = (
-    "SELECT max(id), count(*), '[' || group_concat(j, ',') || ']' FROM "
-    f"(SELECT id, {_ROW_JSON} AS j FROM errors WHERE id > ? ORDER BY id LIMIT ?)"
-)
+_PAGE = f"SELECT id, {', '.join(ERROR_COLUMNS)} FROM errors WHERE id > ? ORDER BY id LIMIT ?"
 
 
 async def snapshot_lines(
-    ledger: Path, after: int, limit: int, *, count: bool = False
+    db: Database, after: int, limit: int, *, count: bool = False
 ) -> AsyncIterator[bytes]:
     """The NDJSON lines of the rows with ``id > after`` (at most ``limit``); with
     ``count`` the header says how many rows there are after ``after`` (else null: a
@@ -57,38 +48,29 @@ async def snapshot_lines(
     ends the answer without its trailer: the client reads it as cut short, not as rows.
     """
     try:
-        conn = await aiosqlite.connect(f"file:{ledger}?mode=ro", uri=True, isolation_level=None)
-    except sqlite3.Error as exc:
-        log.warning("snapshot: cannot open the ledger: %s", exc)
-        return
-    try:
-        async for line in _lines(conn, after, limit, count):
-            yield line
-    except sqlite3.Error as exc:
+        async with db.snapshot() as conn:
+            async for line in _lines(conn, after, limit, count):
+                yield line
+    except DatabaseError as exc:
         log.warning("snapshot: reading the ledger after id %s failed: %s", after, exc)
-    finally:
-        await conn.close()  # ends the read transaction
 
 
-async def _lines(
-    conn: aiosqlite.Connection, after: int, limit: int, count: bool
-) -> AsyncIterator[bytes]:
-    await conn.execute("PRAGMA busy_timeout = 5000")
-    await conn.execute("BEGIN")  # one read snapshot for the header and every line
-    got = await conn.execute_fetchall("SELECT coalesce(max(seq), 0) FROM errors")
-    cursor, remaining = next(iter(got))[0], None
+async def _lines(conn: Connection, after: int, limit: int, count: bool) -> AsyncIterator[bytes]:
+    """Rows as JSON arrays made by the database: Python never holds a row's values."""
+    line_sql = json_rows(conn.dialect, ERROR_COLUMNS, {"fields"}, _PAGE)
+    cursor, remaining = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM errors"), None
     if count:
-        got = await conn.execute_fetchall("SELECT count(*) FROM errors WHERE id > ?", (after,))
-        remaining = next(iter(got))[0]
+        remaining = await conn.fetchval("SELECT count(*) FROM errors WHERE id > ?", (after,))
     header = {"columns": ERROR_COLUMNS, "cursor": cursor, "remaining": remaining}
     yield orjson.dumps(header, option=_LINE)
     last, sent = after, 0
     while sent < limit:
-        got = await conn.execute_fetchall(_LINE_SQL, (last, min(LINE_ROWS, limit - sent)))
-        top, rows, text = next(iter(got))
+        got = await conn.fetchone(line_sql, (last, min(LINE_ROWS, limit - sent)))
+        assert got is not None  # an aggregate answers one row
+        top, rows, text = got
         if not rows:
             break
         yield text.encode() + b"\n"
         last, sent = top, sent + rows
-    more = await conn.execute_fetchall("SELECT 1 FROM errors WHERE id > ? LIMIT 1", (last,))
-    yield orjson.dumps({"end": True, "last_id": last, "has_more": bool(list(more))}, option=_LINE)
+    more = await conn.fetchone("SELECT 1 FROM errors WHERE id > ? LIMIT 1", (last,))
+    yield orjson.dumps({"end": True, "last_id": last, "has_more": more is not None}, option=_LINE)

@@ -23,22 +23,23 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
-import aiosqlite
-
 from tui.core.models import ERROR_TYPES
 from tui.core.trend_models import TrendDay, TrendPage, TrendTotals, TypeTrends
+from tui.service.db import Connection
 
 #: Days kept day by day (and the most ``GET /v1/trends?days=`` serves).
 KEEP_DAYS = 400
 ALL = "all"
 #: ``(new, resolved, recurring, open_delta)`` in this order everywhere.
 _FIGURES = 4
+#: An upsert's SET that adds a day's figures to those stored.
+_ADD_FIGURES = ", ".join(
+    f"{c} = trend_days.{c} + excluded.{c}" for c in ("new", "resolved", "recurring", "open_delta")
+)
 
 _UPSERT = (
     "INSERT INTO trend_days(series, day, new, resolved, recurring, open_delta) "
-    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(series, day) DO UPDATE SET "
-    "new = new + excluded.new, resolved = resolved + excluded.resolved, "
-    "recurring = recurring + excluded.recurring, open_delta = open_delta + excluded.open_delta"
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(series, day) DO UPDATE SET " + _ADD_FIGURES
 )
 
 
@@ -85,7 +86,7 @@ class TrendTally:
             self.add(before.type, before.cause, last_day, (0, 0, 0, -1))
             self.add(after.type, after.cause, last_day, (0, 0, 0, 1))
 
-    async def write(self, conn: aiosqlite.Connection) -> None:
+    async def write(self, conn: Connection) -> None:
         await conn.executemany(
             _UPSERT,
             [
@@ -99,9 +100,10 @@ class TrendTally:
 #: The changes of state in each error's attempt history (1: failed, 0: resolved), each
 #: against the state before it (an error starts open): resolutions and recurrences.
 _TRANSITIONS = (
-    "SELECT e.type, c.cause, substr(s.at, 1, 10), sum(s.o = 0), sum(s.o = 1) FROM ("
-    "SELECT error_id, at, outcome = 'failed' AS o, "
-    "LAG(outcome = 'failed', 1, 1) OVER (PARTITION BY error_id ORDER BY rowid) AS prev "
+    "SELECT e.type, c.cause, substr(s.at, 1, 10), sum(1 - s.o), sum(s.o) FROM ("
+    "SELECT error_id, at, CASE WHEN outcome = 'failed' THEN 1 ELSE 0 END AS o, "
+    "LAG(CASE WHEN outcome = 'failed' THEN 1 ELSE 0 END, 1, 1) "
+    "OVER (PARTITION BY error_id ORDER BY rowid) AS prev "
     "FROM attempts WHERE outcome IN ('failed', 'synced', 'resolved')) s "
     "JOIN errors e ON e.id = s.error_id JOIN error_causes c ON c.error_id = s.error_id "
     "WHERE s.o != s.prev GROUP BY 1, 2, 3"
@@ -118,24 +120,24 @@ _FIRST_AND_UNRECORDED = (
 )
 
 
-async def backfill(conn: aiosqlite.Connection) -> None:
+async def backfill(conn: Connection) -> None:
     """Inside a transaction: the figures of every error the ledger holds, counted anew."""
     await conn.execute("DELETE FROM trend_days")
     tally = TrendTally()
     new_sql, unrecorded_sql = _FIRST_AND_UNRECORDED
     async with conn.execute(new_sql) as cur:
-        async for type_, cause, day, n in cur:
+        for type_, cause, day, n in cur.rows:
             tally.add(type_, cause, day, (n, 0, 0, n))
     async with conn.execute(unrecorded_sql) as cur:
-        async for type_, cause, day, n in cur:
+        for type_, cause, day, n in cur.rows:
             tally.add(type_, cause, day, (0, n, 0, -n))
     async with conn.execute(_TRANSITIONS) as cur:
-        async for type_, cause, day, resolved, recurred in cur:
+        for type_, cause, day, resolved, recurred in cur.rows:
             tally.add(type_, cause, day, (0, resolved, recurred, recurred - resolved))
     await tally.write(conn)
 
 
-async def prune(conn: aiosqlite.Connection, today: date) -> None:
+async def prune(conn: Connection, today: date) -> None:
     """Inside a transaction: fold the days before the kept window into day ``''``.
 
     The window is the :data:`KEEP_DAYS` days up to today, or up to the last day
@@ -151,9 +153,7 @@ async def prune(conn: aiosqlite.Connection, today: date) -> None:
         "INSERT INTO trend_days(series, day, new, resolved, recurring, open_delta) "
         "SELECT series, '', sum(new), sum(resolved), sum(recurring), sum(open_delta) "
         "FROM trend_days WHERE day != '' AND day < ? GROUP BY series "
-        "ON CONFLICT(series, day) DO UPDATE SET new = new + excluded.new, "
-        "resolved = resolved + excluded.resolved, recurring = recurring + excluded.recurring, "
-        "open_delta = open_delta + excluded.open_delta",
+        "ON CONFLICT(series, day) DO UPDATE SET " + _ADD_FIGURES,
         (cutoff,),
     )
     await conn.execute("DELETE FROM trend_days WHERE day != '' AND day < ?", (cutoff,))
@@ -184,9 +184,7 @@ def window(end: date, days: int) -> list[str]:
     return [date.fromordinal(n).isoformat() for n in range(first, end.toordinal() + 1)]
 
 
-async def read_series(
-    reader: aiosqlite.Connection, series: str, days: list[str]
-) -> tuple[list[Day], Totals]:
+async def read_series(reader: Connection, series: str, days: list[str]) -> tuple[list[Day], Totals]:
     """One series' figures for each of ``days`` (consecutive), and its totals."""
     async with reader.execute(
         "SELECT day, new, resolved, recurring, open_delta FROM trend_days WHERE series = ? "
@@ -207,7 +205,7 @@ async def read_series(
 
 
 async def read_new_by_type(
-    reader: aiosqlite.Connection, types: Iterable[str], days: list[str]
+    reader: Connection, types: Iterable[str], days: list[str]
 ) -> dict[str, list[int]]:
     """New errors per day of each type, over ``days``."""
     out = {type_: [0] * len(days) for type_ in types}
@@ -217,7 +215,7 @@ async def read_new_by_type(
         "AND day >= ? AND day <= ?",
         (days[0], days[-1]),
     ) as cur:
-        async for series, day, new in cur:
+        for series, day, new in cur.rows:
             counts = out.get(series.removeprefix("type:"))
             if counts is not None and day in at:
                 counts[at[day]] = new
@@ -258,7 +256,7 @@ def _refuse_day(raw: str) -> date:
 
 
 async def trend_page(
-    reader: aiosqlite.Connection, today: date, days: int, type_: str | None, cause: str | None
+    reader: Connection, today: date, days: int, type_: str | None, cause: str | None
 ) -> TrendPage:
     """The figures of all errors, of ``type_`` or of ``cause`` over ``days`` days."""
     if type_ is not None and type_ not in ERROR_TYPES:
@@ -302,7 +300,7 @@ async def trend_page(
     )
 
 
-async def type_trends(reader: aiosqlite.Connection, today: date, days: int) -> TypeTrends:
+async def type_trends(reader: Connection, today: date, days: int) -> TypeTrends:
     chosen = window(today, days)
     new = await read_new_by_type(reader, ERROR_TYPES, chosen)
     return TypeTrends(days=[date.fromisoformat(day) for day in chosen], new=new)

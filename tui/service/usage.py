@@ -19,8 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
+from tui.service.db import Connection
 from tui.service.ledger import Ledger, iso
 
 HOURS = 24
@@ -31,12 +30,12 @@ RETRY_AFTER = timedelta(seconds=60)
 #: Adds (hour, calls) to the hour's count of API calls.
 ADD_HOURLY = (
     "INSERT INTO usage_hourly(hour, calls) VALUES (?, ?) "
-    "ON CONFLICT(hour) DO UPDATE SET calls = calls + excluded.calls"
+    "ON CONFLICT(hour) DO UPDATE SET calls = usage_hourly.calls + excluded.calls"
 )
 #: Adds (hour, kind, sObject, calls) to the hour's calls of that kind.
 ADD_CALLS = (
     "INSERT INTO usage_calls(hour, kind, sobject, calls) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT(hour, kind, sobject) DO UPDATE SET calls = calls + excluded.calls"
+    "ON CONFLICT(hour, kind, sobject) DO UPDATE SET calls = usage_calls.calls + excluded.calls"
 )
 
 
@@ -97,7 +96,7 @@ class UsageLedger:
         what = (key, kind, sobject)
         self._pending_kinds[what] = self._pending_kinds.get(what, 0) + 1
 
-    async def flush(self, conn: aiosqlite.Connection | None = None) -> None:
+    async def flush(self, conn: Connection | None = None) -> None:
         """Write counted calls to ``usage_hourly`` (in ``conn``'s transaction if given)."""
         if not self._pending:
             return
@@ -118,7 +117,7 @@ class UsageLedger:
 
     @staticmethod
     async def _write(
-        conn: aiosqlite.Connection,
+        conn: Connection,
         pending: dict[str, int],
         kinds: dict[tuple[str, str, str], int],
     ) -> None:
@@ -130,9 +129,7 @@ class UsageLedger:
         await self.flush()
         newest = hour_start(self._clock())
         hours = [newest - timedelta(hours=HOURS - 1 - i) for i in range(HOURS)]
-        # One aiosqlite job for the statement: a read left open by another task on the
-        # reader would hold an older snapshot, without the calls just flushed.
-        rows = await self._ledger.reader.execute_fetchall(
+        rows = await self._ledger.reader.fetchall(
             "SELECT hour, calls FROM usage_hourly WHERE hour >= ? AND hour <= ?",
             (iso(hours[0]), iso(newest)),
         )
@@ -145,7 +142,7 @@ class UsageLedger:
         await self.flush()
         hourly = await self.hourly()
         first = iso(hourly[0][0])
-        found = await self._ledger.reader.execute_fetchall(
+        found = await self._ledger.reader.fetchall(
             "SELECT kind, sobject, sum(calls) FROM usage_calls WHERE hour >= ? AND hour <= ? "
             "GROUP BY kind, sobject",
             (first, iso(hourly[-1][0])),

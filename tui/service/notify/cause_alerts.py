@@ -29,10 +29,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from tui.core.causes import cause_template
 from tui.core.notify_models import NotificationSettings
+from tui.service.db import Connection, upsert
 from tui.service.ledger import iso
 from tui.service.notify.outbox import Outbox
 from tui.service.notify.schedule import Debounce
@@ -76,7 +75,7 @@ class _Seen:
     zero_since: str | None  # open, but no open error since then: a clear to come
 
 
-async def _one(conn: aiosqlite.Connection, sql: str, *args: Any) -> tuple[Any, ...]:
+async def _one(conn: Connection, sql: str, *args: Any) -> tuple[Any, ...]:
     async with conn.execute(sql, args) as cur:
         row = await cur.fetchone()
     assert row is not None
@@ -84,7 +83,7 @@ async def _one(conn: aiosqlite.Connection, sql: str, *args: Any) -> tuple[Any, .
 
 
 async def detect(
-    conn: aiosqlite.Connection, now: datetime, settings: NotificationSettings, announce: bool = True
+    conn: Connection, now: datetime, settings: NotificationSettings, announce: bool = True
 ) -> tuple[list[CauseChange], list[_Seen]]:
     """The announceable changes of every cause, and the rows of ``notify_causes`` that move.
 
@@ -157,17 +156,16 @@ async def detect(
     return changes, moved
 
 
-async def _record(conn: aiosqlite.Connection, moved: list[_Seen]) -> None:
+async def _record(conn: Connection, moved: list[_Seen]) -> None:
     await conn.executemany(
-        "INSERT OR REPLACE INTO notify_causes(cause, open, surging, cleared_at, zero_since) "
-        "VALUES (?, ?, ?, ?, ?)",
+        upsert(
+            "notify_causes", ("cause", "open", "surging", "cleared_at", "zero_since"), ("cause",)
+        ),
         [(s.cause, s.open, s.surging, s.cleared_at, s.zero_since) for s in moved],
     )
 
 
-async def _with_templates(
-    conn: aiosqlite.Connection, changes: list[CauseChange]
-) -> list[CauseChange]:
+async def _with_templates(conn: Connection, changes: list[CauseChange]) -> list[CauseChange]:
     """The changes with the shape of their sample message (what the cause is)."""
     out = []
     for change in changes:
@@ -186,12 +184,12 @@ class CauseAlerts:
         self._debounce = Debounce()
 
     @staticmethod
-    async def forget(conn: aiosqlite.Connection) -> None:
+    async def forget(conn: Connection) -> None:
         """Leaving alert mode: the next time it starts from the causes as they are then."""
         await conn.execute("DELETE FROM notify_causes")
 
     async def baseline(
-        self, conn: aiosqlite.Connection, now: datetime, settings: NotificationSettings
+        self, conn: Connection, now: datetime, settings: NotificationSettings
     ) -> None:
         """Entering alert mode: record every cause as it is, announcing nothing."""
         self._debounce.reset()
@@ -203,7 +201,7 @@ class CauseAlerts:
 
     async def round(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         now: datetime,
         settings: NotificationSettings,
         muted: set[str],

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
+from tui.service.db import Connection
 
 TOP = 5
 LATEST = 5
@@ -40,18 +40,18 @@ class ErrorSummary:
     open_now: int
 
 
-async def max_error_id(conn: aiosqlite.Connection) -> int:
+async def max_error_id(conn: Connection) -> int:
     async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM errors") as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0
 
 
-async def _all(conn: aiosqlite.Connection, sql: str, args: tuple[Any, ...]) -> list[Sequence[Any]]:
+async def _all(conn: Connection, sql: str, args: tuple[Any, ...]) -> list[Sequence[Any]]:
     async with conn.execute(sql, args) as cur:
         return list(await cur.fetchall())
 
 
-async def summarize(conn: aiosqlite.Connection, after_id: int, upto_id: int) -> ErrorSummary:
+async def summarize(conn: Connection, after_id: int, upto_id: int) -> ErrorSummary:
     span = (after_id, upto_id)
     [(count, records)] = await _all(
         conn, f"SELECT COUNT(*), COUNT(DISTINCT {_RECORD}) FROM errors WHERE {_RANGE}", span

@@ -12,9 +12,8 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from tui.core.notify_models import MUTE_MINUTES_MAX, CauseMute
+from tui.service.db import Connection, upsert
 from tui.service.ledger import Ledger, iso
 
 _CAUSE = re.compile(r"[0-9a-f]{16}")
@@ -47,7 +46,7 @@ class Mutes:
         self._clock = clock
 
     async def active(
-        self, conn: aiosqlite.Connection | None = None, now: datetime | None = None
+        self, conn: Connection | None = None, now: datetime | None = None
     ) -> list[CauseMute]:
         """The mutes not yet expired at ``now``, the soonest to end first."""
         async with (conn or self._ledger.reader).execute(
@@ -61,7 +60,7 @@ class Mutes:
             for c, u, m, a in rows
         ]
 
-    async def muted(self, conn: aiosqlite.Connection, now: datetime) -> set[str]:
+    async def muted(self, conn: Connection, now: datetime) -> set[str]:
         return {mute.cause for mute in await self.active(conn, now)}
 
     async def mute(self, cause: str, minutes: int, actor: str) -> CauseMute:
@@ -79,8 +78,7 @@ class Mutes:
             if known is None:
                 raise MuteRefused(404, "not_found", f"No error has the cause {cause!r}.")
             await conn.execute(
-                "INSERT OR REPLACE INTO notify_mutes(cause, until, muted_at, actor) "
-                "VALUES (?, ?, ?, ?)",
+                upsert("notify_mutes", ("cause", "until", "muted_at", "actor"), ("cause",)),
                 (cause, iso(until), iso(now), actor),
             )
         return CauseMute(cause=cause, until=until, muted_at=now, actor=actor)

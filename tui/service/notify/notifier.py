@@ -28,9 +28,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-import aiosqlite
-
 from tui.core.notify_models import Channel, NotificationSettings, NotificationStatus, TestSendResult
+from tui.service.db import Connection
 from tui.service.ledger import Ledger
 from tui.service.notify import compose
 from tui.service.notify.cause_alerts import CauseAlerts
@@ -184,7 +183,7 @@ class Notifier:
 
     async def _compose(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         now: datetime,
         settings: NotificationSettings,
         usage: UsageFigures,
@@ -228,7 +227,7 @@ class Notifier:
 
     async def _alert_round(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         now: datetime,
         settings: NotificationSettings,
         state: NotifyState,
@@ -279,7 +278,7 @@ class Notifier:
 
     async def _queue(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         message: Message,
         settings: NotificationSettings,
         now: datetime,

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
 import orjson
 
 from tui.core.notify_models import Channel, Delivery
+from tui.service.db import Connection
 from tui.service.ledger import Ledger, iso
 from tui.service.notify.delivery import Outgoing
 
@@ -105,7 +105,7 @@ class Outbox:
 
     @staticmethod
     async def add(
-        conn: aiosqlite.Connection,
+        conn: Connection,
         message: Message,
         channel: Channel,
         recipients: list[str],
@@ -120,7 +120,8 @@ class Outbox:
         status, next_attempt = ("failed", None) if problem else ("pending", iso(now))
         cur = await conn.execute(
             "INSERT INTO notify_outbox(kind, channel, status, subject, body, data, recipients, "
-            "created, attempts, next_attempt, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+            "created, attempts, next_attempt, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) "
+            "RETURNING id",
             (
                 message.kind,
                 channel,
@@ -134,11 +135,10 @@ class Outbox:
                 problem,
             ),
         )
-        assert cur.lastrowid is not None
-        return cur.lastrowid
+        return int(cur.rows[0][0])
 
     @staticmethod
-    async def fresh_keys(conn: aiosqlite.Connection, keys: frozenset[str]) -> frozenset[str]:
+    async def fresh_keys(conn: Connection, keys: frozenset[str]) -> frozenset[str]:
         """The ``keys`` not queued before."""
         if not keys:
             return keys
@@ -154,11 +154,9 @@ class Outbox:
         return keys - known
 
     @staticmethod
-    async def remember_keys(
-        conn: aiosqlite.Connection, keys: frozenset[str], now: datetime
-    ) -> None:
+    async def remember_keys(conn: Connection, keys: frozenset[str], now: datetime) -> None:
         await conn.executemany(
-            "INSERT OR IGNORE INTO notify_alert_keys(key, created) VALUES (?, ?)",
+            "INSERT INTO notify_alert_keys(key, created) VALUES (?, ?) ON CONFLICT DO NOTHING",
             [(key, iso(now)) for key in sorted(keys)],
         )
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-import aiosqlite
 import orjson
 
+from tui.service.db import Connection, upsert
 from tui.service.ledger import iso
 
 
@@ -39,7 +39,7 @@ class NotifyState:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-async def load_state(conn: aiosqlite.Connection) -> NotifyState:
+async def load_state(conn: Connection) -> NotifyState:
     async with conn.execute("SELECT key, value FROM notify_state") as cur:
         raw = {key: orjson.loads(value) for key, value in await cur.fetchall()}
     digest = raw.get("digest")
@@ -57,7 +57,7 @@ async def load_state(conn: aiosqlite.Connection) -> NotifyState:
     )
 
 
-async def save_state(conn: aiosqlite.Connection, old: NotifyState, new: NotifyState) -> None:
+async def save_state(conn: Connection, old: NotifyState, new: NotifyState) -> None:
     """Write the keys that changed (nothing at all when nothing did)."""
     values = {
         "announced_id": (old.announced_id, new.announced_id),
@@ -67,9 +67,7 @@ async def save_state(conn: aiosqlite.Connection, old: NotifyState, new: NotifySt
     }
     changed = [(key, orjson.dumps(n).decode()) for key, (o, n) in values.items() if o != n]
     if changed:
-        await conn.executemany(
-            "INSERT OR REPLACE INTO notify_state(key, value) VALUES (?, ?)", changed
-        )
+        await conn.executemany(upsert("notify_state", ("key", "value"), ("key",)), changed)
 
 
 def _digest(state: DigestState | None) -> dict[str, str] | None:

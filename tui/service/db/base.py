@@ -1,0 +1,129 @@
+"""What the service's modules see of a database, whichever engine holds it.
+
+A :class:`Database` gives two things: :meth:`Database.transaction`, the one way to
+write (a connection inside a write transaction that commits on success), and
+:attr:`Database.reader`, whose every statement is one job: executed and fetched
+together, so no read can be left open between its execute and its fetch by another
+task (on SQLite such a read pins an old snapshot and hides a commit made meanwhile).
+
+SQL is written once, with ``?`` placeholders, in the subset both engines share; the
+engines translate what they must (tui/service/db/dialect.py).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Coroutine, Generator, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Row = tuple[Any, ...]
+Params = Sequence[Any]
+Dialect = Literal["sqlite", "postgresql"]
+
+
+class DatabaseError(Exception):
+    """The database cannot be used; the message says why and never holds a password."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database cannot be reached now (down, restarting): the API answers 503."""
+
+
+@dataclass(slots=True)
+class Result:
+    """A statement's whole answer, fetched: its rows, and how many rows it changed."""
+
+    rows: list[Row] = field(default_factory=list)
+    rowcount: int = -1
+
+    async def fetchone(self) -> Row | None:
+        return self.rows[0] if self.rows else None
+
+    async def fetchall(self) -> list[Row]:
+        return self.rows
+
+    async def __aenter__(self) -> Result:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class Pending:
+    """A statement on its way: ``await`` it, or ``async with`` it, for its :class:`Result`."""
+
+    __slots__ = ("_job",)
+
+    def __init__(self, job: Coroutine[Any, Any, Result]) -> None:
+        self._job = job
+
+    def __await__(self) -> Generator[Any, None, Result]:
+        return self._job.__await__()
+
+    async def __aenter__(self) -> Result:
+        return await self._job
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class Connection(ABC):
+    """Statements on one engine; each call runs and fetches in one step."""
+
+    dialect: Dialect
+
+    def execute(self, sql: str, params: Params = ()) -> Pending:
+        return Pending(self._run(sql, params))
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        await self._run_many(sql, rows)
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        return (await self._run(sql, params)).rows
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        rows = (await self._run(sql, params)).rows
+        return rows[0] if rows else None
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        """The first column of the first row, or None when there is no row."""
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    @abstractmethod
+    async def _run(self, sql: str, params: Params) -> Result: ...
+
+    @abstractmethod
+    async def _run_many(self, sql: str, rows: Iterable[Params]) -> None: ...
+
+
+class Database(ABC):
+    """One ledger database: a SQLite file or a PostgreSQL database."""
+
+    dialect: Dialect
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Connect; raises :class:`DatabaseError` with a message naming the target."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @property
+    @abstractmethod
+    def reader(self) -> Connection:
+        """Reads of the last committed state, one job per statement."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Connection]:
+        """The write transaction: one at a time across every process on the database."""
+
+    @abstractmethod
+    def snapshot(self) -> AbstractAsyncContextManager[Connection]:
+        """A read-only transaction: every statement in it sees one committed state."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """The target for messages and logs: a path, or a URL without its password."""

@@ -1,0 +1,179 @@
+"""The ledger on PostgreSQL (psycopg 3, async, a small pool).
+
+The write rule: every write transaction takes ``pg_advisory_xact_lock(LEDGER_LOCK)``
+first, so writes are serialised across every process on the database exactly as
+SQLite's one writer and ``BEGIN IMMEDIATE`` serialise them: a transaction reads
+``MAX(seq)`` only once the one before it has committed, so sequence numbers commit in
+order and a change-feed cursor can never pass a row that commits later. Reads run in
+autocommit, each statement on a pooled connection, executed and fetched together.
+
+Errors that mean the server cannot be reached (refused, terminated, pool exhausted)
+become :class:`DatabaseUnavailable` (the API answers 503); the message names the host
+and the database, never the password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Iterable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.adapt import AdaptersMap, Dumper
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.postgres import types as pg_types
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from tui.service.db.base import (
+    Connection,
+    Database,
+    DatabaseError,
+    DatabaseUnavailable,
+    Params,
+    Result,
+)
+from tui.service.db.dialect import to_pyformat
+from tui.service.db.target import PostgresTarget, redact
+
+#: The advisory lock every write transaction holds (any fixed 64-bit number; this one
+#: spells "synchealth ledger" to whoever lists pg_locks).
+LEDGER_LOCK = 0x5359_4E43_4C45_4447
+#: Seconds to wait for a connection: the server down answers 503 after this, not never.
+CONNECT_TIMEOUT = 5
+POOL_SIZE = 4
+
+T = TypeVar("T")
+_Conn = psycopg.AsyncConnection[tuple[Any, ...]]
+
+
+class _BoolAsInteger(Dumper):
+    """A Python bool as 0 or 1: the schema keeps flags as integers, as SQLite does."""
+
+    oid = pg_types["int4"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        return b"1" if obj else b"0"
+
+
+#: psycopg's adapters, with bools as integers (for our connections only).
+ADAPTERS = AdaptersMap(psycopg.adapters)
+ADAPTERS.register_dumper(bool, _BoolAsInteger)
+
+
+class _PgConnection(Connection):
+    dialect = "postgresql"
+
+    def __init__(self, database: PostgresDatabase, conn: _Conn | None = None) -> None:
+        self._db = database
+        self._conn = conn  # None: the reader, a pooled connection per statement
+
+    async def _run(self, sql: str, params: Params) -> Result:
+        if self._conn is not None:
+            return await self._db.guard(_fetch(self._conn, sql, params))
+        async with self._db.connection() as conn:
+            return await self._db.guard(_fetch(conn, sql, params))
+
+    async def _run_many(self, sql: str, rows: Iterable[Params]) -> None:
+        if self._conn is None:
+            raise DatabaseError("the reader does not write")
+        async with self._conn.cursor() as cur:
+            await self._db.guard(cur.executemany(to_pyformat(sql), list(rows)))
+
+
+async def _fetch(conn: _Conn, sql: str, params: Params) -> Result:
+    # No parameters: psycopg sends the text as it is (a script of several statements).
+    cur = await (conn.execute(to_pyformat(sql), params) if params else conn.execute(sql))
+    rows = await cur.fetchall() if cur.description is not None else []
+    return Result(rows, cur.rowcount)
+
+
+class PostgresDatabase(Database):
+    dialect = "postgresql"
+
+    def __init__(self, target: PostgresTarget) -> None:
+        self.target = target
+        parts = conninfo_to_dict(target.url)
+        self._where = (
+            f"the PostgreSQL database {parts.get('dbname') or parts.get('user') or '?'} "
+            f"on {parts.get('host') or 'localhost'}:{parts.get('port') or 5432}"
+        )
+        self._kwargs: dict[str, Any] = {"autocommit": True, "context": ADAPTERS}
+        if target.password is not None:
+            self._kwargs["password"] = target.password
+        self._pool: AsyncConnectionPool[_Conn] | None = None
+        self._lock = asyncio.Lock()
+        self._reader = _PgConnection(self)
+
+    def describe(self) -> str:
+        return redact(self.target.url)
+
+    async def open(self) -> None:
+        # One plain connection first: its error says what is wrong (the pool's only
+        # says it timed out).
+        try:
+            first = await psycopg.AsyncConnection.connect(
+                self.target.url, connect_timeout=CONNECT_TIMEOUT, **self._kwargs
+            )
+        except psycopg.Error as exc:
+            raise DatabaseError(f"cannot connect to {self._where}: {_reason(exc)}") from exc
+        await first.close()
+        pool: AsyncConnectionPool[_Conn] = AsyncConnectionPool(
+            self.target.url,
+            min_size=1,
+            max_size=POOL_SIZE,
+            kwargs={**self._kwargs, "connect_timeout": CONNECT_TIMEOUT},
+            timeout=CONNECT_TIMEOUT,
+            open=False,
+            name="synchealth",
+        )
+        await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+        self._pool = pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+        self._pool = None
+
+    @property
+    def reader(self) -> Connection:
+        return self._reader
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[_Conn]:
+        if self._pool is None:
+            raise DatabaseError("the ledger is not open")
+        try:
+            async with self._pool.connection() as conn:
+                yield conn
+        except PoolTimeout as exc:
+            raise DatabaseUnavailable(f"{self._where} does not answer") from exc
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailable(f"{self._where} is unavailable: {_reason(exc)}") from exc
+
+    async def guard(self, job: Awaitable[T]) -> T:
+        """Await ``job``; a psycopg error becomes ours, with the database named."""
+        try:
+            return await job
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailable(f"{self._where} is unavailable: {_reason(exc)}") from exc
+        except psycopg.Error as exc:
+            raise DatabaseError(f"{self._where}: {_reason(exc)}") from exc
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        async with self._lock, self.connection() as conn, conn.transaction():
+            await self.guard(conn.execute("SELECT pg_advisory_xact_lock(%s)", (LEDGER_LOCK,)))
+            yield _PgConnection(self, conn)
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Connection]:
+        async with self.connection() as conn, conn.transaction():
+            await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield _PgConnection(self, conn)
+
+
+def _reason(exc: psycopg.Error) -> str:
+    """The server's or libpq's first line (it names no password)."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
