@@ -91,6 +91,7 @@ class Engine:
 
     async def post(self, client: httpx.AsyncClient, start: int, avoid: int | None = None) -> int:
         body = {"errors": self.batch(start), "batch_id": f"b{start}"}
+        last = "no answer"
         for _ in range(20):  # a replica that died: the same batch_id to another one
             index = self.cluster.pick(avoid)
             began = time.perf_counter()
@@ -107,7 +108,8 @@ class Engine:
                     self.error_ids += answer.json()["error_ids"]
                 return index
             self.stats.fail("POST /v1/errors")
-        raise SystemExit(f"batch b{start} was never accepted")
+            last = f"{answer.status_code} {answer.text[:300]}"
+        raise SystemExit(f"batch b{start} was never accepted: {last}")
 
     async def run(self, client: httpx.AsyncClient, seconds: float) -> float:
         """Post for ``seconds``; the seconds it took (more when the replicas fell behind)."""

@@ -1,7 +1,7 @@
 """Replicas on one ledger (issue 14, part 2): a replica's start leaves a live replica's
-resync alone, a dead one's is interrupted, and a request_id or batch_id sent to two
-replicas at once is carried out once. Real SQLite ledger files; the simulated org
-behind the real connector counts what it received."""
+resync alone, a dead one's is interrupted (on both engines), and a request_id or
+batch_id sent to two replicas at once is carried out once (two services on one SQLite
+file; the simulated org behind the real connector counts what it received)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from test_resync_jobs import Received, report
 
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
+from tui.service.db import PostgresTarget
 from tui.service.lease import Leases
 from tui.service.ledger import Ledger
 from tui.service.replicas import STALE_AFTER, Replicas
@@ -31,8 +32,9 @@ WALL = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
-    led = Ledger(tmp_path / "ledger.sqlite3")
+async def ledger(ledger_target: Path | PostgresTarget) -> AsyncIterator[Ledger]:
+    """The ledger on each engine (a SQLite file, a PostgreSQL schema of its own)."""
+    led = Ledger(ledger_target)
     await led.open()
     yield led
     await led.close()

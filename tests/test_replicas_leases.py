@@ -19,7 +19,8 @@ from test_notify_loop import eventually
 from test_replicas import Replica, fail, open_replica, received
 from test_resync_jobs import report, start_job, until
 
-from tui.service.lease import LEASE_CLASS, LEASE_NAMES, AdvisoryLeases, LeaseName, lease_key
+from tui.service.db import PostgresTarget
+from tui.service.lease import LEASE_CLASS, LEASE_NAMES, AdvisoryLeases, LeaseName, Leases, lease_key
 from tui.simorg.demo import demo_org_state
 
 APP = "synchealth leases"
@@ -31,7 +32,7 @@ def pg_url() -> AsyncIterator[str]:
         yield url
 
 
-async def taken(leases: AdvisoryLeases, name: LeaseName, seconds: float = 5.0) -> bool:
+async def taken(leases: Leases, name: LeaseName, seconds: float = 5.0) -> bool:
     """Whether ``leases`` gets ``name`` within ``seconds`` (a session's locks go a moment
     after its client closed it)."""
     loop = asyncio.get_running_loop()
@@ -174,3 +175,26 @@ async def test_a_job_runs_in_the_holder_and_moves_when_it_dies_sending_nothing_t
     assert a.wire.calls >= 1 and b.wire.calls >= 1  # both sent part of it
     assert done["counts"]["synced"] == 1000
     assert received(a, b) == dict.fromkeys(received(a, b), 1) and len(received(a, b)) == 1000
+
+
+async def test_two_services_on_one_postgresql_ledger_share_out_what_runs_once(
+    tmp_path: Path, pg_target: PostgresTarget
+) -> None:
+    """``config.database`` gives a service advisory-lock leases in its own schema."""
+    org, clock = demo_org_state(7), Clock(T0)
+    a = await open_replica(tmp_path / "unused", org, clock, database=pg_target)
+    b = await open_replica(tmp_path / "unused", org, clock, database=pg_target)
+    running = [a, b]
+    try:
+        for name in LEASE_NAMES:
+            assert await a.service.leases.held(name) and not await b.service.leases.held(name)
+        health = [(await e.client.get("/v1/health")).json() for e in (a, b)]
+        assert [h["runs"] for h in health] == [["notifier", "retries", "jobs"], []]
+        rows = await a.service.ledger.reader.fetchall("SELECT replica_id FROM replicas")
+        assert sorted(r[0] for r in rows) == sorted(h["replica"] for h in health)
+        await close_all(running.pop(0))  # a clean stop: a's leases go with its session
+        assert await taken(b.service.leases, "jobs")
+        rows = await b.service.ledger.reader.fetchall("SELECT replica_id FROM replicas")
+        assert [r[0] for r in rows] == [b.service.replicas.replica_id]
+    finally:
+        await close_all(*running)
