@@ -64,7 +64,10 @@ def executemany_reference(ledger_path: Path, target: Path, chunk: int = 20_000) 
     out.execute("PRAGMA journal_mode = WAL")
     out.execute("PRAGMA synchronous = NORMAL")
     out.execute(SCHEMA.split(";")[1])  # CREATE TABLE errors
-    insert = f"INSERT INTO errors VALUES ({', '.join('?' * len(ERROR_COLUMNS))})"
+    insert = (
+        f"INSERT INTO errors ({', '.join(ERROR_COLUMNS)}) "
+        f"VALUES ({', '.join('?' * len(ERROR_COLUMNS))})"
+    )
     spent = 0.0
     rows = source.execute(f"SELECT {FEED_COLUMNS} FROM errors ORDER BY id")
     while page := rows.fetchmany(chunk):

@@ -93,7 +93,8 @@ async def test_a_superseded_text_query_is_interrupted(tmp_path: Path) -> None:
         rnd = random.Random(1)
         conn.executemany(
             "INSERT INTO errors VALUES (?, ?, 'other', 'other.unknown', 'contact', ?, ?, "
-            "'Lead', NULL, 'to_salesforce', 'X', ?, '', '2025-01-01', '2025-01-02', 1, 'open')",
+            "'Lead', NULL, 'to_salesforce', 'X', ?, '', '2025-01-01', '2025-01-02', 1, 'open', "
+            "NULL)",
             (
                 (i, i, f"r{i}", f"name {rnd.random()}", f"message {rnd.random()} " * 4)
                 for i in range(1, 300_001)

@@ -7,10 +7,12 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from tests.notify_env import Clock, NotifyEnv
 from tests.test_doctor_service import T0
+from tui.core.causes import cause_key
 
 PICKLIST = "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
 
@@ -167,3 +169,40 @@ async def test_totals_kept_change_by_change_match_a_recount(tmp_path: Path) -> N
     kept = {c["cause"]: (c["open_errors"], c["records"]) for c in body["causes"]}
     assert kept == recount(db)
     assert body["total"] == len(kept)
+
+
+async def feed_and_snapshot(env: NotifyEnv) -> tuple[dict[int, Any], dict[int, Any]]:
+    """The cause column of every row, by id, as the change feed and the snapshot send it."""
+    feed = (await env.client.get("/v1/errors", params={"limit": 10000})).json()
+    at = feed["columns"].index("cause")
+    lines = (await env.client.get("/v1/snapshot")).content.splitlines()
+    header = orjson.loads(lines[0])
+    snap = [r for line in lines[1:-1] for r in orjson.loads(line)]
+    here = header["columns"].index("cause")
+    return {r[0]: r[at] for r in feed["rows"]}, {r[0]: r[here] for r in snap}
+
+
+async def test_the_feed_and_the_snapshot_carry_each_rows_cause_key(env: NotifyEnv) -> None:
+    ids = await report(env, tier_failure(1, "Diamond"), tier_failure(2, "Gold", "Lead"))
+    feed, snap = await feed_and_snapshot(env)
+    other = "Contact Tier: bad value for restricted picklist field: Other"  # same shape
+    expected = {
+        ids[0]: cause_key("picklist.restricted_value", "Contact", other),
+        ids[1]: cause_key("picklist.restricted_value", "Lead", other),
+    }
+    assert expected[ids[0]] != expected[ids[1]]
+    assert feed == snap == expected
+    causes = (await env.client.get("/v1/causes")).json()["causes"]
+    assert {c["cause"] for c in causes} == set(expected.values())
+
+    # changed after the cause index last ran: the row goes out without a key (null),
+    # never with the key of its older message
+    with sqlite3.connect(env.db) as conn:
+        conn.execute(
+            "UPDATE errors SET message = 'Required fields are missing: [LastName]', "
+            "seq = (SELECT max(seq) + 1 FROM errors) WHERE id = ?",
+            (ids[0],),
+        )
+    feed, snap = await feed_and_snapshot(env)
+    assert feed[ids[0]] is None and snap[ids[0]] is None
+    assert feed[ids[1]] == snap[ids[1]] == expected[ids[1]]

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tui.core.models import ERROR_COLUMNS
+from tui.core.models import FEED_ROW_COLUMNS
 from tui.core.notify_models import NotificationSettings
 from tui.data.client import ServiceClient
 from tui.data.client_errors import (
@@ -58,7 +58,7 @@ async def test_reads_and_writes_against_the_real_service(service) -> None:
         usage = await client.usage()
         assert len(usage.hourly) == 24
         page = await client.changes(0, 120)
-        assert page.columns == list(ERROR_COLUMNS)
+        assert page.columns == list(FEED_ROW_COLUMNS)
         assert len(page.rows) == 120 and page.has_more
         rest = await client.changes(page.next_cursor, 10000)
         assert not rest.has_more and len(page.rows) + len(rest.rows) == 300

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
-from tui.screens.causes import CausesScreen, fixed_part
+from tui import i18n
+from tui.screens.causes import CausesScreen
+from tui.screens.resync import ResyncConfirmScreen
+from tui.text.timefmt import ago
 
-
-def test_the_fixed_part_is_the_longest_stretch_without_a_placeholder() -> None:
-    template = "Contact Tier: bad value for restricted picklist field: <value>"
-    assert fixed_part(template) == "Contact Tier: bad value for restricted picklist field:"
-    company = "Company '<value>' already has <n> associated contacts"
-    assert fixed_part(company) == "associated contacts"
+#: Two causes of the demo with one subtype and one message shape, on two objects: a
+#: filter by subtype and message text takes both; the cause filter only its own.
+INDUSTRY = "Industry: bad value for restricted picklist field: <value>"
 
 
 async def open_causes(app: Any, pilot: Any, wait_ready: Any) -> CausesScreen:
@@ -50,17 +52,105 @@ async def test_space_marks_every_open_error_of_the_cause(
     assert all(r.message.startswith("Contact Tier: ") for r in rows.values())
 
 
-async def test_enter_narrows_the_grid_to_the_cause(
-    make_app: Callable[..., Any], wait_ready: Any
+async def grid_and_service(app: Any, view: Any, cause: str) -> tuple[list[int], set[int]]:
+    """The view's ids and the service's open errors of ``cause``; asked again (after a
+    refresh) if the demo's engine reported a failure of the cause in between."""
+    for _ in range(3):
+        exact = set(await app.session.cause_error_ids(cause))
+        ids = list(await app.session.view_ids(view))
+        if set(ids) == exact:
+            break
+        await app.session.refresh()
+    return ids, exact
+
+
+def line_of(app: Any) -> str:
+    return str(app.main_screen.query_one("#view-status", Static).render())
+
+
+async def test_enter_filters_the_grid_to_exactly_the_cause(
+    make_app: Callable[..., Any], wait_ready: Any, tmp_path: Path
 ) -> None:
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(160, 40)) as pilot:
         screen = await open_causes(app, pilot, wait_ready)
-        cause = await goto(pilot, screen, "picklist.restricted_value", "Contact")
+        twin = await goto(pilot, screen, "picklist.restricted_value", "Lead")
+        cause = await goto(pilot, screen, "picklist.restricted_value", "Account")
+        assert cause.template == twin.template == INDUSTRY and cause.cause != twin.cause
+        table = screen.query_one(DataTable)
+        first = str(table.get_cell(cause.cause, "first_seen"))
+        assert first == ago(cause.first_seen, app.now()) and first.endswith("ago")
         await pilot.press("enter")
         await wait_ready(pilot, lambda: not isinstance(app.screen, CausesScreen))
-        view = app.main_screen.view
-        shown = await app.session.count(view)
-    assert (view.type, view.subtype) == ("picklist", "picklist.restricted_value")
-    assert view.text == "Contact Tier: bad value for restricted picklist field:"
-    assert shown == cause.open_errors
+        main = app.main_screen
+        view = main.view
+        await wait_ready(pilot, lambda: main.grid.total == cause.open_errors and main.counted)
+        ids, exact = await grid_and_service(app, view, cause.cause)
+        rows = await app.session.rows(ids)
+        assert set(ids) == exact and len(ids) >= cause.open_errors
+        assert {(r.sf_object, r.subtype) for r in rows.values()} == {
+            ("Account", "picklist.restricted_value")
+        }
+        # the old narrowing (subtype + message text) takes the Lead cause's errors too
+        both = await app.session.count(
+            type(view)(subtype=cause.subtype, text="Industry: bad value for restricted")
+        )
+        assert both == cause.open_errors + twin.open_errors
+        # the shape is cut to leave the count and the sort on the line, never them
+        said = line_of(app)
+        assert said.startswith("Open errors · cause: Account “Industry: bad value for restr")
+        assert f"” · {cause.open_errors} rows · sort: last seen ▼" in said
+
+        # sorted another way: the same rows
+        await pilot.press("s")
+        await wait_ready(pilot)
+        assert set(await app.session.view_ids(main.view, main.grid.sort)) == exact
+
+        # mark all, then r: the resync asks for exactly the cause's open errors
+        await pilot.press("ctrl+a")
+        await wait_ready(pilot, lambda: app.marks == exact)
+        await pilot.press("r")
+        await wait_ready(pilot, lambda: isinstance(app.screen, ResyncConfirmScreen))
+        assert app.screen.plan.errors == len(exact) and app.screen.hidden_marked == 0
+        await pilot.press("escape")
+        await wait_ready(pilot, lambda: not isinstance(app.screen, ResyncConfirmScreen))
+
+        # the export of the view writes the cause's errors, no more
+        out = tmp_path / "cause.csv"
+        written = await app.session.export(out, f=main.view, raw=True)
+        with out.open(newline="", encoding="utf-8") as fh:
+            exported = list(csv.DictReader(fh))
+        assert written == len(exported) == len(exact)
+        assert {int(r["id"]) for r in exported} == exact
+
+        # escape takes the cause away, leaving the type
+        await pilot.press("escape")
+        await wait_ready(pilot, lambda: main.view.cause is None)
+        assert main.view.type == "picklist" and "cause:" not in line_of(app)
+
+
+async def test_the_cause_filter_works_with_the_text_filter_and_speaks_japanese(
+    make_app: Callable[..., Any], wait_ready: Any
+) -> None:
+    try:
+        app = make_app(lang="ja")
+        async with app.run_test(size=(160, 40)) as pilot:
+            screen = await open_causes(app, pilot, wait_ready)
+            cause = await goto(pilot, screen, "picklist.restricted_value", "Account")
+            await pilot.press("enter")
+            await wait_ready(pilot, lambda: not isinstance(app.screen, CausesScreen))
+            main = app.main_screen
+            await wait_ready(pilot, lambda: main.grid.total == cause.open_errors)
+            assert "原因: Account「Industry: bad value" in line_of(app)
+            first = await app.session.rows(list(await app.session.view_ids(main.view))[:1])
+            name = next(iter(first.values())).record_name
+            await pilot.press("slash", *name)
+            await wait_ready(pilot, lambda: main.view.text == name and main.counted)
+            narrowed = await app.session.rows(list(await app.session.view_ids(main.view)))
+            assert narrowed and all(
+                r.record_name == name or name in r.message for r in narrowed.values()
+            )
+            assert {r.sf_object for r in narrowed.values()} == {"Account"}
+            assert main.view.cause is not None and main.grid.total == len(narrowed)
+    finally:
+        i18n.set_lang("en")

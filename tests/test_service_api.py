@@ -192,7 +192,7 @@ async def feed_all(client: httpx.AsyncClient, cursor: int = 0, limit: int = 150)
 
 async def test_the_feed_pages_through_every_error_in_seq_order(env: Env) -> None:
     rows, cursor, columns = await feed_all(env.client)
-    assert columns[:2] == ["id", "seq"] and len(columns) == 17
+    assert columns[:2] == ["id", "seq"] and columns[-1] == "cause" and len(columns) == 18
     assert len(rows) == DEMO_SIZE and len({r[0] for r in rows}) == DEMO_SIZE
     seqs = [r[1] for r in rows]
     assert seqs == sorted(seqs) and cursor == seqs[-1]

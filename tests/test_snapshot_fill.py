@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from tests.conftest import DEMO_SIZE
-from tui.core.models import ERROR_COLUMNS
+from tui.core.models import ERROR_COLUMNS, FEED_ROW_COLUMNS
 from tui.data.cache import ViewFilter
 from tui.data.cache_schema import ROW_COLUMNS
 from tui.data.session import DataSession, FillProgress
@@ -58,7 +58,7 @@ async def test_the_snapshot_streams_every_error_by_id_with_its_cursor(synchealth
         rows = [r for line in lines[1:-1] for r in orjson.loads(line)]
         with sqlite3.connect(synchealth_env["data"] / LEDGER_NAME) as conn:
             top = conn.execute("SELECT max(seq) FROM errors").fetchone()[0]
-        assert header == {"columns": list(ERROR_COLUMNS), "cursor": top, "remaining": None}
+        assert header == {"columns": list(FEED_ROW_COLUMNS), "cursor": top, "remaining": None}
         assert [r[0] for r in rows] == sorted(r[0] for r in rows) and len(rows) == DEMO_SIZE
         assert trailer == {"end": True, "last_id": rows[-1][0], "has_more": False}
         assert isinstance(rows[0][ERROR_COLUMNS.index("fields")], list)

@@ -531,7 +531,7 @@ class SyncHealthApp(App[int]):
                 else:  # the marks may have grown
                     screen.data_changed(clear_cache=False)
 
-        self.push_screen(CausesScreen(self.session, self.marks), chosen)
+        self.push_screen(CausesScreen(self.session, self.marks, self.now), chosen)
 
     def action_usage_breakdown(self) -> None:
         from tui.screens.usage_breakdown import UsageBreakdownScreen

@@ -69,6 +69,10 @@ ERROR_COLUMNS: tuple[str, ...] = (
     "attempts",
     "status",
 )
+#: Column order of a row in the change feed and the snapshot: ``ERROR_COLUMNS`` and the
+#: error's cause key (tui/core/causes.py), null while the service's cause index has not
+#: reached the row's latest change (the console then computes it when it needs it).
+FEED_ROW_COLUMNS: tuple[str, ...] = (*ERROR_COLUMNS, "cause")
 
 
 class SyncError(BaseModel):

@@ -60,6 +60,9 @@ class CacheConnections:
         #: A first fill is under way (bulk mode: no secondary indexes or totals yet), so
         #: the views answer empty until ``finish_changes``; it resumes after a restart.
         self.filling = False
+        #: Held through every transaction of several statements on the writer, so two
+        #: never interleave there (a feed page and the keying of a cause's rows).
+        self._writing = asyncio.Lock()
 
     # -- opening -------------------------------------------------------------------------
 

@@ -15,25 +15,31 @@ from typing import Any
 
 import orjson
 
-from tui.core.models import ERROR_COLUMNS
+from tui.core.causes import cause_key
+from tui.core.models import ERROR_COLUMNS, FEED_ROW_COLUMNS
 from tui.data.cache_connections import CacheConnections
 from tui.data.cache_file import CacheError
 from tui.data.cache_schema import FIELDS_AT, INDEXES
 from tui.data.cache_sql import TOUCHED, record_totals_select, totals_selects
+from tui.data.values import CauseRef
 
 _UPSERT = (
-    f"INSERT OR REPLACE INTO errors ({', '.join(ERROR_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(ERROR_COLUMNS))})"
+    f"INSERT OR REPLACE INTO errors ({', '.join(FEED_ROW_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(FEED_ROW_COLUMNS))})"
 )
+_BARE = len(ERROR_COLUMNS)
 
 
 def _join_fields(rows: list[list[Any]]) -> None:
-    """``fields`` of rows from the service (a list of names) joined with ';', in place."""
-    fi = FIELDS_AT
+    """``fields`` of rows from the service (a list of names) joined with ';', in place;
+    a row without its cause key (ERROR_COLUMNS only) gets a null one."""
+    fi, bare = FIELDS_AT, _BARE
     for r in rows:
         value = r[fi]
         if value.__class__ is list:
             r[fi] = ";".join(value)
+        if len(r) == bare:
+            r.append(None)
 
 
 class FeedWrites(CacheConnections):
@@ -43,13 +49,14 @@ class FeedWrites(CacheConnections):
     bulk_threshold = 5000
 
     async def apply_changes(self, rows: list[list[Any]], cursor: int) -> None:
-        """Upsert a page of the change feed (rows in ERROR_COLUMNS order) and store ``cursor``.
+        """Upsert a page of the change feed (rows in FEED_ROW_COLUMNS order, or
+        ERROR_COLUMNS without the cause key) and store ``cursor``.
 
         ``fields`` may arrive as a list; it is joined with ';' in place.
         """
         _join_fields(rows)
         w = self._w
-        async with self._guard("store the service's changes"):
+        async with self._writing, self._guard("store the service's changes"):
             await w.execute("BEGIN IMMEDIATE")
             try:
                 bulk = await self._meta_raw(w, "bulk") == "1"
@@ -95,7 +102,7 @@ class FeedWrites(CacheConnections):
         feed brings every change made since the snapshot began."""
         _join_fields(rows)
         w = self._w
-        async with self._guard("store the service's snapshot"):
+        async with self._writing, self._guard("store the service's snapshot"):
             await w.execute("BEGIN IMMEDIATE")
             try:
                 if rows and await self._meta_raw(w, "bulk") != "1":
@@ -155,7 +162,7 @@ class FeedWrites(CacheConnections):
     async def finish_changes(self) -> None:
         """After a bulk fill: build the secondary indexes and the totals in one go."""
         w = self._w
-        async with self._guard("index the cache"):
+        async with self._writing, self._guard("index the cache"):
             if await self._meta_raw(w, "bulk") != "1":
                 return
             await w.execute("BEGIN IMMEDIATE")
@@ -180,6 +187,40 @@ class FeedWrites(CacheConnections):
                 raise
         self.filling = False
 
+    async def key_causes(self, cause: CauseRef) -> int:
+        """Give the errors of ``cause``'s subtype and object that have no cause key yet
+        theirs (the service's function, tui/core/causes.py), so the cause filter finds
+        every error of the cause; how many were keyed. Rows come with the service's key
+        when its cause index had reached them (tui/service/ledger.py ``CAUSE_OF_ROW``);
+        the others (a ledger not indexed yet, a service from before the key) are keyed
+        here, once, when a view of one of their causes is first read. A cause asked
+        again costs one lookup of its index."""
+        if self.filling:  # no cause index until the first fill is done
+            return 0
+        w = self._w
+        async with self._writing, self._guard("find the errors of the cause"):
+            await w.execute("BEGIN IMMEDIATE")  # no feed page between the read and the keys
+            try:
+                got = list(
+                    await w.execute_fetchall(
+                        "SELECT id, message FROM errors INDEXED BY errors_cause "
+                        "WHERE cause IS NULL AND subtype = ? AND sf_object = ?",
+                        (cause.subtype, cause.sf_object),
+                    )
+                )
+                keys: dict[str, str] = {}  # messages repeat: one template each
+                for _, message in got:
+                    if message not in keys:
+                        keys[message] = cause_key(cause.subtype, cause.sf_object, message)
+                await w.executemany(
+                    "UPDATE errors SET cause = ? WHERE id = ?", [(keys[m], i) for i, m in got]
+                )
+                await w.execute("COMMIT")
+            except BaseException:
+                await w.execute("ROLLBACK")
+                raise
+        return len(got)
+
     async def row_count(self) -> int:
         """Rows the cache holds (open or not): a first fill's progress."""
         return int((await self._fetchall("SELECT count(*) FROM errors"))[0][0])
@@ -190,7 +231,7 @@ class FeedWrites(CacheConnections):
         if self.search_ready:
             return
         w = self._w
-        async with self._guard("index the cache for the text filter"):
+        async with self._writing, self._guard("index the cache for the text filter"):
             await w.execute("BEGIN IMMEDIATE")
             try:
                 await w.execute("INSERT INTO errors_fts (errors_fts) VALUES ('rebuild')")

@@ -55,7 +55,7 @@ class ViewQueries(CacheConnections):
     @staticmethod
     def _totals_key(f: ViewFilter) -> tuple[str, str] | None:
         """The aggregate that answers ``f`` directly, if any (open errors, no text/record)."""
-        if f.status != "open" or f.text or f.record_id is not None:
+        if f.status != "open" or f.text or f.record_id is not None or f.cause is not None:
             return None
         if f.subtype is not None:
             if f.type is not None and not f.subtype.startswith(f.type + "."):
@@ -107,9 +107,12 @@ class ViewQueries(CacheConnections):
     @staticmethod
     def _source(f: ViewFilter, order: ViewOrder) -> str:
         """``errors``, walked in view order (along the sort's index, or by id) unless a
-        record narrows it to a few rows, which are then sorted."""
+        record or a cause narrows it to a few rows, which are then sorted (a cause's are
+        in last-seen order already)."""
         if f.record_id is not None:
             return "errors"
+        if f.cause is not None:  # a cause is a few rows of the table: its own index
+            return "errors INDEXED BY errors_cause"
         if order.sort == "id":
             return "errors NOT INDEXED"
         return f"errors INDEXED BY {sort_index(order.sort)}"

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from tui.core.models import ERROR_COLUMNS
 from tui.data.values import SORT_COLUMNS
 
-#: Version 5: ignored errors (status 'ignored') and their totals per type.
-SCHEMA_VERSION = 5
+#: Version 5: ignored errors (status 'ignored') and their totals per type. Version 6: the
+#: cause key of each error (``errors.cause``) and its index, for the cause filter.
+SCHEMA_VERSION = 6
 
 #: Columns of the cache's ``errors`` table: ERROR_COLUMNS (fields joined with ';').
 ROW_COLUMNS = ", ".join(c for c in ERROR_COLUMNS if c != "seq")
@@ -38,7 +39,8 @@ CREATE TABLE errors (
     first_seen  TEXT NOT NULL,
     last_seen   TEXT NOT NULL,
     attempts    INTEGER NOT NULL,
-    status      TEXT NOT NULL
+    status      TEXT NOT NULL,
+    cause       TEXT                -- the cause key (tui/core/causes.py) the service sent, or NULL
 );
 -- open errors and distinct CRM records per ('sub', subtype), ('type', type), ('all', ''),
 -- and ignored ones per ('ignored', type): the cards' "+12 ignored"
@@ -110,6 +112,8 @@ INDEXES = {
     "errors_status_seen": "errors(status, last_seen)",
     "errors_type_seen": "errors(type, status, last_seen)",
     "errors_record": "errors(record_id, object_type, status)",
+    # a cause's errors in last-seen order, and (cause NULL) those not keyed yet
+    "errors_cause": "errors(cause, subtype, sf_object, status, last_seen, id)",
     **{
         sort_index(c): f"errors({', '.join(dict.fromkeys((c, 'id', 'type', 'status')))})"
         for c in SORT_COLUMNS

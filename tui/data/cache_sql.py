@@ -66,15 +66,20 @@ def where(f: ViewFilter, alias: str = "", *, search: bool = False) -> tuple[str,
     p = f"{alias}." if alias else ""
     clauses: list[str] = []
     params: list[Any] = []
+    # a cause implies its type: left out, a count of the cause stays inside its index
+    implied = f.cause is not None and f.cause.subtype.startswith(f"{f.type}.")
     for column, value in (
         ("status", f.status),
-        ("type", f.type),
+        ("type", None if implied else f.type),
         ("subtype", f.subtype),
         ("record_id", f.record_id),
     ):
         if value is not None:
             clauses.append(f"{p}{column} = ?")
             params.append(value)
+    if f.cause is not None:  # all four, so the cause index is walked in last-seen order
+        clauses.append(f"{p}cause = ? AND {p}subtype = ? AND {p}sf_object = ?")
+        params.extend((f.cause.key, f.cause.subtype, f.cause.sf_object))
     if f.text and search and len(f.text) >= FTS_MIN_CHARS:
         clauses.append(f"{p}id IN (SELECT rowid FROM errors_fts WHERE errors_fts MATCH ?)")
         params.append(fts_phrase(f.text))

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from tui.core.models import ERROR_COLUMNS
+from tui.core.models import ERROR_COLUMNS, FEED_ROW_COLUMNS
 from tui.data.cache import Cache
 from tui.data.client import ServiceClient
 from tui.data.client_errors import BadResponse, ServiceRejected
@@ -23,14 +23,18 @@ SNAPSHOT_CHUNK = 5_000
 
 
 def in_column_order(columns: list[str], rows: list[list[Any]]) -> list[list[Any]]:
-    """Rows in ERROR_COLUMNS order, checked; BadResponse when they cannot be."""
-    width = len(ERROR_COLUMNS)
-    if columns != list(ERROR_COLUMNS):
+    """Rows in FEED_ROW_COLUMNS order, checked; BadResponse when they cannot be. A
+    service that sends no cause key (from before it) gives rows a null one."""
+    if columns != list(FEED_ROW_COLUMNS):
+        if any(not isinstance(r, list) or len(r) != len(columns) for r in rows):
+            raise BadResponse("The service sent an error row of the wrong shape.")
         try:
             where = [columns.index(c) for c in ERROR_COLUMNS]
         except ValueError as exc:
             raise BadResponse(f"The service's errors lack a column ({exc}).") from exc
-        rows = [[r[i] for i in where] for r in rows]
+        at = columns.index("cause") if "cause" in columns else None
+        return [[*(r[i] for i in where), None if at is None else r[at]] for r in rows]
+    width = len(FEED_ROW_COLUMNS)
     if any(not isinstance(r, list) or len(r) != width for r in rows):
         raise BadResponse("The service sent an error row of the wrong shape.")
     return rows

@@ -254,6 +254,7 @@ class DataSession(Resyncs):
             lang = current_lang()
         seen = self._rebuilds
         try:
+            await self._key_causes((f,))
             return await export_csv(
                 self.cache, path, f=f, ids=ids, lang=lang, bom=bom, progress=progress, raw=raw
             )
@@ -263,6 +264,7 @@ class DataSession(Resyncs):
                 # part of it already went out: say so rather than write it twice
                 raise CacheError(exc.detail, lead=t("main.problem.export_again")) from exc
             await self.refresh()
+            await self._key_causes((f,))
             return await export_csv(
                 self.cache, path, f=f, ids=ids, lang=lang, bom=bom, progress=progress, raw=raw
             )

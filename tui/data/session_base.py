@@ -18,7 +18,7 @@ from tui.data.cache import Cache, CacheDamaged, CacheError
 from tui.data.cache_file import check_location
 from tui.data.client import ServiceClient, check_service_url
 from tui.data.fill import SNAPSHOT_CHUNK
-from tui.data.values import FillProgress
+from tui.data.values import FillProgress, ViewFilter
 
 PAGE_SIZE = 10000
 #: Seconds a request waits for the service before "the service is slow".
@@ -141,13 +141,24 @@ class SessionBase:
             self.on_rebuilt(self.notice)
 
     async def _read(self, query: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
-        """A cache query; a damaged file is rebuilt and the query runs again on the new one."""
+        """A cache query; a damaged file is rebuilt and the query runs again on the new one.
+
+        A view narrowed to a cause first keys the errors the feed brought since it was
+        last asked (``Cache.key_causes``), so the query sees every error of the cause.
+        """
         seen = self._rebuilds
         try:
+            await self._key_causes(args)
             return await query(*args, **kwargs)
         except CacheDamaged:
             await self._recover(seen)
+            await self._key_causes(args)
             return await query(*args, **kwargs)
+
+    async def _key_causes(self, args: tuple[Any, ...]) -> None:
+        for arg in args:
+            if isinstance(arg, ViewFilter) and arg.cause is not None:
+                await self.cache.key_causes(arg.cause)
 
     async def close(self) -> None:
         try:

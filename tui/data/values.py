@@ -22,12 +22,24 @@ SORT_COLUMNS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True, slots=True)
+class CauseRef:
+    """A cause a view is narrowed to: its key (tui/core/causes.py), the subtype and object
+    the key is made of, and the first line of its message shape, for the filter bar."""
+
+    key: str
+    subtype: str
+    sf_object: str
+    shape: str
+
+
+@dataclass(frozen=True, slots=True)
 class ViewFilter:
     type: str | None = None
     subtype: str | None = None
     status: str | None = "open"  # 'open' | 'resolved' | 'ignored' | None (all)
     text: str = ""  # case-insensitive substring of name, message, sf_id, record_id, sf_code
     record_id: str | None = None
+    cause: CauseRef | None = None  # exactly the errors of one cause
 
 
 @dataclass(frozen=True, slots=True)

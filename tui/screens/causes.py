@@ -1,16 +1,17 @@
 """Causes: open errors grouped by what went wrong rather than by row (GET /v1/causes).
 
-Each row is a cause: its open errors, records, last seen, object and the message's
-shape. ``enter`` narrows the grid to the cause (its subtype and the longest fixed part
-of its message), ``space`` marks every open error of the cause for a resync, ``i``
-ignores the cause (with a reason; the list is read again after), ``m`` mutes its
-alerts for a time (tui/screens/mute.py) or unmutes it. Messages come from
-Salesforce: data, never markup.
+Each row is a cause: its open errors, new in 24 h, records, first seen (how long it has
+been failing) and last seen, object and the message's shape. ``enter`` narrows the grid
+to exactly the errors of the cause (its key, kept per row in the console's cache),
+``space`` marks every open error of the cause for a resync, ``i`` ignores the cause
+(with a reason; the list is read again after), ``m`` mutes its alerts for a time
+(tui/screens/mute.py) or unmutes it. Messages come from Salesforce: data, never markup.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.console import JustifyMethod
@@ -27,23 +28,15 @@ from tui.core.models import CauseSummary
 from tui.core.notify_models import CauseMute
 from tui.data.cache import CacheError, ViewFilter
 from tui.data.client_errors import ServiceError
+from tui.data.values import CauseRef
 from tui.i18n import t
 from tui.screens.console import Console
 from tui.screens.mute import UNMUTE, MuteScreen
 from tui.text.safe import clean
-from tui.text.timefmt import stamp
+from tui.text.timefmt import ago, stamp
 
 if TYPE_CHECKING:
     from tui.data.session import DataSession
-
-_PLACEHOLDER = re.compile(r"'?<(?:id|email|url|value|n)>'?")
-
-
-def fixed_part(template: str) -> str:
-    """The longest stretch of a cause's template without a placeholder: what every
-    message of the cause contains word for word."""
-    parts = [p.strip() for p in _PLACEHOLDER.split(template.splitlines()[0] if template else "")]
-    return max(parts, key=len, default="")
 
 
 class CausesScreen(ModalScreen[ViewFilter | None]):
@@ -58,10 +51,16 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
         Binding("m", "mute", "Mute the cause's alerts", id="causes.mute"),
     ]
 
-    def __init__(self, session: DataSession, marks: set[int]) -> None:
+    def __init__(
+        self,
+        session: DataSession,
+        marks: set[int],
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         super().__init__(classes="modal")
         self.session = session
         self.marks = marks
+        self._now = now  # the console's clock (a test's fixed one), for "first seen"
         self.causes: list[CauseSummary] | None = None
         self.mutes: dict[str, CauseMute] = {}
 
@@ -77,7 +76,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key in ("open", "new", "records", "last_seen", "object", "message"):
+        for key in ("open", "new", "records", "first_seen", "last_seen", "object", "message"):
             justify: JustifyMethod = "right" if key in ("open", "new", "records") else "left"
             table.add_column(Text(t(f"causes.col_{key}"), justify=justify), key=key)
         table.add_column(Text(t("mute.col_muted")), key="muted")
@@ -100,11 +99,13 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
             self.notify(t("mute.mutes_failed", message=clean(exc.message)), severity="warning")
         table = self.query_one(DataTable)
         table.clear()
+        now = self._now()
         for cause in page.causes:
             table.add_row(
                 Text(f"{cause.open_errors:,}", justify="right"),
                 Text(f"+{cause.new_24h:,}" if cause.new_24h else "", justify="right"),
                 Text(f"{cause.records:,}", justify="right"),
+                Text(ago(cause.first_seen, now)),
                 Text(stamp(cause.last_seen)),
                 Text(clean(cause.sf_object)),
                 Text(clean(cause.template.splitlines()[0] if cause.template else "")),
@@ -130,9 +131,9 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
     def action_choose(self) -> None:
         cause = self.current_cause()
         if cause is not None:
-            self.dismiss(
-                ViewFilter(type=cause.type, subtype=cause.subtype, text=fixed_part(cause.template))
-            )
+            shape = cause.template.splitlines()[0] if cause.template else ""
+            ref = CauseRef(cause.cause, cause.subtype, cause.sf_object, shape)
+            self.dismiss(ViewFilter(type=cause.type, cause=ref))
 
     @work(group="causes-mark", exclusive=True, exit_on_error=False)
     async def action_mark(self) -> None:

@@ -273,12 +273,27 @@ class HealthScreen(Screen[None]):
         self.update_view_status()
 
     def update_view_status(self) -> None:
+        """The view's words; a cause's message shape is cut to what leaves the row count
+        and the sort on the line."""
+        status = self.query_one("#view-status", Static)
+        cause = self.view.cause
+        line = self._status_line(clean(cause.shape) if cause else "")
+        over = line.cell_len - status.size.width
+        if cause is not None and over > 0 and status.size.width:
+            shape = Text(clean(cause.shape))
+            shape.truncate(max(12, shape.cell_len - over), overflow="ellipsis")
+            line = self._status_line(shape.plain)
+        status.update(line)
+
+    def _status_line(self, shape: str) -> Text:
         view, grid = self.view, self.grid
         parts = [t(f"main.view.{STATUS_WORDS[view.status]}")]
-        if view.type:
+        if view.type and view.cause is None:  # a cause names its type's subtype already
             parts.append(type_title(view.type))
         if view.record_id:
             parts.append(t("main.view.record", record=clean(view.record_id)))
+        if view.cause is not None:
+            parts.append(t("main.view.cause", object=clean(view.cause.sf_object), shape=shape))
         if view.text:
             parts.append(t("main.view.text", text=clean(view.text)))
         parts.append(
@@ -291,7 +306,7 @@ class HealthScreen(Screen[None]):
             line.append(t("main.view.marked", count=f"{len(marks):,}"), "bold")
         sort = t(f"main.sort.{grid.sort}") + (" ▼" if grid.descending else " ▲")
         line.append(" · " + t("main.view.sorted", column=sort), "dim")
-        self.query_one("#view-status", Static).update(line)
+        return line
 
     # -- detail pane ----------------------------------------------------------------
 
@@ -400,6 +415,8 @@ class HealthScreen(Screen[None]):
                 self.set_view(replace(self.view, text=""))
         elif self.view.record_id:
             self.set_view(replace(self.view, record_id=None))
+        elif self.view.cause is not None:
+            self.set_view(replace(self.view, cause=None))
         elif self.view.type:
             self.set_view(replace(self.view, type=None))
 

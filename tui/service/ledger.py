@@ -42,6 +42,11 @@ from tui.service.migrations import SCHEMA_VERSION, upgrade
 #: Columns the change feed selects: ``ERROR_COLUMNS``, the API's order of a row.
 FEED_COLUMNS = ", ".join(ERROR_COLUMNS)
 _FIELDS_AT = ERROR_COLUMNS.index("fields")
+#: The cause key of an ``errors`` row as the cause index has it, if it is of the row's
+#: latest change (tui/service/causes.py), else null: the feed's and snapshot's last column.
+CAUSE_OF_ROW = (
+    "(SELECT c.cause FROM error_causes c WHERE c.error_id = errors.id AND c.seq = errors.seq)"
+)
 
 #: Finds the error a reported failure repeats. Built when the ledger opens rather than
 #: in schema.sql, so a bulk load (the demo builder) does not maintain it row by row:
@@ -210,7 +215,7 @@ class Ledger:
         list, so serialising a page costs no per-row decoding.
         """
         async with self.reader.execute(
-            f"SELECT {FEED_COLUMNS} FROM errors WHERE seq > ? ORDER BY seq LIMIT ?",
+            f"SELECT {FEED_COLUMNS}, {CAUSE_OF_ROW} FROM errors WHERE seq > ? ORDER BY seq LIMIT ?",
             (cursor, limit + 1),
         ) as cur:
             rows = list(await cur.fetchall())

@@ -5,7 +5,7 @@ snapshot walks the table by id instead and streams lines as it reads, so neither
 holds more than a page. The answer is::
 
     {"columns": [...], "cursor": C, "remaining": N}   header (N with count=1, else null)
-    [[row], [row], ...]                                 a page of rows, ERROR_COLUMNS order
+    [[row], [row], ...]                                 a page of rows, FEED_ROW_COLUMNS order
     ...
     {"end": true, "last_id": L, "has_more": false}      trailer (absent: cut short)
 
@@ -24,9 +24,10 @@ from collections.abc import AsyncIterator
 
 import orjson
 
-from tui.core.models import ERROR_COLUMNS
+from tui.core.models import ERROR_COLUMNS, FEED_ROW_COLUMNS
 from tui.service.db import Connection, Database, DatabaseError
 from tui.service.db.dialect import json_rows
+from tui.service.ledger import CAUSE_OF_ROW
 
 #: Rows in one NDJSON line (one ``executemany`` on the client's side).
 LINE_ROWS = 1000
@@ -34,7 +35,11 @@ LINE_ROWS = 1000
 SNAPSHOT_MAX_LIMIT = 50_000
 _LINE = orjson.OPT_APPEND_NEWLINE
 log = logging.getLogger("tui.service")
-_PAGE = f"SELECT id, {', '.join(ERROR_COLUMNS)} FROM errors WHERE id > ? ORDER BY id LIMIT ?"
+#: A page of rows after an id, with each row's cause (the feed's columns).
+_PAGE = (
+    f"SELECT id, {', '.join(ERROR_COLUMNS)}, {CAUSE_OF_ROW} AS cause FROM errors "
+    "WHERE id > ? ORDER BY id LIMIT ?"
+)
 
 
 async def snapshot_lines(
@@ -57,11 +62,11 @@ async def snapshot_lines(
 
 async def _lines(conn: Connection, after: int, limit: int, count: bool) -> AsyncIterator[bytes]:
     """Rows as JSON arrays made by the database: Python never holds a row's values."""
-    line_sql = json_rows(conn.dialect, ERROR_COLUMNS, {"fields"}, _PAGE)
+    line_sql = json_rows(conn.dialect, FEED_ROW_COLUMNS, {"fields"}, _PAGE)
     cursor, remaining = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM errors"), None
     if count:
         remaining = await conn.fetchval("SELECT count(*) FROM errors WHERE id > ?", (after,))
-    header = {"columns": ERROR_COLUMNS, "cursor": cursor, "remaining": remaining}
+    header = {"columns": FEED_ROW_COLUMNS, "cursor": cursor, "remaining": remaining}
     yield orjson.dumps(header, option=_LINE)
     last, sent = after, 0
     while sent < limit:

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response, StreamingResponse
 
-from tui.core.models import ERROR_COLUMNS, SyncErrorDetail
+from tui.core.models import FEED_ROW_COLUMNS, SyncErrorDetail
 from tui.service import history
 from tui.service.api.problems import JSON, ApiProblem
 from tui.service.api.service import Service
@@ -22,7 +22,7 @@ async def get_feed(svc: Service, call: Call) -> Response:
     await svc.ignores.expire()
     rows, next_cursor, has_more = await svc.ledger.feed(call.query["cursor"], call.query["limit"])
     body: dict[str, Any] = {
-        "columns": ERROR_COLUMNS,
+        "columns": FEED_ROW_COLUMNS,
         "rows": rows,
         "next_cursor": next_cursor,
         "has_more": has_more,
