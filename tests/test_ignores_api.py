@@ -283,5 +283,5 @@ async def test_a_version_3_ledger_is_upgraded_and_can_ignore(env: Env) -> None:
     await env.service.start()
     with sqlite3.connect(env.db) as conn:
         version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    assert version == (str(SCHEMA_VERSION),) == ("6",)
+    assert version == (str(SCHEMA_VERSION),) == ("7",)
     assert (await ignore(env, error_ids=ids, reason="after the upgrade"))["changed"] == ids

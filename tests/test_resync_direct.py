@@ -125,7 +125,7 @@ async def test_a_version_2_ledger_upgrades_to_version_3_and_keeps_its_rows(
     try:
         with sqlite3.connect(db) as conn:
             version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'")
-            assert version.fetchone() == (str(SCHEMA_VERSION),) == ("6",)
+            assert version.fetchone() == (str(SCHEMA_VERSION),) == ("7",)
             assert "sent" in {r[1] for r in conn.execute("PRAGMA table_info(attempts)")}
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
             assert "engine_requests" in tables

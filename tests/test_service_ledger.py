@@ -42,7 +42,7 @@ async def ledger(ledger_target: Path | PostgresTarget):
 
 
 async def test_open_creates_schema_with_version(ledger: Ledger) -> None:
-    assert await ledger.meta("schema_version") == str(SCHEMA_VERSION) == "6"
+    assert await ledger.meta("schema_version") == str(SCHEMA_VERSION) == "7"
     if ledger.db.dialect == "sqlite":
         async with ledger.reader.execute("PRAGMA journal_mode") as cur:
             assert (await cur.fetchone())[0] == "wal"
@@ -98,14 +98,6 @@ async def test_a_failed_transaction_changes_nothing(ledger: Ledger) -> None:
             raise RuntimeError("boom")
     detail = await ledger.error(1)
     assert detail is not None and detail["seq"] == 1 and detail["history"] == []
-
-
-async def test_started_requests_become_interrupted(ledger: Ledger) -> None:
-    await ledger.start_request("a", [1, 2], T0)
-    assert (await ledger.request("a")).state == "started"  # type: ignore[union-attr]
-    assert await ledger.interrupt_started() == 1
-    stored = await ledger.request("a")
-    assert stored is not None and stored.state == "interrupted" and stored.error_ids == [1, 2]
 
 
 async def test_usage_is_a_rolling_window_of_24_hourly_buckets(ledger: Ledger) -> None:

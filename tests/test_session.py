@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -213,8 +214,8 @@ async def test_an_interrupted_batch_is_dropped_and_reported(tmp_path: Path) -> N
     stack = Stack(tmp_path, size=200)
     with sqlite3.connect(stack.ledger) as conn:  # a service that died mid-resync
         conn.execute(
-            "INSERT INTO resync_requests VALUES ('req-dead', '2025-01-01T00:00:00Z', "
-            "'started', '[1, 2, 3]', NULL)"
+            "INSERT INTO resync_requests(request_id, created, state, error_ids) "
+            "VALUES ('req-dead', '2025-01-01T00:00:00Z', 'started', '[1, 2, 3]')"
         )
     await stack.start()
     cache = await Cache.open(stack.cache_path)
@@ -228,6 +229,27 @@ async def test_an_interrupted_batch_is_dropped_and_reported(tmp_path: Path) -> N
     finally:
         await session.close()
         await stack.service.stop()
+
+
+async def test_a_batch_another_replica_is_sending_is_kept_not_dropped(stack: Stack) -> None:
+    """Issue 14: the service answers 409 resync_in_progress while a live replica sends the
+    request; the console keeps the batch to offer again, not as settled."""
+    session = await stack.session()
+    try:
+        await session.refresh()
+        ids = list(await session.view_ids(ViewFilter(), "id", False))[:3]
+        await session.cache.add_pending("req-elsewhere", ids)
+        live = stack.service.replicas.replica_id  # a replica that is alive, mid-send
+        now = datetime.now(UTC)
+        await stack.service.ledger.start_request("req-elsewhere", ids, now, owner=live)
+        calls_before = stack.org_calls
+        summary = await session.replay_pending()
+        assert summary.kept == 3 and summary.interrupted == 0
+        assert summary.refused is not None and "not sent twice" in summary.refused
+        assert await session.pending_resync() == ids
+        assert stack.org_calls == calls_before  # nothing sent
+    finally:
+        await session.close()
 
 
 async def test_allocation_refusal_stops_the_remaining_batches(stack: Stack) -> None:

@@ -20,6 +20,7 @@ from test_ingest import Env, close_env, open_env, start_env
 from test_serve_loopback import free_port
 
 from tui.core.audit_models import AuditPage
+from tui.service.migrations import SCHEMA_VERSION
 from tui.service.tokens import TOKEN_PREFIX, Tokens
 
 ME = f"cli:{getpass.getuser()}"
@@ -248,7 +249,7 @@ async def test_a_version_5_ledger_upgrades_keeping_its_history(tmp_path: Path) -
         await close_env(second)
     with sqlite3.connect(first.db) as conn:
         assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
-            "6",
+            str(SCHEMA_VERSION),
         )
 
 

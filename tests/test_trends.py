@@ -123,7 +123,7 @@ async def test_a_ledger_from_before_trends_is_backfilled(tmp_path: Path) -> None
         await env.stop()
     with sqlite3.connect(env.db) as conn:
         version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    assert version == ("6",)
+    assert version == ("7",)
 
 
 @pytest.mark.parametrize(

@@ -259,6 +259,12 @@ class Health(BaseModel):
         description="direct: a resync re-sends the newest reported values to Salesforce; "
         "engine: it asks the sync engine to re-read the record from the CRM and sync it.",
     )
+    replica: str = Field("", description="This service process: host:pid:random.")
+    runs: list[Literal["notifier", "retries", "jobs"]] = Field(
+        default_factory=list,
+        description="What must run once across replicas that this one runs now (holds "
+        "the lease of); on SQLite, one process, all of it.",
+    )
 
 
 class ApiError(BaseModel):

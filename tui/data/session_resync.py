@@ -246,8 +246,12 @@ class Resyncs(FeedPulls):
         try:
             result = await self.client.resync(batch, request_id)
         except ServiceRejected as exc:
-            await self.cache.drop_pending(request_id)
             tally.skipped += len(batch)
+            if exc.code == "resync_in_progress":  # another replica is sending it: not settled
+                tally.kept += len(batch)
+                tally.refused = exc.message
+                return
+            await self.cache.drop_pending(request_id)
             if exc.code == "resync_interrupted" or (exc.status == 409 and not exc.code):
                 tally.interrupted += len(batch)
             else:

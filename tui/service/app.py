@@ -30,9 +30,11 @@ from tui.service.doctor import Doctor
 from tui.service.engine import EngineQueue
 from tui.service.ignores import Ignores
 from tui.service.jobs import ResyncJobs
+from tui.service.lease import AlwaysHeld, Leases, leases_for
 from tui.service.ledger import Ledger
 from tui.service.notify.channels import Channels
 from tui.service.notify.notifier import Notifier
+from tui.service.replicas import Replicas
 from tui.service.resync import ResyncEngine, note_call
 from tui.service.retries import RetryWorker
 from tui.service.salesforce import call_kind
@@ -41,20 +43,29 @@ from tui.service.usage import OrgLimits, UsageLedger
 
 
 class SyncHealthService:
-    def __init__(self, config: ServiceConfig) -> None:
+    """``leases``: what this replica may run once across replicas (tui/service/lease.py);
+    by default all of it, as the one process on a SQLite ledger."""
+
+    def __init__(self, config: ServiceConfig, leases: Leases | None = None) -> None:
         self.config = config
         self.ledger = Ledger(config.database or config.db_path)
         self.tokens = Tokens(self.ledger)
+        self.leases: Leases = leases or leases_for(config.database)
+        self.replicas = Replicas(self.ledger, isinstance(self.leases, AlwaysHeld), config.heartbeat)
         self.usage = UsageLedger(
             self.ledger, config.clock, config.limits_ttl, config.default_allocation
         )
         self.connector = open_connector(config, on_call=self._on_call)
         self.resync = ResyncEngine(
-            self.ledger, self.usage, self.connector, config.clock, self._note_limit_info
-        )
+            self.ledger, self.usage, self.connector, config.clock, self._note_limit_info,
+            owner=self.replicas.replica_id,
+        )  # fmt: skip
         self.engine = EngineQueue(self.ledger, config.clock, config.engine_request_ttl)
         run = self.engine.resync if config.resync_mode == "engine" else self.resync.run
-        self.jobs = ResyncJobs(self.ledger, self.usage, run, config.clock, config.job_recheck)
+        self.jobs = ResyncJobs(
+            self.ledger, self.usage, run, config.clock, config.job_recheck,
+            may_run=lambda: self.leases.held("jobs"),
+        )  # fmt: skip
         self.causes = CauseIndex(self.ledger, config.clock)
         self.notifier = Notifier(
             self.ledger,
@@ -64,6 +75,7 @@ class SyncHealthService:
             self.org_name,
             config.notify_interval,
             self.causes.catch_up,
+            may_run=lambda: self.leases.held("notifier"),
         )
         self.ignores = Ignores(self.ledger, self.causes, config.clock)
         self.doctor = Doctor(
@@ -78,6 +90,7 @@ class SyncHealthService:
         self.retries = RetryWorker(
             self.ledger, self.usage, run, config.clock, self.notifier.announce,
             config.retry_interval, self.ignores.expire,
+            may_run=lambda: self.leases.held("retries"),
         )  # fmt: skip
         self._running = False
         self.asgi = self._build_app()
@@ -85,11 +98,12 @@ class SyncHealthService:
     # -- life --------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the ledger; requests left 'started' by a dead process become 'interrupted'."""
+        """Open the ledger; requests left 'started' by a dead process (replica) become
+        'interrupted' (tui/service/replicas.py)."""
         if self._running:
             return
         await self.ledger.open()
-        await self.ledger.interrupt_started()
+        await self.replicas.start()
         await self.usage.load()
         await self.notifier.start()
         self.jobs.start()
@@ -105,7 +119,9 @@ class SyncHealthService:
             await self.jobs.stop()
             await self.notifier.stop()
             await self.usage.flush()
+            await self.replicas.stop()
         finally:
+            await self.leases.close()
             await self.connector.aclose()
             await self.ledger.close()
 

@@ -67,6 +67,8 @@ class ServiceConfig(BaseModel):
     retry_interval: float | None = Field(60.0, gt=0)
     #: Seconds between notifier rounds; None runs no background loop (tests call tick()).
     notify_interval: float | None = Field(5.0, gt=0)
+    #: Seconds between a replica's heartbeats (tui/service/replicas.py).
+    heartbeat: float = Field(5.0, gt=0)
 
     @field_validator("api_version")
     @classmethod

@@ -23,7 +23,7 @@ from tui.service.ledger import Ledger
 
 ACTOR_MAX = 120
 #: Refusals of a request_id seen before: the first try is in the history already.
-REPLAY_CODES = frozenset({"request_id_reused", "resync_interrupted"})
+REPLAY_CODES = frozenset({"request_id_reused", "resync_in_progress", "resync_interrupted"})
 
 
 def actor_of(request: Request) -> str:

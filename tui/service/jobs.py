@@ -92,12 +92,16 @@ class ResyncJobs:
         resync: RunResync,
         clock: Callable[[], datetime],
         recheck: float = 30.0,
+        may_run: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._ledger = ledger
         self._usage = usage
         self._resync = resync
         self._clock = clock
         self._recheck = recheck  # seconds a waiting job sleeps before it looks again
+        #: Whether this replica holds the jobs' lease (tui/service/lease.py); a replica
+        #: without it stores jobs but leaves their chunks to the holder.
+        self._may_run = may_run
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         #: job -> when a chunk Salesforce refused may be tried again
@@ -268,7 +272,10 @@ class ResyncJobs:
         while True:
             self._wake.clear()
             try:
-                pause = await self.step()
+                if self._may_run is None or await self._may_run():
+                    pause = await self.step()
+                else:
+                    pause = self._recheck
             except Exception:  # logged; the job is where it was, the next round goes on
                 log.exception("resync job round failed")
                 pause = self._recheck
@@ -334,6 +341,10 @@ class ResyncJobs:
         stored = await self._ledger.request(request_id)
         if stored is not None and stored.state == "done" and stored.result is not None:
             result = stored.result  # committed before a crash: record it, send nothing
+        elif stored is not None and stored.state == "started":
+            # another replica's send still under way (it finishes it 'done'), or a dead
+            # replica's that the heartbeat sweep turns 'interrupted' (tui/service/replicas.py)
+            return self._recheck
         elif stored is not None:
             why = (
                 "This error's part of the job was cut off while it was being sent (the "

@@ -272,8 +272,10 @@ class Ledger:
 
     # -- resync bookkeeping -------------------------------------------------
 
-    async def request(self, request_id: str) -> StoredRequest | None:
-        async with self.reader.execute(
+    async def request(
+        self, request_id: str, conn: Connection | None = None
+    ) -> StoredRequest | None:
+        async with (conn or self.reader).execute(
             "SELECT state, error_ids, result FROM resync_requests WHERE request_id = ?",
             (request_id,),
         ) as cur:
@@ -283,20 +285,34 @@ class Ledger:
         result = orjson.loads(row[2]) if row[2] else None
         return StoredRequest(request_id, row[0], orjson.loads(row[1]), result)
 
-    async def start_request(self, request_id: str, error_ids: Sequence[int], now: datetime) -> None:
-        """Write the request as 'started' before anything is sent to Salesforce."""
+    async def start_request(
+        self, request_id: str, error_ids: Sequence[int], now: datetime, owner: str | None = None
+    ) -> StoredRequest | None:
+        """Write the request as 'started' before anything is sent to Salesforce; or, when
+        the request_id is already stored (another replica took it first), that request.
+
+        Looked up inside the write transaction, so of two replicas given the same
+        request_id at once exactly one starts it."""
         async with self.transaction() as conn:
-            await Ledger.record_request(conn, request_id, error_ids, now)
+            stored = await self.request(request_id, conn)
+            if stored is None:
+                await Ledger.record_request(conn, request_id, error_ids, now, owner)
+            return stored
 
     @staticmethod
     async def record_request(
-        conn: Connection, request_id: str, error_ids: Sequence[int], now: datetime
+        conn: Connection,
+        request_id: str,
+        error_ids: Sequence[int],
+        now: datetime,
+        owner: str | None = None,
     ) -> None:
-        """Inside a transaction: the request, 'started' (``finish_request`` ends it)."""
+        """Inside a transaction: the request, 'started' (``finish_request`` ends it);
+        ``owner`` is the replica sending it (tui/service/replicas.py)."""
         await conn.execute(
-            "INSERT INTO resync_requests(request_id, created, state, error_ids) "
-            "VALUES (?, ?, 'started', ?)",
-            (request_id, iso(now), orjson.dumps(list(error_ids)).decode()),
+            "INSERT INTO resync_requests(request_id, created, state, error_ids, owner) "
+            "VALUES (?, ?, 'started', ?, ?)",
+            (request_id, iso(now), orjson.dumps(list(error_ids)).decode(), owner),
         )
 
     async def forget_request(self, request_id: str) -> None:
@@ -310,14 +326,6 @@ class Ledger:
                 "UPDATE resync_requests SET state = 'interrupted' WHERE request_id = ?",
                 (request_id,),
             )
-
-    async def interrupt_started(self) -> int:
-        """Requests left 'started' by a process that died mid-resync become 'interrupted'."""
-        async with self.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE resync_requests SET state = 'interrupted' WHERE state = 'started'"
-            )
-            return cur.rowcount
 
     @staticmethod
     async def apply_changes(

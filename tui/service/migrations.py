@@ -20,7 +20,7 @@ from tui.service.db import Connection, columns, upsert
 #: the version keeps such a synchealth from opening the ledger. No step rewrites rows.
 #: Version 6 (named API tokens, the audit trail) is the same: a new table (api_tokens),
 #: and new kinds of history rows that an older synchealth's GET /v1/history cannot read.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 async def _add_column(conn: Connection, table: str, column: str, decl: str) -> None:
@@ -40,8 +40,18 @@ async def _to_5(conn: Connection) -> None:
     await conn.execute("DELETE FROM meta WHERE key = 'trends_ready'")
 
 
+async def _to_7(conn: Connection) -> None:
+    """Version 7: each resync request's owner, the replica sending it (replicas.py;
+    schema.sql creates the ``replicas`` table). A request from before has no owner."""
+    await _add_column(conn, "resync_requests", "owner", "TEXT")
+
+
 #: version -> the step that brings a ledger of the version before it up to it.
-MIGRATIONS: dict[int, Callable[[Connection], Awaitable[None]]] = {3: _to_3, 5: _to_5}
+MIGRATIONS: dict[int, Callable[[Connection], Awaitable[None]]] = {
+    3: _to_3,
+    5: _to_5,
+    7: _to_7,
+}
 
 
 async def upgrade(conn: Connection, version: int) -> None:

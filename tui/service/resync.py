@@ -4,8 +4,11 @@ One request handles at most :data:`~tui.core.limits.RESYNC_MAX_IDS` (100) errors
 Its life, so that nothing is ever sent twice:
 
 1. a request_id already ``done`` answers its stored result (``replayed``), sending
-   nothing; one left ``started`` or ``interrupted`` (the process died, or Salesforce
-   did not answer) is refused: its effect in Salesforce is unknown;
+   nothing; one ``started`` is being sent (by this or another replica) and is
+   refused as in progress; one ``interrupted`` (the process died, or Salesforce did
+   not answer) is refused: its effect in Salesforce is unknown. The request_id is
+   looked up again inside the transaction that writes it 'started', so of two
+   replicas given it at once only one sends;
 2. errors whose payload ``checks`` still fail are failed again without sending;
 3. the records to send are grouped into calls (:func:`plan_calls`): records with a
    Salesforce id in one sObject Collections update, records known only by an
@@ -193,6 +196,14 @@ def replay(
         )
     if state == "done" and result is not None:
         return {**result, "replayed": True}
+    if state == "started":
+        raise ResyncRefused(
+            409,
+            "resync_in_progress",
+            "This resync is being sent to Salesforce now (by this service or another "
+            "replica of it); it is not sent twice. Ask again with the same request_id in "
+            "a moment for its result.",
+        )
     raise ResyncRefused(
         409,
         "resync_interrupted",
@@ -210,8 +221,10 @@ class ResyncEngine:
         connector: SalesforceConnector,
         clock: Callable[[], datetime],
         after_salesforce: Callable[[], None],
+        owner: str | None = None,
     ) -> None:
         self._ledger = ledger
+        self._owner = owner  # this replica's id, on the requests it starts (replicas.py)
         self._usage = usage
         self._connector = connector
         self._clock = clock
@@ -231,7 +244,9 @@ class ResyncEngine:
             # allocation is spent it is refused like any resync, as the console's confirm says
             needed = sum(call.calls for call in sf_calls) or int(bool(plan.recheck))
             await self._check_allocation(needed)
-            await self._ledger.start_request(request_id, ids, self._clock())
+            taken = await self._ledger.start_request(request_id, ids, self._clock(), self._owner)
+            if taken is not None:  # another replica started it since the look above
+                return replay(taken.state, taken.error_ids, taken.result, ids)
             results, unsent, calls = await self._send(request_id, sf_calls)
             sent = sent_records(sf_calls)
             changes = [self._recheck(row) for row in plan.recheck]

@@ -88,6 +88,7 @@ class RetryWorker:
         announce: Callable[[str, dict[str, Any]], Awaitable[None]],
         interval: float | None,
         before_round: Callable[[], Awaitable[Any]] | None = None,
+        may_run: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._ledger = ledger
         self._usage = usage
@@ -97,6 +98,8 @@ class RetryWorker:
         self._interval = interval
         #: Runs first in every round (the service's: reopen ignores that expired).
         self._before_round = before_round
+        #: Whether this replica holds the retries' lease (tui/service/lease.py).
+        self._may_run = may_run
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -114,7 +117,8 @@ class RetryWorker:
         assert self._interval is not None
         while True:
             try:
-                await self.tick()
+                if self._may_run is None or await self._may_run():
+                    await self.tick()
             except Exception:  # a round that failed is logged; the next one tries again
                 log.exception("automatic retry round failed")
             await asyncio.sleep(self._interval)

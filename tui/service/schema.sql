@@ -92,7 +92,16 @@ CREATE TABLE IF NOT EXISTS resync_requests (
     created    TEXT NOT NULL,
     state      TEXT NOT NULL,               -- started | done | interrupted
     error_ids  TEXT NOT NULL,               -- JSON list
-    result     TEXT                         -- JSON ResyncResult once done
+    result     TEXT,                        -- JSON ResyncResult once done
+    owner      TEXT                         -- the replica sending it (tui/service/replicas.py)
+);
+
+-- One row per live `serve` process on this ledger; a request whose owner's heartbeat
+-- stopped is interrupted by the next sweep (tui/service/replicas.py).
+CREATE TABLE IF NOT EXISTS replicas (
+    replica_id TEXT PRIMARY KEY,
+    started    TEXT NOT NULL,
+    heartbeat  TEXT NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS ingest_batches (

@@ -88,7 +88,12 @@ TREND_END = TextQuery(
     "The last day (UTC), YYYY-MM-DD, no later than tomorrow; default today.",
     (("format", "date"),),
 )
-RESYNC_CONFLICTS = ("request_id_reused", "resync_interrupted", "errors_in_running_job")
+RESYNC_CONFLICTS = (
+    "request_id_reused",
+    "resync_in_progress",
+    "resync_interrupted",
+    "errors_in_running_job",
+)
 IGNORE_EXAMPLE = '{"request_id": "<uuid>", "error_ids": [1, 2], "reason": "...", "days": 7}'
 IGNORE_REFUSALS = (
     "invalid_ignore", "missing_reason", "invalid_reason", "expiry_in_past", "invalid_expiry",

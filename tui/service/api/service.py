@@ -14,8 +14,10 @@ from tui.service.doctor import Doctor
 from tui.service.engine import EngineQueue
 from tui.service.ignores import Ignores
 from tui.service.jobs import ResyncJobs
+from tui.service.lease import Leases
 from tui.service.ledger import Ledger
 from tui.service.notify.notifier import Notifier
+from tui.service.replicas import Replicas
 from tui.service.resync import ResyncEngine
 from tui.service.retries import RetryWorker
 from tui.service.usage import UsageLedger
@@ -33,6 +35,8 @@ class Service(Protocol):
     doctor: Doctor
     retries: RetryWorker
     ignores: Ignores
+    leases: Leases
+    replicas: Replicas
 
     async def org_name(self) -> str: ...
 

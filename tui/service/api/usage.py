@@ -39,6 +39,8 @@ async def health(svc: Service, call: Call) -> JSON:
             mode=svc.config.mode,
             time=svc.config.clock().replace(microsecond=0),
             resync_mode=svc.config.resync_mode,
+            replica=svc.replicas.replica_id,
+            runs=svc.leases.holding(),
         )
     )
 

@@ -8,6 +8,7 @@ and its fetch as one job on its thread (``execute_fetchall``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -101,11 +102,16 @@ class SqliteDatabase(Database):
             raise DatabaseError("the ledger is not open")
         async with self._lock:
             conn = self._writer
-            await conn.execute("BEGIN IMMEDIATE")
             try:
+                # inside the try: a task cancelled while BEGIN runs (a loop stopped)
+                # must not leave the writer in a transaction no one ends
+                await conn.execute("BEGIN IMMEDIATE")
                 yield _Writer(conn)
             except BaseException:
-                await conn.execute("ROLLBACK")
+                # queued after the BEGIN (aiosqlite runs one statement after the other),
+                # so it ends the transaction even when BEGIN had not run yet
+                with contextlib.suppress(sqlite3.OperationalError):  # none was begun
+                    await conn.execute("ROLLBACK")
                 raise
             await conn.execute("COMMIT")
 

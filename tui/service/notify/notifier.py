@@ -77,6 +77,7 @@ class Notifier:
         org_name: Callable[[], Awaitable[str]],
         interval: float | None = 5.0,
         catch_up_causes: Callable[[], Awaitable[int]] | None = None,
+        may_run: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._ledger = ledger
         self._usage = usage
@@ -86,6 +87,8 @@ class Notifier:
         self._interval = interval
         self._outbox = Outbox(ledger)
         self._catch_up_causes = catch_up_causes
+        #: Whether this replica holds the notifier's lease (tui/service/lease.py).
+        self._may_run = may_run
         self._alerts = CauseAlerts()
         self.mutes = Mutes(ledger, clock)
         self._lock = asyncio.Lock()
@@ -124,7 +127,8 @@ class Notifier:
         assert self._interval is not None
         while not self._stopping.is_set():
             try:
-                await self.tick()
+                if self._may_run is None or await self._may_run():
+                    await self.tick()
             except Exception:  # one bad round must not end notifications for good
                 log.exception("a notifier round failed; trying again in %g s", self._interval)
             with contextlib.suppress(TimeoutError):
