@@ -270,7 +270,9 @@ async def full_load(args: argparse.Namespace, client: httpx.AsyncClient, cluster
     run.lines.append(f"jobs started {time.perf_counter() - began:.1f} s in")
     holder = lease_holder(db_url, "jobs")
     killed_at = time.perf_counter()
-    killed = cluster.kill(holder) if holder is not None else None
+    if holder is None:
+        raise SystemExit("no replica holds the resync jobs' lease")
+    killed = cluster.kill(holder)
     run.lines.append(f"killed replica {killed} (pid {holder}, the resync jobs' lease holder) "
                      "with SIGKILL")  # fmt: skip
     new_holder = None
