@@ -59,15 +59,10 @@ class Cluster:
         self.alive = list(range(replicas))
 
     def _serve(self, db_url: str, port: int) -> subprocess.Popen[bytes]:
-        if db_url.startswith("postgresql://"):  # until serve takes a PostgreSQL URL
-            command = [sys.executable, str(Path(__file__).parent / "_replica.py"),
-                       "--db", db_url, "--port", str(port),
-                       "--org-url", f"http://127.0.0.1:{self.org_port}"]  # fmt: skip
-        else:
-            command = [sys.executable, "-m", "tui", "serve", "--host", "127.0.0.1",
-                       "--port", str(port), "--db", db_url,
-                       "--org-url", f"http://127.0.0.1:{self.org_port}",
-                       "--org-token-env", TOKEN_ENV, "--org-name", "Bench org"]  # fmt: skip
+        command = [sys.executable, "-m", "tui", "serve", "--host", "127.0.0.1",
+                   "--port", str(port), "--db", db_url,
+                   "--org-url", f"http://127.0.0.1:{self.org_port}",
+                   "--org-token-env", TOKEN_ENV, "--org-name", "Bench org"]  # fmt: skip
         return subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL)
 
     def url(self, index: int) -> str:

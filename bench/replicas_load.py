@@ -76,8 +76,18 @@ class Engine:
     rate: int
     sf_ids: list[str]
     stats: Stats
-    posted: int = 0  # distinct items accepted
-    error_ids: list[int] = field(default_factory=list)
+    posted: int = 0  # items of distinct batches accepted
+    #: the error ids of each accepted batch, by its first item: items k and k + len(sf_ids)
+    #: share a record, so a job takes the batches of the first len(sf_ids) items, whatever
+    #: order their answers came in
+    error_ids: dict[int, list[int]] = field(default_factory=dict)
+
+    def first_ids(self, n: int) -> list[int] | None:
+        """The error ids of items 0..n-1 (distinct records), or None until all are in."""
+        batches = [self.error_ids.get(start) for start in range(0, n, BATCH)]
+        if any(b is None for b in batches):
+            return None
+        return [i for b in batches for i in b or []]
 
     def batch(self, start: int) -> list[dict[str, Any]]:
         return [
@@ -103,9 +113,11 @@ class Engine:
                 continue
             self.stats.add("POST /v1/errors", time.perf_counter() - began)
             if answer.status_code == 200:
-                if not answer.json()["replayed"]:
+                # counted once per batch_id: a replay is the first answer again, and the
+                # only one when a replica committed the batch but died before answering
+                if start not in self.error_ids:
                     self.posted += BATCH
-                    self.error_ids += answer.json()["error_ids"]
+                    self.error_ids[start] = answer.json()["error_ids"]
                 return index
             self.stats.fail("POST /v1/errors")
             last = f"{answer.status_code} {answer.text[:300]}"
@@ -261,16 +273,20 @@ async def full_load(args: argparse.Namespace, client: httpx.AsyncClient, cluster
     # the jobs start 40% in, on the first errors posted; the kill comes once they send
     wanted = args.jobs * args.job_size
     await asyncio.sleep(seconds * 0.4)
-    while len(engine.error_ids) < wanted and not posting.done():
+    while (ids := engine.first_ids(wanted)) is None and not posting.done():
         await asyncio.sleep(0.05)
-    job_ids = await resync_jobs(client, cluster, run.stats, engine.error_ids[:wanted], args.jobs)
+    if ids is None:
+        raise SystemExit(f"the first {wanted} items were never accepted")
+    job_ids = await resync_jobs(client, cluster, run.stats, ids, args.jobs)
     while not any(s["counts"]["synced"] for s in await job_states(client, cluster, run.stats,
                                                                      job_ids)):  # fmt: skip
         await asyncio.sleep(0.05)
     run.lines.append(f"jobs started {time.perf_counter() - began:.1f} s in")
     holder = lease_holder(db_url, "jobs")
     killed_at = time.perf_counter()
-    killed = cluster.kill(holder) if holder is not None else None
+    if holder is None:
+        raise SystemExit("no replica holds the resync jobs' lease")
+    killed = cluster.kill(holder)
     run.lines.append(f"killed replica {killed} (pid {holder}, the resync jobs' lease holder) "
                      "with SIGKILL")  # fmt: skip
     new_holder = None
