@@ -1,17 +1,16 @@
 """A database of its own on the machine's PostgreSQL (127.0.0.1:5432, trust auth, user
 postgres), for tests of what runs across replicas. Skipped with a message when no
-PostgreSQL answers, unless ``SYNCHEALTH_REQUIRE_PG`` is set (``.ci/run``): then the
-test fails instead."""
+PostgreSQL answers, unless ``SYNCHEALTH_REQUIRE_POSTGRES=1`` (``.ci/run``): then the
+test fails instead (:func:`pg_harness.require_postgres`, the one rule for both)."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
-import pytest
+from pg_harness import require_postgres
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -20,9 +19,8 @@ def _admin() -> psycopg.Connection[tuple[object, ...]]:
     try:
         return psycopg.connect(ADMIN, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
-        if os.environ.get("SYNCHEALTH_REQUIRE_PG"):
-            pytest.fail(f"PostgreSQL is required here and does not answer: {exc}")
-        pytest.skip(f"no PostgreSQL on 127.0.0.1:5432 ({exc})")
+        require_postgres(f"no PostgreSQL on 127.0.0.1:5432 ({exc})")
+        raise
 
 
 @contextmanager
