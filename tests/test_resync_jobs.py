@@ -67,8 +67,9 @@ async def open_service(
     db: Path | PostgresTarget, org: OrgState, clock: Clock, recheck: float = 0.02
 ) -> tuple[Env, Received]:
     wire = Received(httpx.ASGITransport(app=create_simorg(org, access_token=ORG_TOKEN)))
-    config = ServiceConfig(**service_target(db), org_token=ORG_TOKEN, org_transport=wire, clock=clock,
-                           mode="simulated", notify_interval=None, job_recheck=recheck)  # fmt: skip
+    config = ServiceConfig(**service_target(db), org_token=ORG_TOKEN, org_transport=wire,
+                           clock=clock, mode="simulated", notify_interval=None,
+                           job_recheck=recheck)  # fmt: skip
     service = SyncHealthService(config)
     await service.start()
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=service.asgi),
