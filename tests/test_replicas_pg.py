@@ -52,12 +52,6 @@ async def two(tmp_path: Path, pg_target: PostgresTarget) -> AsyncIterator[tuple[
         await env.service.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="branch pg: the resync's commit on PostgreSQL still fails in causes.py's "
-    "GROUP BY (column e.type); the second replica already answers resync_in_progress. "
-    "Remove this mark when pg's SQL conversion lands (strict: an XPASS fails the run).",
-)
 async def test_the_same_resync_sent_to_two_replicas_at_once_is_sent_once(two) -> None:
     a, b = two
     ids = await add_contacts(a.service.ledger, live_ids(a.org, 3))
