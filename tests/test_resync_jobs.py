@@ -13,11 +13,13 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from pg_harness import service_target
 from test_ingest import ORG_TOKEN, T0, Clock, Env, close_env
 
 from tui.core.sobjects import KEY_PREFIX
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
+from tui.service.db import PostgresTarget
 from tui.simorg.app import create_simorg
 from tui.simorg.demo import demo_org_state
 from tui.simorg.ids import make_id
@@ -61,10 +63,13 @@ class Received(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
-async def open_service(db: Path, org: OrgState, clock: Clock) -> tuple[Env, Received]:
+async def open_service(
+    db: Path | PostgresTarget, org: OrgState, clock: Clock, recheck: float = 0.02
+) -> tuple[Env, Received]:
     wire = Received(httpx.ASGITransport(app=create_simorg(org, access_token=ORG_TOKEN)))
-    config = ServiceConfig(db_path=db, org_token=ORG_TOKEN, org_transport=wire, clock=clock,
-                           mode="simulated", notify_interval=None, job_recheck=0.02)  # fmt: skip
+    config = ServiceConfig(**service_target(db), org_token=ORG_TOKEN, org_transport=wire,
+                           clock=clock, mode="simulated", notify_interval=None,
+                           job_recheck=recheck)  # fmt: skip
     service = SyncHealthService(config)
     await service.start()
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=service.asgi),
@@ -73,8 +78,10 @@ async def open_service(db: Path, org: OrgState, clock: Clock) -> tuple[Env, Rece
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[tuple[Env, Received]]:
-    env, wire = await open_service(tmp_path / "ledger.sqlite3", demo_org_state(7), Clock(T0))
+async def world(
+    ledger_target: Path | PostgresTarget,
+) -> AsyncIterator[tuple[Env, Received]]:
+    env, wire = await open_service(ledger_target, demo_org_state(7), Clock(T0))
     yield env, wire
     await close_env(env)
 
@@ -264,9 +271,11 @@ async def test_salesforces_limits_mid_job_wait_and_retry_the_batch(
     assert len(wire.records) == 600 and set(wire.records.values()) == {1}
 
 
-async def test_each_crash_window_of_a_chunk_sends_nothing_twice(tmp_path: Path) -> None:
+async def test_each_crash_window_of_a_chunk_sends_nothing_twice(
+    ledger_target: Path | PostgresTarget,
+) -> None:
     """A job's chunks left mid-flight by a process that died, each window in turn."""
-    db, org, clock = tmp_path / "ledger.sqlite3", demo_org_state(7), Clock(T0)
+    db, org, clock = ledger_target, demo_org_state(7), Clock(T0)
     env, wire = await open_service(db, org, clock)
     await env.service.jobs.stop()  # the worker stays still while the windows are set up
     ids = await report(env, 600)
@@ -298,5 +307,22 @@ async def test_each_crash_window_of_a_chunk_sends_nothing_twice(tmp_path: Path) 
                                   "requested": 0}  # fmt: skip
         unknown = (await job(env, job_id, cursor=chunks[1][0] - 1, limit=1))["outcomes"][0]
         assert unknown["status"] == "unknown" and "it was not sent again" in unknown["message"]
+    finally:
+        await close_env(env)
+
+
+async def test_a_service_stops_even_when_its_job_worker_was_just_woken(
+    ledger_target: Path | PostgresTarget,
+) -> None:
+    """A wake and a stop in the same turn of the loop: the worker still ends. (With
+    ``asyncio.wait_for`` on Python 3.11 the finished wait swallowed the cancel and
+    ``stop()`` waited forever: the PostgreSQL teardown hang of issue 14.)"""
+    env, _ = await open_service(ledger_target, demo_org_state(7), Clock(T0), recheck=60)
+    try:
+        await asyncio.sleep(0.3)  # the worker did its first round and waits for a wake
+        env.service.jobs.wake()
+        stopping = asyncio.ensure_future(env.service.jobs.stop())
+        done, _ = await asyncio.wait({stopping}, timeout=5)
+        assert done, "the job worker did not stop"
     finally:
         await close_env(env)

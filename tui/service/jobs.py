@@ -281,8 +281,11 @@ class ResyncJobs:
                 pause = self._recheck
             if pause is None:
                 continue
+            # asyncio.timeout, not wait_for: on Python 3.11 a wait_for whose wait had
+            # just finished swallowed the cancel of stop(), which then waited forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), pause)
+                async with asyncio.timeout(pause):
+                    await self._wake.wait()
 
     async def step(self) -> float | None:
         """Handle one chunk of the oldest job with work left; None to go on at once, else

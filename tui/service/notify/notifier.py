@@ -131,8 +131,9 @@ class Notifier:
                     await self.tick()
             except Exception:  # one bad round must not end notifications for good
                 log.exception("a notifier round failed; trying again in %g s", self._interval)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._interval)
+            with contextlib.suppress(TimeoutError):  # not wait_for: see jobs.py
+                async with asyncio.timeout(self._interval):
+                    await self._stopping.wait()
 
     # -- one round --------------------------------------------------------------
 
