@@ -504,4 +504,6 @@ async def test_keys_typed_right_after_slash_never_reach_the_grid(make_app, wait_
         await pilot.pause()
         await pilot.pause()
         assert app.screen is main  # "e" did not open the export, "r" no resync
-        assert app.focused is main.query_one("#filter", Input)
+        box = main.query_one("#filter", Input)
+        assert app.focused is box
+        assert box.value == "er"  # and none of them was lost on the way

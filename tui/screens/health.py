@@ -412,6 +412,21 @@ class HealthScreen(Screen[None]):
         # after "/" belongs to the filter, and "e" in it must not open the export
         self.set_focus(box)
 
+    def on_key(self, event: events.Key) -> None:
+        """A burst of keys ("/acme" in one read from the terminal, or pasted) reaches the
+        grid before "/" has moved the focus; here, before the app's bindings see them,
+        "/" opens the filter at once and the keys after it go on into the box in order,
+        so none is lost and none acts on the grid."""
+        box = self.query_one("#filter", Input)
+        if event.key == "slash" and self.focused is not box:
+            self.action_filter()
+        elif self.focused is box and event.is_printable and event.character is not None:
+            box.insert_text_at_cursor(event.character)
+        else:
+            return
+        event.stop()
+        event.prevent_default()
+
     def action_back(self) -> None:
         box = self.query_one("#filter", Input)
         if box.display:
