@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 
 from tui.service.db import Connection
 from tui.service.ledger import Ledger, iso
+from tui.service.rounds import leave_if_stopping
 
 log = logging.getLogger("synchealth.replicas")
 
@@ -123,6 +124,7 @@ class Replicas:
             try:
                 swept = await self.beat()
             except Exception:  # the ledger is away: the next beat tries again
+                leave_if_stopping()
                 log.exception("heartbeat failed")
                 continue
             if swept:

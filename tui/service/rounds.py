@@ -1,0 +1,21 @@
+"""The rule of the service's background loops (resync jobs, automatic retries, the
+notifier, the replica heartbeat): a round that failed is logged and the next round tries
+again, but a stop is never mistaken for a failed round.
+
+A cancel can reach a round as another exception: psycopg, cancelled while a statement
+waits for the ledger's lock, may end the statement with the lock timeout's error instead
+of ``CancelledError``. A loop that logged it and went on would never end, and the
+``stop()`` awaiting it would wait forever (a replica that cannot stop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+
+def leave_if_stopping() -> None:
+    """Inside a loop's ``except Exception``: end the loop when its task is being
+    cancelled, whatever the round raised."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
