@@ -281,6 +281,7 @@ class ResyncJobs:
                 leave_if_stopping()
                 log.exception("resync job round failed")
                 pause = self._recheck
+            leave_if_stopping()  # a cancel the round swallowed (rounds.py)
             if pause is None:
                 continue
             # asyncio.timeout, not wait_for: on Python 3.11 a wait_for whose wait had

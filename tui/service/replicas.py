@@ -127,6 +127,7 @@ class Replicas:
                 leave_if_stopping()
                 log.exception("heartbeat failed")
                 continue
+            leave_if_stopping()  # a cancel the round swallowed (rounds.py)
             if swept:
                 log.warning("%d resync request(s) of a replica that stopped answering are "
                             "now 'interrupted'", swept)  # fmt: skip

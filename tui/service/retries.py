@@ -123,6 +123,7 @@ class RetryWorker:
             except Exception:  # a round that failed is logged; the next one tries again
                 leave_if_stopping()
                 log.exception("automatic retry round failed")
+            leave_if_stopping()  # a cancel the round swallowed (rounds.py)
             await asyncio.sleep(self._interval)
 
     async def status(self) -> RetryStatus:

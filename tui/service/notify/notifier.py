@@ -133,6 +133,7 @@ class Notifier:
             except Exception:  # one bad round must not end notifications for good
                 leave_if_stopping()
                 log.exception("a notifier round failed; trying again in %g s", self._interval)
+            leave_if_stopping()  # a cancel the round swallowed (rounds.py)
             with contextlib.suppress(TimeoutError):  # not wait_for: see jobs.py
                 async with asyncio.timeout(self._interval):
                     await self._stopping.wait()
