@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +147,26 @@ async def demo_ledger(target: Path | PostgresTarget, tmp_path: Path, size: int, 
     build_demo_ledger(path, size, **kw)
     if isinstance(target, PostgresTarget):
         await copy_into(path, target)
+
+
+@contextmanager
+def served_demo_on_postgres(folder: Path, size: int) -> Iterator[tuple[list[str], dict[str, str]]]:
+    """``synchealth serve`` arguments and environment for a demo ledger of ``size`` errors
+    in a PostgreSQL schema of its own, against the simulated org on a loopback port
+    (``serve --demo`` builds SQLite ledgers only). The schema is dropped afterwards."""
+    import asyncio
+
+    from sfstandin import GIVEN_TOKEN, standin_in_thread
+
+    from tui.simorg.demo import demo_org_state
+
+    require_postgres(pg_problem())
+    schema = create_schema()
+    target = PostgresTarget(schema_url(schema))
+    try:
+        asyncio.run(demo_ledger(target, folder, size))
+        with standin_in_thread(demo_org_state(7)) as org:
+            env = {"SALESFORCE_ACCESS_TOKEN": GIVEN_TOKEN}
+            yield ["--db", target.url, "--org-url", org.url], env
+    finally:
+        drop_schema(schema)

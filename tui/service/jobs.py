@@ -45,7 +45,7 @@ from tui.service.db.dialect import json_with
 from tui.service.ledger import Ledger, iso
 from tui.service.resync import ResyncRefused, outcome
 from tui.service.resync_calls import calls_needed
-from tui.service.rounds import one_round
+from tui.service.rounds import leave_if_stopping
 from tui.service.usage import UsageLedger
 
 log = logging.getLogger(__name__)
@@ -272,11 +272,16 @@ class ResyncJobs:
     async def _work(self) -> None:
         while True:
             self._wake.clear()
-            pause: float | None = self._recheck
-            # a round that failed is logged; the job is where it was, the next round goes on
-            with one_round(log, "resync job round failed"):
+            try:
                 if self._may_run is None or await self._may_run():
                     pause = await self.step()
+                else:
+                    pause = self._recheck
+            except Exception:  # logged; the job is where it was, the next round goes on
+                leave_if_stopping()
+                log.exception("resync job round failed")
+                pause = self._recheck
+            leave_if_stopping()  # a cancel the round swallowed (rounds.py)
             if pause is None:
                 continue
             # asyncio.timeout, not wait_for: on Python 3.11 a wait_for whose wait had

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 
 from tui.service.db import Connection
 from tui.service.ledger import Ledger, iso
-from tui.service.rounds import one_round
+from tui.service.rounds import leave_if_stopping
 
 log = logging.getLogger("synchealth.replicas")
 
@@ -121,9 +121,13 @@ class Replicas:
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(self._heartbeat)
-            swept = 0
-            with one_round(log, "heartbeat failed"):  # the ledger is away: the next beat tries
+            try:
                 swept = await self.beat()
+            except Exception:  # the ledger is away: the next beat tries again
+                leave_if_stopping()
+                log.exception("heartbeat failed")
+                continue
+            leave_if_stopping()  # a cancel the round swallowed (rounds.py)
             if swept:
                 log.warning("%d resync request(s) of a replica that stopped answering are "
                             "now 'interrupted'", swept)  # fmt: skip
