@@ -2,9 +2,11 @@
 
 For chunks of several sizes, in one run: the service answering ``GET /v1/snapshot``
 (the request through the in-process transport, SQLite writing the JSON), the console
-parsing it (``parse_snapshot``: orjson per page line), putting it in column order and
-joining ``fields``, and storing it (``Cache.snapshot_store``: aiosqlite + executemany
-into the index-free table). The reference is SQLite's own ``executemany`` of the same
+reading its header and trailer (``parse_snapshot``), decoding the rows (``ChunkRows``:
+orjson per page line, column order and checks, ``fields`` joined) and storing them
+(``Cache.snapshot_store``: aiosqlite + executemany into the index-free table). The
+console's fill decodes inside the store, in the writer's thread; here the two are
+timed apart, one after the other. The reference is SQLite's own ``executemany`` of the same
 rows (read from the ledger as tuples, reading untimed) into a bare table, 20,000 to a
 transaction as in ``cache_fill.py``, in the same run; each part is printed as a ratio
 of it. Chunks of 5,000 are stored one and four to a transaction (the console's fill:
@@ -23,7 +25,7 @@ from pathlib import Path
 from _common import DEFAULT_SIZE, executemany_reference, ledger, workdir
 
 from tui.data.cache import Cache
-from tui.data.fill import in_column_order
+from tui.data.fill import ChunkRows
 from tui.data.snapshot import parse_snapshot
 from tui.embedded import start_embedded
 
@@ -42,7 +44,7 @@ async def parts(
         transport=embedded.transport,  # type: ignore[attr-defined]
         base_url=embedded.base_url,  # type: ignore[attr-defined]
     )
-    spent = dict.fromkeys(("service", "parse", "columns", "store"), 0.0)
+    spent = dict.fromkeys(("service", "trailer", "rows", "store"), 0.0)
     after, stored = 0, 0
     try:
         async with cache.snapshot_store(per_commit) as store:
@@ -53,7 +55,7 @@ async def parts(
                 t1 = time.perf_counter()
                 got = parse_snapshot(body)
                 t2 = time.perf_counter()
-                ordered = in_column_order(got.columns, got.rows)
+                ordered = list(ChunkRows(got))
                 t3 = time.perf_counter()
                 last = not got.has_more or stored + len(ordered) >= rows
                 await store.put(ordered, got.last_id, got.cursor, done=last)

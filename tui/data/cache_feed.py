@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import orjson
@@ -39,7 +39,7 @@ _UPSERT = (
 _BARE = len(ERROR_COLUMNS)
 
 
-def _join_fields(rows: list[list[Any]]) -> None:
+def join_fields(rows: list[list[Any]]) -> None:
     """``fields`` of rows from the service (a list of names) joined with ';', in place;
     a row without its cause key (ERROR_COLUMNS only) gets a null one."""
     fi, bare = FIELDS_AT, _BARE
@@ -63,7 +63,7 @@ class FeedWrites(CacheConnections):
 
         ``fields`` may arrive as a list; it is joined with ';' in place.
         """
-        _join_fields(rows)
+        join_fields(rows)
         w = self._w
         async with self._writing, self._guard("store the service's changes"):
             await w.execute("BEGIN IMMEDIATE")
@@ -250,11 +250,12 @@ class SnapshotStore:
         self._cache, self._every = cache, max(1, chunks_per_commit)
         self._open, self._chunks = False, 0
 
-    async def put(self, rows: list[list[Any]], last_id: int, cursor: int, *, done: bool) -> None:
-        """Store a chunk; the last (``done``) sets the feed cursor to ``cursor``, the
-        first chunk's, so the change feed brings every change made since the snapshot
-        began, and commits."""
-        _join_fields(rows)
+    async def put(
+        self, rows: Iterable[list[Any]], last_id: int, cursor: int, *, done: bool
+    ) -> None:
+        """Store a chunk (``fields`` joined: ``join_fields``; read in the writer's thread);
+        the last (``done``) sets the feed cursor to ``cursor``, the first chunk's, so the
+        change feed brings every change made since the snapshot began, and commits."""
         cache = self._cache
         w = cache._w
         async with cache._guard("store the service's snapshot"):
@@ -268,7 +269,7 @@ class SnapshotStore:
                     cache._writing.release()
                     raise
             try:
-                if rows and await cache._meta_raw(w, "bulk") != "1":
+                if await cache._meta_raw(w, "bulk") != "1":
                     resuming = await cache._meta_raw(w, "json:snapshot") is not None
                     if not await cache._enter_bulk(resuming=resuming):
                         raise CacheError("A snapshot can only fill an empty cache.")

@@ -11,13 +11,16 @@ made since the snapshot began.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tui.core.models import ERROR_COLUMNS, FEED_ROW_COLUMNS
 from tui.data.cache import Cache
+from tui.data.cache_feed import join_fields
 from tui.data.client import ServiceClient
 from tui.data.client_errors import BadResponse, ServiceRejected
+from tui.data.snapshot import SnapshotChunk, page_rows
 
 #: Errors asked for per snapshot request: what one chunk holds in memory (two at once).
 SNAPSHOT_CHUNK = 5_000
@@ -41,6 +44,45 @@ def in_column_order(columns: list[str], rows: list[list[Any]]) -> list[list[Any]
     if any(not isinstance(r, list) or len(r) != width for r in rows):
         raise BadResponse("The service sent an error row of the wrong shape.")
     return rows
+
+
+class ChunkRows:
+    """The rows of a snapshot chunk, decoded, put in column order and checked as they are
+    read: the cache's writer reads them in its thread inside ``executemany``, so the
+    event loop is free for the next chunk's request meanwhile, and decoding and storing
+    a row never wait for each other's turn at the GIL (a decoding on the loop held it
+    while the writer, taking it back after every row it stepped, waited). A page that
+    cannot be read raises BadResponse there, and its transaction is rolled back.
+
+    Python's cycle collector is paused while a chunk is read: a page decoded at once
+    makes 2,000 lists, which set off collections that moved them to the oldest
+    generation and, every hundred thousand or so, a collection of every object of the
+    process; the rows hold no cycles and are freed as soon as they are stored, so the
+    count the collector goes by is back where it was when the chunk is done."""
+
+    def __init__(self, chunk: SnapshotChunk) -> None:
+        self._chunk = chunk
+        #: Rows read so far (all of them once ``executemany`` is done).
+        self.count = 0
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        columns = self._chunk.columns
+        collecting = gc.isenabled()
+        gc.disable()  # see the class's docstring
+        try:
+            for line in self._chunk.pages:
+                try:
+                    rows = in_column_order(columns, page_rows(line))
+                except ValueError as exc:
+                    raise BadResponse(
+                        f"The service sent a snapshot of errors that cannot be read: {exc}."
+                    ) from exc
+                join_fields(rows)
+                self.count += len(rows)
+                yield from rows
+        finally:
+            if collecting:
+                gc.enable()
 
 
 async def fill_from_snapshot(
@@ -70,7 +112,7 @@ async def fill_from_snapshot(
     report, stored = reporter(chunk.remaining), 0
     async with cache.snapshot_store(chunks_per_commit) as store:
         while True:
-            rows = in_column_order(chunk.columns, chunk.rows)
+            rows = ChunkRows(chunk)
             ahead = (
                 asyncio.ensure_future(client.snapshot(chunk.last_id, chunk_size))
                 if chunk.has_more
@@ -83,7 +125,7 @@ async def fill_from_snapshot(
                     ahead.cancel()
                     await asyncio.gather(ahead, return_exceptions=True)
                 raise
-            stored += len(rows)
+            stored += rows.count
             report(stored)
             if ahead is None:
                 return stored
