@@ -11,7 +11,6 @@ made since the snapshot began.
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -52,13 +51,7 @@ class ChunkRows:
     event loop is free for the next chunk's request meanwhile, and decoding and storing
     a row never wait for each other's turn at the GIL (a decoding on the loop held it
     while the writer, taking it back after every row it stepped, waited). A page that
-    cannot be read raises BadResponse there, and its transaction is rolled back.
-
-    Python's cycle collector is paused while a chunk is read: a page decoded at once
-    makes 2,000 lists, which set off collections that moved them to the oldest
-    generation and, every hundred thousand or so, a collection of every object of the
-    process; the rows hold no cycles and are freed as soon as they are stored, so the
-    count the collector goes by is back where it was when the chunk is done."""
+    cannot be read raises BadResponse there, and its transaction is rolled back."""
 
     def __init__(self, chunk: SnapshotChunk) -> None:
         self._chunk = chunk
@@ -67,22 +60,16 @@ class ChunkRows:
 
     def __iter__(self) -> Iterator[list[Any]]:
         columns = self._chunk.columns
-        collecting = gc.isenabled()
-        gc.disable()  # see the class's docstring
-        try:
-            for line in self._chunk.pages:
-                try:
-                    rows = in_column_order(columns, page_rows(line))
-                except ValueError as exc:
-                    raise BadResponse(
-                        f"The service sent a snapshot of errors that cannot be read: {exc}."
-                    ) from exc
-                join_fields(rows)
-                self.count += len(rows)
-                yield from rows
-        finally:
-            if collecting:
-                gc.enable()
+        for line in self._chunk.pages:
+            try:
+                rows = in_column_order(columns, page_rows(line))
+            except ValueError as exc:
+                raise BadResponse(
+                    f"The service sent a snapshot of errors that cannot be read: {exc}."
+                ) from exc
+            join_fields(rows)
+            self.count += len(rows)
+            yield from rows
 
 
 async def fill_from_snapshot(
