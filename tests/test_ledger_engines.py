@@ -202,6 +202,7 @@ def test_a_url_that_does_not_parse_is_a_clear_message_without_the_password(
 def test_the_password_never_shows_in_a_repr_or_a_str(tmp_path: Path) -> None:
     file = tmp_path / "pw"
     file.write_text("s3cret-from-file\n")
+    file.chmod(0o600)
     target = parse_target("postgresql://app:s3cret@db.example:5432/ledger", file)
     assert isinstance(target, PostgresTarget) and target.password == "s3cret-from-file"
     for shown in (repr(target), str(target), database(target).describe()):
