@@ -64,7 +64,7 @@ def parse_target(text: str, password_file: Path | None = None) -> Path | Postgre
             f"the database URL {redact(text)} has a port that is not a number; a password "
             "holding '/', ':' or '@' is written percent-encoded (%2F, %3A, %40)"
         )
-    if "@" in (parts.get("host") or ""):  # libpq took a password's '@' for the host's
+    if "@" in str(parts.get("host") or ""):  # libpq took a password's '@' for the host's
         raise DatabaseError(
             f"the database URL {redact(text)} has '@' in its host; a password holding '@' "
             "is written %40"
