@@ -77,6 +77,25 @@ async def test_the_frozen_version_5_opens_at_this_version(
     assert len(await ledger_rows(ledger_target, "SELECT id FROM errors")) == 3
 
 
+async def _version_4_intact_then_migrated(target: Path | PostgresTarget) -> None:
+    """Version 4 as it was (no column ``half``, no trend_days, which the schema makes in
+    the same transaction); then the real step on the next start."""
+    from tui.service.db import columns, has_table
+
+    assert await _version(target) == "4"
+    db = database(target)
+    await db.open()
+    try:
+        assert "half" not in await columns(db.reader, "errors")
+        assert not await has_table(db.reader, "trend_days")
+    finally:
+        await db.close()
+    ledger = Ledger(target)
+    await ledger.open()
+    await ledger.close()
+    assert await _version(target) == str(SCHEMA_VERSION)
+
+
 async def test_a_migration_that_fails_half_way_leaves_the_previous_version(
     ledger_target: Path | PostgresTarget, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -91,21 +110,8 @@ async def test_a_migration_that_fails_half_way_leaves_the_previous_version(
     monkeypatch.setitem(migrations.MIGRATIONS, 5, half_way)
     with pytest.raises(DatabaseError, match="half way"):
         await Ledger(ledger_target).open()
-    assert await _version(ledger_target) == "4"
-    db = database(ledger_target)
-    await db.open()
-    try:
-        from tui.service.db import columns, has_table
-
-        assert "half" not in await columns(db.reader, "errors")
-        assert not await has_table(db.reader, "trend_days")
-    finally:
-        await db.close()
     monkeypatch.undo()
-    ledger = Ledger(ledger_target)
-    await ledger.open()  # the real step, on the next start
-    await ledger.close()
-    assert await _version(ledger_target) == str(SCHEMA_VERSION)
+    await _version_4_intact_then_migrated(ledger_target)
 
 
 #: A process that upgrades a version-4 ledger with a step that changes a table and
@@ -155,22 +161,9 @@ async def test_a_migration_killed_half_way_leaves_the_previous_version_intact(
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
-    assert await _version(ledger_target) == "4"
     rows = await ledger_rows(ledger_target, "SELECT id, status FROM errors ORDER BY id")
     assert rows == [(1, "open"), (2, "open"), (3, "open")]
-    db = database(ledger_target)
-    await db.open()
-    try:
-        from tui.service.db import columns, has_table
-
-        assert "half" not in await columns(db.reader, "errors")
-        assert not await has_table(db.reader, "trend_days")
-    finally:
-        await db.close()
-    ledger = Ledger(ledger_target)
-    await ledger.open()  # the real step, on the next start
-    await ledger.close()
-    assert await _version(ledger_target) == str(SCHEMA_VERSION)
+    await _version_4_intact_then_migrated(ledger_target)
     assert len(await ledger_rows(ledger_target, "SELECT id FROM errors")) == 3
 
 
