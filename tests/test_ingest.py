@@ -166,6 +166,10 @@ async def ledger_state(db: Path | PostgresTarget) -> tuple[list[Row], list[Row]]
     )
 
 
+#: A ``where`` for :func:`open_ids`: errors a resync sends (no check of theirs failed).
+SENDABLE = "payload NOT LIKE '%false%'"
+
+
 async def open_ids(db: Path | PostgresTarget, where: str = "1 = 1", limit: int = 100) -> list[int]:
     """Ids of up to ``limit`` open errors that also match ``where``, lowest first."""
     found = await ledger_rows(
