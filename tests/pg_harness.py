@@ -261,3 +261,23 @@ def stop_password_cluster(cluster: PasswordCluster) -> None:
     stop = [str(bin_dir / "pg_ctl"), "-D", str(cluster.data), "-m", "immediate", "-w", "stop"]
     subprocess.run(_as_postgres(stop), capture_output=True, timeout=60)
     shutil.rmtree(cluster.data.parent, ignore_errors=True)
+
+
+#: A test, or a module (``pytestmark``), that uses ``ledger_target`` (directly or through a
+#: fixture) but is about SQLite alone, or not about the ledger: its SQLite case only.
+sqlite_only = pytest.mark.parametrize("ledger_target", ["sqlite"], indirect=True)
+
+
+async def ledger_text(target: PostgresTarget) -> str:
+    """Every row of every table of the PostgreSQL ledger at ``target``, as text: what a
+    search of the database's contents for a string has to look through."""
+    tables = await ledger_rows(
+        target,
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_schema = current_schema() ORDER BY table_name",
+    )
+    found = [
+        await ledger_rows(target, f"SELECT string_agg(t::text, E'\\n') FROM {name} t")
+        for (name,) in tables
+    ]
+    return "\n".join(rows[0][0] or "" for rows in found)
