@@ -12,7 +12,8 @@ import pytest
 from test_ingest import Env, close_env, email_item, start_env
 
 from tui.core.models import ACTOR_HEADER
-from tui.data.client import ServiceClient, actor_name
+from tui.data.actor import actor_name
+from tui.data.client import ServiceClient
 
 
 @pytest.fixture
