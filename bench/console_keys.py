@@ -13,7 +13,8 @@ every few ms), beside two references measured in the same run:
 Figures are ms and ratios; the machine is shared, so read the ratios. RSS is the
 console process's peak during each wait (it runs the embedded service too).
 
-    python bench/console_keys.py [--size N] [--runs 3] [--no-fill | --only-fill | --only-start]
+    python bench/console_keys.py [--size N] [--runs 3] [--no-fill | --only-fill |
+                                  --only-start [--before DIR]]
 """
 
 from __future__ import annotations
@@ -113,8 +114,11 @@ def grid_lines(screen: str) -> list[str]:
     return screen.splitlines()[-30:]
 
 
-def console_command(size: int, cache: Path) -> list[str]:
-    return [sys.executable, "-m", "tui", "--demo-size", str(size), "--cache", str(cache)]
+def console_command(size: int, cache: Path, code: Path | None = None) -> list[str]:
+    """The console on ``cache``; ``code``: the ``tui`` package of that folder instead (an
+    export of an earlier commit, ``--before``)."""
+    command = [sys.executable, "-m", "tui", "--demo-size", str(size), "--cache", str(cache)]
+    return command if code is None else ["env", f"PYTHONPATH={code}", *command]
 
 
 def empty_app(runs: int) -> tuple[float, float]:
@@ -264,12 +268,14 @@ def measure_console(size: int, cache: Path, runs: int) -> dict[str, list[float]]
     return got
 
 
-def measure_start(size: int, cache: Path, runs: int) -> tuple[list[float], list[float]]:
+def measure_start(
+    size: int, cache: Path, runs: int, code: Path | None = None
+) -> tuple[list[float], list[float]]:
     """(seconds to cards and rows, seconds to "online") of ``runs`` starts on a full cache."""
     shown, live = [], []
     for _ in range(runs):
         started = time.perf_counter()
-        pane = Pane(console_command(size, cache))
+        pane = Pane(console_command(size, cache, code))
         try:
             shown.append(pane.wait(settled, started))
             live.append(pane.wait(lambda s: "online" in s, started))
@@ -283,22 +289,31 @@ def _ms(seconds: list[float]) -> str:
     return ", ".join(f"{x * 1000:.0f}" for x in seconds)
 
 
-def report_start(size: int, cache: Path, runs: int) -> None:
-    """Start alone: the empty app's start and the console's, alternated ``runs`` times."""
-    empty, shown, live = [], [], []
+def report_start(size: int, cache: Path, runs: int, before: Path | None = None) -> None:
+    """Start alone: the empty app's start and the console's, alternated ``runs`` times;
+    with ``before``, the console of that code too, in the same turns."""
+    codes: dict[str, Path | None] = {"console": None}
+    if before is not None:
+        codes[f"before ({before})"] = before
+    empty: list[float] = []
+    shown: dict[str, list[float]] = {name: [] for name in codes}
+    live: dict[str, list[float]] = {name: [] for name in codes}
     for _ in range(runs):
         empty.append(empty_app(1)[0])
-        got = measure_start(size, cache, 1)
-        shown += got[0]
-        live += got[1]
-    e, s, o = (statistics.median(x) * 1000 for x in (empty, shown, live))
+        for name, code in codes.items():
+            got = measure_start(size, cache, 1, code)
+            shown[name] += got[0]
+            live[name] += got[1]
+    e = statistics.median(empty) * 1000
     print(f"{size:,} errors; median of {runs} starts, alternated with the empty app's")
     print(f"empty Textual app start: {e:.0f} ms (runs: {_ms(empty)})")
-    print(
-        f"console, full cache, to cards and rows: {s:.0f} ms = {s / e:.2f}x the empty app "
-        f"(runs: {_ms(shown)})"
-    )
-    print(f"console to online (service started, first refresh done): {o:.0f} ms = {o / e:.2f}x")
+    for name in codes:
+        s, o = (statistics.median(x[name]) * 1000 for x in (shown, live))
+        print(
+            f"{name}, full cache, to cards and rows: {s:.0f} ms = {s / e:.2f}x the empty app "
+            f"(runs: {_ms(shown[name])})"
+        )
+        print(f"{name} to online (service started, first refresh done): {o:.0f} ms = {o / e:.2f}x")
 
 
 def measure_fill(size: int) -> tuple[float, float]:
@@ -328,6 +343,12 @@ def main() -> None:
     parser.add_argument("--no-fill", action="store_true", help="leave out the first fill")
     parser.add_argument("--only-fill", action="store_true", help="the first fill alone")
     parser.add_argument("--only-start", action="store_true", help="the start alone")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="with --only-start: also the console of the tui package in this folder (an "
+        "export of an earlier commit, compiled), in the same turns",
+    )
     args = parser.parse_args()
     compile_package()
     ledger(args.size)
@@ -335,7 +356,7 @@ def main() -> None:
         return report_fill(args.size, empty_app(1)[0])
     cache = asyncio.run(filled_cache(args.size))
     if args.only_start:
-        return report_start(args.size, cache, args.runs)
+        return report_start(args.size, cache, args.runs, args.before)
 
     empty_start, empty_key = empty_app(args.runs)
     console = measure_console(args.size, cache, args.runs)

@@ -163,6 +163,7 @@ LATER = [
     "httpx",
     "tui.data.client",
     "tui.data.export",
+    "tui.screens.records",
     "tui.core.audit_models",
     "tui.core.doctor_models",
     "tui.core.ignore_models",

@@ -176,11 +176,13 @@ class SyncHealthApp(App[int]):
     # -- lifecycle --------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        if self.config.keymap:
+        if self.config.keymap:  # the records screen is imported only to check it
             self.set_keymap(self.config.keymap)
-        unknown = sorted(set(self.config.keymap) - self._known_ids())
-        if unknown:
-            self.notify(t("main.notify.unknown_keymap", ids=", ".join(unknown)), severity="warning")
+            unknown = sorted(set(self.config.keymap) - self._known_ids())
+            if unknown:
+                self.notify(
+                    t("main.notify.unknown_keymap", ids=", ".join(unknown)), severity="warning"
+                )
         self.push_screen(HealthScreen())
         self.open_session()
 
