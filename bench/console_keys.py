@@ -116,9 +116,12 @@ def grid_lines(screen: str) -> list[str]:
 
 def console_command(size: int, cache: Path, code: Path | None = None) -> list[str]:
     """The console on ``cache``; ``code``: the ``tui`` package of that folder instead (an
-    export of an earlier commit, ``--before``)."""
-    command = [sys.executable, "-m", "tui", "--demo-size", str(size), "--cache", str(cache)]
-    return command if code is None else ["env", f"PYTHONPATH={code}", *command]
+    export of an earlier commit, ``--before``; ``-P``: not the one in the working
+    directory, which ``-m`` would put first)."""
+    args = ["-m", "tui", "--demo-size", str(size), "--cache", str(cache)]
+    if code is None:
+        return [sys.executable, *args]
+    return ["env", f"PYTHONPATH={code}", sys.executable, "-P", *args]
 
 
 def empty_app(runs: int) -> tuple[float, float]:
