@@ -12,21 +12,33 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from notify_env import ORG_TOKEN
+from pg_harness import demo_ledger, service_target
+from pg_harness import ledger_rows as peek
 
-from tests.conftest import DEMO_SIZE
+from tests.conftest import DEMO_SIZE, FIXED_NOW
 from tui.core.models import ERROR_COLUMNS, FEED_ROW_COLUMNS
 from tui.data.cache import ViewFilter
 from tui.data.cache_schema import ROW_COLUMNS
 from tui.data.session import DataSession, FillProgress
 from tui.embedded import LEDGER_NAME, open_data_session
+from tui.service.app import SyncHealthService
+from tui.service.config import ServiceConfig
+from tui.service.db import PostgresTarget
+from tui.simorg.app import create_simorg
+from tui.simorg.demo import demo_org_state
 
 
 def ledger_rows(data_dir: Path) -> list[tuple]:
     """Every error of the service's ledger, as the cache stores it (fields joined)."""
     with sqlite3.connect(data_dir / LEDGER_NAME) as conn:
-        got = conn.execute(f"SELECT {ROW_COLUMNS} FROM errors ORDER BY id").fetchall()
+        return as_cached(conn.execute(f"SELECT {ROW_COLUMNS} FROM errors ORDER BY id").fetchall())
+
+
+def as_cached(rows: list[tuple]) -> list[tuple]:
+    """Ledger rows of ``ROW_COLUMNS`` as the cache stores them (fields joined)."""
     at = ROW_COLUMNS.split(", ").index("fields")
-    return [(*r[:at], ";".join(orjson.loads(r[at])), *r[at + 1 :]) for r in got]
+    return [(*r[:at], ";".join(orjson.loads(r[at])), *r[at + 1 :]) for r in rows]
 
 
 async def cache_rows(session: DataSession) -> list[tuple]:
@@ -276,3 +288,34 @@ async def test_a_ledger_that_cannot_be_read_ends_the_snapshot_without_a_trailer(
     assert len(lines) == 1 and orjson.loads(lines[0])["remaining"] == 1
     with pytest.raises(ValueError, match="no header or no trailer"):
         parse_snapshot(b"".join(lines))
+
+
+async def test_the_cache_fills_the_same_from_a_service_on_either_engine(
+    ledger_target: Path | PostgresTarget, tmp_path: Path
+) -> None:
+    """The snapshot's rows are made by the database (json_rows): on PostgreSQL too the
+    console's cache ends with the ledger's rows, chunk after chunk, and its cards agree."""
+    await demo_ledger(ledger_target, tmp_path, DEMO_SIZE, now=FIXED_NOW)
+    org = create_simorg(demo_org_state(7), access_token=ORG_TOKEN)
+    config = ServiceConfig(**service_target(ledger_target), org_token=ORG_TOKEN,
+                           org_transport=httpx.ASGITransport(app=org), mode="simulated",
+                           notify_interval=None)  # fmt: skip
+    service = SyncHealthService(config)
+    await service.start()
+    session = await DataSession.open(
+        "http://synchealth.test",
+        transport=httpx.ASGITransport(app=service.asgi),
+        cache_path=tmp_path / "cache.sqlite3",
+    )
+    session.snapshot_chunk = 500
+    try:
+        result = await session.refresh()
+        assert result.online and result.changed == DEMO_SIZE
+        got = await peek(ledger_target, f"SELECT {ROW_COLUMNS} FROM errors ORDER BY id")
+        expected = as_cached(got)
+        assert await cache_rows(session) == expected
+        opened = sum(1 for r in expected if r[-1] == "open")
+        assert sum(c.errors for c in await session.type_counts()) == opened
+    finally:
+        await session.close()
+        await service.stop()
