@@ -11,7 +11,8 @@ import pytest
 from test_ingest import SENDABLE, Env, close_env, email_item, open_ids, start_env
 
 from tui.core.models import ACTOR_HEADER
-from tui.data.client import ServiceClient, actor_name
+from tui.data.actor import actor_name
+from tui.data.client import ServiceClient
 from tui.service.db import PostgresTarget
 
 

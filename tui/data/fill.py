@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui.core.models import ERROR_COLUMNS, FEED_ROW_COLUMNS
 from tui.data.cache import Cache
 from tui.data.cache_feed import join_fields
-from tui.data.client import ServiceClient
 from tui.data.client_errors import BadResponse, ServiceRejected
 from tui.data.snapshot import SnapshotChunk, page_rows
+
+if TYPE_CHECKING:
+    from tui.data.client import ServiceClient
 
 #: Errors asked for per snapshot request: what one chunk holds in memory (two at once).
 SNAPSHOT_CHUNK = 5_000
