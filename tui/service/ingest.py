@@ -212,9 +212,11 @@ def _judge(raw: Any, now: datetime) -> ErrorReport | SyncedReport:
     return ErrorReport.model_validate(raw, context={"now": now})
 
 
-async def _record(
-    conn: Any, steps: list[tuple[int, ErrorReport | SyncedReport]], now: datetime
-) -> dict[str, Any]:
+#: An item judged: its index, the report, and (a failure's) its ledger rows.
+_Step = tuple[int, ErrorReport | SyncedReport, list[Failure]]
+
+
+async def _record(conn: Any, steps: list[_Step], now: datetime) -> dict[str, Any]:
     """Apply the items in order: runs of failures at once, each success on its own."""
     error_ids: list[int] = []
     created = repeated = resolved = 0
@@ -230,7 +232,7 @@ async def _record(
         error_ids.extend(error_id for error_id, _ in outcomes)
         failures.clear()
 
-    for index, report in steps:
+    for index, report, rows in steps:
         if report.request_id is not None:
             answered = "failed" if isinstance(report, ErrorReport) else "synced"
             code = await answer_request(conn, report.request_id, answered, now)
@@ -238,7 +240,7 @@ async def _record(
                 request_notes.append({"index": index, "request_id": report.request_id,
                                       "code": code, "reason": ANSWER_NOTES[code]})  # fmt: skip
         if isinstance(report, ErrorReport):
-            failures += failures_of(report, now)
+            failures += rows
             continue
         if failures:
             await flush()
@@ -261,13 +263,19 @@ async def _record(
 
 
 async def ingest(ledger: Ledger, body: Any, now: datetime) -> dict[str, Any]:
-    """Judge, classify and record one batch; the ``IngestResult`` as a dict."""
+    """Judge, classify and record one batch; the ``IngestResult`` as a dict.
+
+    Judging and classifying (pure work on the items) come before the write transaction:
+    on PostgreSQL every replica's writes wait for the ledger's lock, so it is held for
+    the ledger's reads and writes only."""
     items, batch_id = read_batch(body)
     rejected: list[dict[str, Any]] = []
-    steps: list[tuple[int, ErrorReport | SyncedReport]] = []
+    steps: list[_Step] = []
     for index, raw in enumerate(items):
         try:
-            steps.append((index, _judge(raw, now)))
+            report = _judge(raw, now)
+            rows = failures_of(report, now) if isinstance(report, ErrorReport) else []
+            steps.append((index, report, rows))
         except ValidationError as exc:
             rejected.append({"index": index, "reason": reason_of(exc)})
         except _BadOutcome as exc:

@@ -1,10 +1,13 @@
 """The ledger on PostgreSQL (psycopg 3, async, a small pool).
 
-The write rule: every write transaction takes ``pg_advisory_xact_lock(LEDGER_LOCK, schema)``
-first, so writes are serialised across every process on the database exactly as
-SQLite's one writer and ``BEGIN IMMEDIATE`` serialise them: a transaction reads
-``MAX(seq)`` only once the one before it has committed, so sequence numbers commit in
-order and a change-feed cursor can never pass a row that commits later. Reads run in
+The write rule: every write of the error ledger takes
+``pg_advisory_xact_lock(LEDGER_LOCK, schema)`` first, so those writes are serialised
+across every process on the database exactly as SQLite's one writer and ``BEGIN
+IMMEDIATE`` serialise them: a transaction reads ``MAX(seq)`` only once the one before
+it has committed, so sequence numbers commit in order and a change-feed cursor can
+never pass a row that commits later. The cause index (tui/service/causes.py) follows
+the feed with a cursor of its own and writes only its own tables, under
+``CAUSES_LOCK``: its catch-up does not hold ingest back (docs/architecture.md). Reads run in
 autocommit, each statement on a pooled connection, executed and fetched together.
 
 Errors that mean the server cannot be reached (refused, terminated, pool exhausted)
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
@@ -26,12 +29,14 @@ from psycopg.postgres import types as pg_types
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from tui.service.db.base import (
+    LEDGER,
     Connection,
     Database,
     DatabaseError,
     DatabaseUnavailable,
     Params,
     Result,
+    WriteLock,
 )
 from tui.service.db.dialect import reorder, to_pyformat
 from tui.service.db.target import PostgresTarget, redact
@@ -39,6 +44,9 @@ from tui.service.db.target import PostgresTarget, redact
 #: The advisory lock every write transaction holds, with the schema's hash (any fixed
 #: 32-bit number; this one spells "SYNC" to whoever lists pg_locks).
 LEDGER_LOCK = 0x5359_4E43
+#: The cause index's lock ("CAUS"); a transaction holding both took the ledger's first.
+CAUSES_LOCK = 0x4341_5553
+_KEYS: dict[WriteLock, int] = {"ledger": LEDGER_LOCK, "causes": CAUSES_LOCK}
 #: Seconds to wait for a connection: the server down answers 503 after this, not never.
 CONNECT_TIMEOUT = 5
 #: The write lock, waited for at most as long as SQLite's busy_timeout (5 s): then the
@@ -115,7 +123,8 @@ class PostgresDatabase(Database):
         if target.password is not None:
             self._kwargs["password"] = target.password
         self._pool: AsyncConnectionPool[_Conn] | None = None
-        self._lock = asyncio.Lock()
+        # one transaction per lock in this process: the others wait here, not on the pool
+        self._locks: dict[WriteLock, asyncio.Lock] = {name: asyncio.Lock() for name in _KEYS}
         self._reader = _PgConnection(self)
 
     def describe(self) -> str:
@@ -174,9 +183,15 @@ class PostgresDatabase(Database):
             raise DatabaseError(f"{self._where}: {_reason(exc)}") from exc
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
-        async with self._lock, self.connection() as conn, conn.transaction():
-            await self.guard(conn.execute(_TAKE_LOCK, (LEDGER_LOCK,)))
+    async def transaction(self, locks: tuple[WriteLock, ...] = LEDGER) -> AsyncIterator[Connection]:
+        ordered = [name for name in _KEYS if name in locks]  # one order: no deadlock
+        async with AsyncExitStack() as held:
+            for name in ordered:
+                await held.enter_async_context(self._locks[name])
+            conn = await held.enter_async_context(self.connection())
+            await held.enter_async_context(conn.transaction())
+            for name in ordered:
+                await self.guard(conn.execute(_TAKE_LOCK, (_KEYS[name],)))
             yield _PgConnection(self, conn)
 
     @asynccontextmanager
