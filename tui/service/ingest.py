@@ -22,7 +22,9 @@ The items' shapes and the limits they keep to are in ``tui/service/ingest_items.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -262,13 +264,15 @@ async def _record(conn: Any, steps: list[_Step], now: datetime) -> dict[str, Any
     }
 
 
-async def ingest(ledger: Ledger, body: Any, now: datetime) -> dict[str, Any]:
-    """Judge, classify and record one batch; the ``IngestResult`` as a dict.
+#: One thread judges and classifies the batches (pure work on the items): the event
+#: loop stays free meanwhile to carry on the transaction that holds the ledger's lock
+#: (on PostgreSQL every replica's writes wait for it), instead of running a whole
+#: batch's validation between two of its statements.
+_JUDGE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="synchealth-ingest")
 
-    Judging and classifying (pure work on the items) come before the write transaction:
-    on PostgreSQL every replica's writes wait for the ledger's lock, so it is held for
-    the ledger's reads and writes only."""
-    items, batch_id = read_batch(body)
+
+def _judge_all(items: list[Any], now: datetime) -> tuple[list[_Step], list[dict[str, Any]]]:
+    """Each item judged and (a failure) classified; the steps, and the items refused."""
     rejected: list[dict[str, Any]] = []
     steps: list[_Step] = []
     for index, raw in enumerate(items):
@@ -280,6 +284,18 @@ async def ingest(ledger: Ledger, body: Any, now: datetime) -> dict[str, Any]:
             rejected.append({"index": index, "reason": reason_of(exc)})
         except _BadOutcome as exc:
             rejected.append({"index": index, "reason": str(exc)})
+    return steps, rejected
+
+
+async def ingest(ledger: Ledger, body: Any, now: datetime) -> dict[str, Any]:
+    """Judge, classify and record one batch; the ``IngestResult`` as a dict.
+
+    Judging and classifying come before the write transaction, in :data:`_JUDGE`'s
+    thread, so the ledger's lock is held for its reads and writes only."""
+    items, batch_id = read_batch(body)
+    steps, rejected = await asyncio.get_running_loop().run_in_executor(
+        _JUDGE, _judge_all, items, now
+    )
     digest = _digest(items) if batch_id is not None else ""
     async with ledger.transaction() as conn:
         if batch_id is not None:

@@ -53,6 +53,9 @@ log = logging.getLogger(__name__)
 CHUNK = RECORDS_PER_CALL
 #: How long a job waits after Salesforce refused a whole call without applying it.
 REFUSAL_BACKOFF = timedelta(seconds=60)
+#: Seconds a replica without the jobs' lease waits before it asks again (a try-lock):
+#: the jobs of a replica that died move to another within this, not ``recheck``.
+LEASE_RETRY = 2.0
 #: Refusals after which the chunk is tried again (nothing was applied).
 _RETRY_CODES = {
     "salesforce_limit_exceeded",
@@ -276,7 +279,7 @@ class ResyncJobs:
                 if self._may_run is None or await self._may_run():
                     pause = await self.step()
                 else:
-                    pause = self._recheck
+                    pause = min(self._recheck, LEASE_RETRY)
             except Exception:  # logged; the job is where it was, the next round goes on
                 leave_if_stopping()
                 log.exception("resync job round failed")

@@ -429,4 +429,4 @@ async def last_seq(conn: Connection) -> int:
 
 async def store_next_seq(conn: Connection, last: int) -> None:
     """Keep ``meta.next_seq`` in step for readers of the meta table."""
-    await conn.execute(SET_META, ("next_seq", str(last + 1)))
+    await conn.send(SET_META, ("next_seq", str(last + 1)))

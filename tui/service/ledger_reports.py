@@ -249,7 +249,7 @@ async def store_batch(
     result: dict[str, Any],
     now: datetime,
 ) -> None:
-    await conn.execute(
+    await conn.send(
         "INSERT INTO ingest_batches(batch_id, created, digest, result) VALUES (?, ?, ?, ?)",
         (batch_id, iso(now), digest, orjson.dumps(result).decode()),
     )

@@ -88,6 +88,15 @@ class Connection(ABC):
         if rows:  # nothing to send: no round trip
             await self._run_many(sql, rows)
 
+    async def send(self, sql: str, params: Params = ()) -> None:
+        """A write whose answer is not read: in a PostgreSQL transaction it is queued and
+        goes with the next statement whose answer is read, or with the commit (its
+        error, if any, is raised there)."""
+        await self._send(sql, params)
+
+    async def _send(self, sql: str, params: Params) -> None:
+        await self._run(sql, params)
+
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return (await self._run(sql, params)).rows
 
