@@ -44,11 +44,14 @@ def fresh_database() -> Iterator[str]:
 class Cluster:
     """The org and the replicas as processes on loopback ports."""
 
-    def __init__(self, db_url: str, replicas: int, workdir: Path, org_latency: float) -> None:
+    def __init__(
+        self, db_url: str, replicas: int, workdir: Path, org_latency: float, heartbeat: float
+    ) -> None:
         (workdir / "none.toml").write_text("")  # no profile: every setting is a flag here
         self.env = {**os.environ, TOKEN_ENV: uuid.uuid4().hex,
                     "SYNCHEALTH_CONFIG": str(workdir / "none.toml"),
-                    "SYNCHEALTH_DATA_DIR": str(workdir)}  # fmt: skip
+                    "SYNCHEALTH_DATA_DIR": str(workdir),
+                    "SYNCHEALTH_HEARTBEAT": str(heartbeat)}  # fmt: skip
         self.org_port = free_port()
         self.org = subprocess.Popen(
             [sys.executable, "-m", "tui.simorg", "--port", str(self.org_port),

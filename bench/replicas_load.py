@@ -5,10 +5,15 @@ simulated org in a process of its own (``python -m tui.simorg``: every replica c
 it, so what it received is the truth), ``--replicas`` service processes (uvicorn),
 ``--consoles`` clients following the change feed with their cursors, the engine
 posting ``--rate`` failures/s in batches with batch_ids (some posted twice, to another
-replica), ``--jobs`` resync jobs (each also posted to two replicas at once). Half way
-the replica holding the resync jobs' lease is killed with SIGKILL; the others carry
-on. Printed: throughput, p50/p99 per endpoint, the lease's move, and the counts that
-prove nothing was lost or sent twice. First, the same engine against one replica alone
+replica), ``--jobs`` resync jobs (each also posted to two replicas at once) started a
+fifth of the way in, the org taking ``--org-latency`` seconds over each call. Once the
+jobs send, the replica holding their lease is killed with SIGKILL, mid-job and while
+the engine posts: the engine, which does not know, sends a batch refused or cut off
+there to another replica with the same batch_id; the jobs move to another replica once
+the dead one has missed three ``--heartbeat`` s, and the records whose answer the kill
+cut off are reported ``unknown``, never sent again. Printed: throughput, p50/p99 per
+endpoint, the kill and the lease's move, and the counts that prove nothing was lost or
+sent twice. First, the same engine against one replica alone
 (a quarter of the time, its own fresh database) is the reference the figures are
 ratios of.
 
@@ -259,7 +264,7 @@ async def phase(args: argparse.Namespace, replicas: int, seconds: float, full: b
     the jobs and the kill too."""
     stats = Stats()
     with fresh_database() as db_url, tempfile.TemporaryDirectory() as tmp:
-        cluster = Cluster(db_url, replicas, Path(tmp), args.org_latency)
+        cluster = Cluster(db_url, replicas, Path(tmp), args.org_latency, args.heartbeat)
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
         try:
             async with httpx.AsyncClient(timeout=60, limits=limits) as client:
@@ -411,11 +416,14 @@ def main() -> int:
     parser.add_argument("--job-size", type=int, default=400, help="errors per resync job")
     parser.add_argument("--org-latency", type=float, default=1.0, metavar="S",
                         help="seconds the org takes over each collections call (1.0)")  # fmt: skip
+    parser.add_argument("--heartbeat", type=float, default=5.0, metavar="S",
+                        help="the replicas' heartbeat: a dead one's resync is cut off after "
+                             "three (5, the default of serve)")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="a few seconds at a small rate")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.rate, args.consoles, args.jobs, args.job_size = 6.0, 400, 3, 2, 400
-        args.org_latency = 0.5
+        args.org_latency, args.heartbeat = 0.5, 1.0
     reference = asyncio.run(phase(args, 1, args.seconds / 4, full=False))
     report("reference: one replica, the engine alone", reference, None)
     run = asyncio.run(phase(args, args.replicas, args.seconds, full=True))

@@ -53,8 +53,9 @@ log = logging.getLogger(__name__)
 CHUNK = RECORDS_PER_CALL
 #: How long a job waits after Salesforce refused a whole call without applying it.
 REFUSAL_BACKOFF = timedelta(seconds=60)
-#: Seconds a replica without the jobs' lease waits before it asks again (a try-lock):
-#: the jobs of a replica that died move to another within this, not ``recheck``.
+#: Seconds a replica without the jobs' lease waits before it asks again (a try-lock),
+#: and a chunk another replica is sending before it looks again (one row): the jobs of
+#: a replica that died move to another within this, not ``recheck``.
 LEASE_RETRY = 2.0
 #: Refusals after which the chunk is tried again (nothing was applied).
 _RETRY_CODES = {
@@ -351,8 +352,9 @@ class ResyncJobs:
             result = stored.result  # committed before a crash: record it, send nothing
         elif stored is not None and stored.state == "started":
             # another replica's send still under way (it finishes it 'done'), or a dead
-            # replica's that the heartbeat sweep turns 'interrupted' (tui/service/replicas.py)
-            return self._recheck
+            # replica's that the heartbeat sweep turns 'interrupted' (tui/service/replicas.py):
+            # looked at again as often as a lease, so the job goes on soon after the sweep
+            return min(self._recheck, LEASE_RETRY)
         elif stored is not None:
             why = (
                 "This error's part of the job was cut off while it was being sent (the "
