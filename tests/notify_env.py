@@ -29,10 +29,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from pg_harness import service_target
 from pydantic import SecretStr
 
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
+from tui.service.db import PostgresTarget
 from tui.service.notify.smtp import SmtpServer
 from tui.simorg.app import create_simorg
 from tui.simorg.demo import demo_org_state
@@ -243,7 +245,7 @@ class WebhookReceiver:
 class NotifyEnv:
     """A service on ``db`` with notifications driven by ``tick()`` at ``clock``'s time."""
 
-    db: Path
+    db: Path | PostgresTarget
     clock: Clock
     smtp: SmtpServer | None = None
     webhook_url: str | None = None
@@ -270,7 +272,7 @@ class NotifyEnv:
             app=create_simorg(demo_org_state(7), access_token=ORG_TOKEN)
         )
         values: dict[str, Any] = {
-            "db_path": self.db,
+            **service_target(self.db),
             "org_token": ORG_TOKEN,
             "org_transport": transport,
             "org_name": ORG_NAME,

@@ -12,11 +12,13 @@ import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 from openapi_spec_validator import validate
+from pg_harness import served_demo_on_postgres
 from starlette.routing import Route
 
 from tests.test_serve_loopback import free_port, wait_for
@@ -153,17 +155,29 @@ async def test_a_405_allows_every_method_of_the_path(service: SyncHealthService)
             assert answer.json()["error"]["code"] == "method_not_allowed"
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real ``synchealth serve --demo``; its log goes to a file (a pipe could fill)."""
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A real ``synchealth serve`` on a demo ledger of either engine (SQLite: ``--demo``);
+    its log goes to a file (a pipe could fill)."""
     folder = tmp_path_factory.mktemp("contract")
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            args, env = ["--demo", "--demo-size", "50", "--db", str(folder / "served.sqlite3")], {}
+        else:
+            args, env = stack.enter_context(served_demo_on_postgres(folder, 50))
+        yield stack.enter_context(_serving(folder, args, env))
+
+
+@contextmanager
+def _serving(folder: Path, args: list[str], env: dict[str, str]) -> Iterator[str]:
     port = free_port()
     log = (folder / "serve.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui", "serve", "--demo", "--demo-size", "50",
-         "--db", str(folder / "served.sqlite3"), "--port", str(port)],
+        [sys.executable, "-m", "tui", "serve", *args, "--port", str(port)],
         stdout=log, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "SYNCHEALTH_API_TOKEN": ""},
+        env={**os.environ, "SYNCHEALTH_API_TOKEN": "", **env},
     )  # fmt: skip
     try:
         wait_for(f"http://127.0.0.1:{port}/v1/health", proc)

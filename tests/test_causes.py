@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from pg_harness import demo_ledger, ledger_rows
 
 from tests.test_classify import CASES
 from tui.core.causes import cause_key, cause_template
-from tui.embedded import build_demo_ledger
+from tui.service.db import PostgresTarget
 
 SAME_CAUSE = [
     ("Contact Tier: bad value for restricted picklist field: Diamond",
@@ -111,11 +111,11 @@ def test_no_id_or_address_survives_in_a_real_message(
     assert template == cause_template(message)  # deterministic
 
 
-def test_the_demo_ledger_groups_into_few_causes(tmp_path: Path) -> None:
-    db = tmp_path / "demo.sqlite3"
-    build_demo_ledger(db, 3000)
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT subtype, sf_object, message FROM errors").fetchall()
+async def test_the_demo_ledger_groups_into_few_causes(
+    ledger_target: Path | PostgresTarget, tmp_path: Path
+) -> None:
+    await demo_ledger(ledger_target, tmp_path, 3000)
+    rows = await ledger_rows(ledger_target, "SELECT subtype, sf_object, message FROM errors")
     causes: dict[str, set[str]] = defaultdict(set)
     for subtype, sf_object, message in rows:
         causes[cause_key(subtype, sf_object, message)].add(message)

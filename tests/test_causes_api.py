@@ -3,16 +3,17 @@ resyncs change them; the real service on a real ledger and the simulated org."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from pg_harness import demo_ledger, ledger_rows, ledger_write
 
 from tests.notify_env import Clock, NotifyEnv
 from tests.test_doctor_service import T0
 from tui.core.causes import cause_key
+from tui.service.db import PostgresTarget
 
 PICKLIST = "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
 
@@ -44,8 +45,8 @@ async def report(env: NotifyEnv, *items: dict[str, Any]) -> list[int]:
 
 
 @pytest.fixture
-async def env(tmp_path: Path):
-    e = await NotifyEnv(tmp_path / "ledger.sqlite3", Clock(T0)).start()
+async def env(ledger_target: Path | PostgresTarget):
+    e = await NotifyEnv(ledger_target, Clock(T0)).start()
     yield e
     await e.stop()
 
@@ -83,16 +84,15 @@ async def test_messages_that_differ_by_value_are_one_cause(env: NotifyEnv) -> No
 async def test_the_grouping_follows_changes_incrementally(env: NotifyEnv) -> None:
     ids = await report(env, tier_failure(1, "Diamond"), tier_failure(2, "Iron"))
     first = (await env.client.get("/v1/causes")).json()["causes"][0]
-    with sqlite3.connect(env.db) as conn:  # what was indexed, and up to which change
-        indexed = conn.execute("SELECT count(*) FROM error_causes").fetchone()[0]
-        done = int(conn.execute("SELECT value FROM meta WHERE key='causes_seq'").fetchone()[0])
+    # what was indexed, and up to which change
+    [(indexed,)] = await ledger_rows(env.db, "SELECT count(*) FROM error_causes")
+    done = await causes_seq(env)
     assert indexed == 2
     # the record fails again with another value: same cause, no new row
     await report(env, tier_failure(1, "Platinum Plus"))
     again = (await env.client.get("/v1/causes")).json()
     assert again["total"] == 1 and again["causes"][0]["cause"] == first["cause"]
-    with sqlite3.connect(env.db) as conn:
-        newer = int(conn.execute("SELECT value FROM meta WHERE key='causes_seq'").fetchone()[0])
+    newer = await causes_seq(env)
     assert newer > done
     # a resync that fails again (the org still refuses the value) changes the rows: the
     # index catches up on them and they stay in the same cause
@@ -101,9 +101,8 @@ async def test_the_grouping_follows_changes_incrementally(env: NotifyEnv) -> Non
     )
     assert answer.status_code == 200
     assert answer.json()["outcomes"][0]["status"] == "failed"
-    with sqlite3.connect(env.db) as conn:
-        latest = int(conn.execute("SELECT value FROM meta WHERE key='causes_seq'").fetchone()[0])
-        seq = conn.execute("SELECT max(seq) FROM errors").fetchone()[0]
+    latest = await causes_seq(env)
+    [(seq,)] = await ledger_rows(env.db, "SELECT max(seq) FROM errors")
     assert latest == seq > newer
     after = (await env.client.get(f"/v1/causes/{first['cause']}")).json()
     assert after["error_ids"] == ids
@@ -121,14 +120,13 @@ async def test_pages_and_bad_parameters(env: NotifyEnv) -> None:
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
 
-async def test_a_ledger_from_before_causes_is_indexed_on_first_read(tmp_path: Path) -> None:
-    from tui.embedded import build_demo_ledger
-
-    db = tmp_path / "old.sqlite3"
-    build_demo_ledger(db, 600, now=T0)
-    with sqlite3.connect(db) as conn:
-        conn.execute("DELETE FROM error_causes")
-        open_errors = conn.execute("SELECT count(*) FROM errors WHERE status='open'").fetchone()[0]
+async def test_a_ledger_from_before_causes_is_indexed_on_first_read(
+    ledger_target: Path | PostgresTarget, tmp_path: Path
+) -> None:
+    db = ledger_target
+    await demo_ledger(db, tmp_path, 600, now=T0)
+    await ledger_write(db, "DELETE FROM error_causes")
+    [(open_errors,)] = await ledger_rows(db, "SELECT count(*) FROM errors WHERE status='open'")
     env = await NotifyEnv(db, Clock(T0)).start()
     try:
         body = (await env.client.get("/v1/causes?limit=500")).json()
@@ -138,26 +136,35 @@ async def test_a_ledger_from_before_causes_is_indexed_on_first_read(tmp_path: Pa
     assert body["total"] < 120
 
 
-def recount(db: Path) -> dict[str, tuple[int, int]]:
+async def causes_seq(env: NotifyEnv) -> int:
+    """The last change the cause index has caught up on."""
+    [(value,)] = await ledger_rows(env.db, "SELECT value FROM meta WHERE key = 'causes_seq'")
+    return int(value)
+
+
+async def recount(db: Path | PostgresTarget) -> dict[str, tuple[int, int]]:
     """Open errors and records per cause, counted from scratch."""
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute(
-            "SELECT c.cause, count(*), count(DISTINCT e.record_id) FROM error_causes c "
-            "JOIN errors e ON e.id = c.error_id WHERE e.status = 'open' GROUP BY c.cause"
-        ).fetchall()
+    rows = await ledger_rows(
+        db,
+        "SELECT c.cause, count(*), count(DISTINCT e.record_id) FROM error_causes c "
+        "JOIN errors e ON e.id = c.error_id WHERE e.status = 'open' GROUP BY c.cause",
+    )
     return {cause: (n, records) for cause, n, records in rows}
 
 
-async def test_totals_kept_change_by_change_match_a_recount(tmp_path: Path) -> None:
-    from tests.test_service_api import open_ids
-    from tui.embedded import build_demo_ledger
-
-    db = tmp_path / "ledger.sqlite3"
-    build_demo_ledger(db, 800, now=T0)
+async def test_totals_kept_change_by_change_match_a_recount(
+    ledger_target: Path | PostgresTarget, tmp_path: Path
+) -> None:
+    db = ledger_target
+    await demo_ledger(db, tmp_path, 800, now=T0)
     env = await NotifyEnv(db, Clock(T0)).start()
     try:
         await env.client.get("/v1/causes")  # the first index
-        ids = open_ids(db, "sf_id IS NOT NULL", limit=100)
+        rows = await ledger_rows(
+            db, "SELECT id FROM errors WHERE status = 'open' AND sf_id IS NOT NULL "
+            "ORDER BY id LIMIT 100"
+        )  # fmt: skip
+        ids = [r[0] for r in rows]
         answer = await env.client.post("/v1/resync", json={"error_ids": ids, "request_id": "r1"})
         outcomes = {o["status"] for o in answer.json()["outcomes"]}
         assert "synced" in outcomes  # some errors leave their causes
@@ -167,7 +174,7 @@ async def test_totals_kept_change_by_change_match_a_recount(tmp_path: Path) -> N
     finally:
         await env.stop()
     kept = {c["cause"]: (c["open_errors"], c["records"]) for c in body["causes"]}
-    assert kept == recount(db)
+    assert kept == await recount(db)
     assert body["total"] == len(kept)
 
 
@@ -197,12 +204,12 @@ async def test_the_feed_and_the_snapshot_carry_each_rows_cause_key(env: NotifyEn
 
     # changed after the cause index last ran: the row goes out without a key (null),
     # never with the key of its older message
-    with sqlite3.connect(env.db) as conn:
-        conn.execute(
-            "UPDATE errors SET message = 'Required fields are missing: [LastName]', "
-            "seq = (SELECT max(seq) + 1 FROM errors) WHERE id = ?",
-            (ids[0],),
-        )
+    await ledger_write(
+        env.db,
+        "UPDATE errors SET message = 'Required fields are missing: [LastName]', "
+        "seq = (SELECT max(seq) + 1 FROM errors) WHERE id = ?",
+        [(ids[0],)],
+    )
     feed, snap = await feed_and_snapshot(env)
     assert feed[ids[0]] is None and snap[ids[0]] is None
     assert feed[ids[1]] == snap[ids[1]] == expected[ids[1]]

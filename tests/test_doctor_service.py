@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.notify_env import ORG_TOKEN, Clock, NotifyEnv, WebhookReceiver
+from tui.service.db import PostgresTarget
 from tui.simorg.app import create_simorg
 from tui.simorg.demo import demo_org_state
 
@@ -43,8 +44,8 @@ def one(body: dict[str, Any], check_id: str, subject: str = "") -> dict[str, Any
 
 
 @pytest.fixture
-async def env(tmp_path: Path):
-    e = await NotifyEnv(tmp_path / "ledger.sqlite3", Clock(T0)).start()
+async def env(ledger_target: Path | PostgresTarget):
+    e = await NotifyEnv(ledger_target, Clock(T0)).start()
     yield e
     await e.stop()
 
@@ -102,9 +103,11 @@ async def test_describes_are_cached_and_counted_in_the_usage_ledger(env: NotifyE
     assert later["salesforce_calls"] == 3
 
 
-async def test_a_refused_sign_in_is_red_and_the_checks_after_it_wait(tmp_path: Path) -> None:
+async def test_a_refused_sign_in_is_red_and_the_checks_after_it_wait(
+    ledger_target: Path | PostgresTarget,
+) -> None:
     wrong = httpx.ASGITransport(app=create_simorg(demo_org_state(7), access_token="other"))
-    env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0)).start(org_transport=wrong)
+    env = await NotifyEnv(ledger_target, Clock(T0)).start(org_transport=wrong)
     try:
         body = (await env.client.get("/v1/doctor")).json()
     finally:
@@ -118,10 +121,12 @@ async def test_a_refused_sign_in_is_red_and_the_checks_after_it_wait(tmp_path: P
     assert ORG_TOKEN not in str(body)
 
 
-async def test_an_api_version_the_org_does_not_serve_is_red(tmp_path: Path) -> None:
+async def test_an_api_version_the_org_does_not_serve_is_red(
+    ledger_target: Path | PostgresTarget,
+) -> None:
     older = create_simorg(demo_org_state(7), access_token=ORG_TOKEN, api_version="v60.0")
     transport = httpx.ASGITransport(app=older)
-    env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0)).start(org_transport=transport)
+    env = await NotifyEnv(ledger_target, Clock(T0)).start(org_transport=transport)
     try:
         body = (await env.client.get("/v1/doctor")).json()
     finally:
@@ -144,9 +149,11 @@ async def test_headroom_turns_yellow_then_red_as_the_allocation_fills(env: Notif
     assert red["status"] == "red" and "raise the allocation" in red["fix"]
 
 
-async def test_notification_channels_and_a_test_send_on_request(tmp_path: Path) -> None:
+async def test_notification_channels_and_a_test_send_on_request(
+    ledger_target: Path | PostgresTarget,
+) -> None:
     with WebhookReceiver() as hook:
-        env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0), webhook_url=hook.url()).start()
+        env = await NotifyEnv(ledger_target, Clock(T0), webhook_url=hook.url()).start()
         try:
             await env.settings(enabled=True, email={"enabled": True, "recipients": ["a@b.co"]},
                                webhook={"enabled": True})  # fmt: skip
@@ -166,10 +173,12 @@ async def test_notification_channels_and_a_test_send_on_request(tmp_path: Path) 
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_doctor"
 
 
-async def test_a_failing_webhook_test_send_is_red_with_the_failure(tmp_path: Path) -> None:
+async def test_a_failing_webhook_test_send_is_red_with_the_failure(
+    ledger_target: Path | PostgresTarget,
+) -> None:
     with WebhookReceiver() as hook:
         hook.answers = [(500, "boom")]
-        env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0), webhook_url=hook.url()).start()
+        env = await NotifyEnv(ledger_target, Clock(T0), webhook_url=hook.url()).start()
         try:
             await env.settings(enabled=True, webhook={"enabled": True})
             body = (await env.client.post("/v1/doctor", json={"send_test": True})).json()

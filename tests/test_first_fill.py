@@ -1,4 +1,8 @@
-"""The first fill of an empty cache: progress, resuming after a kill, no cancel by the timer."""
+"""The first fill of an empty cache: progress, resuming after a kill, no cancel by the timer.
+
+On the embedded demo (a SQLite ledger by design); the fill from a service on PostgreSQL is
+test_snapshot_fill.py's test_the_cache_fills_the_same_from_a_service_on_either_engine.
+"""
 
 from __future__ import annotations
 

@@ -12,26 +12,36 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from urllib.parse import quote
 
 import pytest
+from pg_harness import served_demo_on_postgres
 
 from tests.test_serve_loopback import free_port, serve, wait_for
 
 HUGE = 2**63  # one past the largest SQLite integer
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    db = tmp_path_factory.mktemp("bad-input") / "served.sqlite3"
-    port = free_port()
-    proc = serve("--demo", "--demo-size", "50", "--db", str(db), "--port", str(port))
-    try:
-        wait_for(f"http://127.0.0.1:{port}/v1/health", proc)
-        yield port
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=15)
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[int]:
+    """``synchealth serve`` on a demo ledger of either engine (SQLite: ``--demo``)."""
+    folder = tmp_path_factory.mktemp("bad-input")
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            args, env = ["--demo", "--demo-size", "50", "--db", str(folder / "served.sqlite3")], {}
+        else:
+            args, env = stack.enter_context(served_demo_on_postgres(folder, 50))
+        port = free_port()
+        proc = serve(*args, "--port", str(port), env=env)
+        try:
+            wait_for(f"http://127.0.0.1:{port}/v1/health", proc)
+            yield port
+        finally:
+            proc.terminate()
+            proc.communicate(timeout=15)
 
 
 class KeptAlive:

@@ -3,6 +3,9 @@ unanswered resyncs, and what the banner says for 401 / 429 / 500.
 
 The misbehaving service is a real HTTP server on 127.0.0.1 (tests/faulty_service.py);
 the console is driven with Pilot, the CLI run as processes.
+
+SQLite only: the faults are the service's answers and the console's handling of them;
+no ledger is opened but the embedded demo's, which is SQLite by design.
 """
 
 from __future__ import annotations

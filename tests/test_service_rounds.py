@@ -49,3 +49,29 @@ async def test_a_round_that_fails_on_its_own_does_not_end_the_loop() -> None:
 
     await asyncio.wait_for(failing(), 2)
     assert failures == 3
+
+
+async def test_a_round_that_lost_the_database_is_one_line_and_any_other_failure_its_traceback(
+    caplog,
+) -> None:
+    import logging
+
+    from tui.service.db import DatabaseUnavailable
+    from tui.service.rounds import failed_round
+
+    log = logging.getLogger("tui.service.test-rounds")
+    with caplog.at_level(logging.WARNING, logger=log.name):
+        try:
+            raise DatabaseUnavailable("the PostgreSQL database x on h:5432 does not answer")
+        except Exception:
+            failed_round(log, "heartbeat failed")
+        try:
+            raise KeyError("a bug")
+        except Exception:
+            failed_round(log, "resync job round failed")
+    away, bug = caplog.records
+    assert (
+        away.getMessage() == "heartbeat failed: the PostgreSQL database x on h:5432 does not answer"
+    )
+    assert away.levelno == logging.WARNING and away.exc_info is None
+    assert bug.getMessage() == "resync job round failed" and bug.exc_info is not None

@@ -4,16 +4,17 @@ of a ledger from before trends. The real service on a real ledger, an injected c
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pg_harness import ledger_rows, ledger_write
 
 from tests.notify_env import Clock, NotifyEnv
 from tests.test_causes_api import report, tier_failure
 from tests.test_doctor_service import T0
+from tui.service.db import PostgresTarget
 from tui.service.ledger import iso
 from tui.service.trends import KEEP_DAYS
 
@@ -30,8 +31,8 @@ def at(item: dict[str, Any], moment: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def env(tmp_path: Path):
-    e = await NotifyEnv(tmp_path / "ledger.sqlite3", Clock(T0)).start()
+async def env(ledger_target: Path | PostgresTarget):
+    e = await NotifyEnv(ledger_target, Clock(T0)).start()
     yield e
     await e.stop()
 
@@ -97,33 +98,41 @@ async def test_days_beyond_the_window_are_folded_not_lost(env: NotifyEnv) -> Non
     assert by_day(body)[today] == (0, 1, 0, 1)
     assert body["days"][0]["open"] == 2  # the old days' open count is kept
     assert body["totals"] == {"new": 2, "resolved": 1, "recurring": 0, "open": 1}
-    with sqlite3.connect(env.db) as conn:
-        days = {row[0] for row in conn.execute("SELECT DISTINCT day FROM trend_days")}
+    days = {row[0] for row in await ledger_rows(env.db, "SELECT DISTINCT day FROM trend_days")}
     assert DAY0 not in days and "" in days
     kept = (env.clock().date() - timedelta(days=KEEP_DAYS)).isoformat()
     assert all(day == "" or day >= kept for day in days)
 
 
-async def test_a_ledger_from_before_trends_is_backfilled(tmp_path: Path) -> None:
-    env = await NotifyEnv(tmp_path / "ledger.sqlite3", Clock(T0)).start()
+async def rewrite(db: Path | PostgresTarget, *statements: str) -> None:
+    """``statements`` run on the ledger, as an older service left it."""
+    for sql in statements:
+        await ledger_write(db, sql)
+
+
+async def test_a_ledger_from_before_trends_is_backfilled(
+    ledger_target: Path | PostgresTarget,
+) -> None:
+    env = await NotifyEnv(ledger_target, Clock(T0)).start()
     await report(env, *(at(tier_failure(n, "Diamond"), T0 - timedelta(days=2)) for n in (1, 2)))
     await report(env, synced(1, T0 - timedelta(days=1)))
     await report(env, at(tier_failure(1, "Diamond"), T0))
     expected = await trends(env, days=3)
     await env.stop()
-    with sqlite3.connect(env.db) as conn:  # as version 3 left it: no figures
-        conn.execute("DELETE FROM trend_days")
-        conn.execute("DELETE FROM meta WHERE key LIKE 'trends_%'")
-        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    await rewrite(  # as version 3 left it: no figures
+        env.db,
+        "DELETE FROM trend_days",
+        "DELETE FROM meta WHERE key LIKE 'trends_%'",
+        "UPDATE meta SET value = '3' WHERE key = 'schema_version'",
+    )
     await env.start()
     try:
         assert await trends(env, days=3) == expected
         assert expected["totals"] == {"new": 2, "resolved": 1, "recurring": 1, "open": 2}
     finally:
         await env.stop()
-    with sqlite3.connect(env.db) as conn:
-        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    assert version == ("7",)
+    version = await ledger_rows(env.db, "SELECT value FROM meta WHERE key = 'schema_version'")
+    assert version == [("7",)]
 
 
 @pytest.mark.parametrize(
@@ -227,16 +236,18 @@ async def test_ignoring_is_not_resolving_and_unignoring_is_not_recurring(env: No
 
 
 async def test_figures_that_counted_ignored_as_resolved_are_counted_anew(
-    tmp_path: Path,
+    ledger_target: Path | PostgresTarget,
 ) -> None:
-    env = await NotifyEnv(tmp_path / "ledger.sqlite3", Clock(T0)).start()
+    env = await NotifyEnv(ledger_target, Clock(T0)).start()
     ids = await ignore_two_of_three(env)
     expected = await trends(env, days=3)
     await env.stop()
-    with sqlite3.connect(env.db) as conn:  # as the first counting left it
-        conn.execute("UPDATE trend_days SET resolved = resolved + 2 WHERE day != ''")
-        conn.execute("UPDATE error_causes SET open = 0 WHERE open = -1")
-        conn.execute("UPDATE meta SET value = '1' WHERE key = 'trends_ready'")
+    await rewrite(  # as the first counting left it
+        env.db,
+        "UPDATE trend_days SET resolved = resolved + 2 WHERE day != ''",
+        "UPDATE error_causes SET open = 0 WHERE open = -1",
+        "UPDATE meta SET value = '1' WHERE key = 'trends_ready'",
+    )
     await env.start()
     try:
         assert await trends(env, days=3) == expected

@@ -134,7 +134,9 @@ class ServeSettings(_Section):
 
     host: NonBlank | None = None
     port: int | None = Field(None, ge=1, le=65535)
-    db: Path | None = None
+    #: a file, sqlite:///PATH or postgresql://USER@HOST:PORT/DB (tui/service/db/target.py)
+    db: NonBlank | None = None
+    db_password_file: Path | None = None
     api_token_env: EnvName | None = None
     api_token_file: Path | None = None
     org_name: NonBlank | None = None

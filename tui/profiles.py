@@ -47,6 +47,7 @@ ENV_SETTINGS: dict[str, tuple[str, str]] = {
     "SYNCHEALTH_HOST": ("serve", "host"),
     "SYNCHEALTH_PORT": ("serve", "port"),
     "SYNCHEALTH_DB": ("serve", "db"),
+    "SYNCHEALTH_DB_PASSWORD_FILE": ("serve", "db_password_file"),
     "SYNCHEALTH_ORG_NAME": ("serve", "org_name"),
     "SYNCHEALTH_RESYNC_MODE": ("serve", "resync_mode"),
     "SYNCHEALTH_HEARTBEAT": ("serve", "heartbeat"),

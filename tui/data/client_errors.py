@@ -25,12 +25,15 @@ class ServiceError(Problem):
 
 
 class ServiceUnavailable(ServiceError):
-    """The service is down, too slow, or failed (5xx)."""
+    """The service is down, too slow, or failed (5xx); or it is up but its ledger's
+    database is not (503 ``database_unavailable``: the service is degraded)."""
 
     @property
     def kind(self) -> str:
         if self.code == "slow":
             return "slow"
+        if self.code == "database_unavailable":
+            return "database"
         return "service_error" if self.status is not None else "unreachable"
 
 

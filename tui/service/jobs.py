@@ -45,7 +45,7 @@ from tui.service.db.dialect import json_with
 from tui.service.ledger import Ledger, iso
 from tui.service.resync import ResyncRefused, outcome
 from tui.service.resync_calls import calls_needed
-from tui.service.rounds import leave_if_stopping
+from tui.service.rounds import failed_round, leave_if_stopping
 from tui.service.usage import UsageLedger
 
 log = logging.getLogger(__name__)
@@ -282,9 +282,9 @@ class ResyncJobs:
                 else:
                     pause = min(self._recheck, LEASE_RETRY)
             except Exception:  # logged; the job is where it was, the next round goes on
-                leave_if_stopping()
-                log.exception("resync job round failed")
+                failed_round(log, "resync job round failed")
                 pause = self._recheck
+            leave_if_stopping()  # a cancel the round swallowed (rounds.py)
             if pause is None:
                 continue
             # asyncio.timeout, not wait_for: on Python 3.11 a wait_for whose wait had

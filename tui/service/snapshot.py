@@ -35,9 +35,10 @@ LINE_ROWS = 1000
 SNAPSHOT_MAX_LIMIT = 50_000
 _LINE = orjson.OPT_APPEND_NEWLINE
 log = logging.getLogger("tui.service")
-#: A page of rows after an id, with each row's cause (the feed's columns).
+#: A page of rows after an id, with each row's cause (the feed's columns; ``id`` is the
+#: first of them, and selected once: PostgreSQL refuses a subquery with two ``id``).
 _PAGE = (
-    f"SELECT id, {', '.join(ERROR_COLUMNS)}, {CAUSE_OF_ROW} AS cause FROM errors "
+    f"SELECT {', '.join(ERROR_COLUMNS)}, {CAUSE_OF_ROW} AS cause FROM errors "
     "WHERE id > ? ORDER BY id LIMIT ?"
 )
 
