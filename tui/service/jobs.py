@@ -297,8 +297,8 @@ class ResyncJobs:
         """Handle one chunk of the oldest job with work left; None to go on at once, else
         the seconds to wait (nothing to do, or the job waits for the allocation)."""
         job_id = await self._next_job()
-        if job_id is None:
-            return self._recheck
+        if job_id is None:  # a job posted to another replica wakes only that one
+            return min(self._recheck, LEASE_RETRY)
         not_before = self._not_before.get(job_id)
         if not_before is not None:
             left = (not_before - self._clock()).total_seconds()
