@@ -142,6 +142,9 @@ class ServeSettings(_Section):
     org_name: NonBlank | None = None
     #: direct: a resync re-sends the newest reported values; engine: it asks the sync engine.
     resync_mode: Literal["direct", "engine"] | None = None
+    #: seconds between a replica's heartbeats; its resyncs are taken as cut off once it
+    #: missed three (tui/service/replicas.py)
+    heartbeat: float | None = Field(None, ge=0.5, le=60)
 
 
 class SalesforceSettings(_Section):

@@ -50,6 +50,7 @@ ENV_SETTINGS: dict[str, tuple[str, str]] = {
     "SYNCHEALTH_DB_PASSWORD_FILE": ("serve", "db_password_file"),
     "SYNCHEALTH_ORG_NAME": ("serve", "org_name"),
     "SYNCHEALTH_RESYNC_MODE": ("serve", "resync_mode"),
+    "SYNCHEALTH_HEARTBEAT": ("serve", "heartbeat"),
     "SYNCHEALTH_SF_AUTH": ("salesforce", "auth"),
     "SYNCHEALTH_SF_DOMAIN_URL": ("salesforce", "domain_url"),
     "SYNCHEALTH_SF_LOGIN_URL": ("salesforce", "login_url"),

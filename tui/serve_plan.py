@@ -63,6 +63,7 @@ class ServePlan:
     smtp: SmtpServer | None
     webhook_url: SecretStr | None
     resync_mode: str = "direct"
+    heartbeat: float | None = None  # None: the service's default
 
     def summary(self) -> str:
         """One line for the start banner: profile, sign-in method and instance."""
@@ -334,6 +335,7 @@ def serve_plan(
         smtp=_smtp(selection, notify),
         webhook_url=_webhook(selection, notify),
         resync_mode=serve.resync_mode or "direct",
+        heartbeat=serve.heartbeat,
     )
 
 
@@ -349,6 +351,8 @@ def service_config(plan: ServePlan, db_path: Path, **org: Any) -> ServiceConfig:
         "webhook_url": plan.webhook_url,
         "resync_mode": plan.resync_mode,
     }
+    if plan.heartbeat is not None:
+        fields["heartbeat"] = plan.heartbeat
     if plan.salesforce is not None:
         link = plan.salesforce
         fields |= {"sign_in": link.sign_in, "ca_file": link.ca_file, "mode": "live"}
