@@ -410,6 +410,31 @@ async def test_repeats_inside_one_batch_and_seq_follows_item_order(env: Env) -> 
 # -- retries of a batch -----------------------------------------------------------------------
 
 
+async def test_a_recorded_batch_is_answered_200_when_its_cause_catch_up_fails(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catch-up after the commit timing out on the lock must not turn a recorded batch
+    into a 503: the engine would resend it, and without a batch_id count it twice."""
+    from tui.service.db import DatabaseUnavailable
+
+    async def open_in_causes() -> int:
+        page = (await env.client.get("/v1/causes", params={"limit": 500})).json()
+        return sum(c["open_errors"] for c in page["causes"])
+
+    before, real = await open_in_causes(), env.service.causes.catch_up
+
+    async def lock_timeout() -> None:
+        raise DatabaseUnavailable("the ledger's lock was not free within 5 s")
+
+    monkeypatch.setattr(env.service.causes, "catch_up", lock_timeout)
+    answer = await env.post([email_item(env, "51300")])
+    assert answer.status_code == 200, answer.text
+    error_id = answer.json()["error_ids"][0]
+    monkeypatch.setattr(env.service.causes, "catch_up", real)
+    assert await open_in_causes() == before + 1  # the next use caught up
+    assert (await env.detail(error_id))["attempts"] == 1
+
+
 async def test_a_batch_id_applies_once_and_replays_its_answer(env: Env) -> None:
     items = [email_item(env, "200"), {"object_type": "contact"}]
     first = await env.ingest(items, batch_id="engine-run-42")
