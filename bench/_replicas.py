@@ -44,15 +44,19 @@ def fresh_database() -> Iterator[str]:
 class Cluster:
     """The org and the replicas as processes on loopback ports."""
 
-    def __init__(self, db_url: str, replicas: int, workdir: Path) -> None:
+    def __init__(
+        self, db_url: str, replicas: int, workdir: Path, org_latency: float, heartbeat: float
+    ) -> None:
         (workdir / "none.toml").write_text("")  # no profile: every setting is a flag here
         self.env = {**os.environ, TOKEN_ENV: uuid.uuid4().hex,
                     "SYNCHEALTH_CONFIG": str(workdir / "none.toml"),
-                    "SYNCHEALTH_DATA_DIR": str(workdir)}  # fmt: skip
+                    "SYNCHEALTH_DATA_DIR": str(workdir),
+                    "SYNCHEALTH_HEARTBEAT": str(heartbeat)}  # fmt: skip
         self.org_port = free_port()
         self.org = subprocess.Popen(
             [sys.executable, "-m", "tui.simorg", "--port", str(self.org_port),
-             "--token-env", TOKEN_ENV, "--daily-limit", "1000000"], env=self.env
+             "--token-env", TOKEN_ENV, "--daily-limit", "1000000",
+             "--latency", str(org_latency)], env=self.env
         )  # fmt: skip
         self.ports = [free_port() for _ in range(replicas)]
         self.procs = [self._serve(db_url, port) for port in self.ports]
@@ -68,9 +72,11 @@ class Cluster:
     def url(self, index: int) -> str:
         return f"http://127.0.0.1:{self.ports[index]}"
 
-    def pick(self, avoid: int | None = None) -> int:
-        choices = [i for i in self.alive if i != avoid] or self.alive
-        return random.choice(choices)
+    def pick(self, avoid: int | None = None, blind: bool = False) -> int:
+        """A replica to send to, not ``avoid``; ``blind``: as a load balancer that has not
+        noticed a replica died would (the caller retries elsewhere when it is refused)."""
+        pool = range(len(self.ports)) if blind else self.alive
+        return random.choice([i for i in pool if i != avoid] or list(pool))
 
     async def ready(self, client: httpx.AsyncClient) -> None:
         for url in [f"http://127.0.0.1:{self.org_port}/services/data/"] + [

@@ -13,7 +13,8 @@ every few ms), beside two references measured in the same run:
 Figures are ms and ratios; the machine is shared, so read the ratios. RSS is the
 console process's peak during each wait (it runs the embedded service too).
 
-    python bench/console_keys.py [--size N] [--runs 3] [--no-fill | --only-fill | --only-start]
+    python bench/console_keys.py [--size N] [--runs 3] [--no-fill | --only-fill |
+                                  --only-start [--before DIR]]
 """
 
 from __future__ import annotations
@@ -80,6 +81,13 @@ class Pane:
             pass
         return 0.0
 
+    def cpu_s(self) -> float:
+        """CPU seconds the process has used so far (all its threads, user and system):
+        what a start costs, much less moved by the other work on the machine than the
+        wall time."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def wait(self, done: Callable[[str], bool], since: float, timeout: float = 60) -> float:
         """Seconds from ``since`` until the screen satisfies ``done``."""
         while time.perf_counter() - since < timeout:
@@ -113,23 +121,31 @@ def grid_lines(screen: str) -> list[str]:
     return screen.splitlines()[-30:]
 
 
-def console_command(size: int, cache: Path) -> list[str]:
-    return [sys.executable, "-m", "tui", "--demo-size", str(size), "--cache", str(cache)]
+def console_command(size: int, cache: Path, code: Path | None = None) -> list[str]:
+    """The console on ``cache``; ``code``: the ``tui`` package of that folder instead (an
+    export of an earlier commit, ``--before``; ``-P``: not the one in the working
+    directory, which ``-m`` would put first)."""
+    args = ["-m", "tui", "--demo-size", str(size), "--cache", str(cache)]
+    if code is None:
+        return [sys.executable, *args]
+    return ["env", f"PYTHONPATH={code}", sys.executable, "-P", *args]
 
 
-def empty_app(runs: int) -> tuple[float, float]:
-    """(start to first screen, median page-down) of the empty app, in seconds."""
+def empty_app(runs: int) -> tuple[float, float, float]:
+    """(start to first screen, median page-down, CPU used to the first screen) of the
+    empty app, in seconds."""
     started = time.perf_counter()
     pane = Pane([sys.executable, str(HERE / "_empty_app.py")])
     try:
         start = pane.wait(lambda s: "line 0" in s, started)
+        start_cpu = pane.cpu_s()
         presses = []
         for _ in range(runs * 5):
             before = pane.screen().splitlines()[0]
             sent = pane.keys("PageDown")
             presses.append(pane.wait(lambda s, b=before: s.splitlines()[0] != b, sent))
             time.sleep(0.05)
-        return start, statistics.median(presses)
+        return start, statistics.median(presses), start_cpu
     finally:
         pane.close()
 
@@ -264,41 +280,60 @@ def measure_console(size: int, cache: Path, runs: int) -> dict[str, list[float]]
     return got
 
 
-def measure_start(size: int, cache: Path, runs: int) -> tuple[list[float], list[float]]:
-    """(seconds to cards and rows, seconds to "online") of ``runs`` starts on a full cache."""
-    shown, live = [], []
+def measure_start(
+    size: int, cache: Path, runs: int, code: Path | None = None
+) -> tuple[list[float], list[float], list[float]]:
+    """(seconds to cards and rows, seconds to "online", CPU seconds to cards and rows) of
+    ``runs`` starts on a full cache."""
+    shown, live, cpu = [], [], []
     for _ in range(runs):
         started = time.perf_counter()
-        pane = Pane(console_command(size, cache))
+        pane = Pane(console_command(size, cache, code))
         try:
             shown.append(pane.wait(settled, started))
+            cpu.append(pane.cpu_s())
             live.append(pane.wait(lambda s: "online" in s, started))
             pane.keys("q")
         finally:
             pane.close()
-    return shown, live
+    return shown, live, cpu
 
 
 def _ms(seconds: list[float]) -> str:
     return ", ".join(f"{x * 1000:.0f}" for x in seconds)
 
 
-def report_start(size: int, cache: Path, runs: int) -> None:
-    """Start alone: the empty app's start and the console's, alternated ``runs`` times."""
-    empty, shown, live = [], [], []
+def report_start(size: int, cache: Path, runs: int, before: Path | None = None) -> None:
+    """Start alone: the empty app's start and the console's, alternated ``runs`` times;
+    with ``before``, the console of that code too, in the same turns."""
+    codes: dict[str, Path | None] = {"console": None}
+    if before is not None:
+        codes[f"before ({before})"] = before
+    empty: list[float] = []
+    empty_cpu: list[float] = []
+    shown: dict[str, list[float]] = {name: [] for name in codes}
+    live: dict[str, list[float]] = {name: [] for name in codes}
+    cpu: dict[str, list[float]] = {name: [] for name in codes}
     for _ in range(runs):
-        empty.append(empty_app(1)[0])
-        got = measure_start(size, cache, 1)
-        shown += got[0]
-        live += got[1]
-    e, s, o = (statistics.median(x) * 1000 for x in (empty, shown, live))
+        start, _key, start_cpu = empty_app(1)
+        empty.append(start)
+        empty_cpu.append(start_cpu)
+        for name, code in codes.items():
+            got = measure_start(size, cache, 1, code)
+            shown[name] += got[0]
+            live[name] += got[1]
+            cpu[name] += got[2]
+    e, ec = statistics.median(empty) * 1000, statistics.median(empty_cpu) * 1000
     print(f"{size:,} errors; median of {runs} starts, alternated with the empty app's")
-    print(f"empty Textual app start: {e:.0f} ms (runs: {_ms(empty)})")
-    print(
-        f"console, full cache, to cards and rows: {s:.0f} ms = {s / e:.2f}x the empty app "
-        f"(runs: {_ms(shown)})"
-    )
-    print(f"console to online (service started, first refresh done): {o:.0f} ms = {o / e:.2f}x")
+    print(f"empty Textual app start: {e:.0f} ms (runs: {_ms(empty)}); CPU {ec:.0f} ms")
+    for name in codes:
+        s, o, c = (statistics.median(x[name]) * 1000 for x in (shown, live, cpu))
+        print(
+            f"{name}, full cache, to cards and rows: {s:.0f} ms = {s / e:.2f}x the empty app "
+            f"(runs: {_ms(shown[name])}); CPU {c:.0f} ms = {c / ec:.2f}x the empty app's "
+            f"(runs: {_ms(cpu[name])})"
+        )
+        print(f"{name} to online (service started, first refresh done): {o:.0f} ms = {o / e:.2f}x")
 
 
 def measure_fill(size: int) -> tuple[float, float]:
@@ -328,6 +363,12 @@ def main() -> None:
     parser.add_argument("--no-fill", action="store_true", help="leave out the first fill")
     parser.add_argument("--only-fill", action="store_true", help="the first fill alone")
     parser.add_argument("--only-start", action="store_true", help="the start alone")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="with --only-start: also the console of the tui package in this folder (an "
+        "export of an earlier commit, compiled), in the same turns",
+    )
     args = parser.parse_args()
     compile_package()
     ledger(args.size)
@@ -335,9 +376,9 @@ def main() -> None:
         return report_fill(args.size, empty_app(1)[0])
     cache = asyncio.run(filled_cache(args.size))
     if args.only_start:
-        return report_start(args.size, cache, args.runs)
+        return report_start(args.size, cache, args.runs, args.before)
 
-    empty_start, empty_key = empty_app(args.runs)
+    empty_start, empty_key, _cpu = empty_app(args.runs)
     console = measure_console(args.size, cache, args.runs)
     queries = Queries(cache)
     bare = {

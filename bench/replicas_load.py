@@ -5,10 +5,15 @@ simulated org in a process of its own (``python -m tui.simorg``: every replica c
 it, so what it received is the truth), ``--replicas`` service processes (uvicorn),
 ``--consoles`` clients following the change feed with their cursors, the engine
 posting ``--rate`` failures/s in batches with batch_ids (some posted twice, to another
-replica), ``--jobs`` resync jobs (each also posted to two replicas at once). Half way
-the replica holding the resync jobs' lease is killed with SIGKILL; the others carry
-on. Printed: throughput, p50/p99 per endpoint, the lease's move, and the counts that
-prove nothing was lost or sent twice. First, the same engine against one replica alone
+replica), ``--jobs`` resync jobs (each also posted to two replicas at once) started a
+fifth of the way in, the org taking ``--org-latency`` seconds over each call. Once the
+jobs send, the replica holding their lease is killed with SIGKILL, mid-job and while
+the engine posts: the engine, which does not know, sends a batch refused or cut off
+there to another replica with the same batch_id; the jobs move to another replica once
+the dead one has missed three ``--heartbeat`` s, and the records whose answer the kill
+cut off are reported ``unknown``, never sent again. Printed: throughput, p50/p99 per
+endpoint, the kill and the lease's move, and the counts that prove nothing was lost or
+sent twice. First, the same engine against one replica alone
 (a quarter of the time, its own fresh database) is the reference the figures are
 ratios of.
 
@@ -77,6 +82,10 @@ class Engine:
     sf_ids: list[str]
     stats: Stats
     posted: int = 0  # items of distinct batches accepted
+    #: batches refused by (or cut off at) the killed replica, then accepted by another
+    rerouted: int = 0
+    #: of those, answered as a replay: the killed replica had committed them
+    replayed_after_kill: int = 0
     #: the error ids of each accepted batch, by its first item: items k and k + len(sf_ids)
     #: share a record, so a job takes the batches of the first len(sf_ids) items, whatever
     #: order their answers came in
@@ -100,15 +109,20 @@ class Engine:
         ]  # fmt: skip
 
     async def post(self, client: httpx.AsyncClient, start: int, avoid: int | None = None) -> int:
+        """Post one batch until a replica accepts it; which one did. The engine does not
+        know which replicas are alive: one refused or cut off gets the same batch_id
+        sent to another."""
         body = {"errors": self.batch(start), "batch_id": f"b{start}"}
-        last = "no answer"
-        for _ in range(20):  # a replica that died: the same batch_id to another one
-            index = self.cluster.pick(avoid)
+        last, hit_dead = "no answer", False
+        for _ in range(20):
+            index = self.cluster.pick(avoid, blind=True)
             began = time.perf_counter()
             try:
                 answer = await client.post(self.cluster.url(index) + "/v1/errors", json=body)
             except httpx.HTTPError:
                 self.stats.fail("POST /v1/errors")
+                hit_dead |= index not in self.cluster.alive
+                avoid = index
                 await asyncio.sleep(0.05)
                 continue
             self.stats.add("POST /v1/errors", time.perf_counter() - began)
@@ -118,6 +132,9 @@ class Engine:
                 if start not in self.error_ids:
                     self.posted += BATCH
                     self.error_ids[start] = answer.json()["error_ids"]
+                if hit_dead:
+                    self.rerouted += 1
+                    self.replayed_after_kill += bool(answer.json()["replayed"])
                 return index
             self.stats.fail("POST /v1/errors")
             last = f"{answer.status_code} {answer.text[:300]}"
@@ -247,7 +264,7 @@ async def phase(args: argparse.Namespace, replicas: int, seconds: float, full: b
     the jobs and the kill too."""
     stats = Stats()
     with fresh_database() as db_url, tempfile.TemporaryDirectory() as tmp:
-        cluster = Cluster(db_url, replicas, Path(tmp))
+        cluster = Cluster(db_url, replicas, Path(tmp), args.org_latency, args.heartbeat)
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
         try:
             async with httpx.AsyncClient(timeout=60, limits=limits) as client:
@@ -270,9 +287,9 @@ async def full_load(args: argparse.Namespace, client: httpx.AsyncClient, cluster
     consoles = [Console(cluster, run.stats) for _ in range(args.consoles)]
     following = [asyncio.create_task(c.follow(client, stop)) for c in consoles]
     posting = asyncio.create_task(engine.run(client, seconds))
-    # the jobs start 40% in, on the first errors posted; the kill comes once they send
+    # the jobs start 20% in, on the first errors posted; the kill comes once they send
     wanted = args.jobs * args.job_size
-    await asyncio.sleep(seconds * 0.4)
+    await asyncio.sleep(seconds * 0.2)
     while (ids := engine.first_ids(wanted)) is None and not posting.done():
         await asyncio.sleep(0.05)
     if ids is None:
@@ -283,28 +300,42 @@ async def full_load(args: argparse.Namespace, client: httpx.AsyncClient, cluster
         await asyncio.sleep(0.05)
     run.lines.append(f"jobs started {time.perf_counter() - began:.1f} s in")
     holder = lease_holder(db_url, "jobs")
-    killed_at = time.perf_counter()
     if holder is None:
         raise SystemExit("no replica holds the resync jobs' lease")
+    killed_at = time.perf_counter()
     killed = cluster.kill(holder)
-    run.lines.append(f"killed replica {killed} (pid {holder}, the resync jobs' lease holder) "
-                     "with SIGKILL")  # fmt: skip
+    at_kill = await job_states(client, cluster, run.stats, job_ids)  # what the dead one left
+    done_at_kill = sum(s["counts"]["synced"] + s["counts"]["failed"] for s in at_kill)
+    running = sum(s["state"] == "running" for s in at_kill)
+    run.lines.append(
+        f"killed replica {killed} (pid {holder}, the resync jobs' lease holder) with SIGKILL "
+        f"{killed_at - began:.1f} s in, the engine still posting: {running} jobs running, "
+        f"{done_at_kill:,} of {wanted:,} errors answered"
+    )
+    if posting.done() or not running or done_at_kill >= wanted:
+        run.problems.append("the kill did not land mid-run (posting over, or no job in flight)")
     new_holder = None
     while new_holder is None or new_holder == holder:
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.1)
         new_holder = lease_holder(db_url, "jobs")
         if time.perf_counter() - killed_at > 120:
             run.problems.append("the jobs' lease never moved to another replica")
             break
     run.lines.append(f"the jobs' lease moved to pid {new_holder} in "
                      f"{time.perf_counter() - killed_at:.1f} s")  # fmt: skip
-    run.seconds = await posting
-    run.posted = engine.posted
-    for _ in range(600):  # the jobs finish on the replicas left
+    for _ in range(1200):  # the jobs finish on the replicas left
         states = await job_states(client, cluster, run.stats, job_ids)
         if all(s["state"] != "running" for s in states):
             break
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.2)
+    run.lines.append(f"jobs finished {time.perf_counter() - killed_at:.1f} s after the kill")
+    run.seconds = await posting
+    run.posted = engine.posted
+    run.lines.append(
+        f"engine batches refused by or cut off at the killed replica, then accepted by "
+        f"another: {engine.rerouted} ({engine.replayed_after_kill} of them answered as a "
+        "replay: committed before the kill)"
+    )
     stop.set()
     await asyncio.gather(*following)
     org = (await client.get(f"http://127.0.0.1:{cluster.org_port}/_simorg/received")).json()
@@ -334,7 +365,9 @@ def check(run: Run, db_url: str, engine: Engine, consoles: list[Console],
         f"{synced:,}, failed {failed:,}, skipped {skipped:,}, unknown {unknown:,} (cut off "
         "by the kill); "
         f"resync requests interrupted: {interrupted}",
-        f"records the org received {len(received):,}, received twice {twice}; "
+        f"records the org received {len(received):,} = synced + failed "
+        f"{synced + failed:,} + {len(received) - synced - failed:,} whose answer the kill cut "
+        f"off (of the {unknown:,} unknown), received twice {twice}; "
         f"collections calls {org['calls']:,}; calls in the usage ledger {used:,}",
     ]
     same = sum(1 for c in consoles if c.rows == ledger and c.twice == 0)
@@ -344,7 +377,7 @@ def check(run: Run, db_url: str, engine: Engine, consoles: list[Console],
         run.problems.append("ledger rows do not match the items posted")
     if twice:
         run.problems.append(f"{twice} records were sent to the org twice")
-    if not synced <= len(received) <= synced + unknown:
+    if not synced + failed <= len(received) <= synced + failed + unknown:
         run.problems.append("records received do not match the errors resynced")
     if same != len(consoles):
         run.problems.append("a console's copy differs from the ledger")
@@ -381,10 +414,16 @@ def main() -> int:
     parser.add_argument("--consoles", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=10)
     parser.add_argument("--job-size", type=int, default=400, help="errors per resync job")
+    parser.add_argument("--org-latency", type=float, default=1.0, metavar="S",
+                        help="seconds the org takes over each collections call (1.0)")  # fmt: skip
+    parser.add_argument("--heartbeat", type=float, default=5.0, metavar="S",
+                        help="the replicas' heartbeat: a dead one's resync is cut off after "
+                             "three (5, the default of serve)")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="a few seconds at a small rate")
     args = parser.parse_args()
     if args.quick:
-        args.seconds, args.rate, args.consoles, args.jobs, args.job_size = 6.0, 400, 3, 2, 200
+        args.seconds, args.rate, args.consoles, args.jobs, args.job_size = 6.0, 400, 3, 2, 400
+        args.org_latency, args.heartbeat = 0.5, 1.0
     reference = asyncio.run(phase(args, 1, args.seconds / 4, full=False))
     report("reference: one replica, the engine alone", reference, None)
     run = asyncio.run(phase(args, args.replicas, args.seconds, full=True))

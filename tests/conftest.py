@@ -14,7 +14,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from pg_harness import create_schema, drop_schema, pg_problem, require_postgres, schema_url
+from pg_harness import (
+    PasswordCluster,
+    create_schema,
+    drop_schema,
+    password_cluster_problem,
+    pg_problem,
+    require_postgres,
+    schema_url,
+    start_password_cluster,
+    stop_password_cluster,
+)
 
 from tui.service.db import PostgresTarget
 
@@ -36,6 +46,25 @@ def pg_target(postgres_problem: str | None):
     schema = create_schema()
     yield PostgresTarget(schema_url(schema))
     drop_schema(schema)
+
+
+@pytest.fixture(scope="session")
+def password_cluster():
+    """A PostgreSQL of this worker's own that checks passwords (pg_harness.PasswordCluster).
+
+    Skipped with a message where no server binaries (or, as root, no runuser) exist;
+    binaries that exist but fail to start a cluster fail the test under
+    SYNCHEALTH_REQUIRE_POSTGRES=1, and skip it otherwise."""
+    problem = password_cluster_problem()
+    if problem is not None:
+        pytest.skip(problem)
+    try:
+        cluster: PasswordCluster = start_password_cluster()
+    except (RuntimeError, OSError) as exc:
+        require_postgres(f"a private PostgreSQL cluster could not be started: {exc}")
+        raise
+    yield cluster
+    stop_password_cluster(cluster)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

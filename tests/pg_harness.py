@@ -11,9 +11,11 @@ through the database layer and so read the same on both engines.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +172,112 @@ def served_demo_on_postgres(folder: Path, size: int) -> Iterator[tuple[list[str]
             yield ["--db", target.url, "--org-url", org.url], env
     finally:
         drop_schema(schema)
+
+
+# --- a private cluster that checks passwords ---------------------------------------
+
+
+@dataclass(frozen=True)
+class PasswordCluster:
+    """A PostgreSQL of the test session's own on 127.0.0.1:``port`` that checks passwords
+    (scram-sha-256): the machine's server trusts everyone, so a wrong password can only
+    be tried here. ``url`` has no password; the superuser's is ``password``."""
+
+    port: int
+    password: str
+    data: Path = field(repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+
+def _pg_bin() -> Path | None:
+    """The newest ``/usr/lib/postgresql/*/bin`` holding initdb and pg_ctl, if any."""
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
+    return found[-1].parent if found and (found[-1].parent / "pg_ctl").exists() else None
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    """``command`` run as the postgres user when we are root (initdb refuses root)."""
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+def password_cluster_problem() -> str | None:
+    """Why no private cluster can be made here: no server binaries, or root without
+    runuser; None when it can be tried."""
+    if _pg_bin() is None:
+        return "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin (initdb, pg_ctl)"
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        return "running as root without runuser: initdb cannot run as the postgres user"
+    return None
+
+
+def start_password_cluster() -> PasswordCluster:
+    """initdb into a new folder under /tmp, then pg_ctl start on a free loopback port;
+    a step that fails raises RuntimeError with its output."""
+    import pwd
+    import secrets
+    import socket
+    import subprocess
+    import tempfile
+
+    bin_dir = _pg_bin()
+    assert bin_dir is not None
+    home = Path(tempfile.mkdtemp(prefix="synchealth-pg-"))
+    password = "pw-" + secrets.token_urlsafe(12)
+    (home / "pwfile").write_text(password + "\n", encoding="utf-8")
+    if os.geteuid() == 0:
+        owner = pwd.getpwnam("postgres")
+        for path in (home, home / "pwfile"):
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    data = home / "data"
+    options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1"
+    steps = [
+        [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=scram-sha-256",
+         f"--pwfile={home / 'pwfile'}", "--no-sync"],
+        [str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(home / "log"),
+         "-w", "-t", "60", "start"],
+    ]  # fmt: skip
+    for step in steps:
+        done = subprocess.run(_as_postgres(step), capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            shutil.rmtree(home, ignore_errors=True)
+            raise RuntimeError(f"{Path(step[0]).name} failed: {done.stdout}{done.stderr}")
+    return PasswordCluster(port, password, data)
+
+
+def stop_password_cluster(cluster: PasswordCluster) -> None:
+    import subprocess
+
+    bin_dir = _pg_bin()
+    assert bin_dir is not None
+    stop = [str(bin_dir / "pg_ctl"), "-D", str(cluster.data), "-m", "immediate", "-w", "stop"]
+    subprocess.run(_as_postgres(stop), capture_output=True, timeout=60)
+    shutil.rmtree(cluster.data.parent, ignore_errors=True)
+
+
+#: A test, or a module (``pytestmark``), that uses ``ledger_target`` (directly or through a
+#: fixture) but is about SQLite alone, or not about the ledger: its SQLite case only.
+sqlite_only = pytest.mark.parametrize("ledger_target", ["sqlite"], indirect=True)
+
+
+async def ledger_text(target: PostgresTarget) -> str:
+    """Every row of every table of the PostgreSQL ledger at ``target``, as text: what a
+    search of the database's contents for a string has to look through."""
+    tables = await ledger_rows(
+        target,
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_schema = current_schema() ORDER BY table_name",
+    )
+    found = [
+        await ledger_rows(target, f"SELECT string_agg(t::text, E'\\n') FROM {name} t")
+        for (name,) in tables
+    ]
+    return "\n".join(rows[0][0] or "" for rows in found)

@@ -1,10 +1,10 @@
-"""``synchealth ingest FILE``: against the embedded demo and a real uvicorn service on loopback."""
+"""``synchealth ingest FILE``: against the embedded demo and a real uvicorn service on loopback
+(its ledger on each engine)."""
 
 from __future__ import annotations
 
 import asyncio
 import io
-import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -17,13 +17,14 @@ import httpx
 import orjson
 import pytest
 import uvicorn
+from pg_harness import demo_ledger, ledger_rows, service_target
 
 from tui.cli import main
 from tui.data.client import ServiceClient
 from tui.data.client_errors import ServiceUnavailable
-from tui.embedded import build_demo_ledger
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
+from tui.service.db import PostgresTarget
 from tui.simorg.app import create_simorg
 from tui.simorg.demo import demo_org_state
 
@@ -71,12 +72,9 @@ def ingest(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
-def attempts_by_record(db: Path, prefix: str = "") -> dict[str, int]:
-    with sqlite3.connect(db) as conn:
-        found = conn.execute(
-            "SELECT record_id, attempts FROM errors WHERE record_name LIKE ?", (f"{prefix}%",)
-        ).fetchall()
-    return dict(found)
+def attempts_by_record(db: Path | PostgresTarget, prefix: str = "") -> dict[str, int]:
+    sql = "SELECT record_id, attempts FROM errors WHERE record_name LIKE ?"
+    return dict(asyncio.run(ledger_rows(db, sql, (f"{prefix}%",))))
 
 
 # -- the embedded demo ----------------------------------------------------------------------
@@ -148,12 +146,15 @@ class AnswersLost:
 
 
 @contextmanager
-def served(tmp_path: Path) -> Iterator[tuple[str, AnswersLost, Path]]:
-    db = tmp_path / "served.sqlite3"
-    build_demo_ledger(db, 50, now=datetime.now(UTC))
+def served(
+    tmp_path: Path, target: Path | PostgresTarget | None = None
+) -> Iterator[tuple[str, AnswersLost, Path | PostgresTarget]]:
+    """The service under uvicorn on a demo ledger at ``target`` (else a SQLite file)."""
+    db = tmp_path / "served.sqlite3" if target is None else target
+    asyncio.run(demo_ledger(db, tmp_path, 50, now=datetime.now(UTC)))
     org = create_simorg(demo_org_state(7), access_token=ORG_TOKEN)
     transport = httpx.ASGITransport(app=org)
-    config = ServiceConfig(db_path=db, org_token=ORG_TOKEN, api_token=API_TOKEN,
+    config = ServiceConfig(**service_target(db), org_token=ORG_TOKEN, api_token=API_TOKEN,
                            org_transport=transport, mode="simulated")  # fmt: skip
     app = AnswersLost(SyncHealthService(config).asgi)
     server = uvicorn.Server(
@@ -174,11 +175,11 @@ def served(tmp_path: Path) -> Iterator[tuple[str, AnswersLost, Path]]:
 
 
 def test_batches_to_a_real_service_survive_a_crash_without_double_counting(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, ledger_target: Path | PostgresTarget, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = {**item(1201), "direction": "both"}
     file = jsonl(tmp_path / "run.jsonl", [*(item(n) for n in range(1, 1201)), bad])
-    with served(tmp_path) as (url, app, db):
+    with served(tmp_path, ledger_target) as (url, app, db):
         auth = ("--url", url, "--token", API_TOKEN)
         app.fail_from = 2  # the second batch is applied, then the service dies
         code, err = ingest(capsys, str(file), *auth)
@@ -199,10 +200,10 @@ def test_batches_to_a_real_service_survive_a_crash_without_double_counting(
 
 
 def test_a_wrong_token_or_no_service_is_exit_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, ledger_target: Path | PostgresTarget, capsys: pytest.CaptureFixture[str]
 ) -> None:
     file = jsonl(tmp_path / "one.jsonl", [item(1)])
-    with served(tmp_path) as (url, _, db):
+    with served(tmp_path, ledger_target) as (url, _, db):
         code, err = ingest(capsys, str(file), "--url", url, "--token", "wrong-token-123")
         assert code == 2 and "refused our token" in err and "wrong-token-123" not in err
         assert attempts_by_record(db, "Contact ") == {}
@@ -210,13 +211,15 @@ def test_a_wrong_token_or_no_service_is_exit_2(
     assert code == 2 and "Cannot reach" in err and "Lines from 1 on were not sent" in err
 
 
-def test_the_client_retries_a_lost_answer_only_with_a_batch_id(tmp_path: Path) -> None:
+def test_the_client_retries_a_lost_answer_only_with_a_batch_id(
+    tmp_path: Path, ledger_target: Path | PostgresTarget
+) -> None:
     async def post(url: str, batch_id: str | None) -> None:
         async with ServiceClient(url, API_TOKEN, backoff=0.01) as client:
             with pytest.raises(ServiceUnavailable):
                 await client.ingest([item(1)], batch_id=batch_id)
 
-    with served(tmp_path) as (url, app, db):
+    with served(tmp_path, ledger_target) as (url, app, db):
         app.fail_from = 1
         asyncio.run(post(url, None))
         assert app.posts == 1  # not retried: a retry could count the failure twice

@@ -359,7 +359,7 @@ async def test_o_switches_the_grid_between_open_resolved_ignored_and_all(
 async def test_h_shows_what_a_resync_did_after_its_summary_closed(make_app, wait_ready) -> None:
     from textual.widgets import DataTable
 
-    from tui.data.client import actor_name
+    from tui.data.actor import actor_name
     from tui.i18n import t
     from tui.screens.history import HistoryScreen
     from tui.screens.resync import ResyncConfirmScreen, ResyncRunScreen

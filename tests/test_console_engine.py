@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from modal_host import Host
+from pg_harness import sqlite_only
 from test_engine_requests import env, lease, synced_answer  # noqa: F401  (env is a fixture)
 from test_ingest import T0, Env, email_item
 from textual.widgets import Static
@@ -21,6 +22,9 @@ from tui.data.session import DataSession, ResyncPlan
 from tui.embedded import open_data_session
 from tui.screens.resync import ResyncConfirmScreen, ResyncRunScreen
 from tui.widgets.detail import error_text
+
+#: The console's side of engine mode; the service's, on both engines, is test_engine_requests.
+pytestmark = sqlite_only
 
 
 def _text(screen) -> str:

@@ -8,6 +8,8 @@ test opens: the service that then starts is the real one on the demo ledger.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -154,3 +156,82 @@ async def test_closing_while_the_service_starts_leaves_nothing_running(synchealt
     await client.aclose()
     assert gate.asked == 1 and not starting.running
     assert [t for t in asyncio.all_tasks() - before if not t.done()] == []
+
+
+#: What the first screen does not need: each must come after the cards and rows are drawn.
+LATER = [
+    "httpx",
+    "tui.data.client",
+    "tui.data.export",
+    "tui.screens.records",
+    "tui.core.audit_models",
+    "tui.core.doctor_models",
+    "tui.core.ignore_models",
+    "tui.core.notify_models",
+    "tui.core.resync_models",
+    "tui.core.trend_models",
+    "tui.service",
+    "tui.simorg",
+]
+
+#: The console, headless in a fresh interpreter on the cache ``argv[1]``: every module of
+#: ``LATER`` (``argv[2:]``) is noted at its first import with whether the grid showed
+#: rows then (the watch is in place before the command line is imported); it runs until
+#: online and prints those imported before the rows.
+START_PROBE = """
+import asyncio, sys
+from importlib.abc import MetaPathFinder
+from pathlib import Path
+
+later, drawn, app = set(sys.argv[2:]), {}, None
+
+
+def rows_drawn():
+    from tui.widgets.errorgrid import ErrorGrid
+
+    grids = [] if app is None else list(app.screen.query(ErrorGrid))
+    return bool(grids) and grids[0].row_at(0) is not None
+
+
+class FirstImport(MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name in later and name not in drawn:
+            drawn[name] = rows_drawn()
+        return None
+
+
+sys.meta_path.insert(0, FirstImport())
+import tui.cli
+
+tui.cli.build_parser(("console",))
+from tui.app import SyncHealthApp
+
+app = SyncHealthApp(cache_path=Path(sys.argv[1]), demo_size=2000)
+
+
+async def main():
+    async with app.run_test(size=(160, 50)) as pilot:
+        while app.session is None or not app.session.online:
+            await pilot.pause(0.05)
+
+
+asyncio.run(main())
+print(sorted(name for name, shown in drawn.items() if not shown), sorted(drawn))
+"""
+
+
+async def test_what_the_first_screen_does_not_need_is_imported_after_it(synchealth_env):
+    """The HTTP client, the API models of later screens, export and the embedded service
+    are imported only once the cards and rows are on screen (issue 11: start <= 1 s)."""
+    await filled_cache(synchealth_env["cache_file"])
+    probe = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", START_PROBE, str(synchealth_env["cache_file"]), *LATER],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    before, imported = probe.stdout.strip().rsplit("\n", 1)[-1].split("] [")
+    assert before == "[", f"imported before the cards and rows: {before}]"
+    assert "'httpx'" in imported and "'tui.service'" in imported  # the watch saw them

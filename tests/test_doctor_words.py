@@ -30,7 +30,7 @@ FILLS = {
     "channel": ("email", "webhook"),
     "exc.kind": (
         "unreachable", "slow", "unauthorized", "rate_limited", "service_error", "rejected",
-        "bad_answer", "bad_url",
+        "bad_answer", "bad_url", "database",
     ),
     "exc.reason": ("unconfigured_email", "unconfigured_webhook", "no_recipients"),
     "last.status": ("sent", "pending"),

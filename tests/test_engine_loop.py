@@ -1,5 +1,6 @@
-"""Engine-mode resync end to end (issue 10, points 2 and 5): a real service and the
-simulated org on loopback, a simulated CRM, and the engine loop of docs/integrating.md.
+"""Engine-mode resync end to end (issue 10, points 2 and 5): a real service (its ledger on
+each engine) and the simulated org on loopback, a simulated CRM, and the engine loop of
+docs/integrating.md.
 
 A failure is reported; the test fixes the CRM record; a resync becomes a request the
 engine takes; the engine re-reads the record and syncs the current values; the error
@@ -16,12 +17,14 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from pg_harness import service_target
 from sfstandin import serve_in_thread
 from simcrm import CollectionsWriter, SimCrm, engine_code
 
 from tui.core.sobjects import KEY_PREFIX
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
+from tui.service.db import PostgresTarget
 from tui.simorg.app import create_simorg
 from tui.simorg.demo import demo_org_state
 from tui.simorg.ids import make_id
@@ -51,10 +54,12 @@ def service_on_loopback(config: ServiceConfig) -> Iterator[str]:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[httpx.Client, SimCrm, CollectionsWriter, object]]:
+def world(
+    ledger_target: Path | PostgresTarget,
+) -> Iterator[tuple[httpx.Client, SimCrm, CollectionsWriter, object]]:
     org = demo_org_state(7)
     with serve_in_thread(create_simorg(org, access_token=ORG_TOKEN)) as org_url:
-        config = ServiceConfig(db_path=tmp_path / "ledger.sqlite3", org_url=org_url,
+        config = ServiceConfig(**service_target(ledger_target), org_url=org_url,
                                org_token=ORG_TOKEN, api_token=API_TOKEN,
                                resync_mode="engine", notify_interval=None)  # fmt: skip
         with service_on_loopback(config) as url:

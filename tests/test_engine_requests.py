@@ -1,5 +1,6 @@
 """The engine-request API in engine mode (issue 10, point 2): leases, releases, expiry
-and answers, including the bad ones. Real app and ledger; simulated org behind it."""
+and answers, including the bad ones. Real app and ledger (each engine); simulated org
+behind it."""
 
 from __future__ import annotations
 
@@ -10,37 +11,18 @@ from typing import Any
 
 import httpx
 import pytest
-from test_ingest import ORG_TOKEN, T0, Clock, Env, close_env, email_item
+from test_ingest import ORG_TOKEN, T0, Env, close_env, email_item, start_env
 
-from tui.embedded import build_demo_ledger
-from tui.service.app import SyncHealthService
-from tui.service.config import ServiceConfig
-from tui.simorg.app import create_simorg
-from tui.simorg.demo import demo_org_state
+from tui.service.db import PostgresTarget
 
 DEMO_SIZE = 20
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    db = tmp_path / "ledger.sqlite3"
-    build_demo_ledger(db, DEMO_SIZE, now=T0)
-    org, clock = demo_org_state(7), Clock(T0)
-    config = ServiceConfig(
-        db_path=db,
-        org_token=ORG_TOKEN,
-        org_transport=httpx.ASGITransport(app=create_simorg(org, access_token=ORG_TOKEN)),
-        clock=clock,
-        mode="simulated",
-        resync_mode="engine",
-        engine_request_ttl=timedelta(hours=2),
-        notify_interval=None,
-    )
-    service = SyncHealthService(config)
-    await service.start()
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=service.asgi),
-                               base_url="http://synchealth.test")  # fmt: skip
-    e = Env(service, client, org, clock, db)
+async def env(tmp_path: Path, ledger_target: Path | PostgresTarget) -> AsyncIterator[Env]:
+    """An engine-mode service on a demo ledger, on each engine in turn."""
+    e = await start_env(tmp_path, target=ledger_target, size=DEMO_SIZE, resync_mode="engine",
+                        engine_request_ttl=timedelta(hours=2), notify_interval=None)  # fmt: skip
     yield e
     await close_env(e)
 

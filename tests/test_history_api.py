@@ -1,34 +1,26 @@
-"""GET /v1/history end to end: the real service over a real SQLite ledger and the
+"""GET /v1/history end to end: the real service over a real ledger (each engine) and the
 simulated org, written to by resyncs and engine reports, read by the console's client."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from test_ingest import Env, close_env, email_item, start_env
+from test_ingest import SENDABLE, Env, close_env, email_item, open_ids, start_env
 
 from tui.core.models import ACTOR_HEADER
-from tui.data.client import ServiceClient, actor_name
+from tui.data.actor import actor_name
+from tui.data.client import ServiceClient
+from tui.service.db import PostgresTarget
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    started = await start_env(tmp_path)
+async def env(tmp_path: Path, ledger_target: Path | PostgresTarget) -> AsyncIterator[Env]:
+    started = await start_env(tmp_path, target=ledger_target)
     yield started
     await close_env(started)
-
-
-def _open_ids(env: Env, limit: int, where: str = "payload NOT LIKE '%false%'") -> list[int]:
-    with sqlite3.connect(env.db) as conn:
-        rows = conn.execute(
-            f"SELECT id FROM errors WHERE status = 'open' AND {where} ORDER BY id LIMIT ?",
-            (limit,),
-        )
-        return [r[0] for r in rows]
 
 
 def _client(env: Env) -> ServiceClient:
@@ -40,11 +32,11 @@ def _client(env: Env) -> ServiceClient:
 async def test_resyncs_and_reports_are_listed_newest_first_with_who_and_outcomes(
     env: Env,
 ) -> None:
-    ids = _open_ids(env, 12)
+    ids = await open_ids(env.db, SENDABLE, 12)
     result = await env.resync(ids, "first")
     report = await env.ingest([email_item(env, "300")], batch_id="engine-run-7")
     async with _client(env) as client:
-        console = await client.resync(_open_ids(env, 3), "from-the-console")
+        console = await client.resync(await open_ids(env.db, SENDABLE, 3), "from-the-console")
         page = await client.history()
     newest, middle, oldest = page.entries
     assert [e.kind for e in page.entries] == ["resync", "report", "resync"]
@@ -65,14 +57,14 @@ async def test_resyncs_and_reports_are_listed_newest_first_with_who_and_outcomes
 
 
 async def test_a_replay_is_not_listed_again_and_a_refusal_is(env: Env) -> None:
-    ids = _open_ids(env, 5)
+    ids = await open_ids(env.db, SENDABLE, 5)
     await env.resync(ids, "once")
     await env.resync(ids, "once")  # replayed: nothing happened
     used = (await env.client.get("/v1/usage")).json()["used"]
     await env.client.put("/v1/usage/allocation", json={"allocated": used})
     refused = await env.client.post(
         "/v1/resync",
-        json={"error_ids": _open_ids(env, 2), "request_id": "over"},
+        json={"error_ids": await open_ids(env.db, SENDABLE, 2), "request_id": "over"},
         headers={ACTOR_HEADER: "alice@ops-laptop"},
     )
     assert refused.status_code == 429
@@ -84,7 +76,7 @@ async def test_a_replay_is_not_listed_again_and_a_refusal_is(env: Env) -> None:
 
 async def test_history_pages_back_with_its_cursor_and_refuses_bad_ones(env: Env) -> None:
     for n in range(5):
-        await env.resync(_open_ids(env, 1), f"r{n}")
+        await env.resync(await open_ids(env.db, SENDABLE, 1), f"r{n}")
     first = (await env.client.get("/v1/history", params={"limit": 2})).json()
     assert [e["ref"] for e in first["entries"]] == ["r4", "r3"] and first["has_more"]
     second = (

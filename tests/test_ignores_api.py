@@ -1,7 +1,8 @@
 """Ignoring errors and causes (issue 15, point 2): ``/v1/ignores``, ``/v1/unignore``, the
 expiry (an injected clock), reopening on a new cause, and what ignored errors are kept
-from (open counts, causes, automatic retries, resyncs). The real service on a real SQLite
-ledger, the simulated org behind the real connector."""
+from (open counts, causes, automatic retries, resyncs). The real service on a real ledger
+on each engine (the version-3 upgrade on SQLite alone), the simulated org behind the real
+connector."""
 
 from __future__ import annotations
 
@@ -11,46 +12,28 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from pg_harness import ledger_rows, sqlite_only
 from test_causes_api import tier_failure
-from test_ingest import ORG_TOKEN, T0, Clock, Env, close_env
+from test_ingest import T0, Env, close_env
 from test_resync_jobs import live_ids
-from test_retries import policy, validation_failure
+from test_retries import policy, quiet_env, validation_failure
 
-from tui.service.app import SyncHealthService
-from tui.service.config import ServiceConfig
+from tui.service.db import PostgresTarget
 from tui.service.ignores import MAX_IGNORE_IDS
 from tui.service.migrations import SCHEMA_VERSION
 from tui.service.resync import IGNORED
-from tui.simorg.app import create_simorg
-from tui.simorg.demo import demo_org_state
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    org, clock = demo_org_state(7), Clock(T0)
-    config = ServiceConfig(
-        db_path=tmp_path / "ledger.sqlite3",
-        org_token=ORG_TOKEN,
-        org_transport=httpx.ASGITransport(app=create_simorg(org, access_token=ORG_TOKEN)),
-        clock=clock,
-        mode="simulated",
-        notify_interval=None,
-        retry_interval=None,
-    )
-    service = SyncHealthService(config)
-    await service.start()
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=service.asgi),
-                               base_url="http://synchealth.test")  # fmt: skip
-    e = Env(service, client, org, clock, tmp_path / "ledger.sqlite3")
+async def env(ledger_target: Path | PostgresTarget) -> AsyncIterator[Env]:
+    e = await quiet_env(ledger_target)
     yield e
     await close_env(e)
 
 
-def statuses(env: Env) -> dict[int, str]:
-    with sqlite3.connect(env.db) as conn:
-        return dict(conn.execute("SELECT id, status FROM errors"))  # type: ignore[arg-type]
+async def statuses(env: Env) -> dict[int, str]:
+    return dict(await ledger_rows(env.db, "SELECT id, status FROM errors"))
 
 
 async def ignore(env: Env, expect: int = 200, **body: Any) -> dict[str, Any]:
@@ -137,10 +120,10 @@ async def test_bad_input_is_a_clear_4xx_and_ignores_nothing(
     env: Env, body: dict[str, Any], status: int, code: str
 ) -> None:
     await env.ingest([tier_failure(1, "Gold")])
-    before = statuses(env)
+    before = await statuses(env)
     answer = await ignore(env, status, **body)
     assert answer["error"]["code"] == code and answer["error"]["message"]
-    assert statuses(env) == before
+    assert await statuses(env) == before
     assert [e["kind"] for e in await history(env)] == ["report"]
 
 
@@ -206,12 +189,12 @@ async def test_a_whole_cause_is_ignored_and_unignored(env: Env) -> None:
     ]
     result = await ignore(env, cause=cause["cause"], reason="one known bad picklist")
     assert sorted(result["changed"]) == sorted(ids)
-    assert statuses(env) == {**dict.fromkeys(ids, "ignored"), other: "open"}
+    assert await statuses(env) == {**dict.fromkeys(ids, "ignored"), other: "open"}
     assert (await history(env))[0]["cause"] == cause["cause"]
     body = {"request_id": "u1", "cause": cause["cause"]}
     undone = (await env.client.post("/v1/unignore", json=body)).json()
     assert sorted(undone["changed"]) == sorted(ids) and undone["ignore_id"] is None
-    assert set(statuses(env).values()) == {"open"}
+    assert set((await statuses(env)).values()) == {"open"}
     assert (await env.client.post("/v1/unignore", json=body)).json()["replayed"] is True
     assert [e["kind"] for e in await history(env)][:2] == ["unignore", "ignore"]
 
@@ -225,7 +208,7 @@ async def test_unignore_by_id_and_delete_an_ignore(env: Env) -> None:
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_errors"
     gone = await env.client.delete(f"/v1/ignores/{made['ignore_id']}")
     assert gone.status_code == 200 and gone.json()["changed"] == ids[1:]
-    assert set(statuses(env).values()) == {"open"}
+    assert set((await statuses(env)).values()) == {"open"}
     for bad in ("12345", "x", "-1"):
         answer = await env.client.delete(f"/v1/ignores/{bad}")
         assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"
@@ -240,7 +223,7 @@ async def test_a_resolved_error_is_not_ignored_and_a_success_resolves_an_ignored
     await ignore(env, error_ids=ids, reason="later")
     env.clock.now = T0 + timedelta(minutes=2)
     assert (await env.ingest([synced]))["resolved"] == 1
-    assert statuses(env) == {ids[0]: "resolved", ids[1]: "ignored"}
+    assert await statuses(env) == {ids[0]: "resolved", ids[1]: "ignored"}
     assert (await env.detail(ids[0]))["ignore"] is None
     body = {"request_id": "r2", "error_ids": ids, "reason": "again"}
     again = (await env.client.post("/v1/ignores", json=body)).json()
@@ -258,7 +241,7 @@ async def test_retries_and_resyncs_leave_ignored_errors_alone(env: Env) -> None:
         assert detail["attempts"] == 1 and detail["next_retry"]["reason"] == "ignored"
     outcomes = (await env.resync(ids[:1], "by-hand"))["outcomes"]
     assert outcomes == [{**outcomes[0], "status": "skipped", "message": IGNORED}]
-    assert statuses(env)[ids[0]] == "ignored"
+    assert (await statuses(env))[ids[0]] == "ignored"
 
 
 async def test_expired_ignores_come_back_before_a_retry_round(env: Env) -> None:
@@ -272,6 +255,7 @@ async def test_expired_ignores_come_back_before_a_retry_round(env: Env) -> None:
     assert await env.service.retries.tick() == 2
 
 
+@sqlite_only  # PostgreSQL ledgers began at version 5
 async def test_a_version_3_ledger_is_upgraded_and_can_ignore(env: Env) -> None:
     ids = (await env.ingest([tier_failure(1, "Gold")]))["error_ids"]
     await env.service.stop()

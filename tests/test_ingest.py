@@ -1,5 +1,10 @@
-"""POST /v1/errors end to end: the real Starlette app over a real SQLite ledger, with the
-simulated org behind the real connector for the resyncs that follow an ingest."""
+"""POST /v1/errors end to end: the real Starlette app over a real ledger on each engine (a
+SQLite file, then a schema of the real PostgreSQL), with the simulated org behind the real
+connector for the resyncs that follow an ingest.
+
+``Env``, ``open_env`` / ``start_env`` and the ledger peeks (``rows``, ``ledger_state``,
+``open_ids``) serve the other ledger tests too; the peeks go through the database layer
+(tests/pg_harness.py), so they read the same on both engines."""
 
 from __future__ import annotations
 
@@ -15,12 +20,13 @@ import httpx
 import orjson
 import pytest
 from clock import Clock
+from pg_harness import demo_ledger, ledger_rows, ledger_text, service_target
 
 from tui.core.sobjects import KEY_PREFIX
 from tui.embedded import build_demo_ledger
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
-from tui.service.db import PostgresTarget
+from tui.service.db import PostgresTarget, Row
 from tui.service.ingest_items import MAX_BODY_BYTES, MAX_ITEMS, MAX_MESSAGE, MAX_NAME
 from tui.service.migrations import SCHEMA_VERSION
 from tui.simorg.app import create_simorg
@@ -71,19 +77,22 @@ class Env:
 
 
 async def open_env(
-    db: Path,
+    db: Path | PostgresTarget,
     org: OrgState,
     clock: Clock,
     api_token: str | None = None,
     wrap: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] = lambda t: t,
+    **options: Any,
 ) -> Env:
-    """A service process on the ledger ``db``; close it with :func:`close_env`.
+    """A service process on the ledger ``db`` (either engine); close it with :func:`close_env`.
 
-    ``wrap`` may put a fault injector between the service and the simulated org.
+    ``wrap`` may put a fault injector between the service and the simulated org;
+    ``options`` are further ServiceConfig fields (``resync_mode="engine"``, ...).
     """
     transport = wrap(httpx.ASGITransport(app=create_simorg(org, access_token=ORG_TOKEN)))
-    config = ServiceConfig(db_path=db, org_token=ORG_TOKEN, org_transport=transport,
-                           api_token=api_token, clock=clock, mode="simulated")  # fmt: skip
+    config = ServiceConfig(**service_target(db), org_token=ORG_TOKEN, org_transport=transport,
+                           api_token=api_token, clock=clock, mode="simulated",
+                           **options)  # fmt: skip
     service = SyncHealthService(config)
     await service.start()
     headers = {"Authorization": f"Bearer {api_token}"} if api_token else {}
@@ -97,16 +106,24 @@ async def close_env(env: Env) -> None:
     await env.service.stop()
 
 
-async def start_env(tmp_path: Path, api_token: str | None = None) -> Env:
-    """A service on a fresh demo ledger of ``DEMO_SIZE`` errors and the demo's org."""
-    db = tmp_path / "ledger.sqlite3"
-    build_demo_ledger(db, DEMO_SIZE, now=T0)
-    return await open_env(db, demo_org_state(7), Clock(T0), api_token)
+async def start_env(
+    tmp_path: Path,
+    api_token: str | None = None,
+    target: Path | PostgresTarget | None = None,
+    size: int = DEMO_SIZE,
+    **options: Any,
+) -> Env:
+    """A service on a fresh demo ledger of ``size`` errors (at ``target``, else a SQLite
+    file in ``tmp_path``) and the demo's org; ``options`` as for :func:`open_env`."""
+    db = tmp_path / "ledger.sqlite3" if target is None else target
+    await demo_ledger(db, tmp_path, size, now=T0)
+    return await open_env(db, demo_org_state(7), Clock(T0), api_token, **options)
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    e = await start_env(tmp_path)
+async def env(tmp_path: Path, ledger_target: Path | PostgresTarget) -> AsyncIterator[Env]:
+    """The service on a demo ledger, on each engine in turn."""
+    e = await start_env(tmp_path, target=ledger_target)
     yield e
     await close_env(e)
 
@@ -127,19 +144,38 @@ def email_item(env: Env, record_id: str = "51234", email: str = "jane@@example.c
     return item
 
 
-def rows(db: Path, where: str = "id > ?", args: tuple = (DEMO_SIZE,)) -> list[dict[str, Any]]:
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        found = conn.execute(f"SELECT * FROM errors WHERE {where} ORDER BY id", args).fetchall()
-    return [dict(r) for r in found]
+#: The columns of a ledger's errors, as schema.sql orders them.
+ERROR_COLUMNS = ("id", "seq", "type", "subtype", "object_type", "record_id", "record_name",
+                 "sf_object", "sf_id", "direction", "sf_code", "message", "fields",
+                 "first_seen", "last_seen", "attempts", "status", "payload")  # fmt: skip
 
 
-def ledger_state(db: Path) -> tuple[list[tuple], list[tuple]]:
-    with sqlite3.connect(db) as conn:
-        return (
-            conn.execute("SELECT * FROM errors ORDER BY id").fetchall(),
-            conn.execute("SELECT * FROM attempts ORDER BY rowid").fetchall(),
-        )
+async def rows(
+    db: Path | PostgresTarget, where: str = "id > ?", args: tuple = (DEMO_SIZE,)
+) -> list[dict[str, Any]]:
+    """The errors ``where`` holds (by default those after the demo's), by column name."""
+    sql = f"SELECT {', '.join(ERROR_COLUMNS)} FROM errors WHERE {where} ORDER BY id"
+    return [dict(zip(ERROR_COLUMNS, r, strict=True)) for r in await ledger_rows(db, sql, args)]
+
+
+async def ledger_state(db: Path | PostgresTarget) -> tuple[list[Row], list[Row]]:
+    """Every error and every attempt: equal before and after means nothing was written."""
+    return (
+        await ledger_rows(db, "SELECT * FROM errors ORDER BY id"),
+        await ledger_rows(db, "SELECT * FROM attempts ORDER BY rowid"),
+    )
+
+
+#: A ``where`` for :func:`open_ids`: errors a resync sends (no check of theirs failed).
+SENDABLE = "payload NOT LIKE '%false%'"
+
+
+async def open_ids(db: Path | PostgresTarget, where: str = "1 = 1", limit: int = 100) -> list[int]:
+    """Ids of up to ``limit`` open errors that also match ``where``, lowest first."""
+    found = await ledger_rows(
+        db, f"SELECT id FROM errors WHERE status = 'open' AND {where} ORDER BY id LIMIT ?", (limit,)
+    )
+    return [r[0] for r in found]
 
 
 def error_body(answer: httpx.Response, status: int, code: str) -> str:
@@ -167,7 +203,7 @@ async def test_invalid_items_are_refused_by_field_and_valid_ones_kept(env: Env) 
         {"index": 3, "reason": "record_id must be a string, got 777"},
         {"index": 4, "reason": "record_nmae is not a known key"},
     ]
-    stored = rows(env.db)
+    stored = await rows(env.db)
     assert [r["record_id"] for r in stored] == ["51234", "779"]
     assert answer["error_ids"] == [r["id"] for r in stored]
 
@@ -205,7 +241,7 @@ async def test_each_rule_names_the_field(env: Env, change, says: str) -> None:
     answer = await env.ingest([item])
     assert answer["accepted"] == 0 and len(answer["rejected"]) == 1
     assert says in answer["rejected"][0]["reason"]
-    assert rows(env.db) == []
+    assert await rows(env.db) == []
 
 
 async def test_long_text_from_salesforce_is_cut_not_refused(env: Env) -> None:
@@ -252,7 +288,7 @@ async def test_item_shapes_are_classified_and_stored_as_the_resync_payload(env: 
     ]  # fmt: skip
     answer = await env.ingest(items)
     assert answer["accepted"] == 3 and answer["rejected"] == []
-    got = {r["record_id"]: r for r in rows(env.db)}
+    got = {r["record_id"]: r for r in await rows(env.db)}
     assert (got["1"]["subtype"], got["1"]["sf_id"]) == ("duplicate.duplicate_rule", contact)
     assert (got["2"]["subtype"], got["2"]["sf_code"], orjson.loads(got["2"]["fields"])) == (
         "property_value.string_too_long", "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY", ["Company"],
@@ -288,7 +324,7 @@ async def test_one_row_per_distinct_subtype_of_a_record(env: Env) -> None:
     ]  # fmt: skip
     answer = await env.ingest([item])
     assert answer["accepted"] == 1 and answer["created"] == 2
-    email, required = rows(env.db)
+    email, required = await rows(env.db)
     assert email["subtype"] == "property_value.invalid_email"
     assert required["subtype"] == "property_value.required_value"
     assert "[LastName]" in required["message"]
@@ -315,7 +351,7 @@ async def test_the_same_failure_again_counts_an_attempt_not_a_row(env: Env) -> N
     assert after["message"] == "Email: invalid email address: jane@@example.org"
     assert [h["at"] for h in after["history"]] == ["2025-03-10T12:00:00Z", "2025-03-10T12:20:00Z"]
     assert {h["outcome"] for h in after["history"]} == {"failed"}
-    assert len(rows(env.db)) == 1
+    assert len(await rows(env.db)) == 1
     # the change feed carries the row once, at its new seq
     page = (await env.client.get("/v1/errors", params={"cursor": before["seq"]})).json()
     assert [r[0] for r in page["rows"]] == [error_id]
@@ -347,7 +383,7 @@ async def test_a_resolved_error_reopens_when_it_fails_again(env: Env) -> None:
     reopened = await env.detail(error_id)
     assert reopened["status"] == "open" and reopened["attempts"] == 4
     assert [h["outcome"] for h in reopened["history"]] == ["failed", "failed", "synced", "failed"]
-    assert len(rows(env.db)) == 1
+    assert len(await rows(env.db)) == 1
 
 
 async def test_a_late_report_counts_but_does_not_reopen_or_replace(env: Env) -> None:
@@ -366,26 +402,51 @@ async def test_repeats_inside_one_batch_and_seq_follows_item_order(env: Env) -> 
     answer = await env.ingest(items)
     a, b = answer["error_ids"][:2]
     assert answer["error_ids"] == [a, b, a] and (answer["created"], answer["repeated"]) == (2, 1)
-    stored = {r["id"]: r for r in rows(env.db)}
+    stored = {r["id"]: r for r in await rows(env.db)}
     assert stored[a]["attempts"] == 2 and stored[b]["seq"] < stored[a]["seq"]
-    assert stored[a]["seq"] == max(r[1] for r in ledger_state(env.db)[0])
+    assert stored[a]["seq"] == max(r["seq"] for r in await rows(env.db, "1 = 1", ()))
 
 
 # -- retries of a batch -----------------------------------------------------------------------
+
+
+async def test_a_recorded_batch_is_answered_200_when_its_cause_catch_up_fails(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catch-up after the commit timing out on the lock must not turn a recorded batch
+    into a 503: the engine would resend it, and without a batch_id count it twice."""
+    from tui.service.db import DatabaseUnavailable
+
+    async def open_in_causes() -> int:
+        page = (await env.client.get("/v1/causes", params={"limit": 500})).json()
+        return sum(c["open_errors"] for c in page["causes"])
+
+    before, real = await open_in_causes(), env.service.causes.catch_up
+
+    async def lock_timeout() -> None:
+        raise DatabaseUnavailable("the ledger's lock was not free within 5 s")
+
+    monkeypatch.setattr(env.service.causes, "catch_up", lock_timeout)
+    answer = await env.post([email_item(env, "51300")])
+    assert answer.status_code == 200, answer.text
+    error_id = answer.json()["error_ids"][0]
+    monkeypatch.setattr(env.service.causes, "catch_up", real)
+    assert await open_in_causes() == before + 1  # the next use caught up
+    assert (await env.detail(error_id))["attempts"] == 1
 
 
 async def test_a_batch_id_applies_once_and_replays_its_answer(env: Env) -> None:
     items = [email_item(env, "200"), {"object_type": "contact"}]
     first = await env.ingest(items, batch_id="engine-run-42")
     assert first["replayed"] is False and first["accepted"] == 1
-    state = ledger_state(env.db)
+    state = await ledger_state(env.db)
     again = await env.ingest(items, batch_id="engine-run-42")
     assert again == {**first, "replayed": True}
-    assert ledger_state(env.db) == state
+    assert await ledger_state(env.db) == state
     # the same id for other items is refused; nothing changes
     message = error_body(await env.post([email_item(env, "201")], "engine-run-42"), 409,
                          "batch_id_reused")  # fmt: skip
-    assert "already used" in message and ledger_state(env.db) == state
+    assert "already used" in message and await ledger_state(env.db) == state
     # the answer survives a restart of the service
     await close_env(env)
     restarted = await open_env(env.db, env.org, env.clock)
@@ -415,20 +476,20 @@ async def test_a_batch_id_applies_once_and_replays_its_answer(env: Env) -> None:
 async def test_a_body_that_is_not_a_batch_is_refused(
     env: Env, body: bytes, status: int, code: str, says: str
 ) -> None:
-    state = ledger_state(env.db)
+    state = await ledger_state(env.db)
     answer = await env.client.post(
         "/v1/errors", content=body, headers={"Content-Type": "application/json"}
     )
     assert says in error_body(answer, status, code)
-    assert ledger_state(env.db) == state
+    assert await ledger_state(env.db) == state
 
 
 async def test_too_many_items_is_413_and_nothing_is_recorded(env: Env) -> None:
-    state = ledger_state(env.db)
+    state = await ledger_state(env.db)
     items = [email_item(env, str(1000 + n)) for n in range(MAX_ITEMS + 1)]
     message = error_body(await env.post(items), 413, "too_many_items")
     assert "at most 1,000 items, got 1,001" in message
-    assert ledger_state(env.db) == state
+    assert await ledger_state(env.db) == state
     answer = await env.ingest(items[:MAX_ITEMS])
     assert answer["created"] == MAX_ITEMS
 
@@ -460,9 +521,19 @@ def _ledger_bytes(db: Path) -> Iterator[bytes]:
         yield path.read_bytes()
 
 
-async def test_the_api_token_never_reaches_the_ledger(tmp_path: Path) -> None:
+async def _stored(db: Path | PostgresTarget) -> bytes:
+    """What the ledger holds: the SQLite file's bytes (its WAL and freed pages too), or the
+    text of every row of every table on PostgreSQL."""
+    if isinstance(db, PostgresTarget):
+        return (await ledger_text(db)).encode()
+    return b"".join(_ledger_bytes(db))
+
+
+async def test_the_api_token_never_reaches_the_ledger(
+    tmp_path: Path, ledger_target: Path | PostgresTarget
+) -> None:
     api_token = "shapi-7Qm2xZ9kLw4RtB8vN1cY6pD3"
-    env = await start_env(tmp_path, api_token=api_token)
+    env = await start_env(tmp_path, api_token=api_token, target=ledger_target)
     try:
         unauthorized = await env.client.post(
             "/v1/errors", json={"errors": [email_item(env)]}, headers={"Authorization": "Bearer x"}
@@ -477,7 +548,7 @@ async def test_the_api_token_never_reaches_the_ledger(tmp_path: Path) -> None:
         assert detail["status"] == "open"
     finally:
         await close_env(env)
-    stored = b"".join(_ledger_bytes(env.db))
+    stored = await _stored(env.db)
     assert token_like.encode() in stored  # record data is kept as data
     assert api_token.encode() not in stored
     assert ORG_TOKEN.encode() not in stored
@@ -504,6 +575,7 @@ def _make_version_1(db: Path) -> None:
 
 
 async def test_a_version_1_ledger_opens_upgraded_and_dedupes_its_old_rows(tmp_path: Path) -> None:
+    """On SQLite alone: PostgreSQL ledgers began at version 5."""
     db = tmp_path / "ledger.sqlite3"
     build_demo_ledger(db, DEMO_SIZE, now=T0)
     _make_version_1(db)

@@ -1,5 +1,6 @@
 """POST /v1/errors with ``"outcome": "synced"`` items: the sync engine reports a record that
-synced, and the record's open errors resolve (issue 10, point 1). Real app, real ledger."""
+synced, and the record's open errors resolve (issue 10, point 1). Real app, real ledger on
+each engine (the ``env`` of test_ingest)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ from test_ingest import T0, Env, close_env, email_item, rows, start_env
 
 from tui import i18n
 from tui.data.client import ServiceClient
+from tui.service.db import PostgresTarget
 from tui.widgets.detail import error_text
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    e = await start_env(tmp_path)
+async def env(tmp_path: Path, ledger_target: Path | PostgresTarget) -> AsyncIterator[Env]:
+    e = await start_env(tmp_path, target=ledger_target)
     yield e
     await close_env(e)
 
@@ -60,7 +62,7 @@ async def test_a_success_resolves_every_open_error_of_the_record_and_direction(e
     assert answer["accepted"] == 1 and answer["resolved"] == 2 and answer["unchanged"] == []
     assert (answer["created"], answer["repeated"]) == (0, 0)
     assert sorted(answer["error_ids"]) == sorted(made["error_ids"])
-    by_id = {r["id"]: r for r in rows(env.db)}
+    by_id = {r["id"]: r for r in await rows(env.db)}
     for error_id in made["error_ids"]:
         assert by_id[error_id]["status"] == "resolved"
         assert by_id[error_id]["last_seen"] == "2025-03-10T12:10:00Z"
@@ -77,13 +79,13 @@ async def test_a_success_resolves_every_open_error_of_the_record_and_direction(e
 
 async def test_a_success_older_than_the_newest_failure_changes_nothing(env: Env) -> None:
     await env.ingest([email_item(env), picklist_item(env, at="2025-03-10T12:20:00Z")])
-    before = rows(env.db)
+    before = await rows(env.db)
     answer = await env.ingest([synced(at="2025-03-10T12:10:00Z")])
     assert answer["accepted"] == 1 and answer["resolved"] == 0 and answer["error_ids"] == []
     assert answer["unchanged"] == [{"index": 0, "code": "older_than_failure",
                                     "reason": "the record failed after this success (a newer "
                                     "failure is recorded), so its errors stay open"}]  # fmt: skip
-    assert rows(env.db) == before
+    assert await rows(env.db) == before
 
 
 async def test_a_success_for_an_unknown_record_is_an_answer_not_an_error(env: Env) -> None:
@@ -93,7 +95,7 @@ async def test_a_success_for_an_unknown_record_is_an_answer_not_an_error(env: En
     assert body["accepted"] == 1 and body["rejected"] == [] and body["resolved"] == 0
     assert body["unchanged"][0]["code"] == "unknown_record"
     assert "no sync error is known for this record" in body["unchanged"][0]["reason"]
-    assert rows(env.db) == []
+    assert await rows(env.db) == []
 
 
 async def test_a_second_success_finds_nothing_open(env: Env) -> None:

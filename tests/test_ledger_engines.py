@@ -77,6 +77,25 @@ async def test_the_frozen_version_5_opens_at_this_version(
     assert len(await ledger_rows(ledger_target, "SELECT id FROM errors")) == 3
 
 
+async def _version_4_intact_then_migrated(target: Path | PostgresTarget) -> None:
+    """Version 4 as it was (no column ``half``, no trend_days, which the schema makes in
+    the same transaction); then the real step on the next start."""
+    from tui.service.db import columns, has_table
+
+    assert await _version(target) == "4"
+    db = database(target)
+    await db.open()
+    try:
+        assert "half" not in await columns(db.reader, "errors")
+        assert not await has_table(db.reader, "trend_days")
+    finally:
+        await db.close()
+    ledger = Ledger(target)
+    await ledger.open()
+    await ledger.close()
+    assert await _version(target) == str(SCHEMA_VERSION)
+
+
 async def test_a_migration_that_fails_half_way_leaves_the_previous_version(
     ledger_target: Path | PostgresTarget, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -91,21 +110,61 @@ async def test_a_migration_that_fails_half_way_leaves_the_previous_version(
     monkeypatch.setitem(migrations.MIGRATIONS, 5, half_way)
     with pytest.raises(DatabaseError, match="half way"):
         await Ledger(ledger_target).open()
-    assert await _version(ledger_target) == "4"
-    db = database(ledger_target)
-    await db.open()
-    try:
-        from tui.service.db import columns, has_table
-
-        assert "half" not in await columns(db.reader, "errors")
-        assert not await has_table(db.reader, "trend_days")
-    finally:
-        await db.close()
     monkeypatch.undo()
-    ledger = Ledger(ledger_target)
-    await ledger.open()  # the real step, on the next start
-    await ledger.close()
-    assert await _version(ledger_target) == str(SCHEMA_VERSION)
+    await _version_4_intact_then_migrated(ledger_target)
+
+
+#: A process that upgrades a version-4 ledger with a step that changes a table and
+#: every row, says so in a file, then waits to be killed.
+_KILLED_MID_MIGRATION = """
+import asyncio, pathlib, sys
+from tui.service import migrations
+from tui.service.db import parse_target
+from tui.service.ledger import Ledger
+
+async def half_way(conn):
+    await conn.execute("ALTER TABLE errors ADD COLUMN half TEXT")
+    await conn.execute("UPDATE errors SET status = 'resolved', half = 'x'")
+    pathlib.Path(sys.argv[2]).write_text("half way")
+    await asyncio.sleep(120)
+
+migrations.MIGRATIONS[5] = half_way
+asyncio.run(Ledger(parse_target(sys.argv[1])).open())
+"""
+
+
+async def test_a_migration_killed_half_way_leaves_the_previous_version_intact(
+    ledger_target: Path | PostgresTarget, tmp_path: Path
+) -> None:
+    """kill -9 of the process in the middle of a step: the next start finds version 4
+    with its rows as they were, and migrates."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    await _frozen_ledger(ledger_target, 4)
+    marker = tmp_path / "half-way"
+    text = ledger_target.url if isinstance(ledger_target, PostgresTarget) else str(ledger_target)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_MID_MIGRATION, text, str(marker)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "the migration did not reach its middle"
+            await asyncio.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    rows = await ledger_rows(ledger_target, "SELECT id, status FROM errors ORDER BY id")
+    assert rows == [(1, "open"), (2, "open"), (3, "open")]
+    await _version_4_intact_then_migrated(ledger_target)
+    assert len(await ledger_rows(ledger_target, "SELECT id FROM errors")) == 3
 
 
 async def test_two_writers_commit_seqs_in_order_and_the_reader_never_skips_a_row(
@@ -202,6 +261,7 @@ def test_a_url_that_does_not_parse_is_a_clear_message_without_the_password(
 def test_the_password_never_shows_in_a_repr_or_a_str(tmp_path: Path) -> None:
     file = tmp_path / "pw"
     file.write_text("s3cret-from-file\n")
+    file.chmod(0o600)
     target = parse_target("postgresql://app:s3cret@db.example:5432/ledger", file)
     assert isinstance(target, PostgresTarget) and target.password == "s3cret-from-file"
     for shown in (repr(target), str(target), database(target).describe()):

@@ -100,7 +100,7 @@ def test_every_table_of_a_profile_is_read(tmp_path: Path) -> None:
     assert team.service_url == "https://synchealth.example.com"  # trailing slash dropped
     assert team.serve.host is None  # an absent table means every key unset
     ops = config.profiles["ops"].serve
-    assert ops.port == 9000 and ops.host == "0.0.0.0" and ops.db == Path("ledgers/ops.sqlite3")
+    assert ops.port == 9000 and ops.host == "0.0.0.0" and ops.db == "ledgers/ops.sqlite3"
     assert team.salesforce.auth == "client_credentials"
     assert team.salesforce.api_version == "v61.0"
     assert team.notify.smtp_security == "tls" and team.notify.smtp_timeout == 20
@@ -336,7 +336,7 @@ def test_a_demo_never_uses_the_profiles_ledger(tmp_path: Path) -> None:
     env = {"TEAM_API_TOKEN": TOKEN, "SYNCHEALTH_DB": str(tmp_path / "env.sqlite3")}
     assert serve_plan(select(path, "ops", environ=env), demo=True).db is None
     flag = tmp_path / "flag.sqlite3"
-    assert serve_plan(select(path, "ops", environ=env), demo=True, db=flag).db == flag
+    assert serve_plan(select(path, "ops", environ=env), demo=True, db=str(flag)).db == flag
 
 
 @pytest.mark.parametrize(

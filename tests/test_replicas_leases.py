@@ -173,7 +173,10 @@ async def test_a_job_runs_in_the_holder_and_moves_when_it_dies_sending_nothing_t
     finally:
         await close_all(a, b)
     assert a.wire.calls >= 1 and b.wire.calls >= 1  # both sent part of it
-    assert done["counts"]["synced"] == 1000
+    # the chunk in flight when the session died may have its answer land after b took the
+    # job over: then its 200 are unknown (sent once, never again), as after a kill -9
+    counts = done["counts"]
+    assert counts["unknown"] in (0, 200) and counts["synced"] + counts["unknown"] == 1000
     assert received(a, b) == dict.fromkeys(received(a, b), 1) and len(received(a, b)) == 1000
 
 

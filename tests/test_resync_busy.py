@@ -13,14 +13,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_ingest import T0, Clock, Env, close_env, open_env
-from test_service_api import assert_error_body, open_ids, resync, snapshot
+from test_ingest import SENDABLE, Env, close_env, ledger_state, open_ids, start_env
+from test_service_api import assert_error_body, resync
 from test_session import Stack
 
 from tui.data.cache import ViewFilter
-from tui.embedded import build_demo_ledger
 from tui.service import resync as resync_module
-from tui.simorg.demo import demo_org_state
+from tui.service.db import PostgresTarget
 
 
 class CountingTransport(httpx.AsyncBaseTransport):
@@ -38,24 +37,25 @@ class CountingTransport(httpx.AsyncBaseTransport):
 
 
 @pytest.fixture
-async def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Env]:
+async def env(
+    tmp_path: Path, ledger_target: Path | PostgresTarget, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Env]:
+    """The service on a demo ledger (each engine), counting what reaches the org."""
     monkeypatch.setattr(resync_module, "BUSY_BACKOFF", (0.0, 0.01, 0.02))
-    db = tmp_path / "ledger.sqlite3"
-    build_demo_ledger(db, 60, now=T0)
     counting: list[CountingTransport] = []
 
     def wrap(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
         counting.append(CountingTransport(inner))
         return counting[0]
 
-    e = await open_env(db, demo_org_state(7), Clock(T0), wrap=wrap)
+    e = await start_env(tmp_path, target=ledger_target, wrap=wrap)
     e.sent = counting[0]  # type: ignore[attr-defined]
     yield e
     await close_env(e)
 
 
 async def test_a_busy_org_is_retried_and_the_resync_goes_through(env: Env) -> None:
-    ids = open_ids(env.db, "payload NOT LIKE '%false%'", limit=5)
+    ids = await open_ids(env.db, SENDABLE, limit=5)
     env.org.busy = 2
     answer = await resync(env, ids, "busy-then-free")
     assert answer.status_code == 200, answer.text
@@ -69,8 +69,8 @@ async def test_a_busy_org_is_retried_and_the_resync_goes_through(env: Env) -> No
 async def test_an_org_that_stays_busy_refuses_the_resync_with_retry_in_a_minute(
     env: Env,
 ) -> None:
-    ids = open_ids(env.db, "payload NOT LIKE '%false%'", limit=5)
-    before = snapshot(env.db)
+    ids = await open_ids(env.db, SENDABLE, limit=5)
+    before = await ledger_state(env.db)
     env.org.busy = 100
     message = assert_error_body(await resync(env, ids, "busy"), 503, "salesforce_busy")
     assert "Salesforce is busy, retry in a minute" in message
@@ -78,14 +78,14 @@ async def test_an_org_that_stays_busy_refuses_the_resync_with_retry_in_a_minute(
     assert "4 attempts" in message and "Nothing was synced" in message
     assert "daily" not in message and "allocation" not in message
     assert env.sent.statuses == [403] * 4  # type: ignore[attr-defined]
-    assert snapshot(env.db) == before
+    assert await ledger_state(env.db) == before
     env.org.busy = 0  # the long requests finished: the same request id may go again
     again = await resync(env, ids, "busy")
     assert again.status_code == 200 and again.json()["replayed"] is False
 
 
 async def test_the_daily_limit_is_not_retried(env: Env) -> None:
-    ids = open_ids(env.db, "payload NOT LIKE '%false%'", limit=5)
+    ids = await open_ids(env.db, SENDABLE, limit=5)
     env.org.api_used = 16500  # 10% past the 15,000 daily requests: the org blocks calls
     message = assert_error_body(await resync(env, ids, "spent"), 429, "salesforce_limit_exceeded")
     assert "daily" in message and "busy" not in message

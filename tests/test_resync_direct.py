@@ -1,7 +1,8 @@
 """Direct resyncs send the record as last reported, and the history keeps what was sent
 when (issue 10, point 2); a version-2 ledger upgrades to version 3 (tests/data has the
-version-2 schema as it shipped). Real app, real ledger, the simulated org behind the
-real connector."""
+version-2 schema as it shipped). Real app, real ledger (on each engine; the upgrade on
+SQLite alone, where version-2 ledgers exist), the simulated org behind the real
+connector."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from test_ingest import T0, Clock, Env, close_env, email_item, open_env, start_env
 
+from tui.service.db import PostgresTarget
 from tui.service.migrations import SCHEMA_VERSION
 from tui.simorg.demo import demo_org_state
 
@@ -21,8 +23,8 @@ V2_SCHEMA = Path(__file__).parent / "data" / "ledger_schema_v2.sql"
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    e = await start_env(tmp_path)
+async def env(tmp_path: Path, ledger_target: Path | PostgresTarget) -> AsyncIterator[Env]:
+    e = await start_env(tmp_path, target=ledger_target)
     yield e
     await close_env(e)
 

@@ -10,18 +10,17 @@ from typing import Any
 
 import httpx
 import pytest
-from test_ingest import T0, Clock, Env, close_env, open_env, start_env
+from test_ingest import Env, close_env, start_env
 
-from tui.embedded import build_demo_ledger
-from tui.simorg.demo import demo_org_state
+from tui.service.db import PostgresTarget
 
 LOCKED = {"statusCode": "UNABLE_TO_LOCK_ROW",
           "message": "unable to obtain exclusive access to this record"}  # fmt: skip
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    e = await start_env(tmp_path)
+async def env(tmp_path: Path, ledger_target: Path | PostgresTarget) -> AsyncIterator[Env]:
+    e = await start_env(tmp_path, target=ledger_target)
     yield e
     await close_env(e)
 
@@ -177,10 +176,10 @@ class TimeoutOnSecondPatch(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
-async def test_a_later_call_without_answer_is_reported_unknown(tmp_path: Path) -> None:
-    db = tmp_path / "ledger.sqlite3"
-    build_demo_ledger(db, 20, now=T0)
-    env = await open_env(db, demo_org_state(7), Clock(T0), wrap=TimeoutOnSecondPatch)
+async def test_a_later_call_without_answer_is_reported_unknown(
+    tmp_path: Path, ledger_target: Path | PostgresTarget
+) -> None:
+    env = await start_env(tmp_path, target=ledger_target, size=20, wrap=TimeoutOnSecondPatch)
     try:
         ids = await mixed(env)
         result = await env.resync(ids, "unknown-1")

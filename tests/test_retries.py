@@ -1,11 +1,10 @@
 """Automatic retries (issue 10, point 4 and the end-to-end case of point 5): the policy
 API, what is due when, the budget ceiling that pauses them and usage falling that
-resumes them, with a notification each way. Real app and ledger, the simulated org
-behind the real connector; the retry rounds are run one at a time (``tick``)."""
+resumes them, with a notification each way. Real app and ledger (each engine), the
+simulated org behind the real connector; the retry rounds are run one at a time (``tick``)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -13,36 +12,28 @@ from typing import Any
 
 import httpx
 import pytest
-from test_ingest import ORG_TOKEN, T0, Clock, Env, close_env
+from pg_harness import ledger_rows
+from test_ingest import T0, Clock, Env, close_env, open_env
 from test_resync_jobs import live_ids
 
 from tui.core.sobjects import KEY_PREFIX
-from tui.service.app import SyncHealthService
-from tui.service.config import ServiceConfig
-from tui.simorg.app import create_simorg
+from tui.service.db import PostgresTarget
 from tui.simorg.demo import demo_org_state
 from tui.simorg.ids import make_id
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    org, clock = demo_org_state(7), Clock(T0)
-    config = ServiceConfig(
-        db_path=tmp_path / "ledger.sqlite3",
-        org_token=ORG_TOKEN,
-        org_transport=httpx.ASGITransport(app=create_simorg(org, access_token=ORG_TOKEN)),
-        clock=clock,
-        mode="simulated",
-        notify_interval=None,
-        retry_interval=None,
-    )
-    service = SyncHealthService(config)
-    await service.start()
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=service.asgi),
-                               base_url="http://synchealth.test")  # fmt: skip
-    e = Env(service, client, org, clock, tmp_path / "ledger.sqlite3")
+async def env(ledger_target: Path | PostgresTarget) -> AsyncIterator[Env]:
+    """The service on an empty ledger (each engine), its loops left to the test."""
+    e = await quiet_env(ledger_target)
     yield e
     await close_env(e)
+
+
+async def quiet_env(db: Path | PostgresTarget, **options: Any) -> Env:
+    """A service on ``db`` whose notifier and retry rounds run only when a test asks."""
+    return await open_env(db, demo_org_state(7), Clock(T0), notify_interval=None,
+                          retry_interval=None, **options)  # fmt: skip
 
 
 def validation_failure(sf_id: str, k: int, at: str = "2025-03-10T12:00:00Z") -> dict[str, Any]:
@@ -86,9 +77,8 @@ async def policy(env: Env, **change: Any) -> dict[str, Any]:
     return answer.json()
 
 
-def outbox_kinds(env: Env) -> list[str]:
-    with sqlite3.connect(env.db) as conn:
-        return [r[0] for r in conn.execute("SELECT kind FROM notify_outbox ORDER BY id")]
+async def outbox_kinds(env: Env) -> list[str]:
+    return [r[0] for r in await ledger_rows(env.db, "SELECT kind FROM notify_outbox ORDER BY id")]
 
 
 async def test_the_default_policy_is_hubspots_and_off(env: Env) -> None:
@@ -175,17 +165,16 @@ async def test_retries_pause_at_the_ceiling_and_resume_when_usage_falls(env: Env
     assert await env.service.retries.tick() == 0  # the two others are due, but paused
     assert (await env.client.get("/v1/usage")).json()["retries_paused"] is True
     assert (await env.detail(ids[0]))["next_retry"]["reason"] == "paused_for_budget"
-    assert outbox_kinds(env) == ["retries_paused"]
-    with sqlite3.connect(env.db) as conn:
-        subject, body = conn.execute("SELECT subject, body FROM notify_outbox").fetchone()
+    assert await outbox_kinds(env) == ["retries_paused"]
+    ((subject, body),) = await ledger_rows(env.db, "SELECT subject, body FROM notify_outbox")
     assert subject.startswith("[synchealth] Automatic retries paused at 75% of the allocation")
     assert "3 of\n4 calls used" in body
-    assert await env.service.retries.tick() == 0 and outbox_kinds(env) == ["retries_paused"]
+    assert await env.service.retries.tick() == 0 and await outbox_kinds(env) == ["retries_paused"]
     # a day later the calls have left the 24-hour window: usage fell, retries resume
     env.clock.now = T0 + timedelta(hours=25)
     assert await env.service.retries.tick() == 5
     assert (await env.client.get("/v1/retries")).json()["paused"] is False
-    assert outbox_kinds(env) == ["retries_paused", "retries_resumed"]
+    assert await outbox_kinds(env) == ["retries_paused", "retries_resumed"]
 
 
 async def test_the_console_shows_the_next_retry_and_the_paused_gauge(env: Env) -> None:
@@ -291,27 +280,15 @@ def test_every_delivery_kind_has_a_name_in_the_console(lang: str) -> None:
 
 
 async def test_in_engine_mode_an_error_waiting_for_the_engine_is_not_asked_again(
-    tmp_path: Path,
+    ledger_target: Path | PostgresTarget,
 ) -> None:
-    org, clock = demo_org_state(7), Clock(T0)
-    config = ServiceConfig(
-        db_path=tmp_path / "engine.sqlite3",
-        org_token=ORG_TOKEN,
-        org_transport=httpx.ASGITransport(app=create_simorg(org, access_token=ORG_TOKEN)),
-        clock=clock, mode="simulated", notify_interval=None, retry_interval=None,
-        resync_mode="engine",
-    )  # fmt: skip
-    service = SyncHealthService(config)
-    await service.start()
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=service.asgi),
-                               base_url="http://synchealth.test")  # fmt: skip
-    env = Env(service, client, org, clock, tmp_path / "engine.sqlite3")
+    env = await quiet_env(ledger_target, resync_mode="engine")
     try:
         await policy(env, enabled=True)
         (error_id,) = await report(env, 1)
-        assert await service.retries.tick() == 1  # asks the engine
-        clock.now = T0 + timedelta(hours=1)
-        assert await service.retries.tick() == 0  # still waiting for it: not asked again
+        assert await env.service.retries.tick() == 1  # asks the engine
+        env.clock.now = T0 + timedelta(hours=1)
+        assert await env.service.retries.tick() == 0  # still waiting for it: not asked again
         history = (await env.detail(error_id))["history"]
         assert [h["outcome"] for h in history] == ["failed", "requested"]
     finally:

@@ -110,3 +110,29 @@ async def test_a_loop_whose_round_swallowed_the_cancel_still_stops(
         assert stopping in done, f"the {loop} loop went on after stop() cancelled it"
     finally:
         await service.stop()
+
+
+async def test_a_round_that_lost_the_database_is_one_line_and_any_other_failure_its_traceback(
+    caplog,
+) -> None:
+    import logging
+
+    from tui.service.db import DatabaseUnavailable
+    from tui.service.rounds import failed_round
+
+    log = logging.getLogger("tui.service.test-rounds")
+    with caplog.at_level(logging.WARNING, logger=log.name):
+        try:
+            raise DatabaseUnavailable("the PostgreSQL database x on h:5432 does not answer")
+        except Exception:
+            failed_round(log, "heartbeat failed")
+        try:
+            raise KeyError("a bug")
+        except Exception:
+            failed_round(log, "resync job round failed")
+    away, bug = caplog.records
+    assert (
+        away.getMessage() == "heartbeat failed: the PostgreSQL database x on h:5432 does not answer"
+    )
+    assert away.levelno == logging.WARNING and away.exc_info is None
+    assert bug.getMessage() == "resync job round failed" and bug.exc_info is not None

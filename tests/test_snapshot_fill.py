@@ -290,6 +290,76 @@ async def test_a_ledger_that_cannot_be_read_ends_the_snapshot_without_a_trailer(
         parse_snapshot(b"".join(lines))
 
 
+#: A first fill in a process of its own, chunks of 250, four to a transaction
+#: (CHUNKS_PER_COMMIT); after its sixth chunk (1,000 rows committed, 500 stored in the
+#: open transaction) it says so and stops, to be killed there.
+_FILL_THEN_HANG = """
+import asyncio, sys, time
+from pathlib import Path
+from tui.embedded import open_data_session
+
+async def main() -> None:
+    session = await open_data_session(cache_path=Path(sys.argv[1]), demo_size=int(sys.argv[2]))
+    session.snapshot_chunk = 250
+
+    def hang_after_six_chunks(progress) -> None:
+        if progress.done >= 1500:
+            print(progress.done, flush=True)
+            time.sleep(600)  # the loop stops here, the transaction open
+
+    session.on_fill = hang_after_six_chunks
+    await session.refresh()
+
+asyncio.run(main())
+"""
+
+
+async def test_a_fill_killed_with_sigkill_mid_transaction_resumes_after_the_last_commit(
+    synchealth_env,
+) -> None:
+    """A real kill (SIGKILL, no cleanup) while a transaction of several chunks is open:
+    the cache keeps the chunks committed before it, the resume point is theirs, and the
+    next fill ends with every row of the ledger once."""
+    import signal
+    import subprocess
+    import sys
+
+    from tui.data.fill import CHUNKS_PER_COMMIT
+
+    assert CHUNKS_PER_COMMIT == 4  # the counts below assume it
+    cache_file = synchealth_env["cache_file"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _FILL_THEN_HANG, str(cache_file), str(DEMO_SIZE)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 120)  # type: ignore[union-attr]
+        assert line.strip() == "1500"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL
+    ledger = ledger_rows(synchealth_env["data"])
+    with sqlite3.connect(cache_file) as conn:  # as the kill left it
+        kept = [r[0] for r in conn.execute("SELECT id FROM errors ORDER BY id")]
+        state = orjson.loads(
+            conn.execute("SELECT value FROM meta WHERE key = 'json:snapshot'").fetchone()[0]
+        )
+    assert kept == [r[0] for r in ledger[:1000]]  # the first transaction's four chunks
+    assert state[1] == kept[-1]  # resumes after the last id committed
+
+    session = await open_session(synchealth_env)  # the restart
+    try:
+        assert session.cache.filling
+        result = await session.refresh()
+        assert result.online and result.changed == DEMO_SIZE - 1000
+        assert await cache_rows(session) == ledger
+        assert not session.cache.filling and await session.cache.snapshot_state() is None
+    finally:
+        await session.close()
+
+
 async def test_the_cache_fills_the_same_from_a_service_on_either_engine(
     ledger_target: Path | PostgresTarget, tmp_path: Path
 ) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App
@@ -36,10 +36,9 @@ from tui.app_messages import (
     SessionOpened,
 )
 from tui.config import Config
-from tui.core.ignore_models import IgnoreResult
 from tui.core.lang import Lang
-from tui.core.models import CauseSummary, Usage
-from tui.data.client import actor_name
+from tui.core.models import Usage
+from tui.data.actor import actor_name
 from tui.data.problem import Problem
 from tui.data.session import DataSession, RefreshResult, SortColumn, ViewFilter
 from tui.data.session_base import DEFAULT_TIMEOUT
@@ -49,6 +48,10 @@ from tui.palette import ConsoleCommands
 from tui.screens.health import HealthScreen
 from tui.text.safe import clean
 from tui.widgets.header import Status
+
+if TYPE_CHECKING:  # what later flows take; their modules load with them (issue 11)
+    from tui.core.ignore_models import IgnoreResult
+    from tui.core.models import CauseSummary
 
 #: Seconds the first refresh waits for the cache to be on screen before it goes on.
 CACHE_SHOWN_WAIT = 3.0
@@ -173,11 +176,13 @@ class SyncHealthApp(App[int]):
     # -- lifecycle --------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        if self.config.keymap:
+        if self.config.keymap:  # the records screen is imported only to check it
             self.set_keymap(self.config.keymap)
-        unknown = sorted(set(self.config.keymap) - self._known_ids())
-        if unknown:
-            self.notify(t("main.notify.unknown_keymap", ids=", ".join(unknown)), severity="warning")
+            unknown = sorted(set(self.config.keymap) - self._known_ids())
+            if unknown:
+                self.notify(
+                    t("main.notify.unknown_keymap", ids=", ".join(unknown)), severity="warning"
+                )
         self.push_screen(HealthScreen())
         self.open_session()
 
@@ -206,7 +211,7 @@ class SyncHealthApp(App[int]):
         session.on_rebuilt = lambda _notice: self.post_message(CacheRebuilt(session.cache.moved_to))
         if session.notice:
             self.post_message(CacheRebuilt(session.cache.moved_to))
-        session.client.retry_listeners.append(self._retrying)
+        session.retry_listeners.append(self._retrying)
         session.on_fill = lambda _progress: self.post_message(FillProgressed())
         self.set_interval(self.config.refresh_interval, self.refresh_data)
         self.refresh_data()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from tui import __version__
 from tui.commands.console import add_console_arguments
@@ -29,7 +29,10 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Iterable[str] = COMMANDS) -> argparse.ArgumentParser:
+    """The command line with the options of ``commands`` (all by default, as the help lists
+    them). Each command's module is imported to add its options, so a run of one command
+    builds only its own: the console's start does not import the others (issue 11)."""
     parser = argparse.ArgumentParser(
         prog="synchealth",
         description="Watch and repair the health of a CRM <-> Salesforce sync.",
@@ -40,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"synchealth {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in dict.fromkeys(COMMANDS.values()):  # a module may add several commands
+    for module in dict.fromkeys(COMMANDS[c] for c in commands):  # one may add several
         importlib.import_module(f"tui.commands.{module}").add_parser(sub)
     return parser
 
@@ -71,10 +74,10 @@ def _command_first(args: list[str], parser: argparse.ArgumentParser) -> list[str
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args, extra = parser.parse_known_args(
-        _command_first(list(sys.argv[1:] if argv is None else argv), parser)
-    )
+    given = _command_first(list(sys.argv[1:] if argv is None else argv), build_parser(()))
+    command = given[0] if given and given[0] in COMMANDS else None
+    parser = build_parser(COMMANDS if command is None else (command,))
+    args, extra = parser.parse_known_args(given)
     if extra:
         parser.error(
             f"{args.command} does not take {' '.join(extra)} "

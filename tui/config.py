@@ -134,12 +134,17 @@ class ServeSettings(_Section):
 
     host: NonBlank | None = None
     port: int | None = Field(None, ge=1, le=65535)
-    db: Path | None = None
+    #: a file, sqlite:///PATH or postgresql://USER@HOST:PORT/DB (tui/service/db/target.py)
+    db: NonBlank | None = None
+    db_password_file: Path | None = None
     api_token_env: EnvName | None = None
     api_token_file: Path | None = None
     org_name: NonBlank | None = None
     #: direct: a resync re-sends the newest reported values; engine: it asks the sync engine.
     resync_mode: Literal["direct", "engine"] | None = None
+    #: seconds between a replica's heartbeats; its resyncs are taken as cut off once it
+    #: missed three (tui/service/replicas.py)
+    heartbeat: float | None = Field(None, ge=0.5, le=60)
 
 
 class SalesforceSettings(_Section):

@@ -26,12 +26,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from tui.data import paths
 from tui.data.session import DataSession
 
 if TYPE_CHECKING:
+    import httpx
+
     from tui.simorg.demo import DemoSummary
 
 LEDGER_NAME = "demo-ledger.sqlite3"
@@ -123,6 +123,8 @@ async def start_embedded(demo_size: int = 5000, data_dir: Path | None = None) ->
     so the event loop (the console's screen) is not held while they load.
     """
     await asyncio.to_thread(_import_service)
+    import httpx
+
     from tui.service import ServiceConfig, SyncHealthService
     from tui.simorg import create_simorg
     from tui.simorg.demo import DEMO_ORG_CALLS_TODAY, demo_org_state
@@ -149,32 +151,6 @@ async def start_embedded(demo_size: int = 5000, data_dir: Path | None = None) ->
     return EmbeddedService(service, httpx.ASGITransport(app=service.asgi), ledger)
 
 
-class _StartingTransport(httpx.AsyncBaseTransport):
-    """The embedded service's transport: the first request starts the service, and every
-    request waits for that start, then goes to the service's own transport."""
-
-    def __init__(self, owner: StartingService) -> None:
-        self._owner = owner
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        start = self._owner.started()
-        try:
-            # shielded: a request given up on (timeout, cancel) does not cancel the start
-            embedded = await asyncio.shield(start)
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if not start.cancelled() or (current is not None and current.cancelling()):
-                raise  # this request was cancelled, not the start
-            raise httpx.ConnectError(
-                "the embedded service was closed before it started", request=request
-            ) from None
-        except Exception as exc:
-            raise httpx.ConnectError(
-                f"the embedded service did not start: {exc}", request=request
-            ) from exc
-        return await embedded.transport.handle_async_request(request)
-
-
 class StartingService:
     """The embedded service, started on first use; the session owns it (``aclose``)."""
 
@@ -182,7 +158,17 @@ class StartingService:
         self._start = start
         self._task: asyncio.Task[EmbeddedService] | None = None
         self._closed = False
-        self.transport: httpx.AsyncBaseTransport = _StartingTransport(self)
+        self._transport: httpx.AsyncBaseTransport | None = None
+
+    @property
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """What reaches the service, starting it on the first request (made on first use,
+        so opening the console's session does not import httpx)."""
+        if self._transport is None:
+            from tui.embedded_transport import StartingTransport
+
+            self._transport = StartingTransport(self)
+        return self._transport
 
     def started(self) -> asyncio.Task[EmbeddedService]:
         """The start, begun by the first call (a start that failed is not tried again)."""
@@ -226,7 +212,7 @@ async def open_data_session(
     starting = StartingService(lambda: start_embedded(demo_size))
     return await DataSession.open(
         EMBEDDED_URL,
-        transport=starting.transport,
+        transport=lambda: starting.transport,
         cache_key=cache_key_of(demo_ledger_path()),
         owned=starting,
         **options,

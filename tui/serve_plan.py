@@ -27,6 +27,7 @@ from tui.profiles import DEFAULT_HOST, DEFAULT_PORT, Selection, env_for
 
 if TYPE_CHECKING:
     from tui.service.config import ServiceConfig
+    from tui.service.db.target import PostgresTarget
     from tui.service.notify.smtp import SmtpServer
     from tui.service.sfauth_methods import SignIn
 
@@ -55,13 +56,14 @@ class ServePlan:
     profile: str | None
     host: str
     port: int
-    db: Path | None
+    db: Path | PostgresTarget | None
     api_token: SecretStr | None
     org_name: str | None
     salesforce: SalesforceLink | None
     smtp: SmtpServer | None
     webhook_url: SecretStr | None
     resync_mode: str = "direct"
+    heartbeat: float | None = None  # None: the service's default
 
     def summary(self) -> str:
         """One line for the start banner: profile, sign-in method and instance."""
@@ -249,10 +251,37 @@ def _webhook(selection: Selection, notify: NotifySettings) -> SecretStr | None:
         raise ConfigError(str(exc)) from None
 
 
-def ledger_file(selection: Selection, db: Path | None) -> Path | None:
-    """The ledger of ``--db``, else of ``$SYNCHEALTH_DB`` or the profile; None: the default."""
+def ledger_target(
+    selection: Selection, db: str | None = None, password_file: Path | None = None
+) -> Path | PostgresTarget | None:
+    """The ledger of ``--db``, else of ``$SYNCHEALTH_DB``, else of the profile's ``db``;
+    None: the default file. Each takes the same forms (a path, ``sqlite:///PATH``,
+    ``postgresql://USER@HOST:PORT/DB``), read by the one parser, ``parse_target``; the
+    password file is ``--db-password-file``, else the profile's ``db_password_file``
+    (``$SYNCHEALTH_DB_PASSWORD_FILE``). A path from the config file is relative to the
+    file, one from the environment to the working directory. A value that cannot be used
+    is a :class:`ConfigError` saying where it was set, its password never shown."""
+    from tui.service.db.base import DatabaseError
+    from tui.service.db.target import parse_target
+
     serve = selection.section("serve", ServeSettings)
-    return db or (None if serve.db is None else selection.file(serve.db))
+    if password_file is None and serve.db_password_file is not None:
+        password_file = selection.file(serve.db_password_file)
+    variable = f"${env_for('serve', 'db')}"
+    text, where = db, "--db"
+    if text is None and (text := selection.env(variable[1:])) is not None:
+        where = variable
+    if text is None and (text := serve.db) is not None:
+        where = f"db in {selection.where('serve')}"
+    if text is None:
+        return None
+    try:
+        target = parse_target(text, password_file)
+    except DatabaseError as exc:
+        raise ConfigError(f"{exc} ({where})") from None
+    if not isinstance(target, Path) or where == "--db":
+        return target
+    return target.absolute() if where == variable else selection.file(target)
 
 
 def serve_plan(
@@ -260,7 +289,8 @@ def serve_plan(
     *,
     host: str | None = None,
     port: int | None = None,
-    db: Path | None = None,
+    db: str | None = None,
+    db_password_file: Path | None = None,
     token: str | None = None,
     org_name: str | None = None,
     demo: bool = False,
@@ -270,8 +300,9 @@ def serve_plan(
     """Resolve the flags of ``synchealth serve`` against environment and profile.
 
     With ``demo`` the profile's ``db`` and Salesforce settings are not used: a demo
-    ledger must never land in a team's ledger file. ``org_url`` replaces the profile's
-    Salesforce settings with a given token read from ``$org_token_env``.
+    ledger must never land in a team's ledger file, and is never on PostgreSQL.
+    ``org_url`` replaces the profile's Salesforce settings with a given token read from
+    ``$org_token_env``.
     """
     serve = selection.section("serve", ServeSettings)
     notify = selection.section("notify", NotifySettings)
@@ -281,14 +312,18 @@ def serve_plan(
         else selection.secret("the service's API token", "serve", "api_token", serve)
     )
     if demo:
-        link, ledger = None, db
+        link, ledger = None, None if db is None else ledger_target(selection, db)
+        if ledger is not None and not isinstance(ledger, Path):
+            raise ConfigError(
+                "--demo builds a SQLite ledger; give --db a file, or leave --demo out"
+            )
     else:
         link = (
             _given_token(org_url, org_token_env, selection.environ)
             if org_url
             else _salesforce(selection)
         )
-        ledger = ledger_file(selection, db)
+        ledger = ledger_target(selection, db, db_password_file)
     return ServePlan(
         profile=selection.name,
         host=host or serve.host or DEFAULT_HOST,
@@ -300,6 +335,7 @@ def serve_plan(
         smtp=_smtp(selection, notify),
         webhook_url=_webhook(selection, notify),
         resync_mode=serve.resync_mode or "direct",
+        heartbeat=serve.heartbeat,
     )
 
 
@@ -315,6 +351,8 @@ def service_config(plan: ServePlan, db_path: Path, **org: Any) -> ServiceConfig:
         "webhook_url": plan.webhook_url,
         "resync_mode": plan.resync_mode,
     }
+    if plan.heartbeat is not None:
+        fields["heartbeat"] = plan.heartbeat
     if plan.salesforce is not None:
         link = plan.salesforce
         fields |= {"sign_in": link.sign_in, "ca_file": link.ca_file, "mode": "live"}

@@ -191,15 +191,9 @@ def run(args: argparse.Namespace) -> int:
     from tui.profiles import select
     from tui.serve_plan import serve_plan, service_config
     from tui.service.app import SyncHealthService
-    from tui.service.db import DatabaseError, PostgresTarget, parse_target
+    from tui.service.db import DatabaseError, PostgresTarget
     from tui.service.ledger import LedgerError
 
-    try:
-        target = None if args.db is None else parse_target(args.db, args.db_password_file)
-    except DatabaseError as exc:
-        return _fail(str(exc))
-    if isinstance(target, PostgresTarget) and args.demo:
-        return _fail("--demo builds a SQLite ledger; give --db a file, or leave --demo out")
     if args.demo and args.demo_size < 1:
         return _fail(f"--demo-size must be at least 1, got {args.demo_size}")
     if args.port is not None and not 0 < args.port < 65536:
@@ -209,7 +203,8 @@ def run(args: argparse.Namespace) -> int:
             select(args.config, args.profile),
             host=args.host,
             port=args.port,
-            db=target if isinstance(target, Path) else None,
+            db=args.db,
+            db_password_file=args.db_password_file,
             token=args.token,
             org_name=args.org_name,
             demo=args.demo,
@@ -220,24 +215,21 @@ def run(args: argparse.Namespace) -> int:
         return _fail(exc.message)
     db: Path | PostgresTarget
     try:
-        if args.demo:
-            db = plan.db or team_ledger(None, "demo")
-            if (problem := ledger_problem(db) or _open_to_all(plan, db)) is not None:
-                return _fail(problem)
-            _demo_ledger(db, args.demo_size)
-            config = service_config(
-                plan, db, org_name=plan.org_name or "Demo org (simulated)", **_simulated_org()
-            )
-        elif isinstance(target, PostgresTarget):
-            db = target
+        if isinstance(plan.db, PostgresTarget):  # never with --demo (serve_plan)
+            db = plan.db
             if (problem := _open_to_all(plan, db)) is not None:
                 return _fail(problem)
-            config = service_config(plan, Path("unused-on-postgresql"), database=target)
+            config = service_config(plan, Path("unused-on-postgresql"), database=db)
         else:
-            db = team_ledger(plan.db, plan.profile)
+            db = team_ledger(plan.db, "demo" if args.demo else plan.profile)
             if (problem := ledger_problem(db) or _open_to_all(plan, db)) is not None:
                 return _fail(problem)
-            config = service_config(plan, db)
+            if args.demo:
+                _demo_ledger(db, args.demo_size)
+                org = _simulated_org() | {"org_name": plan.org_name or "Demo org (simulated)"}
+                config = service_config(plan, db, **org)
+            else:
+                config = service_config(plan, db)
         auth = "bearer token" if plan.api_token or _named_tokens(db) else "none, loopback only"
     except ValidationError as exc:
         return _fail(f"the service cannot start with these settings:\n{describe(exc)}")

@@ -101,24 +101,20 @@ def run(args: argparse.Namespace) -> int:
     from tui.commands.serve import ledger_problem, team_ledger
     from tui.config import ConfigError
     from tui.profiles import select
-    from tui.serve_plan import ledger_file
-    from tui.service.db import DatabaseError, PostgresTarget, parse_target
+    from tui.serve_plan import ledger_target
+    from tui.service.db import PostgresTarget
 
     try:
-        given = getattr(args, "db", None)
-        password_file = getattr(args, "db_password_file", None)
-        target = None if given is None else parse_target(given, password_file)
-    except DatabaseError as exc:
-        say(COMMAND, str(exc))
-        return 2
-    if isinstance(target, PostgresTarget):
-        return asyncio.run(_act(args, target))
-    try:
         selection = select(getattr(args, "config", None), getattr(args, "profile", None))
-        db = team_ledger(ledger_file(selection, target), selection.name)
+        target = ledger_target(
+            selection, getattr(args, "db", None), getattr(args, "db_password_file", None)
+        )
     except ConfigError as exc:
         say(COMMAND, exc.message)
         return 2
+    if isinstance(target, PostgresTarget):
+        return asyncio.run(_act(args, target))
+    db = team_ledger(target, selection.name)
     if (problem := ledger_problem(db)) is not None:
         say(COMMAND, problem)
         return 2

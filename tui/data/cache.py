@@ -28,7 +28,7 @@ class Cache(FeedWrites, ViewQueries, ExportBlocks):
 
     async def add_pending(self, request_id: str, ids: Sequence[int]) -> None:
         """Write a resync batch down before it is sent (committed at once)."""
-        async with self._guard("remember the resync batch"):
+        async with self._writing, self._guard("remember the resync batch"):
             await self._w.execute(
                 "INSERT OR REPLACE INTO pending_resync VALUES (?, ?, 'pending', ?)",
                 (
@@ -39,7 +39,7 @@ class Cache(FeedWrites, ViewQueries, ExportBlocks):
             )
 
     async def drop_pending(self, request_id: str) -> None:
-        async with self._guard("update the resync batches"):
+        async with self._writing, self._guard("update the resync batches"):
             await self._w.execute("DELETE FROM pending_resync WHERE request_id = ?", (request_id,))
 
     async def pending(self) -> list[tuple[str, list[int]]]:

@@ -30,7 +30,7 @@ from tui.data.cache_file import (
     move_aside,
     should_check,
 )
-from tui.data.cache_schema import INDEXES, SCHEMA, SCHEMA_VERSION, statements
+from tui.data.cache_schema import FTS_TRIGGERS, INDEXES, SCHEMA, SCHEMA_VERSION, statements
 from tui.data.cache_sql import where
 from tui.data.values import ViewFilter
 
@@ -60,8 +60,9 @@ class CacheConnections:
         #: A first fill is under way (bulk mode: no secondary indexes or totals yet), so
         #: the views answer empty until ``finish_changes``; it resumes after a restart.
         self.filling = False
-        #: Held through every transaction of several statements on the writer, so two
-        #: never interleave there (a feed page and the keying of a cause's rows).
+        #: Held through every transaction on the writer, and by every write outside one,
+        #: so two never interleave there (a feed page and the keying of a cause's rows; a
+        #: first fill's transaction of several chunks and a resync batch written down).
         self._writing = asyncio.Lock()
 
     # -- opening -------------------------------------------------------------------------
@@ -177,7 +178,7 @@ class CacheConnections:
             for name in sorted(await self._tables()):  # an FTS table before its shadow tables
                 if not name.startswith("sqlite_"):
                     await w.execute(f'DROP TABLE IF EXISTS "{name}"')
-            for statement in statements(SCHEMA):
+            for statement in statements(SCHEMA + FTS_TRIGGERS):
                 await w.execute(statement)
             for name, target in INDEXES.items():
                 await w.execute(f"CREATE INDEX {name} ON {target}")
@@ -273,7 +274,7 @@ class CacheConnections:
         return None if raw is None else orjson.loads(raw)
 
     async def set_meta(self, key: str, value: Any) -> None:
-        async with self._guard("update the cache"):
+        async with self._writing, self._guard("update the cache"):
             await self._w.execute(
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)",
                 (f"json:{key}", orjson.dumps(value).decode()),

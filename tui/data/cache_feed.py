@@ -11,6 +11,9 @@ once at the end (``finish_changes``, also run on open if a bulk fill was cut sho
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import orjson
@@ -19,7 +22,13 @@ from tui.core.causes import cause_key
 from tui.core.models import ERROR_COLUMNS, FEED_ROW_COLUMNS
 from tui.data.cache_connections import CacheConnections
 from tui.data.cache_file import CacheError
-from tui.data.cache_schema import FIELDS_AT, INDEXES
+from tui.data.cache_schema import (
+    FIELDS_AT,
+    FTS_TRIGGER_NAMES,
+    FTS_TRIGGERS,
+    INDEXES,
+    statements,
+)
 from tui.data.cache_sql import TOUCHED, record_totals_select, totals_selects
 from tui.data.values import CauseRef
 
@@ -30,7 +39,7 @@ _UPSERT = (
 _BARE = len(ERROR_COLUMNS)
 
 
-def _join_fields(rows: list[list[Any]]) -> None:
+def join_fields(rows: list[list[Any]]) -> None:
     """``fields`` of rows from the service (a list of names) joined with ';', in place;
     a row without its cause key (ERROR_COLUMNS only) gets a null one."""
     fi, bare = FIELDS_AT, _BARE
@@ -54,7 +63,7 @@ class FeedWrites(CacheConnections):
 
         ``fields`` may arrive as a list; it is joined with ';' in place.
         """
-        _join_fields(rows)
+        join_fields(rows)
         w = self._w
         async with self._writing, self._guard("store the service's changes"):
             await w.execute("BEGIN IMMEDIATE")
@@ -83,6 +92,8 @@ class FeedWrites(CacheConnections):
             return False
         for name in INDEXES:
             await w.execute(f"DROP INDEX IF EXISTS {name}")
+        for name in FTS_TRIGGER_NAMES:
+            await w.execute(f"DROP TRIGGER IF EXISTS {name}")
         await w.execute("INSERT OR REPLACE INTO meta VALUES ('bulk', '1'), ('fts', '0')")
         self.search_ready, self.filling = False, True
         return True
@@ -93,37 +104,16 @@ class FeedWrites(CacheConnections):
         state = await self.get_meta("snapshot")
         return None if state is None else (int(state[0]), int(state[1]))
 
-    async def apply_snapshot(
-        self, rows: list[list[Any]], last_id: int, cursor: int, *, done: bool
-    ) -> None:
-        """Store a chunk of the service's snapshot (rows in ERROR_COLUMNS order, ids above
-        the last chunk's) in bulk mode, remembering how far it came; the last chunk
-        (``done``) sets the feed cursor to ``cursor``, the first chunk's, so the change
-        feed brings every change made since the snapshot began."""
-        _join_fields(rows)
-        w = self._w
-        async with self._writing, self._guard("store the service's snapshot"):
-            await w.execute("BEGIN IMMEDIATE")
-            try:
-                if rows and await self._meta_raw(w, "bulk") != "1":
-                    resuming = await self._meta_raw(w, "json:snapshot") is not None
-                    if not await self._enter_bulk(resuming=resuming):
-                        raise CacheError("A snapshot can only fill an empty cache.")
-                await w.executemany(_UPSERT, rows)
-                if done:
-                    await w.execute("DELETE FROM meta WHERE key = 'json:snapshot'")
-                    await w.execute(
-                        "INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (str(int(cursor)),)
-                    )
-                else:
-                    await w.execute(
-                        "INSERT OR REPLACE INTO meta VALUES ('json:snapshot', ?)",
-                        (orjson.dumps([int(cursor), int(last_id)]).decode(),),
-                    )
-                await w.execute("COMMIT")
-            except BaseException:
-                await w.execute("ROLLBACK")
-                raise
+    @contextlib.asynccontextmanager
+    async def snapshot_store(self, chunks_per_commit: int) -> AsyncIterator[SnapshotStore]:
+        """A ``SnapshotStore`` whose last transaction is committed on the way out, an
+        exception's included: every chunk it took whole is kept (a kill commits none of
+        that transaction, and the fill goes on after the last id committed)."""
+        store = SnapshotStore(self, chunks_per_commit)
+        try:
+            yield store
+        finally:
+            await store.commit()
 
     async def _apply_incremental(self, rows: list[list[Any]]) -> None:
         """Insert rows and recount the aggregates of every record they touch (old or new)."""
@@ -227,13 +217,17 @@ class FeedWrites(CacheConnections):
 
     async def build_search_index(self) -> None:
         """Index every row for the text filter, once after a bulk fill (until then the
-        filter matches with LIKE). Later pages of changes keep the index up to date."""
+        filter matches with LIKE), and create the triggers that keep it up to date."""
         if self.search_ready:
             return
         w = self._w
         async with self._writing, self._guard("index the cache for the text filter"):
             await w.execute("BEGIN IMMEDIATE")
             try:
+                for name in FTS_TRIGGER_NAMES:  # a file from before they were dropped has them
+                    await w.execute(f"DROP TRIGGER IF EXISTS {name}")
+                for statement in statements(FTS_TRIGGERS):
+                    await w.execute(statement)
                 await w.execute("INSERT INTO errors_fts (errors_fts) VALUES ('rebuild')")
                 await w.execute("INSERT OR REPLACE INTO meta VALUES ('fts', '1')")
                 await w.execute("COMMIT")
@@ -241,3 +235,85 @@ class FeedWrites(CacheConnections):
                 await w.execute("ROLLBACK")
                 raise
         self.search_ready = True
+
+
+class SnapshotStore:
+    """Chunks of the service's snapshot (rows in FEED_ROW_COLUMNS order, ids above the
+    last chunk's) stored in bulk mode, ``chunks_per_commit`` chunks to a transaction:
+    a commit per chunk of 5,000 rows cost a third of the store's time, and the chunks
+    stay the size they are in memory. Each chunk writes how far the fill came (the feed
+    cursor of its first chunk, its last id) in the same transaction, so whatever was
+    committed last is where a fill cut short goes on. The writer's lock is held while
+    a transaction is open, across the wait for the next chunk."""
+
+    def __init__(self, cache: FeedWrites, chunks_per_commit: int) -> None:
+        self._cache, self._every = cache, max(1, chunks_per_commit)
+        self._open, self._chunks = False, 0
+
+    async def put(
+        self, rows: Iterable[list[Any]], last_id: int, cursor: int, *, done: bool
+    ) -> None:
+        """Store a chunk (``fields`` joined: ``join_fields``; read in the writer's thread);
+        the last (``done``) sets the feed cursor to ``cursor``, the first chunk's, so the
+        change feed brings every change made since the snapshot began, and commits."""
+        cache = self._cache
+        w = cache._w
+        async with cache._guard("store the service's snapshot"):
+            if not self._open:
+                await cache._writing.acquire()
+                self._open, self._chunks = True, 0
+                try:
+                    await w.execute("BEGIN IMMEDIATE")
+                except BaseException:
+                    self._open = False
+                    cache._writing.release()
+                    raise
+            try:
+                if await cache._meta_raw(w, "bulk") != "1":
+                    resuming = await cache._meta_raw(w, "json:snapshot") is not None
+                    if not await cache._enter_bulk(resuming=resuming):
+                        raise CacheError("A snapshot can only fill an empty cache.")
+                await w.executemany(_UPSERT, rows)
+                if done:
+                    await w.execute("DELETE FROM meta WHERE key = 'json:snapshot'")
+                    await w.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (str(int(cursor)),)
+                    )
+                else:
+                    await w.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('json:snapshot', ?)",
+                        (orjson.dumps([int(cursor), int(last_id)]).decode(),),
+                    )
+                self._chunks += 1
+                if done or self._chunks >= self._every:
+                    await self._end()
+            except BaseException:
+                if self._open:
+                    await self._end(rollback=True)
+                raise
+
+    async def commit(self) -> None:
+        """Commit the chunks stored since the last commit (none: nothing to do)."""
+        if self._open:
+            async with self._cache._guard("store the service's snapshot"):
+                await self._end()
+
+    async def _end(self, *, rollback: bool = False) -> None:
+        """End the open transaction (a COMMIT that fails rolls back) and let the writer go.
+
+        A failed ROLLBACK is left unsaid: it finds no transaction when a cancel came
+        after SQLite had run the COMMIT, and any other failure is the one being raised."""
+        w = self._cache._w
+        try:
+            if not rollback:
+                try:
+                    await w.execute("COMMIT")
+                except BaseException:
+                    rollback = True
+                    raise
+        finally:
+            if rollback:
+                with contextlib.suppress(sqlite3.Error):
+                    await w.execute("ROLLBACK")
+            self._open = False
+            self._cache._writing.release()

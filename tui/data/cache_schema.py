@@ -69,8 +69,22 @@ CREATE VIRTUAL TABLE errors_fts USING fts5(
     record_name, message, sf_id, record_id, sf_code,
     content = 'errors', content_rowid = 'id', tokenize = 'trigram'
 );
--- kept by every write once built (meta fts = 1); a REPLACE's delete fires with
--- recursive_triggers, which every connection of the cache turns on
+-- resync batches written before they are sent, so a killed process re-sends the same id
+CREATE TABLE pending_resync (
+    request_id TEXT PRIMARY KEY,
+    ids        TEXT NOT NULL,       -- JSON list of error ids
+    state      TEXT NOT NULL,       -- pending
+    created    TEXT NOT NULL
+);
+"""
+
+
+#: The triggers that keep ``errors_fts`` in step with every write once it is built (meta
+#: fts = 1); a REPLACE's delete fires with recursive_triggers, which every connection of
+#: the cache turns on. A first fill drops them (``_enter_bulk``): even answered "no" by
+#: their ``WHEN``, they cost each inserted row a lookup of meta, a third of the rows'
+#: store time; ``build_search_index`` creates them again with the index.
+FTS_TRIGGERS = """
 CREATE TRIGGER errors_fts_insert AFTER INSERT ON errors
 WHEN (SELECT value FROM meta WHERE key = 'fts') = '1' BEGIN
     INSERT INTO errors_fts (rowid, record_name, message, sf_id, record_id, sf_code)
@@ -90,14 +104,8 @@ ON errors WHEN (SELECT value FROM meta WHERE key = 'fts') = '1' BEGIN
     INSERT INTO errors_fts (rowid, record_name, message, sf_id, record_id, sf_code)
     VALUES (new.id, new.record_name, new.message, new.sf_id, new.record_id, new.sf_code);
 END;
--- resync batches written before they are sent, so a killed process re-sends the same id
-CREATE TABLE pending_resync (
-    request_id TEXT PRIMARY KEY,
-    ids        TEXT NOT NULL,       -- JSON list of error ids
-    state      TEXT NOT NULL,       -- pending
-    created    TEXT NOT NULL
-);
 """
+FTS_TRIGGER_NAMES = ("errors_fts_insert", "errors_fts_delete", "errors_fts_update")
 
 
 def sort_index(column: str) -> str:

@@ -17,8 +17,6 @@ retry, timeout and decoding rules of ``_request``; its failures already live in
 from __future__ import annotations
 
 import asyncio
-import getpass
-import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -54,27 +52,19 @@ from tui.core.notify_models import (
 )
 from tui.core.resync_models import ResyncJob, ResyncJobList, ResyncResult
 from tui.core.trend_models import TrendPage, TypeTrends
+from tui.data.actor import actor_name
 from tui.data.client_errors import (
     BadResponse,
-    BadServiceURL,
+    RetryListener,
     ServiceError,
     ServiceRejected,
     ServiceUnavailable,
+    check_service_url,
     decoded,
     failure_of,
     transport_reason,
 )
 from tui.data.snapshot import SnapshotChunk, parse_snapshot
-
-
-def check_service_url(url: str) -> str:
-    """``url`` without a trailing slash, or BadServiceURL saying what is wrong with it."""
-    from tui.config import check_url
-
-    try:
-        return check_url(url)
-    except ValueError as exc:
-        raise BadServiceURL(f"The service URL {url!r} {exc}.") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,19 +86,6 @@ TEST_SEND_TIMEOUT = 60.0
 _M = TypeVar("_M", bound=BaseModel)
 
 
-def actor_name(profile: str | None = None) -> str:
-    """``user@host`` of this process, after the profile's name if there is one
-    (``ops (alice@laptop)``); ASCII only, as an HTTP header value must be."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no user name in the environment or passwd
-        user = "unknown"
-    name = f"{user}@{socket.gethostname()}"
-    if profile:
-        name = f"{profile} ({name})"
-    return name.encode("ascii", "replace").decode("ascii")
-
-
 class ServiceClient:
     """Async client of one Sync Health service. Close it with ``aclose()``."""
 
@@ -121,6 +98,7 @@ class ServiceClient:
         retries: int = 3,
         backoff: float = 0.2,
         actor: str | None = None,
+        retry_listeners: list[RetryListener] | None = None,
     ) -> None:
         headers = {
             "Accept": "application/json",
@@ -133,9 +111,10 @@ class ServiceClient:
         self.retries = retries
         self.backoff = backoff
         self.timeout = timeout
-        #: Each is called as ``listener(failure, attempt, retries)`` before a retry (the
-        #: console shows it), so a slow or failing service is never waited on silently.
-        self.retry_listeners: list[Callable[[ServiceError, int, int], None]] = []
+        #: Each is called before a retry (``RetryListener``).
+        self.retry_listeners: list[RetryListener] = (
+            [] if retry_listeners is None else retry_listeners
+        )
         self._http = httpx.AsyncClient(
             base_url=self.base_url, headers=headers, transport=transport, timeout=timeout
         )

@@ -1,16 +1,20 @@
 """The client's typed exceptions (each a :class:`~tui.data.problem.Problem`: a lead in
 the session's language and a technical detail, never the token), and a failed answer
-of the service turned into one."""
+of the service turned into one. httpx is imported only where an answer or a transport
+failure is read: the console's start opens its cache with these, before any request."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
 
 from tui.data.problem import Problem
 from tui.i18n import service_words
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class ServiceError(Problem):
@@ -24,13 +28,21 @@ class ServiceError(Problem):
         self.code = code
 
 
+#: Called as ``listener(failure, attempt, retries)`` before a request is tried again (the
+#: console shows it), so a slow or failing service is never waited on silently.
+RetryListener = Callable[[ServiceError, int, int], None]
+
+
 class ServiceUnavailable(ServiceError):
-    """The service is down, too slow, or failed (5xx)."""
+    """The service is down, too slow, or failed (5xx); or it is up but its ledger's
+    database is not (503 ``database_unavailable``: the service is degraded)."""
 
     @property
     def kind(self) -> str:
         if self.code == "slow":
             return "slow"
+        if self.code == "database_unavailable":
+            return "database"
         return "service_error" if self.status is not None else "unreachable"
 
 
@@ -66,8 +78,20 @@ class BadServiceURL(ServiceError):
         return "bad_url"
 
 
+def check_service_url(url: str) -> str:
+    """``url`` without a trailing slash, or BadServiceURL saying what is wrong with it."""
+    from tui.config import check_url
+
+    try:
+        return check_url(url)
+    except ValueError as exc:
+        raise BadServiceURL(f"The service URL {url!r} {exc}.") from None
+
+
 def transport_reason(exc: httpx.TransportError) -> str:
     """Why the service could not be reached, in a few words."""
+    import httpx
+
     text = str(exc).strip()
     if isinstance(exc, httpx.ConnectError):
         return f"connection failed ({text})" if text else "connection failed"

@@ -1,25 +1,32 @@
 """The first fill of an empty cache from the service's snapshot (``GET /v1/snapshot``).
 
 Chunks of errors by id go into the cache in bulk mode (no secondary indexes, totals or
-trigram index until the end); the next chunk is asked for while one is stored. Each
-chunk's transaction remembers the last id stored and the feed cursor of the first
-chunk, so a fill cut short (a kill, the service gone) goes on after that id, and the
-change feed then brings every change made since the snapshot began.
+trigram index until the end), several to a transaction; the next chunk is asked for
+while one is stored. Each chunk remembers, in its transaction, the last id stored and
+the feed cursor of the first chunk, so a fill cut short (a kill, the service gone)
+goes on after the last id committed, and the change feed then brings every change
+made since the snapshot began.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from tui.core.models import ERROR_COLUMNS, FEED_ROW_COLUMNS
 from tui.data.cache import Cache
-from tui.data.client import ServiceClient
+from tui.data.cache_feed import join_fields
 from tui.data.client_errors import BadResponse, ServiceRejected
+from tui.data.snapshot import SnapshotChunk, page_rows
+
+if TYPE_CHECKING:
+    from tui.data.client import ServiceClient
 
 #: Errors asked for per snapshot request: what one chunk holds in memory (two at once).
 SNAPSHOT_CHUNK = 5_000
+#: Chunks stored in one transaction (bench/README.md, issue 11, fourth round).
+CHUNKS_PER_COMMIT = 4
 
 
 def in_column_order(columns: list[str], rows: list[list[Any]]) -> list[list[Any]]:
@@ -40,11 +47,39 @@ def in_column_order(columns: list[str], rows: list[list[Any]]) -> list[list[Any]
     return rows
 
 
+class ChunkRows:
+    """The rows of a snapshot chunk, decoded, put in column order and checked as they are
+    read: the cache's writer reads them in its thread inside ``executemany``, so the
+    event loop is free for the next chunk's request meanwhile, and decoding and storing
+    a row never wait for each other's turn at the GIL (a decoding on the loop held it
+    while the writer, taking it back after every row it stepped, waited). A page that
+    cannot be read raises BadResponse there, and its transaction is rolled back."""
+
+    def __init__(self, chunk: SnapshotChunk) -> None:
+        self._chunk = chunk
+        #: Rows read so far (all of them once ``executemany`` is done).
+        self.count = 0
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        columns = self._chunk.columns
+        for line in self._chunk.pages:
+            try:
+                rows = in_column_order(columns, page_rows(line))
+            except ValueError as exc:
+                raise BadResponse(
+                    f"The service sent a snapshot of errors that cannot be read: {exc}."
+                ) from exc
+            join_fields(rows)
+            self.count += len(rows)
+            yield from rows
+
+
 async def fill_from_snapshot(
     client: ServiceClient,
     cache: Cache,
     reporter: Callable[[int | None], Callable[[int], None]],
     chunk_size: int = SNAPSHOT_CHUNK,
+    chunks_per_commit: int = CHUNKS_PER_COMMIT,
 ) -> int | None:
     """Store the service's snapshot; the rows stored, or None when the feed must fill
     instead (a service without the snapshot, or a cache that a feed fill began).
@@ -64,22 +99,23 @@ async def fill_from_snapshot(
         raise
     cursor = chunk.cursor if state is None else state[0]
     report, stored = reporter(chunk.remaining), 0
-    while True:
-        rows = in_column_order(chunk.columns, chunk.rows)
-        ahead = (
-            asyncio.ensure_future(client.snapshot(chunk.last_id, chunk_size))
-            if chunk.has_more
-            else None
-        )
-        try:
-            await cache.apply_snapshot(rows, chunk.last_id, cursor, done=ahead is None)
-        except BaseException:
-            if ahead is not None:
-                ahead.cancel()
-                await asyncio.gather(ahead, return_exceptions=True)
-            raise
-        stored += len(rows)
-        report(stored)
-        if ahead is None:
-            return stored
-        chunk = await ahead
+    async with cache.snapshot_store(chunks_per_commit) as store:
+        while True:
+            rows = ChunkRows(chunk)
+            ahead = (
+                asyncio.ensure_future(client.snapshot(chunk.last_id, chunk_size))
+                if chunk.has_more
+                else None
+            )
+            try:
+                await store.put(rows, chunk.last_id, cursor, done=ahead is None)
+            except BaseException:
+                if ahead is not None:
+                    ahead.cancel()
+                    await asyncio.gather(ahead, return_exceptions=True)
+                raise
+            stored += rows.count
+            report(stored)
+            if ahead is None:
+                return stored
+            chunk = await ahead

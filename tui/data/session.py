@@ -21,32 +21,12 @@ from array import array
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from tui.core.audit_models import HistoryEntry, HistoryPage
-from tui.core.ignore_models import IgnoreResult
 from tui.core.lang import Lang
-from tui.core.models import (
-    ERROR_COLUMNS,
-    CausePage,
-    SyncErrorDetail,
-    Usage,
-    UsageBreakdown,
-)
-from tui.core.notify_models import (
-    CauseMute,
-    Channel,
-    NotificationSettings,
-    NotificationStatus,
-    TestSendResult,
-)
-from tui.core.trend_models import TrendPage, TrendTotals, TypeTrends
-from tui.data import last_looked
-from tui.data.audit_csv import write_audit
+from tui.core.models import ERROR_COLUMNS, SyncErrorDetail, Usage
 from tui.data.cache import CacheDamaged, CacheError
 from tui.data.client_errors import ServiceError
-from tui.data.export import export_csv
-from tui.data.last_looked import SinceLooked
 from tui.data.session_feed import RefreshResult
 from tui.data.session_resync import ResyncPlan, ResyncProgress, Resyncs, ResyncSummary
 from tui.data.values import (
@@ -60,6 +40,20 @@ from tui.data.values import (
     ViewOrder,
 )
 from tui.i18n import t
+
+if TYPE_CHECKING:  # the models of what the screens ask for later (issue 11: the start)
+    from tui.core.audit_models import HistoryEntry, HistoryPage
+    from tui.core.ignore_models import IgnoreResult
+    from tui.core.models import CausePage, UsageBreakdown
+    from tui.core.notify_models import (
+        CauseMute,
+        Channel,
+        NotificationSettings,
+        NotificationStatus,
+        TestSendResult,
+    )
+    from tui.core.trend_models import TrendPage, TrendTotals, TypeTrends
+    from tui.data.last_looked import SinceLooked
 
 __all__ = [
     "DataSession",
@@ -143,6 +137,8 @@ class DataSession(Resyncs):
         None on the first look, when the service cannot say, or the state file cannot be
         written (the notice is not worth an error).
         """
+        from tui.data import last_looked
+
         path = last_looked.state_file(self.cache.path)
         try:
             now: TrendTotals = (await self.client.trends(1)).totals
@@ -160,6 +156,8 @@ class DataSession(Resyncs):
         """Write the whole audit trail as CSV (tui/data/audit_csv.py); entries written.
         Raises ServiceError when the service cannot answer, ExportError when the CSV
         cannot be written (nothing is written then)."""
+        from tui.data.audit_csv import write_audit
+
         entries: list[HistoryEntry] = []
         cursor, more = 0, True
         while more:
@@ -260,6 +258,8 @@ class DataSession(Resyncs):
     ) -> int:
         """Write the errors of ``f`` (or ``ids``, in their order) as CSV, headed in the words
         of ``lang`` unless ``raw``; rows written. Raises ExportError."""
+        from tui.data.export import export_csv
+
         if lang is None:
             from tui.i18n import current_lang
 

@@ -8,17 +8,20 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, Self, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 from tui.core.models import Usage
 from tui.data import paths
 from tui.data.cache import Cache, CacheDamaged, CacheError
 from tui.data.cache_file import check_location
-from tui.data.client import ServiceClient, check_service_url
+from tui.data.client_errors import RetryListener, check_service_url
 from tui.data.fill import SNAPSHOT_CHUNK
 from tui.data.values import FillProgress, ViewFilter
+
+if TYPE_CHECKING:
+    import httpx
+
+    from tui.data.client import ServiceClient
 
 PAGE_SIZE = 10000
 #: Seconds a request waits for the service before "the service is slow".
@@ -43,17 +46,28 @@ def _cache_path(service_key: str) -> Path:
 
 
 class SessionBase:
-    """The session's parts and its life: open, the cache's recovery, close."""
+    """The session's parts and its life: open, the cache's recovery, close.
+
+    The client of the service is made when the session first asks the service something
+    (``client``), not when the session opens: the console shows its cache without
+    importing the HTTP client and the API's models (issue 11: the start).
+    """
 
     def __init__(
         self,
-        client: ServiceClient,
+        client: ServiceClient | Callable[[list[RetryListener]], ServiceClient],
         cache: Cache,
         owned: Closable | None = None,
         page_size: int = PAGE_SIZE,
     ) -> None:
-        self.client = client
+        #: What makes the client, given the retry listeners it calls; or the client.
+        self._client = client
         self.cache = cache
+        #: The client's retry listeners, kept here so the console adds its own before
+        #: the client is made.
+        self.retry_listeners: list[RetryListener] = (
+            [] if callable(client) else client.retry_listeners
+        )
         self._owned = owned
         self.page_size = page_size
         #: Errors per snapshot request of a first fill.
@@ -92,15 +106,16 @@ class SessionBase:
         token: str | None = None,
         cache_path: Path | None = None,
         cache_key: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx.AsyncBaseTransport | Callable[[], httpx.AsyncBaseTransport] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         retries: int = 3,
         actor: str | None = None,
         owned: Closable | None = None,
     ) -> Self:
-        """Open the cache and a client of the service at ``url``.
+        """Open the cache; the client of the service at ``url`` is made on first use.
 
-        ``transport`` replaces the network for ``url`` (tests, in-process services);
+        ``transport`` replaces the network for ``url`` (tests, in-process services), or
+        makes what does when the client is made (the embedded service's);
         ``cache_key`` names the cache file instead of ``url`` (the embedded service, whose
         URL is never resolved); ``timeout`` is how long a request waits for an answer
         before it counts as slow, ``retries`` how often an idempotent request is tried
@@ -115,12 +130,30 @@ class SessionBase:
             if owned is not None:
                 await owned.aclose()
             raise
-        client = ServiceClient(
-            url, token, transport=transport, timeout=timeout, retries=retries, actor=actor
-        )
+
+        def client(listeners: list[RetryListener]) -> ServiceClient:
+            from tui.data.client import ServiceClient
+
+            return ServiceClient(
+                url,
+                token,
+                transport=transport() if callable(transport) else transport,
+                timeout=timeout,
+                retries=retries,
+                actor=actor,
+                retry_listeners=listeners,
+            )
+
         session = cls(client, cache, owned)
         await session._load_cached()
         return session
+
+    @property
+    def client(self) -> ServiceClient:
+        """The client of the service, made on first use."""
+        if callable(self._client):
+            self._client = self._client(self.retry_listeners)
+        return self._client
 
     async def _load_cached(self) -> None:
         health = await self.cache.get_meta("health")
@@ -165,7 +198,8 @@ class SessionBase:
 
     async def close(self) -> None:
         try:
-            await self.client.aclose()
+            if not callable(self._client):  # never made: nothing to close
+                await self._client.aclose()
             await self.cache.close()
         finally:
             if self._owned is not None:

@@ -9,15 +9,17 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui.core.models import ERROR_COLUMNS
 from tui.data.cache import CacheError
-from tui.data.client import FeedPage
 from tui.data.client_errors import ServiceError
 from tui.data.fill import fill_from_snapshot, in_column_order
 from tui.data.session_base import SessionBase
 from tui.data.values import FillProgress
+
+if TYPE_CHECKING:
+    from tui.data.client import FeedPage
 
 _ID, _TYPE, _STATUS = (ERROR_COLUMNS.index(c) for c in ("id", "type", "status"))
 

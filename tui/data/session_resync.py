@@ -9,9 +9,9 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tui.core.limits import RECORDS_PER_CALL, RESYNC_MAX_IDS
-from tui.core.resync_models import ResyncResult
 from tui.data.client_errors import (
     BadResponse,
     ServiceRejected,
@@ -19,6 +19,9 @@ from tui.data.client_errors import (
     ServiceUnavailable,
 )
 from tui.data.session_feed import FeedPulls
+
+if TYPE_CHECKING:
+    from tui.core.resync_models import ResyncResult
 
 #: Errors per resync request (the article's limit).
 BATCH_SIZE = RESYNC_MAX_IDS

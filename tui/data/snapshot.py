@@ -1,7 +1,9 @@
 """The console's reading of a ``GET /v1/snapshot`` answer (tui/service/snapshot.py).
 
 A chunk is read whole: a header, pages of rows, a trailer. A chunk without its trailer
-was cut short and is refused, so a fill stores whole chunks or nothing of one.
+was cut short and is refused, so a fill stores whole chunks or nothing of one. Only the
+header and trailer are decoded here; the pages are decoded as the cache's writer
+stores them (``page_rows``, called from tui/data/fill.py in the writer's thread).
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ import orjson
 
 @dataclass(frozen=True, slots=True)
 class SnapshotChunk:
-    """Rows by id as of feed cursor ``cursor``; ``remaining`` counted from ``after``
-    (None when not asked for)."""
+    """Rows by id as of feed cursor ``cursor``, in ``pages`` (each an NDJSON line, not
+    decoded yet); ``remaining`` counted from ``after`` (None when not asked for)."""
 
     columns: list[str]
     cursor: int
     remaining: int | None
-    rows: list[list[Any]]
+    pages: list[bytes]
     last_id: int
     has_more: bool
 
@@ -34,19 +36,13 @@ def parse_snapshot(body: bytes) -> SnapshotChunk:
         raise ValueError("it has no header or no trailer")
     try:
         header, trailer = orjson.loads(lines[0]), orjson.loads(lines[-1])
-        rows: list[list[Any]] = []
-        for line in lines[1:-1]:
-            page = orjson.loads(line)
-            if not isinstance(page, list):
-                raise ValueError("a page is not a list of rows")
-            rows += page
         if not isinstance(trailer, dict) or trailer.get("end") is not True:
             raise ValueError("it was cut short (no trailer)")
         return SnapshotChunk(
             columns=list(header["columns"]),
             cursor=int(header["cursor"]),
             remaining=None if header["remaining"] is None else int(header["remaining"]),
-            rows=rows,
+            pages=lines[1:-1],
             last_id=int(trailer["last_id"]),
             has_more=bool(trailer["has_more"]),
         )
@@ -54,3 +50,14 @@ def parse_snapshot(body: bytes) -> SnapshotChunk:
         raise ValueError(f"a line is not JSON ({exc})") from exc
     except (KeyError, TypeError) as exc:
         raise ValueError(f"the header or trailer lacks a key ({exc})") from exc
+
+
+def page_rows(line: bytes) -> list[list[Any]]:
+    """The rows of one page line; ValueError saying what is wrong with it."""
+    try:
+        page = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"a line is not JSON ({exc})") from exc
+    if not isinstance(page, list):
+        raise ValueError("a page is not a list of rows")
+    return page

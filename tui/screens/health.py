@@ -58,7 +58,8 @@ class ViewReady(Message):
     """The row count of a view, and where the cursor's error now stands in it.
 
     A text-filtered view comes twice: first its first page (``first``, count not yet
-    known), then the exact count.
+    known: ``counted`` false), then the exact count. The first view of the start comes
+    with its first page and its count, so the rows are drawn with the cards.
     """
 
     def __init__(
@@ -67,9 +68,12 @@ class ViewReady(Message):
         count: int,
         cursor: int | None,
         first: list[ErrorRow] | None = None,
+        *,
+        counted: bool = True,
     ) -> None:
         super().__init__()
         self.view, self.count, self.cursor, self.first = view, count, cursor, first
+        self.counted = counted
 
 
 class OverviewReady(Message):
@@ -252,15 +256,18 @@ class HealthScreen(Screen[None]):
         try:
             if view.text and view != grid.view:  # a new text: rows first (a refresh: count)
                 first = await session.view_page(view, grid.order, limit=grid.page_height)
-                self.post_message(ViewReady(view, len(first), 0, first))
+                self.post_message(ViewReady(view, len(first), 0, first, counted=False))
                 self.post_message(ViewReady(view, await session.count(view), None))
                 return
             keep = grid.cursor_id
             count = await session.count(view)
             cursor = None if keep is None else await session.position(view, grid.order, keep)
+            page = None
+            if not self._shown:  # the start: the rows come with the count, not a page later
+                page = await session.view_page(view, grid.order, limit=grid.page_height)
         except QueryInterrupted:
             return  # a newer view took over
-        self.post_message(ViewReady(view, count, cursor))
+        self.post_message(ViewReady(view, count, cursor, page))
 
     def on_overview_ready(self, message: OverviewReady) -> None:
         self.query_one(CardStrip).set_counts(message.counts)
@@ -269,7 +276,7 @@ class HealthScreen(Screen[None]):
         if message.view != self.view:
             return
         grid = self.grid
-        self.counted = message.first is None
+        self.counted = message.counted
         if message.first is not None:
             grid.set_view(message.view, message.count, message.cursor, first=message.first)
         elif message.view.text and grid.view == message.view:
@@ -279,7 +286,8 @@ class HealthScreen(Screen[None]):
         self.update_view_status()
         if not self._shown:
             self._shown = True
-            self.post_message(self.CacheShown())
+            # once drawn: the first refresh (which starts the service) waits for it
+            self.call_after_refresh(self.post_message, self.CacheShown())
 
     def update_view_status(self) -> None:
         """The view's words; a cause's message shape is cut to what leaves the row count

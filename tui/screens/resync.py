@@ -141,12 +141,12 @@ class ResyncRunScreen(ModalScreen["ResyncSummary | None"]):
                 yield Button(Content(t("modals.common.close")), id="close", disabled=True)
 
     def on_mount(self) -> None:
-        self.session.client.retry_listeners.append(self._retrying)
+        self.session.retry_listeners.append(self._retrying)
         self._worker = self.run_worker(self._run(), exclusive=True, group="resync")
 
     def on_unmount(self) -> None:
-        if self._retrying in self.session.client.retry_listeners:
-            self.session.client.retry_listeners.remove(self._retrying)
+        if self._retrying in self.session.retry_listeners:
+            self.session.retry_listeners.remove(self._retrying)
 
     def _retrying(self, failure: ServiceError, attempt: int, retries: int) -> None:
         self.query_one("#status", Static).update(

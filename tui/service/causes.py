@@ -20,7 +20,7 @@ from typing import Any
 
 from tui.core.causes import cause_key, cause_template
 from tui.service import trends
-from tui.service.db import Connection, upsert
+from tui.service.db import Connection, WriteLock, upsert
 from tui.service.ledger import SET_META, Ledger, iso
 
 BATCH = 5000
@@ -63,7 +63,13 @@ class CauseIndex:
         self._clock = clock
 
     async def catch_up(self) -> int:
-        """Bring causes and totals up to every error changed since the last run; how many."""
+        """Bring causes and totals up to every error changed since the last run; how many.
+
+        Under the causes lock alone (tui/service/db/base.py, ``WriteLock``): it writes
+        only the cause index's tables and reads the errors by seq, which commit in
+        order, so ingest need not wait for it. The first run sums totals from the
+        errors themselves, so it holds the ledger's lock as well.
+        """
         done = 0
         first_run = int(await self._ledger.meta("causes_seq") or 0) == 0
         while True:
@@ -72,22 +78,23 @@ class CauseIndex:
                 rows = list(await cur.fetchall())
             if not rows:
                 break
-            async with self._ledger.transaction() as conn:
+            keys = [cause_key(sub, obj, msg) for _, _, _, sub, obj, msg, *_ in rows]
+            async with self._ledger.transaction(("causes",)) as conn:
                 if int(await self._ledger.meta("causes_seq", conn) or 0) != since:
                     continue  # another catch-up did these rows meanwhile
                 if first_run:
-                    await self._write_keys(conn, rows)
+                    await self._write_keys(conn, rows, keys)
                 else:
                     # Read in the transaction: a backfill may have just been written.
                     ready = await self._ledger.meta("trends_ready", conn) == trends.COUNTED
-                    await self._apply_changes(conn, rows, ready)
+                    await self._apply_changes(conn, rows, keys, ready)
                 await conn.execute(
                     SET_META,
                     ("causes_seq", str(rows[-1][1])),
                 )
             done += len(rows)
         if first_run and done:
-            async with self._ledger.transaction() as conn:
+            async with self._ledger.transaction(("ledger", "causes")) as conn:
                 await _sum_totals(conn)
         await self._trends_kept(await self._ledger.meta("trends_ready") == trends.COUNTED)
         return done
@@ -97,7 +104,9 @@ class CauseIndex:
         today = self._clock().date()
         if ready and await self._ledger.meta("trends_pruned") == today.isoformat():
             return
-        async with self._ledger.transaction() as conn:
+        # a backfill counts the errors themselves: no ledger write may land meanwhile
+        locks: tuple[WriteLock, ...] = ("causes",) if ready else ("ledger", "causes")
+        async with self._ledger.transaction(locks) as conn:
             if not ready:
                 done = await self._ledger.meta("causes_seq", conn)
                 async with conn.execute("SELECT COALESCE(MAX(seq), 0) FROM errors") as cur:
@@ -112,17 +121,19 @@ class CauseIndex:
             )
 
     @staticmethod
-    async def _write_keys(conn: Connection, rows: Sequence[Any]) -> None:
+    async def _write_keys(conn: Connection, rows: Sequence[Any], keys: Sequence[str]) -> None:
         await conn.executemany(
             _SET_CAUSE,
             [
-                (i, cause_key(sub, obj, msg), seq, trends.state_of(status), rec, first)
-                for i, seq, _, sub, obj, msg, status, rec, first, _ in rows
+                (i, cause, seq, trends.state_of(status), rec, first)
+                for (i, seq, _, _, _, _, status, rec, first, _), cause in zip(
+                    rows, keys, strict=True
+                )
             ],
         )
 
     async def _apply_changes(
-        self, conn: Connection, rows: Sequence[Any], count_trends: bool
+        self, conn: Connection, rows: Sequence[Any], keys: Sequence[str], count_trends: bool
     ) -> None:
         """Write the new keys, move the totals of the old and new causes and (once they
         are counted) the daily figures."""
@@ -142,8 +153,9 @@ class CauseIndex:
         old_types = (
             await _types_of(conn, {old[0] for old in before.values()}) if count_trends else {}
         )
-        for i, _, type_, sub, obj, msg, status, rec, first, last in rows:
-            cause = cause_key(sub, obj, msg)
+        for (i, _, type_, sub, obj, _, status, rec, first, last), cause in zip(
+            rows, keys, strict=True
+        ):
             old = before.get(i)
             if count_trends:
                 tally.change(
@@ -168,7 +180,7 @@ class CauseIndex:
                 max(last, known[4]) if known else last,
                 min(i, known[5]) if known else i,
             )  # fmt: skip
-        await self._write_keys(conn, rows)
+        await self._write_keys(conn, rows, keys)
         await tally.write(conn)
         records = await _move_records(conn, per_record)
         await conn.executemany(

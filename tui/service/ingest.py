@@ -22,7 +22,9 @@ The items' shapes and the limits they keep to are in ``tui/service/ingest_items.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -212,9 +214,11 @@ def _judge(raw: Any, now: datetime) -> ErrorReport | SyncedReport:
     return ErrorReport.model_validate(raw, context={"now": now})
 
 
-async def _record(
-    conn: Any, steps: list[tuple[int, ErrorReport | SyncedReport]], now: datetime
-) -> dict[str, Any]:
+#: An item judged: its index, the report, and (a failure's) its ledger rows.
+_Step = tuple[int, ErrorReport | SyncedReport, list[Failure]]
+
+
+async def _record(conn: Any, steps: list[_Step], now: datetime) -> dict[str, Any]:
     """Apply the items in order: runs of failures at once, each success on its own."""
     error_ids: list[int] = []
     created = repeated = resolved = 0
@@ -230,7 +234,7 @@ async def _record(
         error_ids.extend(error_id for error_id, _ in outcomes)
         failures.clear()
 
-    for index, report in steps:
+    for index, report, rows in steps:
         if report.request_id is not None:
             answered = "failed" if isinstance(report, ErrorReport) else "synced"
             code = await answer_request(conn, report.request_id, answered, now)
@@ -238,7 +242,7 @@ async def _record(
                 request_notes.append({"index": index, "request_id": report.request_id,
                                       "code": code, "reason": ANSWER_NOTES[code]})  # fmt: skip
         if isinstance(report, ErrorReport):
-            failures += failures_of(report, now)
+            failures += rows
             continue
         if failures:
             await flush()
@@ -260,18 +264,38 @@ async def _record(
     }
 
 
-async def ingest(ledger: Ledger, body: Any, now: datetime) -> dict[str, Any]:
-    """Judge, classify and record one batch; the ``IngestResult`` as a dict."""
-    items, batch_id = read_batch(body)
+#: One thread judges and classifies the batches (pure work on the items): the event
+#: loop stays free meanwhile to carry on the transaction that holds the ledger's lock
+#: (on PostgreSQL every replica's writes wait for it), instead of running a whole
+#: batch's validation between two of its statements.
+_JUDGE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="synchealth-ingest")
+
+
+def _judge_all(items: list[Any], now: datetime) -> tuple[list[_Step], list[dict[str, Any]]]:
+    """Each item judged and (a failure) classified; the steps, and the items refused."""
     rejected: list[dict[str, Any]] = []
-    steps: list[tuple[int, ErrorReport | SyncedReport]] = []
+    steps: list[_Step] = []
     for index, raw in enumerate(items):
         try:
-            steps.append((index, _judge(raw, now)))
+            report = _judge(raw, now)
+            rows = failures_of(report, now) if isinstance(report, ErrorReport) else []
+            steps.append((index, report, rows))
         except ValidationError as exc:
             rejected.append({"index": index, "reason": reason_of(exc)})
         except _BadOutcome as exc:
             rejected.append({"index": index, "reason": str(exc)})
+    return steps, rejected
+
+
+async def ingest(ledger: Ledger, body: Any, now: datetime) -> dict[str, Any]:
+    """Judge, classify and record one batch; the ``IngestResult`` as a dict.
+
+    Judging and classifying come before the write transaction, in :data:`_JUDGE`'s
+    thread, so the ledger's lock is held for its reads and writes only."""
+    items, batch_id = read_batch(body)
+    steps, rejected = await asyncio.get_running_loop().run_in_executor(
+        _JUDGE, _judge_all, items, now
+    )
     digest = _digest(items) if batch_id is not None else ""
     async with ledger.transaction() as conn:
         if batch_id is not None:

@@ -45,7 +45,7 @@ from tui.service.db.dialect import json_with
 from tui.service.ledger import Ledger, iso
 from tui.service.resync import ResyncRefused, outcome
 from tui.service.resync_calls import calls_needed
-from tui.service.rounds import leave_if_stopping
+from tui.service.rounds import failed_round, leave_if_stopping
 from tui.service.usage import UsageLedger
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,10 @@ log = logging.getLogger(__name__)
 CHUNK = RECORDS_PER_CALL
 #: How long a job waits after Salesforce refused a whole call without applying it.
 REFUSAL_BACKOFF = timedelta(seconds=60)
+#: Seconds a replica without the jobs' lease waits before it asks again (a try-lock),
+#: and a chunk another replica is sending before it looks again (one row): the jobs of
+#: a replica that died move to another within this, not ``recheck``.
+LEASE_RETRY = 2.0
 #: Refusals after which the chunk is tried again (nothing was applied).
 _RETRY_CODES = {
     "salesforce_limit_exceeded",
@@ -276,10 +280,9 @@ class ResyncJobs:
                 if self._may_run is None or await self._may_run():
                     pause = await self.step()
                 else:
-                    pause = self._recheck
+                    pause = min(self._recheck, LEASE_RETRY)
             except Exception:  # logged; the job is where it was, the next round goes on
-                leave_if_stopping()
-                log.exception("resync job round failed")
+                failed_round(log, "resync job round failed")
                 pause = self._recheck
             leave_if_stopping()  # a cancel the round swallowed (rounds.py)
             if pause is None:
@@ -294,8 +297,8 @@ class ResyncJobs:
         """Handle one chunk of the oldest job with work left; None to go on at once, else
         the seconds to wait (nothing to do, or the job waits for the allocation)."""
         job_id = await self._next_job()
-        if job_id is None:
-            return self._recheck
+        if job_id is None:  # a job posted to another replica wakes only that one
+            return min(self._recheck, LEASE_RETRY)
         not_before = self._not_before.get(job_id)
         if not_before is not None:
             left = (not_before - self._clock()).total_seconds()
@@ -349,8 +352,9 @@ class ResyncJobs:
             result = stored.result  # committed before a crash: record it, send nothing
         elif stored is not None and stored.state == "started":
             # another replica's send still under way (it finishes it 'done'), or a dead
-            # replica's that the heartbeat sweep turns 'interrupted' (tui/service/replicas.py)
-            return self._recheck
+            # replica's that the heartbeat sweep turns 'interrupted' (tui/service/replicas.py):
+            # looked at again as often as a lease, so the job goes on soon after the sweep
+            return min(self._recheck, LEASE_RETRY)
         elif stored is not None:
             why = (
                 "This error's part of the job was cut off while it was being sent (the "

@@ -31,11 +31,12 @@ from tui.service.db import (
     Database,
     DatabaseError,
     PostgresTarget,
+    WriteLock,
     database,
     has_table,
     upsert,
 )
-from tui.service.db.base import Dialect
+from tui.service.db.base import LEDGER, Dialect
 from tui.service.db.dialect import postgres_schema, statements
 from tui.service.migrations import SCHEMA_VERSION, upgrade
 
@@ -163,8 +164,9 @@ class Ledger:
 
     async def _migrate(self) -> None:
         """Create what is missing and run the numbered steps, in one write transaction:
-        a step that fails leaves the ledger at the version it had."""
-        async with self.transaction() as conn:
+        a step that fails leaves the ledger at the version it had. Both locks: a step
+        may rewrite the cause index's tables too."""
+        async with self.transaction(("ledger", "causes")) as conn:
             version = await stored_version(conn)
             if version is not None and version > SCHEMA_VERSION:
                 raise LedgerError(
@@ -188,9 +190,11 @@ class Ledger:
         """Reads, one job per statement (:attr:`Database.reader`)."""
         return self.db.reader
 
-    def transaction(self) -> AbstractAsyncContextManager[Connection]:
-        """The one write transaction at a time; commits on success."""
-        return self.db.transaction()
+    def transaction(
+        self, locks: tuple[WriteLock, ...] = LEDGER
+    ) -> AbstractAsyncContextManager[Connection]:
+        """The one write transaction at a time (per lock of ``locks``); commits on success."""
+        return self.db.transaction(locks)
 
     # -- meta and settings -------------------------------------------------
 
@@ -425,4 +429,4 @@ async def last_seq(conn: Connection) -> int:
 
 async def store_next_seq(conn: Connection, last: int) -> None:
     """Keep ``meta.next_seq`` in step for readers of the meta table."""
-    await conn.execute(SET_META, ("next_seq", str(last + 1)))
+    await conn.send(SET_META, ("next_seq", str(last + 1)))

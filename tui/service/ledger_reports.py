@@ -8,6 +8,7 @@ Each function runs inside a transaction of ``Ledger.transaction`` on its connect
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,13 +20,11 @@ from tui.core.causes import cause_key
 from tui.service.db import Connection
 from tui.service.ledger import SERVICE_ACTOR, Ledger, end_ignores, iso, last_seq, store_next_seq
 
-#: The error a reported failure repeats (the open one if any, else the newest), for
-#: each key of the ``k`` table of :func:`_same_failures`.
-_SAME_FAILURE = (
-    "SELECT k.o, k.r, k.d, k.s, e.id, e.last_seen FROM k JOIN errors e ON e.id = ("
-    "SELECT id FROM errors WHERE object_type = k.o AND record_id = k.r "
-    "AND direction = k.d AND subtype = k.s "
-    "ORDER BY status != 'resolved' DESC, id DESC LIMIT 1)"
+#: Every error of each record of the ``k`` table of :func:`_known_records` (the record
+#: index's prefix): a record has a few, one per subtype it ever failed with.
+_RECORD_ERRORS = (
+    "SELECT k.o, k.r, k.d, e.subtype, e.id, e.last_seen, e.status FROM k JOIN errors e "
+    "ON e.object_type = k.o AND e.record_id = k.r AND e.direction = k.d"
 )
 
 _INSERT_ERROR = (
@@ -126,12 +125,16 @@ async def record_failures(conn: Connection, failures: Iterable[Failure]) -> list
     it was ignored with; a failure of another cause reopens it (history: ``reopen``).
     """
     failures = list(failures)
-    seq = await last_seq(conn)
-    known = await _same_failures(conn, failures)
+    async with conn.execute(
+        "SELECT COALESCE(MAX(seq), 0), COALESCE(MAX(id), 0) FROM errors"
+    ) as cur:
+        seq, next_id = await cur.fetchone()  # type: ignore[misc]
+    known, unresolved = await _known_records(conn, failures)
     ignored = await _ignored_causes(conn, [found[0] for found in known.values()])
     reopened: list[int] = []
-    async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM errors") as cur:
-        (next_id,) = await cur.fetchone()  # type: ignore[misc]
+    # A record's report becomes the payload of its other open errors: only a record
+    # with an unresolved error, or failing twice in this batch, can have one.
+    in_batch = Counter((f.object_type, f.record_id, f.direction) for f in failures)
     inserts, updates, attempts, newest = [], [], [], []
     out: list[tuple[int, bool]] = []
     for f in failures:
@@ -167,7 +170,9 @@ async def record_failures(conn: Connection, failures: Iterable[Failure]) -> list
             if newer:
                 known[key] = (error_id, at)
         attempts.append((error_id, at, f.sf_code, f.message))
-        newest.append((payload, f.object_type, f.record_id, f.direction, f.subtype, at))
+        record = (f.object_type, f.record_id, f.direction)
+        if record in unresolved or in_batch[record] > 1:
+            newest.append((payload, *record, f.subtype, at))
         out.append((error_id, created))
     # Rows are created before any update, and updates run in report order, so a
     # row created and repeated within one batch ends with the later seq.
@@ -244,32 +249,37 @@ async def store_batch(
     result: dict[str, Any],
     now: datetime,
 ) -> None:
-    await conn.execute(
+    await conn.send(
         "INSERT INTO ingest_batches(batch_id, created, digest, result) VALUES (?, ?, ?, ?)",
         (batch_id, iso(now), digest, orjson.dumps(result).decode()),
     )
 
 
-async def _same_failures(
+async def _known_records(
     conn: Connection, failures: Sequence[Failure]
-) -> dict[tuple[str, str, str, str], tuple[int, str]]:
-    """The error each distinct failure key repeats, if any: key -> (id, last_seen).
+) -> tuple[dict[tuple[str, str, str, str], tuple[int, str]], set[tuple[str, str, str]]]:
+    """The error each distinct failure key repeats, if any: key -> (id, last_seen), the
+    open one, else the newest; and the records (object, record, direction) with an
+    unresolved error.
 
-    One query per 500 keys (a correlated lookup on the record index for each) instead
-    of one round trip to the database thread per failure.
+    One query per 500 records (the record index's prefix) instead of one round trip
+    per failure.
     """
-    keys = list(
-        dict.fromkeys((f.object_type, f.record_id, f.direction, f.subtype) for f in failures)
-    )
-    found: dict[tuple[str, str, str, str], tuple[int, str]] = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        values = ", ".join(["(?, ?, ?, ?)"] * len(chunk))
-        query = f"WITH k(o, r, d, s) AS (VALUES {values}) {_SAME_FAILURE}"
+    records = list(dict.fromkeys((f.object_type, f.record_id, f.direction) for f in failures))
+    best: dict[tuple[str, str, str, str], tuple[bool, int, str]] = {}
+    unresolved: set[tuple[str, str, str]] = set()
+    for start in range(0, len(records), 500):
+        chunk = records[start : start + 500]
+        values = ", ".join(["(?, ?, ?)"] * len(chunk))
+        query = f"WITH k(o, r, d) AS (VALUES {values}) {_RECORD_ERRORS}"
         async with conn.execute(query, [v for key in chunk for v in key]) as cur:
-            for o, r, d, sub, error_id, last_seen in await cur.fetchall():
-                found[(o, r, d, sub)] = (error_id, last_seen)
-    return found
+            for o, r, d, sub, error_id, last_seen, status in await cur.fetchall():
+                rank = (status != "resolved", error_id, last_seen)
+                if status != "resolved":
+                    unresolved.add((o, r, d))
+                if rank > best.get((o, r, d, sub), (False, 0, "")):
+                    best[(o, r, d, sub)] = rank
+    return {key: (error_id, seen) for key, (_, error_id, seen) in best.items()}, unresolved
 
 
 async def _ignored_causes(conn: Connection, ids: Sequence[int]) -> dict[int, str]:

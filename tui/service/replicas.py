@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 
 from tui.service.db import Connection
 from tui.service.ledger import Ledger, iso
-from tui.service.rounds import leave_if_stopping
+from tui.service.rounds import failed_round, leave_if_stopping
 
 log = logging.getLogger("synchealth.replicas")
 
@@ -124,8 +124,7 @@ class Replicas:
             try:
                 swept = await self.beat()
             except Exception:  # the ledger is away: the next beat tries again
-                leave_if_stopping()
-                log.exception("heartbeat failed")
+                failed_round(log, "heartbeat failed")
                 continue
             leave_if_stopping()  # a cancel the round swallowed (rounds.py)
             if swept:

@@ -33,7 +33,7 @@ from tui.service import history
 from tui.service.db.dialect import json_list_values
 from tui.service.ledger import Ledger, iso
 from tui.service.resync import ResyncRefused
-from tui.service.rounds import leave_if_stopping
+from tui.service.rounds import failed_round, leave_if_stopping
 from tui.service.usage import UsageLedger
 
 log = logging.getLogger(__name__)
@@ -121,8 +121,7 @@ class RetryWorker:
                 if self._may_run is None or await self._may_run():
                     await self.tick()
             except Exception:  # a round that failed is logged; the next one tries again
-                leave_if_stopping()
-                log.exception("automatic retry round failed")
+                failed_round(log, "automatic retry round failed")
             leave_if_stopping()  # a cancel the round swallowed (rounds.py)
             await asyncio.sleep(self._interval)
 

@@ -16,6 +16,10 @@ marked as cancelling, so every loop also asks after each round, failed or not.
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
+
+from tui.service.db import DatabaseUnavailable
 
 
 def leave_if_stopping() -> None:
@@ -24,3 +28,14 @@ def leave_if_stopping() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
+
+
+def failed_round(log: logging.Logger, what: str) -> None:
+    """Inside a loop's ``except Exception``: end the loop when it is being stopped, else
+    log the round that failed. The database away is one line (its message says which
+    and why, and the next round tries again): a traceback per round would bury it."""
+    leave_if_stopping()
+    if isinstance(sys.exc_info()[1], DatabaseUnavailable):
+        log.warning("%s: %s", what, sys.exc_info()[1])
+    else:
+        log.exception("%s", what)

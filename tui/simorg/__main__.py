@@ -5,11 +5,15 @@ counts are the truth): ``synchealth serve --org-url http://127.0.0.1:N`` with th
 token from ``--token-env``'s variable. Besides the Salesforce routes it answers
 ``GET /_simorg/received``, not a Salesforce route: every record id it was sent in an
 sObject Collections update or upsert, with how many times, and the calls it answered.
+``--latency S`` holds each collections answer S seconds after the records are counted,
+as a real org takes its time over 200 records: a service killed meanwhile never learns
+the outcome of records the org did receive.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 from typing import Any
 
@@ -26,8 +30,9 @@ ASGIApp = Any  # (scope, receive, send) -> None, as uvicorn calls it
 class Counting:
     """Wraps the org: counts the records of each collections call before passing it on."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, latency: float = 0.0) -> None:
         self.app = app
+        self.latency = latency
         self.records: dict[str, int] = {}
         self.calls = 0
 
@@ -46,6 +51,8 @@ class Counting:
                 if not message.get("more_body"):
                     break
             self._count(body)
+            if self.latency:
+                await asyncio.sleep(self.latency)
             replayed = False
 
             async def again() -> dict[str, Any]:
@@ -83,13 +90,15 @@ def main() -> None:
                         help="variable holding the access token the org accepts")  # fmt: skip
     parser.add_argument("--seed", type=int, default=7, help="the demo org's seed (7)")
     parser.add_argument("--daily-limit", type=int, default=15000)
+    parser.add_argument("--latency", type=float, default=0.0, metavar="S",
+                        help="seconds each collections call takes to answer (0)")  # fmt: skip
     args = parser.parse_args()
     token = os.environ.get(args.token_env)
     if not token:
         parser.error(f"set {args.token_env} to the access token the org should accept")
     org = create_simorg(demo_org_state(args.seed), access_token=token,
                         daily_limit=args.daily_limit)  # fmt: skip
-    uvicorn.run(Counting(org), host="127.0.0.1", port=args.port, log_level="warning")
+    uvicorn.run(Counting(org, args.latency), host="127.0.0.1", port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -19,8 +19,11 @@ if TYPE_CHECKING:
 #: Kinds of problem the banner words (``Problem.kind``); keys of ``main.offline``.
 PROBLEMS = frozenset({
     "unreachable", "slow", "unauthorized", "rate_limited", "service_error", "rejected",
-    "bad_answer", "bad_url", "cache",
+    "bad_answer", "bad_url", "cache", "database",
 })  # fmt: skip
+#: The banner's title of a kind of problem, when it is not "offline": the cache file at
+#: fault, or the service up but its database not (the service is degraded).
+TITLES = {"cache": "main.offline.cache_title", "database": "main.offline.degraded_title"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,8 @@ class StatusHeader(Static):
             state = ("● " + t("main.header.online"), "green")
         elif status.connecting:
             state = ("◌ " + t("main.header.connecting"), "bold yellow")
+        elif status.problem == "database":
+            state = ("◑ " + t("main.header.degraded"), "bold yellow")
         else:
             state = ("○ " + t("main.header.offline"), "bold red")
         line = Text.assemble(
@@ -97,7 +102,8 @@ class StatusHeader(Static):
 
 class OfflineBanner(Static):
     """Shown while the data cannot be refreshed: says what the service answered (or that
-    the cache file is at fault) in the session's language, then the technical detail on a
+    the cache file is at fault, or that the service is degraded: up, but not its
+    database) in the session's language, then the technical detail on a
     line of its own; the cached data stays on screen."""
 
     def show(self, status: Status | None) -> None:
@@ -111,7 +117,8 @@ class OfflineBanner(Static):
         if offline and status is not None:
             reason = clean(status.last_error or t("main.offline.unknown"))
             problem = status.problem if status.problem in PROBLEMS else "unreachable"
-            title = t("main.offline.cache_title" if problem == "cache" else "main.offline.title")
+            title = t(TITLES.get(problem, "main.offline.title"))
+            self.set_class(problem == "database", "-degraded")
             self.update(
                 Text.assemble(
                     ("  " + title + "  ", "bold"), t(f"main.offline.{problem}"), "\n", reason

@@ -16,6 +16,7 @@ from tui.service.db.base import (
     Params,
     Result,
     Row,
+    WriteLock,
 )
 from tui.service.db.dialect import columns, has_table, upsert
 from tui.service.db.target import PostgresTarget, parse_target, redact
@@ -29,6 +30,7 @@ __all__ = [
     "PostgresTarget",
     "Result",
     "Row",
+    "WriteLock",
     "columns",
     "database",
     "has_table",

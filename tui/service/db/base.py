@@ -21,6 +21,12 @@ from typing import Any, Literal
 Row = tuple[Any, ...]
 Params = Sequence[Any]
 Dialect = Literal["sqlite", "postgresql"]
+#: What a write transaction is serialised with (PostgreSQL; SQLite's one writer
+#: serialises every write anyway). ``ledger``: every write of the error ledger, so change
+#: seqs commit in order; ``causes``: the cause index and daily figures, kept from the
+#: feed by their own cursor, so that catch-up need not hold ingest back.
+WriteLock = Literal["ledger", "causes"]
+LEDGER: tuple[WriteLock, ...] = ("ledger",)
 
 
 class DatabaseError(Exception):
@@ -78,7 +84,18 @@ class Connection(ABC):
         return Pending(self._run(sql, params))
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._run_many(sql, rows)
+        rows = list(rows)
+        if rows:  # nothing to send: no round trip
+            await self._run_many(sql, rows)
+
+    async def send(self, sql: str, params: Params = ()) -> None:
+        """A write whose answer is not read: in a PostgreSQL transaction it is queued and
+        goes with the next statement whose answer is read, or with the commit (its
+        error, if any, is raised there)."""
+        await self._send(sql, params)
+
+    async def _send(self, sql: str, params: Params) -> None:
+        await self._run(sql, params)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return (await self._run(sql, params)).rows
@@ -117,8 +134,11 @@ class Database(ABC):
         """Reads of the last committed state, one job per statement."""
 
     @abstractmethod
-    def transaction(self) -> AbstractAsyncContextManager[Connection]:
-        """The write transaction: one at a time across every process on the database."""
+    def transaction(
+        self, locks: tuple[WriteLock, ...] = LEDGER
+    ) -> AbstractAsyncContextManager[Connection]:
+        """The write transaction: one at a time across every process on the database
+        for each of ``locks`` (taken in the order of :data:`WriteLock`)."""
 
     @abstractmethod
     def snapshot(self) -> AbstractAsyncContextManager[Connection]:

@@ -1,10 +1,13 @@
 """The ledger on PostgreSQL (psycopg 3, async, a small pool).
 
-The write rule: every write transaction takes ``pg_advisory_xact_lock(LEDGER_LOCK, schema)``
-first, so writes are serialised across every process on the database exactly as
-SQLite's one writer and ``BEGIN IMMEDIATE`` serialise them: a transaction reads
-``MAX(seq)`` only once the one before it has committed, so sequence numbers commit in
-order and a change-feed cursor can never pass a row that commits later. Reads run in
+The write rule: every write of the error ledger takes
+``pg_advisory_xact_lock(LEDGER_LOCK, schema)`` first, so those writes are serialised
+across every process on the database exactly as SQLite's one writer and ``BEGIN
+IMMEDIATE`` serialise them: a transaction reads ``MAX(seq)`` only once the one before
+it has committed, so sequence numbers commit in order and a change-feed cursor can
+never pass a row that commits later. The cause index (tui/service/causes.py) follows
+the feed with a cursor of its own and writes only its own tables, under
+``CAUSES_LOCK``: its catch-up does not hold ingest back (docs/architecture.md). Reads run in
 autocommit, each statement on a pooled connection, executed and fetched together.
 
 Errors that mean the server cannot be reached (refused, terminated, pool exhausted)
@@ -16,22 +19,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg import AsyncPipeline
 from psycopg.adapt import AdaptersMap, Dumper
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.postgres import types as pg_types
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from tui.service.db.base import (
+    LEDGER,
     Connection,
     Database,
     DatabaseError,
     DatabaseUnavailable,
     Params,
     Result,
+    WriteLock,
 )
 from tui.service.db.dialect import reorder, to_pyformat
 from tui.service.db.target import PostgresTarget, redact
@@ -39,6 +45,9 @@ from tui.service.db.target import PostgresTarget, redact
 #: The advisory lock every write transaction holds, with the schema's hash (any fixed
 #: 32-bit number; this one spells "SYNC" to whoever lists pg_locks).
 LEDGER_LOCK = 0x5359_4E43
+#: The cause index's lock ("CAUS"); a transaction holding both took the ledger's first.
+CAUSES_LOCK = 0x4341_5553
+_KEYS: dict[WriteLock, int] = {"ledger": LEDGER_LOCK, "causes": CAUSES_LOCK}
 #: Seconds to wait for a connection: the server down answers 503 after this, not never.
 CONNECT_TIMEOUT = 5
 #: The write lock, waited for at most as long as SQLite's busy_timeout (5 s): then the
@@ -47,7 +56,7 @@ CONNECT_TIMEOUT = 5
 #: teams) do not wait for each other.
 _TAKE_LOCK = (
     "SELECT set_config('lock_timeout', '5s', true), "
-    "pg_advisory_xact_lock(%s, hashtext(current_schema()))"
+    "pg_advisory_xact_lock(?, hashtext(current_schema()))"
 )
 POOL_SIZE = 4
 
@@ -72,15 +81,30 @@ ADAPTERS.register_dumper(bool, _BoolAsInteger)
 class _PgConnection(Connection):
     dialect = "postgresql"
 
-    def __init__(self, database: PostgresDatabase, conn: _Conn | None = None) -> None:
+    def __init__(
+        self,
+        database: PostgresDatabase,
+        conn: _Conn | None = None,
+        pipeline: AsyncPipeline | None = None,
+    ) -> None:
         self._db = database
         self._conn = conn  # None: the reader, a pooled connection per statement
+        #: A write transaction's pipeline: :meth:`send` and executemany queue on it, a
+        #: statement whose answer is read sends everything queued with it.
+        self._pipeline = pipeline
 
     async def _run(self, sql: str, params: Params) -> Result:
         if self._conn is not None:
-            return await self._db.guard(_fetch(self._conn, sql, params))
+            return await self._db.guard(_fetch(self._conn, sql, params, self._pipeline))
         async with self._db.connection() as conn:
             return await self._db.guard(_fetch(conn, sql, params))
+
+    async def _send(self, sql: str, params: Params) -> None:
+        if self._conn is None or self._pipeline is None:
+            await self._run(sql, params)
+            return
+        text, order = to_pyformat(sql)
+        await self._db.guard(self._conn.execute(text, reorder(order, params)))
 
     async def _run_many(self, sql: str, rows: Iterable[Params]) -> None:
         if self._conn is None:
@@ -90,13 +114,18 @@ class _PgConnection(Connection):
             await self._db.guard(cur.executemany(text, [reorder(order, r) for r in rows]))
 
 
-async def _fetch(conn: _Conn, sql: str, params: Params) -> Result:
-    # No parameters: psycopg sends the text as it is (a script of several statements).
+async def _fetch(
+    conn: _Conn, sql: str, params: Params, pipeline: AsyncPipeline | None = None
+) -> Result:
+    # No parameters: psycopg sends the text as it is (outside a pipeline, a script of
+    # several statements may be).
     if params:
         text, order = to_pyformat(sql)
         cur = await conn.execute(text, reorder(order, params))
     else:
         cur = await conn.execute(sql)
+    if pipeline is not None:
+        await pipeline.sync()  # this answer is needed: send what is queued, and wait
     rows = await cur.fetchall() if cur.description is not None else []
     return Result(rows, cur.rowcount)
 
@@ -115,7 +144,8 @@ class PostgresDatabase(Database):
         if target.password is not None:
             self._kwargs["password"] = target.password
         self._pool: AsyncConnectionPool[_Conn] | None = None
-        self._lock = asyncio.Lock()
+        # one transaction per lock in this process: the others wait here, not on the pool
+        self._locks: dict[WriteLock, asyncio.Lock] = {name: asyncio.Lock() for name in _KEYS}
         self._reader = _PgConnection(self)
 
     def describe(self) -> str:
@@ -168,16 +198,34 @@ class PostgresDatabase(Database):
         """Await ``job``; a psycopg error becomes ours, with the database named."""
         try:
             return await job
-        except psycopg.OperationalError as exc:
-            raise DatabaseUnavailable(f"{self._where} is unavailable: {_reason(exc)}") from exc
         except psycopg.Error as exc:
-            raise DatabaseError(f"{self._where}: {_reason(exc)}") from exc
+            raise self.ours(exc) from exc
+
+    def ours(self, exc: psycopg.Error) -> DatabaseError:
+        if isinstance(exc, psycopg.OperationalError):
+            return DatabaseUnavailable(f"{self._where} is unavailable: {_reason(exc)}")
+        return DatabaseError(f"{self._where}: {_reason(exc)}")
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
-        async with self._lock, self.connection() as conn, conn.transaction():
-            await self.guard(conn.execute(_TAKE_LOCK, (LEDGER_LOCK,)))
-            yield _PgConnection(self, conn)
+    async def transaction(self, locks: tuple[WriteLock, ...] = LEDGER) -> AsyncIterator[Connection]:
+        ordered = [name for name in _KEYS if name in locks]  # one order: no deadlock
+        async with AsyncExitStack() as held:
+            for name in ordered:
+                await held.enter_async_context(self._locks[name])
+            conn = await held.enter_async_context(self.connection())
+            try:
+                # Pipeline mode: BEGIN and the locks go in one round trip, the writes
+                # whose answers are not read with the next read or the commit. The
+                # lock is held for fewer round trips, each of which waits for the
+                # event loop as well as the server.
+                async with conn.pipeline() as pipeline, conn.transaction():
+                    piped = _PgConnection(self, conn, pipeline)
+                    for name in ordered:
+                        await piped.send(_TAKE_LOCK, (_KEYS[name],))
+                    await self.guard(pipeline.sync())  # inside the block, the locks are held
+                    yield piped
+            except psycopg.Error as exc:  # raised by the commit, or a queued write
+                raise self.ours(exc) from exc
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Connection]:

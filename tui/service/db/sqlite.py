@@ -16,7 +16,15 @@ from pathlib import Path
 
 import aiosqlite
 
-from tui.service.db.base import Connection, Database, DatabaseError, Params, Result
+from tui.service.db.base import (
+    LEDGER,
+    Connection,
+    Database,
+    DatabaseError,
+    Params,
+    Result,
+    WriteLock,
+)
 
 
 class _Reader(Connection):
@@ -97,7 +105,8 @@ class SqliteDatabase(Database):
         return self._reader
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
+    async def transaction(self, locks: tuple[WriteLock, ...] = LEDGER) -> AsyncIterator[Connection]:
+        # one writer: every transaction excludes every other, whatever ``locks`` names
         if self._writer is None:
             raise DatabaseError("the ledger is not open")
         async with self._lock:

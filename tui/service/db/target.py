@@ -1,8 +1,9 @@
 """What ``--db`` names: a SQLite file, or a PostgreSQL database by URL.
 
 A PostgreSQL URL's password may be in the URL, in ``PGPASSWORD`` or ``PGPASSFILE``
-(libpq reads those), or in a file given apart (``--db-password-file``); it is never
-shown: :func:`redact` is what messages, logs and /v1/health print.
+(libpq reads those), or in an owner-only file given apart (``--db-password-file``,
+the profile's ``db_password_file``); it is never shown: :func:`redact` is what
+messages, logs and /v1/health print.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
 
+from tui.core.secret_source import SecretSourceError, secret_from_file
 from tui.service.db.base import DatabaseError
 
 _PG_SCHEMES = ("postgresql://", "postgres://")
@@ -58,28 +60,36 @@ def parse_target(text: str, password_file: Path | None = None) -> Path | Postgre
         ) from exc
     port = parts.get("port")
     if port is not None and not str(port).isdigit():
-        raise DatabaseError(f"the database URL {redact(text)} has a port that is not a number")
+        raise DatabaseError(
+            f"the database URL {redact(text)} has a port that is not a number; a password "
+            "holding '/', ':' or '@' is written percent-encoded (%2F, %3A, %40)"
+        )
+    if "@" in str(parts.get("host") or ""):  # libpq took a password's '@' for the host's
+        raise DatabaseError(
+            f"the database URL {redact(text)} has '@' in its host; a password holding '@' "
+            "is written %40"
+        )
     password = None
     if password_file is not None:
         try:
-            password = password_file.read_text("utf-8").strip()
-        except OSError as exc:
-            raise DatabaseError(
-                f"cannot read the database password file {password_file}: {exc.strerror or exc}"
-            ) from exc
-    return PostgresTarget(text, password)
+            password = secret_from_file(password_file, "the database password")
+        except SecretSourceError as exc:
+            raise DatabaseError(exc.message) from None
+    return PostgresTarget(text, None if password is None else password.get_secret_value())
 
 
 def redact(url: str) -> str:
-    """``url`` with the password (``user:secret@``, ``password=``) replaced by ``***``."""
+    """``url`` with the password (``user:secret@``, ``password=``) replaced by ``***``.
+
+    The user part is everything before the last '@': libpq reads a password's
+    unencoded '/', '?' or '@' in ways a URL parser would not, and hiding too much of a
+    URL in a message costs nothing.
+    """
     head, sep, rest = url.partition("://")
-    if sep:
-        netloc, slash, tail = rest.partition("/")
-        if "@" in netloc:
-            user, _, host = netloc.rpartition("@")
-            if ":" in user:
-                user = user.split(":", 1)[0] + ":***"
-            netloc = f"{user}@{host}"
-        rest = netloc + slash + tail
+    if sep and "@" in rest:
+        user, _, host = rest.rpartition("@")
+        if ":" in user:
+            user = user.split(":", 1)[0] + ":***"
+        rest = f"{user}@{host}"
     out = head + sep + rest
     return re.sub(r"(password=)[^&\s]*", r"\1***", out, flags=re.IGNORECASE)

@@ -49,7 +49,7 @@ from tui.service.notify.settings import load_settings
 from tui.service.notify.state import DigestState, NotifyState, load_state, save_state
 from tui.service.notify.text import Text
 from tui.service.notify.usage_alerts import UsageFigures, crossing
-from tui.service.rounds import leave_if_stopping
+from tui.service.rounds import failed_round, leave_if_stopping
 from tui.service.usage import UsageLedger
 
 PRUNE_EVERY = timedelta(days=1)
@@ -131,8 +131,7 @@ class Notifier:
                 if self._may_run is None or await self._may_run():
                     await self.tick()
             except Exception:  # one bad round must not end notifications for good
-                leave_if_stopping()
-                log.exception("a notifier round failed; trying again in %g s", self._interval)
+                failed_round(log, f"a notifier round failed; trying again in {self._interval:g} s")
             leave_if_stopping()  # a cancel the round swallowed (rounds.py)
             with contextlib.suppress(TimeoutError):  # not wait_for: see jobs.py
                 async with asyncio.timeout(self._interval):
