@@ -1,10 +1,9 @@
-"""The Sync Health API end to end: the real Starlette app over a real SQLite ledger,
+"""The Sync Health API end to end: the real Starlette app over a real ledger on each engine
 talking to the simulated org through the real connector."""
 
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,10 +13,11 @@ from typing import Any
 import httpx
 import pytest
 from clock import Clock
+from pg_harness import demo_ledger, ledger_rows, service_target
 
-from tui.embedded import build_demo_ledger
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
+from tui.service.db import PostgresTarget
 from tui.simorg.app import create_simorg
 from tui.simorg.demo import demo_org_state
 from tui.simorg.state import OrgState
@@ -33,7 +33,7 @@ class Env:
     client: httpx.AsyncClient
     org: OrgState
     clock: Clock
-    db: Path
+    db: Path | PostgresTarget
 
     async def restart(self) -> None:
         """A new service process on the same ledger and org."""
@@ -44,9 +44,11 @@ class Env:
         self.client = client_for(self.service)
 
 
-def make_service(db: Path, org: OrgState, clock: Clock, api_token: str | None = None):
+def make_service(
+    db: Path | PostgresTarget, org: OrgState, clock: Clock, api_token: str | None = None
+):
     transport = httpx.ASGITransport(app=create_simorg(org, access_token=ORG_TOKEN))
-    config = ServiceConfig(db_path=db, org_token=ORG_TOKEN, org_transport=transport,
+    config = ServiceConfig(**service_target(db), org_token=ORG_TOKEN, org_transport=transport,
                            api_token=api_token, clock=clock, mode="simulated")  # fmt: skip
     return SyncHealthService(config)
 
@@ -57,9 +59,9 @@ def client_for(service: SyncHealthService, **kw: Any) -> httpx.AsyncClient:
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    db = tmp_path / "ledger.sqlite3"
-    build_demo_ledger(db, DEMO_SIZE, now=T0)
+async def env(ledger_target: Path | PostgresTarget, tmp_path: Path) -> AsyncIterator[Env]:
+    db = ledger_target
+    await demo_ledger(db, tmp_path, DEMO_SIZE, now=T0)
     org, clock = demo_org_state(7), Clock(T0)
     service = make_service(db, org, clock)
     await service.start()
@@ -69,24 +71,20 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     await e.service.stop()
 
 
-def open_ids(db: Path, where: str = "1", limit: int = 100) -> list[int]:
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute(
-            f"SELECT id FROM errors WHERE status = 'open' AND {where} ORDER BY id LIMIT ?",
-            (limit,),
-        ).fetchall()
+async def open_ids(db: Path | PostgresTarget, where: str = "1 = 1", limit: int = 100) -> list[int]:
+    rows = await ledger_rows(
+        db, f"SELECT id FROM errors WHERE status = 'open' AND {where} ORDER BY id LIMIT ?", (limit,)
+    )
     return [r[0] for r in rows]
 
 
-def resolved_ids(db: Path) -> list[int]:
-    with sqlite3.connect(db) as conn:
-        return [r[0] for r in conn.execute("SELECT id FROM errors WHERE status = 'resolved'")]
+async def resolved_ids(db: Path | PostgresTarget) -> list[int]:
+    return [r[0] for r in await ledger_rows(db, "SELECT id FROM errors WHERE status = 'resolved'")]
 
 
-def snapshot(db: Path) -> tuple[list[tuple], int]:
-    with sqlite3.connect(db) as conn:
-        errors = conn.execute("SELECT * FROM errors ORDER BY id").fetchall()
-        attempts = conn.execute("SELECT COUNT(*) FROM attempts").fetchone()[0]
+async def snapshot(db: Path | PostgresTarget) -> tuple[list[tuple], int]:
+    errors = await ledger_rows(db, "SELECT * FROM errors ORDER BY id")
+    attempts = (await ledger_rows(db, "SELECT COUNT(*) FROM attempts"))[0][0]
     return errors, attempts
 
 
@@ -225,7 +223,7 @@ async def test_bad_feed_parameters_are_422(env: Env, query: str) -> None:
 
 async def test_a_resync_moves_changed_rows_to_the_end_of_the_feed(env: Env) -> None:
     _, cursor, _ = await feed_all(env.client)
-    ids = open_ids(env.db, limit=30)
+    ids = await open_ids(env.db, limit=30)
     result = (await resync(env, ids, "feed-1")).json()
     synced = {o["error_id"] for o in result["outcomes"] if o["status"] == "synced"}
     assert synced, "some of the demo's errors are fixed and must sync"
@@ -237,7 +235,7 @@ async def test_a_resync_moves_changed_rows_to_the_end_of_the_feed(env: Env) -> N
 
 
 async def test_error_detail_has_history_and_clear_404(env: Env) -> None:
-    error_id = open_ids(env.db, limit=1)[0]
+    error_id = (await open_ids(env.db, limit=1))[0]
     detail = (await env.client.get(f"/v1/errors/{error_id}")).json()
     assert detail["id"] == error_id and isinstance(detail["fields"], list)
     assert len(detail["history"]) == detail["attempts"]
@@ -251,7 +249,7 @@ async def test_error_detail_has_history_and_clear_404(env: Env) -> None:
 
 
 async def test_resync_outcomes_against_the_simulated_org(env: Env) -> None:
-    ids = open_ids(env.db, limit=100)
+    ids = await open_ids(env.db, limit=100)
     before = {i: (await env.client.get(f"/v1/errors/{i}")).json() for i in ids}
     used_before = (await env.client.get("/v1/usage")).json()["used"]
     org_before = env.org.api_used
@@ -280,7 +278,7 @@ async def test_resync_outcomes_against_the_simulated_org(env: Env) -> None:
 
 
 async def test_integration_checks_fail_again_without_sending(env: Env) -> None:
-    ids = open_ids(env.db, "payload LIKE '%\"checks\":{%:false}%'", limit=5)
+    ids = await open_ids(env.db, "payload LIKE '%\"checks\":{%:false}%'", limit=5)
     assert ids
     org_before = env.org.api_used
     result = (await resync(env, ids, "checks")).json()
@@ -290,7 +288,7 @@ async def test_integration_checks_fail_again_without_sending(env: Env) -> None:
 
 
 async def test_unknown_and_resolved_ids_are_skipped(env: Env) -> None:
-    done = resolved_ids(env.db)[0]
+    done = (await resolved_ids(env.db))[0]
     result = (await resync(env, [999999, done, 999999], "skip")).json()
     assert [o["error_id"] for o in result["outcomes"]] == [999999, done]
     assert {o["status"] for o in result["outcomes"]} == {"skipped"}
@@ -300,38 +298,38 @@ async def test_unknown_and_resolved_ids_are_skipped(env: Env) -> None:
 
 
 async def test_replaying_a_done_request_sends_nothing(env: Env) -> None:
-    ids = open_ids(env.db, limit=20)
+    ids = await open_ids(env.db, limit=20)
     first = (await resync(env, ids, "again")).json()
-    org_calls, state = env.org.api_used, snapshot(env.db)
+    org_calls, state = env.org.api_used, await snapshot(env.db)
     used = (await env.client.get("/v1/usage")).json()["used"]
     org_calls = env.org.api_used
     replay = await resync(env, list(reversed(ids)), "again")
     assert replay.status_code == 200
     assert replay.json() == {**first, "replayed": True}
-    assert env.org.api_used == org_calls and snapshot(env.db) == state
+    assert env.org.api_used == org_calls and await snapshot(env.db) == state
     assert (await env.client.get("/v1/usage")).json()["used"] == used
     other = await resync(env, ids[:5], "again")
     assert "different set" in assert_error_body(other, 409, "request_id_reused")
 
 
 async def test_an_interrupted_request_is_refused_after_restart(env: Env) -> None:
-    ids = open_ids(env.db, limit=3)
+    ids = await open_ids(env.db, limit=3)
     # what a process killed between 'started' and 'done' leaves behind
     await env.service.ledger.start_request("crashed", ids, T0)
     await env.restart()
-    state = snapshot(env.db)
+    state = await snapshot(env.db)
     message = assert_error_body(await resync(env, ids, "crashed"), 409, "resync_interrupted")
     assert "new request" in message
-    assert snapshot(env.db) == state
+    assert await snapshot(env.db) == state
     assert (await resync(env, ids, "fresh")).status_code == 200
 
 
 async def test_salesforce_down_mid_resync_is_never_resent(env: Env) -> None:
-    ids = open_ids(env.db, "payload NOT LIKE '%false%'", limit=3)
+    ids = await open_ids(env.db, "payload NOT LIKE '%false%'", limit=3)
     env.org.unavailable = True
-    state = snapshot(env.db)
+    state = await snapshot(env.db)
     assert_error_body(await resync(env, ids, "down"), 503, "salesforce_unavailable")
-    assert snapshot(env.db) == state
+    assert await snapshot(env.db) == state
     env.org.unavailable = False
     assert_error_body(await resync(env, ids, "down"), 409, "resync_interrupted")
 
@@ -339,11 +337,11 @@ async def test_salesforce_down_mid_resync_is_never_resent(env: Env) -> None:
 async def test_allocation_that_cannot_cover_the_resync_is_429(env: Env) -> None:
     used = (await env.client.get("/v1/usage")).json()["used"]
     await env.client.put("/v1/usage/allocation", json={"allocated": used})
-    ids = open_ids(env.db, "payload NOT LIKE '%false%'", limit=10)
-    org_calls, state = env.org.api_used, snapshot(env.db)
+    ids = await open_ids(env.db, "payload NOT LIKE '%false%'", limit=10)
+    org_calls, state = env.org.api_used, await snapshot(env.db)
     message = assert_error_body(await resync(env, ids, "over"), 429, "allocation_exceeded")
     assert f"{used:,} of its {used:,}" in message and "1 Salesforce API call" in message
-    assert env.org.api_used == org_calls and snapshot(env.db) == state
+    assert env.org.api_used == org_calls and await snapshot(env.db) == state
     await env.client.put("/v1/usage/allocation", json={"allocated": used + 1})
     assert (await resync(env, ids, "over")).status_code == 200  # nothing was recorded
 
@@ -353,36 +351,36 @@ async def test_over_the_allocation_integration_errors_are_refused_too(env: Env) 
     allocation the service refuses it like any resync (issue 12, point 8)."""
     used = (await env.client.get("/v1/usage")).json()["used"]
     await env.client.put("/v1/usage/allocation", json={"allocated": used})
-    ids = open_ids(env.db, "payload LIKE '%\"checks\":{%:false}%'", limit=3)
+    ids = await open_ids(env.db, "payload LIKE '%\"checks\":{%:false}%'", limit=3)
     assert ids
-    state = snapshot(env.db)
+    state = await snapshot(env.db)
     assert_error_body(await resync(env, ids, "checks-over"), 429, "allocation_exceeded")
-    assert snapshot(env.db) == state  # no attempt counted, nothing changed
+    assert await snapshot(env.db) == state  # no attempt counted, nothing changed
 
 
 async def test_salesforce_request_limit_is_a_clear_refusal(env: Env) -> None:
     await env.client.get("/v1/usage")
     # the org ran 10% past its 15,000 daily requests (other clients too): calls are blocked
     env.org.api_used = 16500
-    ids = open_ids(env.db, "payload NOT LIKE '%false%'", limit=10)
-    state = snapshot(env.db)
+    ids = await open_ids(env.db, "payload NOT LIKE '%false%'", limit=10)
+    state = await snapshot(env.db)
     message = assert_error_body(
         await resync(env, ids, "sf-limit"), 429, "salesforce_limit_exceeded"
     )
     assert "Nothing was synced" in message and "daily" in message
-    assert snapshot(env.db) == state
+    assert await snapshot(env.db) == state
     env.org.api_used = 0
     assert (await resync(env, ids, "sf-limit")).status_code == 200
 
 
 async def test_an_expired_org_session_is_a_clear_refusal(env: Env) -> None:
     env.org.token_expires_at = 0.0
-    ids = open_ids(env.db, "payload NOT LIKE '%false%'", limit=2)
-    state = snapshot(env.db)
+    ids = await open_ids(env.db, "payload NOT LIKE '%false%'", limit=2)
+    state = await snapshot(env.db)
     message = assert_error_body(
         await resync(env, ids, "expired"), 502, "salesforce_session_expired"
     )
-    assert "access token" in message and snapshot(env.db) == state
+    assert "access token" in message and await snapshot(env.db) == state
     env.org.token_expires_at = None
     assert (await resync(env, ids, "expired")).status_code == 200
 
@@ -398,9 +396,9 @@ async def test_an_expired_org_session_is_a_clear_refusal(env: Env) -> None:
     ],
 )
 async def test_bad_resync_requests_are_422(env: Env, body: dict, code: str) -> None:
-    state = snapshot(env.db)
+    state = await snapshot(env.db)
     assert_error_body(await env.client.post("/v1/resync", json=body), 422, code)
-    assert snapshot(env.db) == state
+    assert await snapshot(env.db) == state
 
 
 # -- notifications, auth, openapi --------------------------------------------------------
