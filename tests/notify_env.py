@@ -1,6 +1,7 @@
 """Real receivers for the notification tests: an SMTP server (aiosmtpd) and an HTTP
 webhook receiver on loopback ports, and a Sync Health service on a real ledger whose
-clock the test moves. Errors arrive through the service's own ``POST /v1/errors``."""
+clock the test moves, on either engine. Errors arrive through the service's own
+``POST /v1/errors``."""
 
 from __future__ import annotations
 
@@ -243,7 +244,8 @@ class WebhookReceiver:
 
 @dataclass
 class NotifyEnv:
-    """A service on ``db`` with notifications driven by ``tick()`` at ``clock``'s time."""
+    """A service on the ledger ``db`` (a SQLite file or a PostgreSQL schema) with
+    notifications driven by ``tick()`` at ``clock``'s time."""
 
     db: Path | PostgresTarget
     clock: Clock

@@ -281,3 +281,26 @@ async def ledger_text(target: PostgresTarget) -> str:
         for (name,) in tables
     ]
     return "\n".join(rows[0][0] or "" for rows in found)
+
+
+async def stored_bytes(target: Path | PostgresTarget) -> bytes:
+    """All that the ledger at ``target`` keeps, to look for what must never be stored
+    there (a secret): a SQLite file's bytes with its journal files, or every row of
+    every table of the PostgreSQL schema as text."""
+    if isinstance(target, Path):
+        return b"".join(p.read_bytes() for p in sorted(target.parent.glob(f"{target.name}*")))
+    db = database(target)
+    await db.open()
+    try:
+        tables = await db.reader.fetchall(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() ORDER BY table_name"
+        )
+        rows = [
+            row
+            for (table,) in tables
+            for row in await db.reader.fetchall(f"SELECT CAST(t AS text) FROM {table} AS t")
+        ]
+    finally:
+        await db.close()
+    return "\n".join(r[0] for r in rows).encode()

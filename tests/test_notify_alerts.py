@@ -21,6 +21,7 @@ from notify_env import (
     smtp_server,
 )
 
+from tui.service.db import PostgresTarget
 from tui.service.notify.text import WIDTH, columns
 
 T0 = at("2025-03-10T08:00:00")
@@ -35,8 +36,8 @@ def smtp() -> SmtpRunning:
 
 
 @pytest.fixture
-async def env(tmp_path: Path, smtp: SmtpRunning) -> AsyncIterator[NotifyEnv]:
-    env = await NotifyEnv(tmp_path / "ledger.sqlite3", Clock(T0), smtp=smtp.server()).start()
+async def env(ledger_target: Path | PostgresTarget, smtp: SmtpRunning) -> AsyncIterator[NotifyEnv]:
+    env = await NotifyEnv(ledger_target, Clock(T0), smtp=smtp.server()).start()
     yield env
     await env.stop()
 
@@ -269,8 +270,10 @@ async def test_unmuting_lets_the_cause_speak_again(env: NotifyEnv, smtp: SmtpRun
     assert again.status_code == 404 and again.json()["error"]["code"] == "not_muted"
 
 
-async def test_a_restart_does_not_send_again(tmp_path: Path, smtp: SmtpRunning) -> None:
-    env = await NotifyEnv(tmp_path / "ledger.sqlite3", Clock(T0), smtp=smtp.server()).start()
+async def test_a_restart_does_not_send_again(
+    ledger_target: Path | PostgresTarget, smtp: SmtpRunning
+) -> None:
+    env = await NotifyEnv(ledger_target, Clock(T0), smtp=smtp.server()).start()
     try:
         await alerts(env)
         await env.report(2, "picklist")
@@ -289,9 +292,9 @@ async def test_a_restart_does_not_send_again(tmp_path: Path, smtp: SmtpRunning) 
         await env.stop()
 
 
-async def test_alerts_go_to_the_webhook_in_japanese(tmp_path: Path) -> None:
+async def test_alerts_go_to_the_webhook_in_japanese(ledger_target: Path | PostgresTarget) -> None:
     with WebhookReceiver() as hook:
-        env = NotifyEnv(tmp_path / "ledger.sqlite3", Clock(T0), webhook_url=hook.url())
+        env = NotifyEnv(ledger_target, Clock(T0), webhook_url=hook.url())
         await env.start()
         try:
             await env.settings(

@@ -19,9 +19,11 @@ from notify_env import (
     free_port,
     smtp_server,
 )
+from pg_harness import stored_bytes
 from pydantic import SecretStr, ValidationError
 
 from tui.service.config import ServiceConfig
+from tui.service.db import PostgresTarget
 from tui.service.notify.smtp import SmtpServer
 
 T0 = at("2025-03-10T08:00:00")
@@ -49,8 +51,8 @@ def refusal(answer, status: int, code: str) -> str:
     return body["error"]["message"]
 
 
-async def test_settings_round_trip(tmp_path: Path) -> None:
-    env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0)).start()
+async def test_settings_round_trip(ledger_target: Path | PostgresTarget) -> None:
+    env = await NotifyEnv(ledger_target, Clock(T0)).start()
     try:
         assert (await env.client.get("/v1/notifications")).json() == DEFAULTS
         new = {
@@ -104,9 +106,9 @@ async def test_settings_round_trip(tmp_path: Path) -> None:
     ],
 )
 async def test_bad_settings_are_refused_naming_the_field(
-    tmp_path: Path, body: object, says: str
+    ledger_target: Path | PostgresTarget, body: object, says: str
 ) -> None:
-    env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0)).start()
+    env = await NotifyEnv(ledger_target, Clock(T0)).start()
     try:
         before = await env.settings(enabled=True, frequency="immediate")
         answer = await env.client.put("/v1/notifications", json=body)
@@ -116,9 +118,11 @@ async def test_bad_settings_are_refused_naming_the_field(
         await env.stop()
 
 
-async def test_thresholds_in_any_order_are_stored_ascending(tmp_path: Path) -> None:
+async def test_thresholds_in_any_order_are_stored_ascending(
+    ledger_target: Path | PostgresTarget,
+) -> None:
     """A schema cannot say "ascending", so the service sorts instead of refusing."""
-    env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0)).start()
+    env = await NotifyEnv(ledger_target, Clock(T0)).start()
     try:
         answer = await env.client.put("/v1/notifications", json={"usage_thresholds": [90, 75.0]})
         assert answer.status_code == 200 and answer.json()["usage_thresholds"] == [75, 90]
@@ -127,8 +131,10 @@ async def test_thresholds_in_any_order_are_stored_ascending(tmp_path: Path) -> N
         await env.stop()
 
 
-async def test_settings_stored_by_an_older_version_still_read(tmp_path: Path) -> None:
-    env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0)).start()
+async def test_settings_stored_by_an_older_version_still_read(
+    ledger_target: Path | PostgresTarget,
+) -> None:
+    env = await NotifyEnv(ledger_target, Clock(T0)).start()
     try:
         old = {"enabled": True, "frequency": "weekly", "channels": ["email"]}
         await env.service.ledger.set_setting("notifications", old)
@@ -138,7 +144,9 @@ async def test_settings_stored_by_an_older_version_still_read(tmp_path: Path) ->
         await env.stop()
 
 
-async def test_status_names_the_targets_and_the_next_digest(tmp_path: Path) -> None:
+async def test_status_names_the_targets_and_the_next_digest(
+    ledger_target: Path | PostgresTarget,
+) -> None:
     with WebhookReceiver() as hook:
         smtp = SmtpServer(
             host="smtp.example.com",
@@ -146,9 +154,7 @@ async def test_status_names_the_targets_and_the_next_digest(tmp_path: Path) -> N
             password=SecretStr(SMTP_PASSWORD),
             sender="alerts@acme.example",
         )
-        env = await NotifyEnv(
-            tmp_path / "l.sqlite3", Clock(T0), smtp=smtp, webhook_url=hook.url()
-        ).start()
+        env = await NotifyEnv(ledger_target, Clock(T0), smtp=smtp, webhook_url=hook.url()).start()
         try:
             status = await env.status()
             assert status["channels"] == {
@@ -165,8 +171,8 @@ async def test_status_names_the_targets_and_the_next_digest(tmp_path: Path) -> N
             await env.stop()
 
 
-async def test_an_unconfigured_service_says_so(tmp_path: Path) -> None:
-    env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0)).start()
+async def test_an_unconfigured_service_says_so(ledger_target: Path | PostgresTarget) -> None:
+    env = await NotifyEnv(ledger_target, Clock(T0)).start()
     try:
         status = await env.status()
         assert status["channels"] == {
@@ -185,9 +191,9 @@ async def test_an_unconfigured_service_says_so(tmp_path: Path) -> None:
         await env.stop()
 
 
-async def test_test_send_by_email_reports_success(tmp_path: Path) -> None:
+async def test_test_send_by_email_reports_success(ledger_target: Path | PostgresTarget) -> None:
     with smtp_server() as smtp:
-        env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0), smtp=smtp.server()).start()
+        env = await NotifyEnv(ledger_target, Clock(T0), smtp=smtp.server()).start()
         try:
             answer = await env.client.post("/v1/notifications/test", json={"channel": "email"})
             assert "add at least one address" in refusal(answer, 409, "channel_not_configured")
@@ -211,12 +217,14 @@ async def test_test_send_by_email_reports_success(tmp_path: Path) -> None:
     assert "通知はオフです。" in body_of(mail)
 
 
-async def test_test_send_reports_the_exact_failure(tmp_path: Path) -> None:
+async def test_test_send_reports_the_exact_failure(
+    ledger_target: Path | PostgresTarget, tmp_path: Path
+) -> None:
     with smtp_server(auth=True, starttls_dir=tmp_path) as smtp, WebhookReceiver() as hook:
         wrong = smtp.server(security="starttls", username=SMTP_USER, password="not-it")
         hook.answers = [(404, "no_service")]
         env = await NotifyEnv(
-            tmp_path / "l.sqlite3",
+            ledger_target,
             Clock(T0),
             smtp=wrong,
             webhook_url=hook.url(),
@@ -260,12 +268,12 @@ async def test_test_send_reports_the_exact_failure(tmp_path: Path) -> None:
     ],
 )
 async def test_test_send_explains_an_unreachable_server(
-    tmp_path: Path, server: dict, says: str
+    ledger_target: Path | PostgresTarget, server: dict, says: str
 ) -> None:
     with smtp_server() as smtp:
         port = free_port() if server.get("port") == "closed" else smtp.port
         config = smtp.server(**{**server, "port": port})
-        env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0), smtp=config).start()
+        env = await NotifyEnv(ledger_target, Clock(T0), smtp=config).start()
         try:
             await env.settings(email={"enabled": False, "recipients": TEAM})
             result = await env.client.post("/v1/notifications/test", json={"channel": "email"})
@@ -276,14 +284,14 @@ async def test_test_send_explains_an_unreachable_server(
 
 
 async def test_secrets_never_come_back_out(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ledger_target: Path | PostgresTarget, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     secret_path = "/services/T0001/B0002/SeCrEtPaTh123"
     with smtp_server(auth=True, starttls_dir=tmp_path) as smtp, WebhookReceiver() as hook:
         wrong = smtp.server(security="starttls", username=SMTP_USER, password=SMTP_PASSWORD + "x")
         hook.answers = [(500, "oops"), (404, f"no route to {secret_path}")]
-        db = tmp_path / "l.sqlite3"
+        db = ledger_target
         env = await NotifyEnv(
             db, Clock(T0), smtp=wrong, webhook_url=hook.url(), ca_file=smtp.ca_file
         ).start()
@@ -313,7 +321,7 @@ async def test_secrets_never_come_back_out(
         # the webhook reached after all: its URL is in httpx's request log line, scrubbed
         assert any("***" in r.getMessage() for r in caplog.records if r.name == "httpx")
     ours = [r.getMessage() for r in caplog.records if not r.name.startswith("mail.")]
-    stored = b"".join(p.read_bytes() for p in tmp_path.glob("l.sqlite3*"))
+    stored = await stored_bytes(db)
     assert "webhook answered HTTP 404: no route to /***" in answers[-2]
     for secret in (SMTP_PASSWORD, "SeCrEtPaTh123"):
         assert all(secret not in text for text in answers)
@@ -321,10 +329,12 @@ async def test_secrets_never_come_back_out(
         assert secret.encode() not in stored
 
 
-def test_a_webhook_url_must_be_https_and_the_refusal_hides_it(tmp_path: Path) -> None:
+def test_a_webhook_url_must_be_https_and_the_refusal_hides_it(
+    ledger_target: Path | PostgresTarget,
+) -> None:
     with pytest.raises(ValidationError) as caught:
         ServiceConfig(
-            db_path=tmp_path / "l.sqlite3",
+            db_path=ledger_target,
             org_token=ORG_TOKEN,
             webhook_url=SecretStr("http://hooks.example.com/services/T1/B2/TopSecretPart"),
         )
@@ -352,8 +362,8 @@ def test_an_smtp_login_in_clear_text_is_refused() -> None:
     )
 
 
-async def test_openapi_lists_the_notification_routes(tmp_path: Path) -> None:
-    env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0)).start()
+async def test_openapi_lists_the_notification_routes(ledger_target: Path | PostgresTarget) -> None:
+    env = await NotifyEnv(ledger_target, Clock(T0)).start()
     try:
         doc = (await env.client.get("/v1/openapi.json")).json()
     finally:

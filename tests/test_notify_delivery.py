@@ -17,6 +17,7 @@ from notify_env import (
     smtp_server,
 )
 
+from tui.service.db import PostgresTarget
 from tui.service.notify.outbox import BACKOFF, MAX_ATTEMPTS
 
 T0 = at("2025-03-10T08:00:00")
@@ -34,11 +35,11 @@ async def announce_two_errors(env: NotifyEnv, **channels: object) -> None:
 
 
 async def test_a_refused_email_is_retried_after_the_backoff_then_delivered(
-    tmp_path: Path,
+    ledger_target: Path | PostgresTarget,
 ) -> None:
     mailbox = Mailbox(refusals=["451 4.3.0 Mailbox busy, try later"])
     with smtp_server(mailbox) as smtp:
-        env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0), smtp=smtp.server()).start()
+        env = await NotifyEnv(ledger_target, Clock(T0), smtp=smtp.server()).start()
         try:
             await announce_two_errors(env, email={"enabled": True, "recipients": TEAM})
             [row] = await env.deliveries()
@@ -64,10 +65,12 @@ async def test_a_refused_email_is_retried_after_the_backoff_then_delivered(
             await env.stop()
 
 
-async def test_a_webhook_that_keeps_failing_is_given_up_with_the_reason(tmp_path: Path) -> None:
+async def test_a_webhook_that_keeps_failing_is_given_up_with_the_reason(
+    ledger_target: Path | PostgresTarget,
+) -> None:
     with WebhookReceiver() as hook:
         hook.answers = [(500, "internal error")] * MAX_ATTEMPTS
-        env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0), webhook_url=hook.url()).start()
+        env = await NotifyEnv(ledger_target, Clock(T0), webhook_url=hook.url()).start()
         try:
             await announce_two_errors(env, webhook={"enabled": True})
             waits = []
@@ -88,12 +91,12 @@ async def test_a_webhook_that_keeps_failing_is_given_up_with_the_reason(tmp_path
     assert hook.answers == [] and hook.posts == []
 
 
-async def test_permanent_refusals_fail_at_once(tmp_path: Path) -> None:
+async def test_permanent_refusals_fail_at_once(ledger_target: Path | PostgresTarget) -> None:
     mailbox = Mailbox(refusals=["554 5.7.1 Message rejected as spam"])
     with smtp_server(mailbox) as smtp, WebhookReceiver() as hook:
         hook.answers = [(404, "no_service")]
         env = await NotifyEnv(
-            tmp_path / "l.sqlite3", Clock(T0), smtp=smtp.server(), webhook_url=hook.url()
+            ledger_target, Clock(T0), smtp=smtp.server(), webhook_url=hook.url()
         ).start()
         try:
             await announce_two_errors(
@@ -115,10 +118,12 @@ async def test_permanent_refusals_fail_at_once(tmp_path: Path) -> None:
     assert mailbox.messages == [] and hook.posts == []
 
 
-async def test_a_partly_refused_recipient_list_is_sent_and_noted(tmp_path: Path) -> None:
+async def test_a_partly_refused_recipient_list_is_sent_and_noted(
+    ledger_target: Path | PostgresTarget,
+) -> None:
     mailbox = Mailbox(unknown_recipients={"gone@acme.example"})
     with smtp_server(mailbox) as smtp:
-        env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0), smtp=smtp.server()).start()
+        env = await NotifyEnv(ledger_target, Clock(T0), smtp=smtp.server()).start()
         try:
             recipients = ["ops@acme.example", "gone@acme.example"]
             await announce_two_errors(env, email={"enabled": True, "recipients": recipients})
@@ -131,8 +136,10 @@ async def test_a_partly_refused_recipient_list_is_sent_and_noted(tmp_path: Path)
     assert mail.rcpt_tos == ["ops@acme.example"]
 
 
-async def test_email_on_without_an_smtp_server_is_logged_as_failed(tmp_path: Path) -> None:
-    env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0)).start()
+async def test_email_on_without_an_smtp_server_is_logged_as_failed(
+    ledger_target: Path | PostgresTarget,
+) -> None:
+    env = await NotifyEnv(ledger_target, Clock(T0)).start()
     try:
         await announce_two_errors(env, email={"enabled": True, "recipients": TEAM})
         [row] = await env.deliveries()
@@ -142,13 +149,13 @@ async def test_email_on_without_an_smtp_server_is_logged_as_failed(tmp_path: Pat
     assert "needs an SMTP server" in row["error"]
 
 
-async def test_login_over_starttls_with_a_private_ca(tmp_path: Path) -> None:
+async def test_login_over_starttls_with_a_private_ca(
+    ledger_target: Path | PostgresTarget, tmp_path: Path
+) -> None:
     with smtp_server(auth=True, starttls_dir=tmp_path) as smtp:
         server = smtp.server(security="starttls", username=SMTP_USER, password=SMTP_PASSWORD)
         assert server.describe() == f"127.0.0.1:{smtp.port} STARTTLS as {SMTP_USER}"
-        env = await NotifyEnv(
-            tmp_path / "l.sqlite3", Clock(T0), smtp=server, ca_file=smtp.ca_file
-        ).start()
+        env = await NotifyEnv(ledger_target, Clock(T0), smtp=server, ca_file=smtp.ca_file).start()
         try:
             await announce_two_errors(env, email={"enabled": True, "recipients": TEAM})
             [row] = await env.deliveries()
@@ -158,10 +165,12 @@ async def test_login_over_starttls_with_a_private_ca(tmp_path: Path) -> None:
     assert len(smtp.mailbox.messages) == 1
 
 
-async def test_an_unknown_certificate_is_refused_with_a_hint(tmp_path: Path) -> None:
+async def test_an_unknown_certificate_is_refused_with_a_hint(
+    ledger_target: Path | PostgresTarget, tmp_path: Path
+) -> None:
     with smtp_server(auth=True, starttls_dir=tmp_path) as smtp:
         server = smtp.server(security="starttls", username=SMTP_USER, password=SMTP_PASSWORD)
-        env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0), smtp=server).start()
+        env = await NotifyEnv(ledger_target, Clock(T0), smtp=server).start()
         try:
             await announce_two_errors(env, email={"enabled": True, "recipients": TEAM})
             [row] = await env.deliveries()
@@ -176,10 +185,12 @@ async def test_an_unknown_certificate_is_refused_with_a_hint(tmp_path: Path) -> 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 @pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
-async def test_login_without_tls_to_a_loopback_relay(tmp_path: Path, mechanism: str) -> None:
+async def test_login_without_tls_to_a_loopback_relay(
+    ledger_target: Path | PostgresTarget, mechanism: str
+) -> None:
     with smtp_server(auth=True, mechanisms=(mechanism,)) as smtp:
         server = smtp.server(username=SMTP_USER, password=SMTP_PASSWORD)
-        env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0), smtp=server).start()
+        env = await NotifyEnv(ledger_target, Clock(T0), smtp=server).start()
         try:
             await announce_two_errors(env, email={"enabled": True, "recipients": TEAM})
             [row] = await env.deliveries()
@@ -190,9 +201,11 @@ async def test_login_without_tls_to_a_loopback_relay(tmp_path: Path, mechanism: 
     assert smtp.mailbox.logins == [mechanism]
 
 
-async def test_the_webhook_gets_slack_text_and_the_facts(tmp_path: Path) -> None:
+async def test_the_webhook_gets_slack_text_and_the_facts(
+    ledger_target: Path | PostgresTarget,
+) -> None:
     with WebhookReceiver() as hook:
-        env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0), webhook_url=hook.url()).start()
+        env = await NotifyEnv(ledger_target, Clock(T0), webhook_url=hook.url()).start()
         try:
             await env.settings(enabled=True, frequency="immediate", webhook={"enabled": True})
             await env.tick()
@@ -217,9 +230,11 @@ async def test_the_webhook_gets_slack_text_and_the_facts(tmp_path: Path) -> None
     assert facts["created"] == "2025-03-10T08:00:21Z"
 
 
-async def test_the_delivery_log_is_newest_first_and_at_most_twenty(tmp_path: Path) -> None:
+async def test_the_delivery_log_is_newest_first_and_at_most_twenty(
+    ledger_target: Path | PostgresTarget,
+) -> None:
     with WebhookReceiver() as hook:
-        env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0), webhook_url=hook.url()).start()
+        env = await NotifyEnv(ledger_target, Clock(T0), webhook_url=hook.url()).start()
         try:
             await env.settings(enabled=True, frequency="immediate", webhook={"enabled": True})
             await env.tick()
@@ -237,9 +252,9 @@ async def test_the_delivery_log_is_newest_first_and_at_most_twenty(tmp_path: Pat
     assert all(r["status"] == "sent" and r["kind"] == "immediate" for r in rows)
 
 
-async def test_old_deliveries_are_pruned(tmp_path: Path) -> None:
+async def test_old_deliveries_are_pruned(ledger_target: Path | PostgresTarget) -> None:
     with WebhookReceiver() as hook:
-        env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0), webhook_url=hook.url()).start()
+        env = await NotifyEnv(ledger_target, Clock(T0), webhook_url=hook.url()).start()
         try:
             await announce_two_errors(env, webhook={"enabled": True})
             assert len(await env.deliveries()) == 1

@@ -10,6 +10,8 @@ import pytest
 from clock import Clock
 from notify_env import Mailbox, NotifyEnv, SmtpRunning, at, body_of, smtp_server
 
+from tui.service.db import PostgresTarget
+
 TEAM = ["ops@acme.example"]
 
 
@@ -20,9 +22,9 @@ def smtp() -> SmtpRunning:
 
 
 @pytest.fixture
-async def env(tmp_path: Path, smtp: SmtpRunning) -> AsyncIterator[NotifyEnv]:
+async def env(ledger_target: Path | PostgresTarget, smtp: SmtpRunning) -> AsyncIterator[NotifyEnv]:
     clock = Clock(at("2025-03-10T08:00:00"))  # 17:00 in Tokyo
-    env = await NotifyEnv(tmp_path / "ledger.sqlite3", clock, smtp=smtp.server()).start()
+    env = await NotifyEnv(ledger_target, clock, smtp=smtp.server()).start()
     yield env
     await env.stop()
 

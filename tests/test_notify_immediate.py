@@ -18,6 +18,8 @@ from notify_env import (
     smtp_server,
 )
 
+from tui.service.db import PostgresTarget
+
 T0 = at("2025-03-10T08:00:00")
 TEAM = ["ops@acme.example", "revops@acme.example"]
 
@@ -29,8 +31,8 @@ def smtp() -> SmtpRunning:
 
 
 @pytest.fixture
-async def env(tmp_path: Path, smtp: SmtpRunning) -> AsyncIterator[NotifyEnv]:
-    env = await NotifyEnv(tmp_path / "ledger.sqlite3", Clock(T0), smtp=smtp.server()).start()
+async def env(ledger_target: Path | PostgresTarget, smtp: SmtpRunning) -> AsyncIterator[NotifyEnv]:
+    env = await NotifyEnv(ledger_target, Clock(T0), smtp=smtp.server()).start()
     yield env
     await env.stop()
 
@@ -157,12 +159,12 @@ async def test_restart_neither_repeats_nor_skips(
 
 
 async def test_queued_message_survives_a_restart_and_goes_out_once(
-    tmp_path: Path, smtp: SmtpRunning
+    ledger_target: Path | PostgresTarget, smtp: SmtpRunning
 ) -> None:
     with WebhookReceiver() as hook:
         hook.answers = [(503, "busy")]
         env = await NotifyEnv(
-            tmp_path / "l.sqlite3", Clock(T0), smtp=smtp.server(), webhook_url=hook.url()
+            ledger_target, Clock(T0), smtp=smtp.server(), webhook_url=hook.url()
         ).start()
         try:
             await immediate(env, webhook={"enabled": True})

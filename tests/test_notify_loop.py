@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from clock import Clock
 from notify_env import NotifyEnv, WebhookReceiver, at
+from pg_harness import ledger_rows, ledger_write
 
 from tui.embedded import start_embedded
+from tui.service.db import PostgresTarget
 
 T0 = at("2025-03-10T08:00:00")
 
@@ -28,14 +29,15 @@ async def eventually(condition: Callable[[], bool], seconds: float = 10.0) -> No
         await asyncio.sleep(0.02)
 
 
-def outbox_statuses(db: Path) -> list[str]:
-    with sqlite3.connect(db) as conn:
-        return [row[0] for row in conn.execute("SELECT status FROM notify_outbox ORDER BY id")]
+async def outbox_statuses(db: Path | PostgresTarget) -> list[str]:
+    return [row[0] for row in await ledger_rows(db, "SELECT status FROM notify_outbox ORDER BY id")]
 
 
-async def test_the_loop_announces_without_anyone_calling_tick(tmp_path: Path) -> None:
+async def test_the_loop_announces_without_anyone_calling_tick(
+    ledger_target: Path | PostgresTarget,
+) -> None:
     with WebhookReceiver() as hook:
-        env = NotifyEnv(tmp_path / "l.sqlite3", Clock(T0), webhook_url=hook.url())
+        env = NotifyEnv(ledger_target, Clock(T0), webhook_url=hook.url())
         await env.start(notify_interval=0.02)
         try:
             assert env.service.notifier.running
@@ -51,10 +53,12 @@ async def test_the_loop_announces_without_anyone_calling_tick(tmp_path: Path) ->
     assert hook.posts[0].body["synchealth"]["new_errors"] == 3
 
 
-async def test_stop_lets_the_delivery_in_flight_finish(tmp_path: Path) -> None:
+async def test_stop_lets_the_delivery_in_flight_finish(
+    ledger_target: Path | PostgresTarget,
+) -> None:
     with WebhookReceiver() as hook:
         hook.delay = 0.5
-        db = tmp_path / "l.sqlite3"
+        db = ledger_target
         env = NotifyEnv(db, Clock(T0), webhook_url=hook.url())
         await env.start(notify_interval=0.02)
         try:
@@ -66,28 +70,29 @@ async def test_stop_lets_the_delivery_in_flight_finish(tmp_path: Path) -> None:
             assert await asyncio.to_thread(hook.arrived.wait, 10)
         finally:
             await env.stop()  # while the receiver is still answering
-    assert outbox_statuses(db) == ["sent"]
+    assert await outbox_statuses(db) == ["sent"]
     assert len(hook.posts) == 1
 
 
 async def test_a_failing_round_is_logged_and_the_loop_goes_on(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ledger_target: Path | PostgresTarget, caplog: pytest.LogCaptureFixture
 ) -> None:
     with WebhookReceiver() as hook:
-        db = tmp_path / "l.sqlite3"
+        db = ledger_target
         env = NotifyEnv(db, Clock(T0), webhook_url=hook.url())
         await env.start()
         await env.settings(enabled=True, frequency="immediate", webhook={"enabled": True})
         await env.tick()
         await env.stop()
-        with sqlite3.connect(db) as conn:  # a damaged state row
-            conn.execute("UPDATE notify_state SET value = 'not json' WHERE key = 'announced_id'")
+        # a damaged state row
+        await ledger_write(
+            db, "UPDATE notify_state SET value = 'not json' WHERE key = 'announced_id'"
+        )
         await env.start(notify_interval=0.02)
         try:
             await eventually(lambda: "a notifier round failed" in caplog.text)
             assert env.service.notifier.running
-            with sqlite3.connect(db) as conn:
-                conn.execute("UPDATE notify_state SET value = '0' WHERE key = 'announced_id'")
+            await ledger_write(db, "UPDATE notify_state SET value = '0' WHERE key = 'announced_id'")
             await env.report(2)
             await asyncio.sleep(0.1)
             env.clock.advance(seconds=21)

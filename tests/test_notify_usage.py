@@ -10,6 +10,7 @@ import pytest
 from clock import Clock
 from notify_env import Mailbox, NotifyEnv, SmtpRunning, at, body_of, smtp_server
 
+from tui.service.db import PostgresTarget
 from tui.service.notify.usage_alerts import Crossing, crossing
 
 TEAM = ["ops@acme.example"]
@@ -22,9 +23,9 @@ def smtp() -> SmtpRunning:
 
 
 @pytest.fixture
-async def env(tmp_path: Path, smtp: SmtpRunning) -> AsyncIterator[NotifyEnv]:
+async def env(ledger_target: Path | PostgresTarget, smtp: SmtpRunning) -> AsyncIterator[NotifyEnv]:
     clock = Clock(at("2025-03-10T08:10:00"))
-    env = await NotifyEnv(tmp_path / "ledger.sqlite3", clock, smtp=smtp.server()).start()
+    env = await NotifyEnv(ledger_target, clock, smtp=smtp.server()).start()
     await env.settings(
         enabled=True, frequency="immediate", email={"enabled": True, "recipients": TEAM}
     )

@@ -40,7 +40,8 @@ _CANDIDATES = (
     "SELECT t.cause, t.type, t.subtype, t.sf_object, t.open_errors, t.sample_error_id, "
     "n.open, n.surging, n.cleared_at, n.zero_since FROM cause_totals t "
     "LEFT JOIN notify_causes n ON n.cause = t.cause "
-    "WHERE (t.open_errors > 0) != coalesce(n.open, 0) OR t.last_seen >= ? OR n.surging = 1 "
+    "WHERE CASE WHEN t.open_errors > 0 THEN 1 ELSE 0 END != coalesce(n.open, 0) "
+    "OR t.last_seen >= ? OR n.surging = 1 "
     "OR n.zero_since IS NOT NULL"
 )
 

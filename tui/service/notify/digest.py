@@ -16,7 +16,9 @@ from tui.service.db import Connection
 TOP = 5
 LATEST = 5
 _RANGE = "id > ? AND id <= ?"
-_RECORD = "object_type || char(31) || record_id"
+#: A record's key: the unit separator as a literal, which both engines read (SQLite's
+#: ``char(31)`` is ``chr(31)`` on PostgreSQL).
+_RECORD = "object_type || '\x1f' || record_id"
 
 
 @dataclass(frozen=True, slots=True)
