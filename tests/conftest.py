@@ -172,3 +172,21 @@ def _busy(app) -> bool:
 def wait_ready() -> Callable[..., Awaitable[None]]:
     """``await wait_ready(pilot, condition)``: the app loaded and idle."""
     return settle
+
+
+@pytest.fixture
+async def two(tmp_path: Path, pg_target: PostgresTarget):
+    """Two service replicas on one PostgreSQL ledger, the demo's org behind both."""
+    from clock import Clock
+    from test_ingest import T0
+    from test_replicas import open_replica
+
+    from tui.simorg.demo import demo_org_state
+
+    org, clock = demo_org_state(7), Clock(T0)
+    a = await open_replica(tmp_path / "unused", org, clock, database=pg_target)
+    b = await open_replica(tmp_path / "unused", org, clock, database=pg_target)
+    yield a, b
+    for env in (a, b):
+        await env.client.aclose()
+        await env.service.stop()

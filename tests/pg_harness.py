@@ -14,7 +14,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -304,3 +304,14 @@ async def stored_bytes(target: Path | PostgresTarget) -> bytes:
     finally:
         await db.close()
     return "\n".join(r[0] for r in rows).encode()
+
+
+def demo_serve_args(
+    stack: ExitStack, engine: str, folder: Path, size: int = 50
+) -> tuple[list[str], dict[str, str]]:
+    """``synchealth serve`` arguments and environment for a demo ledger of ``size`` errors
+    on ``engine`` ("sqlite": ``--demo``; "postgresql": :func:`served_demo_on_postgres`,
+    its schema dropped when ``stack`` closes)."""
+    if engine == "sqlite":
+        return ["--demo", "--demo-size", str(size), "--db", str(folder / "served.sqlite3")], {}
+    return stack.enter_context(served_demo_on_postgres(folder, size))

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from openapi_spec_validator import validate
-from pg_harness import served_demo_on_postgres
+from pg_harness import demo_serve_args
 from starlette.routing import Route
 
 from tests.test_serve_loopback import free_port, wait_for
@@ -163,10 +163,7 @@ def served(
     its log goes to a file (a pipe could fill)."""
     folder = tmp_path_factory.mktemp("contract")
     with ExitStack() as stack:
-        if request.param == "sqlite":
-            args, env = ["--demo", "--demo-size", "50", "--db", str(folder / "served.sqlite3")], {}
-        else:
-            args, env = stack.enter_context(served_demo_on_postgres(folder, 50))
+        args, env = demo_serve_args(stack, request.param, folder)
         yield stack.enter_context(_serving(folder, args, env))
 
 

@@ -9,20 +9,13 @@ stores them (tests/test_replicas.py shows that shape through the API on SQLite).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import orjson
-import pytest
-from clock import Clock
-from test_ingest import T0
-from test_replicas import Replica, open_replica, received
+from test_replicas import received
 from test_replicas_feed import follow
 from test_resync_jobs import live_ids
 
-from tui.service.db import PostgresTarget
 from tui.service.ledger import Ledger
-from tui.simorg.demo import demo_org_state
 
 
 async def add_contacts(ledger: Ledger, sf_ids: list[str]) -> list[int]:
@@ -39,17 +32,6 @@ async def add_contacts(ledger: Ledger, sf_ids: list[str]) -> list[int]:
     async with ledger.transaction() as conn:
         await conn.executemany(f"INSERT INTO errors VALUES ({', '.join('?' * 18)})", rows)
     return [row[0] for row in rows]
-
-
-@pytest.fixture
-async def two(tmp_path: Path, pg_target: PostgresTarget) -> AsyncIterator[tuple[Replica, ...]]:
-    org, clock = demo_org_state(7), Clock(T0)
-    a = await open_replica(tmp_path / "unused", org, clock, database=pg_target)
-    b = await open_replica(tmp_path / "unused", org, clock, database=pg_target)
-    yield a, b
-    for env in (a, b):
-        await env.client.aclose()
-        await env.service.stop()
 
 
 async def test_the_same_resync_sent_to_two_replicas_at_once_is_sent_once(two) -> None:

@@ -10,30 +10,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from clock import Clock
 from test_ingest import T0
-from test_replicas import Replica, failures, open_replica
+from test_replicas import Replica, failures
 
 from tui.core.causes import cause_key
-from tui.service.db import DatabaseError, PostgresTarget
+from tui.service.db import DatabaseError
 from tui.service.ingest import ingest
-from tui.simorg.demo import demo_org_state
-
-
-@pytest.fixture
-async def two(tmp_path: Path, pg_target: PostgresTarget) -> AsyncIterator[tuple[Replica, ...]]:
-    org, clock = demo_org_state(7), Clock(T0)
-    a = await open_replica(tmp_path / "unused", org, clock, database=pg_target)
-    b = await open_replica(tmp_path / "unused", org, clock, database=pg_target)
-    yield a, b
-    for env in (a, b):
-        await env.client.aclose()
-        await env.service.stop()
 
 
 def synced(start: int, n: int) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from contextlib import ExitStack
 from urllib.parse import quote
 
 import pytest
-from pg_harness import served_demo_on_postgres
+from pg_harness import demo_serve_args
 
 from tests.test_serve_loopback import free_port, serve, wait_for
 
@@ -30,10 +30,7 @@ def served(
     """``synchealth serve`` on a demo ledger of either engine (SQLite: ``--demo``)."""
     folder = tmp_path_factory.mktemp("bad-input")
     with ExitStack() as stack:
-        if request.param == "sqlite":
-            args, env = ["--demo", "--demo-size", "50", "--db", str(folder / "served.sqlite3")], {}
-        else:
-            args, env = stack.enter_context(served_demo_on_postgres(folder, 50))
+        args, env = demo_serve_args(stack, request.param, folder)
         port = free_port()
         proc = serve(*args, "--port", str(port), env=env)
         try:
