@@ -175,7 +175,7 @@ def wait_ready() -> Callable[..., Awaitable[None]]:
 
 
 @pytest.fixture
-async def two(tmp_path: Path, pg_target: PostgresTarget):
+async def two_on_postgres(tmp_path: Path, pg_target: PostgresTarget):
     """Two service replicas on one PostgreSQL ledger, the demo's org behind both."""
     from clock import Clock
     from test_ingest import T0

@@ -34,8 +34,8 @@ async def add_contacts(ledger: Ledger, sf_ids: list[str]) -> list[int]:
     return [row[0] for row in rows]
 
 
-async def test_the_same_resync_sent_to_two_replicas_at_once_is_sent_once(two) -> None:
-    a, b = two
+async def test_the_same_resync_sent_to_two_replicas_at_once_is_sent_once(two_on_postgres) -> None:
+    a, b = two_on_postgres
     ids = await add_contacts(a.service.ledger, live_ids(a.org, 3))
     body = {"error_ids": ids, "request_id": "same-request"}
     answers = await asyncio.gather(
@@ -60,9 +60,9 @@ async def test_the_same_resync_sent_to_two_replicas_at_once_is_sent_once(two) ->
 
 
 async def test_a_late_commit_on_one_replica_holds_the_others_write_and_the_reader_misses_nothing(
-    two,
+    two_on_postgres,
 ) -> None:
-    a, b = two
+    a, b = two_on_postgres
     ids = await add_contacts(a.service.ledger, live_ids(a.org, 4))
     seen, cursor = await follow(b.client, 0)
     assert [error_id for error_id, _ in seen] == ids

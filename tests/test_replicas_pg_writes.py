@@ -31,9 +31,9 @@ def synced(start: int, n: int) -> list[dict[str, Any]]:
 
 
 async def test_a_catch_up_of_the_causes_on_one_replica_does_not_hold_anothers_ingest(
-    two,
+    two_on_postgres,
 ) -> None:
-    a, b = two
+    a, b = two_on_postgres
     await a.ingest(failures(0, 3))
     ledger = b.service.ledger
     async with a.service.ledger.transaction(("causes",)):  # a's catch-up, under way
@@ -47,9 +47,9 @@ async def test_a_catch_up_of_the_causes_on_one_replica_does_not_hold_anothers_in
 
 
 async def test_batches_posted_to_two_replicas_at_once_leave_the_feed_and_cause_totals_exact(
-    two,
+    two_on_postgres,
 ) -> None:
-    a, b = two
+    a, b = two_on_postgres
     seen: dict[int, int] = {}  # error id -> the last seq the reader was given
     given: list[int] = []
     done = asyncio.Event()
@@ -97,9 +97,9 @@ async def test_batches_posted_to_two_replicas_at_once_leave_the_feed_and_cause_t
 
 
 async def test_a_queued_write_that_fails_is_the_ledgers_error_and_nothing_is_kept(
-    two,
+    two_on_postgres,
 ) -> None:
-    a, _ = two
+    a, _ = two_on_postgres
     ledger = a.service.ledger
     insert = "INSERT INTO meta(key, value) VALUES (?, ?)"
     with pytest.raises(DatabaseError, match="duplicate key"):
