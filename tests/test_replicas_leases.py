@@ -177,7 +177,8 @@ async def test_a_job_runs_in_the_holder_and_moves_when_it_dies_sending_nothing_t
     # job over: then its 200 are unknown (sent once, never again), as after a kill -9
     counts = done["counts"]
     assert counts["unknown"] in (0, 200) and counts["synced"] + counts["unknown"] == 1000
-    assert received(a, b) == dict.fromkeys(received(a, b), 1) and len(received(a, b)) == 1000
+    got = received(a, b)  # unknown ones may or may not have reached the org; none twice
+    assert got == dict.fromkeys(got, 1) and counts["synced"] <= len(got) <= 1000
 
 
 async def test_two_services_on_one_postgresql_ledger_share_out_what_runs_once(

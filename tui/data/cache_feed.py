@@ -268,7 +268,12 @@ class SnapshotStore:
                     self._open = False
                     cache._writing.release()
                     raise
+            # A chunk after the first of its transaction is a savepoint of its own: a
+            # fill stopped inside it (a cancel) keeps the chunks before it for the commit.
+            partial = self._chunks > 0
             try:
+                if partial:
+                    await w.execute("SAVEPOINT chunk")
                 if await cache._meta_raw(w, "bulk") != "1":
                     resuming = await cache._meta_raw(w, "json:snapshot") is not None
                     if not await cache._enter_bulk(resuming=resuming):
@@ -284,11 +289,17 @@ class SnapshotStore:
                         "INSERT OR REPLACE INTO meta VALUES ('json:snapshot', ?)",
                         (orjson.dumps([int(cursor), int(last_id)]).decode(),),
                     )
+                if partial:
+                    partial = False
+                    await w.execute("RELEASE chunk")
                 self._chunks += 1
                 if done or self._chunks >= self._every:
                     await self._end()
             except BaseException:
-                if self._open:
+                if partial and self._open:
+                    await w.execute("ROLLBACK TO chunk")
+                    await w.execute("RELEASE chunk")
+                elif self._open:
                     await self._end(rollback=True)
                 raise
 
