@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -106,9 +106,11 @@ async def _as_requests(client: httpx.AsyncClient, ids: list[int]) -> int:
 
 
 @asynccontextmanager
-async def _service(org: OrgState, db: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
+async def _service(
+    org: OrgState, db: str | None = None
+) -> AsyncIterator[tuple[SyncHealthService, httpx.AsyncClient]]:
     """The service on a fresh ledger (a SQLite file, or the PostgreSQL database ``db``)
-    calling ``org`` in process; a client of its API."""
+    calling ``org`` in process, and a client of its API."""
     with tempfile.TemporaryDirectory() as tmp:
         target: dict[str, object] = {"db_path": Path(tmp) / "ledger.sqlite3"}
         if db is not None:
@@ -130,7 +132,7 @@ async def _service(org: OrgState, db: str | None = None) -> AsyncIterator[httpx.
             transport=httpx.ASGITransport(app=service.asgi), base_url="http://bench"
         )
         try:
-            yield client
+            yield service, client
         finally:
             await client.aclose()
             await service.stop()
@@ -142,15 +144,28 @@ async def _one_job(n: int, db: str | None) -> dict[str, object]:
     import tui
 
     org = demo_org_state(7)
-    async with _service(org, db) as client:
+    async with _service(org, db) as (service, client):
         ids = await _report(client, _items(org, 0, n))
         before = org.api_used
         started = time.perf_counter()
         calls = await _as_job(client, ids)
         seconds = time.perf_counter() - started
         used = (await client.get("/v1/usage/breakdown")).json()["total"]
+        record = getattr(service.usage, "record_call", None)  # this tree's, not before's
+        record_ms, select_ms = [], []
+        for _ in range(calls if record is not None else 0):
+            record_ms.append(await _ms(record))  # type: ignore[arg-type]
+            select_ms.append(await _ms(lambda: service.ledger.reader.fetchval("SELECT 1")))
     return {"calls": calls, "org": org.api_used - before, "ledger": used, "seconds": seconds,
+            "record_ms": statistics.median(record_ms) if record_ms else None,
+            "select_ms": statistics.median(select_ms) if select_ms else None,
             "tui": str(Path(tui.__file__).parent.parent)}  # fmt: skip
+
+
+async def _ms(job: Callable[[], Awaitable[object]]) -> float:
+    started = time.perf_counter()
+    await job()
+    return (time.perf_counter() - started) * 1000
 
 
 def _job_in(tree: Path | None, n: int, db: str | None) -> dict[str, object]:
@@ -184,11 +199,17 @@ def before_after(before: Path, runs: int, postgres: bool, n: int = 10_000) -> No
         print(f"{name:<7} {last['calls']:>9} {last['org']:>5} {last['ledger']:>12} "
               f"{medians[name]:>9.2f} {times}  ({last['tui']})")  # fmt: skip
     print(f"now / before: {medians['now'] / medians['before']:.2f}x")
+    record = statistics.median(float(r["record_ms"]) for r in got["now"])  # type: ignore[arg-type]
+    per_call = medians["now"] * 1000 / float(got["now"][-1]["calls"])  # type: ignore[arg-type]
+    select = statistics.median(float(r["select_ms"]) for r in got["now"])  # type: ignore[arg-type]
+    print(f"recording one call (now, median of the runs' medians): {record:.2f} ms = "
+          f"{record / per_call:.3f}x the job's time per call ({per_call:.1f} ms) = "
+          f"{record / select:.1f}x a SELECT 1 on the ledger ({select:.2f} ms)")  # fmt: skip
 
 
 async def main() -> None:
     org = demo_org_state(7)
-    async with _service(org) as client:
+    async with _service(org) as (_, client):
         print(
             f"{'errors':>7} {'job calls':>9} {'org counted':>11} {'ceil(n/200)':>11} "
             f"{'100/request calls':>17} {'job / reference':>15}"

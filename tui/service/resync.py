@@ -42,6 +42,7 @@ from typing import Any
 from tui.core.classify import classify
 from tui.core.lang import counted
 from tui.service.callcount import counting
+from tui.service.db import DatabaseError
 from tui.service.ledger import ErrorChange, Ledger, ResyncRow
 from tui.service.resync_calls import SalesforceCall, plan_calls, record_identity, sent_records
 from tui.service.salesforce import SalesforceConnector
@@ -324,6 +325,11 @@ class ResyncEngine:
             await self._abandon(request_id, forget=forget)
             attempts = len(BUSY_BACKOFF) + 1
             raise ResyncRefused(status, code, words.format(exc=exc, attempts=attempts)) from exc
+        except DatabaseError:
+            # raised by recording the next call, before it was sent: with no answer yet,
+            # nothing reached Salesforce and the request_id may be used again
+            await self._abandon(request_id, forget=not results)
+            raise
         except BaseException:
             await self._abandon(request_id, forget=False)
             raise
