@@ -11,15 +11,33 @@ Salesforce id) it resyncs the errors twice over, on separate sets of errors:
 It prints the calls the service reported, the calls the simulated org counted, the
 ``ceil(n/200)`` bound, and the job's calls as a ratio of the reference's.
 
-    python bench/resync_calls.py
+``--before DIR`` (an export of an earlier commit, e.g. ``git archive main | tar -x -C
+DIR``) measures instead what a usage ledger that commits each call before it is sent
+costs: a job of 10,000 errors run in a fresh process with the ``tui`` package of DIR,
+then with this tree's, ``--runs`` times in turns, each on a ledger of its own (a SQLite
+file, or with ``--postgres`` a fresh database each on the server of
+``SYNCHEALTH_BENCH_PG``, bench/_replicas.py); it prints the job's
+calls, the org's count, the usage ledger's, and the job's time as a ratio of the
+earlier tree's, same run.
+
+    python bench/resync_calls.py [--before DIR [--runs 3] [--postgres]]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import math
+import os
+import statistics
+import subprocess
+import sys
 import tempfile
+import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -87,11 +105,20 @@ async def _as_requests(client: httpx.AsyncClient, ids: list[int]) -> int:
     return calls
 
 
-async def main() -> None:
+@asynccontextmanager
+async def _service(
+    org: OrgState, db: str | None = None
+) -> AsyncIterator[tuple[SyncHealthService, httpx.AsyncClient]]:
+    """The service on a fresh ledger (a SQLite file, or the PostgreSQL database ``db``)
+    calling ``org`` in process, and a client of its API."""
     with tempfile.TemporaryDirectory() as tmp:
-        org = demo_org_state(7)
+        target: dict[str, object] = {"db_path": Path(tmp) / "ledger.sqlite3"}
+        if db is not None:
+            from tui.service.db import PostgresTarget
+
+            target["database"] = PostgresTarget(db)
         config = ServiceConfig(
-            db_path=Path(tmp) / "ledger.sqlite3",
+            **target,  # type: ignore[arg-type]
             org_token=TOKEN,
             org_transport=httpx.ASGITransport(app=create_simorg(org, access_token=TOKEN)),
             mode="simulated",
@@ -104,6 +131,85 @@ async def main() -> None:
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=service.asgi), base_url="http://bench"
         )
+        try:
+            yield service, client
+        finally:
+            await client.aclose()
+            await service.stop()
+
+
+async def _one_job(n: int, db: str | None) -> dict[str, object]:
+    """One job of ``n`` errors on a fresh ledger: its calls, the org's and the usage
+    ledger's counts, and its time from POST to done."""
+    import tui
+
+    org = demo_org_state(7)
+    async with _service(org, db) as (service, client):
+        ids = await _report(client, _items(org, 0, n))
+        before = org.api_used
+        started = time.perf_counter()
+        calls = await _as_job(client, ids)
+        seconds = time.perf_counter() - started
+        used = (await client.get("/v1/usage/breakdown")).json()["total"]
+        record = getattr(service.usage, "record_call", None)  # this tree's, not before's
+        record_ms, select_ms = [], []
+        for _ in range(calls if record is not None else 0):
+            record_ms.append(await _ms(record))  # type: ignore[arg-type]
+            select_ms.append(await _ms(lambda: service.ledger.reader.fetchval("SELECT 1")))
+    return {"calls": calls, "org": org.api_used - before, "ledger": used, "seconds": seconds,
+            "record_ms": statistics.median(record_ms) if record_ms else None,
+            "select_ms": statistics.median(select_ms) if select_ms else None,
+            "tui": str(Path(tui.__file__).parent.parent)}  # fmt: skip
+
+
+async def _ms(job: Callable[[], Awaitable[object]]) -> float:
+    started = time.perf_counter()
+    await job()
+    return (time.perf_counter() - started) * 1000
+
+
+def _job_in(tree: Path | None, n: int, db: str | None) -> dict[str, object]:
+    """:func:`_one_job` in a fresh interpreter, with the ``tui`` package of ``tree``."""
+    env = dict(os.environ) | ({} if tree is None else {"PYTHONPATH": str(tree)})
+    command = [sys.executable, "-P", __file__, "--one", str(n), *(["--db", db] if db else [])]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+    return dict(json.loads(done.stdout.splitlines()[-1]))
+
+
+def before_after(before: Path, runs: int, postgres: bool, n: int = 10_000) -> None:
+    """The job of ``n`` errors with the tree ``before`` and with this one, in turns."""
+    from _replicas import fresh_database
+
+    trees = {"before": before.resolve(), "now": None}
+    got: dict[str, list[dict[str, object]]] = {name: [] for name in trees}
+    for _ in range(runs):
+        for name, tree in trees.items():
+            if not postgres:
+                got[name].append(_job_in(tree, n, None))
+                continue
+            with fresh_database() as url:
+                got[name].append(_job_in(tree, n, url))
+    print(f"a job of {n:,} errors, {runs} runs in turns, {'PostgreSQL' if postgres else 'SQLite'}")
+    print(f"{'tree':<7} {'job calls':>9} {'org':>5} {'usage ledger':>12} {'median s':>9} runs")
+    medians = {}
+    for name, results in got.items():
+        medians[name] = statistics.median(float(r["seconds"]) for r in results)  # type: ignore[arg-type]
+        last = results[-1]
+        times = ", ".join(f"{float(r['seconds']):.2f}" for r in results)  # type: ignore[arg-type]
+        print(f"{name:<7} {last['calls']:>9} {last['org']:>5} {last['ledger']:>12} "
+              f"{medians[name]:>9.2f} {times}  ({last['tui']})")  # fmt: skip
+    print(f"now / before: {medians['now'] / medians['before']:.2f}x")
+    record = statistics.median(float(r["record_ms"]) for r in got["now"])  # type: ignore[arg-type]
+    per_call = medians["now"] * 1000 / float(got["now"][-1]["calls"])  # type: ignore[arg-type]
+    select = statistics.median(float(r["select_ms"]) for r in got["now"])  # type: ignore[arg-type]
+    print(f"recording one call (now, median of the runs' medians): {record:.2f} ms = "
+          f"{record / per_call:.3f}x the job's time per call ({per_call:.1f} ms) = "
+          f"{record / select:.1f}x a SELECT 1 on the ledger ({select:.2f} ms)")  # fmt: skip
+
+
+async def main() -> None:
+    org = demo_org_state(7)
+    async with _service(org) as (_, client):
         print(
             f"{'errors':>7} {'job calls':>9} {'org counted':>11} {'ceil(n/200)':>11} "
             f"{'100/request calls':>17} {'job / reference':>15}"
@@ -121,9 +227,19 @@ async def main() -> None:
                 f"{n:>7,} {job_calls:>9,} {counted:>11,} {math.ceil(n / 200):>11,} "
                 f"{reference:>17,} {job_calls / reference:>15.2f}"
             )
-        await client.aclose()
-        await service.stop()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--before", type=Path, help="an earlier tree: the before/after run")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--postgres", action="store_true", help="ledgers on PostgreSQL")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child of --before
+    parser.add_argument("--db", help=argparse.SUPPRESS)  # the child's PostgreSQL database
+    args = parser.parse_args()
+    if args.one is not None:
+        print(json.dumps(asyncio.run(_one_job(args.one, args.db))))
+    elif args.before is not None:
+        before_after(args.before, args.runs, args.postgres)
+    else:
+        asyncio.run(main())

@@ -315,8 +315,7 @@ class NotifyEnv:
     async def use_calls(self, calls: int) -> None:
         """Count ``calls`` Salesforce calls of the integration at the current time."""
         for _ in range(calls):
-            self.service.usage.count_call()
-        await self.service.usage.flush()
+            await self.service.usage.record_call()
 
     async def status(self) -> dict[str, Any]:
         answer = await self.client.get("/v1/notifications/status")

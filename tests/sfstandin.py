@@ -79,6 +79,22 @@ class StandIn:
         return self.app.state.oauth
 
 
+class Calls:
+    """A connector's ``on_call`` hook that counts: ``n`` requests announced and not
+    withdrawn (those that may have reached Salesforce)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    async def __call__(self, kind: tuple[str, str]) -> Any:
+        self.n += 1
+
+        async def withdraw() -> None:
+            self.n -= 1
+
+        return withdraw
+
+
 def make_key_pair() -> KeyPair:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "synchealth JWT test")])

@@ -6,6 +6,7 @@ import socket
 
 import httpx
 import pytest
+from sfstandin import Calls
 
 from tui.service.salesforce import SalesforceConnector, StaticToken
 from tui.service.salesforce_answers import OrgLimits
@@ -21,14 +22,6 @@ from tui.simorg.state import OrgState
 
 TOKEN = "00Dsim!test-token"
 URL = "https://sakura.my.salesforce.com"
-
-
-class Calls:
-    def __init__(self) -> None:
-        self.n = 0
-
-    def __call__(self) -> None:
-        self.n += 1
 
 
 class RefreshingToken:

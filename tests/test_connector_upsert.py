@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sfstandin import GIVEN_TOKEN, serve, standin
+from sfstandin import GIVEN_TOKEN, Calls, serve, standin
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -17,14 +17,6 @@ from tui.simorg.state import POPULATION, OrgState
 
 UPSERT = "/services/data/v62.0/composite/sobjects"
 AUTH = {"Authorization": f"Bearer {GIVEN_TOKEN}"}
-
-
-class Calls:
-    def __init__(self) -> None:
-        self.n = 0
-
-    def __call__(self) -> None:
-        self.n += 1
 
 
 def connect(url: str, calls: Calls | None = None) -> SalesforceConnector:

@@ -103,12 +103,12 @@ async def test_a_failed_transaction_changes_nothing(ledger: Ledger) -> None:
 async def test_usage_is_a_rolling_window_of_24_hourly_buckets(ledger: Ledger) -> None:
     clock = Clock(T0 - timedelta(hours=30))
     usage = UsageLedger(ledger, clock)
-    usage.count_call()  # 30 h ago: outside the window
+    await usage.record_call()  # 30 h ago: outside the window
     clock.now = T0 - timedelta(hours=23)
-    usage.count_call()
-    usage.count_call()
+    await usage.record_call()
+    await usage.record_call()
     clock.now = T0
-    usage.count_call()
+    await usage.record_call()
     hourly = await usage.hourly()
     assert len(hourly) == 24
     assert hourly[0] == (datetime(2025, 3, 9, 13, tzinfo=UTC), 2)

@@ -27,6 +27,7 @@ from sfstandin import (
     CLIENT_SECRET,
     GIVEN_TOKEN,
     USERNAME,
+    Calls,
     KeyPair,
     app_for,
     make_key_pair,
@@ -63,14 +64,6 @@ from tui.service.sfauth_methods import (
 from tui.simorg.ids import make_id
 from tui.simorg.oauth import CLIENT_CREDENTIALS, JWT_BEARER
 from tui.simorg.state import OrgState
-
-
-class Calls:
-    def __init__(self) -> None:
-        self.n = 0
-
-    def __call__(self) -> None:
-        self.n += 1
 
 
 @pytest.fixture(scope="session")

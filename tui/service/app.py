@@ -8,6 +8,7 @@ route table of ``tui/service/api/routes.py``. Under uvicorn the app's lifespan c
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,6 +27,7 @@ from tui.service.auth import BearerAuth
 from tui.service.causes import CauseIndex
 from tui.service.config import ServiceConfig
 from tui.service.connect import open_connector
+from tui.service.db import DatabaseError
 from tui.service.doctor import Doctor
 from tui.service.engine import EngineQueue
 from tui.service.ignores import Ignores
@@ -35,11 +37,13 @@ from tui.service.ledger import Ledger
 from tui.service.notify.channels import Channels
 from tui.service.notify.notifier import Notifier
 from tui.service.replicas import Replicas
-from tui.service.resync import ResyncEngine, note_call
+from tui.service.resync import ResyncEngine
 from tui.service.retries import RetryWorker
-from tui.service.salesforce import call_kind
+from tui.service.salesforce import CallKind, Withdraw
 from tui.service.tokens import Tokens
 from tui.service.usage import OrgLimits, UsageLedger
+
+_log = logging.getLogger(__name__)
 
 
 class SyncHealthService:
@@ -118,7 +122,6 @@ class SyncHealthService:
             await self.retries.stop()
             await self.jobs.stop()
             await self.notifier.stop()
-            await self.usage.flush()
             await self.replicas.stop()
         finally:
             await self.leases.close()
@@ -127,10 +130,20 @@ class SyncHealthService:
 
     # -- Salesforce plumbing -----------------------------------------------
 
-    def _on_call(self) -> None:
-        self.usage.count_call(*call_kind())
-        note_call()
+    async def _on_call(self, kind: CallKind) -> Withdraw:
+        """The connector's hook: the call is in the usage ledger before it is sent (a
+        ledger that cannot be written raises, and nothing is sent)."""
+        call = await self.usage.record_call(*kind)
         callcount.note_call()
+
+        async def withdraw() -> None:
+            callcount.note_call(-1)
+            try:
+                await self.usage.withdraw_call(call)
+            except DatabaseError as exc:  # the error that errs towards the allocation
+                _log.warning("a Salesforce call that never left stays counted: %s", exc)
+
+        return withdraw
 
     def _note_limit_info(self) -> None:
         info = self.connector.limit_info

@@ -6,15 +6,13 @@ imports sign-in, so sign-in cannot import the config.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from tui.service.config import ServiceConfig
-from tui.service.salesforce import SalesforceConnector, StaticToken
+from tui.service.salesforce import CallHook, SalesforceConnector, StaticToken
 from tui.service.sfauth import SignInSession
 from tui.service.sfauth_methods import tls_verify
 
 
-def open_connector(config: ServiceConfig, on_call: Callable[[], None]) -> SalesforceConnector:
+def open_connector(config: ServiceConfig, on_call: CallHook) -> SalesforceConnector:
     """The connector the service uses: a sign-in when configured, else org_url + org_token."""
     verify = tls_verify(config.ca_file)
     if config.sign_in is None:

@@ -16,11 +16,12 @@ Its life, so that nothing is ever sent twice:
    several errors share goes out once;
 4. the allocation must cover ``ceil(records / 200)`` calls per group, else nothing
    happens;
-5. the request is written ``started``, the calls go out through the connector,
-   and the ledger updates, the counted calls and the ``done`` result are committed
-   in one transaction. When a later call fails after an earlier one was applied,
-   the applied outcomes are kept and the errors of the failed and remaining calls
-   are answered ``skipped`` with the reason.
+5. the request is written ``started``, the calls go out through the connector (each
+   committed to the usage ledger before it is sent, tui/service/usage.py), and the
+   ledger updates and the ``done`` result are committed in one transaction. When a
+   later call fails after an earlier one was applied, the applied outcomes are kept
+   and the errors of the failed and remaining calls are answered ``skipped`` with the
+   reason.
 
 A call Salesforce answers "busy" (:class:`SalesforceBusy`: the concurrency limit,
 420/429) did nothing, so it is sent again after each wait of :data:`BUSY_BACKOFF`;
@@ -33,7 +34,6 @@ Step 3, the records grouped into calls, is in ``tui/service/resync_calls.py``.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +41,8 @@ from typing import Any
 
 from tui.core.classify import classify
 from tui.core.lang import counted
+from tui.service.callcount import counting
+from tui.service.db import DatabaseError
 from tui.service.ledger import ErrorChange, Ledger, ResyncRow
 from tui.service.resync_calls import SalesforceCall, plan_calls, record_identity, sent_records
 from tui.service.salesforce import SalesforceConnector
@@ -58,19 +60,6 @@ from tui.service.usage import UsageLedger
 #: Seconds to wait before each new attempt of a call Salesforce answered "busy"; kept
 #: well under the console's 15 s wait for a resync answer.
 BUSY_BACKOFF: tuple[float, ...] = (1.0, 2.0, 5.0)
-
-#: Salesforce calls sent by the resync running in the current task.
-_calls_in_run: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
-    "resync_calls", default=None
-)
-
-
-def note_call() -> None:
-    """Count a Salesforce call against the resync running in this task, if any."""
-    counter = _calls_in_run.get()
-    if counter is not None:
-        counter[0] += 1
-
 
 #: How each Salesforce failure ends a resync, most specific first: (HTTP status, code,
 #: whether nothing reached Salesforce so the request can be forgotten, message).
@@ -265,7 +254,6 @@ class ResyncEngine:
             }
             async with self._ledger.transaction() as conn:
                 await Ledger.apply_changes(conn, changes, request_id, self._clock())
-                await self._usage.flush(conn)
                 await Ledger.finish_request(conn, request_id, result)
             return result
 
@@ -320,31 +308,34 @@ class ResyncEngine:
         unsent: dict[int, str] = {}
         if not sf_calls:
             return results, unsent, 0
-        counter = [0]
-        token = _calls_in_run.set(counter)
         try:
-            for n, call in enumerate(sf_calls):
-                try:
-                    answers = await self._deliver(call)
-                except SalesforceError as exc:
-                    if n == 0:
-                        raise
-                    unsent = _unsent(sf_calls[n], sf_calls[n + 1 :], exc)
-                    break
-                for rows, answer in zip(call.rows, answers, strict=True):
-                    results.update(dict.fromkeys((row.id for row in rows), answer))
+            with counting() as calls:
+                for n, call in enumerate(sf_calls):
+                    try:
+                        answers = await self._deliver(call)
+                    except SalesforceError as exc:
+                        if n == 0:
+                            raise
+                        unsent = _unsent(sf_calls[n], sf_calls[n + 1 :], exc)
+                        break
+                    for rows, answer in zip(call.rows, answers, strict=True):
+                        results.update(dict.fromkeys((row.id for row in rows), answer))
         except SalesforceError as exc:
             status, code, forget, words = _refusal_for(exc)
             await self._abandon(request_id, forget=forget)
             attempts = len(BUSY_BACKOFF) + 1
             raise ResyncRefused(status, code, words.format(exc=exc, attempts=attempts)) from exc
+        except DatabaseError:
+            # raised by recording the next call, before it was sent: with no answer yet,
+            # nothing reached Salesforce and the request_id may be used again
+            await self._abandon(request_id, forget=not results)
+            raise
         except BaseException:
             await self._abandon(request_id, forget=False)
             raise
         finally:
-            _calls_in_run.reset(token)
             self._after_salesforce()
-        return results, unsent, counter[0]
+        return results, unsent, calls[0]
 
     async def _deliver(self, call: SalesforceCall) -> list[RecordResult]:
         """Send one call, again after each busy-wait while Salesforce answers "busy"."""
@@ -363,7 +354,6 @@ class ResyncEngine:
 
     async def _abandon(self, request_id: str, *, forget: bool) -> None:
         """Salesforce refused (forget: nothing changed) or the outcome is unknown."""
-        await self._usage.flush()
         if forget:
             await self._ledger.forget_request(request_id)
         else:

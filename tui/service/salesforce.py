@@ -3,9 +3,9 @@
 It speaks the subset the service needs: ``GET /limits/``, sObject Collections
 update ``PATCH /composite/sobjects`` and upsert by an external id
 ``PATCH /composite/sobjects/{sobject}/{field}`` (at most 200 records per call,
-``allOrNone`` false). Every HTTP request actually sent is reported through
-``on_call`` so the usage ledger counts it, and the last ``Sforce-Limit-Info`` header
-is kept.
+``allOrNone`` false). Every HTTP request is announced to ``on_call`` (:data:`CallHook`)
+before it is sent, so the usage ledger has it before Salesforce can count it, and the
+last ``Sforce-Limit-Info`` header is kept.
 
 Where to send and which token to use come from a :class:`SessionProvider`: a fixed
 instance URL with a :class:`TokenProvider` (the demo, tests, a given token), or a
@@ -28,10 +28,9 @@ The exceptions are in ``salesforce_errors``, the reading of answers in
 
 from __future__ import annotations
 
-import contextvars
 import re
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import SplitResult, urlsplit
@@ -65,17 +64,16 @@ _API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
 #: sObject Collections accepts at most this many records per request.
 MAX_RECORDS_PER_CALL = RECORDS_PER_CALL
 
-#: What the request being sent is for: (kind, sObject). Kinds: limits, versions,
-#: describe, update, upsert; the sObject is "" for limits and versions, and the
-#: records' types joined by "+" for an update of several objects.
-_call: contextvars.ContextVar[tuple[str, str]] = contextvars.ContextVar(
-    "salesforce_call", default=("other", "")
-)
-
-
-def call_kind() -> tuple[str, str]:
-    """(kind, sObject) of the request being sent, for an ``on_call`` hook to read."""
-    return _call.get()
+#: What a request is for: (kind, sObject). Kinds: limits, versions, describe, update,
+#: upsert; the sObject is "" for limits and versions, and the records' types joined by
+#: "+" for an update of several objects.
+CallKind = tuple[str, str]
+#: Takes back a call announced to a :data:`CallHook` that never left this machine.
+Withdraw = Callable[[], Awaitable[None]]
+#: Awaited with the request's :data:`CallKind` before each request is sent (a request
+#: goes only once it returns); what it returns is awaited when no connection could be
+#: made, so the request cannot have reached Salesforce.
+CallHook = Callable[[CallKind], Awaitable[Withdraw]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +210,7 @@ class SalesforceConnector:
         token_provider: TokenProvider | SessionProvider,
         api_version: str = "v62.0",
         transport: httpx.AsyncBaseTransport | None = None,
-        on_call: Callable[[], None] | None = None,
+        on_call: CallHook | None = None,
         timeout: float | httpx.Timeout = 30.0,
         verify: ssl.SSLContext | bool = True,
     ) -> None:
@@ -247,7 +245,7 @@ class SalesforceConnector:
             await self._sessions.aclose()
 
     async def limits(self) -> OrgLimits:
-        body = await self._request("GET", f"{self._base}/limits/", kind=("limits", ""))
+        body = await self._request("GET", f"{self._base}/limits/", ("limits", ""))
         try:
             daily = body["DailyApiRequests"]
             return OrgLimits(max=int(daily["Max"]), remaining=int(daily["Remaining"]))
@@ -258,7 +256,7 @@ class SalesforceConnector:
 
     async def versions(self) -> list[str]:
         """The API versions the org serves (``GET /services/data/``), e.g. ``["31.0", ...]``."""
-        body = await self._request("GET", "/services/data/", kind=("versions", ""))
+        body = await self._request("GET", "/services/data/", ("versions", ""))
         if not isinstance(body, list):
             raise SalesforceProtocolError("Salesforce's list of API versions is not a list")
         return [str(v["version"]) for v in body if isinstance(v, dict) and "version" in v]
@@ -275,7 +273,7 @@ class SalesforceConnector:
             raise SalesforceError(f"{sobject!r} is not a Salesforce sObject API name")
         try:
             body = await self._request(
-                "GET", f"{self._base}/sobjects/{sobject}/describe", kind=("describe", sobject)
+                "GET", f"{self._base}/sobjects/{sobject}/describe", ("describe", sobject)
             )
         except SalesforceNotFound:
             return None
@@ -319,27 +317,18 @@ class SalesforceConnector:
             body = await self._request(
                 "PATCH",
                 path,
-                json={"allOrNone": False, "records": chunk},
-                kind=(kind, sobject if sobject is not None else _record_types(chunk)),
+                (kind, sobject if sobject is not None else _record_types(chunk)),
+                {"allOrNone": False, "records": chunk},
             )
             results.extend(record_results(body, len(chunk), what))
         return results
 
-    async def _request(
-        self, method: str, path: str, json: Any = None, kind: tuple[str, str] = ("other", "")
-    ) -> Any:
-        token = _call.set(kind)
-        try:
-            return await self._request_as(method, path, json)
-        finally:
-            _call.reset(token)
-
-    async def _request_as(self, method: str, path: str, json: Any) -> Any:
+    async def _request(self, method: str, path: str, kind: CallKind, json: Any = None) -> Any:
         session = await self._sessions.session()
-        response = await self._send(method, path, json, session)
+        response = await self._send(method, path, kind, json, session)
         if response.status_code == 401:
             session = await self._sessions.session(stale=session)
-            response = await self._send(method, path, json, session)
+            response = await self._send(method, path, kind, json, session)
             if response.status_code == 401:
                 code, _ = first_error(json_or_none(response))
                 raise SessionExpired(
@@ -348,32 +337,29 @@ class SalesforceConnector:
                 )
         return body_or_raise(response)
 
-    async def _send(self, method: str, path: str, json: Any, session: OrgSession) -> httpx.Response:
-        """Send one request; ``on_call`` counts it unless it never left (no connection)."""
+    async def _send(
+        self, method: str, path: str, kind: CallKind, json: Any, session: OrgSession
+    ) -> httpx.Response:
+        """Send one request, announced to ``on_call`` first; withdrawn if it never left (no
+        connection). Any later failure may have reached Salesforce: it stays counted."""
         headers = {
             "Authorization": f"Bearer {session.access_token.get_secret_value()}",
             "Accept": "application/json",
         }
         url = session.instance_url + path
         request = self._client.build_request(method, url, json=json, headers=headers)
+        withdraw = None if self._on_call is None else await self._on_call(kind)
         try:
             response = await self._client.send(request)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise SalesforceUnavailable(
-                transport_failure(exc, f"Salesforce at {request.url.host}")
-            ) from None
         except httpx.TransportError as exc:
-            self._count()  # it may have reached Salesforce and been counted there
+            never_left = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+            if never_left and withdraw is not None:
+                await withdraw()
             raise SalesforceUnavailable(
                 transport_failure(exc, f"Salesforce at {request.url.host}")
             ) from None
-        self._count()
         self._note_limit_info(response)
         return response
-
-    def _count(self) -> None:
-        if self._on_call is not None:
-            self._on_call()
 
     def _note_limit_info(self, response: httpx.Response) -> None:
         usage = org_api_usage(response.headers.get("Sforce-Limit-Info", ""))

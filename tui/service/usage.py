@@ -1,9 +1,15 @@
 """The usage ledger: the integration's Salesforce calls per hour, the allocation, and
 the org's limits.
 
-Calls are counted as they are sent (:meth:`UsageLedger.count_call` is synchronous, so a
-connector callback can call it) and written to ``usage_hourly`` at the next flush:
-inside the resync's own transaction, or before usage is read.
+Every call is committed to ``usage_hourly`` and ``usage_calls`` before it is sent
+(:meth:`UsageLedger.record_call`, awaited by the connector's ``on_call`` hook), in a
+transaction of its own that adds one in the database: a process killed at any moment
+loses no call that may have reached Salesforce, no count waits in memory to be
+written (or written twice when a write is retried), and replicas on one database add
+to the same rows. A process killed between the commit and the send leaves one call
+counted that Salesforce never received: the error that errs towards the allocation
+(docs/architecture.md, *The usage ledger*). A call that never left (no connection) is
+withdrawn.
 
 The org's figures come from Salesforce ``/limits`` at most once per ``ttl`` (Salesforce
 itself only refreshes them every few minutes), refined by the newest
@@ -19,7 +25,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from tui.service.db import Connection
 from tui.service.ledger import Ledger, iso
 
 HOURS = 24
@@ -56,6 +61,15 @@ class LimitsView:
     error: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One call as the ledger counted it: its hour (ISO) and what it was for."""
+
+    hour: str
+    kind: str
+    sobject: str
+
+
 def hour_start(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
@@ -72,8 +86,6 @@ class UsageLedger:
         self._clock = clock
         self._ttl = timedelta(seconds=ttl)
         self._default_allocation = default_allocation
-        self._pending: dict[str, int] = {}
-        self._pending_kinds: dict[tuple[str, str, str], int] = {}
         self._fetched: OrgLimits | None = None  # from /limits
         self._header: OrgLimits | None = None  # from Sforce-Limit-Info
         self._error: str | None = None
@@ -90,45 +102,25 @@ class UsageLedger:
 
     # -- the integration's calls ------------------------------------------
 
-    def count_call(self, kind: str = "other", sobject: str = "") -> None:
-        """Count one Salesforce call now, with what it was for (synchronous: safe in any
-        callback)."""
-        key = iso(hour_start(self._clock()))
-        self._pending[key] = self._pending.get(key, 0) + 1
-        what = (key, kind, sobject)
-        self._pending_kinds[what] = self._pending_kinds.get(what, 0) + 1
+    async def record_call(self, kind: str = "other", sobject: str = "") -> CallRecord:
+        """Count one Salesforce call about to be sent, committed before this returns."""
+        call = CallRecord(iso(hour_start(self._clock())), kind, sobject)
+        await self._add(call, 1)
+        return call
 
-    async def flush(self, conn: Connection | None = None) -> None:
-        """Write counted calls to ``usage_hourly`` (in ``conn``'s transaction if given)."""
-        if not self._pending:
-            return
-        pending, self._pending = self._pending, {}
-        kinds, self._pending_kinds = self._pending_kinds, {}
-        try:
-            if conn is not None:
-                await self._write(conn, pending, kinds)
-            else:
-                async with self._ledger.transaction() as own:
-                    await self._write(own, pending, kinds)
-        except BaseException:
-            for key, calls in pending.items():
-                self._pending[key] = self._pending.get(key, 0) + calls
-            for what, calls in kinds.items():
-                self._pending_kinds[what] = self._pending_kinds.get(what, 0) + calls
-            raise
+    async def withdraw_call(self, call: CallRecord) -> None:
+        """Take back a recorded call that never left (no connection to Salesforce)."""
+        await self._add(call, -1)
 
-    @staticmethod
-    async def _write(
-        conn: Connection,
-        pending: dict[str, int],
-        kinds: dict[tuple[str, str, str], int],
-    ) -> None:
-        await conn.executemany(ADD_HOURLY, list(pending.items()))
-        await conn.executemany(ADD_CALLS, [(*what, calls) for what, calls in kinds.items()])
+    async def _add(self, call: CallRecord, calls: int) -> None:
+        # no write lock on PostgreSQL: the rows' own locks make concurrent adds exact,
+        # and a call need not wait for an ingest holding the ledger's lock
+        async with self._ledger.transaction(()) as conn:
+            await conn.send(ADD_HOURLY, (call.hour, calls))
+            await conn.send(ADD_CALLS, (call.hour, call.kind, call.sobject, calls))
 
     async def hourly(self) -> list[tuple[datetime, int]]:
         """The last 24 hourly buckets, oldest first, the current (partial) hour last."""
-        await self.flush()
         newest = hour_start(self._clock())
         hours = [newest - timedelta(hours=HOURS - 1 - i) for i in range(HOURS)]
         rows = await self._ledger.reader.fetchall(
@@ -141,7 +133,6 @@ class UsageLedger:
     async def breakdown(self) -> list[tuple[str, str, int]]:
         """(kind, sObject, calls) of the rolling window's calls, most calls first. Calls
         counted before kinds were recorded show as kind ``unrecorded``."""
-        await self.flush()
         hourly = await self.hourly()
         first = iso(hourly[0][0])
         found = await self._ledger.reader.fetchall(

@@ -222,7 +222,9 @@ class PostgresDatabase(Database):
                     piped = _PgConnection(self, conn, pipeline)
                     for name in ordered:
                         await piped.send(_TAKE_LOCK, (_KEYS[name],))
-                    await self.guard(pipeline.sync())  # inside the block, the locks are held
+                    if ordered:  # inside the block, the locks are held; without locks
+                        # (a usage call) BEGIN goes with the writes, one round trip
+                        await self.guard(pipeline.sync())
                     yield piped
             except psycopg.Error as exc:  # raised by the commit, or a queued write
                 raise self.ours(exc) from exc
