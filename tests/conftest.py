@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from pg_harness import (
+    ENGINES,
     PasswordCluster,
     create_schema,
     drop_schema,
@@ -67,7 +68,14 @@ def password_cluster():
     stop_password_cluster(cluster)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each engine's name in turn, for what is handed an engine rather than a ledger
+    (pg_harness.demo_serve_args: a real ``synchealth serve`` on a demo ledger)."""
+    return str(request.param)
+
+
+@pytest.fixture(params=ENGINES)
 def ledger_target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | PostgresTarget:
     """The ledger on each engine in turn: a SQLite file, then a PostgreSQL schema."""
     if request.param == "sqlite":

@@ -25,6 +25,8 @@ from tui.service.db import PostgresTarget, database
 
 PG_URL = os.environ.get("SYNCHEALTH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_ENV = "SYNCHEALTH_REQUIRE_POSTGRES"
+#: The ledger's engines, in the order every test of both runs them.
+ENGINES = ("sqlite", "postgresql")
 
 
 def pg_problem() -> str | None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from openapi_spec_validator import validate
-from pg_harness import demo_serve_args
+from pg_harness import ENGINES, demo_serve_args
 from starlette.routing import Route
 
 from tests.test_serve_loopback import free_port, wait_for
@@ -155,7 +155,7 @@ async def test_a_405_allows_every_method_of_the_path(service: SyncHealthService)
             assert answer.json()["error"]["code"] == "method_not_allowed"
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=ENGINES)
 def served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:

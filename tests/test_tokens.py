@@ -28,8 +28,6 @@ from tui.service.db import PostgresTarget
 from tui.service.migrations import SCHEMA_VERSION
 from tui.service.tokens import TOKEN_PREFIX, Tokens
 
-ENGINES = pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
-
 ME = f"cli:{getpass.getuser()}"
 
 
@@ -204,7 +202,6 @@ def serving(engine: str, folder: Path) -> Iterator[tuple[str, str, subprocess.Po
                 proc.communicate(timeout=15)
 
 
-@ENGINES
 def test_a_running_service_takes_a_new_token_and_refuses_a_revoked_one(
     tmp_path: Path, engine: str
 ) -> None:
