@@ -183,18 +183,9 @@ def wait_ready() -> Callable[..., Awaitable[None]]:
 
 
 @pytest.fixture
-async def two_on_postgres(tmp_path: Path, pg_target: PostgresTarget):
+async def two_on_postgres(pg_target: PostgresTarget):
     """Two service replicas on one PostgreSQL ledger, the demo's org behind both."""
-    from clock import Clock
-    from test_ingest import T0
-    from test_replicas import open_replica
+    from test_replicas import two_replicas
 
-    from tui.simorg.demo import demo_org_state
-
-    org, clock = demo_org_state(7), Clock(T0)
-    a = await open_replica(tmp_path / "unused", org, clock, database=pg_target)
-    b = await open_replica(tmp_path / "unused", org, clock, database=pg_target)
-    yield a, b
-    for env in (a, b):
-        await env.client.aclose()
-        await env.service.stop()
+    async with two_replicas(pg_target) as pair:
+        yield pair
