@@ -96,6 +96,11 @@ async def ledger_write(
         await db.close()
 
 
+def db_arg(target: Path | PostgresTarget | str) -> str:
+    """What ``--db`` takes for the ledger at ``target``: its path, or its PostgreSQL URL."""
+    return target.url if isinstance(target, PostgresTarget) else str(target)
+
+
 def service_target(target: Path | PostgresTarget) -> dict[str, Any]:
     """ServiceConfig's ledger fields for ``target``: a SQLite path or a PostgreSQL one."""
     if isinstance(target, PostgresTarget):

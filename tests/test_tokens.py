@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pg_harness import demo_serve_args, ledger_rows, ledger_write, stored_bytes
+from pg_harness import db_arg, demo_serve_args, ledger_rows, ledger_write, stored_bytes
 from test_ingest import Env, close_env, open_env, open_ids, start_env
 from test_ingest import env as env  # a fixture: the service on each engine
 from test_serve_loopback import free_port, serve, wait_for
@@ -29,11 +29,6 @@ from tui.service.migrations import SCHEMA_VERSION
 from tui.service.tokens import TOKEN_PREFIX, Tokens
 
 ME = f"cli:{getpass.getuser()}"
-
-
-def db_arg(db: Path | PostgresTarget | str) -> str:
-    """What ``--db`` takes for the ledger at ``db``: its path, or its PostgreSQL URL."""
-    return db.url if isinstance(db, PostgresTarget) else str(db)
 
 
 def tokens(db: Path | PostgresTarget | str, *args: str) -> subprocess.CompletedProcess[str]:
