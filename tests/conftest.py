@@ -2,7 +2,9 @@
 
 The embedded demo ledger (the simulated org's errors) is generated once per test
 session; every test gets its own copy of it and its own cache file, so the console's
-mirror starts empty and fills from the embedded service like on a first run.
+mirror starts empty and fills from the embedded service like on a first run. The
+embedded demo keeps its ledger in SQLite by design (README), so the console tests on it
+run on SQLite; the ledger tests run on both engines (``ledger_target``, ``engine``).
 """
 
 from __future__ import annotations
