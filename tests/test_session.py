@@ -43,6 +43,14 @@ class Stack:
         self.tmp_path, self.ledger, self.size = tmp_path, ledger, size
         self.cache_path = tmp_path / "cache.sqlite3"
 
+    @classmethod
+    async def opened(cls, tmp_path: Path, ledger: Path | PostgresTarget, size: int = 600) -> Stack:
+        """A stack whose ledger is built and whose service is started."""
+        stack = cls(tmp_path, ledger, size)
+        await stack.build()
+        await stack.start()
+        return stack
+
     async def build(self) -> None:
         await demo_ledger(self.ledger, self.tmp_path, self.size)
 
@@ -76,9 +84,7 @@ class Stack:
 
 @pytest.fixture
 async def stack(tmp_path: Path, ledger_target: Path | PostgresTarget):
-    s = Stack(tmp_path, ledger_target)
-    await s.build()
-    await s.start()
+    s = await Stack.opened(tmp_path, ledger_target)
     yield s
     await s.service.stop()
 
