@@ -2,7 +2,9 @@
 
 The embedded demo ledger (the simulated org's errors) is generated once per test
 session; every test gets its own copy of it and its own cache file, so the console's
-mirror starts empty and fills from the embedded service like on a first run.
+mirror starts empty and fills from the embedded service like on a first run. The
+embedded demo keeps its ledger in SQLite by design (README), so the console tests on it
+run on SQLite; the ledger tests run on both engines (``ledger_target``, ``engine``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from pg_harness import (
+    ENGINES,
     PasswordCluster,
     create_schema,
     drop_schema,
@@ -67,7 +70,14 @@ def password_cluster():
     stop_password_cluster(cluster)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each engine's name in turn, for what is handed an engine rather than a ledger
+    (pg_harness.demo_serve_args: a real ``synchealth serve`` on a demo ledger)."""
+    return str(request.param)
+
+
+@pytest.fixture(params=ENGINES)
 def ledger_target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | PostgresTarget:
     """The ledger on each engine in turn: a SQLite file, then a PostgreSQL schema."""
     if request.param == "sqlite":
@@ -175,18 +185,9 @@ def wait_ready() -> Callable[..., Awaitable[None]]:
 
 
 @pytest.fixture
-async def two_on_postgres(tmp_path: Path, pg_target: PostgresTarget):
+async def two_on_postgres(pg_target: PostgresTarget):
     """Two service replicas on one PostgreSQL ledger, the demo's org behind both."""
-    from clock import Clock
-    from test_ingest import T0
-    from test_replicas import open_replica
+    from test_replicas import two_replicas
 
-    from tui.simorg.demo import demo_org_state
-
-    org, clock = demo_org_state(7), Clock(T0)
-    a = await open_replica(tmp_path / "unused", org, clock, database=pg_target)
-    b = await open_replica(tmp_path / "unused", org, clock, database=pg_target)
-    yield a, b
-    for env in (a, b):
-        await env.client.aclose()
-        await env.service.stop()
+    async with two_replicas(pg_target) as pair:
+        yield pair

@@ -25,6 +25,8 @@ from tui.service.db import PostgresTarget, database
 
 PG_URL = os.environ.get("SYNCHEALTH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_ENV = "SYNCHEALTH_REQUIRE_POSTGRES"
+#: The ledger's engines, in the order every test of both runs them.
+ENGINES = ("sqlite", "postgresql")
 
 
 def pg_problem() -> str | None:
@@ -92,6 +94,11 @@ async def ledger_write(
             await conn.executemany(sql, rows)
     finally:
         await db.close()
+
+
+def db_arg(target: Path | PostgresTarget | str) -> str:
+    """What ``--db`` takes for the ledger at ``target``: its path, or its PostgreSQL URL."""
+    return target.url if isinstance(target, PostgresTarget) else str(target)
 
 
 def service_target(target: Path | PostgresTarget) -> dict[str, Any]:

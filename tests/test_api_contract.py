@@ -18,13 +18,13 @@ from pathlib import Path
 import httpx
 import pytest
 from openapi_spec_validator import validate
-from pg_harness import demo_serve_args
+from pg_harness import ENGINES, demo_ledger, demo_serve_args, sqlite_only
 from starlette.routing import Route
 
 from tests.test_serve_loopback import free_port, wait_for
 from tests.test_service_api import T0, Clock, client_for, make_service
-from tui.embedded import build_demo_ledger
 from tui.service.app import SyncHealthService
+from tui.service.db import PostgresTarget
 from tui.simorg.demo import demo_org_state
 
 HUGE = 2**63  # one past the largest SQLite integer
@@ -32,17 +32,23 @@ INVALID = "invalid_resync"
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
-async def _started(tmp_path: Path, token: str | None) -> SyncHealthService:
-    db = tmp_path / f"ledger-{token}.sqlite3"
-    build_demo_ledger(db, 30, now=T0)
+async def _started(
+    tmp_path: Path, token: str | None, target: Path | PostgresTarget | None = None
+) -> SyncHealthService:
+    """The service on a demo ledger of 30 errors at ``target`` (else a SQLite file)."""
+    db = tmp_path / f"ledger-{token}.sqlite3" if target is None else target
+    await demo_ledger(db, tmp_path, 30, now=T0)
     service = make_service(db, demo_org_state(7), Clock(T0), api_token=token)
     await service.start()
     return service
 
 
 @pytest.fixture
-async def service(tmp_path: Path) -> AsyncIterator[SyncHealthService]:
-    service = await _started(tmp_path, None)
+async def service(
+    tmp_path: Path, ledger_target: Path | PostgresTarget
+) -> AsyncIterator[SyncHealthService]:
+    """The service on each engine in turn (tests of the document alone: SQLite only)."""
+    service = await _started(tmp_path, None, ledger_target)
     yield service
     await service.stop()
 
@@ -53,6 +59,7 @@ def _served(service: SyncHealthService) -> dict[str, set[str]]:
     return {r.path: set(r.methods or ()) - {"HEAD"} for r in routes}
 
 
+@sqlite_only  # the document and the routing: nothing is read from the ledger
 async def test_the_document_has_every_route_and_method_and_no_other(
     service: SyncHealthService,
 ) -> None:
@@ -86,6 +93,7 @@ async def test_the_document_is_valid_openapi_3_1_and_says_how_it_is_secured(
         assert "401" not in statuses
 
 
+@sqlite_only  # the document and the routing: nothing is read from the ledger
 async def test_error_answers_name_the_real_body_and_their_codes(
     service: SyncHealthService,
 ) -> None:
@@ -142,6 +150,7 @@ async def test_a_whole_number_written_with_a_point_is_a_whole_number(
     assert bad.status_code == 422 and "whole number" in bad.json()["error"]["message"]
 
 
+@sqlite_only  # the document and the routing: nothing is read from the ledger
 async def test_a_405_allows_every_method_of_the_path(service: SyncHealthService) -> None:
     async with client_for(service) as client:
         for path, methods in _served(service).items():
@@ -155,7 +164,7 @@ async def test_a_405_allows_every_method_of_the_path(service: SyncHealthService)
             assert answer.json()["error"]["code"] == "method_not_allowed"
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=ENGINES)
 def served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:

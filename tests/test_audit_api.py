@@ -1,27 +1,18 @@
-"""The audit trail end to end: the real service on a real SQLite ledger and the simulated
-org, changed over its HTTP API (ASGI), read back by GET /v1/audit and GET /v1/history."""
+"""The audit trail end to end: the real service on a ledger of each engine (a SQLite file,
+then a schema of the real PostgreSQL) and the simulated org, changed over its HTTP API
+(ASGI), read back by GET /v1/audit and GET /v1/history."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-from test_ingest import Env, close_env, start_env
+from test_ingest import Env, open_ids
+from test_ingest import env as env  # a fixture: the service on each engine
 from test_resync_jobs import report, start_job, until, world  # noqa: F401 (fixture)
 
 from tui.core.audit_models import HISTORY_KINDS, AuditPage
 
 ANA = {"X-Synchealth-Actor": "ana@laptop"}
-
-
-@pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    started = await start_env(tmp_path)
-    yield started
-    await close_env(started)
 
 
 async def trail(env: Env, cursor: int = 0, limit: int = 200) -> AuditPage:
@@ -151,8 +142,7 @@ async def test_a_follower_keeps_its_cursor_and_sees_every_entry_once(env: Env) -
 
 
 async def test_history_lists_the_older_kinds_unless_all_is_asked(env: Env) -> None:
-    ids = [r[0] for r in sqlite3.connect(env.db).execute(
-        "SELECT id FROM errors WHERE status = 'open' ORDER BY id LIMIT 2")]  # fmt: skip
+    ids = await open_ids(env.db, limit=2)
     await env.resync(ids, "r1")
     await put(env, "/v1/usage/allocation", {"allocated": 777})
     older = (await env.client.get("/v1/history")).json()["entries"]

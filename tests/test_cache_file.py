@@ -177,7 +177,8 @@ async def test_the_console_says_the_cache_was_damaged_and_refills(
 
 
 def test_cli_export_on_a_damaged_cache_rebuilds_and_exports(tmp_path: Path) -> None:
-    """Two runs of the real CLI: the second finds the damage, says so, refills, exports."""
+    """Two runs of the real CLI: the second finds the damage, says so, refills, exports.
+    On the embedded demo (a SQLite ledger by design): the case is the console's cache."""
     from tui.embedded import ensure_demo_ledger
 
     data, cache_dir = tmp_path / "data", tmp_path / "cache"

@@ -1,16 +1,20 @@
 """``synchealth ignore`` / ``unignore`` against a real service over HTTP on loopback
-(uvicorn on a free port, a real SQLite ledger)."""
+(uvicorn on a free port) on a ledger of each engine: a SQLite file, then a schema of the
+real PostgreSQL."""
 
 from __future__ import annotations
 
-import sqlite3
+import asyncio
 from pathlib import Path
 
 import pytest
+from pg_harness import ledger_rows
 from test_cli_ingest import API_TOKEN, served
+from test_ingest import open_ids
 
 from tui.cli import main
 from tui.i18n import set_lang
+from tui.service.db import PostgresTarget
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -19,30 +23,23 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def open_ids(db: Path, n: int) -> list[int]:
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT id FROM errors WHERE status = 'open' ORDER BY id LIMIT ?", (n,))
-        return [r[0] for r in rows]
-
-
-def status_of(db: Path, ids: list[int]) -> list[str]:
-    with sqlite3.connect(db) as conn:
-        return [conn.execute("SELECT status FROM errors WHERE id = ?", (i,)).fetchone()[0]
-                for i in ids]  # fmt: skip
+def status_of(db: Path | PostgresTarget, ids: list[int]) -> list[str]:
+    found = dict(asyncio.run(ledger_rows(db, "SELECT id, status FROM errors")))
+    return [found[i] for i in ids]
 
 
 def test_ignore_and_unignore_from_the_command_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, ledger_target: Path | PostgresTarget, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with served(tmp_path) as (url, _, db):
+    with served(tmp_path, ledger_target) as (url, _, db):
         auth = ("--url", url, "--token", API_TOKEN)
-        ids = open_ids(db, 3)
+        ids = asyncio.run(open_ids(db, limit=3))
         code, out, err = run(capsys, "ignore", *map(str, ids), "--reason", "CRM fix", "--until",
                              "7d", *auth)  # fmt: skip
         assert (code, out, err) == (0, "Ignored 3 errors.\n", "")
         assert status_of(db, ids) == ["ignored"] * 3
-        with sqlite3.connect(db) as conn:
-            (reason, expires) = conn.execute("SELECT reason, expires_at FROM ignores").fetchone()
+        sql = "SELECT reason, expires_at FROM ignores"
+        ((reason, expires),) = asyncio.run(ledger_rows(db, sql))
         assert reason == "CRM fix" and expires is not None
 
         code, out, err = run(capsys, "unignore", str(ids[0]), str(ids[0] + 10_000_000), *auth)

@@ -1,9 +1,10 @@
 """``synchealth ingest FILE`` with the failure files of Salesforce's own tools.
 
 Bulk API 2.0 ``failedResults`` and Data Loader error CSVs (tests/fixtures/failure_files,
-sources in its SOURCES.md) into the embedded demo and into a real uvicorn service on
-loopback, then resynced; and the bad files: other encodings, no header, rows that do
-not fit, huge cells, a quote never closed.
+sources in its SOURCES.md) into the embedded demo (a SQLite ledger by design) and into
+a real uvicorn service on loopback on a ledger of each engine, then resynced; and the
+bad files: other encodings, no header, rows that do not fit, huge cells, a quote never
+closed.
 """
 
 from __future__ import annotations
@@ -11,19 +12,20 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import sqlite3
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pg_harness import ledger_rows
 from test_cli_ingest import API_TOKEN, _no_user_config, ingest, item, served
 
 from tui.commands import ingest as ingest_command
 from tui.data.client import ServiceClient
 from tui.data.failure_entries import CsvOptions, parse_error_text
 from tui.data.failure_files import read_failures
+from tui.service.db import PostgresTarget
 
 FIXTURES = Path(__file__).parent / "fixtures" / "failure_files"
 BULK = FIXTURES / "bulk2_contact_failedResults.csv"
@@ -33,27 +35,25 @@ LOADER_SAMPLE = FIXTURES / "dataloader_error_opportunity.csv"
 __all__ = ["_no_user_config"]  # autouse: no config of whoever runs the tests
 
 
-def rows_of(db: Path, since: int) -> dict[str, dict[str, Any]]:
+ROW_COLUMNS = ("id", "object_type", "record_id", "record_name", "subtype", "sf_code",
+               "message", "fields", "payload", "attempts")  # fmt: skip
+
+
+def rows_of(db: Path | PostgresTarget, since: int) -> dict[str, dict[str, Any]]:
     """The ledger's errors after id ``since``, by record id."""
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        found = conn.execute(
-            "SELECT id, object_type, record_id, record_name, subtype, sf_code, message, "
-            "fields, payload, attempts FROM errors WHERE id > ? ORDER BY id",
-            (since,),
-        ).fetchall()
+    sql = f"SELECT {', '.join(ROW_COLUMNS)} FROM errors WHERE id > ? ORDER BY id"
     out = {}
-    for row in found:
-        entry = dict(row)
+    for row in asyncio.run(ledger_rows(db, sql, (since,))):
+        entry = dict(zip(ROW_COLUMNS, row, strict=True))
         entry["payload"] = json.loads(entry["payload"])
         entry["fields"] = json.loads(entry["fields"])
         out[entry["record_id"]] = entry
     return out
 
 
-def last_id(db: Path) -> int:
-    with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT MAX(id) FROM errors").fetchone()[0]
+def last_id(db: Path | PostgresTarget) -> int:
+    ((found,),) = asyncio.run(ledger_rows(db, "SELECT MAX(id) FROM errors"))
+    return int(found)
 
 
 @pytest.fixture
@@ -259,9 +259,9 @@ def test_a_data_loader_bulk_mode_error_file(
 
 
 def test_data_loaders_own_sample_into_a_real_service_and_resync(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, ledger_target: Path | PostgresTarget, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with served(tmp_path) as (url, _, db):
+    with served(tmp_path, ledger_target) as (url, _, db):
         auth = ("--url", url, "--token", API_TOKEN)
         before = last_id(db)
         code, err = ingest(capsys, str(LOADER_SAMPLE), "--object", "Opportunity", *auth)
@@ -305,11 +305,11 @@ def test_data_loaders_own_sample_into_a_real_service_and_resync(
 
 
 def test_a_data_loader_file_with_the_loads_mapping(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, ledger_target: Path | PostgresTarget, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Data Loader's sample error file with its sample upsert mapping: only mapped columns
     are re-sent, under their fields' names, with the mapping's constant."""
-    with served(tmp_path) as (url, _, db):
+    with served(tmp_path, ledger_target) as (url, _, db):
         before = last_id(db)
         code, err = ingest(capsys, str(LOADER_SAMPLE), "--object", "Opportunity",
                            "--map", str(FIXTURES / "opportunityUpsertMap.sdl"),

@@ -1,4 +1,5 @@
-"""The service client: the real service in-process, and transport-level faults."""
+"""The service client: the real service in-process on a ledger of each engine (a SQLite
+file, then a schema of the real PostgreSQL), and transport-level faults."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pg_harness import demo_ledger, service_target
 
 from tui.core.models import FEED_ROW_COLUMNS
 from tui.core.notify_models import NotificationSettings
@@ -18,24 +20,23 @@ from tui.data.client_errors import (
     ServiceUnauthorized,
     ServiceUnavailable,
 )
+from tui.service.db import PostgresTarget
 
 TOKEN = "s3cret-token-value"
 
 
 @pytest.fixture
-async def service(tmp_path: Path):
-    """The real service on a small demo ledger, protected by an API token."""
-    from tui.embedded import build_demo_ledger
+async def service(tmp_path: Path, ledger_target: Path | PostgresTarget):
+    """The real service on a small demo ledger of each engine, protected by an API token."""
     from tui.service import ServiceConfig, SyncHealthService
     from tui.simorg import create_simorg
     from tui.simorg.demo import demo_org_state
 
-    ledger = tmp_path / "ledger.sqlite3"
-    build_demo_ledger(ledger, 300)
+    await demo_ledger(ledger_target, tmp_path, 300)
     org = create_simorg(demo_org_state(), access_token="org-token")
     svc = SyncHealthService(
         ServiceConfig(
-            db_path=ledger,
+            **service_target(ledger_target),
             org_token="org-token",
             org_transport=httpx.ASGITransport(app=org),
             api_token=TOKEN,

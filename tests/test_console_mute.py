@@ -91,7 +91,8 @@ async def test_escape_leaves_the_mute_as_it_was(
 
 async def test_a_refused_mute_says_why_and_changes_nothing(tmp_path: Path) -> None:
     """A service that refuses the mute (another version, stricter): the reason shows,
-    as typed, and the cause stays unmuted."""
+    as typed, and the cause stays unmuted. SQLite only: about what the console shows
+    (mutes on both engines are tests/test_notify_alerts.py's)."""
     env = await NotifyEnv(tmp_path / "ledger.sqlite3", Clock(at("2025-06-16T09:00"))).start()
     refusal = "minutes: [bold]mutes[/] are off on this service"
     real = env.service.asgi

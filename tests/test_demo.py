@@ -1,4 +1,7 @@
-"""The demo generator: deterministic, complete, and consistent with the simulated org."""
+"""The demo generator: deterministic, complete, and consistent with the simulated org.
+
+SQLite only: the generator writes the embedded demo's SQLite ledger by design (the
+ledger tests copy it into PostgreSQL with pg_harness.copy_into)."""
 
 from __future__ import annotations
 

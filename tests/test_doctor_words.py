@@ -141,6 +141,8 @@ class FaultyOrg:
 
 
 async def doctor_body(tmp_path: Path, rules: dict[str, tuple[int, Any]], **org: Any) -> Any:
+    """The doctor's report of a service on a SQLite ledger (only the org's answers matter
+    here; the doctor on both engines is tests/test_doctor_service.py's)."""
     app = create_simorg(demo_org_state(7), access_token=org.pop("token", ORG_TOKEN), **org)
     transport = httpx.ASGITransport(app=FaultyOrg(app, rules))
     env = await NotifyEnv(tmp_path / "l.sqlite3", Clock(T0)).start(org_transport=transport)

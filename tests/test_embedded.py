@@ -1,4 +1,6 @@
-"""The embedded default: demo ledger in the data dir, service and org in-process."""
+"""The embedded default: demo ledger in the data dir, service and org in-process.
+
+SQLite only: the embedded demo's ledger is a SQLite file by design."""
 
 from __future__ import annotations
 

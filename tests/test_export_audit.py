@@ -1,5 +1,6 @@
 """``synchealth export --audit``: the real CLI against a real ``serve`` on a loopback
-port, its CSV read back with the csv module."""
+port, on a ledger of each engine (a SQLite file, then a schema of the real PostgreSQL),
+its CSV read back with the csv module."""
 
 from __future__ import annotations
 
@@ -26,9 +27,10 @@ def cli(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_audit_trail_exports_as_csv_escaped_and_without_secrets(tmp_path: Path) -> None:
-    db = tmp_path / "served.sqlite3"
-    with serving(db) as (url, _):
+def test_the_audit_trail_exports_as_csv_escaped_and_without_secrets(
+    tmp_path: Path, engine: str
+) -> None:
+    with serving(engine, tmp_path) as (url, db, _):
         evil = {"X-Synchealth-Actor": '=HYPERLINK("http://x")'}
         put = httpx.put(f"{url}/v1/usage/allocation", json={"allocated": 2500}, headers=evil)
         assert put.status_code == 200, put.text

@@ -2,7 +2,8 @@
 
 Real files only: a FIFO with a reading process, a character device node made with
 mknod (a private twin of /dev/full), symlinks, read-only files, a pty as the CLI's
-stdout, and the CLI run as a process on a cache left by an earlier run.
+stdout, and the CLI run as a process on a cache left by an earlier run. SQLite only:
+no ledger is read, only the console's cache (a SQLite file on every install).
 """
 
 from __future__ import annotations

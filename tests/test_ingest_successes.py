@@ -4,7 +4,7 @@ each engine (the ``env`` of test_ingest)."""
 
 from __future__ import annotations
 
-import sqlite3
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -12,7 +12,15 @@ from typing import Any
 
 import httpx
 import pytest
-from test_cli_ingest import _no_user_config, ingest, item, jsonl  # noqa: F401  (a fixture)
+from pg_harness import ledger_rows
+from test_cli_ingest import (  # noqa: F401  (_no_user_config: a fixture)
+    API_TOKEN,
+    _no_user_config,
+    ingest,
+    item,
+    jsonl,
+    served,
+)
 from test_ingest import T0, Env, close_env, email_item, rows, start_env
 
 from tui import i18n
@@ -175,22 +183,20 @@ async def test_the_console_names_a_success_in_the_history(env: Env, lang, words:
 
 
 def test_synchealth_ingest_reports_what_successes_resolved(
-    synchealth_env, tmp_path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, ledger_target: Path | PostgresTarget, capsys: pytest.CaptureFixture[str]
 ) -> None:
     now = "2025-03-10T12:00:00Z"
     failed = jsonl(tmp_path / "failed.jsonl", [item(1, occurred_at=now), item(2, occurred_at=now)])
-    assert ingest(capsys, str(failed))[0] == 0
     later = "2025-03-10T12:20:00Z"
     fixed = jsonl(tmp_path / "fixed.jsonl", [synced("1", later), synced("no-such", later)])
-    code, err = ingest(capsys, str(fixed))
+    with served(tmp_path, ledger_target) as (url, _, db):
+        auth = ("--url", url, "--token", API_TOKEN)
+        assert ingest(capsys, str(failed), *auth)[0] == 0
+        code, err = ingest(capsys, str(fixed), *auth)
+        sql = "SELECT record_id, status FROM errors WHERE record_name LIKE 'Contact %' "
+        found = asyncio.run(ledger_rows(db, sql + "ORDER BY record_id"))
     assert code == 0, err
     assert "2 items: 2 accepted (0 new errors, 0 repeats of known errors; 1 error resolved " \
         "by reported successes), 0 rejected" in err  # fmt: skip
     assert "line 2: a success that changed nothing: no sync error is known" in err
-    ledger = synchealth_env["data"] / "demo-ledger.sqlite3"
-    with sqlite3.connect(ledger) as conn:
-        found = conn.execute(
-            "SELECT record_id, status FROM errors WHERE record_name LIKE 'Contact %' "
-            "ORDER BY record_id"
-        ).fetchall()
     assert found == [("1", "resolved"), ("2", "open")]

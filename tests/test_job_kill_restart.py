@@ -1,7 +1,8 @@
 """A resync job of 1,000 errors survives ``synchealth serve`` killed with SIGKILL half way
 (issue 10, point 5): a real serve process, the simulated org on loopback in this
-process counting every record it receives, a restart on the same ledger, and every
-error sent to Salesforce exactly once."""
+process counting every record it receives, a restart on the same ledger (of each engine:
+a SQLite file, then a schema of the real PostgreSQL), and every error sent to Salesforce
+exactly once."""
 
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from pg_harness import db_arg
 from sfstandin import serve_in_thread
 from test_serve_loopback import free_port, wait_for
 
 from tui.core.sobjects import KEY_PREFIX
+from tui.service.db import PostgresTarget
 from tui.simorg.app import create_simorg
 from tui.simorg.demo import demo_org_state
 from tui.simorg.ids import make_id
@@ -73,10 +76,10 @@ class CountingOrg:
         await self.app(scope, replay, send)
 
 
-def serve(db: Path, org_url: str, port: int) -> subprocess.Popen[str]:
+def serve(db: Path | PostgresTarget, org_url: str, port: int) -> subprocess.Popen[str]:
     env = {**os.environ, "SYNCHEALTH_API_TOKEN": "", "SALESFORCE_ACCESS_TOKEN": ORG_TOKEN}
     return subprocess.Popen(
-        [sys.executable, "-m", "tui", "serve", "--org-url", org_url, "--db", str(db),
+        [sys.executable, "-m", "tui", "serve", "--org-url", org_url, "--db", db_arg(db),
          "--port", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
@@ -107,9 +110,11 @@ def failures(state: Any, n: int) -> list[dict[str, Any]]:
     return out
 
 
-def test_a_job_killed_half_way_sends_every_error_exactly_once(tmp_path: Path, org) -> None:
+def test_a_job_killed_half_way_sends_every_error_exactly_once(
+    ledger_target: Path | PostgresTarget, org
+) -> None:
     org_url, counting = org
-    db, port = tmp_path / "ledger.sqlite3", free_port()
+    db, port = ledger_target, free_port()
     base = f"http://127.0.0.1:{port}"
     proc = serve(db, org_url, port)
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pg_harness import PG_URL, ledger_rows, ledger_write
+from pg_harness import PG_URL, db_arg, ledger_rows, ledger_write
 
 from tui.service import migrations
 from tui.service.db import Connection, DatabaseError, PostgresTarget, database, parse_target
@@ -145,9 +145,8 @@ async def test_a_migration_killed_half_way_leaves_the_previous_version_intact(
 
     await _frozen_ledger(ledger_target, 4)
     marker = tmp_path / "half-way"
-    text = ledger_target.url if isinstance(ledger_target, PostgresTarget) else str(ledger_target)
     proc = subprocess.Popen(
-        [sys.executable, "-c", _KILLED_MID_MIGRATION, text, str(marker)],
+        [sys.executable, "-c", _KILLED_MID_MIGRATION, db_arg(ledger_target), str(marker)],
         stderr=subprocess.PIPE,
         text=True,
     )

@@ -57,6 +57,9 @@ class Wired:
 
 @pytest.fixture
 async def wired(tmp_path: Path) -> AsyncIterator[Wired]:
+    """The dialog's service on a SQLite ledger: these tests are about the dialog (the
+    settings and deliveries on both engines are tests/test_notify_api.py's and
+    tests/test_notify_delivery.py's)."""
     with smtp_server() as smtp, WebhookReceiver() as hook:
         env = NotifyEnv(
             db=tmp_path / "ledger.sqlite3",

@@ -1,12 +1,14 @@
 """Replicas on one ledger (issue 14, part 2): a replica's start leaves a live replica's
-resync alone, a dead one's is interrupted (on both engines), and a request_id or
-batch_id sent to two replicas at once is carried out once (two services on one SQLite
-file; the simulated org behind the real connector counts what it received)."""
+resync alone, a dead one's is interrupted, and a request_id or batch_id sent to two
+replicas at once is carried out once (two services on one ledger of each engine, a
+SQLite file, then a schema of the real PostgreSQL; the simulated org behind the real
+connector counts what it received)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from clock import Clock
+from pg_harness import service_target
 from test_ingest import ORG_TOKEN, T0, Env
 from test_resync_jobs import Received, report
 
@@ -120,13 +123,17 @@ class Replica(Env):
 
 
 async def open_replica(
-    db: Path, org: OrgState, clock: Clock, leases: Leases | None = None, **config: Any
+    db: Path | PostgresTarget,
+    org: OrgState,
+    clock: Clock,
+    leases: Leases | None = None,
+    **config: Any,
 ) -> Replica:
-    """A service process on the ledger ``db``, one of several on it."""
+    """A service process on the ledger ``db`` (either engine), one of several on it."""
     wire = Wire(httpx.ASGITransport(app=create_simorg(org, access_token=ORG_TOKEN)))
     values: dict[str, Any] = {"notify_interval": None, "retry_interval": None, **config}
-    settings = ServiceConfig(db_path=db, org_token=ORG_TOKEN, org_transport=wire, clock=clock,
-                             mode="simulated", **values)  # fmt: skip
+    settings = ServiceConfig(**service_target(db), org_token=ORG_TOKEN, org_transport=wire,
+                             clock=clock, mode="simulated", **values)  # fmt: skip
     service = SyncHealthService(settings, leases)
     await service.start()
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=service.asgi),
@@ -134,15 +141,25 @@ async def open_replica(
     return Replica(service, client, org, clock, db, wire)
 
 
-@pytest.fixture
-async def two(tmp_path: Path) -> AsyncIterator[tuple[Replica, Replica]]:
-    org, clock, db = demo_org_state(7), Clock(T0), tmp_path / "ledger.sqlite3"
+@asynccontextmanager
+async def two_replicas(db: Path | PostgresTarget) -> AsyncIterator[tuple[Replica, Replica]]:
+    """Two service replicas on the one ledger ``db``, the demo's org behind both."""
+    org, clock = demo_org_state(7), Clock(T0)
     a = await open_replica(db, org, clock)
     b = await open_replica(db, org, clock)
-    yield a, b
-    for env in (a, b):
-        await env.client.aclose()
-        await env.service.stop()
+    try:
+        yield a, b
+    finally:
+        for env in (a, b):
+            await env.client.aclose()
+            await env.service.stop()
+
+
+@pytest.fixture
+async def two(ledger_target: Path | PostgresTarget) -> AsyncIterator[tuple[Replica, Replica]]:
+    """Two replicas on one ledger of each engine in turn."""
+    async with two_replicas(ledger_target) as pair:
+        yield pair
 
 
 def received(*envs: Replica) -> dict[str, int]:

@@ -1,14 +1,13 @@
 """What runs once across replicas (issue 14, part 2): the notifier, the retries and the
 resync jobs run in the replica holding their lease, a PostgreSQL advisory lock, and move
 to another replica when the holder's session dies. A real PostgreSQL (a database of
-each test's own), real SQLite ledger files shared by two service objects, a real webhook
-receiver on loopback and the simulated org counting what it received."""
+each test's own, holding the ledger two service objects share), a real webhook receiver
+on loopback and the simulated org counting what it received."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from clock import Clock
@@ -90,10 +89,10 @@ async def test_a_database_that_does_not_answer_holds_no_lease() -> None:
 # -- two services ---------------------------------------------------------------------------
 
 
-async def open_two(tmp_path: Path, pg_url: str, **config: object) -> tuple[Replica, Replica]:
-    """Two service processes on one ledger file, with leases on one PostgreSQL database;
-    the first one started holds every lease."""
-    org, clock, db = demo_org_state(7), Clock(T0), tmp_path / "ledger.sqlite3"
+async def open_two(pg_url: str, **config: object) -> tuple[Replica, Replica]:
+    """Two service processes on one PostgreSQL ledger, its leases in the same database
+    (the first started with a cooldown of 5 s); the first one started holds every lease."""
+    org, clock, db = demo_org_state(7), Clock(T0), PostgresTarget(pg_url)
     first = await open_replica(db, org, clock, leases=AdvisoryLeases(pg_url, cooldown=5), **config)
     for name in LEASE_NAMES:
         assert await first.service.leases.held(name)
@@ -107,11 +106,9 @@ async def close_all(*envs: Replica) -> None:
         await env.service.stop()
 
 
-async def test_only_the_holder_notifies_and_the_other_takes_over(
-    tmp_path: Path, pg_url: str
-) -> None:
+async def test_only_the_holder_notifies_and_the_other_takes_over(pg_url: str) -> None:
     with WebhookReceiver() as hook:
-        a, b = await open_two(tmp_path, pg_url, notify_interval=0.02, webhook_url=hook.url())
+        a, b = await open_two(pg_url, notify_interval=0.02, webhook_url=hook.url())
         try:
             answer = await b.client.put(
                 "/v1/notifications",
@@ -158,9 +155,9 @@ class SlowWire:
 
 
 async def test_a_job_runs_in_the_holder_and_moves_when_it_dies_sending_nothing_twice(
-    tmp_path: Path, pg_url: str
+    pg_url: str,
 ) -> None:
-    a, b = await open_two(tmp_path, pg_url, job_recheck=0.05)
+    a, b = await open_two(pg_url, job_recheck=0.05)
     try:
         SlowWire(a, 0.3)
         ids = await report(b, 1000)  # five chunks of 200
@@ -182,12 +179,12 @@ async def test_a_job_runs_in_the_holder_and_moves_when_it_dies_sending_nothing_t
 
 
 async def test_two_services_on_one_postgresql_ledger_share_out_what_runs_once(
-    tmp_path: Path, pg_target: PostgresTarget
+    pg_target: PostgresTarget,
 ) -> None:
     """``config.database`` gives a service advisory-lock leases in its own schema."""
     org, clock = demo_org_state(7), Clock(T0)
-    a = await open_replica(tmp_path / "unused", org, clock, database=pg_target)
-    b = await open_replica(tmp_path / "unused", org, clock, database=pg_target)
+    a = await open_replica(pg_target, org, clock)
+    b = await open_replica(pg_target, org, clock)
     running = [a, b]
     try:
         for name in LEASE_NAMES:

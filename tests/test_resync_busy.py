@@ -101,11 +101,10 @@ async def test_usage_past_the_org_maximum_is_reported_as_the_org_says(env: Env) 
 
 
 async def test_the_console_session_is_told_to_retry_in_a_minute(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, ledger_target: Path | PostgresTarget, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(resync_module, "BUSY_BACKOFF", (0.0, 0.0, 0.0))
-    stack = Stack(tmp_path, size=60)
-    await stack.start()
+    stack = await Stack.opened(tmp_path, ledger_target, size=60)
     session = await stack.session()
     try:
         await session.refresh()

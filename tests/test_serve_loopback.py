@@ -1,4 +1,5 @@
-"""``synchealth serve`` as a real process on a real loopback port."""
+"""``synchealth serve`` as a real process on a real loopback port (on each engine where it
+opens a ledger)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
+from pg_harness import demo_serve_args
 
 from tui.service.auth import is_loopback
 
@@ -44,14 +47,30 @@ def wait_for(url: str, proc: subprocess.Popen[str], seconds: float = 30.0) -> ht
     pytest.fail(f"serve did not answer {url} within {seconds} s")
 
 
-def test_serve_demo_answers_over_real_http(tmp_path: Path) -> None:
+def test_serve_demo_answers_over_real_http(tmp_path: Path, engine: str) -> None:
+    """On each engine: SQLite with ``--demo``, PostgreSQL with the demo's ledger copied
+    into a schema and the simulated org on a loopback port (pg_harness.demo_serve_args)."""
     port = free_port()
-    db = tmp_path / "served.sqlite3"
-    proc = serve("--demo", "--demo-size", "300", "--db", str(db), "--port", str(port))
+    with ExitStack() as stack:
+        args, env = demo_serve_args(stack, engine, tmp_path, size=300)
+        proc = serve(*args, "--port", str(port), env=env)
+        # --org-url (the stand-in on loopback) is a Salesforce reached over HTTP: live
+        mode = "simulated" if engine == "sqlite" else "live"
+        out, err = _answers_then_stops(proc, port, mode)
+    # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status shows it
+    assert proc.returncode in (0, -signal.SIGTERM), err
+    assert "Traceback" not in err
+    assert f"http://127.0.0.1:{port}" in out and f"mode: {mode}" in out
+    assert (tmp_path / "served.sqlite3").exists() is (engine == "sqlite")
+
+
+def _answers_then_stops(proc: subprocess.Popen[str], port: int, mode: str) -> tuple[str, str]:
+    """Health (in ``mode``), usage and the whole feed of the demo's 300 errors, then
+    SIGTERM: the process's stdout and stderr."""
     try:
         health = wait_for(f"http://127.0.0.1:{port}/v1/health", proc)
         assert health.status_code == 200
-        assert health.json()["mode"] == "simulated"
+        assert health.json()["mode"] == mode
         usage = httpx.get(f"http://127.0.0.1:{port}/v1/usage", timeout=5).json()
         assert usage["salesforce_limit"] == 15000 and len(usage["hourly"]) == 24
         page = httpx.get(f"http://127.0.0.1:{port}/v1/errors?limit=1000", timeout=5).json()
@@ -59,11 +78,7 @@ def test_serve_demo_answers_over_real_http(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=15)
-    # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status shows it
-    assert proc.returncode in (0, -signal.SIGTERM), err
-    assert "Traceback" not in err
-    assert f"http://127.0.0.1:{port}" in out and "mode: simulated" in out
-    assert db.exists()
+    return out, err
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "::"])

@@ -1,7 +1,9 @@
 """``synchealth serve --profile``: sign-in, notification and listening settings from a profile.
 
 The plan tests build what ``serve`` would run without starting it; the process tests
-start ``synchealth serve`` for real on a loopback port and talk to it over HTTP.
+start ``synchealth serve`` for real on a loopback port and talk to it over HTTP. SQLite
+only: they are about the profile, on ``--demo`` (a SQLite ledger by design); serve on
+PostgreSQL is tests/test_serve_postgres.py's.
 """
 
 from __future__ import annotations

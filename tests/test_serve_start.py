@@ -1,7 +1,8 @@
 """Issue 16 points 7 and 14: ``synchealth serve`` with a ledger path it cannot use.
 
 Each case runs the real command as a process: it must exit non-zero at once with one
-line on stderr (no traceback), and create nothing.
+line on stderr (no traceback), and create nothing. SQLite only: the cases are ledger
+files; a PostgreSQL URL that cannot be used is tests/test_serve_postgres.py's.
 """
 
 from __future__ import annotations

@@ -16,14 +16,14 @@ from contextlib import ExitStack
 from urllib.parse import quote
 
 import pytest
-from pg_harness import demo_serve_args
+from pg_harness import ENGINES, demo_serve_args
 
 from tests.test_serve_loopback import free_port, serve, wait_for
 
 HUGE = 2**63  # one past the largest SQLite integer
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=ENGINES)
 def served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[int]:

@@ -1,19 +1,21 @@
-"""DataSession against the real service (in-process): refresh, offline, resync batches."""
+"""DataSession against the real service (in-process) on a ledger of each engine (a SQLite
+file, then a schema of the real PostgreSQL): refresh, offline, resync batches."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from pg_harness import demo_ledger, ledger_rows, ledger_write, service_target
 
 from tui.data.cache import Cache, ViewFilter
 from tui.data.client import ServiceClient
 from tui.data.session import DataSession, ResyncProgress
 from tui.embedded import open_data_session
+from tui.service.db import PostgresTarget
 
 URL = "http://svc.test"
 
@@ -34,14 +36,23 @@ class Recorder(httpx.AsyncBaseTransport):
 
 
 class Stack:
-    """The real service on a demo ledger, with the simulated org in-process."""
+    """The real service on a demo ledger at ``ledger``, with the simulated org in-process;
+    :meth:`build` writes the ledger, :meth:`start` starts the service on it."""
 
-    def __init__(self, tmp_path: Path, size: int = 600) -> None:
-        from tui.embedded import build_demo_ledger
-
-        self.ledger = tmp_path / "ledger.sqlite3"
+    def __init__(self, tmp_path: Path, ledger: Path | PostgresTarget, size: int = 600) -> None:
+        self.tmp_path, self.ledger, self.size = tmp_path, ledger, size
         self.cache_path = tmp_path / "cache.sqlite3"
-        build_demo_ledger(self.ledger, size)
+
+    @classmethod
+    async def opened(cls, tmp_path: Path, ledger: Path | PostgresTarget, size: int = 600) -> Stack:
+        """A stack whose ledger is built and whose service is started."""
+        stack = cls(tmp_path, ledger, size)
+        await stack.build()
+        await stack.start()
+        return stack
+
+    async def build(self) -> None:
+        await demo_ledger(self.ledger, self.tmp_path, self.size)
 
     async def start(self) -> None:
         from tui.service import ServiceConfig, SyncHealthService
@@ -51,7 +62,7 @@ class Stack:
         self.org = create_simorg(demo_org_state(), access_token="org-token")
         self.service = SyncHealthService(
             ServiceConfig(
-                db_path=self.ledger,
+                **service_target(self.ledger),
                 org_token="org-token",
                 org_transport=httpx.ASGITransport(app=self.org),
                 mode="simulated",
@@ -72,18 +83,15 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(tmp_path: Path):
-    s = Stack(tmp_path)
-    await s.start()
+async def stack(tmp_path: Path, ledger_target: Path | PostgresTarget):
+    s = await Stack.opened(tmp_path, ledger_target)
     yield s
     await s.service.stop()
 
 
-def ledger_open(ledger: Path) -> dict[str, int]:
-    with sqlite3.connect(ledger) as conn:
-        return dict(
-            conn.execute("SELECT type, count(*) FROM errors WHERE status = 'open' GROUP BY type")
-        )
+async def ledger_open(ledger: Path | PostgresTarget) -> dict[str, int]:
+    sql = "SELECT type, count(*) FROM errors WHERE status = 'open' GROUP BY type"
+    return dict(await ledger_rows(ledger, sql))
 
 
 async def test_refresh_mirrors_the_ledger_then_moves_only_changes(stack: Stack) -> None:
@@ -94,7 +102,7 @@ async def test_refresh_mirrors_the_ledger_then_moves_only_changes(stack: Stack) 
         assert first.online and first.changed == 600 and first.error is None
         assert session.org_name == "Sakura Trading KK" and session.mode == "simulated"
         counts = {c.type: c.errors for c in await session.type_counts()}
-        assert {t: n for t, n in counts.items() if n} == ledger_open(stack.ledger)
+        assert {t: n for t, n in counts.items() if n} == await ledger_open(stack.ledger)
         usage = await session.usage()
         assert usage is not None and usage.allocated == 5000
         again = await session.refresh()
@@ -155,7 +163,7 @@ async def test_resync_of_250_goes_in_three_batches_with_progress(stack: Stack) -
         assert await session.cache.pending() == []
         # the refresh after the batches brought the new statuses
         open_now = await session.count(ViewFilter())
-        assert open_now == sum(ledger_open(stack.ledger).values())
+        assert open_now == sum((await ledger_open(stack.ledger)).values())
         resolved = await session.rows(ids)
         assert sum(r.status == "resolved" for r in resolved.values()) == summary.synced
     finally:
@@ -210,13 +218,16 @@ async def test_refresh_and_resync_never_replay_a_pending_batch(stack: Stack) -> 
         await session.close()
 
 
-async def test_an_interrupted_batch_is_dropped_and_reported(tmp_path: Path) -> None:
-    stack = Stack(tmp_path, size=200)
-    with sqlite3.connect(stack.ledger) as conn:  # a service that died mid-resync
-        conn.execute(
-            "INSERT INTO resync_requests(request_id, created, state, error_ids) "
-            "VALUES ('req-dead', '2025-01-01T00:00:00Z', 'started', '[1, 2, 3]')"
-        )
+async def test_an_interrupted_batch_is_dropped_and_reported(
+    tmp_path: Path, ledger_target: Path | PostgresTarget
+) -> None:
+    stack = Stack(tmp_path, ledger_target, size=200)
+    await stack.build()
+    await ledger_write(  # a service that died mid-resync
+        stack.ledger,
+        "INSERT INTO resync_requests(request_id, created, state, error_ids) "
+        "VALUES ('req-dead', '2025-01-01T00:00:00Z', 'started', '[1, 2, 3]')",
+    )
     await stack.start()
     cache = await Cache.open(stack.cache_path)
     await cache.add_pending("req-dead", [1, 2, 3])

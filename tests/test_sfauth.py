@@ -576,6 +576,7 @@ def test_a_ca_file_that_cannot_be_used(tmp_path: Path, content: str | None) -> N
 
 
 async def test_the_service_signs_in_from_its_config(tmp_path: Path, keys: KeyPair) -> None:
+    """SQLite only: about signing in, which reads and writes nothing in the ledger."""
     tls = make_tls_files(tmp_path)
     async with standin(connected_app=app_for(keys), tls=tls, daily_limit=7000) as sf:
         config = ServiceConfig(

@@ -1,11 +1,16 @@
 """The first fill from ``GET /v1/snapshot``: the endpoint, consistency with the change feed
 (changes made while the snapshot is read are neither lost nor doubled), a snapshot cut
-short, a service without the endpoint. Real service, real ledger and cache files."""
+short, a service without the endpoint. Real service, real ledger and cache files. What
+the service does is tried on both engines (a service of its own on the demo ledger in
+a SQLite file, then in a PostgreSQL schema: :func:`served`); what the console does with
+the answers, on the embedded demo (a SQLite ledger by design)."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +32,6 @@ from tui.service.config import ServiceConfig
 from tui.service.db import PostgresTarget
 from tui.simorg.app import create_simorg
 from tui.simorg.demo import demo_org_state
-
-
-def ledger_rows(data_dir: Path) -> list[tuple]:
-    """Every error of the service's ledger, as the cache stores it (fields joined)."""
-    with sqlite3.connect(data_dir / LEDGER_NAME) as conn:
-        return as_cached(conn.execute(f"SELECT {ROW_COLUMNS} FROM errors ORDER BY id").fetchall())
 
 
 def as_cached(rows: list[tuple]) -> list[tuple]:
@@ -107,20 +106,53 @@ async def test_bad_snapshot_parameters_are_a_422_that_says_why(synchealth_env, p
         await session.close()
 
 
+@asynccontextmanager
+async def served(target: Path | PostgresTarget, tmp_path: Path) -> AsyncIterator[DataSession]:
+    """A console's data session (chunks of 500) on a service of its own over the demo
+    ledger of ``DEMO_SIZE`` errors at ``target``, either engine."""
+    await demo_ledger(target, tmp_path, DEMO_SIZE, now=FIXED_NOW)
+    org = create_simorg(demo_org_state(7), access_token=ORG_TOKEN)
+    config = ServiceConfig(**service_target(target), org_token=ORG_TOKEN,
+                           org_transport=httpx.ASGITransport(app=org), mode="simulated",
+                           notify_interval=None)  # fmt: skip
+    service = SyncHealthService(config)
+    await service.start()
+    session = await DataSession.open(
+        "http://synchealth.test",
+        transport=httpx.ASGITransport(app=service.asgi),
+        cache_path=tmp_path / "cache.sqlite3",
+    )
+    session.snapshot_chunk = 500
+    try:
+        yield session
+    finally:
+        await session.close()
+        await service.stop()
+
+
+async def held(target: Path | PostgresTarget) -> list[tuple]:
+    """Every error of the ledger at ``target``, as the cache stores it."""
+    return as_cached(await peek(target, f"SELECT {ROW_COLUMNS} FROM errors ORDER BY id"))
+
+
 async def test_changes_made_while_the_snapshot_is_read_are_neither_lost_nor_doubled(
-    synchealth_env,
+    ledger_target: Path | PostgresTarget, tmp_path: Path
 ) -> None:
     """Records resolved between chunks, before and after the chunk holding them: the
     fill ends with exactly the ledger's rows, and later refreshes move nothing."""
-    session = await open_session(synchealth_env)
-    with sqlite3.connect(synchealth_env["data"] / LEDGER_NAME) as conn:
-        picks = conn.execute(
-            "SELECT object_type, record_id, min(id) FROM errors WHERE status = 'open' AND "
-            "direction = 'to_salesforce' GROUP BY object_type, record_id "
-            "HAVING max(last_seen) < '2025-06-16T09:00:00Z' AND (SELECT count(*) FROM errors o "
-            "WHERE o.record_id = errors.record_id AND o.object_type = errors.object_type "
-            "AND o.direction <> 'to_salesforce') = 0 ORDER BY min(id)"
-        ).fetchall()
+    async with served(ledger_target, tmp_path) as session:
+        await _changed_while_read(session, ledger_target)
+
+
+async def _changed_while_read(session: DataSession, target: Path | PostgresTarget) -> None:
+    picks = await peek(
+        target,
+        "SELECT object_type, record_id, min(id) FROM errors WHERE status = 'open' AND "
+        "direction = 'to_salesforce' GROUP BY object_type, record_id "
+        "HAVING max(last_seen) < '2025-06-16T09:00:00Z' AND (SELECT count(*) FROM errors o "
+        "WHERE o.record_id = errors.record_id AND o.object_type = errors.object_type "
+        "AND o.direction <> 'to_salesforce') = 0 ORDER BY min(id)",
+    )
     early, late = picks[0], picks[-1]  # in the first chunk, in a later one
     assert early[2] < 500 < late[2]
     snapshot, chunks = session.client.snapshot, []
@@ -139,19 +171,17 @@ async def test_changes_made_while_the_snapshot_is_read_are_neither_lost_nor_doub
         return chunk
 
     session.client.snapshot = snapshot_then_change  # type: ignore[method-assign]
-    try:
-        result = await session.refresh()
-        assert result.online and len(chunks) == DEMO_SIZE // 500
-        assert await cache_rows(session) == ledger_rows(synchealth_env["data"])
-        resolved = ViewFilter(status="resolved", record_id=early[1])
-        assert await session.count(resolved) >= 1
-        assert await session.count(ViewFilter(record_id=late[1])) == 0
-        opened = sum(1 for r in ledger_rows(synchealth_env["data"]) if r[-1] == "open")
-        assert sum(c.errors for c in await session.type_counts()) == opened
-        again = await session.refresh()
-        assert again.online and again.changed == 0
-    finally:
-        await session.close()
+    result = await session.refresh()
+    assert result.online and len(chunks) == DEMO_SIZE // 500
+    expected = await held(target)
+    assert await cache_rows(session) == expected
+    resolved = ViewFilter(status="resolved", record_id=early[1])
+    assert await session.count(resolved) >= 1
+    assert await session.count(ViewFilter(record_id=late[1])) == 0
+    opened = sum(1 for r in expected if r[-1] == "open")
+    assert sum(c.errors for c in await session.type_counts()) == opened
+    again = await session.refresh()
+    assert again.online and again.changed == 0
 
 
 async def test_a_fill_killed_mid_snapshot_resumes_after_the_last_chunk(synchealth_env) -> None:
@@ -194,9 +224,9 @@ async def test_a_fill_killed_mid_snapshot_resumes_after_the_last_chunk(synchealt
         result = await session.refresh()
         assert result.online and asked[0] == state[1]  # on after the last stored id
         assert seen[0].done == stored and seen[-1].done == DEMO_SIZE == seen[-1].total
-        assert await cache_rows(session) == ledger_rows(synchealth_env["data"])
+        assert await cache_rows(session) == await held(synchealth_env["data"] / LEDGER_NAME)
         assert not session.cache.filling and await session.cache.snapshot_state() is None
-        opened = sum(1 for r in ledger_rows(synchealth_env["data"]) if r[-1] == "open")
+        opened = sum(1 for r in await held(synchealth_env["data"] / LEDGER_NAME) if r[-1] == "open")
         assert await session.count(ViewFilter()) == opened
         assert sum(c.errors for c in await session.type_counts()) == opened
     finally:
@@ -232,7 +262,7 @@ async def test_a_snapshot_cut_short_stores_nothing_of_it_and_the_next_refresh_go
         assert await session.cache.row_count() == 500  # the first chunk, whole
         result = await session.refresh()
         assert result.online
-        assert await cache_rows(session) == ledger_rows(synchealth_env["data"])
+        assert await cache_rows(session) == await held(synchealth_env["data"] / LEDGER_NAME)
     finally:
         await session.close()
 
@@ -264,7 +294,7 @@ async def test_a_service_without_the_snapshot_is_filled_from_the_feed(synchealth
     try:
         result = await session.refresh()
         assert result.online and result.changed == DEMO_SIZE
-        assert await cache_rows(session) == ledger_rows(synchealth_env["data"])
+        assert await cache_rows(session) == await held(synchealth_env["data"] / LEDGER_NAME)
     finally:
         await session.close()
 
@@ -340,7 +370,7 @@ async def test_a_fill_killed_with_sigkill_mid_transaction_resumes_after_the_last
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
     assert proc.returncode == -signal.SIGKILL
-    ledger = ledger_rows(synchealth_env["data"])
+    ledger = await held(synchealth_env["data"] / LEDGER_NAME)
     with sqlite3.connect(cache_file) as conn:  # as the kill left it
         kept = [r[0] for r in conn.execute("SELECT id FROM errors ORDER BY id")]
         state = orjson.loads(
@@ -365,27 +395,10 @@ async def test_the_cache_fills_the_same_from_a_service_on_either_engine(
 ) -> None:
     """The snapshot's rows are made by the database (json_rows): on PostgreSQL too the
     console's cache ends with the ledger's rows, chunk after chunk, and its cards agree."""
-    await demo_ledger(ledger_target, tmp_path, DEMO_SIZE, now=FIXED_NOW)
-    org = create_simorg(demo_org_state(7), access_token=ORG_TOKEN)
-    config = ServiceConfig(**service_target(ledger_target), org_token=ORG_TOKEN,
-                           org_transport=httpx.ASGITransport(app=org), mode="simulated",
-                           notify_interval=None)  # fmt: skip
-    service = SyncHealthService(config)
-    await service.start()
-    session = await DataSession.open(
-        "http://synchealth.test",
-        transport=httpx.ASGITransport(app=service.asgi),
-        cache_path=tmp_path / "cache.sqlite3",
-    )
-    session.snapshot_chunk = 500
-    try:
+    async with served(ledger_target, tmp_path) as session:
         result = await session.refresh()
         assert result.online and result.changed == DEMO_SIZE
-        got = await peek(ledger_target, f"SELECT {ROW_COLUMNS} FROM errors ORDER BY id")
-        expected = as_cached(got)
+        expected = await held(ledger_target)
         assert await cache_rows(session) == expected
         opened = sum(1 for r in expected if r[-1] == "open")
         assert sum(c.errors for c in await session.type_counts()) == opened
-    finally:
-        await session.close()
-        await service.stop()

@@ -2,6 +2,8 @@
 
 The real service on a demo ledger and the simulated org, on a fixed clock, changed
 through the console's data session under a fixed actor name: the content is pinned.
+SQLite only: a picture of the console; the trail it shows is served alike from both
+engines (tests/test_audit_api.py).
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""Named API tokens: the real CLI (a subprocess) on a real SQLite ledger, the real
-service over ASGI and over a real loopback port."""
+"""Named API tokens: the real CLI (a subprocess), the real service over ASGI and a real
+``synchealth serve`` on a loopback port, each on a ledger of each engine (a SQLite file,
+then a schema of the real PostgreSQL)."""
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import hashlib
 import os
@@ -10,25 +12,28 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from test_ingest import Env, close_env, open_env, start_env
-from test_serve_loopback import free_port
+from pg_harness import db_arg, demo_serve_args, ledger_rows, ledger_write, stored_bytes
+from test_ingest import Env, close_env, open_env, open_ids, start_env
+from test_ingest import env as env  # a fixture: the service on each engine
+from test_serve_loopback import free_port, serve, wait_for
 
 from tui.core.audit_models import AuditPage
+from tui.service.db import PostgresTarget
 from tui.service.migrations import SCHEMA_VERSION
 from tui.service.tokens import TOKEN_PREFIX, Tokens
 
 ME = f"cli:{getpass.getuser()}"
 
 
-def tokens(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def tokens(db: Path | PostgresTarget | str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tui", "serve", "tokens", args[0], "--db", str(db), *args[1:]],
+        [sys.executable, "-m", "tui", "serve", "tokens", args[0], "--db", db_arg(db), *args[1:]],
         capture_output=True,
         text=True,
         timeout=60,
@@ -36,31 +41,22 @@ def tokens(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def added(db: Path, name: str) -> str:
+def added(db: Path | PostgresTarget | str, name: str) -> str:
     done = tokens(db, "add", name)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
 
-@pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    started = await start_env(tmp_path)
-    yield started
-    await close_env(started)
-
-
-def test_add_prints_a_token_once_and_the_ledger_keeps_only_its_hash(tmp_path: Path) -> None:
-    db = tmp_path / "team.sqlite3"
+def test_add_prints_a_token_once_and_the_ledger_keeps_only_its_hash(
+    ledger_target: Path | PostgresTarget,
+) -> None:
+    db = ledger_target
     token = added(db, "alice")
     assert token.startswith(TOKEN_PREFIX) and len(token) == len(TOKEN_PREFIX) + 43
     assert added(db, "bob") != token
-    assert token.encode() not in db.read_bytes()
-    wal = db.with_name(db.name + "-wal")
-    assert not wal.exists() or token.encode() not in wal.read_bytes()
-    import sqlite3
-
-    with sqlite3.connect(db) as conn:
-        (digest,) = conn.execute("SELECT digest FROM api_tokens WHERE name = 'alice'").fetchone()
+    assert token.encode() not in asyncio.run(stored_bytes(db))
+    sql = "SELECT digest FROM api_tokens WHERE name = 'alice'"
+    ((digest,),) = asyncio.run(ledger_rows(db, sql))
     assert digest == hashlib.sha256(token.encode()).hexdigest()
     listed = tokens(db, "list")
     assert listed.returncode == 0
@@ -82,16 +78,16 @@ def test_add_prints_a_token_once_and_the_ledger_keeps_only_its_hash(tmp_path: Pa
     ],
 )
 def test_odd_names_and_unknown_tokens_are_refused_with_a_reason(
-    tmp_path: Path, args: tuple[str, ...], says: str
+    ledger_target: Path | PostgresTarget, args: tuple[str, ...], says: str
 ) -> None:
-    db = tmp_path / "team.sqlite3"
+    db = ledger_target
     done = tokens(db, *args) if args[1] != "-x" else tokens(db, "add", "--", "-x")
     assert done.returncode == 1 and says in done.stderr, done.stderr
     assert done.stdout == ""
 
 
-def test_a_name_is_given_once_and_revoked_once(tmp_path: Path) -> None:
-    db = tmp_path / "team.sqlite3"
+def test_a_name_is_given_once_and_revoked_once(ledger_target: Path | PostgresTarget) -> None:
+    db = ledger_target
     added(db, "alice")
     again = tokens(db, "add", "alice")
     assert again.returncode == 1 and "exists already" in again.stderr and again.stdout == ""
@@ -164,9 +160,9 @@ async def test_a_revoked_token_used_again_is_refused_saying_so(env: Env) -> None
 
 
 async def test_the_configurations_token_keeps_working_under_a_fixed_name(
-    tmp_path: Path,
+    tmp_path: Path, ledger_target: Path | PostgresTarget
 ) -> None:
-    first = await start_env(tmp_path, api_token="s3cret-config-token")
+    first = await start_env(tmp_path, api_token="s3cret-config-token", target=ledger_target)
     try:
         await Tokens(first.service.ledger).add("alice", "cli:test", first.clock())
         first.clock.advance(seconds=2)
@@ -184,35 +180,27 @@ async def test_the_configurations_token_keeps_working_under_a_fixed_name(
 
 
 @contextmanager
-def serving(db: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """``synchealth serve --demo`` on ``db`` and a free loopback port, answering; its URL."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tui", "serve", "--demo", "--demo-size", "200", "--db", str(db),
-         "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "SYNCHEALTH_API_TOKEN": ""},
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/v1/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and proc.poll() is None
-                time.sleep(0.1)
-        yield url, proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            proc.communicate(timeout=15)
+def serving(engine: str, folder: Path) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
+    """``synchealth serve`` on a demo ledger of 200 errors on ``engine``
+    (pg_harness.demo_serve_args) and a free loopback port, answering: its URL, its
+    ``--db`` and its process."""
+    with ExitStack() as stack:
+        args, env = demo_serve_args(stack, engine, folder, size=200)
+        port = free_port()
+        proc = serve(*args, "--port", str(port), env=env)
+        try:
+            wait_for(f"http://127.0.0.1:{port}/v1/health", proc)
+            yield f"http://127.0.0.1:{port}", args[args.index("--db") + 1], proc
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.communicate(timeout=15)
 
 
-def test_a_running_service_takes_a_new_token_and_refuses_a_revoked_one(tmp_path: Path) -> None:
-    db = tmp_path / "served.sqlite3"
-    with serving(db) as (url, proc):
+def test_a_running_service_takes_a_new_token_and_refuses_a_revoked_one(
+    tmp_path: Path, engine: str
+) -> None:
+    with serving(engine, tmp_path) as (url, db, proc):
         assert httpx.get(f"{url}/v1/health", timeout=5).status_code == 200
         token = added(db, "engine-1")
         time.sleep(1.2)  # the service looks for tokens once a second while it has none
@@ -228,17 +216,14 @@ def test_a_running_service_takes_a_new_token_and_refuses_a_revoked_one(tmp_path:
     assert "refused the revoked API token 'engine-1'" in err
 
 
-async def test_a_version_5_ledger_upgrades_keeping_its_history(tmp_path: Path) -> None:
-    import sqlite3
-
-    first = await start_env(tmp_path)
-    ids = [r[0] for r in sqlite3.connect(first.db).execute(
-        "SELECT id FROM errors WHERE status = 'open' ORDER BY id LIMIT 2")]  # fmt: skip
-    await first.resync(ids, "before-6")
+async def test_a_version_5_ledger_upgrades_keeping_its_history(
+    tmp_path: Path, ledger_target: Path | PostgresTarget
+) -> None:
+    first = await start_env(tmp_path, target=ledger_target)
+    await first.resync(await open_ids(first.db, limit=2), "before-6")
     await close_env(first)
-    with sqlite3.connect(first.db) as conn:  # as version 5 left it: no tokens table
-        conn.execute("DROP TABLE api_tokens")
-        conn.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    await ledger_write(first.db, "DROP TABLE api_tokens")  # as version 5 left it
+    await ledger_write(first.db, "UPDATE meta SET value = '5' WHERE key = 'schema_version'")
     second = await open_env(first.db, first.org, first.clock)
     try:
         token = await Tokens(second.service.ledger).add("alice", "cli:test", second.clock())
@@ -247,13 +232,12 @@ async def test_a_version_5_ledger_upgrades_keeping_its_history(tmp_path: Path) -
         assert [(e["kind"], e["ref"]) for e in page] == [("resync", "before-6"), ("token", "alice")]
     finally:
         await close_env(second)
-    with sqlite3.connect(first.db) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
-            str(SCHEMA_VERSION),
-        )
+    version = await ledger_rows(first.db, "SELECT value FROM meta WHERE key = 'schema_version'")
+    assert version == [(str(SCHEMA_VERSION),)]
 
 
 def test_tokens_use_the_profiles_ledger_and_let_serve_listen_widely(tmp_path: Path) -> None:
+    """SQLite only: about a profile's relative ledger path, found beside the config file."""
     config = tmp_path / "config.toml"
     config.write_text('[profiles.team.serve]\nhost = "0.0.0.0"\ndb = "team.sqlite3"\n', "utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCHEALTH_")}
