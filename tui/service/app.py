@@ -8,6 +8,7 @@ route table of ``tui/service/api/routes.py``. Under uvicorn the app's lifespan c
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,6 +27,7 @@ from tui.service.auth import BearerAuth
 from tui.service.causes import CauseIndex
 from tui.service.config import ServiceConfig
 from tui.service.connect import open_connector
+from tui.service.db import DatabaseUnavailable
 from tui.service.doctor import Doctor
 from tui.service.engine import EngineQueue
 from tui.service.ignores import Ignores
@@ -40,6 +42,8 @@ from tui.service.retries import RetryWorker
 from tui.service.salesforce import call_kind
 from tui.service.tokens import Tokens
 from tui.service.usage import OrgLimits, UsageLedger
+
+log = logging.getLogger("synchealth.service")
 
 
 class SyncHealthService:
@@ -93,6 +97,8 @@ class SyncHealthService:
             may_run=lambda: self.leases.held("retries"),
         )  # fmt: skip
         self._running = False
+        #: The org's name as last read: what health says while the database is away.
+        self.known_org_name = config.org_name
         self.asgi = self._build_app()
 
     # -- life --------------------------------------------------------------
@@ -103,6 +109,7 @@ class SyncHealthService:
         if self._running:
             return
         await self.ledger.open()
+        await self.org_name()
         await self.replicas.start()
         await self.usage.load()
         await self.notifier.start()
@@ -118,8 +125,17 @@ class SyncHealthService:
             await self.retries.stop()
             await self.jobs.stop()
             await self.notifier.stop()
-            await self.usage.flush()
-            await self.replicas.stop()
+            try:
+                await self.usage.flush()
+                await self.replicas.stop()
+            except DatabaseUnavailable as exc:  # a stop must end, and say what it left
+                log.warning(
+                    "stopping without the ledger's database (%s): the calls counted since "
+                    "the last write are not in the usage ledger, and this replica's started "
+                    "resyncs become 'interrupted' when another replica or the next start "
+                    "sweeps them",
+                    exc,
+                )
         finally:
             await self.leases.close()
             await self.connector.aclose()
@@ -147,7 +163,8 @@ class SyncHealthService:
     # -- answers -----------------------------------------------------------
 
     async def org_name(self) -> str:
-        return await self.ledger.meta("org_name") or self.config.org_name
+        self.known_org_name = await self.ledger.meta("org_name") or self.config.org_name
+        return self.known_org_name
 
     async def usage_report(self) -> Usage:
         view = await self.usage.limits(self._fetch_limits)
