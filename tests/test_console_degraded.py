@@ -12,7 +12,7 @@ degraded and why, and come back online once the database does.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from pg_outage import served_on_own_database
 from test_console_main import grid_of, view_ids
 
 from tui.data.doctor import fix_text, run_doctor
-from tui.i18n import t
+from tui.i18n import set_lang, t
 from tui.widgets.header import OfflineBanner, StatusHeader
 
 WIDE = (160, 50)
@@ -30,6 +30,14 @@ DRIVER_WORDS = ("psycopg", "FATAL", "terminating connection", "accepting connect
 #: Seconds the console may take to say the database is away, or back, without a key
 #: pressed: its look at health every 3 s (its refresh comes every 30 s).
 NOTICED_WITHIN = 12
+
+
+@pytest.fixture(autouse=True)
+def _english_afterwards() -> Iterator[None]:
+    """The console sets the process's language; the tests after a ``ja`` run expect
+    English (test_client and test_session failed after it on the same worker)."""
+    yield
+    set_lang("en")
 
 
 @pytest.fixture
