@@ -61,3 +61,15 @@ def lock_holder(url: str, classid: int, objid: int) -> int | None:
             (database, classid & 0xFFFFFFFF, objid & 0xFFFFFFFF),
         ).fetchone()
     return None if row is None else int(row[0])
+
+
+def allow_connections(url: str, allow: bool) -> None:
+    """Open or close the database of ``url`` to new sessions; closing ends its sessions."""
+    name = url.rsplit("/", 1)[1]
+    with _admin() as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allow).lower()}')
+        if not allow:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )

@@ -88,7 +88,7 @@ async def test_refusals_carry_the_services_words(service) -> None:
 async def test_wrong_token_is_unauthorized_and_never_echoed(service) -> None:
     async with client_for(service, token="not-the-token") as client:
         with pytest.raises(ServiceUnauthorized) as refused:
-            await client.health()
+            await client.usage()  # health needs no token (docs/api.md)
     assert "refused our token" in refused.value.message
     assert "not-the-token" not in refused.value.message
     assert isinstance(refused.value, ServiceError)

@@ -11,73 +11,43 @@ degraded and why, and come back online once the database does.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from pg_db import ADMIN, fresh_database
-from pg_harness import demo_ledger
+from pg_db import allow_connections
+from pg_outage import served_on_own_database
 from test_console_main import grid_of, view_ids
-from test_serve_loopback import free_port, wait_for
 
-from tui.i18n import t
-from tui.profiles import ENV_SECRETS, ENV_SETTINGS
-from tui.service.db import PostgresTarget
-from tui.simorg.app import create_simorg
-from tui.simorg.demo import demo_org_state
+from tui.data.doctor import fix_text, run_doctor
+from tui.i18n import set_lang, t
 from tui.widgets.header import OfflineBanner, StatusHeader
 
 WIDE = (160, 50)
-ORG_TOKEN = "org-token-for-the-standin"
 #: What psycopg, libpq and the server say; none of it is for the admin's eyes.
 DRIVER_WORDS = ("psycopg", "FATAL", "terminating connection", "accepting connections", "libpq")
+#: Seconds the console may take to say the database is away, or back, without a key
+#: pressed: its look at health every 3 s (its refresh comes every 30 s).
+NOTICED_WITHIN = 12
 
 
-def _allow_connections(url: str, allow: bool) -> None:
-    """Open or close the database of ``url`` to new sessions; closing ends its sessions."""
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(ADMIN, autocommit=True) as admin:
-        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allow).lower()}')
-        if not allow:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                (name,),
-            )
+@pytest.fixture(autouse=True)
+def _english_afterwards() -> Iterator[None]:
+    """The console sets the process's language; the tests after a ``ja`` run expect
+    English (test_client and test_session failed after it on the same worker)."""
+    yield
+    set_lang("en")
 
 
 @pytest.fixture
 async def service(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
     """``synchealth serve`` on a PostgreSQL database of its own holding a 300-error demo
-    ledger; the URL it answers on."""
-    from sfstandin import serve_in_thread
-
-    with (
-        fresh_database() as url,
-        serve_in_thread(create_simorg(demo_org_state(7), access_token=ORG_TOKEN)) as org,
-    ):
-        await demo_ledger(PostgresTarget(url), tmp_path, 300)
-        port = free_port()
-        clean = {k: v for k, v in os.environ.items() if k not in ENV_SETTINGS | ENV_SECRETS}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tui", "serve", "--db", url, "--org-url", org,
-             "--port", str(port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            env={**clean, "SALESFORCE_ACCESS_TOKEN": ORG_TOKEN},
-        )  # fmt: skip
-        try:
-            wait_for(f"http://127.0.0.1:{port}/v1/health", proc)
-            yield f"http://127.0.0.1:{port}", url
-        finally:
-            _allow_connections(url, True)  # so the database can be dropped
-            proc.terminate()
-            _, log = proc.communicate(timeout=30)
-        # the loops that lost the database said so in a line each, without a traceback
-        assert "Traceback" not in log, log
+    ledger; the URL it answers on, and the database's."""
+    async with served_on_own_database(tmp_path) as (served, _):
+        yield served.base, served.database_url
+    # the loops that lost the database said so in a line each, without a traceback
+    assert "Traceback" not in served.log, served.log
 
 
 def _header(app) -> str:
@@ -111,13 +81,15 @@ async def test_the_console_keeps_its_cache_and_says_degraded_while_the_database_
         marked = set(app.marks)
         assert marked == set(ids[:3])
 
-        _allow_connections(database_url, False)
-        await pilot.press("ctrl+r")
-        # each answer may wait out the service's 5 s for a connection, retried 3 times
-        await _until(pilot, lambda: app.session.last_problem == "database", seconds=90)
-        await wait_ready(pilot, timeout=90)
+        org_name = app.session.org_name
+        assert org_name and org_name in _header(app)
+
+        allow_connections(database_url, False)  # no key: the console must notice itself
+        await _until(pilot, lambda: app.session.last_problem == "database", seconds=NOTICED_WITHIN)
+        await wait_ready(pilot)
         header, banner = _header(app), _banner(app)
         assert t("main.header.degraded") in header and t("main.header.offline") not in header
+        assert org_name in header and base not in header  # the org, not the service's URL
         assert t("main.offline.degraded_title") in banner
         assert app.screen.query_one(OfflineBanner).has_class("-degraded")
         assert t("main.offline.database") in banner
@@ -125,10 +97,14 @@ async def test_the_console_keeps_its_cache_and_says_degraded_while_the_database_
         assert not any(words in banner + header for words in DRIVER_WORDS), banner
         assert await view_ids(app) == ids and grid_of(app).total == len(ids)  # the cache
         assert app.marks == marked
+        doctor = (await run_doctor(app.session)).checks[0]
+        assert doctor.status == "red"  # and the fix is the database's, not "start the service"
+        assert [phrase.code for phrase in doctor.fix_codes] == ["service.start_database"]
+        assert fix_text(doctor)  # in the console's language
 
-        _allow_connections(database_url, True)
-        await pilot.press("ctrl+r")
-        await _until(pilot, lambda: app.session.online, seconds=60)
+        allow_connections(database_url, True)
+        await _until(pilot, lambda: app.session.online, seconds=NOTICED_WITHIN)
         await wait_ready(pilot)
         assert t("main.header.online") in _header(app) and _banner(app) == ""
+        assert org_name in _header(app)
         assert await view_ids(app) == ids and app.marks == marked

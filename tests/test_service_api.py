@@ -427,9 +427,13 @@ async def test_a_configured_token_is_required(env: Env, tmp_path: Path) -> None:
             message = assert_error_body(await anonymous.get("/v1/usage"), 401, "unauthorized")
             assert "Bearer" in message
         async with client_for(service, headers={"Authorization": "Bearer wrong"}) as wrong:
-            assert_error_body(await wrong.get("/v1/health"), 401, "unauthorized")
+            assert_error_body(await wrong.get("/v1/usage"), 401, "unauthorized")
+            # health needs no token, and says nothing of the org without a valid one
+            health = (await wrong.get("/v1/health")).json()
+            assert health["status"] == "ok" and health["org_name"] == health["replica"] == ""
         async with client_for(service, headers={"Authorization": "Bearer s3cret"}) as good:
-            assert (await good.get("/v1/health")).status_code == 200
+            health = (await good.get("/v1/health")).json()
+            assert health["org_name"] and health["replica"]
     finally:
         await service.stop()
 

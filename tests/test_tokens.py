@@ -101,12 +101,12 @@ def test_a_name_is_given_once_and_revoked_once(ledger_target: Path | PostgresTar
 
 async def test_each_request_is_recorded_under_its_tokens_name(env: Env) -> None:
     ledger_tokens = Tokens(env.service.ledger)
-    assert (await env.client.get("/v1/health")).status_code == 200  # no token yet
+    assert (await env.client.get("/v1/usage")).status_code == 200  # no token yet
     alice = await ledger_tokens.add("alice", "cli:test", env.clock())
-    open_now = await env.client.get("/v1/health")
+    open_now = await env.client.get("/v1/usage")
     assert open_now.status_code == 200  # until the service looks again, a second later
     env.clock.advance(seconds=2)
-    refused = await env.client.get("/v1/health")
+    refused = await env.client.get("/v1/usage")
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
     mine = {"Authorization": f"Bearer {alice}", "X-Synchealth-Actor": "mallory@elsewhere"}
     answer = await env.client.put("/v1/usage/allocation", json={"allocated": 99}, headers=mine)
@@ -266,9 +266,11 @@ def test_tokens_use_the_profiles_ledger_and_let_serve_listen_widely(tmp_path: Pa
             except httpx.TransportError:
                 assert time.monotonic() < deadline and proc.poll() is None, proc.stderr
                 time.sleep(0.1)
-        assert answer.status_code == 401
+        assert answer.status_code == 200 and answer.json()["org_name"] == ""  # health: anyone
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/usage", timeout=5).status_code == 401
         bearer = {"Authorization": f"Bearer {made.stdout.strip()}"}
-        assert httpx.get(f"http://127.0.0.1:{port}/v1/health", headers=bearer).status_code == 200
+        answer = httpx.get(f"http://127.0.0.1:{port}/v1/health", headers=bearer, timeout=5)
+        assert answer.status_code == 200 and answer.json()["org_name"]
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=15)

@@ -214,7 +214,17 @@ class SyncHealthApp(App[int]):
         session.retry_listeners.append(self._retrying)
         session.on_fill = lambda _progress: self.post_message(FillProgressed())
         self.set_interval(self.config.refresh_interval, self.refresh_data)
+        if self.config.health_interval and not session.embedded:
+            self.set_interval(self.config.health_interval, self._look_at_health)
         self.refresh_data()
+
+    @work(group="health-look", exclusive=True, exit_on_error=False)
+    async def _look_at_health(self) -> None:
+        """Between refreshes: the database away or back (or the service) shows within
+        ``health_interval`` seconds, not at the next refresh (issue 14)."""
+        session = self.session
+        if session is not None and await session.look_at_health():
+            self.refresh_data()
 
     @staticmethod
     def _known_ids() -> set[str]:

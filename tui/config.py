@@ -10,6 +10,7 @@ offending setting (``profiles.team.salesforce.client_id: ...``).
 lang = "ja"                 # en | ja (else the locale decides)
 timezone = "Asia/Tokyo"     # times on screen: an IANA name, UTC or local (the default)
 refresh_interval = 30       # seconds between background refreshes
+health_interval = 3         # seconds between looks at the service's health (0: never)
 export_dir = "~/exports"    # where the export dialog proposes to write
 default_profile = "team"
 
@@ -243,6 +244,9 @@ class Config(BaseModel):
     lang: Literal["en", "ja"] | None = None
     timezone: NonBlank | None = None
     refresh_interval: float = Field(30.0, ge=2, le=86400)
+    #: A look at ``GET /v1/health`` (answered without the database): a change of state
+    #: (the database away or back, the service gone or back) refreshes at once.
+    health_interval: float = Field(3.0, ge=0, le=86400)
     export_dir: Path | None = None
     keymap: dict[str, str] = Field(default_factory=dict)
     default_profile: ProfileName | None = None

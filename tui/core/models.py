@@ -251,7 +251,10 @@ class AllocationUpdate(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
-    org_name: str
+    org_name: str = Field(
+        description="Empty in the answer to a request without a valid token (health needs "
+        "none), and while the database is away to one whose token cannot be checked."
+    )
     mode: Literal["simulated", "live"]
     time: datetime
     resync_mode: Literal["direct", "engine"] = Field(
@@ -264,6 +267,14 @@ class Health(BaseModel):
         default_factory=list,
         description="What must run once across replicas that this one runs now (holds "
         "the lease of); on SQLite, one process, all of it.",
+    )
+    database: Literal["ok", "unavailable"] = Field(
+        "ok",
+        description="unavailable: this process is up but cannot reach its ledger's "
+        "database; the other endpoints answer 503 database_unavailable meanwhile.",
+    )
+    problem: str | None = Field(
+        None, description="Why status is degraded, for a person (the database first)."
     )
 
 

@@ -5,7 +5,10 @@ its kind gives the lead sentence in the session's language, its detail the techn
 sentence. Idempotent calls (GET, PUT, and POST /v1/resync, which is idempotent on
 its request_id) are retried a few times with a short exponential backoff when the
 service cannot be reached or answers a 5xx of its own. A 5xx that reports a Salesforce
-outcome (``salesforce_*`` codes) is an answer, not a fault, and is never retried.
+outcome (``salesforce_*`` codes) is an answer, not a fault, and is never retried; nor is
+503 ``database_unavailable``: the service is up and said so after waiting for its
+database (or knowing it away), and retrying only kept the console from saying it
+(issue 14).
 The token never appears in a message. The exceptions, and what a failed answer means,
 are in ``tui/data/client_errors.py``.
 
@@ -80,6 +83,10 @@ class FeedPage:
 
 
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
+#: 5xx codes that are the service's answer, not a fault a retry may get past.
+_ANSWERS = ("salesforce_", "database_unavailable")
+#: Seconds a look at health waits: the service answers it without its database.
+HEALTH_LOOK_TIMEOUT = 2.0
 #: A test send waits for the SMTP server or webhook to answer, so it may take long.
 TEST_SEND_TIMEOUT = 60.0
 
@@ -169,9 +176,7 @@ class ServiceClient:
                 if response.is_success:
                     return (decode or decoded)(response, self._where())
                 failure = failure_of(response, self._where())
-                if response.status_code not in _RETRY_STATUSES or failure.code.startswith(
-                    "salesforce_"
-                ):
+                if response.status_code not in _RETRY_STATUSES or failure.code.startswith(_ANSWERS):
                     raise failure
             attempt += 1
             if not retry or attempt > self.retries:
@@ -194,6 +199,12 @@ class ServiceClient:
 
     async def health(self) -> Health:
         return await self._model(Health, "GET", "/v1/health")
+
+    async def look_at_health(self) -> Health:
+        """Health once, no retry, a short timeout: the console's frequent look."""
+        return await self._model(
+            Health, "GET", "/v1/health", retry=False, timeout=HEALTH_LOOK_TIMEOUT
+        )
 
     async def usage(self) -> Usage:
         return await self._model(Usage, "GET", "/v1/usage")

@@ -41,7 +41,7 @@ class ServiceUnavailable(ServiceError):
     def kind(self) -> str:
         if self.code == "slow":
             return "slow"
-        if self.code == "database_unavailable":
+        if self.code == DATABASE_UNAVAILABLE:
             return "database"
         return "service_error" if self.status is not None else "unreachable"
 
@@ -76,6 +76,17 @@ class BadServiceURL(ServiceError):
     @property
     def kind(self) -> str:
         return "bad_url"
+
+
+DATABASE_UNAVAILABLE = "database_unavailable"
+
+
+def database_away() -> ServiceUnavailable:
+    """The service up, its database not: what a 503 ``database_unavailable`` means, and a
+    health answer saying so (the console's own words; the service's are for its log)."""
+    return ServiceUnavailable(
+        "", status=503, code=DATABASE_UNAVAILABLE, lead=service_words(DATABASE_UNAVAILABLE)
+    )
 
 
 def check_service_url(url: str) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from tui import __version__
 from tui.core.doctor_models import DoctorCheck, DoctorReport, Phrase
 from tui.core.doctor_words import check, in_english, phrased, say
-from tui.data.client_errors import ServiceError, ServiceUnauthorized
+from tui.data.client_errors import ServiceError
 from tui.data.session import DataSession
 from tui.i18n import current_lang, strings
 
@@ -54,7 +54,13 @@ async def run_doctor(session: DataSession, send_test: bool = False) -> DoctorRep
     try:
         report = await session.client.doctor(send_test)
     except ServiceError as exc:
-        fix = say("service.give_token" if isinstance(exc, ServiceUnauthorized) else "service.start")
+        fix = say(
+            "service.give_token"
+            if exc.kind == "unauthorized"
+            else "service.start_database"
+            if exc.kind == "database"  # the service is up: its database is not
+            else "service.start"
+        )
         found = say(f"service.{exc.kind}", detail=exc.detail)
         report = DoctorReport(
             version=__version__,

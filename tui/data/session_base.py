@@ -97,6 +97,14 @@ class SessionBase:
         #: Set while a first fill runs; ``on_fill`` hears of each page stored.
         self.fill: FillProgress | None = None
         self.on_fill: Callable[[FillProgress], object] | None = None
+        #: The database's state in the last health answer ("ok", "unavailable"), or "no
+        #: answer"; None before the first (``FeedPulls.look_at_health``).
+        self._health_seen: str | None = None
+
+    @property
+    def embedded(self) -> bool:
+        """The service runs in this process (it owns it): it is never away on its own."""
+        return self._owned is not None
 
     @classmethod
     async def open(

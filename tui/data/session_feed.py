@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui.core.models import ERROR_COLUMNS
 from tui.data.cache import CacheError
-from tui.data.client_errors import ServiceError
+from tui.data.client_errors import ServiceError, database_away
 from tui.data.fill import fill_from_snapshot, in_column_order
 from tui.data.session_base import SessionBase
 from tui.data.values import FillProgress
@@ -68,11 +68,31 @@ class FeedPulls(SessionBase):
             await self._quietly(self.cache.set_meta("last_refresh", self.last_refresh.isoformat()))
             return RefreshResult(changed, True, None)
 
+    async def look_at_health(self) -> bool:
+        """One quick look at the service's health (answered without its database); True
+        when what it says differs from the look before, so a refresh is due now: the
+        database went away or came back, the service stopped answering or answers again.
+        Never raises."""
+        try:
+            health = await self.client.look_at_health()
+        except ServiceError:
+            seen = "no answer"
+        else:
+            seen = health.database
+        changed = self._health_seen is not None and seen != self._health_seen
+        self._health_seen = seen
+        return changed
+
     async def _pull_all(self) -> int:
         health = await self.client.health()
-        self.org_name, self.mode = health.org_name, health.mode
-        self.resync_mode = health.resync_mode
-        await self.cache.set_meta("health", health.model_dump(mode="json"))
+        self._health_seen = health.database
+        if health.database == "unavailable":
+            raise database_away()  # the service says so itself: no need to ask it more
+        # a health answer to a token the service could not check names no org: keep ours
+        self.org_name = health.org_name or self.org_name
+        self.mode, self.resync_mode = health.mode, health.resync_mode
+        if health.org_name:
+            await self.cache.set_meta("health", health.model_dump(mode="json"))
         await self._store_usage(await self.client.usage())
         return await self._pull()
 

@@ -27,7 +27,7 @@ from tui.service.auth import BearerAuth
 from tui.service.causes import CauseIndex
 from tui.service.config import ServiceConfig
 from tui.service.connect import open_connector
-from tui.service.db import DatabaseError
+from tui.service.db import DatabaseError, DatabaseUnavailable
 from tui.service.doctor import Doctor
 from tui.service.engine import EngineQueue
 from tui.service.ignores import Ignores
@@ -43,7 +43,7 @@ from tui.service.salesforce import CallKind, Withdraw
 from tui.service.tokens import Tokens
 from tui.service.usage import OrgLimits, UsageLedger
 
-_log = logging.getLogger(__name__)
+log = logging.getLogger("synchealth.service")
 
 
 class SyncHealthService:
@@ -97,6 +97,8 @@ class SyncHealthService:
             may_run=lambda: self.leases.held("retries"),
         )  # fmt: skip
         self._running = False
+        #: The org's name as last read: what health says while the database is away.
+        self.known_org_name = config.org_name
         self.asgi = self._build_app()
 
     # -- life --------------------------------------------------------------
@@ -107,6 +109,7 @@ class SyncHealthService:
         if self._running:
             return
         await self.ledger.open()
+        await self.org_name()
         await self.replicas.start()
         await self.usage.load()
         await self.notifier.start()
@@ -122,7 +125,15 @@ class SyncHealthService:
             await self.retries.stop()
             await self.jobs.stop()
             await self.notifier.stop()
-            await self.replicas.stop()
+            try:
+                await self.replicas.stop()
+            except DatabaseUnavailable as exc:  # a stop must end, and say what it left
+                log.warning(
+                    "stopping without the ledger's database (%s): this replica's started "
+                    "resyncs become 'interrupted' when another replica or the next start "
+                    "sweeps them",
+                    exc,
+                )
         finally:
             await self.leases.close()
             await self.connector.aclose()
@@ -141,7 +152,7 @@ class SyncHealthService:
             try:
                 await self.usage.withdraw_call(call)
             except DatabaseError as exc:  # the error that errs towards the allocation
-                _log.warning("a Salesforce call that never left stays counted: %s", exc)
+                log.warning("a Salesforce call that never left stays counted: %s", exc)
 
         return withdraw
 
@@ -160,7 +171,8 @@ class SyncHealthService:
     # -- answers -----------------------------------------------------------
 
     async def org_name(self) -> str:
-        return await self.ledger.meta("org_name") or self.config.org_name
+        self.known_org_name = await self.ledger.meta("org_name") or self.config.org_name
+        return self.known_org_name
 
     async def usage_report(self) -> Usage:
         view = await self.usage.limits(self._fetch_limits)

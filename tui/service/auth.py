@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tui.service.db import DatabaseUnavailable
 from tui.service.tokens import CONFIG_TOKEN_NAME, Tokens
 
 log = logging.getLogger("synchealth.auth")
@@ -30,6 +31,9 @@ def is_loopback(host: str) -> bool:
 
 #: Where the auth middleware leaves the name of the token a request was let in with.
 TOKEN_SCOPE = "synchealth.token"
+#: Set on a health request let in without a valid token (see :class:`BearerAuth`).
+ANONYMOUS_SCOPE = "synchealth.anonymous"
+HEALTH_PATH = "/v1/health"
 NEEDED = "This Sync Health service needs an API token: send it as 'Authorization: Bearer <token>'."
 NOT_VALID = "The API token is not valid for this Sync Health service."
 
@@ -45,6 +49,11 @@ class BearerAuth:
     SHA-256, which tells nothing of the token. Whether the ledger holds tokens is asked
     again at most once a second while it holds none (a token the CLI adds applies within
     that second); once it does, it always will (tokens are revoked, never deleted).
+
+    ``GET /v1/health`` needs no token: a load balancer's probe has none, and with the
+    database away a named token cannot be checked. A health request without a valid
+    token (or whose token cannot be checked now) goes in under :data:`ANONYMOUS_SCOPE`,
+    and its answer names neither the org nor the replica.
     """
 
     def __init__(
@@ -68,6 +77,10 @@ class BearerAuth:
             await self.app(scope, receive, send)
             return
         now = self.clock()
+        if scope.get("path") == HEALTH_PATH:
+            await self._let_health_in(scope, now)
+            await self.app(scope, receive, send)
+            return
         if self.token is None and not await self._named_tokens(now):
             await self.app(scope, receive, send)
             return
@@ -79,6 +92,19 @@ class BearerAuth:
             return
         scope[TOKEN_SCOPE] = name
         await self.app(scope, receive, send)
+
+    async def _let_health_in(self, scope: Scope, now: datetime) -> None:
+        name: str | None = None
+        try:
+            if self.token is None and not await self._named_tokens(now):
+                return  # no token needed: health says everything
+            name = (await self._check(dict(scope["headers"]).get(b"authorization", b""), now))[0]
+        except DatabaseUnavailable:
+            pass  # the token cannot be checked now: health says what it may say to anyone
+        if name is None:
+            scope[ANONYMOUS_SCOPE] = True
+        else:
+            scope[TOKEN_SCOPE] = name
 
     async def _check(self, header: bytes, now: datetime) -> tuple[str | None, str, str]:
         """(the token's name, "", "") when ``header`` lets the request in, else (None,

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import sys
 
-from tui.service.db import DatabaseUnavailable
+from tui.service.db import DatabaseAway, DatabaseUnavailable
 
 
 def leave_if_stopping() -> None:
@@ -33,9 +33,13 @@ def leave_if_stopping() -> None:
 def failed_round(log: logging.Logger, what: str) -> None:
     """Inside a loop's ``except Exception``: end the loop when it is being stopped, else
     log the round that failed. The database away is one line (its message says which
-    and why, and the next round tries again): a traceback per round would bury it."""
+    and why, and the next round tries again): a traceback per round would bury it. An
+    outage the database layer logged already is not logged again at every round."""
     leave_if_stopping()
-    if isinstance(sys.exc_info()[1], DatabaseUnavailable):
-        log.warning("%s: %s", what, sys.exc_info()[1])
+    failure = sys.exc_info()[1]
+    if isinstance(failure, DatabaseAway):
+        log.debug("%s: %s", what, failure)
+    elif isinstance(failure, DatabaseUnavailable):
+        log.warning("%s: %s", what, failure)
     else:
         log.exception("%s", what)

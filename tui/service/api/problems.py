@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tui.core.models import ApiError
-from tui.service.db import DatabaseUnavailable
+from tui.service.db import DatabaseAway, DatabaseUnavailable
 
 log = logging.getLogger("tui.service")
 
@@ -92,7 +92,9 @@ class AnswerCrashes:
         except DatabaseUnavailable as exc:
             if started:
                 raise
-            log.warning("%s %s: %s", scope.get("method"), scope.get("path"), exc)
+            # an outage is logged once where it starts (tui/service/db/outage.py)
+            level = logging.DEBUG if isinstance(exc, DatabaseAway) else logging.WARNING
+            log.log(level, "%s %s: %s", scope.get("method"), scope.get("path"), exc)
             await problem(
                 503,
                 "database_unavailable",

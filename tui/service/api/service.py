@@ -37,6 +37,7 @@ class Service(Protocol):
     ignores: Ignores
     leases: Leases
     replicas: Replicas
+    known_org_name: str
 
     async def org_name(self) -> str: ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
 from pydantic import ValidationError
@@ -20,27 +21,42 @@ from tui.service import audit, history
 from tui.service.api.problems import JSON, ApiProblem
 from tui.service.api.service import Service
 from tui.service.api.table import Call
+from tui.service.auth import ANONYMOUS_SCOPE
 from tui.service.db import DatabaseUnavailable
 from tui.service.retries import POLICY_KEY
 from tui.service.usage import ALLOCATED_KEY
 
+#: Seconds health waits for the org's name from the database before it says the
+#: database does not answer (a load balancer's probe must not hang on it).
+HEALTH_WAIT = 2.0
+
 
 async def health(svc: Service, call: Call) -> JSON:
-    """Degraded while Salesforce or the ledger's database cannot be reached."""
-    try:
-        org_name, reachable = await svc.org_name(), True
-    except DatabaseUnavailable:
-        org_name, reachable = svc.config.org_name, False
+    """Degraded while Salesforce or the ledger's database cannot be reached. Never waits
+    on the database for longer than :data:`HEALTH_WAIT`, and not at all while it is known
+    to be away: the org's name is then the one last read."""
+    reason = svc.ledger.db.unavailable
+    org_name = svc.known_org_name
+    if reason is None:
+        try:
+            org_name = await asyncio.wait_for(svc.org_name(), HEALTH_WAIT)
+        except DatabaseUnavailable as exc:
+            reason = str(exc)
+        except TimeoutError:
+            reason = f"the ledger's database did not answer within {HEALTH_WAIT:g} s"
+    anonymous = call.request.scope.get(ANONYMOUS_SCOPE, False)
     return JSON(
         Health(
-            status="degraded" if svc.usage.last_error or not reachable else "ok",
+            status="degraded" if svc.usage.last_error or reason else "ok",
             version=__version__,
-            org_name=org_name,
+            org_name="" if anonymous else org_name,
             mode=svc.config.mode,
             time=svc.config.clock().replace(microsecond=0),
             resync_mode=svc.config.resync_mode,
-            replica=svc.replicas.replica_id,
-            runs=svc.leases.holding(),
+            replica="" if anonymous else svc.replicas.replica_id,
+            runs=[] if anonymous else svc.leases.holding(),
+            database="ok" if reason is None else "unavailable",
+            problem=reason or svc.usage.last_error,
         )
     )
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from tui.service.db.base import (
     Connection,
     Database,
+    DatabaseAway,
     DatabaseError,
     DatabaseUnavailable,
     Params,
@@ -24,6 +25,7 @@ from tui.service.db.target import PostgresTarget, parse_target, redact
 __all__ = [
     "Connection",
     "Database",
+    "DatabaseAway",
     "DatabaseError",
     "DatabaseUnavailable",
     "Params",

@@ -37,6 +37,11 @@ class DatabaseUnavailable(DatabaseError):
     """The database cannot be reached now (down, restarting): the API answers 503."""
 
 
+class DatabaseAway(DatabaseUnavailable):
+    """The database is away, and the outage was logged already (tui/service/db/outage.py):
+    whoever catches this need not log it again."""
+
+
 @dataclass(slots=True)
 class Result:
     """A statement's whole answer, fetched: its rows, and how many rows it changed."""
@@ -143,6 +148,12 @@ class Database(ABC):
     @abstractmethod
     def snapshot(self) -> AbstractAsyncContextManager[Connection]:
         """A read-only transaction: every statement in it sees one committed state."""
+
+    @property
+    def unavailable(self) -> str | None:
+        """Why the database cannot be reached now; None while it can, as far as this
+        process knows (a file is always there)."""
+        return None
 
     @abstractmethod
     def describe(self) -> str:

@@ -12,12 +12,15 @@ autocommit, each statement on a pooled connection, executed and fetched together
 
 Errors that mean the server cannot be reached (refused, terminated, pool exhausted)
 become :class:`DatabaseUnavailable` (the API answers 503); the message names the host
-and the database, never the password.
+and the database, never the password. The first of them starts an :class:`Outage`:
+until a probe connects again, requests fail at once instead of each waiting
+:data:`CONNECT_TIMEOUT` (tui/service/db/outage.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
@@ -33,6 +36,7 @@ from tui.service.db.base import (
     LEDGER,
     Connection,
     Database,
+    DatabaseAway,
     DatabaseError,
     DatabaseUnavailable,
     Params,
@@ -40,6 +44,7 @@ from tui.service.db.base import (
     WriteLock,
 )
 from tui.service.db.dialect import reorder, to_pyformat
+from tui.service.db.outage import Outage, OutageLines
 from tui.service.db.target import PostgresTarget, redact
 
 #: The advisory lock every write transaction holds, with the schema's hash (any fixed
@@ -59,6 +64,10 @@ _TAKE_LOCK = (
     "pg_advisory_xact_lock(?, hashtext(current_schema()))"
 )
 POOL_SIZE = 4
+#: SQLSTATEs of a session the server ended (pg_terminate_backend, shutdown, recovery).
+_ENDED = frozenset({"57P01", "57P02", "57P03"})
+for _name in ("psycopg", "psycopg.pool"):  # a logger's filter does not reach its children
+    logging.getLogger(_name).addFilter(OutageLines())
 
 T = TypeVar("T")
 _Conn = psycopg.AsyncConnection[tuple[Any, ...]]
@@ -147,26 +156,44 @@ class PostgresDatabase(Database):
         # one transaction per lock in this process: the others wait here, not on the pool
         self._locks: dict[WriteLock, asyncio.Lock] = {name: asyncio.Lock() for name in _KEYS}
         self._reader = _PgConnection(self)
+        self.outage = Outage(self._back)
+
+    @property
+    def unavailable(self) -> str | None:
+        return self.outage.reason
 
     def describe(self) -> str:
         return redact(self.target.url)
 
-    async def open(self) -> None:
-        # One plain connection first: its error says what is wrong (the pool's only
-        # says it timed out).
+    async def _probe(self) -> None:
+        """One plain connection, closed again; its error says what is wrong (the
+        pool's only says it timed out)."""
         try:
             first = await psycopg.AsyncConnection.connect(
                 self.target.url, connect_timeout=CONNECT_TIMEOUT, **self._kwargs
             )
         except psycopg.Error as exc:
-            raise DatabaseError(f"cannot connect to {self._where}: {_reason(exc)}") from exc
+            raise DatabaseUnavailable(f"cannot connect to {self._where}: {_reason(exc)}") from exc
         await first.close()
+
+    async def _back(self) -> None:
+        """The outage's probe: a new connection, then the pooled ones checked (the
+        server ended them while it was away; the next request must not find one)."""
+        await self._probe()
+        if self._pool is not None:
+            await self._pool.check()
+
+    async def open(self) -> None:
+        await self._probe()
         pool: AsyncConnectionPool[_Conn] = AsyncConnectionPool(
             self.target.url,
             min_size=1,
             max_size=POOL_SIZE,
             kwargs={**self._kwargs, "connect_timeout": CONNECT_TIMEOUT},
             timeout=CONNECT_TIMEOUT,
+            # its attempts give up soon: while the database is away the outage's probe
+            # looks for it, and the next request grows the pool again
+            reconnect_timeout=CONNECT_TIMEOUT,
             open=False,
             name="synchealth",
         )
@@ -174,6 +201,7 @@ class PostgresDatabase(Database):
         self._pool = pool
 
     async def close(self) -> None:
+        await self.outage.close()
         if self._pool is not None:
             await self._pool.close()
         self._pool = None
@@ -186,13 +214,14 @@ class PostgresDatabase(Database):
     async def connection(self) -> AsyncIterator[_Conn]:
         if self._pool is None:
             raise DatabaseError("the ledger is not open")
+        self.outage.check()
         try:
             async with self._pool.connection() as conn:
                 yield conn
         except PoolTimeout as exc:
-            raise DatabaseUnavailable(f"{self._where} does not answer") from exc
+            raise self._away(f"{self._where} does not answer") from exc
         except psycopg.OperationalError as exc:
-            raise DatabaseUnavailable(f"{self._where} is unavailable: {_reason(exc)}") from exc
+            raise self.ours(exc) from exc
 
     async def guard(self, job: Awaitable[T]) -> T:
         """Await ``job``; a psycopg error becomes ours, with the database named."""
@@ -203,8 +232,15 @@ class PostgresDatabase(Database):
 
     def ours(self, exc: psycopg.Error) -> DatabaseError:
         if isinstance(exc, psycopg.OperationalError):
-            return DatabaseUnavailable(f"{self._where} is unavailable: {_reason(exc)}")
+            message = f"{self._where} is unavailable: {_reason(exc)}"
+            if exc.sqlstate is None or exc.sqlstate.startswith("08") or exc.sqlstate in _ENDED:
+                return self._away(message)  # the connection is gone, not one statement
+            return DatabaseUnavailable(message)
         return DatabaseError(f"{self._where}: {_reason(exc)}")
+
+    def _away(self, message: str) -> DatabaseAway:
+        self.outage.failed(message)
+        return DatabaseAway(message)
 
     @asynccontextmanager
     async def transaction(self, locks: tuple[WriteLock, ...] = LEDGER) -> AsyncIterator[Connection]:
