@@ -97,10 +97,10 @@ class Meter:
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds used over the run, by name."""
-        out: Counter[str] = Counter()
+        out: dict[str, float] = {}
         for (name, _pid), (first, last) in self.used.items():
-            out[name] += last - first
-        return dict(out)
+            out[name] = out.get(name, 0.0) + last - first
+        return out
 
     def lines(self, items: int) -> list[str]:
         n = max(self.samples, 1)
