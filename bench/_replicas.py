@@ -90,6 +90,11 @@ class Cluster:
             else:
                 raise SystemExit(f"{url} never answered")
 
+    def pids(self) -> dict[str, list[int]]:
+        """The processes by name (a killed replica's pid stays: its figures are kept)."""
+        out = {f"replica {i}": [p.pid] for i, p in enumerate(self.procs)}
+        return out | {"org": [self.org.pid]}
+
     def kill(self, pid: int) -> int:
         index = next(i for i, p in enumerate(self.procs) if p.pid == pid)
         os.kill(pid, signal.SIGKILL)

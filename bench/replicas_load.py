@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import tempfile
 import time
@@ -35,7 +36,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import psycopg
+from _measure import Meter
 from _replicas import Cluster, fresh_database, lease_holder
 
 BATCH = 200
@@ -47,6 +50,7 @@ RETRIED = 0.05
 class Stats:
     latency: dict[str, list[float]] = field(default_factory=dict)
     failed: dict[str, int] = field(default_factory=dict)
+    inflight: int = 0  # requests sent and not yet answered (sampled by the Meter)
 
     def add(self, endpoint: str, seconds: float) -> None:
         self.latency.setdefault(endpoint, []).append(seconds * 1000)
@@ -117,6 +121,7 @@ class Engine:
         for _ in range(20):
             index = self.cluster.pick(avoid, blind=True)
             began = time.perf_counter()
+            self.stats.inflight += 1
             try:
                 answer = await client.post(self.cluster.url(index) + "/v1/errors", json=body)
             except httpx.HTTPError:
@@ -125,6 +130,8 @@ class Engine:
                 avoid = index
                 await asyncio.sleep(0.05)
                 continue
+            finally:
+                self.stats.inflight -= 1
             self.stats.add("POST /v1/errors", time.perf_counter() - began)
             if answer.status_code == 200:
                 # counted once per batch_id: a replay is the first answer again, and the
@@ -176,6 +183,7 @@ class Console:
         """One page; whether there is more."""
         index = self.cluster.pick()
         began = time.perf_counter()
+        self.stats.inflight += 1
         try:
             answer = await client.get(
                 self.cluster.url(index) + "/v1/errors",
@@ -184,11 +192,13 @@ class Console:
         except httpx.HTTPError:
             self.stats.fail("GET /v1/errors")
             return False
+        finally:
+            self.stats.inflight -= 1
         self.stats.add("GET /v1/errors", time.perf_counter() - began)
         if answer.status_code != 200:
             self.stats.fail("GET /v1/errors")
             return False
-        body = answer.json()
+        body = orjson.loads(answer.content)  # the 20 consoles decode every row: not stdlib json
         for row in body["rows"]:
             error_id, seq = row[0], row[1]
             self.twice += seq in self.seen
@@ -261,21 +271,27 @@ class Run:
 
 async def phase(args: argparse.Namespace, replicas: int, seconds: float, full: bool) -> Run:
     """The load on ``replicas`` replicas of a fresh database; with ``full`` the consoles,
-    the jobs and the kill too."""
+    the jobs and the kill too (less what ``--no-jobs`` / ``--no-kill`` take away)."""
     stats = Stats()
     with fresh_database() as db_url, tempfile.TemporaryDirectory() as tmp:
         cluster = Cluster(db_url, replicas, Path(tmp), args.org_latency, args.heartbeat)
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+        meter = Meter(db_url, lambda: cluster.pids() | {"driver (engine, consoles)": [os.getpid()]},
+                      lambda: stats.inflight)  # fmt: skip
         try:
             async with httpx.AsyncClient(timeout=60, limits=limits) as client:
                 await cluster.ready(client)
-                engine = Engine(cluster, args.rate, contact_ids(args.jobs * args.job_size), stats)
+                ids = contact_ids(max(args.jobs * args.job_size, BATCH))
+                engine = Engine(cluster, args.rate, ids, stats)
                 run = Run(stats, 0.0, 0)
+                meter.start()
                 if not full:
                     run.seconds = await engine.run(client, seconds)
                     run.posted = engine.posted
-                    return run
-                await full_load(args, client, cluster, db_url, engine, seconds, run)
+                else:
+                    await full_load(args, client, cluster, db_url, engine, seconds, run)
+                meter.stop()
+                run.lines += meter.lines(run.posted)
                 return run
         finally:
             cluster.stop()
@@ -287,9 +303,29 @@ async def full_load(args: argparse.Namespace, client: httpx.AsyncClient, cluster
     consoles = [Console(cluster, run.stats) for _ in range(args.consoles)]
     following = [asyncio.create_task(c.follow(client, stop)) for c in consoles]
     posting = asyncio.create_task(engine.run(client, seconds))
-    # the jobs start 20% in, on the first errors posted; the kill comes once they send
+    states: list[dict[str, Any]] = []
+    if not args.no_jobs:
+        states = await jobs_and_kill(args, client, cluster, db_url, engine, posting, began, run)
+    run.seconds = await posting
+    run.posted = engine.posted
+    run.lines.append(
+        f"engine batches refused by or cut off at the killed replica, then accepted by "
+        f"another: {engine.rerouted} ({engine.replayed_after_kill} of them answered as a "
+        "replay: committed before the kill)"
+    )
+    stop.set()
+    await asyncio.gather(*following)
+    org = (await client.get(f"http://127.0.0.1:{cluster.org_port}/_simorg/received")).json()
+    check(run, db_url, engine, consoles, states, org)
+
+
+async def jobs_and_kill(args: argparse.Namespace, client: httpx.AsyncClient, cluster: Cluster,
+                        db_url: str, engine: Engine, posting: asyncio.Task[float], began: float,
+                        run: Run) -> list[dict[str, Any]]:  # fmt: skip
+    """The jobs, 20% in, on the first errors posted; the kill (unless ``--no-kill``)
+    once they send; the jobs' last states."""
     wanted = args.jobs * args.job_size
-    await asyncio.sleep(seconds * 0.2)
+    await asyncio.sleep(args.seconds * 0.2)
     while (ids := engine.first_ids(wanted)) is None and not posting.done():
         await asyncio.sleep(0.05)
     if ids is None:
@@ -299,6 +335,23 @@ async def full_load(args: argparse.Namespace, client: httpx.AsyncClient, cluster
                                                                      job_ids)):  # fmt: skip
         await asyncio.sleep(0.05)
     run.lines.append(f"jobs started {time.perf_counter() - began:.1f} s in")
+    killed_at = time.perf_counter()
+    if not args.no_kill:
+        await kill_lease_holder(client, cluster, db_url, job_ids, wanted, posting, began, run)
+    for _ in range(1200):  # the jobs finish (on the replicas left)
+        states = await job_states(client, cluster, run.stats, job_ids)
+        if all(s["state"] != "running" for s in states):
+            break
+        await asyncio.sleep(0.2)
+    run.lines.append(f"jobs finished {time.perf_counter() - killed_at:.1f} s after "
+                     + ("they started" if args.no_kill else "the kill"))  # fmt: skip
+    return states
+
+
+async def kill_lease_holder(client: httpx.AsyncClient, cluster: Cluster, db_url: str,
+                            job_ids: list[str], wanted: int, posting: asyncio.Task[float],
+                            began: float, run: Run) -> None:  # fmt: skip
+    """SIGKILL the replica holding the jobs' lease, then wait for the lease to move."""
     holder = lease_holder(db_url, "jobs")
     if holder is None:
         raise SystemExit("no replica holds the resync jobs' lease")
@@ -323,23 +376,6 @@ async def full_load(args: argparse.Namespace, client: httpx.AsyncClient, cluster
             break
     run.lines.append(f"the jobs' lease moved to pid {new_holder} in "
                      f"{time.perf_counter() - killed_at:.1f} s")  # fmt: skip
-    for _ in range(1200):  # the jobs finish on the replicas left
-        states = await job_states(client, cluster, run.stats, job_ids)
-        if all(s["state"] != "running" for s in states):
-            break
-        await asyncio.sleep(0.2)
-    run.lines.append(f"jobs finished {time.perf_counter() - killed_at:.1f} s after the kill")
-    run.seconds = await posting
-    run.posted = engine.posted
-    run.lines.append(
-        f"engine batches refused by or cut off at the killed replica, then accepted by "
-        f"another: {engine.rerouted} ({engine.replayed_after_kill} of them answered as a "
-        "replay: committed before the kill)"
-    )
-    stop.set()
-    await asyncio.gather(*following)
-    org = (await client.get(f"http://127.0.0.1:{cluster.org_port}/_simorg/received")).json()
-    check(run, db_url, engine, consoles, states, org)
 
 
 def check(run: Run, db_url: str, engine: Engine, consoles: list[Console],
@@ -383,6 +419,9 @@ def check(run: Run, db_url: str, engine: Engine, consoles: list[Console],
         run.problems.append("a console's copy differs from the ledger")
     if any(s["state"] == "running" for s in states):
         run.problems.append("a job never finished")
+    if org["calls"] != used:
+        run.problems.append(f"the org answered {org['calls']:,} Salesforce calls, the usage "
+                            f"ledger counts {used:,}")  # fmt: skip
 
 
 def report(name: str, run: Run, reference: Run | None) -> None:
@@ -419,12 +458,20 @@ def main() -> int:
     parser.add_argument("--heartbeat", type=float, default=5.0, metavar="S",
                         help="the replicas' heartbeat: a dead one's resync is cut off after "
                              "three (5, the default of serve)")  # fmt: skip
+    parser.add_argument("--no-jobs", action="store_true", help="no resync jobs (and no kill)")
+    parser.add_argument("--no-kill", action="store_true", help="the jobs, but no replica killed")
+    parser.add_argument(
+        "--reference-seconds",
+        type=float,
+        metavar="S",
+        help="the one-replica reference's load (a quarter of --seconds)",
+    )
     parser.add_argument("--quick", action="store_true", help="a few seconds at a small rate")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.rate, args.consoles, args.jobs, args.job_size = 6.0, 400, 3, 2, 400
         args.org_latency, args.heartbeat = 0.5, 1.0
-    reference = asyncio.run(phase(args, 1, args.seconds / 4, full=False))
+    reference = asyncio.run(phase(args, 1, args.reference_seconds or args.seconds / 4, full=False))
     report("reference: one replica, the engine alone", reference, None)
     run = asyncio.run(phase(args, args.replicas, args.seconds, full=True))
     report(f"{args.replicas} replicas, {args.consoles} consoles, {args.jobs} jobs, one killed",

@@ -3,6 +3,7 @@ resyncs change them; the real service on a real ledger and the simulated org."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from pg_harness import demo_ledger, ledger_rows, ledger_write
 from tests.notify_env import Clock, NotifyEnv
 from tests.test_doctor_service import T0
 from tui.core.causes import cause_key
+from tui.service import causes
 from tui.service.db import PostgresTarget
 
 PICKLIST = "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
@@ -213,3 +215,26 @@ async def test_the_feed_and_the_snapshot_carry_each_rows_cause_key(env: NotifyEn
     feed, snap = await feed_and_snapshot(env)
     assert feed[ids[0]] is None and snap[ids[0]] is None
     assert feed[ids[1]] == snap[ids[1]] == expected[ids[1]]
+
+
+async def test_reports_in_flight_together_make_each_key_once(
+    env: NotifyEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every report runs a catch-up; those of reports in flight together must not each
+    make the keys of the same rows (the replicas' load test: N reports in flight cost N
+    times the work)."""
+    made: list[str] = []
+
+    def counted(subtype: str, sf_object: str, message: str) -> str:
+        made.append(message)
+        return cause_key(subtype, sf_object, message)
+
+    monkeypatch.setattr(causes, "cause_key", counted)
+    batches = [[tier_failure(b * 50 + n, f"V{b}-{n}") for n in range(50)] for b in range(8)]
+    await asyncio.gather(*(report(env, *items) for items in batches))
+    [(rows,)] = await ledger_rows(env.db, "SELECT count(*) FROM errors")
+    assert rows == 400 and await causes_seq(env) == 400
+    assert len(made) == rows  # each changed row keyed once, by one catch-up
+    body = (await env.client.get("/v1/causes?limit=500")).json()
+    kept = {c["cause"]: (c["open_errors"], c["records"]) for c in body["causes"]}
+    assert kept == await recount(env.db)
