@@ -69,8 +69,10 @@ async def test_the_snapshot_streams_every_error_by_id_with_its_cursor(synchealth
         header, trailer = orjson.loads(lines[0]), orjson.loads(lines[-1])
         rows = [r for line in lines[1:-1] for r in orjson.loads(line)]
         with sqlite3.connect(synchealth_env["data"] / LEDGER_NAME) as conn:
-            top = conn.execute("SELECT max(seq) FROM errors").fetchone()[0]
-        assert header == {"columns": list(FEED_ROW_COLUMNS), "cursor": top, "remaining": None}
+            top, max_id = conn.execute("SELECT max(seq), max(id) FROM errors").fetchone()
+        assert header == {
+            "columns": list(FEED_ROW_COLUMNS), "cursor": top, "remaining": None, "max_id": max_id
+        }  # fmt: skip
         assert [r[0] for r in rows] == sorted(r[0] for r in rows) and len(rows) == DEMO_SIZE
         assert trailer == {"end": True, "last_id": rows[-1][0], "has_more": False}
         assert isinstance(rows[0][ERROR_COLUMNS.index("fields")], list)
@@ -81,6 +83,14 @@ async def test_the_snapshot_streams_every_error_by_id_with_its_cursor(synchealth
         assert got == rows[10:15]
         assert orjson.loads(lines[0])["remaining"] == DEMO_SIZE - 10
         assert orjson.loads(lines[-1]) == {"end": True, "last_id": rows[14][0], "has_more": True}
+
+        # a range of ids: has_more speaks of the range only
+        for limit, sent, more in ((5, 3, False), (2, 2, True)):
+            ranged = await get_snapshot(session, after=rows[9][0], before=rows[13][0], limit=limit)
+            lines = ranged.content.splitlines()
+            assert [r for line in lines[1:-1] for r in orjson.loads(line)] == rows[10 : 10 + sent]
+            trailer = {"end": True, "last_id": rows[9 + sent][0], "has_more": more}
+            assert orjson.loads(lines[-1]) == trailer
     finally:
         await session.close()
 
@@ -94,6 +104,7 @@ async def test_the_snapshot_streams_every_error_by_id_with_its_cursor(synchealth
         {"limit": 50_001},
         {"limit": "1e3"},
         {"count": 2},
+        {"before": -1},
     ],
 )
 async def test_bad_snapshot_parameters_are_a_422_that_says_why(synchealth_env, params) -> None:
@@ -204,18 +215,20 @@ async def test_a_fill_killed_mid_snapshot_resumes_after_the_last_chunk(synchealt
 
 
 class CutShort(httpx.AsyncBaseTransport):
-    """The service's transport, with the trailer of the second snapshot answer lost."""
+    """The service's transport, with the trailer of the first answer of the second chunk
+    (ids above 500) lost; the answers of later chunks, asked at the same time, arrive."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner, self.snapshots = inner, 0
+        self.inner, self.cut = inner, 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         answer = await self.inner.handle_async_request(request)
         if request.url.path != "/v1/snapshot":
             return answer
-        self.snapshots += 1
         body = await answer.aread()
-        if self.snapshots == 2:
+        if request.url.params["after"] == "500" and not self.cut:
+            await asyncio.sleep(0.5)  # the later chunks' answers come first
+            self.cut += 1
             body = body[: body.rstrip(b"\n").rfind(b"\n") + 1]
         return httpx.Response(answer.status_code, headers=answer.headers, content=body)
 

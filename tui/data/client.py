@@ -268,10 +268,13 @@ class ServiceClient:
             raise BadResponse(f"{self._where()} sent a page of changes that is not a list.")
         return page
 
-    async def snapshot(self, after: int, limit: int, *, count: bool = False) -> SnapshotChunk:
-        """Up to ``limit`` errors with ids above ``after`` (``GET /v1/snapshot``); with
-        ``count``, how many there are above ``after``."""
-        params = {"after": after, "limit": limit} | ({"count": 1} if count else {})
+    async def snapshot(
+        self, after: int, limit: int, *, before: int | None = None, count: bool = False
+    ) -> SnapshotChunk:
+        """Up to ``limit`` errors with ids above ``after`` (and below ``before``) (``GET
+        /v1/snapshot``); with ``count``, how many there are above ``after``."""
+        params = {"after": after, "limit": limit}
+        params |= ({} if before is None else {"before": before}) | ({"count": 1} if count else {})
         chunk: SnapshotChunk = await self._request(
             "GET", "/v1/snapshot", params=params, decode=_snapshot
         )

@@ -17,7 +17,8 @@ import orjson
 @dataclass(frozen=True, slots=True)
 class SnapshotChunk:
     """Rows by id as of feed cursor ``cursor``, in ``pages`` (each an NDJSON line, not
-    decoded yet); ``remaining`` counted from ``after`` (None when not asked for)."""
+    decoded yet); ``remaining`` counted from ``after`` (None when not asked for);
+    ``max_id`` the ledger's largest id then (None from a service without ranges)."""
 
     columns: list[str]
     cursor: int
@@ -25,6 +26,7 @@ class SnapshotChunk:
     pages: list[bytes]
     last_id: int
     has_more: bool
+    max_id: int | None = None
 
 
 def parse_snapshot(body: bytes) -> SnapshotChunk:
@@ -45,6 +47,7 @@ def parse_snapshot(body: bytes) -> SnapshotChunk:
             pages=lines[1:-1],
             last_id=int(trailer["last_id"]),
             has_more=bool(trailer["has_more"]),
+            max_id=None if header.get("max_id") is None else int(header["max_id"]),
         )
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"a line is not JSON ({exc})") from exc

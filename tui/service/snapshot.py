@@ -4,7 +4,8 @@ A first fill over the change feed pays for the feed's order (``seq``) and its pa
 snapshot walks the table by id instead and streams lines as it reads, so neither side
 holds more than a page. The answer is::
 
-    {"columns": [...], "cursor": C, "remaining": N}   header (N with count=1, else null)
+    {"columns": [...], "cursor": C, "remaining": N, "max_id": M}
+                                                        header (N with count=1, else null)
     [[row], [row], ...]                                 a page of rows, FEED_ROW_COLUMNS order
     ...
     {"end": true, "last_id": L, "has_more": false}      trailer (absent: cut short)
@@ -15,6 +16,10 @@ ledger as of feed cursor ``C`` (the largest seq). A client that stores the chunk
 its *first* chunk misses nothing and doubles nothing: every change after that cursor
 comes again through the feed (an upsert by id), every row not changed since is the same
 in every later chunk.
+
+``before`` bounds an answer to a range of ids, so a client can ask for several ranges at
+once (the header's ``max_id``, the largest id as of ``C``, tells it where they end):
+``has_more`` then says whether rows remain in the range.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from collections.abc import AsyncIterator
 
 import orjson
 
+from tui.core.limits import MAX_ID
 from tui.core.models import ERROR_COLUMNS, FEED_ROW_COLUMNS
 from tui.service.db import Connection, Database, DatabaseError
 from tui.service.db.dialect import json_rows
@@ -39,44 +45,51 @@ log = logging.getLogger("tui.service")
 #: first of them, and selected once: PostgreSQL refuses a subquery with two ``id``).
 _PAGE = (
     f"SELECT {', '.join(ERROR_COLUMNS)}, {CAUSE_OF_ROW} AS cause FROM errors "
-    "WHERE id > ? ORDER BY id LIMIT ?"
+    "WHERE id > ? AND id < ? ORDER BY id LIMIT ?"
 )
 
 
 async def snapshot_lines(
-    db: Database, after: int, limit: int, *, count: bool = False
+    db: Database, after: int, limit: int, *, before: int | None = None, count: bool = False
 ) -> AsyncIterator[bytes]:
-    """The NDJSON lines of the rows with ``id > after`` (at most ``limit``); with
+    """The NDJSON lines of the rows with ``after < id < before`` (no upper bound when
+    ``before`` is None; at most ``limit``); with
     ``count`` the header says how many rows there are after ``after`` (else null: a
     range count costs the rows it counts, so a fill asks once).
 
     The status line is sent before the first line, so a ledger that cannot be read
     ends the answer without its trailer: the client reads it as cut short, not as rows.
     """
+    below = MAX_ID if before is None else before
     try:
         async with db.snapshot() as conn:
-            async for line in _lines(conn, after, limit, count):
+            async for line in _lines(conn, after, below, limit, count):
                 yield line
     except DatabaseError as exc:
         log.warning("snapshot: reading the ledger after id %s failed: %s", after, exc)
 
 
-async def _lines(conn: Connection, after: int, limit: int, count: bool) -> AsyncIterator[bytes]:
+async def _lines(
+    conn: Connection, after: int, before: int, limit: int, count: bool
+) -> AsyncIterator[bytes]:
     """Rows as JSON arrays made by the database: Python never holds a row's values."""
     line_sql = json_rows(conn.dialect, FEED_ROW_COLUMNS, {"fields"}, _PAGE)
     cursor, remaining = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM errors"), None
     if count:
         remaining = await conn.fetchval("SELECT count(*) FROM errors WHERE id > ?", (after,))
-    header = {"columns": FEED_ROW_COLUMNS, "cursor": cursor, "remaining": remaining}
+    top = await conn.fetchval("SELECT coalesce(max(id), 0) FROM errors")
+    header = {"columns": FEED_ROW_COLUMNS, "cursor": cursor, "remaining": remaining, "max_id": top}
     yield orjson.dumps(header, option=_LINE)
     last, sent = after, 0
     while sent < limit:
-        got = await conn.fetchone(line_sql, (last, min(LINE_ROWS, limit - sent)))
+        got = await conn.fetchone(line_sql, (last, before, min(LINE_ROWS, limit - sent)))
         assert got is not None  # an aggregate answers one row
         top, rows, text = got
         if not rows:
             break
         yield text.encode() + b"\n"
         last, sent = top, sent + rows
-    more = await conn.fetchone("SELECT 1 FROM errors WHERE id > ? LIMIT 1", (last,))
+    more = await conn.fetchone(
+        "SELECT 1 FROM errors WHERE id > ? AND id < ? LIMIT 1", (last, before)
+    )
     yield orjson.dumps({"end": True, "last_id": last, "has_more": more is not None}, option=_LINE)

@@ -38,7 +38,10 @@ async def get_feed(svc: Service, call: Call) -> Response:
 
 async def get_snapshot(svc: Service, call: Call) -> Response:
     q = call.query
-    lines = snapshot_lines(svc.ledger.db, q["after"], q["limit"], count=bool(q["count"]))
+    before = q["before"] or None
+    lines = snapshot_lines(
+        svc.ledger.db, q["after"], q["limit"], before=before, count=bool(q["count"])
+    )
     return StreamingResponse(lines, media_type="application/x-ndjson")
 
 

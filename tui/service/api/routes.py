@@ -149,6 +149,7 @@ ROUTES: tuple[Endpoint, ...] = (
         None,
         query=(
             IntQuery("after", 0, 0, MAX_ID, "Answer the errors with ids above this one."),
+            IntQuery("before", 0, 0, MAX_ID, "And below this one (0: no bound)."),
             IntQuery("limit", SNAPSHOT_MAX_LIMIT, 1, SNAPSHOT_MAX_LIMIT, "Errors in this answer."),
             IntQuery("count", 0, 0, 1, "1: the header counts the errors above 'after'."),
         ),
