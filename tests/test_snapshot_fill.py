@@ -215,34 +215,44 @@ async def test_a_fill_killed_mid_snapshot_resumes_after_the_last_chunk(synchealt
 
 
 class CutShort(httpx.AsyncBaseTransport):
-    """The service's transport, with the trailer of the first answer of the second chunk
-    (ids above 500) lost; the answers of later chunks, asked at the same time, arrive."""
+    """The service's transport, with the first answer of the second chunk (ids above
+    500) cut short: NDJSON without its trailer, or half a SQLite database. The answers
+    of later chunks, asked at the same time, arrive first. Without ``database`` the
+    service answers as one from before ``/v1/snapshot/database`` (404)."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner, self.cut = inner, 0
+    def __init__(self, inner: httpx.AsyncBaseTransport, database: bool) -> None:
+        self.inner, self.database, self.cut = inner, database, 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/v1/snapshot/database" and not self.database:
+            return httpx.Response(404, json={"error": {"code": "not_found", "message": "-"}})
         answer = await self.inner.handle_async_request(request)
-        if request.url.path != "/v1/snapshot":
+        if not path.startswith("/v1/snapshot"):
             return answer
         body = await answer.aread()
         if request.url.params["after"] == "500" and not self.cut:
             await asyncio.sleep(0.5)  # the later chunks' answers come first
             self.cut += 1
-            body = body[: body.rstrip(b"\n").rfind(b"\n") + 1]
+            if self.database:
+                body = body[: len(body) // 2]
+            else:
+                body = body[: body.rstrip(b"\n").rfind(b"\n") + 1]
         return httpx.Response(answer.status_code, headers=answer.headers, content=body)
 
 
+@pytest.mark.parametrize(("database", "says"), [(True, "cannot be read"), (False, "cut short")])
 async def test_a_snapshot_cut_short_stores_nothing_of_it_and_the_next_refresh_goes_on(
-    synchealth_env,
+    synchealth_env, database: bool, says: str
 ) -> None:
     session = await open_session(synchealth_env)
-    transport = CutShort(session._owned.transport)
+    transport = CutShort(session._owned.transport, database)
     session.client._http._transport = transport
     try:
         result = await session.refresh()
-        assert not result.online and "cut short" in (result.error or "")
+        assert not result.online and says in (result.error or ""), result.error
         assert await session.cache.row_count() == 500  # the first chunk, whole
+        assert session.cache.path.exists() and session.cache.notice is None  # not "damaged"
         result = await session.refresh()
         assert result.online
         assert await cache_rows(session) == ledger_rows(synchealth_env["data"])

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui.core.models import ERROR_COLUMNS, FEED_ROW_COLUMNS
 from tui.data.cache import Cache
-from tui.data.cache_feed import join_fields
+from tui.data.cache_feed import RowsDatabase, join_fields
 from tui.data.client_errors import BadResponse, ServiceRejected
 from tui.data.snapshot import SnapshotChunk, page_rows
 
@@ -77,6 +77,24 @@ class ChunkRows:
             yield from rows
 
 
+async def _first(client: ServiceClient, after: int, size: int) -> SnapshotChunk | None:
+    """The first chunk, as a SQLite database, else as NDJSON from a service from before
+    the database answer; None from a service from before the snapshot."""
+    for database in (True, False):
+        try:
+            return await client.snapshot(after, size, count=True, database=database)
+        except ServiceRejected as exc:
+            if exc.status not in (404, 405):
+                raise
+    return None
+
+
+def _rows(chunk: SnapshotChunk) -> ChunkRows | RowsDatabase:
+    if chunk.database is None:
+        return ChunkRows(chunk)
+    return RowsDatabase(chunk.database, chunk.rows)
+
+
 class _Requests:
     """The snapshot requests of a fill after its first chunk, up to ``depth`` in flight,
     answered in the order of their ids: ranges of ``size`` ids up to the first chunk's
@@ -87,6 +105,7 @@ class _Requests:
 
     def __init__(self, client: ServiceClient, first: SnapshotChunk, size: int, depth: int) -> None:
         self._client, self._size, self._depth = client, size, depth
+        self._database = first.database is not None
         self._ahead: deque[asyncio.Future[tuple[SnapshotChunk, int]]] = deque()
         self._top = first.max_id if first.has_more and first.max_id is not None else 0
         self._lows = iter(range(first.last_id, self._top, size))
@@ -106,7 +125,9 @@ class _Requests:
 
     async def _range(self, after: int, before: int | None) -> tuple[SnapshotChunk, int]:
         """A chunk and the id it covers through (every id up to it is in it)."""
-        chunk = await self._client.snapshot(after, self._size, before=before)
+        chunk = await self._client.snapshot(
+            after, self._size, before=before, database=self._database
+        )
         if before is None:
             return chunk, chunk.last_id
         if chunk.has_more:
@@ -140,22 +161,19 @@ async def fill_from_snapshot(
     if state is None and await cache.row_count():
         return None
     after = 0 if state is None else state[1]
-    try:
-        chunk = await client.snapshot(after, chunk_size, count=True)
-    except ServiceRejected as exc:
-        if exc.status in (404, 405):  # a service from before the snapshot
-            return None
-        raise
+    chunk = await _first(client, after, chunk_size)
+    if chunk is None:
+        return None
     cursor = chunk.cursor if state is None else state[0]
     report, stored = reporter(chunk.remaining), 0
     requests, through = _Requests(client, chunk, chunk_size, depth), chunk.last_id
     try:
         async with cache.snapshot_store(chunks_per_commit) as store:
             while True:
-                rows = ChunkRows(chunk)
+                rows = _rows(chunk)
                 more = requests.ask(chunk)
                 await store.put(rows, through, cursor, done=not more)
-                stored += rows.count
+                stored += chunk.rows if isinstance(rows, RowsDatabase) else rows.count
                 report(stored)
                 if not more:
                     return stored

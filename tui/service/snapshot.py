@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
 
@@ -39,6 +40,10 @@ from tui.service.ledger import CAUSE_OF_ROW
 LINE_ROWS = 1000
 #: Rows one request may ask for; the client takes chunks of this many.
 SNAPSHOT_MAX_LIMIT = 50_000
+#: ``GET /v1/snapshot/database``: the rows as a SQLite database, what the NDJSON header
+#: and trailer say in this response header, as JSON.
+SQLITE_MEDIA = "application/vnd.sqlite3"
+SNAPSHOT_HEADER = "Synchealth-Snapshot"
 _LINE = orjson.OPT_APPEND_NEWLINE
 log = logging.getLogger("tui.service")
 #: A page of rows after an id, with each row's cause (the feed's columns; ``id`` is the
@@ -69,17 +74,49 @@ async def snapshot_lines(
         log.warning("snapshot: reading the ledger after id %s failed: %s", after, exc)
 
 
+async def snapshot_database(
+    db: Database, after: int, limit: int, *, before: int | None = None, count: bool = False
+) -> tuple[dict[str, Any], bytes]:
+    """The rows ``snapshot_lines`` would send, as a SQLite database (table
+    ``snapshot_rows``, FEED_ROW_COLUMNS, ``fields`` as JSON text), and what its header
+    and trailer would say, with ``rows``, how many rows the database holds."""
+    below = MAX_ID if before is None else before
+    async with db.snapshot() as conn:
+        header = await _header(conn, after, count)
+        rows, last = await conn.fetchone(
+            "SELECT count(*), coalesce(max(id), ?) FROM "
+            "(SELECT id FROM errors WHERE id > ? AND id < ? ORDER BY id LIMIT ?) r",
+            (after, after, below, limit),
+        ) or (0, after)
+        more = await _more(conn, last, below)
+        data = await conn.rows_database(FEED_ROW_COLUMNS, _PAGE, (after, below, limit))
+    return header | {"rows": rows, "last_id": last, "has_more": more}, data
+
+
+async def _header(conn: Connection, after: int, count: bool) -> dict[str, Any]:
+    """The columns, the feed cursor, the rows above ``after`` (with ``count``), the
+    largest id."""
+    cursor, remaining = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM errors"), None
+    if count:
+        remaining = await conn.fetchval("SELECT count(*) FROM errors WHERE id > ?", (after,))
+    top = await conn.fetchval("SELECT coalesce(max(id), 0) FROM errors")
+    return {"columns": FEED_ROW_COLUMNS, "cursor": cursor, "remaining": remaining, "max_id": top}
+
+
+async def _more(conn: Connection, last: int, below: int) -> bool:
+    """Whether rows remain above ``last`` (and below ``below``)."""
+    more = await conn.fetchone(
+        "SELECT 1 FROM errors WHERE id > ? AND id < ? LIMIT 1", (last, below)
+    )
+    return more is not None
+
+
 async def _lines(
     conn: Connection, after: int, before: int, limit: int, count: bool
 ) -> AsyncIterator[bytes]:
     """Rows as JSON arrays made by the database: Python never holds a row's values."""
     line_sql = json_rows(conn.dialect, FEED_ROW_COLUMNS, {"fields"}, _PAGE)
-    cursor, remaining = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM errors"), None
-    if count:
-        remaining = await conn.fetchval("SELECT count(*) FROM errors WHERE id > ?", (after,))
-    top = await conn.fetchval("SELECT coalesce(max(id), 0) FROM errors")
-    header = {"columns": FEED_ROW_COLUMNS, "cursor": cursor, "remaining": remaining, "max_id": top}
-    yield orjson.dumps(header, option=_LINE)
+    yield orjson.dumps(await _header(conn, after, count), option=_LINE)
     last, sent = after, 0
     while sent < limit:
         got = await conn.fetchone(line_sql, (last, before, min(LINE_ROWS, limit - sent)))
@@ -89,7 +126,5 @@ async def _lines(
             break
         yield text.encode() + b"\n"
         last, sent = top, sent + rows
-    more = await conn.fetchone(
-        "SELECT 1 FROM errors WHERE id > ? AND id < ? LIMIT 1", (last, before)
-    )
-    yield orjson.dumps({"end": True, "last_id": last, "has_more": more is not None}, option=_LINE)
+    more = await _more(conn, last, before)
+    yield orjson.dumps({"end": True, "last_id": last, "has_more": more}, option=_LINE)
