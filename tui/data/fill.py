@@ -29,7 +29,7 @@ SNAPSHOT_CHUNK = 5_000
 #: Chunks stored in one transaction (bench/README.md, issue 11, fourth round).
 CHUNKS_PER_COMMIT = 4
 #: Snapshot requests in flight while a chunk is stored (bench/README.md, issue 11, fill).
-REQUESTS_AHEAD = 3
+REQUESTS_AHEAD = 2
 
 
 def in_column_order(columns: list[str], rows: list[list[Any]]) -> list[list[Any]]:
