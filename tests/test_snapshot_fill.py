@@ -25,6 +25,7 @@ from tests.conftest import DEMO_SIZE, FIXED_NOW
 from tui.core.models import ERROR_COLUMNS, FEED_ROW_COLUMNS
 from tui.data.cache import ViewFilter
 from tui.data.cache_schema import ROW_COLUMNS
+from tui.data.fill import REQUESTS_AHEAD
 from tui.data.session import DataSession, FillProgress
 from tui.embedded import LEDGER_NAME, open_data_session
 from tui.service.app import SyncHealthService
@@ -68,8 +69,10 @@ async def test_the_snapshot_streams_every_error_by_id_with_its_cursor(synchealth
         header, trailer = orjson.loads(lines[0]), orjson.loads(lines[-1])
         rows = [r for line in lines[1:-1] for r in orjson.loads(line)]
         with sqlite3.connect(synchealth_env["data"] / LEDGER_NAME) as conn:
-            top = conn.execute("SELECT max(seq) FROM errors").fetchone()[0]
-        assert header == {"columns": list(FEED_ROW_COLUMNS), "cursor": top, "remaining": None}
+            top, max_id = conn.execute("SELECT max(seq), max(id) FROM errors").fetchone()
+        assert header == {
+            "columns": list(FEED_ROW_COLUMNS), "cursor": top, "remaining": None, "max_id": max_id
+        }  # fmt: skip
         assert [r[0] for r in rows] == sorted(r[0] for r in rows) and len(rows) == DEMO_SIZE
         assert trailer == {"end": True, "last_id": rows[-1][0], "has_more": False}
         assert isinstance(rows[0][ERROR_COLUMNS.index("fields")], list)
@@ -80,8 +83,77 @@ async def test_the_snapshot_streams_every_error_by_id_with_its_cursor(synchealth
         assert got == rows[10:15]
         assert orjson.loads(lines[0])["remaining"] == DEMO_SIZE - 10
         assert orjson.loads(lines[-1]) == {"end": True, "last_id": rows[14][0], "has_more": True}
+
+        # a range of ids: has_more speaks of the range only
+        for limit, sent, more in ((5, 3, False), (2, 2, True)):
+            ranged = await get_snapshot(session, after=rows[9][0], before=rows[13][0], limit=limit)
+            lines = ranged.content.splitlines()
+            assert [r for line in lines[1:-1] for r in orjson.loads(line)] == rows[10 : 10 + sent]
+            trailer = {"end": True, "last_id": rows[9 + sent][0], "has_more": more}
+            assert orjson.loads(lines[-1]) == trailer
     finally:
         await session.close()
+
+
+async def test_the_snapshot_as_a_database_holds_the_rows_the_lines_hold(synchealth_env) -> None:
+    """``GET /v1/snapshot/database``: the same rows as the NDJSON answer (``fields`` as
+    JSON text), what its header and trailer say in ``Synchealth-Snapshot``, ranges too."""
+    session = await open_session(synchealth_env)
+    try:
+        lines = (await get_snapshot(session, after=0, limit=DEMO_SIZE)).content.splitlines()
+        rows = [r for line in lines[1:-1] for r in orjson.loads(line)]
+        for params, want, more in (
+            ({"after": 0, "limit": DEMO_SIZE, "count": 1}, rows, False),
+            ({"after": rows[9][0], "before": rows[13][0], "limit": 5}, rows[10:13], False),
+            ({"after": rows[9][0], "before": rows[13][0], "limit": 2}, rows[10:12], True),
+        ):
+            answer = await session.client._http.get("/v1/snapshot/database", params=params)
+            assert answer.headers["content-type"] == "application/vnd.sqlite3"
+            head = orjson.loads(answer.headers["synchealth-snapshot"])
+            conn = sqlite3.connect(":memory:")
+            conn.deserialize(answer.content)
+            got = conn.execute(
+                f"SELECT {', '.join(FEED_ROW_COLUMNS)} FROM snapshot_rows ORDER BY id"
+            ).fetchall()
+            conn.close()
+            fi = FEED_ROW_COLUMNS.index("fields")
+            assert [[*r[:fi], orjson.loads(r[fi]), *r[fi + 1 :]] for r in got] == want
+            assert head["rows"] == len(want) and head["last_id"] == want[-1][0]
+            assert head["has_more"] is more and head["max_id"] == rows[-1][0]
+            assert head["remaining"] == (DEMO_SIZE if "count" in params else None)
+    finally:
+        await session.close()
+
+
+def test_a_chunk_database_that_says_other_than_it_holds_is_refused() -> None:
+    from dataclasses import replace
+
+    from tui.data.snapshot import check_database, parse_snapshot_database
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute(f"CREATE TABLE snapshot_rows ({', '.join(FEED_ROW_COLUMNS)})")
+    row = [1, *range(len(FEED_ROW_COLUMNS) - 1)]
+    row[FEED_ROW_COLUMNS.index("fields")] = '["Name"]'
+    conn.execute(f"INSERT INTO snapshot_rows VALUES ({', '.join('?' * len(row))})", row)
+    conn.commit()
+    data = conn.serialize()
+    head = {"columns": FEED_ROW_COLUMNS, "cursor": 1, "remaining": None, "max_id": 1,
+            "rows": 1, "last_id": 1, "has_more": False}  # fmt: skip
+    chunk = parse_snapshot_database(orjson.dumps(head).decode(), data)
+    check_database(chunk)  # as it says: accepted
+    for wrong, says in (
+        (replace(chunk, rows=2), "holds 1 rows"),
+        (replace(chunk, database=data[: len(data) // 2]), "cannot be read"),
+        (replace(chunk, database=b"not a database" * 100), "cannot be read"),
+    ):
+        with pytest.raises(ValueError, match=says):
+            check_database(wrong)
+    conn.execute("UPDATE snapshot_rows SET fields = 'Name'")
+    conn.commit()
+    with pytest.raises(ValueError, match="1 with unreadable fields"):
+        check_database(replace(chunk, database=conn.serialize()))
+    with pytest.raises(ValueError, match="no Synchealth-Snapshot header"):
+        parse_snapshot_database(None, data)
 
 
 @pytest.mark.parametrize(
@@ -93,6 +165,7 @@ async def test_the_snapshot_streams_every_error_by_id_with_its_cursor(synchealth
         {"limit": 50_001},
         {"limit": "1e3"},
         {"count": 2},
+        {"before": -1},
     ],
 )
 async def test_bad_snapshot_parameters_are_a_422_that_says_why(synchealth_env, params) -> None:
@@ -234,32 +307,51 @@ async def test_a_fill_killed_mid_snapshot_resumes_after_the_last_chunk(synchealt
 
 
 class CutShort(httpx.AsyncBaseTransport):
-    """The service's transport, with the trailer of the second snapshot answer lost."""
+    """The service's transport, with the first answer of the second chunk (ids above
+    500) cut short: NDJSON without its trailer, or half a SQLite database. The answers
+    of later chunks, asked at the same time, arrive first. Without ``database`` the
+    service answers as one from before ``/v1/snapshot/database`` (404)."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner, self.snapshots = inner, 0
+    def __init__(self, inner: httpx.AsyncBaseTransport, database: bool) -> None:
+        self.inner, self.database, self.cut = inner, database, 0
+        self.flying = self.most = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        answer = await self.inner.handle_async_request(request)
-        if request.url.path != "/v1/snapshot":
-            return answer
-        self.snapshots += 1
-        body = await answer.aread()
-        if self.snapshots == 2:
-            body = body[: body.rstrip(b"\n").rfind(b"\n") + 1]
+        path = request.url.path
+        if path == "/v1/snapshot/database" and not self.database:
+            return httpx.Response(404, json={"error": {"code": "not_found", "message": "-"}})
+        if not path.startswith("/v1/snapshot"):
+            return await self.inner.handle_async_request(request)
+        self.flying += 1
+        self.most = max(self.most, self.flying)
+        try:
+            answer = await self.inner.handle_async_request(request)
+            body = await answer.aread()
+        finally:
+            self.flying -= 1
+        if request.url.params["after"] == "500" and not self.cut:
+            await asyncio.sleep(0.5)  # the later chunks' answers come first
+            self.cut += 1
+            if self.database:
+                body = body[: len(body) // 2]
+            else:
+                body = body[: body.rstrip(b"\n").rfind(b"\n") + 1]
         return httpx.Response(answer.status_code, headers=answer.headers, content=body)
 
 
+@pytest.mark.parametrize(("database", "says"), [(True, "cannot be read"), (False, "cut short")])
 async def test_a_snapshot_cut_short_stores_nothing_of_it_and_the_next_refresh_goes_on(
-    synchealth_env,
+    synchealth_env, database: bool, says: str
 ) -> None:
     session = await open_session(synchealth_env)
-    transport = CutShort(session._owned.transport)
+    transport = CutShort(session._owned.transport, database)
     session.client._http._transport = transport
     try:
         result = await session.refresh()
-        assert not result.online and "cut short" in (result.error or "")
+        assert not result.online and says in (result.error or ""), result.error
         assert await session.cache.row_count() == 500  # the first chunk, whole
+        assert session.cache.path.exists() and session.cache.notice is None  # not "damaged"
+        assert transport.most == REQUESTS_AHEAD  # the ranges after the first, at once
         result = await session.refresh()
         assert result.online
         assert await cache_rows(session) == await held(synchealth_env["data"] / LEDGER_NAME)

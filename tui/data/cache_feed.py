@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -37,6 +38,24 @@ _UPSERT = (
     f"VALUES ({', '.join('?' * len(FEED_ROW_COLUMNS))})"
 )
 _BARE = len(ERROR_COLUMNS)
+#: Where a chunk that came as a SQLite database is attached to the writer.
+_CHUNK = "snapshot_chunk"
+_JOINED = "coalesce((SELECT group_concat(value, ';') FROM json_each(fields)), '')"
+_COPY = (
+    f"INSERT OR REPLACE INTO errors ({', '.join(FEED_ROW_COLUMNS)}) SELECT "
+    + ", ".join(_JOINED if c == "fields" else c for c in FEED_ROW_COLUMNS)
+    + f" FROM {_CHUNK}.snapshot_rows"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RowsDatabase:
+    """A snapshot chunk as a SQLite database (``GET /v1/snapshot/database``): a table
+    ``snapshot_rows`` of FEED_ROW_COLUMNS, ``fields`` as JSON lists, ``rows`` rows
+    (tui/data/snapshot.py ``check_database``)."""
+
+    data: bytes
+    rows: int
 
 
 def join_fields(rows: list[list[Any]]) -> None:
@@ -248,10 +267,10 @@ class SnapshotStore:
 
     def __init__(self, cache: FeedWrites, chunks_per_commit: int) -> None:
         self._cache, self._every = cache, max(1, chunks_per_commit)
-        self._open, self._chunks = False, 0
+        self._open, self._chunks, self._attached = False, 0, False
 
     async def put(
-        self, rows: Iterable[list[Any]], last_id: int, cursor: int, *, done: bool
+        self, rows: Iterable[list[Any]] | RowsDatabase, last_id: int, cursor: int, *, done: bool
     ) -> None:
         """Store a chunk (``fields`` joined: ``join_fields``; read in the writer's thread);
         the last (``done``) sets the feed cursor to ``cursor``, the first chunk's, so the
@@ -263,6 +282,9 @@ class SnapshotStore:
                 await cache._writing.acquire()
                 self._open, self._chunks = True, 0
                 try:
+                    if isinstance(rows, RowsDatabase) and not self._attached:
+                        await w.execute(f"ATTACH ':memory:' AS {_CHUNK}")  # not in a transaction
+                        self._attached = True
                     await w.execute("BEGIN IMMEDIATE")
                 except BaseException:
                     self._open = False
@@ -278,7 +300,10 @@ class SnapshotStore:
                     resuming = await cache._meta_raw(w, "json:snapshot") is not None
                     if not await cache._enter_bulk(resuming=resuming):
                         raise CacheError("A snapshot can only fill an empty cache.")
-                await w.executemany(_UPSERT, rows)
+                if isinstance(rows, RowsDatabase):
+                    await self._copy(rows)
+                else:
+                    await w.executemany(_UPSERT, rows)
                 if done:
                     await w.execute("DELETE FROM meta WHERE key = 'json:snapshot'")
                     await w.execute(
@@ -303,11 +328,24 @@ class SnapshotStore:
                     await self._end(rollback=True)
                 raise
 
+    async def _copy(self, chunk: RowsDatabase) -> None:
+        """Copy a chunk's database (checked: ``check_database``) into the cache inside
+        SQLite: no Python object per row. aiosqlite has no ``deserialize``: the sqlite3
+        connection's, on its thread."""
+        w = self._cache._w
+        await w._execute(w._conn.deserialize, chunk.data, name=_CHUNK)  # type: ignore[no-untyped-call]
+        await w.execute(_COPY)
+
     async def commit(self) -> None:
-        """Commit the chunks stored since the last commit (none: nothing to do)."""
+        """Commit the chunks stored since the last commit (none: nothing to do), and let
+        the chunks' database go."""
         if self._open:
             async with self._cache._guard("store the service's snapshot"):
                 await self._end()
+        if self._attached:
+            self._attached = False
+            with contextlib.suppress(sqlite3.Error):
+                await self._cache._w.execute(f"DETACH {_CHUNK}")
 
     async def _end(self, *, rollback: bool = False) -> None:
         """End the open transaction (a COMMIT that fails rolls back) and let the writer go.

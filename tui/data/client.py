@@ -67,7 +67,13 @@ from tui.data.client_errors import (
     failure_of,
     transport_reason,
 )
-from tui.data.snapshot import SnapshotChunk, parse_snapshot
+from tui.data.snapshot import (
+    SNAPSHOT_HEADER,
+    SnapshotChunk,
+    check_database,
+    parse_snapshot,
+    parse_snapshot_database,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,13 +285,29 @@ class ServiceClient:
             raise BadResponse(f"{self._where()} sent a page of changes that is not a list.")
         return page
 
-    async def snapshot(self, after: int, limit: int, *, count: bool = False) -> SnapshotChunk:
-        """Up to ``limit`` errors with ids above ``after`` (``GET /v1/snapshot``); with
-        ``count``, how many there are above ``after``."""
-        params = {"after": after, "limit": limit} | ({"count": 1} if count else {})
-        chunk: SnapshotChunk = await self._request(
-            "GET", "/v1/snapshot", params=params, decode=_snapshot
+    async def snapshot(
+        self,
+        after: int,
+        limit: int,
+        *,
+        before: int | None = None,
+        count: bool = False,
+        database: bool = False,
+    ) -> SnapshotChunk:
+        """Up to ``limit`` errors with ids above ``after`` (and below ``before``) (``GET
+        /v1/snapshot``, with ``database`` as a SQLite database: ``/v1/snapshot/database``);
+        with ``count``, how many there are above ``after``."""
+        params = {"after": after, "limit": limit}
+        params |= ({} if before is None else {"before": before}) | ({"count": 1} if count else {})
+        path, decode = (
+            ("/v1/snapshot/database", _database) if database else ("/v1/snapshot", _snapshot)
         )
+        chunk: SnapshotChunk = await self._request("GET", path, params=params, decode=decode)
+        if database:
+            try:
+                await asyncio.to_thread(check_database, chunk)
+            except ValueError as exc:
+                raise BadResponse(_unreadable(self._where(), exc)) from exc
         return chunk
 
     async def error(self, error_id: int) -> SyncErrorDetail | None:
@@ -425,8 +447,19 @@ class ServiceClient:
         )
 
 
+def _unreadable(where: str, exc: ValueError) -> str:
+    return f"{where} sent a snapshot of errors that cannot be read: {exc}."
+
+
 def _snapshot(response: httpx.Response, where: str) -> SnapshotChunk:
     try:
         return parse_snapshot(response.content)
     except ValueError as exc:
-        raise BadResponse(f"{where} sent a snapshot of errors that cannot be read: {exc}.") from exc
+        raise BadResponse(_unreadable(where, exc)) from exc
+
+
+def _database(response: httpx.Response, where: str) -> SnapshotChunk:
+    try:
+        return parse_snapshot_database(response.headers.get(SNAPSHOT_HEADER), response.content)
+    except ValueError as exc:
+        raise BadResponse(_unreadable(where, exc)) from exc

@@ -11,12 +11,13 @@ made since the snapshot began.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from tui.core.models import ERROR_COLUMNS, FEED_ROW_COLUMNS
 from tui.data.cache import Cache
-from tui.data.cache_feed import join_fields
+from tui.data.cache_feed import RowsDatabase, join_fields
 from tui.data.client_errors import BadResponse, ServiceRejected
 from tui.data.snapshot import SnapshotChunk, page_rows
 
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 SNAPSHOT_CHUNK = 5_000
 #: Chunks stored in one transaction (bench/README.md, issue 11, fourth round).
 CHUNKS_PER_COMMIT = 4
+#: Snapshot requests in flight while a chunk is stored (bench/README.md, issue 11, fill).
+REQUESTS_AHEAD = 2
 
 
 def in_column_order(columns: list[str], rows: list[list[Any]]) -> list[list[Any]]:
@@ -74,12 +77,79 @@ class ChunkRows:
             yield from rows
 
 
+async def _first(client: ServiceClient, after: int, size: int) -> SnapshotChunk | None:
+    """The first chunk, as a SQLite database, else as NDJSON from a service from before
+    the database answer; None from a service from before the snapshot."""
+    for database in (True, False):
+        try:
+            return await client.snapshot(after, size, count=True, database=database)
+        except ServiceRejected as exc:
+            if exc.status not in (404, 405):
+                raise
+    return None
+
+
+def _rows(chunk: SnapshotChunk) -> ChunkRows | RowsDatabase:
+    if chunk.database is None:
+        return ChunkRows(chunk)
+    return RowsDatabase(chunk.database, chunk.rows)
+
+
+class _Requests:
+    """The snapshot requests of a fill after its first chunk, up to ``depth`` in flight,
+    answered in the order of their ids: ranges of ``size`` ids up to the first chunk's
+    ``max_id`` (each holds at most ``size`` rows, so each is answered whole), then on
+    after the last id while the service says rows remain (all of them from a service
+    without ranges). A chunk is stored only after every chunk before it, so the resume
+    point, each chunk's ``through``, is always the end of a prefix stored whole."""
+
+    def __init__(self, client: ServiceClient, first: SnapshotChunk, size: int, depth: int) -> None:
+        self._client, self._size, self._depth = client, size, depth
+        self._database = first.database is not None
+        self._ahead: deque[asyncio.Future[tuple[SnapshotChunk, int]]] = deque()
+        self._top = first.max_id if first.has_more and first.max_id is not None else 0
+        self._lows = iter(range(first.last_id, self._top, size))
+
+    def ask(self, latest: SnapshotChunk) -> bool:
+        """Keep the requests after ``latest`` in flight; False when none is left."""
+        while len(self._ahead) < self._depth:
+            low = next(self._lows, None)
+            if low is None:
+                break
+            high = low + self._size
+            before = high + 1 if high < self._top else None  # the last range: to the end
+            self._ahead.append(asyncio.ensure_future(self._range(low, before)))
+        if not self._ahead and latest.has_more:
+            self._ahead.append(asyncio.ensure_future(self._range(latest.last_id, None)))
+        return bool(self._ahead)
+
+    async def _range(self, after: int, before: int | None) -> tuple[SnapshotChunk, int]:
+        """A chunk and the id it covers through (every id up to it is in it)."""
+        chunk = await self._client.snapshot(
+            after, self._size, before=before, database=self._database
+        )
+        if before is None:
+            return chunk, chunk.last_id
+        if chunk.has_more:
+            raise BadResponse("The service sent part of a range of errors as if it were all.")
+        return chunk, before - 1
+
+    async def next(self) -> tuple[SnapshotChunk, int]:
+        return await self._ahead.popleft()
+
+    async def cancel(self) -> None:
+        for ahead in self._ahead:
+            ahead.cancel()
+        await asyncio.gather(*self._ahead, return_exceptions=True)
+
+
 async def fill_from_snapshot(
     client: ServiceClient,
     cache: Cache,
     reporter: Callable[[int | None], Callable[[int], None]],
     chunk_size: int = SNAPSHOT_CHUNK,
     chunks_per_commit: int = CHUNKS_PER_COMMIT,
+    depth: int = REQUESTS_AHEAD,
 ) -> int | None:
     """Store the service's snapshot; the rows stored, or None when the feed must fill
     instead (a service without the snapshot, or a cache that a feed fill began).
@@ -91,31 +161,22 @@ async def fill_from_snapshot(
     if state is None and await cache.row_count():
         return None
     after = 0 if state is None else state[1]
-    try:
-        chunk = await client.snapshot(after, chunk_size, count=True)
-    except ServiceRejected as exc:
-        if exc.status in (404, 405):  # a service from before the snapshot
-            return None
-        raise
+    chunk = await _first(client, after, chunk_size)
+    if chunk is None:
+        return None
     cursor = chunk.cursor if state is None else state[0]
     report, stored = reporter(chunk.remaining), 0
-    async with cache.snapshot_store(chunks_per_commit) as store:
-        while True:
-            rows = ChunkRows(chunk)
-            ahead = (
-                asyncio.ensure_future(client.snapshot(chunk.last_id, chunk_size))
-                if chunk.has_more
-                else None
-            )
-            try:
-                await store.put(rows, chunk.last_id, cursor, done=ahead is None)
-            except BaseException:
-                if ahead is not None:
-                    ahead.cancel()
-                    await asyncio.gather(ahead, return_exceptions=True)
-                raise
-            stored += rows.count
-            report(stored)
-            if ahead is None:
-                return stored
-            chunk = await ahead
+    requests, through = _Requests(client, chunk, chunk_size, depth), chunk.last_id
+    try:
+        async with cache.snapshot_store(chunks_per_commit) as store:
+            while True:
+                rows = _rows(chunk)
+                more = requests.ask(chunk)
+                await store.put(rows, through, cursor, done=not more)
+                stored += chunk.rows if isinstance(rows, RowsDatabase) else rows.count
+                report(stored)
+                if not more:
+                    return stored
+                chunk, through = await requests.next()
+    finally:
+        await requests.cancel()

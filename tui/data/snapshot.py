@@ -8,16 +8,24 @@ stores them (``page_rows``, called from tui/data/fill.py in the writer's thread)
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from tui.core.models import FEED_ROW_COLUMNS
+
+#: The response header of ``GET /v1/snapshot/database`` that says what the NDJSON
+#: answer's header and trailer say (tui/service/snapshot.py).
+SNAPSHOT_HEADER = "Synchealth-Snapshot"
+
 
 @dataclass(frozen=True, slots=True)
 class SnapshotChunk:
     """Rows by id as of feed cursor ``cursor``, in ``pages`` (each an NDJSON line, not
-    decoded yet); ``remaining`` counted from ``after`` (None when not asked for)."""
+    decoded yet); ``remaining`` counted from ``after`` (None when not asked for);
+    ``max_id`` the ledger's largest id then (None from a service without ranges)."""
 
     columns: list[str]
     cursor: int
@@ -25,6 +33,11 @@ class SnapshotChunk:
     pages: list[bytes]
     last_id: int
     has_more: bool
+    max_id: int | None = None
+    #: From ``GET /v1/snapshot/database``: the rows as a SQLite database (no pages), and
+    #: how many it holds.
+    database: bytes | None = None
+    rows: int = 0
 
 
 def parse_snapshot(body: bytes) -> SnapshotChunk:
@@ -45,11 +58,63 @@ def parse_snapshot(body: bytes) -> SnapshotChunk:
             pages=lines[1:-1],
             last_id=int(trailer["last_id"]),
             has_more=bool(trailer["has_more"]),
+            max_id=None if header.get("max_id") is None else int(header["max_id"]),
         )
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"a line is not JSON ({exc})") from exc
     except (KeyError, TypeError) as exc:
         raise ValueError(f"the header or trailer lacks a key ({exc})") from exc
+
+
+def parse_snapshot_database(header: str | None, body: bytes) -> SnapshotChunk:
+    """The chunk of a ``GET /v1/snapshot/database`` answer: its header (the response
+    header ``Synchealth-Snapshot``) and the database; ValueError saying what is wrong.
+    The database itself is checked as it is stored (``SnapshotStore``)."""
+    if header is None:
+        raise ValueError("it has no Synchealth-Snapshot header")
+    try:
+        head = orjson.loads(header)
+        return SnapshotChunk(
+            columns=list(head["columns"]),
+            cursor=int(head["cursor"]),
+            remaining=None if head["remaining"] is None else int(head["remaining"]),
+            pages=[],
+            last_id=int(head["last_id"]),
+            has_more=bool(head["has_more"]),
+            max_id=None if head.get("max_id") is None else int(head["max_id"]),
+            database=body,
+            rows=int(head["rows"]),
+        )
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"its header is not JSON ({exc})") from exc
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"its header lacks a key ({exc})") from exc
+
+
+#: Reads every page of a chunk's database and checks its columns and ``fields``.
+_CHECK = (
+    f"SELECT count(*), ifnull(sum(json_valid(fields) = 0), 0) FROM (SELECT "
+    f"{', '.join(FEED_ROW_COLUMNS)} FROM snapshot_rows)"
+)
+
+
+def check_database(chunk: SnapshotChunk) -> None:
+    """ValueError unless the chunk's database can be read whole and holds the rows its
+    header says, with every column, ``fields`` JSON. Checked apart from the cache, in
+    a connection of its own (run in a thread: SQLite lets go of the GIL), so that a
+    damaged chunk is never taken for a damaged cache file."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.deserialize(chunk.database or b"")
+        rows, bad = conn.execute(_CHECK).fetchone()
+    except sqlite3.Error as exc:
+        raise ValueError(f"its database cannot be read ({exc})") from exc
+    finally:
+        conn.close()
+    if rows != chunk.rows or bad:
+        raise ValueError(
+            f"its database holds {rows:,} rows ({bad:,} with unreadable fields), not {chunk.rows:,}"
+        )
 
 
 def page_rows(line: bytes) -> list[list[Any]]:

@@ -17,7 +17,12 @@ from tui.service.api.table import Call
 from tui.service.db import DatabaseError
 from tui.service.ingest import ingest
 from tui.service.ingest_items import IngestRefused
-from tui.service.snapshot import snapshot_lines
+from tui.service.snapshot import (
+    SNAPSHOT_HEADER,
+    SQLITE_MEDIA,
+    snapshot_database,
+    snapshot_lines,
+)
 
 log = logging.getLogger("tui.service")
 
@@ -38,8 +43,20 @@ async def get_feed(svc: Service, call: Call) -> Response:
 
 async def get_snapshot(svc: Service, call: Call) -> Response:
     q = call.query
-    lines = snapshot_lines(svc.ledger.db, q["after"], q["limit"], count=bool(q["count"]))
+    before = q["before"] or None
+    lines = snapshot_lines(
+        svc.ledger.db, q["after"], q["limit"], before=before, count=bool(q["count"])
+    )
     return StreamingResponse(lines, media_type="application/x-ndjson")
+
+
+async def get_snapshot_database(svc: Service, call: Call) -> Response:
+    q = call.query
+    head, data = await snapshot_database(
+        svc.ledger.db, q["after"], q["limit"], before=q["before"] or None, count=bool(q["count"])
+    )
+    headers = {SNAPSHOT_HEADER: orjson.dumps(head).decode()}
+    return Response(data, media_type=SQLITE_MEDIA, headers=headers)
 
 
 async def get_error(svc: Service, call: Call) -> JSON:

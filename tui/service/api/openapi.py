@@ -22,7 +22,11 @@ from tui.service.api.table import Endpoint
 REF = "#/components/schemas/{model}"
 _OPEN = "This service has no API token: it accepts every request, and so listens on loopback only."
 #: The schema of an answer without a model, by media type.
-_ANY = {"application/json": {"type": "object"}, "application/x-ndjson": {"type": "string"}}
+_ANY = {
+    "application/json": {"type": "object"},
+    "application/x-ndjson": {"type": "string"},
+    "application/vnd.sqlite3": {"type": "string", "format": "binary"},
+}
 _BEARER = "This service has an API token: send it as 'Authorization: Bearer <token>'."
 
 

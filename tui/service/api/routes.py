@@ -66,7 +66,7 @@ from tui.service.causes import PAGE_MAX
 from tui.service.engine import MAX_LEASE, MAX_TAKE, MIN_LEASE
 from tui.service.ignores import MAX_LISTED
 from tui.service.ingest_items import MAX_BODY_BYTES, IngestBatch
-from tui.service.snapshot import SNAPSHOT_MAX_LIMIT
+from tui.service.snapshot import SNAPSHOT_MAX_LIMIT, SQLITE_MEDIA
 from tui.service.trends import KEEP_DAYS
 
 FEED_DEFAULT_LIMIT = 1000
@@ -81,6 +81,13 @@ SALESFORCE = {
     502: ("salesforce_session_expired", "salesforce_refused", "salesforce_bad_answer"),
     503: ("salesforce_busy", "salesforce_unavailable", "salesforce_limits_unknown"),
 }
+#: The query of both snapshot answers (NDJSON lines, a SQLite database).
+SNAPSHOT_QUERY = (
+    IntQuery("after", 0, 0, MAX_ID, "Answer the errors with ids above this one."),
+    IntQuery("before", 0, 0, MAX_ID, "And below this one (0: no bound)."),
+    IntQuery("limit", SNAPSHOT_MAX_LIMIT, 1, SNAPSHOT_MAX_LIMIT, "Errors in this answer."),
+    IntQuery("count", 0, 0, 1, "1: the header counts the errors above 'after'."),
+)
 MUTED_CAUSE = PathParam("cause", "The cause's key (16 hex digits), as GET /v1/causes lists it.")
 TREND_DAYS = IntQuery("days", 30, 1, KEEP_DAYS, "Days of figures, ending on ``end``.")
 TREND_END = TextQuery(
@@ -147,12 +154,17 @@ ROUTES: tuple[Endpoint, ...] = (
         errors.get_snapshot,
         "Every error by id as NDJSON, as of the feed cursor in its header (docs/api.md)",
         None,
-        query=(
-            IntQuery("after", 0, 0, MAX_ID, "Answer the errors with ids above this one."),
-            IntQuery("limit", SNAPSHOT_MAX_LIMIT, 1, SNAPSHOT_MAX_LIMIT, "Errors in this answer."),
-            IntQuery("count", 0, 0, 1, "1: the header counts the errors above 'after'."),
-        ),
+        query=SNAPSHOT_QUERY,
         media_type="application/x-ndjson",
+    ),
+    Endpoint(
+        "GET",
+        "/v1/snapshot/database",
+        errors.get_snapshot_database,
+        "The snapshot's errors as a SQLite database, its header in Synchealth-Snapshot",
+        None,
+        query=SNAPSHOT_QUERY,
+        media_type=SQLITE_MEDIA,
     ),
     Endpoint(
         "POST",

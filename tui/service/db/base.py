@@ -12,6 +12,7 @@ engines translate what they must (tui/service/db/dialect.py).
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Coroutine, Generator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -114,6 +115,13 @@ class Connection(ABC):
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    async def rows_database(self, columns: Sequence[str], select: str, params: Params) -> bytes:
+        """The rows of ``select`` (its ``columns``) as a SQLite database's bytes, in one
+        table, ``snapshot_rows`` (``GET /v1/snapshot/database``). Here the rows pass
+        through Python; the SQLite reader copies them inside SQLite instead."""
+        rows = await self.fetchall(select, params)
+        return await asyncio.to_thread(rows_as_database, columns, rows)
+
     @abstractmethod
     async def _run(self, sql: str, params: Params) -> Result: ...
 
@@ -158,3 +166,19 @@ class Database(ABC):
     @abstractmethod
     def describe(self) -> str:
         """The target for messages and logs: a path, or a URL without its password."""
+
+
+def rows_as_database(columns: Sequence[str], rows: Sequence[Row]) -> bytes:
+    """``rows`` in ``snapshot_rows`` of a new in-memory SQLite database, serialized."""
+    import sqlite3
+
+    out = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        out.execute(f"CREATE TABLE snapshot_rows ({', '.join(columns)})")
+        marks = ", ".join("?" * len(columns))
+        out.execute("BEGIN")
+        out.executemany(f"INSERT INTO snapshot_rows VALUES ({marks})", rows)
+        out.execute("COMMIT")
+        return out.serialize()
+    finally:
+        out.close()

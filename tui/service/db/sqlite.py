@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -41,6 +41,20 @@ class _Reader(Connection):
 
     async def _run_many(self, sql: str, rows: Iterable[Params]) -> None:
         raise DatabaseError("the reader does not write")
+
+    async def rows_database(self, columns: Sequence[str], select: str, params: Params) -> bytes:
+        """Copied by SQLite into a temp table, which ends this read transaction: no
+        Python object per row. Only on the snapshot's connection (``temp_store`` in
+        memory, closed after)."""
+        conn = self._conn
+        try:
+            await conn.execute(f"CREATE TEMP TABLE snapshot_rows AS {select}", params)
+            await conn.execute("COMMIT")  # serialized as committed
+            # aiosqlite has no serialize: the sqlite3 connection's, on its thread
+            data: bytes = await conn._execute(conn._conn.serialize, name="temp")  # type: ignore[no-untyped-call]
+        except sqlite3.Error as exc:
+            raise DatabaseError(str(exc)) from exc
+        return data
 
 
 class _Writer(Connection):
@@ -135,6 +149,7 @@ class SqliteDatabase(Database):
             raise DatabaseError(f"cannot open the ledger {self.path}: {exc}") from exc
         try:
             await conn.execute("PRAGMA busy_timeout = 5000")
+            await conn.execute("PRAGMA temp_store = MEMORY")  # rows_database's table
             await conn.execute("BEGIN")
             yield _Reader(conn)
         finally:
