@@ -75,7 +75,14 @@ ERROR_COLUMNS: tuple[str, ...] = (
 FEED_ROW_COLUMNS: tuple[str, ...] = (*ERROR_COLUMNS, "cause")
 
 
-class SyncError(BaseModel):
+class _ApiModel(BaseModel):
+    """The API's models build their validators on first use, not at import: the console's
+    first screen reads few of them; building all at import cost ~10 ms CPU of its start."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class SyncError(_ApiModel):
     """One sync error as the ledger knows it: a record that failed one way."""
 
     id: int
@@ -97,7 +104,7 @@ class SyncError(BaseModel):
     status: ErrorStatus = "open"
 
 
-class Attempt(BaseModel):
+class Attempt(_ApiModel):
     """One try at syncing a record: a failure, a resync, or the sync engine's success."""
 
     at: datetime
@@ -113,7 +120,7 @@ class Attempt(BaseModel):
     )
 
 
-class EngineRequestState(BaseModel):
+class EngineRequestState(_ApiModel):
     """Where an error's newest request to the sync engine stands (engine-mode resync)."""
 
     request_id: str
@@ -141,10 +148,10 @@ HHMM_TIME = re.compile(_HHMM_PATTERN)
 HHMM: JsonDict = {"pattern": _HHMM_PATTERN}
 
 
-class RetryPolicy(BaseModel):
+class RetryPolicy(_ApiModel):
     """When open errors are resynced without anyone pressing a key."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     enabled: bool = False
     every_minutes: Whole = Field(20, ge=5, le=1440, description="Between attempts, at first.")
@@ -177,7 +184,7 @@ class RetryStatus(RetryPolicy):
     paused_since: datetime | None = None
 
 
-class NextRetry(BaseModel):
+class NextRetry(_ApiModel):
     """When an error is retried automatically next, or why it is not."""
 
     at: datetime | None = None
@@ -186,7 +193,7 @@ class NextRetry(BaseModel):
     ]
 
 
-class IgnoreState(BaseModel):
+class IgnoreState(_ApiModel):
     """An ignored error's ignore: who, why, and until when (docs/api.md, /v1/ignores)."""
 
     ignore_id: int
@@ -209,7 +216,7 @@ class SyncErrorDetail(SyncError):
     )
 
 
-class ErrorPage(BaseModel):
+class ErrorPage(_ApiModel):
     """A page of the change feed, in ``ERROR_COLUMNS`` order, oldest change first."""
 
     columns: list[str]
@@ -219,12 +226,12 @@ class ErrorPage(BaseModel):
     remaining: int | None = Field(None, description="With count=1: rows after this page.")
 
 
-class HourBucket(BaseModel):
+class HourBucket(_ApiModel):
     hour: datetime
     calls: int
 
 
-class Usage(BaseModel):
+class Usage(_ApiModel):
     used: int = Field(description="The integration's Salesforce calls in the rolling 24 h.")
     allocated: int = Field(description="Calls the admin allotted to the integration per 24 h.")
     salesforce_limit: int = Field(description="DailyApiRequests.Max of the org.")
@@ -242,13 +249,13 @@ class Usage(BaseModel):
     )
 
 
-class AllocationUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AllocationUpdate(_ApiModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     allocated: Whole = Field(ge=0, description="At most the org's salesforce_limit.")
 
 
-class Health(BaseModel):
+class Health(_ApiModel):
     status: Literal["ok", "degraded"]
     version: str
     org_name: str = Field(
@@ -278,21 +285,21 @@ class Health(BaseModel):
     )
 
 
-class ApiError(BaseModel):
+class ApiError(_ApiModel):
     """The body of every non-2xx answer: ``{"error": {"code", "message"}}``."""
 
     code: str
     message: str
 
 
-class IngestRejection(BaseModel):
+class IngestRejection(_ApiModel):
     """An item of a reported batch that was refused, and why."""
 
     index: int = Field(description="Position of the item in the batch, from 0.")
     reason: str
 
 
-class IngestUnchanged(BaseModel):
+class IngestUnchanged(_ApiModel):
     """A reported success that changed nothing (not an error), and why."""
 
     index: int = Field(description="Position of the item in the batch, from 0.")
@@ -300,7 +307,7 @@ class IngestUnchanged(BaseModel):
     reason: str
 
 
-class IngestRequestNote(BaseModel):
+class IngestRequestNote(_ApiModel):
     """An item whose request_id was not taken as an engine request's answer, and why."""
 
     index: int = Field(description="Position of the item in the batch, from 0.")
@@ -309,7 +316,7 @@ class IngestRequestNote(BaseModel):
     reason: str
 
 
-class IngestResult(BaseModel):
+class IngestResult(_ApiModel):
     """The answer to ``POST /v1/errors``: what became of a batch of reported failures."""
 
     accepted: int = Field(description="Items recorded.")
@@ -330,7 +337,7 @@ class IngestResult(BaseModel):
     replayed: bool = Field(False, description="True when this batch_id was already applied.")
 
 
-class KindObjectCalls(BaseModel):
+class KindObjectCalls(_ApiModel):
     kind: str = Field(
         description="limits | versions | describe | update | upsert | other | unrecorded"
     )
@@ -338,12 +345,12 @@ class KindObjectCalls(BaseModel):
     calls: int
 
 
-class NamedCalls(BaseModel):
+class NamedCalls(_ApiModel):
     name: str
     calls: int
 
 
-class UsageBreakdown(BaseModel):
+class UsageBreakdown(_ApiModel):
     """Where the integration's calls of the rolling 24 h went (GET /v1/usage/breakdown)."""
 
     total: int = Field(description="The same figure as Usage.used.")
@@ -357,7 +364,7 @@ class UsageBreakdown(BaseModel):
 ACTOR_HEADER = "X-Synchealth-Actor"
 
 
-class CauseSummary(BaseModel):
+class CauseSummary(_ApiModel):
     """Errors of one subtype and object whose messages differ only by ids, values, names
     and numbers (tui/core/causes.py)."""
 
@@ -375,11 +382,11 @@ class CauseSummary(BaseModel):
     new_24h: int = Field(description="Open errors of the cause first seen in the last 24 h.")
 
 
-class CausePage(BaseModel):
+class CausePage(_ApiModel):
     causes: list[CauseSummary] = Field(description="Most open errors first.")
     total: int = Field(description="Causes with open errors.")
 
 
-class CauseErrors(BaseModel):
+class CauseErrors(_ApiModel):
     cause: str
     error_ids: list[int] = Field(description="The cause's open errors, by id.")
