@@ -69,14 +69,6 @@ async def test_at_80_columns_every_card_reads_alike_and_no_title_is_cut(
 
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
-def test_every_subtype_has_a_name_that_fits_the_narrow_grid_column(lang: str) -> None:
-    catalog = load_catalog()
-    for code in ERROR_TYPES:
-        for subtype in catalog.subtypes_of(code):
-            assert cell_len(subtype.text(lang).label(18)) <= 18, subtype.code
-
-
-@pytest.mark.parametrize("lang", ["en", "ja"])
 async def test_at_80_columns_the_grid_names_every_error_uncut(
     make_app: Callable[..., Any], wait_ready: Any, lang: str
 ) -> None:

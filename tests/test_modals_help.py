@@ -31,3 +31,24 @@ async def test_help_lists_every_binding_and_closes(key: str) -> None:
         await pilot.press(key)
         await pilot.pause()
     assert host.result is None
+
+
+async def test_at_80x24_every_binding_id_and_key_shows_whole(make_app, wait_ready) -> None:
+    """The console's own bindings: the id column was scrolled out of sight ("mark_rang")."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        table = app.screen.query_one("#keys", DataTable)
+        await pilot.pause()
+        assert table.virtual_size.width <= table.size.width  # nothing off to the right
+        assert i18n.t("modals.help.col_id") in table.render_line(0).text
+        shown = 0
+        while table.cursor_row < table.row_count - 1 and shown < 40:
+            binding_id = str(table.get_row_at(table.cursor_row)[2])
+            drawn = "\n".join(table.render_line(y).text for y in range(table.size.height))
+            assert binding_id in drawn, (binding_id, drawn)
+            shown += 1
+            await pilot.press("down")
+        assert shown >= 20

@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING, ClassVar, cast
 from rich.cells import cell_len
 from rich.console import JustifyMethod
 from rich.text import Text
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
@@ -36,6 +35,7 @@ from tui.screens.console import Console
 from tui.screens.mute import UNMUTE, MuteScreen
 from tui.text.safe import clean, fit
 from tui.text.timefmt import ago, stamp
+from tui.widgets.sizedtable import SizedTable
 
 if TYPE_CHECKING:
     from tui.data.session import DataSession
@@ -44,24 +44,8 @@ if TYPE_CHECKING:
 WIDE = 140
 WIDE_COLUMNS = ("open", "new", "records", "first_seen", "last_seen", "object", "message", "muted")
 NARROW_COLUMNS = ("open", "new", "last_seen", "object", "message")
-#: Cells the table's vertical scrollbar takes; the fewest cells the message is given.
-SCROLLBAR = 2
+#: The fewest cells the message is given.
 MESSAGE_MIN = 12
-
-
-class CauseTable(DataTable[Text]):
-    """The causes' table; says when its width changes, so its columns are laid out anew."""
-
-    _width = 0
-
-    def on_resize(self, event: events.Resize) -> None:
-        if event.size.width != self._width:
-            self._width = event.size.width
-            self.post_message(Resized())
-
-
-class Resized(Message):
-    """The causes' table has a new size."""
 
 
 def _title(key: str) -> str:
@@ -98,7 +82,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
         with Vertical(classes="dialog causes") as dialog:
             dialog.border_title = Content(t("causes.title"))
             yield Static(t("causes.loading"), id="summary", markup=False)
-            yield CauseTable(id="causes", cursor_type="row", zebra_stripes=True)
+            yield SizedTable(id="causes", cursor_type="row", zebra_stripes=True)
             yield Static("", id="sample", classes="hint", markup=False)
             with Horizontal(classes="buttons"):
                 yield Static(t("causes.keys"), classes="hint", markup=False)
@@ -107,7 +91,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
     def on_mount(self) -> None:
         self._load()
 
-    @on(Resized)
+    @on(SizedTable.Resized)
     def _resized(self) -> None:
         self._fill()
 
@@ -134,7 +118,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
         table for the cause at the cursor."""
         if self.causes is None:
             return
-        table = self.query_one(DataTable)
+        table = self.query_one(SizedTable)
         row = table.cursor_row
         table.clear(columns=True)
         narrow = self.size.width < WIDE
@@ -145,9 +129,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
             for key in keys
             if key != "message"
         }
-        # each column pads a cell either side; the scrollbar takes the last cells
-        spare = table.size.width - sum(widths.values()) - 2 * len(keys) - SCROLLBAR
-        message_width = max(MESSAGE_MIN, spare)
+        message_width = max(MESSAGE_MIN, table.spare(list(widths.values())))
         for key in keys:
             justify: JustifyMethod = "right" if key in ("open", "new", "records") else "left"
             width = message_width if key == "message" else widths[key]
