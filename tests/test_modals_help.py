@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from modal_host import Host
 from textual.widgets import DataTable, Static
 
 from tui import i18n
+from tui.core.limits import RECORDS_PER_CALL
 from tui.screens.help import HelpScreen
 
 BINDINGS = [
@@ -27,7 +30,7 @@ async def test_help_lists_every_binding_and_closes(key: str) -> None:
         assert rows == [[keys, text, bid] for bid, keys, text in BINDINGS]
         notes = " ".join(str(s.render()) for s in host.screen.query(Static))
         for part in ("marks", "batches", "language"):
-            assert i18n.t(f"modals.help.{part}") in notes
+            assert i18n.t(f"modals.help.{part}", size=RECORDS_PER_CALL) in notes
         await pilot.press(key)
         await pilot.pause()
     assert host.result is None
@@ -52,3 +55,20 @@ async def test_at_80x24_every_binding_id_and_key_shows_whole(make_app, wait_read
             shown += 1
             await pilot.press("down")
         assert shown >= 20
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+async def test_help_names_the_batch_size_a_resync_job_uses(lang: str) -> None:
+    """It said 100 while the confirmation (and the job) used 200 a batch."""
+    i18n.set_lang(lang)
+    try:
+        host = Host(HelpScreen(BINDINGS))
+        async with host.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            notes = " ".join(str(s.render()) for s in host.screen.query(Static))
+        said = i18n.t("modals.resync.batches", batches=1, size=RECORDS_PER_CALL)
+        assert f"{RECORDS_PER_CALL}" in said and "{" not in notes
+        sizes = {int(ja or en) for ja, en in re.findall(r"(\d+)件ずつ|up to (\d+)", notes)}
+        assert sizes == {RECORDS_PER_CALL}, notes
+    finally:
+        i18n.set_lang("en")

@@ -14,6 +14,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from tui.core.limits import RECORDS_PER_CALL
 from tui.i18n import t
 from tui.widgets.prose import Prose
 from tui.widgets.sizedtable import SizedTable
@@ -40,7 +41,7 @@ class HelpScreen(ModalScreen[None]):
             yield SizedTable(cursor_type="row", zebra_stripes=True, id="keys")
             with VerticalScroll(classes="notes"):
                 for key in ("marks", "batches", "ignore", "language", "keymap"):
-                    yield Prose(t(f"modals.help.{key}"))
+                    yield Prose(t(f"modals.help.{key}", size=RECORDS_PER_CALL))
             with Horizontal(classes="buttons"):
                 yield Static(t("modals.help.close_hint"), classes="hint", markup=False)
                 yield Button(Content(t("modals.common.close")), id="close")
