@@ -96,3 +96,35 @@ def test_every_subtype_has_a_name_that_fits_the_narrow_grid_column(lang: str) ->
     for code in ERROR_TYPES:
         for subtype in catalog.subtypes_of(code):
             assert cell_len(subtype.text(lang).label(18)) <= 18, subtype.code
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+async def test_at_80_columns_the_records_view_names_objects_uncut(
+    make_app: Callable[..., Any], wait_ready: Any, lang: str
+) -> None:
+    """ "コンタ …" and "Opportuni…" were cut while the record's name had 40 cells."""
+    from tui.screens.records import RecordsScreen
+
+    app = make_app(lang=lang)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+            await pilot.press("v")
+            screen = app.screen
+            assert isinstance(screen, RecordsScreen)
+            await wait_ready(pilot, lambda: screen.grid.row_at_cursor() is not None)
+            grid = screen.grid
+            columns, widths = grid._layout(grid.size.width)
+            header = grid.render_line(0).text
+            assert i18n.t("main.records.sf_object") in header, header
+            keys = [c.key for c in columns]
+            seen = set()
+            for row in list(grid._rows.values())[:20]:
+                cells = dict(zip(keys, grid.cells(row, columns), strict=True))
+                for key in ("object", "sf_object"):
+                    width = widths[keys.index(key)]
+                    assert cell_len(cells[key]) <= width, (key, cells[key], width)
+                    seen.add(cells[key])
+            assert "Opportunity" in seen or "Account" in seen
+    finally:
+        i18n.set_lang("en")
