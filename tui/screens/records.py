@@ -23,7 +23,7 @@ from tui.data.session import ViewFilter
 from tui.data.soql import IdExport, id_export
 from tui.i18n import crm_object, t
 from tui.screens.console import Console
-from tui.screens.marks import say_marks_outside
+from tui.screens.marks import clear_marks, say_marks_outside
 from tui.text.safe import clean
 from tui.text.timefmt import ago
 from tui.text.titles import type_title
@@ -246,7 +246,7 @@ class RecordsScreen(Screen[None]):
         say_marks_outside(self, await session.outside_view(self.view, list(marks)))
 
     def action_clear_marks(self) -> None:
-        self.console.marks.clear()
+        clear_marks(self, self.console.marks)
         self.marked_records.clear()
         self._refresh_marks()
 
