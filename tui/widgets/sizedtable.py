@@ -11,7 +11,7 @@ from textual.widgets import DataTable
 SCROLLBAR = 2
 
 
-class SizedTable(DataTable[Text]):
+class SizedTable(DataTable[str | Text]):
     """Posts :class:`SizedTable.Resized` when its width changes (first layout included), so
     the screen can fit its columns: a DataTable sizes columns to their content and scrolls
     sideways, hiding the last ones on a narrow terminal."""
