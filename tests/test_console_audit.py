@@ -15,6 +15,14 @@ from tui.core.notify_models import NotificationSettings
 from tui.screens.history import HistoryScreen
 
 
+async def loaded(screen: HistoryScreen, pilot) -> None:
+    """Wait (up to 10 s) for the history's first page."""
+    for _ in range(200):
+        await pilot.pause(0.05)
+        if screen.loaded:
+            return
+
+
 @pytest.mark.parametrize("lang", ["en", "ja"])
 async def test_the_history_view_shows_setting_changes_and_mutes(own_session, lang) -> None:  # noqa: F811
     session = own_session
@@ -27,12 +35,8 @@ async def test_the_history_view_shows_setting_changes_and_mutes(own_session, lan
     i18n.set_lang(lang)
     try:
         screen = HistoryScreen(session, datetime.now(UTC))
-        host = Host(screen)
-        async with host.run_test(size=(160, 40)) as pilot:
-            for _ in range(200):
-                await pilot.pause(0.05)
-                if screen.loaded:
-                    break
+        async with Host(screen).run_test(size=(160, 40)) as pilot:
+            await loaded(screen, pilot)
             table = screen.query_one("#entries", DataTable)
             rows = [table.get_row_at(n) for n in range(table.row_count)]
         t = i18n.t
@@ -85,12 +89,8 @@ async def test_at_80x24_every_outcome_shows_whole(own_session, lang) -> None:  #
     i18n.set_lang(lang)
     try:
         screen = HistoryScreen(session, datetime.now(UTC))
-        host = Host(screen)
-        async with host.run_test(size=(80, 24)) as pilot:
-            for _ in range(200):
-                await pilot.pause(0.05)
-                if screen.loaded:
-                    break
+        async with Host(screen).run_test(size=(80, 24)) as pilot:
+            await loaded(screen, pilot)
             await pilot.pause()
             table = screen.query_one("#entries", DataTable)
             assert table.virtual_size.width <= table.size.width  # nothing off to the right
