@@ -129,6 +129,10 @@ def test_gauge_share_at_its_edges() -> None:
     assert bar_share(3661, 0) == 1.0 and bar_share(0, 0) == 0.0 and bar_share(50, 100) == 0.5
     assert share_text(3661, 0) == t("main.usage.no_allocation")
     assert share_text(150, 100) == "150%"
+    # a share that is not nothing never reads 0% (the breakdown showed "1 call 0%"),
+    # nor one short of all 100%
+    assert share_text(1, 3634) == "<1%" and share_text(0, 3634) == "0%"
+    assert share_text(4999, 5000) == ">99%" and share_text(5000, 5000) == "100%"
 
 
 async def test_the_gauge_shows_the_peak_hour_next_to_the_sparkline(make_app, wait_ready) -> None:

@@ -166,3 +166,34 @@ async def test_the_cause_filter_works_with_the_text_filter_and_speaks_japanese(
             assert main.view.cause is not None and main.grid.total == len(narrowed)
     finally:
         i18n.set_lang("en")
+
+
+def shown_lines(table: DataTable) -> list[str]:
+    """The table's lines as drawn (header first), what the user sees of it."""
+    return [table.render_line(y).text for y in range(table.size.height)]
+
+
+async def test_at_80_columns_the_message_shows_beside_every_cause_and_follows_a_resize(
+    make_app: Callable[..., Any], wait_ready: Any
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_causes(app, pilot, wait_ready)
+        table = screen.query_one(DataTable)
+        lines = shown_lines(table)
+        assert i18n.t("causes.col_message") in lines[0]
+        for cause, line in zip(screen.causes, lines[1:5], strict=False):
+            shape = cause.template.splitlines()[0]
+            assert shape[:12] in line, (shape, line)
+            assert cell_len(line.rstrip()) <= table.size.width
+        # what the narrow table leaves out is said for the cause at the cursor
+        sample = str(screen.query_one("#sample", Static).render())
+        first = screen.causes[0]
+        assert f"{first.records:,} records" in sample and ago(first.first_seen, app.now()) in sample
+        await pilot.resize_terminal(160, 50)
+        await wait_ready(pilot)
+        await pilot.pause(0.1)
+        header = shown_lines(table)[0]
+        assert i18n.t("causes.col_first_seen") in header and i18n.t("mute.col_muted") in header
+        wide = shown_lines(table)[1]
+        assert screen.causes[0].template.splitlines()[0][:40] in wide, wide

@@ -198,3 +198,23 @@ async def test_japanese_dialog_and_cards(make_app: Callable[..., Any], wait_read
             assert card.border_subtitle == "無視 1 件"
     finally:
         set_lang("en")
+
+
+async def test_at_80x24_the_dialog_opens_at_its_first_line_on_the_reason(
+    make_app: Callable[..., Any], wait_ready: Any
+) -> None:
+    """It opened scrolled down, the question and the start of its explanation out of sight."""
+    from textual.containers import VerticalScroll
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+        await pilot.press("i")
+        await wait_ready(pilot, lambda: isinstance(app.screen, IgnoreScreen))
+        await pilot.pause(0.2)
+        body = app.screen.query_one(".body", VerticalScroll)
+        assert body.max_scroll_y > 0  # the body does not fit 24 rows: it scrolls
+        assert body.scroll_y == 0
+        assert app.screen.query_one("#reason", Input).has_focus
+        await pilot.press(*"x")
+        assert app.screen.query_one("#reason", Input).value == "x"

@@ -227,6 +227,8 @@ async def test_detail_pane_explains_a_card_and_a_row(make_app, wait_ready):
         assert catalog.subtype(row.subtype).text("en").meaning[:40] in text
         assert row.sf_code in text and row.message[:30] in text
         assert row.record_name in text and str(row.attempts) in text
+        # one colon a line: the reason reads as an aside ("none: automatic..." read as two labels)
+        assert "Automatic retry: none (automatic retries are off)" in text, text
 
 
 async def test_offline_opens_on_the_cache_and_says_so(make_app, wait_ready, synchealth_env):

@@ -44,6 +44,7 @@ async def test_u_opens_the_calls_by_kind_and_by_object(
     assert sum(int(row[1].replace(",", "")) for row in kinds) == breakdown.total
     assert sum(int(row[1].replace(",", "")) for row in objects) == breakdown.total
     assert "(no object)" in {row[0] for row in objects}
+    assert all(row[2] != "0%" for row in kinds + objects if row[1] != "0")
     assert closed
 
 

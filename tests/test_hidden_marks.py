@@ -75,3 +75,25 @@ async def test_mark_all_in_the_records_view_names_the_marks_outside(make_app, wa
             assert i18n.t("main.marks.outside", count=hidden) in said, said
     finally:
         i18n.set_lang("en")
+
+
+async def test_clearing_marks_says_how_many_went_or_that_there_were_none(
+    make_app, wait_ready
+) -> None:
+    """ctrl+\\ said nothing, though it also clears the marks a filter hides."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+        app._notifications.clear()
+        await pilot.press("ctrl+backslash")
+        await pilot.pause()
+        assert [n.message for n in app._notifications] == [i18n.t("main.marks.none")]
+        await pilot.press("space", "space")
+        await pilot.press("slash", *"Lead", "enter")  # one may be out of view now
+        await wait_ready(pilot, lambda: app.screen.view.text == "Lead")
+        app._notifications.clear()
+        await pilot.press("ctrl+backslash")
+        await pilot.pause()
+        assert not app.marks
+        said = [n.message for n in app._notifications]
+        assert said == [i18n.t("main.marks.cleared", count=2)] == ["Cleared 2 marks."], said

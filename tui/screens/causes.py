@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from rich.cells import cell_len
 from rich.console import JustifyMethod
 from rich.text import Text
 from textual import on, work
@@ -32,11 +33,24 @@ from tui.data.values import CauseRef
 from tui.i18n import t
 from tui.screens.console import Console
 from tui.screens.mute import UNMUTE, MuteScreen
-from tui.text.safe import clean
+from tui.text.safe import clean, fit
 from tui.text.timefmt import ago, stamp
+from tui.widgets.sizedtable import SizedTable
 
 if TYPE_CHECKING:
     from tui.data.session import DataSession
+
+#: From this many columns on, the table shows every column.
+WIDE = 140
+WIDE_COLUMNS = ("open", "new", "records", "first_seen", "last_seen", "object", "message", "muted")
+NARROW_COLUMNS = ("open", "new", "last_seen", "object", "message")
+#: The fewest cells the message is given.
+MESSAGE_MIN = 12
+
+
+def _title(key: str) -> str:
+    """A column's title (the muted column is the mute dialog's words)."""
+    return t("mute.col_muted") if key == "muted" else t(f"causes.col_{key}")
 
 
 class CausesScreen(ModalScreen[ViewFilter | None]):
@@ -68,19 +82,18 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
         with Vertical(classes="dialog causes") as dialog:
             dialog.border_title = Content(t("causes.title"))
             yield Static(t("causes.loading"), id="summary", markup=False)
-            yield DataTable(id="causes", cursor_type="row", zebra_stripes=True)
+            yield SizedTable(id="causes", cursor_type="row", zebra_stripes=True)
             yield Static("", id="sample", classes="hint", markup=False)
             with Horizontal(classes="buttons"):
                 yield Static(t("causes.keys"), classes="hint", markup=False)
                 yield Button(Content(t("modals.common.close")), id="close")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key in ("open", "new", "records", "first_seen", "last_seen", "object", "message"):
-            justify: JustifyMethod = "right" if key in ("open", "new", "records") else "left"
-            table.add_column(Text(t(f"causes.col_{key}"), justify=justify), key=key)
-        table.add_column(Text(t("mute.col_muted")), key="muted")
         self._load()
+
+    @on(SizedTable.Resized)
+    def _resized(self) -> None:
+        self._fill()
 
     @work(group="causes", exclusive=True, exit_on_error=False)
     async def _load(self) -> None:
@@ -97,23 +110,58 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
             self.mutes = await self.session.cause_mutes()
         except (ServiceError, CacheError) as exc:  # the causes still show, without mutes
             self.notify(t("mute.mutes_failed", message=clean(exc.message)), severity="warning")
-        table = self.query_one(DataTable)
-        table.clear()
-        now = self._now()
-        for cause in page.causes:
-            table.add_row(
-                Text(f"{cause.open_errors:,}", justify="right"),
-                Text(f"+{cause.new_24h:,}" if cause.new_24h else "", justify="right"),
-                Text(f"{cause.records:,}", justify="right"),
-                Text(ago(cause.first_seen, now)),
-                Text(stamp(cause.last_seen)),
-                Text(clean(cause.sf_object)),
-                Text(clean(cause.template.splitlines()[0] if cause.template else "")),
-                self._muted_cell(cause.cause),
-                key=cause.cause,
-            )
+        self._fill()
+
+    def _fill(self) -> None:
+        """The causes as rows: every column on a wide terminal; on a narrow one the
+        columns that tell causes apart, the message in what is left, the rest under the
+        table for the cause at the cursor."""
+        if self.causes is None:
+            return
+        table = self.query_one(SizedTable)
+        row = table.cursor_row
+        table.clear(columns=True)
+        narrow = self.size.width < WIDE
+        keys = NARROW_COLUMNS if narrow else WIDE_COLUMNS
+        rows = [self._cells(cause, narrow) for cause in self.causes]
+        widths = {
+            key: max([cell_len(_title(key))] + [cell_len(r[key]) for r in rows])
+            for key in keys
+            if key != "message"
+        }
+        message_width = max(MESSAGE_MIN, table.spare(list(widths.values())))
+        for key in keys:
+            justify: JustifyMethod = "right" if key in ("open", "new", "records") else "left"
+            width = message_width if key == "message" else widths[key]
+            table.add_column(Text(_title(key), justify=justify), key=key, width=width)
+        for cause, cells in zip(self.causes, rows, strict=True):
+            values = [
+                Text(fit(cells[key], message_width) if key == "message" else cells[key],
+                     justify="right" if key in ("open", "new", "records") else "left")
+                for key in keys
+            ]  # fmt: skip
+            table.add_row(*values, key=cause.cause)
+        table.move_cursor(row=min(row, len(self.causes) - 1))
         table.focus()
         self._show_sample()
+
+    def _cells(self, cause: CauseSummary, narrow: bool) -> dict[str, str]:
+        """A cause's cells as text, by column key."""
+        now = self._now()
+        message = clean(cause.template.splitlines()[0] if cause.template else "")
+        muted = self.mutes.get(cause.cause)
+        if narrow and muted is not None:
+            message = t("causes.muted_tag", message=message)
+        return {
+            "open": f"{cause.open_errors:,}",
+            "new": f"+{cause.new_24h:,}" if cause.new_24h else "",
+            "records": f"{cause.records:,}",
+            "first_seen": ago(cause.first_seen, now),
+            "last_seen": ago(cause.last_seen, now) if narrow else stamp(cause.last_seen),
+            "object": clean(cause.sf_object),
+            "message": message,
+            "muted": "" if muted is None else stamp(muted.until),
+        }
 
     def current_cause(self) -> CauseSummary | None:
         table = self.query_one(DataTable)
@@ -124,9 +172,18 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
     @on(DataTable.RowHighlighted)
     def _show_sample(self) -> None:
         cause = self.current_cause()
-        if cause is not None:
-            said = t("causes.sample", message=clean(cause.sample_message))
-            self.query_one("#sample", Static).update(said)
+        if cause is None:
+            return
+        said = t("causes.sample", message=clean(cause.sample_message))
+        if self.size.width < WIDE:  # what the narrow table leaves out
+            mute = self.mutes.get(cause.cause)
+            muted = "" if mute is None else t("causes.muted_until", until=stamp(mute.until))
+            details = t(
+                "causes.details", records=f"{cause.records:,}",
+                first_seen=ago(cause.first_seen, self._now()), last_seen=stamp(cause.last_seen),
+            )  # fmt: skip
+            said = f"{details}{muted}\n{said}"
+        self.query_one("#sample", Static).update(said)
 
     def action_choose(self) -> None:
         cause = self.current_cause()
@@ -147,10 +204,6 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
             return
         self.marks.update(ids)
         self.notify(t("causes.marked", count=f"{len(ids):,}", total=f"{len(self.marks):,}"))
-
-    def _muted_cell(self, cause: str) -> Text:
-        mute = self.mutes.get(cause)
-        return Text("" if mute is None else stamp(mute.until))
 
     def action_mute(self) -> None:
         cause = self.current_cause()
@@ -180,7 +233,7 @@ class CausesScreen(ModalScreen[ViewFilter | None]):
         except (ServiceError, CacheError) as exc:
             self.notify(t("mute.failed", message=clean(exc.message)), severity="error")
             return
-        self.query_one(DataTable).update_cell(cause, "muted", self._muted_cell(cause))
+        self._fill()
         self.notify(said)
 
     def action_ignore(self) -> None:

@@ -25,7 +25,7 @@ from tui.data.cache import QueryInterrupted
 from tui.data.session import ErrorRow, ViewFilter
 from tui.i18n import t
 from tui.screens.console import Console
-from tui.screens.marks import say_marks_outside
+from tui.screens.marks import clear_marks, say_marks_outside
 from tui.text.safe import clean
 from tui.text.titles import type_title
 from tui.widgets.cards import CardStrip
@@ -507,7 +507,7 @@ class HealthScreen(Screen[None]):
             say_marks_outside(self, hidden)
 
     def action_clear_marks(self) -> None:
-        self.console.marks.clear()
+        clear_marks(self, self.console.marks)
         self._marks_changed()
 
     # -- actions that open other screens ----------------------------------------------

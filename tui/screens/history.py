@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import JsonValue
+from rich.cells import cell_len
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -29,6 +30,7 @@ from tui.text.safe import clean
 from tui.text.timefmt import ago, stamp
 from tui.text.titles import subtype_title
 from tui.widgets.prose import Prose
+from tui.widgets.sizedtable import SizedTable
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -37,6 +39,10 @@ if TYPE_CHECKING:
 
 #: Errors of the highlighted entry named under the table; the rest are counted.
 TOUCHED_SHOWN = 8
+#: The fewest cells the outcome is given (it wraps below its length).
+OUTCOME_MIN = 16
+#: From this many cells on, the table shows the full time of each entry.
+WIDE = 100
 #: Changed settings named in the outcome cell; the rest are counted.
 CHANGES_SHOWN = 2
 _COLUMNS = ("when", "who", "what", "errors", "outcome")
@@ -91,7 +97,8 @@ def _change_text(entry: HistoryEntry) -> str | None:
     if entry.kind == "job":
         counts = {k: f"{getattr(entry, k):,}" for k in
                   ("errors", "synced", "failed", "skipped", "unknown", "cancelled")}  # fmt: skip
-        return t(f"modals.history.job_{entry.action or 'started'}", **counts)
+        # count (an int) picks the plural form: "started: 1 error"
+        return t(f"modals.history.job_{entry.action or 'started'}", count=entry.errors, **counts)
     if entry.kind == "token":
         return t(f"modals.history.token_{entry.action or 'added'}", name=clean(entry.ref or ""))
     if entry.kind == "mute":
@@ -151,7 +158,7 @@ class HistoryScreen(ModalScreen[None]):
         with Vertical(classes="dialog history") as dialog:
             dialog.border_title = Content(t("modals.history.title"))
             yield Prose(t("modals.common.loading"), id="message")
-            yield DataTable(cursor_type="row", zebra_stripes=True, id="entries")
+            yield SizedTable(cursor_type="row", zebra_stripes=True, id="entries")
             yield Prose(id="touched", classes="hint")
             with Horizontal(classes="buttons"):
                 yield Prose(t("modals.history.close_hint"), classes="hint")
@@ -159,11 +166,29 @@ class HistoryScreen(ModalScreen[None]):
                 yield Button(Content(t("modals.common.close")), id="close")
 
     def on_mount(self) -> None:
-        table = self.query_one("#entries", DataTable)
-        for column in _COLUMNS:
-            table.add_column(t(f"modals.history.{column}"), key=column)
-        table.focus()
+        self.query_one("#entries", SizedTable).focus()
         self.run_worker(self._load(None), exclusive=True, group="history")
+
+    @on(SizedTable.Resized)
+    def _fill(self) -> None:
+        """The entries loaded, the outcome in what the other columns leave (wrapped), so
+        it is never cut at the table's edge on an 80-column terminal."""
+        table = self.query_one("#entries", SizedTable)
+        row = table.cursor_row
+        table.clear(columns=True)
+        rows = [self._cells(entry, self._narrow()) for entry in self.entries]
+        titles = [t(f"modals.history.{column}") for column in _COLUMNS]
+        widths = [
+            max([cell_len(title)] + [cell_len(cells[i]) for cells in rows])
+            for i, title in enumerate(titles[:-1])
+        ]
+        widths.append(max(OUTCOME_MIN, table.spare(widths)))
+        for key, title, width in zip(_COLUMNS, titles, widths, strict=True):
+            table.add_column(title, key=key, width=width)
+        for entry, cells in zip(self.entries, rows, strict=True):
+            table.add_row(*cells, key=str(entry.id), height=None)
+        if self.entries:
+            table.move_cursor(row=min(row, len(self.entries) - 1))
 
     async def _load(self, cursor: int | None) -> None:
         message = self.query_one("#message", Static)
@@ -173,10 +198,8 @@ class HistoryScreen(ModalScreen[None]):
             message.set_class(True, "error")
             message.update(t("modals.history.failed", message=clean(error.message)))
             return
-        table = self.query_one("#entries", DataTable)
-        for entry in page.entries:
-            table.add_row(*self._cells(entry), key=str(entry.id))
         self.entries.extend(page.entries)
+        self._fill()
         self.next_cursor = page.next_cursor if page.has_more else None
         self.query_one("#older", Button).disabled = self.next_cursor is None
         self.loaded = True
@@ -185,9 +208,15 @@ class HistoryScreen(ModalScreen[None]):
         if self.entries and cursor is None:
             await self._show_touched(self.entries[0])
 
-    def _cells(self, entry: HistoryEntry) -> tuple[str, ...]:
+    def _narrow(self) -> bool:
+        """Too narrow for the full time beside the outcome: the time says how long ago,
+        and the full time is said under the table for the entry at the cursor."""
+        return self.query_one("#entries", SizedTable).size.width < WIDE
+
+    def _cells(self, entry: HistoryEntry, narrow: bool) -> tuple[str, ...]:
+        when = ago(entry.at, self.now)
         return (
-            f"{stamp(entry.at)} ({ago(entry.at, self.now)})",
+            when if narrow else f"{stamp(entry.at)} ({when})",
             clean(entry.actor),
             t(f"modals.history.{entry.kind}"),
             "" if entry.kind in _NO_ERRORS else f"{entry.errors:,}",
@@ -203,6 +232,7 @@ class HistoryScreen(ModalScreen[None]):
         """Name the errors the entry touched, as the cache knows them now."""
         ids = entry.error_ids
         lines = [t("modals.history.touched", count=f"{len(ids):,}")]
+        when = [f"{t('modals.history.when')}: {stamp(entry.at)}"] if self._narrow() else []
         try:
             rows = await self.session.rows(ids[:TOUCHED_SHOWN])
         except CacheError:
@@ -224,7 +254,7 @@ class HistoryScreen(ModalScreen[None]):
             )
         if len(ids) > TOUCHED_SHOWN:
             lines.append(t("modals.history.touched_more", count=f"{len(ids) - TOUCHED_SHOWN:,}"))
-        self.query_one("#touched", Static).update("\n".join(lines) if ids else "")
+        self.query_one("#touched", Static).update("\n".join(when + (lines if ids else [])))
 
     @on(Button.Pressed, "#older")
     def _older(self) -> None:

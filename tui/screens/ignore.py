@@ -84,6 +84,10 @@ class IgnoreScreen(ModalScreen[IgnoreResult | None]):
                 yield Button(Content(t("modals.common.cancel")), id="cancel")
                 yield Button(Content(t("ignore.confirm")), variant="warning", id="ignore")
 
+    def on_mount(self) -> None:
+        # focusing the reason scrolls the body to it: open at the top, the question in sight
+        self.call_after_refresh(self.query_one(".body", VerticalScroll).scroll_home, animate=False)
+
     def _choice(self) -> str:
         pressed = self.query_one("#expiry", RadioSet).pressed_button
         if pressed is None or pressed.id is None:

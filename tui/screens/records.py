@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -22,13 +23,17 @@ from tui.data.session import ViewFilter
 from tui.data.soql import IdExport, id_export
 from tui.i18n import crm_object, t
 from tui.screens.console import Console
-from tui.screens.marks import say_marks_outside
+from tui.screens.marks import clear_marks, say_marks_outside
 from tui.text.safe import clean
 from tui.text.timefmt import ago
 from tui.text.titles import type_title
 from tui.widgets.header import StatusHeader
 from tui.widgets.keybar import KeyBar
 from tui.widgets.linegrid import Column, LineGrid
+
+#: Cells of the CRM object ("コンタクト") and Salesforce object ("Opportunity") columns.
+OBJECT_CELLS = 10
+SF_OBJECT_CELLS = 11
 
 RECORD_KEYS = ("mark", "resync", "copy_ids", "records.open", "mark_all", "clear_marks", "back",
                "help", "quit")  # fmt: skip
@@ -71,12 +76,13 @@ class RecordGrid(LineGrid):
     def columns(self, width: int) -> list[Column]:
         cols = [
             Column("mark", "", 1),
-            Column("object", t("main.records.object"), 8),
+            Column("object", t("main.records.object"), OBJECT_CELLS),
             Column("name", t("main.records.name")),
         ]
         if width >= 100:
             cols.append(Column("record_id", t("main.records.record_id"), 14))
-        cols.append(Column("sf_object", t("main.records.sf_object"), 10))
+        title = t("main.records.sf_object")
+        cols.append(Column("sf_object", title, max(SF_OBJECT_CELLS, cell_len(title))))
         if width >= 80:
             cols.append(Column("sf_id", t("main.records.sf_id"), 18))
         cols += [
@@ -240,7 +246,7 @@ class RecordsScreen(Screen[None]):
         say_marks_outside(self, await session.outside_view(self.view, list(marks)))
 
     def action_clear_marks(self) -> None:
-        self.console.marks.clear()
+        clear_marks(self, self.console.marks)
         self.marked_records.clear()
         self._refresh_marks()
 

@@ -15,6 +15,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Label, ProgressBar, Static
 
 from tui.core.catalog import load_catalog
+from tui.core.limits import RECORDS_PER_CALL
 from tui.data.cache import CacheError
 from tui.data.client_errors import ServiceError
 from tui.i18n import current_lang, t
@@ -54,7 +55,7 @@ class ResyncConfirmScreen(ModalScreen[bool]):
         if self.ignored > 0:
             out.append((t("ignore.left_out", count=self.ignored), "warning"))
         out += [
-            (t("modals.resync.batches", batches=f"{plan.batches:,}"), ""),
+            (t("modals.resync.batches", batches=f"{plan.batches:,}", size=RECORDS_PER_CALL), ""),
         ]
         if plan.engine:
             out.append((t("modals.resync.mode_engine"), ""))

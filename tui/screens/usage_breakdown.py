@@ -20,6 +20,7 @@ from tui.core.models import NamedCalls, UsageBreakdown
 from tui.data.cache import CacheError
 from tui.data.client_errors import ServiceError
 from tui.i18n import strings, t
+from tui.text.numbers import percent
 from tui.text.safe import clean
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ class UsageBreakdownScreen(ModalScreen[None]):
         table = self.query_one(f"#{table_id}", DataTable)
         table.clear()
         for item in items:
-            share = f"{item.calls / total:.0%}" if total else ""
+            share = percent(item.calls, total) if total else ""
             table.add_row(
                 Text(name(item.name)),
                 Text(f"{item.calls:,}", justify="right"),

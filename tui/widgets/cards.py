@@ -24,10 +24,16 @@ from tui.text.titles import type_title
 COMPACT_COLUMNS = 4
 
 
+#: How a card's counts may be worded, richest first, per layout: two lines (title, then
+#: the counts) and one line (title and counts). The strip picks one for all its cards.
+TWO_LINE_STYLES = ("counts", "counts_short", "pair")
+ONE_LINE_STYLES = ("pair", "errors")
+
+
 def short(number: int) -> str:
-    """A count in at most five characters: 1234, 12.3k, 123k, 1.2M."""
+    """A count in at most five characters: 1,234, 12.3k, 123k, 1.2M."""
     if number < 10_000:
-        return str(number)
+        return f"{number:,}"
     if number < 100_000:
         return f"{number / 1000:.1f}k"
     if number < 1_000_000:
@@ -81,10 +87,38 @@ class ErrorCard(Static):
         joined = f"{text} {self.ignored_words(width - cell_len(text) - 1)}".rstrip()
         return joined if cell_len(joined) <= width else text
 
+    def counts_text(self, style: str) -> str:
+        """The open errors and records worded in ``style`` (of the *_STYLES)."""
+        if not self.loaded:
+            return "…"
+        errors, records = short(self.errors), short(self.records)
+        if style == "pair":
+            return f"{errors}/{records}"
+        if style == "errors":
+            return errors
+        return t(f"main.cards.{style}", errors=errors, records=records)
+
+    def fits(self, style: str, width: int, lines: int) -> bool:
+        """Whether ``style`` fits ``width`` cells uncut (on one line: beside the title,
+        or its short title)."""
+        counts = cell_len(self.counts_text(style))
+        if lines > 1:
+            return counts <= width
+        title_width = width - counts - 1
+        return cell_len(type_title(self.type_code, title_width)) <= title_width
+
+    def _style(self, lines: int) -> str:
+        styles = ONE_LINE_STYLES if lines == 1 else TWO_LINE_STYLES
+        if isinstance(self.parent, CardStrip):
+            return self.parent.style_for(lines, styles)
+        width = self.content_region.width
+        return next((s for s in styles if self.fits(s, width, lines)), styles[-1])
+
     def render(self) -> Text:
         width = self.content_region.width
         title = type_title(self.type_code, width)
-        if self.content_region.height >= 3:
+        lines = self.content_region.height
+        if lines >= 3:
             errors = f"{self.errors:,}" if self.loaded else "…"
             records = f"{self.records:,}" if self.loaded else "…"
             return Text.assemble(
@@ -92,24 +126,13 @@ class ErrorCard(Static):
                 (fit(f"{errors} {t('main.cards.errors')}", width), "bold"), "\n",
                 fit(f"{records} {t('main.cards.records')}", width),
             )  # fmt: skip
-        if self.content_region.height == 2:
-            counts = self._with_ignored(self._counts(width), width)
+        counts = self.counts_text(self._style(lines))
+        if lines == 2:
+            counts = self._with_ignored(counts, width)
             return Text.assemble((fit(title, width), "bold"), "\n", fit(counts, width))
-        counts = f"{short(self.errors)}/{short(self.records)}" if self.loaded else "…"
         title_width = max(1, width - cell_len(counts) - 1)
         title = type_title(self.type_code, title_width)
         return Text.assemble((fit(title, title_width), "bold"), " ", counts)
-
-    def _counts(self, width: int) -> str:
-        """Errors and records on one line, with their words, short ones if need be."""
-        if not self.loaded:
-            return "…"
-        errors, records = short(self.errors), short(self.records)
-        for style in ("counts", "counts_short"):
-            text = t(f"main.cards.{style}", errors=errors, records=records)
-            if cell_len(text) <= width:
-                return text
-        return f"{errors}/{records}"
 
     def on_click(self) -> None:
         if isinstance(self.parent, CardStrip):
@@ -151,14 +174,23 @@ class CardStrip(Widget, can_focus=True):
     def current(self) -> str:
         return ERROR_TYPES[self.index]
 
+    def set_trends(self, new_per_day: dict[str, list[int]]) -> None:
+        for card in self.query(ErrorCard):
+            card.set_trend(new_per_day.get(card.type_code, []))
+
+    def style_for(self, lines: int, styles: tuple[str, ...]) -> str:
+        """The richest of ``styles`` every card fits, so all eight read alike (the last
+        one, cut if need be, when none fits them all)."""
+        cards = list(self.query(ErrorCard))
+        for style in styles:
+            if all(card.fits(style, card.content_region.width, lines) for card in cards):
+                return style
+        return styles[-1]
+
     def set_counts(self, counts: dict[str, tuple[int, int, int]]) -> None:
         """type -> (open errors, records, ignored errors)."""
         for card in self.query(ErrorCard):
             card.set_counts(*counts.get(card.type_code, (0, 0, 0)))
-
-    def set_trends(self, new_per_day: dict[str, list[int]]) -> None:
-        for card in self.query(ErrorCard):
-            card.set_trend(new_per_day.get(card.type_code, []))
 
     def set_active(self, type_code: str | None) -> None:
         """Outline the card the grid is narrowed to (None: no narrowing)."""

@@ -11,6 +11,7 @@ from textual.widget import Widget
 
 from tui.core.models import Usage
 from tui.i18n import t
+from tui.text.numbers import percent
 
 SPARKS = "▁▂▃▄▅▆▇█"
 WARN_AT = 0.75
@@ -47,7 +48,7 @@ def share_text(used: int, allocated: int) -> str:
     """The share of the allocation used, or the words for "no allocation" at 0."""
     if allocated <= 0:
         return t("main.usage.no_allocation")
-    return f"{used / allocated:.0%}"
+    return percent(used, allocated)
 
 
 class UsageGauge(Widget, can_focus=True):

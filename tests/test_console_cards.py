@@ -1,0 +1,130 @@
+"""The error-type cards as a person reads them at 80 columns: every card worded alike,
+no title cut mid-word (a short title instead), counts with thousands separators."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from rich.cells import cell_len
+
+from tui import i18n
+from tui.core.catalog import load_catalog
+from tui.core.models import ERROR_TYPES
+from tui.widgets.cards import CardStrip, ErrorCard
+
+#: Counts of a million-error ledger (the bench's), where the words stop fitting.
+MILLION = {
+    "association": (61_600, 59_600, 0),
+    "custom_code": (136_000, 132_000, 0),
+    "duplicate": (83_600, 78_700, 0),
+    "permissions": (79_300, 77_600, 0),
+    "picklist": (250_000, 233_000, 0),
+    "field_mapping": (57_100, 55_900, 0),
+    "property_value": (202_000, 188_000, 0),
+    "other": (8_856, 8_835, 0),
+}
+
+
+def lines_of(card: ErrorCard) -> list[str]:
+    return [card.render_line(y).text.strip() for y in range(card.size.height)]
+
+
+def counts_shape(text: str) -> str:
+    """The wording of a counts text with its numbers taken out ("# err/# rec")."""
+    return re.sub(r"[0-9][0-9,.]*[kM]?", "#", text)
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+@pytest.mark.parametrize("height", [24, 22])
+async def test_at_80_columns_every_card_reads_alike_and_no_title_is_cut(
+    make_app: Callable[..., Any], wait_ready: Any, lang: str, height: int
+) -> None:
+    app = make_app(lang=lang)
+    try:
+        async with app.run_test(size=(80, height)) as pilot:
+            await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+            strip = app.screen.query_one(CardStrip)
+            for counts in (None, MILLION):
+                if counts is not None:
+                    strip.set_counts(counts)
+                    await pilot.pause()
+                cards = list(strip.query(ErrorCard))
+                shapes = set()
+                for card in cards:
+                    text = load_catalog().type(card.type_code).text(lang)
+                    lines = lines_of(card)
+                    title = lines[0] if height >= 24 else lines[0].rsplit(" ", 1)[0].strip()
+                    assert "…" not in lines[0], lines
+                    assert title in (text.title, text.short_title), lines
+                    shown = lines[-1] if height >= 24 else lines[0].rsplit(" ", 1)[1]
+                    assert "…" not in shown, lines
+                    shapes.add(counts_shape(shown))
+                    assert not re.search(r"\d{4}", shown), shown  # 1,259, never 1259
+                assert len(shapes) == 1, shapes  # one wording for all eight cards
+    finally:
+        i18n.set_lang("en")
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+async def test_at_80_columns_the_grid_names_every_error_uncut(
+    make_app: Callable[..., Any], wait_ready: Any, lang: str
+) -> None:
+    app = make_app(lang=lang)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            grid = app.screen.grid
+            await wait_ready(pilot, lambda: grid.total > 0)
+            column = next(c for c in grid.columns(grid.size.width) if c.key == "subtype")
+            assert column.width == 18
+            shown = 0
+            for y in range(1, grid.size.height):
+                named = grid.render_line(y).crop(0, 21).text  # mark, space, the 18 cells
+                if named.strip():
+                    shown += 1
+                    assert "…" not in named, grid.render_line(y).text
+            assert shown >= 5
+    finally:
+        i18n.set_lang("en")
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_every_subtype_has_a_name_that_fits_the_narrow_grid_column(lang: str) -> None:
+    catalog = load_catalog()
+    for code in ERROR_TYPES:
+        for subtype in catalog.subtypes_of(code):
+            assert cell_len(subtype.text(lang).label(18)) <= 18, subtype.code
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+async def test_at_80_columns_the_records_view_names_objects_uncut(
+    make_app: Callable[..., Any], wait_ready: Any, lang: str
+) -> None:
+    """ "コンタ …" and "Opportuni…" were cut while the record's name had 40 cells."""
+    from tui.screens.records import RecordsScreen
+
+    app = make_app(lang=lang)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+            await pilot.press("v")
+            screen = app.screen
+            assert isinstance(screen, RecordsScreen)
+            await wait_ready(pilot, lambda: screen.grid.row_at_cursor() is not None)
+            grid = screen.grid
+            columns, widths = grid._layout(grid.size.width)
+            header = grid.render_line(0).text
+            assert i18n.t("main.records.sf_object") in header, header
+            keys = [c.key for c in columns]
+            seen = set()
+            for row in list(grid._rows.values())[:20]:
+                cells = dict(zip(keys, grid.cells(row, columns), strict=True))
+                for key in ("object", "sf_object"):
+                    width = widths[keys.index(key)]
+                    assert cell_len(cells[key]) <= width, (key, cells[key], width)
+                    seen.add(cells[key])
+            assert "Opportunity" in seen or "Account" in seen
+    finally:
+        i18n.set_lang("en")
