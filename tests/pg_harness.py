@@ -322,3 +322,17 @@ def demo_serve_args(
     if engine == "sqlite":
         return ["--demo", "--demo-size", str(size), "--db", str(folder / "served.sqlite3")], {}
     return stack.enter_context(served_demo_on_postgres(folder, size))
+
+
+async def until_database_back(client: Any, path: str = "/v1/errors") -> None:
+    """Wait until ``path`` answers 200 again after the service lost its database: requests
+    fail at once (503) until the outage's probe, every PROBE_EVERY s, gets a connection."""
+    import asyncio
+    import time
+
+    from tui.service.db.outage import PROBE_EVERY
+
+    deadline = time.monotonic() + PROBE_EVERY + 10
+    while (answer := await client.get(path)).status_code != 200:
+        assert answer.status_code == 503 and time.monotonic() < deadline, answer.text
+        await asyncio.sleep(0.1)

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pg_harness import PG_URL, db_arg, ledger_rows, ledger_write
+from pg_harness import PG_URL, db_arg, ledger_rows, ledger_write, until_database_back
 
 from tui.service import migrations
 from tui.service.db import Connection, DatabaseError, PostgresTarget, database, parse_target
 from tui.service.db.dialect import postgres_schema, statements
-from tui.service.db.outage import PROBE_EVERY
 from tui.service.ledger import SCHEMA_VERSION, Ledger
 
 FROZEN_V5 = Path(__file__).parent / "data" / "ledger_schema_v5.sql"
@@ -143,7 +142,6 @@ async def test_a_migration_killed_half_way_leaves_the_previous_version_intact(
     import signal
     import subprocess
     import sys
-    import time
 
     await _frozen_ledger(ledger_target, 4)
     marker = tmp_path / "half-way"
@@ -369,11 +367,7 @@ async def test_the_database_down_mid_request_is_a_503_then_the_next_request_work
         health = await client.get("/v1/health")
         assert health.status_code == 200 and health.json()["status"] == "degraded"
         await proxy.start(proxy.listen_port)  # the database is back
-        # requests fail at once until the outage's probe (every PROBE_EVERY s) gets in
-        deadline = time.monotonic() + PROBE_EVERY + 10
-        while (answer := await client.get("/v1/errors")).status_code != 200:
-            assert answer.status_code == 503 and time.monotonic() < deadline, answer.text
-            await asyncio.sleep(0.1)
+        await until_database_back(client)
         assert (await client.get("/v1/health")).json()["status"] == "ok"
     finally:
         await client.aclose()

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 from pydantic import SecretStr
@@ -392,8 +393,9 @@ api_token_file = "api.token"
     )
     proc = serve(config, "--demo", "--demo-size", "200", "--db", str(tmp_path / "demo.sqlite3"))
     try:
-        health = wait_for(f"http://127.0.0.1:{port}/v1/health", proc)
-        assert health.status_code == 401  # the profile's API token is in force
+        wait_for(f"http://127.0.0.1:{port}/v1/health", proc)  # health needs no token
+        usage = httpx.get(f"http://127.0.0.1:{port}/v1/usage", timeout=10)
+        assert usage.status_code == 401  # the profile's API token is in force
         output = tmp_path / "errors.csv"
         assert main(["export", "--config", str(config), "--status", "all", "-o", str(output)]) == 0
         with output.open(encoding="utf-8", newline="") as rows:

@@ -11,7 +11,7 @@ import httpx
 import psycopg
 import pytest
 from clock import Clock
-from pg_harness import service_target
+from pg_harness import service_target, until_database_back
 from test_ingest import T0
 from test_replicas import ORG_TOKEN, open_replica
 from test_resync_jobs import report
@@ -79,6 +79,7 @@ async def test_a_call_the_ledger_cannot_record_is_not_sent(
         assert answer.status_code == 503, answer.text
         assert answer.json()["error"]["code"] == "database_unavailable"
         assert env.wire.calls == 0 and env.wire.requests == 0  # nothing went unrecorded
+        await until_database_back(env.client, "/v1/usage/breakdown")  # the lost connection
         assert await breakdown_total(env.client) == 0
         # nothing was sent, so the same request may be sent again
         again = await env.client.post("/v1/resync", json={"error_ids": ids, "request_id": "r1"})

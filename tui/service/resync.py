@@ -42,7 +42,7 @@ from typing import Any
 from tui.core.classify import classify
 from tui.core.lang import counted
 from tui.service.callcount import counting
-from tui.service.db import DatabaseError
+from tui.service.db import DatabaseError, DatabaseUnavailable
 from tui.service.ledger import ErrorChange, Ledger, ResyncRow
 from tui.service.resync_calls import SalesforceCall, plan_calls, record_identity, sent_records
 from tui.service.salesforce import SalesforceConnector
@@ -60,6 +60,8 @@ from tui.service.usage import UsageLedger
 #: Seconds to wait before each new attempt of a call Salesforce answered "busy"; kept
 #: well under the console's 15 s wait for a resync answer.
 BUSY_BACKOFF: tuple[float, ...] = (1.0, 2.0, 5.0)
+#: Waits before writing an abandoned request again while the database is away (s).
+ABANDON_RETRIES: tuple[float, ...] = (0.5, 1.0, 2.0)
 
 #: How each Salesforce failure ends a resync, most specific first: (HTTP status, code,
 #: whether nothing reached Salesforce so the request can be forgotten, message).
@@ -353,11 +355,19 @@ class ResyncEngine:
         return await self._connector.upsert(sobject, field, call.records)
 
     async def _abandon(self, request_id: str, *, forget: bool) -> None:
-        """Salesforce refused (forget: nothing changed) or the outcome is unknown."""
-        if forget:
-            await self._ledger.forget_request(request_id)
-        else:
-            await self._ledger.interrupt_request(request_id)
+        """Salesforce refused (forget: nothing changed) or the outcome is unknown.
+
+        Written again for a few seconds while the database is away: after a lost
+        connection requests fail at once until the outage's probe gets back in, and a
+        request left 'started' would refuse its own request_id (409) until a sweep.
+        """
+        write = self._ledger.forget_request if forget else self._ledger.interrupt_request
+        for wait in ABANDON_RETRIES:
+            try:
+                return await write(request_id)
+            except DatabaseUnavailable:
+                await asyncio.sleep(wait)
+        await write(request_id)
 
     @staticmethod
     def _outcome_of(change: ErrorChange) -> dict[str, Any]:
