@@ -40,6 +40,21 @@ class SnapshotChunk:
     rows: int = 0
 
 
+def _chunk(head: dict[str, Any], tail: dict[str, Any], **rest: Any) -> SnapshotChunk:
+    """A chunk from what the answer's header (``head``) and trailer (``tail``) say: one
+    object for the database answer, two lines for NDJSON. KeyError/TypeError when a key
+    is missing."""
+    return SnapshotChunk(
+        columns=list(head["columns"]),
+        cursor=int(head["cursor"]),
+        remaining=None if head["remaining"] is None else int(head["remaining"]),
+        last_id=int(tail["last_id"]),
+        has_more=bool(tail["has_more"]),
+        max_id=None if head.get("max_id") is None else int(head["max_id"]),
+        **rest,
+    )
+
+
 def parse_snapshot(body: bytes) -> SnapshotChunk:
     """The chunk in an NDJSON ``body``; ValueError saying what is wrong with it."""
     lines = body.split(b"\n")
@@ -51,15 +66,7 @@ def parse_snapshot(body: bytes) -> SnapshotChunk:
         header, trailer = orjson.loads(lines[0]), orjson.loads(lines[-1])
         if not isinstance(trailer, dict) or trailer.get("end") is not True:
             raise ValueError("it was cut short (no trailer)")
-        return SnapshotChunk(
-            columns=list(header["columns"]),
-            cursor=int(header["cursor"]),
-            remaining=None if header["remaining"] is None else int(header["remaining"]),
-            pages=lines[1:-1],
-            last_id=int(trailer["last_id"]),
-            has_more=bool(trailer["has_more"]),
-            max_id=None if header.get("max_id") is None else int(header["max_id"]),
-        )
+        return _chunk(header, trailer, pages=lines[1:-1])
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"a line is not JSON ({exc})") from exc
     except (KeyError, TypeError) as exc:
@@ -74,17 +81,7 @@ def parse_snapshot_database(header: str | None, body: bytes) -> SnapshotChunk:
         raise ValueError("it has no Synchealth-Snapshot header")
     try:
         head = orjson.loads(header)
-        return SnapshotChunk(
-            columns=list(head["columns"]),
-            cursor=int(head["cursor"]),
-            remaining=None if head["remaining"] is None else int(head["remaining"]),
-            pages=[],
-            last_id=int(head["last_id"]),
-            has_more=bool(head["has_more"]),
-            max_id=None if head.get("max_id") is None else int(head["max_id"]),
-            database=body,
-            rows=int(head["rows"]),
-        )
+        return _chunk(head, head, pages=[], database=body, rows=int(head["rows"]))
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"its header is not JSON ({exc})") from exc
     except (KeyError, TypeError) as exc:
