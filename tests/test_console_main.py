@@ -231,6 +231,67 @@ async def test_detail_pane_explains_a_card_and_a_row(make_app, wait_ready):
         assert "Automatic retry: none (automatic retries are off)" in text, text
 
 
+async def test_a_new_view_comes_with_the_rows_it_shows(make_app, wait_ready):
+    """A card, the sort, back: the rows on screen come with the view's count, so no frame
+    of placeholders is drawn and the grid asks for no page of them by position."""
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: grid_of(app).total > 0)
+        grid = grid_of(app)
+        await pilot.press("pagedown", "pagedown")  # the cursor off the first page
+        await wait_ready(pilot)
+        asked: list[dict[str, object]] = []
+        real = grid.loader
+
+        async def spy(view, order, **where):
+            asked.append(where)
+            return await real(view, order, **where)
+
+        grid.loader = spy
+        cards = list(app.screen.query(ErrorCard))
+        strip = app.screen.query_one(CardStrip)
+        strip.focus()
+        strip.index = max(range(len(cards)), key=lambda i: cards[i].errors)
+        code = strip.current
+        for keys, done in (
+            (("enter",), lambda: app.screen.view.type == code),
+            (("s",), lambda: grid.sort == "subtype"),
+            (("escape",), lambda: app.screen.view.type is None),
+        ):
+            await pilot.press(*keys)
+            await wait_ready(pilot, done)
+            assert None not in shown_ids(grid), keys
+        by_position = [where for where in asked if "after" not in where and "before" not in where]
+        assert by_position == []
+        assert asked, "the rows next to the page are still fetched ahead, by keyset"
+
+
+async def test_a_hidden_detail_pane_asks_for_nothing_and_catches_up_when_shown(
+    make_app, wait_ready
+):
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: grid_of(app).total > 0)
+        session, asked = app.session, []
+        real = session.error_detail
+
+        async def spy(error_id):
+            asked.append(error_id)
+            return await real(error_id)
+
+        session.error_detail = spy
+        await pilot.press("d", "j", "j")
+        await pilot.pause(DETAIL_DELAY * 3)
+        await wait_ready(pilot)
+        assert asked == []
+        await pilot.press("d")
+        await wait_ready(pilot, lambda: bool(asked))
+        await wait_ready(pilot)
+        row = grid_of(app).row_at_cursor()
+        assert asked == [row.id]
+        assert row.message[:30] in detail_text(app)
+
+
 async def test_offline_opens_on_the_cache_and_says_so(make_app, wait_ready, synchealth_env):
     session = await open_data_session(cache_path=synchealth_env["cache_file"], demo_size=2000)
     await session.refresh()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from array import array
 from collections.abc import Sequence
-from typing import Any, Literal, overload
+from typing import Any
 
 import orjson
 
@@ -162,57 +162,46 @@ class ViewQueries(CacheConnections):
         )
         return [error_row(t) for t in got]
 
-    @overload
-    async def _keyset(
-        self, f: ViewFilter, order: ViewOrder, row: ErrorRow, limit: int
-    ) -> list[ErrorRow]: ...
-
-    @overload
-    async def _keyset(
-        self, f: ViewFilter, order: ViewOrder, row: ErrorRow, limit: int, *, ids_only: Literal[True]
-    ) -> list[int]: ...
-
-    async def _keyset(
-        self, f: ViewFilter, order: ViewOrder, row: ErrorRow, limit: int, *, ids_only: bool = False
-    ) -> list[ErrorRow] | list[int]:
-        """Rows (or bare ids) following ``row`` in ``order``: first its ties (same sort
-        value, further id), then the further sort values; two index ranges, where one
-        row-value range would step over every tie."""
-        if not limit:
-            return []
+    def _after(
+        self, f: ViewFilter, order: ViewOrder, row: ErrorRow
+    ) -> tuple[str, list[tuple[str, list[Any]]]]:
+        """The source, and the one or two ranges (WHERE, params) that follow ``row`` in
+        ``order``: first its ties (same sort value, further id), then the further sort
+        values; two index ranges, where one row-value range would step over every tie."""
         cond, params = self._where(f)
         source, beyond = self._source(f, order), "<" if order.descending else ">"
-        columns = "id" if ids_only else ROW_COLUMNS
         if order.sort == "id":
-            got = await self._fetchall_for(
-                f,
-                f"SELECT {columns} FROM {source} WHERE {cond} AND id {beyond} ? "
-                f"ORDER BY {order.sql} LIMIT ?",
-                [*params, row.id, limit],
-            )
-            return [t[0] for t in got] if ids_only else [error_row(t) for t in got]
+            return source, [(f"{cond} AND id {beyond} ?", [*params, row.id])]
         value = getattr(row, order.sort)
-        direction = "DESC" if order.descending else "ASC"
-        got = await self._fetchall_for(
-            f,
-            f"SELECT {columns} FROM {source} WHERE {cond} AND {order.sort} = ? "
-            f"AND id {beyond} ? ORDER BY id {direction} LIMIT ?",
-            [*params, value, row.id, limit],
-        )
-        if len(got) < limit:
+        return source, [
+            (f"{cond} AND {order.sort} = ? AND id {beyond} ?", [*params, value, row.id]),
+            (f"{cond} AND {order.sort} {beyond} ?", [*params, value]),
+        ]
+
+    async def _keyset(
+        self, f: ViewFilter, order: ViewOrder, row: ErrorRow, limit: int
+    ) -> list[ErrorRow]:
+        """At most ``limit`` rows following ``row`` in ``order``."""
+        source, ranges = self._after(f, order, row)
+        ties = f"id {'DESC' if order.descending else 'ASC'}"  # the ties in id order
+        orders = [ties, order.sql][-len(ranges) :]
+        got: list[Any] = []
+        for (where, params), by in zip(ranges, orders, strict=True):
+            if len(got) >= limit:
+                break
             got += await self._fetchall_for(
                 f,
-                f"SELECT {columns} FROM {source} WHERE {cond} AND {order.sort} {beyond} ? "
-                f"ORDER BY {order.sql} LIMIT ?",
-                [*params, value, limit - len(got)],
+                f"SELECT {ROW_COLUMNS} FROM {source} WHERE {where} ORDER BY {by} LIMIT ?",
+                [*params, limit - len(got)],
             )
-        return [t[0] for t in got] if ids_only else [error_row(t) for t in got]
+        return [error_row(t) for t in got]
 
     async def position(
         self, f: ViewFilter, order: ViewOrder, error_id: int, *, within: int = 20_000
     ) -> int | None:
         """Where error ``error_id`` stands in the view (0-based), if among its first
-        ``within`` rows (counting them costs their number); None when not, or not in it."""
+        ``within`` rows (counting them costs their number, in SQLite: no id comes to
+        Python); None when not, or not in it."""
         if self.filling:  # the first fill is not indexed yet
             return None
         cond, params = self._where(f)
@@ -221,9 +210,18 @@ class ViewQueries(CacheConnections):
         )
         if not got:
             return None
-        row = error_row(got[0])
-        ahead = await self._keyset(f, order.reversed(), row, within, ids_only=True)
-        return None if len(ahead) >= within else len(ahead)
+        source, ranges = self._after(f, order.reversed(), error_row(got[0]))
+        ahead = 0
+        for where, range_params in ranges:
+            if ahead >= within:
+                break
+            counted = await self._fetchall_for(
+                f,
+                f"SELECT count(*) FROM (SELECT 1 FROM {source} WHERE {where} LIMIT ?)",
+                [*range_params, within - ahead],
+            )
+            ahead += int(counted[0][0])
+        return None if ahead >= within else ahead
 
     async def in_view(self, f: ViewFilter, ids: Sequence[int]) -> set[int]:
         """Which of ``ids`` are in the view ``f``."""

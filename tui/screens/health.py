@@ -37,11 +37,13 @@ from tui.widgets.usage import UsageGauge
 
 #: Seconds the grid cursor rests before the detail pane fetches that row's history.
 DETAIL_DELAY = 0.12
+#: Seconds the detail pane waits for a row's history before showing the row alone.
+DETAIL_WAIT = 0.15
 #: The smallest terminal (columns, lines) whose error list still shows rows.
 MIN_SIZE = (60, 20)
 #: Seconds the filter box rests before its text is looked up (one query per pause, not
 #: per keystroke).
-FILTER_DELAY = 0.15
+FILTER_DELAY = 0.1
 
 #: The grid's status switch cycles through these (None: every status).
 STATUS_CYCLE: tuple[str | None, ...] = ("open", "resolved", "ignored", None)
@@ -57,9 +59,9 @@ MAIN_KEYS = ("cards.open", "mark", "resync", "ignore", "export", "records", "fil
 class ViewReady(Message):
     """The row count of a view, and where the cursor's error now stands in it.
 
-    A text-filtered view comes twice: first its first page (``first``, count not yet
-    known: ``counted`` false), then the exact count. The first view of the start comes
-    with its first page and its count, so the rows are drawn with the cards.
+    A view comes with the rows the grid will show (``first``, from position ``at``), so
+    they are drawn with its count. A text-filtered view comes twice: first its first
+    page (count not yet known: ``counted`` false), then the exact count.
     """
 
     def __init__(
@@ -69,11 +71,12 @@ class ViewReady(Message):
         cursor: int | None,
         first: list[ErrorRow] | None = None,
         *,
+        at: int = 0,
         counted: bool = True,
     ) -> None:
         super().__init__()
         self.view, self.count, self.cursor, self.first = view, count, cursor, first
-        self.counted = counted
+        self.at, self.counted = at, counted
 
 
 class OverviewReady(Message):
@@ -259,15 +262,18 @@ class HealthScreen(Screen[None]):
                 self.post_message(ViewReady(view, len(first), 0, first, counted=False))
                 self.post_message(ViewReady(view, await session.count(view), None))
                 return
-            keep = grid.cursor_id
+            keep, order = grid.cursor_id, grid.order
             count = await session.count(view)
-            cursor = None if keep is None else await session.position(view, grid.order, keep)
-            page = None
-            if not self._shown:  # the start: the rows come with the count, not a page later
-                page = await session.view_page(view, grid.order, limit=grid.page_height)
+            cursor = None if keep is None else await session.position(view, order, keep)
+            # the rows the grid will show come with the count, not a frame of placeholders
+            # and a fetch later
+            at = grid.top_for(min(grid.cursor if cursor is None else cursor, count - 1), count)
+            page = await session.view_page(
+                view, order, offset=at, limit=grid.page_height, total=count
+            )
         except QueryInterrupted:
             return  # a newer view took over
-        self.post_message(ViewReady(view, count, cursor, page))
+        self.post_message(ViewReady(view, count, cursor, page, at=at))
 
     def on_overview_ready(self, message: OverviewReady) -> None:
         self.query_one(CardStrip).set_counts(message.counts)
@@ -278,7 +284,9 @@ class HealthScreen(Screen[None]):
         grid = self.grid
         self.counted = message.counted
         if message.first is not None:
-            grid.set_view(message.view, message.count, message.cursor, first=message.first)
+            grid.set_view(
+                message.view, message.count, message.cursor, first=message.first, at=message.at
+            )
         elif message.view.text and grid.view == message.view:
             grid.set_count(message.count)  # the first page stays
         else:
@@ -347,12 +355,21 @@ class HealthScreen(Screen[None]):
     async def describe_row(self) -> None:
         grid, session = self.grid, self.console.session
         row = grid.row_at_cursor()
-        if row is None or session is None or not grid.has_focus:
+        pane = self.query_one(DetailPane)
+        if row is None or session is None or not grid.has_focus or not pane.display:
             return
         token = self._detail_token = ("row", row.id)
-        self.post_message(DetailReady(token, error_text(row, None)))
-        detail = await session.error_detail(row.id)
-        if detail is not None:
+        # one repaint of the pane when its history comes at once (each is a layout of
+        # the screen); the row's own text first only when the history is slow
+        history = asyncio.ensure_future(session.error_detail(row.id))
+        try:
+            done, _ = await asyncio.wait((history,), timeout=DETAIL_WAIT)
+            if not done:
+                self.post_message(DetailReady(token, error_text(row, None)))
+            detail = await history
+        finally:
+            history.cancel()
+        if done or detail is not None:
             self.post_message(DetailReady(token, error_text(row, detail, self.console.now())))
 
     def on_detail_ready(self, message: DetailReady) -> None:
@@ -379,6 +396,7 @@ class HealthScreen(Screen[None]):
 
     def set_view(self, view: ViewFilter) -> None:
         self.view = view
+        self.counted = False  # the count shown is the last view's until this one's comes
         self.query_one(CardStrip).set_active(view.type)
         self.update_view_status()
         self.load_view()
@@ -472,6 +490,8 @@ class HealthScreen(Screen[None]):
     def action_toggle_detail(self) -> None:
         detail = self.query_one(DetailPane)
         detail.display = not detail.display
+        if detail.display:  # it was not kept up while hidden
+            self._describe_focus()
 
     # -- marks ----------------------------------------------------------------------
 

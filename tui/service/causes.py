@@ -93,7 +93,9 @@ class CauseIndex:
             async with self._ledger.transaction(("causes",)) as conn:
                 if int(await self._ledger.meta("causes_seq", conn) or 0) != since:
                     continue  # another replica's catch-up did these rows meanwhile
-                keys = [cause_key(sub, obj, msg) for _, _, _, sub, obj, msg, *_ in rows]
+                # in a thread: a batch's keys are ~0.2 s of Python, which would hold the
+                # loop (the embedded service shares the console's) for all of it
+                keys = await asyncio.to_thread(_keys_of, rows)
                 if first_run:
                     await self._write_keys(conn, rows, keys)
                 else:
@@ -257,6 +259,10 @@ class CauseIndex:
             f"SELECT id, message FROM errors WHERE id IN ({marks})", ids
         ) as cur:
             return dict(await cur.fetchall())
+
+
+def _keys_of(rows: Sequence[Any]) -> list[str]:
+    return [cause_key(sub, obj, msg) for _, _, _, sub, obj, msg, *_ in rows]
 
 
 async def _types_of(conn: Connection, causes: set[str]) -> dict[str, str]:

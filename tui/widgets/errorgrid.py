@@ -109,13 +109,14 @@ class ErrorGrid(LineGrid):
         cursor: int | None,
         *,
         first: list[ErrorRow] | None = None,
+        at: int = 0,
     ) -> None:
-        """Show ``count`` rows of ``view``, starting from its ``first`` page if given; the
-        cursor goes to ``cursor`` (None: stays put)."""
+        """Show ``count`` rows of ``view``, with its rows from position ``at`` (``first``)
+        if given; the cursor goes to ``cursor`` (None: stays put)."""
         self._generation += 1
         self.view, self.count = view, count
         self._rows.clear()
-        self._rows.update(enumerate(first or ()))
+        self._rows.update(enumerate(first or (), at))
         self.reset(cursor=self.cursor if cursor is None else cursor)
 
     def set_count(self, count: int) -> None:

@@ -23,6 +23,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.i18n import current_lang
 from tui.text.safe import fit, fit_right
 
 
@@ -89,6 +90,11 @@ class LineGrid(ScrollView, can_focus=True, metaclass=_AbstractWidget):  # type: 
         self._pending: set[int] = set()
         self._cache_size = cache_size
         self._fetch_scheduled = False
+        #: The widget's and its component classes' styles, and the columns at a width:
+        #: every line drawn reads them, and working them out again per line was a third
+        #: of a page-down (rich_style walks the ancestors' backgrounds).
+        self._styles: dict[str, Style] = {}
+        self._layouts: dict[tuple[int, str], tuple[list[Column], list[int]]] = {}
 
     # -- what a subclass provides -------------------------------------------------
 
@@ -152,12 +158,23 @@ class LineGrid(ScrollView, can_focus=True, metaclass=_AbstractWidget):  # type: 
         self.refresh()
         self.post_message(self.CursorMoved(self, index))
 
+    def top_for(self, cursor: int, total: int | None = None) -> int:
+        """The first row shown once the cursor is at ``cursor`` (of ``total`` rows, by
+        default the grid's): the viewport moves only as far as it must."""
+        top, page = round(self.scroll_y), self.page_height
+        if cursor < top:
+            top = cursor
+        elif cursor >= top + page:
+            top = cursor - page + 1
+        last_top = (
+            (self.total if total is None else total) + 1 - self.scrollable_content_region.height
+        )
+        return max(0, min(top, last_top))
+
     def _scroll_cursor_into_view(self) -> None:
-        top = round(self.scroll_y)
-        if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False, immediate=True)
-        elif self.cursor >= top + self.page_height:
-            self.scroll_to(y=self.cursor - self.page_height + 1, animate=False, immediate=True)
+        top = self.top_for(self.cursor)
+        if top != round(self.scroll_y):
+            self.scroll_to(y=top, animate=False, immediate=True)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -204,12 +221,17 @@ class LineGrid(ScrollView, can_focus=True, metaclass=_AbstractWidget):  # type: 
         top = round(self.scroll_y)
         start = max(0, top - page * self.PREFETCH_PAGES)
         end = min(self.total, top + page * (1 + self.PREFETCH_PAGES))
-        keys = [
-            key
-            for key in (self.key_at(index) for index in range(start, end))
-            if key not in self._rows and key not in self._pending
-        ]
-        if keys:
+        # one fetch per run of missing rows: the runs above and below a page already
+        # loaded are each read next to it (by keyset), not as one range across it
+        runs: list[list[int]] = [[]]
+        for index in range(start, end):
+            key = self.key_at(index)
+            if key in self._rows or key in self._pending:
+                if runs[-1]:
+                    runs.append([])
+            else:
+                runs[-1].append(key)
+        for keys in filter(None, runs):
             self._pending.update(keys)
             self.run_worker(self._load(keys), group="grid-rows", exit_on_error=False)
 
@@ -236,12 +258,31 @@ class LineGrid(ScrollView, can_focus=True, metaclass=_AbstractWidget):  # type: 
 
     # -- drawing --------------------------------------------------------------------
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+
+    def _style(self, *names: str) -> Style:
+        """The widget's style with these component classes' on top, worked out once."""
+        key = " ".join(names)
+        style = self._styles.get(key)
+        if style is None:
+            style = self.rich_style
+            for name in names:
+                style += self.get_component_rich_style(name)
+            self._styles[key] = style
+        return style
+
     def _layout(self, width: int) -> tuple[list[Column], list[int]]:
-        columns = self.columns(width)
-        fixed = sum(column.width for column in columns) + max(0, len(columns) - 1)
-        flexible = [column for column in columns if not column.width]
-        share = max(4, (width - fixed) // max(1, len(flexible)))
-        return columns, [column.width or share for column in columns]
+        key = (width, current_lang())  # the titles are in the console's language
+        known = self._layouts.get(key)
+        if known is None:
+            columns = self.columns(width)
+            fixed = sum(column.width for column in columns) + max(0, len(columns) - 1)
+            flexible = [column for column in columns if not column.width]
+            share = max(4, (width - fixed) // max(1, len(flexible)))
+            known = self._layouts[key] = (columns, [column.width or share for column in columns])
+        return known
 
     def _strip(
         self, texts: list[str], columns: list[Column], widths: list[int], style: Style, width: int
@@ -250,30 +291,30 @@ class LineGrid(ScrollView, can_focus=True, metaclass=_AbstractWidget):  # type: 
             fit_right(text, cells) if column.right else fit(text, cells)
             for text, column, cells in zip(texts, columns, widths, strict=False)
         ]
-        return Strip([Segment(" ".join(parts), style)]).adjust_cell_length(width, style)
+        # each part is exactly its column's width (fit), so the line's is known
+        used = sum(widths[: len(parts)]) + max(0, len(parts) - 1)
+        if used > width:
+            return Strip([Segment(" ".join(parts), style)]).adjust_cell_length(width, style)
+        return Strip([Segment(" ".join(parts) + " " * (width - used), style)], width)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        base = self.rich_style
         columns, widths = self._layout(width)
         if y == 0:
-            style = base + self.get_component_rich_style("linegrid--header")
+            style = self._style("linegrid--header")
             return self._strip(self.header_cells(columns), columns, widths, style, width)
         index = round(self.scroll_y) + y - 1
         if index >= self.total:
-            return Strip.blank(width, base)
+            return Strip.blank(width, self._style())
         row = self._rows.get(self.key_at(index))
-        style = base
-        if self.is_marked(index):
-            style += self.get_component_rich_style("linegrid--marked")
+        names = ["linegrid--marked"] if self.is_marked(index) else []
         if index == self.cursor:
-            name = "linegrid--cursor" if self.has_focus else "linegrid--cursor-blur"
-            style += self.get_component_rich_style(name)
+            names.append("linegrid--cursor" if self.has_focus else "linegrid--cursor-blur")
         if row is None:
             self._schedule_fetch()
-            style += self.get_component_rich_style("linegrid--placeholder")
-            return Strip([Segment(fit("  …", width), style)])
-        return self._strip(self.cells(row, columns), columns, widths, style, width)
+            style = self._style(*names, "linegrid--placeholder")
+            return Strip([Segment(fit("  …", width), style)], width)
+        return self._strip(self.cells(row, columns), columns, widths, self._style(*names), width)
 
     def on_focus(self) -> None:
         self.refresh()
