@@ -356,3 +356,29 @@ async def test_usage_gauge_colour_class_follows_the_usage(make_app, wait_ready):
         gauge.show(base.model_copy(update={"used": 95, "allocated": 100}))
         assert gauge.has_class("-danger")
         assert "95 / 100 allocated (95%)" in str(gauge.render())
+
+
+async def test_the_header_weighs_the_app_name_again_on_every_resize(make_app, wait_ready):
+    """In Japanese at 80 columns there is no room for "synchealth │"; at 160 there is, the
+    moment the terminal grows, and it goes again when it shrinks (the line never cut)."""
+    from rich.cells import cell_len
+
+    from tui import i18n
+
+    app = make_app(lang="ja")
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_ready(pilot, lambda: app.session is not None and app.session.online)
+            header = app.screen.query_one(StatusHeader)
+
+            def line() -> str:
+                return header.render_line(0).text.strip()
+
+            assert not line().startswith("synchealth"), line()
+            for width, named in ((160, True), (80, False), (120, True)):
+                await pilot.resize_terminal(width, 24)
+                await pilot.pause()
+                assert line().startswith("synchealth │") == named, (width, line())
+                assert cell_len(line()) <= header.content_region.width, (width, line())
+    finally:
+        i18n.set_lang("en")
