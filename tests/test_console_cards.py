@@ -163,3 +163,21 @@ async def test_at_80_columns_the_records_view_names_objects_uncut(
             assert "Opportunity" in seen or "Account" in seen
     finally:
         i18n.set_lang("en")
+
+
+async def test_every_card_is_as_wide_as_the_others_at_any_width(
+    make_app: Callable[..., Any], wait_ready: Any
+) -> None:
+    """At 160 columns the first card was a cell narrower than the seven others (a grid
+    of 1fr columns rounds each share); cards line up in every layout, after a resize too."""
+    app = make_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+        for width in (160, 150, 121, 100, 81, 160):
+            await pilot.resize_terminal(width, 50)
+            await pilot.pause()
+            cards = list(app.screen.query(ErrorCard))
+            widths = {card.region.width for card in cards}
+            assert len(widths) == 1, (width, [card.region.width for card in cards])
+            strip = app.screen.query_one(CardStrip)
+            assert max(card.region.right for card in cards) <= strip.content_region.right

@@ -213,6 +213,15 @@ class CardStrip(Widget, can_focus=True):
     def on_mount(self) -> None:
         self._show_cursor()
 
+    def on_resize(self) -> None:
+        """Cards of one width: columns of ``1fr`` round each card's share, so at 160
+        columns the first card was a cell narrower than the seven others. The cells that
+        cannot be shared out (fewer than a row's cards) stay at the strip's right end."""
+        columns = self.styles.grid_size_columns
+        gutter = self.styles.grid_gutter_vertical  # between columns (grid-gutter: rows columns)
+        width = max(1, (self.content_region.width - gutter * (columns - 1)) // columns)
+        self.styles.grid_columns = str(width)
+
     def watch_index(self) -> None:
         self._show_cursor()
         self.post_message(self.Highlighted(self.current))
