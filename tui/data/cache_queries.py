@@ -11,21 +11,22 @@ from typing import Any, Literal, overload
 import orjson
 
 from tui.core.models import ERROR_TYPES
-from tui.data.cache_connections import CacheConnections
-from tui.data.cache_schema import ROW_COLUMNS, sort_index
+from tui.data.cache_order import SubtypeOrder
+from tui.data.cache_schema import ROW_COLUMNS
 from tui.data.cache_sql import error_row, like_pattern
 from tui.data.values import (
     ErrorRow,
     RecordCount,
     SortColumn,
     SubtypeCount,
+    SubtypeNames,
     TypeCount,
     ViewFilter,
     ViewOrder,
 )
 
 
-class ViewQueries(CacheConnections):
+class ViewQueries(SubtypeOrder):
     """What the console's views ask of the cache."""
 
     async def _totals(self, level: str) -> dict[str, tuple[int, int]]:
@@ -85,37 +86,29 @@ class ViewQueries(CacheConnections):
         return int(got[0][0])
 
     async def view_ids(
-        self, f: ViewFilter, sort: SortColumn = "last_seen", descending: bool = True
+        self,
+        f: ViewFilter,
+        sort: SortColumn = "last_seen",
+        descending: bool = True,
+        *,
+        names: SubtypeNames = SubtypeNames(),
     ) -> array[int]:
         """Every id of ``f`` in view order, as array('q'): for "mark all", never for paging."""
         if self.filling:  # the first fill is not indexed yet
             return array("q")
-        order = ViewOrder(sort, descending)
+        order = ViewOrder(sort, descending, names)
+        source, joined, _ = await self._source(f, order)
         cond, params = self._where(f)
         ids = array("q")
         async with (
             self._guard("read the cache"),
             self._conn_for(f).execute(
-                f"SELECT id FROM {self._source(f, order)} WHERE {cond} ORDER BY {order.sql}",
-                params,
+                f"SELECT id FROM {source} WHERE {cond} ORDER BY {order.sql}", [*joined, *params]
             ) as cur,
         ):
             while chunk := await cur.fetchmany(65536):
                 ids.extend(r[0] for r in chunk)
         return ids
-
-    @staticmethod
-    def _source(f: ViewFilter, order: ViewOrder) -> str:
-        """``errors``, walked in view order (along the sort's index, or by id) unless a
-        record or a cause narrows it to a few rows, which are then sorted (a cause's are
-        in last-seen order already)."""
-        if f.record_id is not None:
-            return "errors"
-        if f.cause is not None:  # a cause is a few rows of the table: its own index
-            return "errors INDEXED BY errors_cause"
-        if order.sort == "id":
-            return "errors NOT INDEXED"
-        return f"errors INDEXED BY {sort_index(order.sort)}"
 
     async def view_page(
         self,
@@ -153,12 +146,13 @@ class ViewQueries(CacheConnections):
     ) -> list[ErrorRow]:
         if not limit:
             return []
+        source, joined, _ = await self._source(f, order)
         cond, params = self._where(f)
         got = await self._fetchall_for(
             f,
-            f"SELECT {ROW_COLUMNS} FROM {self._source(f, order)} WHERE {cond} "
+            f"SELECT {ROW_COLUMNS} FROM {source} WHERE {cond} "
             f"ORDER BY {order.sql} LIMIT ? OFFSET ?",
-            [*params, limit, offset],
+            [*joined, *params, limit, offset],
         )
         return [error_row(t) for t in got]
 
@@ -181,9 +175,10 @@ class ViewQueries(CacheConnections):
         if not limit:
             return []
         cond, params = self._where(f)
-        source, beyond = self._source(f, order), "<" if order.descending else ">"
+        beyond = "<" if order.descending else ">"
         columns = "id" if ids_only else ROW_COLUMNS
         if order.sort == "id":
+            source = self._table(f, order)
             got = await self._fetchall_for(
                 f,
                 f"SELECT {columns} FROM {source} WHERE {cond} AND id {beyond} ? "
@@ -193,6 +188,8 @@ class ViewQueries(CacheConnections):
             return [t[0] for t in got] if ids_only else [error_row(t) for t in got]
         value = getattr(row, order.sort)
         direction = "DESC" if order.descending else "ASC"
+        # its ties (the same value: for subtypes, the same subtype) along the sort's index
+        source = self._table(f, order)
         got = await self._fetchall_for(
             f,
             f"SELECT {columns} FROM {source} WHERE {cond} AND {order.sort} = ? "
@@ -200,11 +197,15 @@ class ViewQueries(CacheConnections):
             [*params, value, row.id, limit],
         )
         if len(got) < limit:
+            source, joined, positions = await self._source(f, order)
+            key = positions.get(value) if order.sort == "subtype" else value
+            if key is None:  # no error of the row's subtype is left: nothing to place it by
+                return [t[0] for t in got] if ids_only else [error_row(t) for t in got]
             got += await self._fetchall_for(
                 f,
-                f"SELECT {columns} FROM {source} WHERE {cond} AND {order.sort} {beyond} ? "
+                f"SELECT {columns} FROM {source} WHERE {cond} AND {order.key} {beyond} ? "
                 f"ORDER BY {order.sql} LIMIT ?",
-                [*params, value, limit - len(got)],
+                [*joined, *params, key, limit - len(got)],
             )
         return [t[0] for t in got] if ids_only else [error_row(t) for t in got]
 
