@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import unicodedata
 from pathlib import Path
 
 import pytest
 
 from tests.test_cache import row
+from tui.core.catalog import load_catalog
 from tui.core.models import ERROR_TYPES
+from tui.core.subtype_order import subtype_name
 from tui.data.cache import Cache, ViewFilter
-from tui.data.values import SORT_COLUMNS, ViewOrder
+from tui.data.values import SORT_COLUMNS, SubtypeNames, ViewOrder
 
 FILTERS = (
     ViewFilter(),
@@ -164,3 +167,82 @@ async def test_view_pages_walk_an_index_and_never_sort_the_table(cache: Cache) -
         for sql in pages:
             plan = " | ".join(r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
             assert "TEMP B-TREE" not in plan, (sql, plan)
+
+
+def named_rows(n: int, seed: int = 11) -> list[list]:
+    """Rows of the catalog's own subtypes (their names differ from their codes' order)."""
+    rnd = random.Random(seed)
+    codes = load_catalog().subtype_codes
+    rows = []
+    for i in range(1, n + 1):
+        code = rnd.choice(codes)
+        rows.append(
+            row(
+                i,
+                type=code.split(".")[0],
+                subtype=code,
+                record=f"r{rnd.randint(1, 40)}",
+                status=rnd.choice(("open", "open", "resolved")),
+            )
+        )
+    return rows
+
+
+def name_key(code: str, names: SubtypeNames) -> str:
+    """What the Error column shows for ``code``, as the names are compared."""
+    return unicodedata.normalize("NFKC", subtype_name(code, names.lang, names.cells)).casefold()
+
+
+@pytest.mark.parametrize(
+    "names", [SubtypeNames("en", 18), SubtypeNames("ja", 14), SubtypeNames("ja")], ids=str
+)
+async def test_a_subtype_sort_follows_the_names_shown_page_by_page_along_indexes(
+    tmp_path: Path, names: SubtypeNames
+) -> None:
+    rows = named_rows(700)
+    cache = await filled(tmp_path, rows, bulk=False)
+    try:
+        subtype_of = {r[0]: r[3] for r in rows}
+        assert sorted(subtype_of.values()) != sorted(
+            subtype_of.values(), key=lambda c: name_key(c, names)
+        )
+        statements: list[str] = []
+        await cache._r.set_trace_callback(statements.append)
+        filters = (ViewFilter(), ViewFilter(status=None), ViewFilter(type="picklist"),
+                   ViewFilter(record_id="r3"))  # fmt: skip
+        for f in filters:
+            for descending in (False, True):
+                order = ViewOrder("subtype", descending, names)
+                every = list(await cache.view_ids(f, "subtype", descending, names=names))
+                keys = [name_key(subtype_of[i], names) for i in every]
+                assert keys == sorted(keys, reverse=descending), (f, order)
+                assert len(every) == await cache.count(f)
+                walked, after = [], None
+                while chunk := await cache.view_page(f, order, limit=23, after=after):
+                    walked += [r.id for r in chunk]
+                    after = chunk[-1]
+                assert walked == every, (f, order)
+                total = len(every)
+                for offset in (0, total // 2, max(0, total - 5)):
+                    got = await cache.view_page(f, order, offset=offset, limit=23, total=total)
+                    assert [r.id for r in got] == every[offset : offset + 23], (f, order, offset)
+                for at in (0, total // 2, total - 1):
+                    assert await cache.position(f, order, every[at]) == at
+        await cache._r.set_trace_callback(None)
+        # a subtype the cache did not hold yet takes its place in the order at once
+        late = row(10_000, type="other", subtype="other.unknown")
+        await cache.apply_changes([late], 10_000)
+        every = list(await cache.view_ids(ViewFilter(), "subtype", False, names=names))
+        assert 10_000 in every
+        keys = [name_key(subtype_of.get(i, "other.unknown"), names) for i in every]
+        assert keys == sorted(keys)
+        pages = [s for s in statements if s.startswith("SELECT") and "LIMIT" in s]
+        with sqlite3.connect(cache.path) as conn:
+            for sql in pages:
+                if "record_id = " in sql:  # a record's few rows are sorted, as in every order
+                    continue
+                plan = " | ".join(r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+                assert "TEMP B-TREE" not in plan, (sql, plan)
+                assert "SCAN errors" not in plan, (sql, plan)
+    finally:
+        await cache.close()

@@ -27,6 +27,19 @@ MILLION = {
     "other": (8_856, 8_835, 0),
 }
 
+#: Counts of the 20,000-error demo (``--demo-size 20000``): "1,225件/1,187レコード" is
+#: two cells wider than a card at 80 columns.
+TWENTY_THOUSAND = {
+    "association": (1_225, 1_187, 0),
+    "custom_code": (2_717, 2_652, 0),
+    "duplicate": (1_655, 1_556, 0),
+    "permissions": (1_582, 1_550, 0),
+    "picklist": (5_023, 4_667, 0),
+    "field_mapping": (1_163, 1_134, 0),
+    "property_value": (4_042, 3_775, 0),
+    "other": (182, 182, 0),
+}
+
 
 def lines_of(card: ErrorCard) -> list[str]:
     return [card.render_line(y).text.strip() for y in range(card.size.height)]
@@ -64,6 +77,28 @@ async def test_at_80_columns_every_card_reads_alike_and_no_title_is_cut(
                     shapes.add(counts_shape(shown))
                     assert not re.search(r"\d{4}", shown), shown  # 1,259, never 1259
                 assert len(shapes) == 1, shapes  # one wording for all eight cards
+    finally:
+        i18n.set_lang("en")
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+@pytest.mark.parametrize("counts", [TWENTY_THOUSAND, MILLION], ids=["20k", "1M"])
+async def test_at_80_columns_the_cards_keep_their_words_at_thousands(
+    make_app: Callable[..., Any], wait_ready: Any, lang: str, counts: dict[str, Any]
+) -> None:
+    """Counts past 1,000 are abbreviated (1.2k) before the words "errors"/"records" go."""
+    app = make_app(lang=lang)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+            strip = app.screen.query_one(CardStrip)
+            strip.set_counts(counts)
+            await pilot.pause()
+            words = [w.strip() for w in re.split(r"\{\w+\}", i18n.t("main.cards.counts_short"))]
+            for card in strip.query(ErrorCard):
+                shown = lines_of(card)[-1]
+                assert "…" not in shown, shown
+                assert all(w in shown for w in words if w), (shown, words)
     finally:
         i18n.set_lang("en")
 
@@ -128,3 +163,21 @@ async def test_at_80_columns_the_records_view_names_objects_uncut(
             assert "Opportunity" in seen or "Account" in seen
     finally:
         i18n.set_lang("en")
+
+
+async def test_every_card_is_as_wide_as_the_others_at_any_width(
+    make_app: Callable[..., Any], wait_ready: Any
+) -> None:
+    """At 160 columns the first card was a cell narrower than the seven others (a grid
+    of 1fr columns rounds each share); cards line up in every layout, after a resize too."""
+    app = make_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+        for width in (160, 150, 121, 100, 81, 160):
+            await pilot.resize_terminal(width, 50)
+            await pilot.pause()
+            cards = list(app.screen.query(ErrorCard))
+            widths = {card.region.width for card in cards}
+            assert len(widths) == 1, (width, [card.region.width for card in cards])
+            strip = app.screen.query_one(CardStrip)
+            assert max(card.region.right for card in cards) <= strip.content_region.right

@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import sqlite3
 
+import pytest
+
 from tui.core.models import ERROR_TYPES
 from tui.data.session import ViewFilter
 from tui.embedded import open_data_session
@@ -32,7 +34,8 @@ def shown_ids(grid: ErrorGrid) -> list[int | None]:
 async def view_ids(app) -> list[int]:
     """Every id of the grid's view, in its order (the grid itself holds only pages)."""
     grid = grid_of(app)
-    return list(await app.session.view_ids(grid.view, grid.sort, grid.descending))
+    names = grid.order.names
+    return list(await app.session.view_ids(grid.view, grid.sort, grid.descending, names=names))
 
 
 def detail_text(app) -> str:
@@ -365,12 +368,13 @@ async def test_sort_key_cycles_and_flips(make_app, wait_ready):
         await pilot.press("s")
         await wait_ready(pilot, lambda: grid_of(app).sort == "subtype")
         grid = grid_of(app)
-        expected = await app.session.view_ids(ViewFilter(), "subtype", False)
+        names = grid.order.names  # the Error column's names: the order is theirs
+        expected = await app.session.view_ids(ViewFilter(), "subtype", False, names=names)
         top = round(grid.scroll_y)
         assert shown_ids(grid) == list(expected[top : top + grid.page_height])
         await pilot.press("S")
         await wait_ready(pilot, lambda: grid_of(app).descending)
-        expected = await app.session.view_ids(ViewFilter(), "subtype", True)
+        expected = await app.session.view_ids(ViewFilter(), "subtype", True, names=names)
         top = round(grid.scroll_y)
         assert shown_ids(grid) == list(expected[top : top + grid.page_height])
         assert "▼" in grid_of(app).render_line(0).text
@@ -417,3 +421,70 @@ async def test_usage_gauge_colour_class_follows_the_usage(make_app, wait_ready):
         gauge.show(base.model_copy(update={"used": 95, "allocated": 100}))
         assert gauge.has_class("-danger")
         assert "95 / 100 allocated (95%)" in str(gauge.render())
+
+
+async def test_the_header_weighs_the_app_name_again_on_every_resize(make_app, wait_ready):
+    """In Japanese at 80 columns there is no room for "synchealth │"; at 160 there is, the
+    moment the terminal grows, and it goes again when it shrinks (the line never cut)."""
+    from rich.cells import cell_len
+
+    from tui import i18n
+
+    app = make_app(lang="ja")
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_ready(pilot, lambda: app.session is not None and app.session.online)
+            header = app.screen.query_one(StatusHeader)
+
+            def line() -> str:
+                return header.render_line(0).text.strip()
+
+            assert not line().startswith("synchealth"), line()
+            for width, named in ((160, True), (80, False), (120, True)):
+                await pilot.resize_terminal(width, 24)
+                await pilot.pause()
+                assert line().startswith("synchealth │") == named, (width, line())
+                assert cell_len(line()) <= header.content_region.width, (width, line())
+    finally:
+        i18n.set_lang("en")
+
+
+@pytest.mark.parametrize(
+    ("lang", "sizes"), [("ja", ((80, 24), (220, 50))), ("en", ((60, 24), (80, 24)))]
+)
+async def test_the_error_column_sorts_by_the_names_it_shows(make_app, wait_ready, lang, sizes):
+    """``s`` sorts by the Error column: in the order of its (localized, maybe short)
+    names, not of the subtype codes behind them; resized, it follows the new names."""
+    import unicodedata
+
+    from tui import i18n
+
+    def key(name: str) -> str:
+        return unicodedata.normalize("NFKC", name).casefold()
+
+    app = make_app(lang=lang)
+    try:
+        async with app.run_test(size=sizes[0]) as pilot:
+            await wait_ready(pilot, lambda: grid_of(app).total > 0)
+            await pilot.press("s")
+            await wait_ready(pilot)
+            grid = grid_of(app)
+            assert grid.sort == "subtype" and not grid.descending
+            grid.cursor = grid.total // 5  # among subtypes a resize puts in another order
+            await wait_ready(pilot)
+            for size in sizes:
+                await pilot.resize_terminal(*size)
+                await wait_ready(pilot)
+                columns = grid.columns(grid.scrollable_content_region.width)
+                at = [c.key for c in columns].index("subtype")
+                assert grid.order.names.cells == columns[at].width
+                rows = await app.session.view_page(grid.view, grid.order, limit=grid.total)
+                shown = [grid.cells(row, columns)[at] for row in rows]
+                assert len(shown) == grid.total
+                assert shown == sorted(shown, key=key), (lang, size, sorted(set(shown)))
+                held = {i: grid.row_at(i) for i in range(grid.total)}  # the rows it drew or will
+                stale = [i for i, row in held.items() if row is not None and row.id != rows[i].id]
+                assert not stale, (size, stale[:5])
+                assert any(row is not None for row in held.values())
+    finally:
+        i18n.set_lang("en")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from textual.widgets import DataTable, Sparkline
 from textual_plotext import PlotextPlot
 
@@ -74,6 +75,39 @@ async def test_t_opens_the_trend_chart_and_escape_closes_it(
         await wait_ready(pilot, lambda: len(app.screen.page.days) == 90)
         await pilot.press("escape")
         await wait_ready(pilot, lambda: not isinstance(app.screen, TrendScreen))
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
+async def test_the_legend_is_beside_the_chart_never_on_its_lines(
+    make_app: Callable[..., Any], wait_ready: Any, lang: str, size: tuple[int, int]
+) -> None:
+    """plotext drew its legend inside the plot, over the lines and the y axis, and in
+    Japanese shifted that row's frame right; the names now stand on a line above it."""
+    from rich.cells import cell_len
+
+    from tui.i18n import t
+    from tui.widgets.legend import ChartLegend
+
+    app = make_app(lang=lang)
+    try:
+        async with app.run_test(size=size) as pilot:
+            await wait_ready(pilot)
+            await pilot.press("T")
+            await wait_ready(pilot, lambda: isinstance(app.screen, TrendScreen) and app.screen.page)
+            await pilot.pause()
+            chart = app.screen.query_one(PlotextPlot)
+            names = [t("trends.new"), t("trends.resolved")]
+            rows = [chart.render_line(y).text for y in range(chart.size.height)]
+            assert not any(name in row for name in names for row in rows), rows
+            assert {cell_len(row) for row in rows} == {chart.size.width}, rows
+            legend = app.screen.query_one(ChartLegend)
+            shown = legend.render_line(0).text
+            assert all(name in shown for name in names), shown
+            assert legend.region.bottom <= chart.region.y
+            assert legend.color("new") != legend.color("resolved")
+    finally:
+        set_lang("en")
 
 
 async def test_the_trend_follows_the_type_in_view_and_the_cause_under_the_cursor(

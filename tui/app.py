@@ -40,8 +40,9 @@ from tui.core.lang import Lang
 from tui.core.models import Usage
 from tui.data.actor import actor_name
 from tui.data.problem import Problem
-from tui.data.session import DataSession, RefreshResult, SortColumn, ViewFilter
+from tui.data.session import DataSession, RefreshResult, ViewFilter
 from tui.data.session_base import DEFAULT_TIMEOUT
+from tui.data.values import ViewOrder
 from tui.embedded import open_data_session
 from tui.i18n import set_lang, strings, t
 from tui.palette import ConsoleCommands
@@ -503,8 +504,8 @@ class SyncHealthApp(App[int]):
             self.notify(t("ignore.none_ignored"), severity="warning")
         self.refresh_data()
 
-    def start_export(self, view: ViewFilter, sort: tuple[SortColumn, bool] = ("id", False)) -> None:
-        """The export dialog for ``view``, writing rows in ``sort`` (column, descending)."""
+    def start_export(self, view: ViewFilter, sort: ViewOrder = ViewOrder("id", False)) -> None:
+        """The export dialog for ``view``, writing rows in ``sort``."""
         from tui.screens.export import ExportScreen
 
         if self.session is None:

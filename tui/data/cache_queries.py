@@ -5,27 +5,28 @@ from __future__ import annotations
 
 import json
 from array import array
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import orjson
 
 from tui.core.models import ERROR_TYPES
-from tui.data.cache_connections import CacheConnections
-from tui.data.cache_schema import ROW_COLUMNS, sort_index
+from tui.data.cache_order import SubtypeOrder
+from tui.data.cache_schema import ROW_COLUMNS
 from tui.data.cache_sql import error_row, like_pattern
 from tui.data.values import (
     ErrorRow,
     RecordCount,
     SortColumn,
     SubtypeCount,
+    SubtypeNames,
     TypeCount,
     ViewFilter,
     ViewOrder,
 )
 
 
-class ViewQueries(CacheConnections):
+class ViewQueries(SubtypeOrder):
     """What the console's views ask of the cache."""
 
     async def _totals(self, level: str) -> dict[str, tuple[int, int]]:
@@ -85,37 +86,29 @@ class ViewQueries(CacheConnections):
         return int(got[0][0])
 
     async def view_ids(
-        self, f: ViewFilter, sort: SortColumn = "last_seen", descending: bool = True
+        self,
+        f: ViewFilter,
+        sort: SortColumn = "last_seen",
+        descending: bool = True,
+        *,
+        names: SubtypeNames = SubtypeNames(),
     ) -> array[int]:
         """Every id of ``f`` in view order, as array('q'): for "mark all", never for paging."""
         if self.filling:  # the first fill is not indexed yet
             return array("q")
-        order = ViewOrder(sort, descending)
+        order = ViewOrder(sort, descending, names)
+        source, joined, _ = await self._source(f, order)
         cond, params = self._where(f)
         ids = array("q")
         async with (
             self._guard("read the cache"),
             self._conn_for(f).execute(
-                f"SELECT id FROM {self._source(f, order)} WHERE {cond} ORDER BY {order.sql}",
-                params,
+                f"SELECT id FROM {source} WHERE {cond} ORDER BY {order.sql}", [*joined, *params]
             ) as cur,
         ):
             while chunk := await cur.fetchmany(65536):
                 ids.extend(r[0] for r in chunk)
         return ids
-
-    @staticmethod
-    def _source(f: ViewFilter, order: ViewOrder) -> str:
-        """``errors``, walked in view order (along the sort's index, or by id) unless a
-        record or a cause narrows it to a few rows, which are then sorted (a cause's are
-        in last-seen order already)."""
-        if f.record_id is not None:
-            return "errors"
-        if f.cause is not None:  # a cause is a few rows of the table: its own index
-            return "errors INDEXED BY errors_cause"
-        if order.sort == "id":
-            return "errors NOT INDEXED"
-        return f"errors INDEXED BY {sort_index(order.sort)}"
 
     async def view_page(
         self,
@@ -153,40 +146,45 @@ class ViewQueries(CacheConnections):
     ) -> list[ErrorRow]:
         if not limit:
             return []
+        source, joined, _ = await self._source(f, order)
         cond, params = self._where(f)
         got = await self._fetchall_for(
             f,
-            f"SELECT {ROW_COLUMNS} FROM {self._source(f, order)} WHERE {cond} "
+            f"SELECT {ROW_COLUMNS} FROM {source} WHERE {cond} "
             f"ORDER BY {order.sql} LIMIT ? OFFSET ?",
-            [*params, limit, offset],
+            [*joined, *params, limit, offset],
         )
         return [error_row(t) for t in got]
 
-    def _after(
+    async def _after(
         self, f: ViewFilter, order: ViewOrder, row: ErrorRow
-    ) -> tuple[str, list[tuple[str, list[Any]]]]:
-        """The source, and the one or two ranges (WHERE, params) that follow ``row`` in
-        ``order``: first its ties (same sort value, further id), then the further sort
-        values; two index ranges, where one row-value range would step over every tie."""
+    ) -> AsyncIterator[tuple[str, str, list[Any], str]]:
+        """The ranges (source, WHERE, params, ORDER BY) that follow ``row`` in ``order``,
+        in turn: first its ties (same sort value: for subtypes, the same subtype; further
+        id) along the sort's index, then the further sort values; two index ranges, where
+        one row-value range would step over every tie. A caller stops when it has enough."""
         cond, params = self._where(f)
-        source, beyond = self._source(f, order), "<" if order.descending else ">"
+        beyond = "<" if order.descending else ">"
+        table = self._table(f, order)
         if order.sort == "id":
-            return source, [(f"{cond} AND id {beyond} ?", [*params, row.id])]
+            yield table, f"{cond} AND id {beyond} ?", [*params, row.id], order.sql
+            return
         value = getattr(row, order.sort)
-        return source, [
-            (f"{cond} AND {order.sort} = ? AND id {beyond} ?", [*params, value, row.id]),
-            (f"{cond} AND {order.sort} {beyond} ?", [*params, value]),
-        ]
+        ties = f"id {'DESC' if order.descending else 'ASC'}"
+        where = f"{cond} AND {order.sort} = ? AND id {beyond} ?"
+        yield table, where, [*params, value, row.id], ties
+        source, joined, positions = await self._source(f, order)
+        key = positions.get(value) if order.sort == "subtype" else value
+        if key is not None:  # else no error of the row's subtype is left to place it by
+            where = f"{cond} AND {order.key} {beyond} ?"
+            yield source, where, [*joined, *params, key], order.sql
 
     async def _keyset(
         self, f: ViewFilter, order: ViewOrder, row: ErrorRow, limit: int
     ) -> list[ErrorRow]:
         """At most ``limit`` rows following ``row`` in ``order``."""
-        source, ranges = self._after(f, order, row)
-        ties = f"id {'DESC' if order.descending else 'ASC'}"  # the ties in id order
-        orders = [ties, order.sql][-len(ranges) :]
         got: list[Any] = []
-        for (where, params), by in zip(ranges, orders, strict=True):
+        async for source, where, params, by in self._after(f, order, row):
             if len(got) >= limit:
                 break
             got += await self._fetchall_for(
@@ -210,9 +208,10 @@ class ViewQueries(CacheConnections):
         )
         if not got:
             return None
-        source, ranges = self._after(f, order.reversed(), error_row(got[0]))
         ahead = 0
-        for where, range_params in ranges:
+        async for source, where, range_params, _ in self._after(
+            f, order.reversed(), error_row(got[0])
+        ):
             if ahead >= within:
                 break
             counted = await self._fetchall_for(

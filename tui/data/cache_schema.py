@@ -14,7 +14,8 @@ from tui.data.values import SORT_COLUMNS
 
 #: Version 5: ignored errors (status 'ignored') and their totals per type. Version 6: the
 #: cause key of each error (``errors.cause``) and its index, for the cause filter.
-SCHEMA_VERSION = 6
+#: Version 7: ``subtype_order``, the Error column's order of the subtypes' names.
+SCHEMA_VERSION = 7
 
 #: Columns of the cache's ``errors`` table: ERROR_COLUMNS (fields joined with ';').
 ROW_COLUMNS = ", ".join(c for c in ERROR_COLUMNS if c != "seq")
@@ -64,6 +65,15 @@ CREATE TABLE record_totals (
     PRIMARY KEY (object_type, record_id, type)
 ) WITHOUT ROWID;
 CREATE INDEX record_totals_seen ON record_totals(type, last_seen);
+-- the subtypes in the order of the names the Error column shows, one ranking per
+-- language and column width (SubtypeNames.ranking): a sort by subtype walks this table
+-- and, for each subtype, errors_by_subtype, so a page costs the page (cache_order.py)
+CREATE TABLE subtype_order (
+    ranking  TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    code     TEXT NOT NULL,
+    PRIMARY KEY (ranking, position)
+) WITHOUT ROWID;
 -- substrings of the columns the text filter searches (external content: errors)
 CREATE VIRTUAL TABLE errors_fts USING fts5(
     record_name, message, sf_id, record_id, sf_code,

@@ -35,6 +35,7 @@ from tui.data.values import (
     RecordCount,
     SortColumn,
     SubtypeCount,
+    SubtypeNames,
     TypeCount,
     ViewFilter,
     ViewOrder,
@@ -192,9 +193,14 @@ class DataSession(Resyncs):
         return await self._read(self.cache.count, f)
 
     async def view_ids(
-        self, f: ViewFilter, sort: SortColumn = "last_seen", descending: bool = True
+        self,
+        f: ViewFilter,
+        sort: SortColumn = "last_seen",
+        descending: bool = True,
+        *,
+        names: SubtypeNames = SubtypeNames(),
     ) -> array[int]:
-        return await self._read(self.cache.view_ids, f, sort, descending)
+        return await self._read(self.cache.view_ids, f, sort, descending, names=names)
 
     async def view_page(self, f: ViewFilter, order: ViewOrder, **where: Any) -> list[ErrorRow]:
         """One page of a view; ``where`` as ``Cache.view_page`` (offset, limit, after...)."""

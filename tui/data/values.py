@@ -43,25 +43,46 @@ class ViewFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class SubtypeNames:
+    """How the grid's Error column names subtypes: in ``lang``, each in ``cells`` (None:
+    full titles). A sort by subtype follows these names (tui/core/subtype_order.py)."""
+
+    lang: str = "en"
+    cells: int | None = None
+
+    @property
+    def ranking(self) -> str:
+        """The key of their order in the cache's ``subtype_order`` table."""
+        return f"{self.lang}:{'' if self.cells is None else self.cells}"
+
+
+@dataclass(frozen=True, slots=True)
 class ViewOrder:
     """The order of a view: a sort column, ties broken by id in the same direction."""
 
     sort: SortColumn = "last_seen"
     descending: bool = True
+    names: SubtypeNames = SubtypeNames()
 
     def __post_init__(self) -> None:
         if self.sort not in SORT_COLUMNS:
             raise ValueError(f"cannot sort by {self.sort!r}")
 
     def reversed(self) -> ViewOrder:
-        return ViewOrder(self.sort, not self.descending)
+        return ViewOrder(self.sort, not self.descending, self.names)
+
+    @property
+    def key(self) -> str:
+        """The column the order walks: for subtypes, their place in the names' order
+        (``subtype_order.position``), not their codes."""
+        return "position" if self.sort == "subtype" else self.sort
 
     @property
     def sql(self) -> str:
         direction = "DESC" if self.descending else "ASC"
         if self.sort == "id":
             return f"id {direction}"
-        return f"{self.sort} {direction}, id {direction}"
+        return f"{self.key} {direction}, id {direction}"
 
 
 @dataclass(frozen=True, slots=True)

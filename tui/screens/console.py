@@ -14,6 +14,7 @@ from typing import Protocol
 from tui.config import Config
 from tui.core.models import CauseSummary, Usage
 from tui.data.session import DataSession, ViewFilter
+from tui.data.values import ViewOrder
 from tui.widgets.header import Status
 
 
@@ -52,4 +53,4 @@ class Console(Protocol):
 
     async def unignore(self, ids: Sequence[int]) -> None: ...
 
-    def start_export(self, view: ViewFilter, sort: tuple[str, bool] = ("id", False)) -> None: ...
+    def start_export(self, view: ViewFilter, sort: ViewOrder = ViewOrder("id", False)) -> None: ...

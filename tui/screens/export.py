@@ -26,7 +26,7 @@ from textual.widgets import (
 
 from tui.data.cache import CacheError, ViewFilter
 from tui.data.export import ExportError
-from tui.data.values import SortColumn
+from tui.data.values import ViewOrder
 from tui.i18n import current_lang, t
 from tui.text.safe import clean
 from tui.widgets.prose import Prose
@@ -63,12 +63,12 @@ class ExportScreen(ModalScreen[int | None]):
         default_dir: Path,
         *,
         now: datetime | None = None,
-        sort: tuple[SortColumn, bool] = ("id", False),
+        sort: ViewOrder = ViewOrder("id", False),
     ) -> None:
         super().__init__(classes="modal")
         self.session = session
         self.view_filter = view_filter
-        #: (column, descending): rows are written in the order the screen shows them
+        #: rows are written in the order the screen shows them
         self.sort = sort
         self.marked_ids = marked_ids
         self.default_dir = default_dir
@@ -201,9 +201,11 @@ class ExportScreen(ModalScreen[int | None]):
 
     async def _ids_in_screen_order(self) -> Sequence[int]:
         """The ids of the chosen scope, sorted as the screen sorts them."""
-        column, descending = self.sort
+        order = self.sort
         scope_filter = self.view_filter if self.scope == "view" else ALL_ERRORS
-        ids = await self.session.view_ids(scope_filter, column, descending)
+        ids = await self.session.view_ids(
+            scope_filter, order.sort, order.descending, names=order.names
+        )
         if self.scope == "marked":
             return [i for i in ids if i in self.marked_ids]
         return ids

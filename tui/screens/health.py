@@ -406,6 +406,10 @@ class HealthScreen(Screen[None]):
         self.set_view(replace(self.view, type=message.type_code, record_id=None))
         self.grid.focus()
 
+    @on(ErrorGrid.Reordered)
+    def _grid_reordered(self) -> None:
+        self.load_view()
+
     @on(ErrorGrid.Opened)
     def _row_opened(self) -> None:
         row = self.grid.row_at_cursor()
@@ -577,7 +581,7 @@ class HealthScreen(Screen[None]):
         await self.console.unignore(ids)
 
     def action_export(self) -> None:
-        self.console.start_export(self.view, (self.grid.sort, self.grid.descending))
+        self.console.start_export(self.view, self.grid.order)
 
     def action_overview(self) -> None:
         from tui.screens.overview import TypeOverviewScreen

@@ -23,6 +23,7 @@ from tui.data.last_looked import SinceLooked
 from tui.i18n import t
 from tui.text.safe import clean
 from tui.text.titles import type_title
+from tui.widgets.legend import SERIES, ChartLegend
 
 if TYPE_CHECKING:
     from tui.data.session import DataSession
@@ -75,6 +76,7 @@ class TrendScreen(ModalScreen[None]):
         with Vertical(classes="dialog trends") as dialog:
             dialog.border_title = Content(title_of(self.type_code, self.cause))
             yield Static(t("trends.loading"), id="summary", markup=False)
+            yield ChartLegend(id="legend")
             yield PlotextPlot(id="chart")
             with Horizontal(classes="buttons"):
                 yield Static(t("trends.keys"), classes="hint", markup=False)
@@ -118,8 +120,10 @@ class TrendScreen(ModalScreen[None]):
         plt = chart.plt
         plt.clear_data()
         xs: list[float] = [float(n) for n in range(1, len(days) + 1)]
-        plt.plot(xs, [d.new for d in days], label=t("trends.new"), marker="braille")
-        plt.plot(xs, [d.resolved for d in days], label=t("trends.resolved"), marker="braille")
+        legend = self.query_one(ChartLegend)  # the names: plotext's legend covers the lines
+        values = {"new": [d.new for d in days], "resolved": [d.resolved for d in days]}
+        for series in SERIES:
+            plt.plot(xs, values[series], marker="braille", color=legend.color(series))
         step = max(1, len(days) // TICKS)
         ticks = xs[::-1][::step][::-1]
         plt.xticks(ticks, [days[int(x) - 1].day.strftime("%m-%d") for x in ticks])

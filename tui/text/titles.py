@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from tui.core.catalog import load_catalog
+from tui.core.subtype_order import subtype_name
 from tui.i18n import current_lang
 
 
@@ -19,9 +20,6 @@ def type_title(code: str, cells: int | None = None) -> str:
 
 @lru_cache(maxsize=512)
 def subtype_title(code: str, lang: str, cells: int | None = None) -> str:
-    """A subtype's catalog title; its short title when the title needs more than ``cells``."""
-    try:
-        text = load_catalog().subtype(code).text(lang)
-    except KeyError:
-        return code
-    return text.title if cells is None else text.label(cells)
+    """A subtype's catalog title; its short title when the title needs more than ``cells``
+    (the names a sort on the Error column follows: tui/core/subtype_order.py)."""
+    return subtype_name(code, lang, cells)

@@ -24,21 +24,32 @@ from tui.text.titles import type_title
 COMPACT_COLUMNS = 4
 
 
+#: A card's counts as worded: a ``main.cards`` text, "pair" (errors/records) or "errors"
+#: (open errors alone), its numbers in ``short`` form, or ``compact`` (1.2k from 1,000).
+Style = tuple[str, bool]
+
 #: How a card's counts may be worded, richest first, per layout: two lines (title, then
-#: the counts) and one line (title and counts). The strip picks one for all its cards.
-TWO_LINE_STYLES = ("counts", "counts_short", "pair")
-ONE_LINE_STYLES = ("pair", "errors")
+#: the counts) and one line (title and counts). The strip picks one for all its cards;
+#: the words stay (numbers abbreviated first) as long as any wording with them fits.
+TWO_LINE_STYLES: tuple[Style, ...] = (
+    ("counts", False), ("counts_short", False), ("counts_short", True), ("pair", False),
+    ("pair", True),
+)  # fmt: skip
+ONE_LINE_STYLES: tuple[Style, ...] = (("pair", False), ("errors", False))
 
 
-def short(number: int) -> str:
-    """A count in at most five characters: 1,234, 12.3k, 123k, 1.2M."""
-    if number < 10_000:
+def short(number: int, *, compact: bool = False) -> str:
+    """A count in at most five characters: 1,234, 12.3k, 123k, 1.2M; ``compact``, in at
+    most four: 999, 1.2k, 12k, 123k, 1.2M, 12M (cut, never rounded up to a longer one)."""
+    if number < (1_000 if compact else 10_000):
         return f"{number:,}"
-    if number < 100_000:
-        return f"{number / 1000:.1f}k"
+    if number < (10_000 if compact else 100_000):
+        return f"{number // 100 / 10:.1f}k"
     if number < 1_000_000:
         return f"{number // 1000}k"
-    return f"{number / 1_000_000:.1f}M"
+    if number < 10_000_000 or not compact:
+        return f"{number // 100_000 / 10:.1f}M"
+    return f"{number // 1_000_000}M"
 
 
 class ErrorCard(Static):
@@ -87,18 +98,20 @@ class ErrorCard(Static):
         joined = f"{text} {self.ignored_words(width - cell_len(text) - 1)}".rstrip()
         return joined if cell_len(joined) <= width else text
 
-    def counts_text(self, style: str) -> str:
+    def counts_text(self, style: Style) -> str:
         """The open errors and records worded in ``style`` (of the *_STYLES)."""
         if not self.loaded:
             return "…"
-        errors, records = short(self.errors), short(self.records)
-        if style == "pair":
+        words, compact = style
+        errors = short(self.errors, compact=compact)
+        records = short(self.records, compact=compact)
+        if words == "pair":
             return f"{errors}/{records}"
-        if style == "errors":
+        if words == "errors":
             return errors
-        return t(f"main.cards.{style}", errors=errors, records=records)
+        return t(f"main.cards.{words}", errors=errors, records=records)
 
-    def fits(self, style: str, width: int, lines: int) -> bool:
+    def fits(self, style: Style, width: int, lines: int) -> bool:
         """Whether ``style`` fits ``width`` cells uncut (on one line: beside the title,
         or its short title)."""
         counts = cell_len(self.counts_text(style))
@@ -107,7 +120,7 @@ class ErrorCard(Static):
         title_width = width - counts - 1
         return cell_len(type_title(self.type_code, title_width)) <= title_width
 
-    def _style(self, lines: int) -> str:
+    def _style(self, lines: int) -> Style:
         styles = ONE_LINE_STYLES if lines == 1 else TWO_LINE_STYLES
         if isinstance(self.parent, CardStrip):
             return self.parent.style_for(lines, styles)
@@ -178,7 +191,7 @@ class CardStrip(Widget, can_focus=True):
         for card in self.query(ErrorCard):
             card.set_trend(new_per_day.get(card.type_code, []))
 
-    def style_for(self, lines: int, styles: tuple[str, ...]) -> str:
+    def style_for(self, lines: int, styles: tuple[Style, ...]) -> Style:
         """The richest of ``styles`` every card fits, so all eight read alike (the last
         one, cut if need be, when none fits them all)."""
         cards = list(self.query(ErrorCard))
@@ -199,6 +212,15 @@ class CardStrip(Widget, can_focus=True):
 
     def on_mount(self) -> None:
         self._show_cursor()
+
+    def on_resize(self) -> None:
+        """Cards of one width: columns of ``1fr`` round each card's share, so at 160
+        columns the first card was a cell narrower than the seven others. The cells that
+        cannot be shared out (fewer than a row's cards) stay at the strip's right end."""
+        columns = self.styles.grid_size_columns
+        gutter = self.styles.grid_gutter_vertical  # between columns (grid-gutter: rows columns)
+        width = max(1, (self.content_region.width - gutter * (columns - 1)) // columns)
+        self.styles.grid_columns = str(width)
 
     def watch_index(self) -> None:
         self._show_cursor()

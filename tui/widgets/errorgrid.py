@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
-from tui.data.values import ErrorRow, SortColumn, ViewFilter, ViewOrder
+from tui.data.values import ErrorRow, SortColumn, SubtypeNames, ViewFilter, ViewOrder
 from tui.i18n import current_lang, t
 from tui.text.safe import clean
 from tui.text.timefmt import ago
@@ -37,6 +37,11 @@ _SORT_OF_COLUMN: dict[str, SortColumn] = {
 }
 
 
+def subtype_width(width: int) -> int:
+    """Cells of the Error column in a grid ``width`` cells wide."""
+    return 26 if width >= 130 else 18 if width >= 70 else 14
+
+
 class ErrorGrid(LineGrid):
     """Errors in view order: mark, subtype, object, record, Salesforce id, message, seen, tries."""
 
@@ -46,6 +51,11 @@ class ErrorGrid(LineGrid):
 
     class Opened(Message):
         """Enter on a row: narrow to that record's errors."""
+
+    class Reordered(Message):
+        """Sorted by subtype, the Error column's names changed with its width (a short
+        title where the title no longer fits), and so did their order: load the view
+        again."""
 
     def __init__(self, marks: set[int], clock: Callable[[], datetime], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -58,10 +68,21 @@ class ErrorGrid(LineGrid):
         self.descending: bool = True
         #: Bumped on every new view, so a page of the previous one is thrown away.
         self._generation = 0
+        #: The Error column's names at the last resize (see ``Reordered``).
+        self._names = SubtypeNames()
 
     @property
     def order(self) -> ViewOrder:
-        return ViewOrder(self.sort, self.descending)
+        """The view's order; by subtype, that of the names the Error column shows."""
+        width = subtype_width(self.scrollable_content_region.width)
+        return ViewOrder(self.sort, self.descending, SubtypeNames(current_lang(), width))
+
+    def on_resize(self) -> None:
+        super().on_resize()
+        names = self.order.names
+        if self.sort == "subtype" and names != self._names:
+            self.post_message(self.Reordered())
+        self._names = names
 
     @property
     def total(self) -> int:
@@ -128,7 +149,7 @@ class ErrorGrid(LineGrid):
         wide = width >= 130
         cols = [
             Column("mark", "", 1),
-            Column("subtype", t("main.grid.subtype"), 26 if wide else 18 if width >= 70 else 14),
+            Column("subtype", t("main.grid.subtype"), subtype_width(width)),
         ]
         if width >= 76:  # an 80-column terminal still tells a Lead from an Opportunity
             cols.append(Column("object", t("main.grid.object"), 12 if width >= 90 else 9))

@@ -62,10 +62,18 @@ def fill_text(fill: FillProgress) -> str:
 class StatusHeader(Static):
     """``synchealth │ ● online │ Acme │ simulated │ refreshed 12:00:00 (2m ago)``.
 
-    The app name goes first when the line has room for it.
+    The app name goes first when the line has room for it: weighed again on every
+    resize, not only when the status changes.
     """
 
+    _shown: tuple[Status | None, datetime] | None = None
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self.show(*self._shown)
+
     def show(self, status: Status | None, now: datetime) -> None:
+        self._shown = (status, now)
         if status is None:
             self.update(Text.assemble(("synchealth", "bold"), "  ", t("main.header.opening")))
             return
