@@ -45,6 +45,11 @@ async def test_fill_reports_progress_against_the_service_total(synchealth_env) -
         assert [p.done for p in seen] == sorted(p.done for p in seen)
         assert seen[0].done == 0 and seen[-1].done == total
         assert {p.total for p in seen} == {total}
+        # then the indexes and totals, step by step, every row stored (not "connecting")
+        steps = [p.indexing for p in seen if p.indexing is not None]
+        assert steps and [done for done, _ in steps] == list(range(steps[0][1]))
+        assert all(p.done == total for p in seen if p.indexing is not None)
+        assert seen.index(next(p for p in seen if p.indexing)) > 0
         assert session.fill is None  # over: the header goes back to online
         assert await session.count(ViewFilter()) == opened
         again: list[FillProgress] = []
@@ -65,9 +70,14 @@ def test_fill_text_in_both_languages() -> None:
             "filling the cache: 404,202 of 1,000,000 (40%), about 30 s left"
         )
         assert fill_text(FillProgress(5, None, 1.0)) == "filling the cache: 5 so far"
+        indexing = FillProgress(1_000_000, 1_000_000, 20_000.0, indexing=(2, 14))
+        assert fill_text(indexing) == ("indexing the cache: step 3 of 14 (1,000,000 errors stored)")
         set_lang("ja")
         assert fill_text(progress) == (
             "キャッシュを作成中: 1,000,000 件中 404,202 件 (40%)、残り約 30 秒"
+        )
+        assert fill_text(indexing) == (
+            "キャッシュの索引を作成中: 14 段階中 3 (1,000,000 件を保存済み)"
         )
     finally:
         set_lang("en")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,28 +168,36 @@ class FeedWrites(CacheConnections):
                 "errors = errors + excluded.errors, records = records + excluded.records"
             )
 
-    async def finish_changes(self) -> None:
-        """After a bulk fill: build the secondary indexes and the totals in one go."""
+    async def finish_changes(self, on_step: Callable[[int, int], object] | None = None) -> None:
+        """After a bulk fill: build the secondary indexes and the totals in one go;
+        ``on_step(done, steps)`` hears of each step as it begins."""
         w = self._w
         async with self._writing, self._guard("index the cache"):
             if await self._meta_raw(w, "bulk") != "1":
                 return
+            indexes = [f"CREATE INDEX IF NOT EXISTS {n} ON {t}" for n, t in INDEXES.items()]
+            totals = [
+                f"INSERT INTO totals {select}"
+                for select in totals_selects(+1, "errors e NOT INDEXED")[:-1]
+            ]
+            steps = [
+                *indexes,
+                "DELETE FROM totals",
+                *totals,
+                # all types: a covering scan of errors_record, already in record order
+                "INSERT INTO totals SELECT 'all', '', ifnull(sum(n), 0), count(*) FROM "
+                "(SELECT count(*) AS n FROM errors INDEXED BY errors_record "
+                "WHERE status = 'open' GROUP BY record_id, object_type)",
+                "DELETE FROM record_totals",
+                f"INSERT INTO record_totals {record_totals_select('errors e')}",
+                "DELETE FROM meta WHERE key = 'bulk'",
+            ]
             await w.execute("BEGIN IMMEDIATE")
             try:
-                for name, target in INDEXES.items():
-                    await w.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
-                await w.execute("DELETE FROM totals")
-                for select in totals_selects(+1, "errors e NOT INDEXED")[:-1]:
-                    await w.execute(f"INSERT INTO totals {select}")
-                # all types: a covering scan of errors_record, already in record order
-                await w.execute(
-                    "INSERT INTO totals SELECT 'all', '', ifnull(sum(n), 0), count(*) FROM "
-                    "(SELECT count(*) AS n FROM errors INDEXED BY errors_record "
-                    "WHERE status = 'open' GROUP BY record_id, object_type)"
-                )
-                await w.execute("DELETE FROM record_totals")
-                await w.execute(f"INSERT INTO record_totals {record_totals_select('errors e')}")
-                await w.execute("DELETE FROM meta WHERE key = 'bulk'")
+                for done, step in enumerate(steps):
+                    if on_step is not None:
+                        on_step(done, len(steps))
+                    await w.execute(step)
                 await w.execute("COMMIT")
             except BaseException:
                 await w.execute("ROLLBACK")

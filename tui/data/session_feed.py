@@ -132,10 +132,24 @@ class FeedPulls(SessionBase):
             else:
                 report = None
             changed += await self._store_pages(page, count_arrivals, report)
+            await self.cache.finish_changes(self._index_reporter())
         finally:
             self.fill = None
-        await self.cache.finish_changes()
         return changed
+
+    def _index_reporter(self) -> Callable[[int, int], None]:
+        """What the index and totals build after a first fill's rows calls with its
+        steps: the header goes on saying how far the fill has come, not "connecting"."""
+        rows = self.fill
+
+        def report(done: int, steps: int) -> None:
+            if rows is not None:
+                stored = rows.total or rows.done
+                self.fill = FillProgress(stored, stored, rows.rate, indexing=(done, steps))
+                if self.on_fill is not None:
+                    self.on_fill(self.fill)
+
+        return report
 
     def _fill_reporter(self, had: int, coming: int | None) -> Callable[[int], None]:
         """What to call with the rows stored so far by this pull of a first fill, which

@@ -139,6 +139,9 @@ class FillProgress:
     total: int | None
     #: Rows per second stored so far in this run.
     rate: float
+    #: Once every row is stored: (steps done, steps) of the indexes and totals built
+    #: after them, the last minute or more of a first fill at 1,000,000 rows.
+    indexing: tuple[int, int] | None = None
 
     @property
     def fraction(self) -> float | None:

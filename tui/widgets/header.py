@@ -46,7 +46,11 @@ class Status:
 
 
 def fill_text(fill: FillProgress) -> str:
-    """``filling the cache: 404,202 of 1,000,000 (40%), about 20 s left``."""
+    """``filling the cache: 404,202 of 1,000,000 (40%), about 20 s left``, then
+    ``indexing the cache: step 3 of 14 (1,000,000 errors stored)``."""
+    if fill.indexing is not None:
+        done, steps = fill.indexing
+        return t("main.header.indexing", step=done + 1, steps=steps, rows=f"{fill.done:,}")
     fraction, left = fill.fraction, fill.seconds_left
     if fill.total is None or fraction is None or left is None:
         return t("main.header.filling_unknown", done=f"{fill.done:,}")
