@@ -9,10 +9,14 @@ environment or the profile (:mod:`tui.profiles`). Textual is imported inside
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from tui.commands.say import say
 from tui.profiles import add_service_arguments
+
+#: Milliseconds Textual waits after escape for the rest of a key's sequence (ESCDELAY).
+ESCAPE_DELAY_MS = 50
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
         say("", f"--tz: {exc}")
         return 2
 
+    # escape alone is told from the start of a key's escape sequence by a pause; Textual
+    # waits 100 ms, so "back" took a tenth of a second before anything began. 50 ms, as
+    # neovim's ttimeoutlen; a terminal's ESCDELAY, if set, is kept.
+    os.environ.setdefault("ESCDELAY", str(ESCAPE_DELAY_MS))
     from tui.app import SyncHealthApp
     from tui.text.timefmt import set_zone
 

@@ -44,6 +44,8 @@ MIN_SIZE = (60, 20)
 #: Seconds the filter box rests before its text is looked up (one query per pause, not
 #: per keystroke).
 FILTER_DELAY = 0.1
+#: Seconds a new view may take before its line says so ("counting…").
+VIEW_WORDS_AFTER = 0.06
 
 #: The grid's status switch cycles through these (None: every status).
 STATUS_CYCLE: tuple[str | None, ...] = ("open", "resolved", "ignored", None)
@@ -143,6 +145,7 @@ class HealthScreen(Screen[None]):
         self._detail_token: object = None
         self._detail_timer: Timer | None = None
         self._filter_timer: Timer | None = None
+        self._view_words_timer: Timer | None = None
         #: Held while "mark all" reads the view's ids, so a resync right after waits.
         self._marking = asyncio.Lock()
         #: False while a text-filtered view waits for its exact count.
@@ -291,7 +294,7 @@ class HealthScreen(Screen[None]):
             grid.set_count(message.count)  # the first page stays
         else:
             grid.set_view(message.view, message.count, message.cursor)
-        self.update_view_status()
+        self._say_view()
         if not self._shown:
             self._shown = True
             # once drawn: the first refresh (which starts the service) waits for it
@@ -389,17 +392,31 @@ class HealthScreen(Screen[None]):
             self._detail_timer = self.set_timer(DETAIL_DELAY, self.describe_row)
 
     def on_descendant_focus(self) -> None:
-        if self.focused is self.grid:
-            self.describe_row()
+        if self.focused is self.grid and self.grid.view == self.view:
+            self.describe_row()  # (rows of a view still coming are described once shown)
 
     # -- narrowing ------------------------------------------------------------------
 
     def set_view(self, view: ViewFilter) -> None:
         self.view = view
         self.counted = False  # the count shown is the last view's until this one's comes
-        self.query_one(CardStrip).set_active(view.type)
-        self.update_view_status()
+        self._say_view_soon()
         self.load_view()
+
+    def _say_view_soon(self) -> None:
+        """The view's line and card outline once the view is ready, or after
+        VIEW_WORDS_AFTER if it is slow: a view that answers at once is drawn in one
+        frame with its rows, and its query does not wait behind a frame of words."""
+        if self._view_words_timer is not None:
+            self._view_words_timer.stop()
+        self._view_words_timer = self.set_timer(VIEW_WORDS_AFTER, self._say_view)
+
+    def _say_view(self) -> None:
+        if self._view_words_timer is not None:
+            self._view_words_timer.stop()
+            self._view_words_timer = None
+        self.query_one(CardStrip).set_active(self.view.type)
+        self.update_view_status()
 
     @on(CardStrip.Chosen)
     def _card_chosen(self, message: CardStrip.Chosen) -> None:
@@ -478,12 +495,12 @@ class HealthScreen(Screen[None]):
         grid = self.grid
         grid.sort = SORT_ORDER[(SORT_ORDER.index(grid.sort) + 1) % len(SORT_ORDER)]
         grid.descending = grid.sort in ("last_seen", "attempts")
-        self.update_view_status()
+        self._say_view_soon()
         self.load_view()
 
     def action_sort_order(self) -> None:
         self.grid.descending = not self.grid.descending
-        self.update_view_status()
+        self._say_view_soon()
         self.load_view()
 
     def action_cycle_status(self) -> None:
