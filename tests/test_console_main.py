@@ -269,6 +269,33 @@ async def test_a_new_view_comes_with_the_rows_it_shows(make_app, wait_ready):
         assert asked, "the rows next to the page are still fetched ahead, by keyset"
 
 
+async def test_the_affected_records_view_opens_with_its_first_rows(make_app, wait_ready):
+    """The records on screen come with the view's counts: the grid asks for none of them
+    once counted (only the rows below them, ahead)."""
+    app = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_ready(pilot, lambda: grid_of(app).total > 0)
+        session, asked = app.session, []
+        real = session.affected_records
+
+        async def spy(view, offset=0, limit=200):
+            screen = app.screen
+            counted = isinstance(screen, RecordsScreen) and screen.grid.count > 0
+            asked.append((offset, counted))
+            return await real(view, offset=offset, limit=limit)
+
+        session.affected_records = spy
+        await pilot.press("v")
+        screen = app.screen
+        assert isinstance(screen, RecordsScreen)
+        await wait_ready(pilot, lambda: screen.grid.row_at_cursor() is not None)
+        top = round(screen.grid.scroll_y)
+        shown = range(top, top + screen.grid.page_height)
+        assert all(screen.grid.row_at(i) is not None for i in shown if i < screen.grid.total)
+        assert asked[0] == (0, False)  # with the counts
+        assert [offset for offset, counted in asked if counted and offset in shown] == []
+
+
 async def test_a_hidden_detail_pane_asks_for_nothing_and_catches_up_when_shown(
     make_app, wait_ready
 ):

@@ -170,19 +170,31 @@ class RecordsScreen(Screen[None]):
         session = self.console.session
         if session is None:
             return
+        grid = self.grid
         count = await session.affected_count(self.view)
         errors = await session.count(self.view)
-        self.post_message(self.Counted(count, errors, clear_cache))
+        # the rows on screen come with the counts (on a screen just opened the grid has
+        # no height yet: a screen's worth)
+        at = grid.top_for(min(grid.cursor, count - 1), count)
+        rows = max(grid.page_height, self.app.size.height)
+        first = await session.affected_records(self.view, offset=at, limit=rows)
+        self.post_message(self.Counted(count, errors, clear_cache, first, at))
 
     class Counted(Message):
-        def __init__(self, records: int, errors: int, clear_cache: bool) -> None:
+        def __init__(
+            self, records: int, errors: int, clear_cache: bool, first: list[Any], at: int
+        ) -> None:
             super().__init__()
             self.records, self.errors, self.clear_cache = records, errors, clear_cache
+            self.first, self.at = first, at
 
     def on_records_screen_counted(self, message: Counted) -> None:
         grid = self.grid
         grid.count = message.records
-        grid.reset(cursor=grid.cursor, clear_cache=message.clear_cache)
+        if message.clear_cache:
+            grid.forget_rows()
+        grid.keep_rows(dict(enumerate(message.first, message.at)))
+        grid.reset(cursor=grid.cursor)
         self._title(message.records, message.errors)
 
     def _title(self, records: int, errors: int) -> None:

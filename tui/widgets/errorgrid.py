@@ -136,8 +136,8 @@ class ErrorGrid(LineGrid):
         if given; the cursor goes to ``cursor`` (None: stays put)."""
         self._generation += 1
         self.view, self.count = view, count
-        self._rows.clear()
-        self._rows.update(enumerate(first or (), at))
+        self.forget_rows()
+        self.keep_rows(dict(enumerate(first or (), at)))
         self.reset(cursor=self.cursor if cursor is None else cursor)
 
     def set_count(self, count: int) -> None:

@@ -141,10 +141,16 @@ class LineGrid(ScrollView, can_focus=True, metaclass=_AbstractWidget):  # type: 
     def row_at_cursor(self) -> Any | None:
         return self.row_at(self.cursor)
 
-    def reset(self, *, cursor: int = 0, clear_cache: bool = False) -> None:
+    def forget_rows(self) -> None:
+        """Every row loaded is stale (the view changed)."""
+        self._rows.clear()
+
+    def keep_rows(self, rows: dict[int, Any]) -> None:
+        """Rows loaded with the view (by key), so they are drawn without a fetch."""
+        self._rows.update(rows)
+
+    def reset(self, *, cursor: int = 0) -> None:
         """The rows in view changed: resize, move the cursor, redraw."""
-        if clear_cache:
-            self._rows.clear()
         self.virtual_size = Size(self.scrollable_content_region.width, self.total + 1)
         self.cursor = max(0, min(cursor, self.total - 1))
         self.refresh()
