@@ -269,6 +269,7 @@ def measure_console(size: int, cache: Path, runs: int) -> dict[str, list[float]]
             pane.keys("BTab")  # the card strip comes before the grid
             for _right in range(4):  # association, custom code, duplicate, permissions
                 pane.keys("l")
+            time.sleep(0.5)  # on the card (its detail shown), then enter: the key timed
             sent = pane.keys("Enter")
             got.setdefault("open the Picklist card", []).append(
                 pane.wait(lambda s: "Picklist ·" in s and settled(s), sent)
