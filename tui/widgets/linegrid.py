@@ -8,11 +8,13 @@ rows cost no more than a hundred: only the lines on screen are ever rendered.
 
 from __future__ import annotations
 
+import time
 from abc import ABCMeta, abstractmethod
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -95,6 +97,8 @@ class LineGrid(ScrollView, can_focus=True, metaclass=_AbstractWidget):  # type: 
         #: of a page-down (rich_style walks the ancestors' backgrounds).
         self._styles: dict[str, Style] = {}
         self._layouts: dict[tuple[int, str], tuple[list[Column], list[int]]] = {}
+        #: Each loaded row's line and what it was made for (:meth:`_row_text`).
+        self._texts: dict[int, tuple[tuple[object, ...], str]] = {}
 
     # -- what a subclass provides -------------------------------------------------
 
@@ -144,10 +148,13 @@ class LineGrid(ScrollView, can_focus=True, metaclass=_AbstractWidget):  # type: 
     def forget_rows(self) -> None:
         """Every row loaded is stale (the view changed)."""
         self._rows.clear()
+        self._texts.clear()
 
     def keep_rows(self, rows: dict[int, Any]) -> None:
         """Rows loaded with the view (by key), so they are drawn without a fetch."""
         self._rows.update(rows)
+        for key in rows:  # a row read again may show other figures
+            self._texts.pop(key, None)
 
     def reset(self, *, cursor: int = 0) -> None:
         """The rows in view changed: resize, move the cursor, redraw."""
@@ -250,11 +257,21 @@ class LineGrid(ScrollView, can_focus=True, metaclass=_AbstractWidget):  # type: 
             self._rows[key] = row
             self._rows.move_to_end(key)
         while len(self._rows) > self._cache_size:
-            self._rows.popitem(last=False)
+            self._texts.pop(self._rows.popitem(last=False)[0], None)
+        self._make_texts(rows)
         if self._shows_any(rows):  # rows fetched ahead, out of sight, cost no repaint
             self.refresh()
         if self.cursor < self.total and self.key_at(self.cursor) in rows:
             self.post_message(self.CursorMoved(self, self.cursor))
+
+    def _make_texts(self, rows: dict[int, Any]) -> None:
+        """Lines of the rows just fetched around the viewport, made now (between keys)."""
+        width = self.scrollable_content_region.width
+        page, top = self.page_height, round(self.scroll_y)
+        for index in range(max(0, top - page), min(self.total, top + 2 * page)):
+            row = rows.get(self.key_at(index))
+            if row is not None:
+                self._row_text(index, row, width)
 
     def _shows_any(self, rows: dict[int, Any]) -> bool:
         """Whether any of ``rows`` is in the viewport now."""
@@ -290,25 +307,38 @@ class LineGrid(ScrollView, can_focus=True, metaclass=_AbstractWidget):  # type: 
             known = self._layouts[key] = (columns, [column.width or share for column in columns])
         return known
 
-    def _strip(
-        self, texts: list[str], columns: list[Column], widths: list[int], style: Style, width: int
-    ) -> Strip:
+    @staticmethod
+    def _line(texts: list[str], columns: list[Column], widths: list[int], width: int) -> str:
+        """The cells fitted to their columns: a line of exactly ``width`` cells."""
         parts = [
             fit_right(text, cells) if column.right else fit(text, cells)
             for text, column, cells in zip(texts, columns, widths, strict=False)
         ]
         # each part is exactly its column's width (fit), so the line's is known
         used = sum(widths[: len(parts)]) + max(0, len(parts) - 1)
-        if used > width:
-            return Strip([Segment(" ".join(parts), style)]).adjust_cell_length(width, style)
-        return Strip([Segment(" ".join(parts) + " " * (width - used), style)], width)
+        line = " ".join(parts)
+        return line + " " * (width - used) if used <= width else set_cell_size(line, width)
+
+    def _row_text(self, index: int, row: Any, width: int) -> str:
+        """The line of the row at ``index``, worked out once while what it shows holds
+        (width, language, mark, the minute of its times): made when its page arrives, so
+        a page-down only draws lines already made."""
+        key = self.key_at(index)
+        stamp = (width, current_lang(), self.is_marked(index), int(time.monotonic() // 30))
+        known = self._texts.get(key)
+        if known is not None and known[0] == stamp:
+            return known[1]
+        columns, widths = self._layout(width)
+        text = self._line(self.cells(row, columns), columns, widths, width)
+        self._texts[key] = (stamp, text)
+        return text
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         columns, widths = self._layout(width)
         if y == 0:
-            style = self._style("linegrid--header")
-            return self._strip(self.header_cells(columns), columns, widths, style, width)
+            text = self._line(self.header_cells(columns), columns, widths, width)
+            return Strip([Segment(text, self._style("linegrid--header"))], width)
         index = round(self.scroll_y) + y - 1
         if index >= self.total:
             return Strip.blank(width, self._style())
@@ -320,7 +350,7 @@ class LineGrid(ScrollView, can_focus=True, metaclass=_AbstractWidget):  # type: 
             self._schedule_fetch()
             style = self._style(*names, "linegrid--placeholder")
             return Strip([Segment(fit("  …", width), style)], width)
-        return self._strip(self.cells(row, columns), columns, widths, self._style(*names), width)
+        return Strip([Segment(self._row_text(index, row, width), self._style(*names))], width)
 
     def on_focus(self) -> None:
         self.refresh()
