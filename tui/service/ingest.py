@@ -6,7 +6,8 @@ that failed (:class:`ErrorReport`) or, with ``"outcome": "synced"``, one that sy
 one by one: an invalid item is refused with a reason that names the field, the valid
 ones are kept.
 
-Each item's Salesforce errors are classified with :func:`tui.core.classify.classify`.
+Each item's Salesforce errors are classified with :func:`tui.core.classify.classify_facts`
+(remembered: a repeated error is classified once).
 Errors of one item that fall in the same subtype make one row (the first one's code
 and message, the fields of all of them); errors of different subtypes make one row
 each, because each needs its own fix. All rows of a batch go to the ledger in one
@@ -33,7 +34,7 @@ from pydantic import (
     ValidationError,
 )
 
-from tui.core.classify import classify
+from tui.core.classify import classify_facts
 from tui.service.engine import ANSWER_NOTES, answer_request
 from tui.service.ingest_items import (
     MAX_BATCH_ID,
@@ -135,7 +136,7 @@ def failures_of(report: ErrorReport, now: datetime) -> list[Failure]:
     payload = payload_of(report)
     at = report.occurred_at or now
     for error in report.reported_errors:
-        c = classify({"statusCode": error.code, "message": error.message, "fields": error.fields})
+        c = classify_facts(error.code, error.message, tuple(error.fields))
         known = by_subtype.get(c.subtype)
         if known is not None:
             known.fields.extend(f for f in c.fields if f not in known.fields)
