@@ -22,6 +22,7 @@ import pytest
 from clock import Clock
 from pg_harness import demo_ledger, ledger_rows, ledger_text, service_target
 
+from tui.core.classify import classify_facts
 from tui.core.sobjects import KEY_PREFIX
 from tui.embedded import build_demo_ledger
 from tui.service.app import SyncHealthService
@@ -454,6 +455,19 @@ async def test_a_batch_id_applies_once_and_replays_its_answer(env: Env) -> None:
         assert (await restarted.ingest(items, batch_id="engine-run-42")) == again
     finally:
         await close_env(restarted)
+
+
+async def test_a_replayed_batch_is_answered_before_its_items_are_judged(env: Env) -> None:
+    items = [email_item(env, str(n), email=f"replay{n}@@example.com") for n in range(300, 305)]
+    first = await env.ingest(items, batch_id="engine-run-43")
+    judged = classify_facts.cache_info()  # every error ingest judges is classified here
+    assert judged.hits + judged.misses > 0
+    again = await env.ingest(items, batch_id="engine-run-43")
+    assert again == {**first, "replayed": True}
+    assert classify_facts.cache_info() == judged  # the replay judged nothing
+    # the same id for other items is refused before they are judged, too
+    error_body(await env.post([email_item(env, "306")], "engine-run-43"), 409, "batch_id_reused")
+    assert classify_facts.cache_info() == judged
 
 
 # -- bodies that are not a batch -------------------------------------------------------------

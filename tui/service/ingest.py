@@ -49,6 +49,7 @@ from tui.service.ingest_items import (
 from tui.service.ledger import Ledger
 from tui.service.ledger_reports import (
     Failure,
+    StoredBatch,
     record_failures,
     record_success,
     store_batch,
@@ -288,29 +289,45 @@ def _judge_all(items: list[Any], now: datetime) -> tuple[list[_Step], list[dict[
     return steps, rejected
 
 
+def _replay(stored: StoredBatch | None, digest: str) -> dict[str, Any] | None:
+    """The stored answer of a batch posted again, or None for a batch not seen yet;
+    :class:`IngestRefused` when its batch_id was used for other items."""
+    if stored is None:
+        return None
+    if stored.digest != digest:
+        raise IngestRefused(
+            409,
+            "batch_id_reused",
+            "This batch_id was already used for a batch with other items; nothing "
+            "was recorded. Give each batch its own batch_id (for example a hash of "
+            "its items).",
+        )
+    return {**stored.result, "replayed": True}
+
+
 async def ingest(ledger: Ledger, body: Any, now: datetime) -> dict[str, Any]:
     """Judge, classify and record one batch; the ``IngestResult`` as a dict.
 
-    Judging and classifying come before the write transaction, in :data:`_JUDGE`'s
-    thread, so the ledger's lock is held for its reads and writes only."""
+    A batch_id already applied is looked up first, on the reader: a replay (a sync
+    engine retrying after a lost answer) is answered at once, its items not judged
+    again. Judging and classifying come before the write transaction, in
+    :data:`_JUDGE`'s thread, so the ledger's lock is held for its reads and writes
+    only; inside it the batch_id is looked up again, which is what makes two posts of
+    one batch at once apply it once."""
     items, batch_id = read_batch(body)
+    digest = _digest(items) if batch_id is not None else ""
+    if batch_id is not None:
+        replay = _replay(await stored_batch(ledger.reader, batch_id), digest)
+        if replay is not None:
+            return replay
     steps, rejected = await asyncio.get_running_loop().run_in_executor(
         _JUDGE, _judge_all, items, now
     )
-    digest = _digest(items) if batch_id is not None else ""
     async with ledger.transaction() as conn:
         if batch_id is not None:
-            stored = await stored_batch(conn, batch_id)
-            if stored is not None:
-                if stored.digest != digest:
-                    raise IngestRefused(
-                        409,
-                        "batch_id_reused",
-                        "This batch_id was already used for a batch with other items; nothing "
-                        "was recorded. Give each batch its own batch_id (for example a hash of "
-                        "its items).",
-                    )
-                return {**stored.result, "replayed": True}
+            replay = _replay(await stored_batch(conn, batch_id), digest)
+            if replay is not None:
+                return replay
         result = {
             "accepted": len(items) - len(rejected),
             **await _record(conn, steps, now),

@@ -233,8 +233,9 @@ async def record_success(conn: Connection, success: Success) -> SuccessOutcome:
 
 
 async def stored_batch(conn: Connection, batch_id: str) -> StoredBatch | None:
-    """A batch already applied; read on the writer inside the transaction that
-    would apply it again, so two posts of one batch cannot both be applied."""
+    """A batch already applied. Read first on the reader (a replay is answered before
+    its items are judged), then on the writer inside the transaction that would apply
+    it again, so two posts of one batch cannot both be applied."""
     async with conn.execute(
         "SELECT digest, result FROM ingest_batches WHERE batch_id = ?", (batch_id,)
     ) as cur:
