@@ -28,6 +28,7 @@ from tui.embedded import build_demo_ledger
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
 from tui.service.db import PostgresTarget, Row
+from tui.service.db.base import ROWS_PER_INSERT
 from tui.service.ingest_items import MAX_BODY_BYTES, MAX_ITEMS, MAX_MESSAGE, MAX_NAME
 from tui.service.migrations import SCHEMA_VERSION
 from tui.simorg.app import create_simorg
@@ -506,6 +507,29 @@ async def test_too_many_items_is_413_and_nothing_is_recorded(env: Env) -> None:
     assert await ledger_state(env.db) == state
     answer = await env.ingest(items[:MAX_ITEMS])
     assert answer["created"] == MAX_ITEMS
+
+
+async def test_a_batch_of_more_rows_than_one_statement_takes_is_recorded_whole(
+    env: Env,
+) -> None:
+    """The rows go to the ledger ROWS_PER_INSERT to a statement: every one lands once, in
+    item order, with its attempt and its cause."""
+    n = 2 * ROWS_PER_INSERT + 7
+    answer = await env.ingest([email_item(env, str(7000 + k)) for k in range(n)])
+    ids = answer["error_ids"]
+    assert answer["created"] == n and ids == list(range(ids[0], ids[0] + n))
+    got = await rows(env.db, "id >= ?", (ids[0],))
+    assert [r["record_id"] for r in got] == [str(7000 + k) for k in range(n)]
+    seqs = [r["seq"] for r in got]
+    assert seqs == list(range(seqs[0], seqs[0] + n))
+    marks = ", ".join("?" * n)
+    (attempts, causes), *_ = await ledger_rows(
+        env.db,
+        f"SELECT (SELECT count(*) FROM attempts WHERE error_id IN ({marks})), "
+        f"(SELECT count(*) FROM error_causes WHERE error_id IN ({marks}))",
+        [*ids, *ids],
+    )
+    assert (attempts, causes) == (n, n)
 
 
 def _big_body() -> bytes:

@@ -176,10 +176,10 @@ async def record_failures(conn: Connection, failures: Iterable[Failure]) -> list
         out.append((error_id, created))
     # Rows are created before any update, and updates run in report order, so a
     # row created and repeated within one batch ends with the later seq.
-    await conn.executemany(_INSERT_ERROR, inserts)
+    await conn.insert_rows(_INSERT_ERROR, inserts)
     await conn.executemany(_REPEAT_ERROR, updates)
     await conn.executemany(_SAME_RECORD_PAYLOAD, newest)
-    await conn.executemany(
+    await conn.insert_rows(
         "INSERT INTO attempts(error_id, at, outcome, sf_code, message, request_id) "
         "VALUES (?, ?, 'failed', ?, ?, NULL)",
         attempts,
@@ -223,7 +223,7 @@ async def record_success(conn: Connection, success: Success) -> SuccessOutcome:
         "attempts = attempts + 1 WHERE id = ?",
         updates,
     )
-    await conn.executemany(
+    await conn.insert_rows(
         "INSERT INTO attempts(error_id, at, outcome, sf_code, message, request_id) "
         "VALUES (?, ?, 'resolved', '', '', ?)",
         [(error_id, at, success.request_id) for error_id in open_ids],
