@@ -105,9 +105,9 @@ class Connection(ABC):
         :data:`ROWS_PER_INSERT` rows, sent as :meth:`send` sends. On PostgreSQL a
         statement a row (``executemany``) is one for the server to bind, run and answer,
         and for psycopg to send and read back: 200 rows cost about 3x the server's CPU
-        and the client's of one statement (bench/README.md, issue 14); SQLite is no
-        slower. An upsert's rows must not share a key (PostgreSQL refuses to change a
-        row twice in one statement)."""
+        and the client's of one statement (bench/README.md, issue 14). SQLite's writer
+        keeps ``executemany`` (tui/service/db/sqlite.py). An upsert's rows must not
+        share a key (PostgreSQL refuses to change a row twice in one statement)."""
         head, values, tail = _one_row(sql)
         rows = list(rows)
         for start in range(0, len(rows), ROWS_PER_INSERT):
