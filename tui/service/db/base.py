@@ -127,6 +127,13 @@ class Connection(ABC):
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return (await self._run(sql, params)).rows
 
+    async def fetch_together(self, statements: Sequence[tuple[str, Params]]) -> list[list[Row]]:
+        """The rows of each of ``statements``, in order. In a PostgreSQL write
+        transaction they go to the server together and their answers come back in one
+        round trip (each round trip under the ledger's lock waits for the event loop as
+        well as the server); elsewhere they run one after another."""
+        return [await self.fetchall(sql, params) for sql, params in statements]
+
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         rows = (await self._run(sql, params)).rows
         return rows[0] if rows else None

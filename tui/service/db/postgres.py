@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
@@ -41,6 +41,7 @@ from tui.service.db.base import (
     DatabaseUnavailable,
     Params,
     Result,
+    Row,
     WriteLock,
 )
 from tui.service.db.dialect import reorder, to_numbered
@@ -114,6 +115,16 @@ class _PgConnection(Connection):
             return
         text, order = to_numbered(sql)
         await self._db.guard(self._conn.execute(text, reorder(order, params)))
+
+    async def fetch_together(self, statements: Sequence[tuple[str, Params]]) -> list[list[Row]]:
+        if self._conn is None or self._pipeline is None:
+            return await super().fetch_together(statements)
+        cursors = []
+        for sql, params in statements:
+            text, order = to_numbered(sql)
+            cursors.append(await self._db.guard(self._conn.execute(text, reorder(order, params))))
+        await self._db.guard(self._pipeline.sync())  # one round trip for all of them
+        return [await self._db.guard(cur.fetchall()) for cur in cursors]
 
     async def _run_many(self, sql: str, rows: Iterable[Params]) -> None:
         if self._conn is None:
