@@ -76,16 +76,6 @@ def test_what_names_the_cause_keeps_causes_apart(one: str, other: str) -> None:
     assert cause_key("t.s", "Lead", one) != cause_key("t.s", "Lead", other)
 
 
-def test_a_key_made_again_is_looked_up_and_the_same() -> None:
-    message = "Email: invalid email address: lookup@@example.com"
-    first = cause_key("property_value.invalid_email", "Contact", message)
-    before = cause_key.cache_info()
-    assert cause_key("property_value.invalid_email", "Contact", message) == first
-    after = cause_key.cache_info()
-    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
-    assert first == cause_key.__wrapped__("property_value.invalid_email", "Contact", message)
-
-
 def test_subtype_and_object_are_part_of_the_cause() -> None:
     message = "Industry: bad value for restricted picklist field: Agritech"
     keys = {

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
 
 #: The placeholders a template carries.
 ID, EMAIL, URL, VALUE, NUMBER = "<id>", "<email>", "<url>", "<value>", "<n>"
@@ -65,11 +64,7 @@ def cause_template(message: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-@lru_cache(maxsize=4096)
 def cause_key(subtype: str, sf_object: str, message: str) -> str:
-    """The cause of an error: 16 hex digits of its subtype, object and message template.
-
-    Remembered for the last 4,096 errors' facts: the cause index keys an error again at
-    each change of it, most often a repeat of the same failure, with the same message."""
+    """The cause of an error: 16 hex digits of its subtype, object and message template."""
     shape = f"{subtype}\x1f{sf_object}\x1f{cause_template(message)}"
     return hashlib.sha256(shape.encode("utf-8")).hexdigest()[:16]

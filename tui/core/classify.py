@@ -364,8 +364,7 @@ def classify(error: Mapping[str, Any]) -> Classification:
     return load_rules().classify(error)
 
 
-#: How many distinct errors :func:`classify_facts` remembers: under 1 MB for messages of
-#: a typical length, 16 MB if every one were at the 4,000-character cap.
+#: How many distinct errors :func:`classify_facts` remembers (a few MB at most).
 FACTS_REMEMBERED = 4096
 
 
