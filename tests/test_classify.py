@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tui.core.catalog import load_catalog
-from tui.core.classify import INTEGRATION_CODES, classify, read_rules
+from tui.core.classify import INTEGRATION_CODES, classify, classify_facts, read_rules
 from tui.core.error_shapes import ClassifyInputError, iter_errors
 from tui.core.rules_files import RulesError
 
@@ -101,6 +101,16 @@ def test_realistic_errors_land_in_their_subtype(
     assert result.type == expected.partition(".")[0]
     assert result.sf_code == code
     assert result.message == message
+
+
+def test_remembered_classifications_are_the_classifiers_and_a_repeat_is_looked_up() -> None:
+    for code, message, fields, _ in CASES:
+        fresh = classify({"statusCode": code, "message": message, "fields": fields})
+        assert classify_facts(code, message, tuple(fields)) == fresh
+        before = classify_facts.cache_info()
+        assert classify_facts(code, message, tuple(fields)) == fresh
+        after = classify_facts.cache_info()
+        assert (after.hits, after.misses) == (before.hits + 1, before.misses)
 
 
 def test_every_catalog_subtype_is_reachable() -> None:

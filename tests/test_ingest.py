@@ -22,11 +22,13 @@ import pytest
 from clock import Clock
 from pg_harness import demo_ledger, ledger_rows, ledger_text, service_target
 
+from tui.core.classify import classify_facts
 from tui.core.sobjects import KEY_PREFIX
 from tui.embedded import build_demo_ledger
 from tui.service.app import SyncHealthService
 from tui.service.config import ServiceConfig
 from tui.service.db import PostgresTarget, Row
+from tui.service.db.base import ROWS_PER_INSERT
 from tui.service.ingest_items import MAX_BODY_BYTES, MAX_ITEMS, MAX_MESSAGE, MAX_NAME
 from tui.service.migrations import SCHEMA_VERSION
 from tui.simorg.app import create_simorg
@@ -456,6 +458,19 @@ async def test_a_batch_id_applies_once_and_replays_its_answer(env: Env) -> None:
         await close_env(restarted)
 
 
+async def test_a_replayed_batch_is_answered_before_its_items_are_judged(env: Env) -> None:
+    items = [email_item(env, str(n), email=f"replay{n}@@example.com") for n in range(300, 305)]
+    first = await env.ingest(items, batch_id="engine-run-43")
+    judged = classify_facts.cache_info()  # every error ingest judges is classified here
+    assert judged.hits + judged.misses > 0
+    again = await env.ingest(items, batch_id="engine-run-43")
+    assert again == {**first, "replayed": True}
+    assert classify_facts.cache_info() == judged  # the replay judged nothing
+    # the same id for other items is refused before they are judged, too
+    error_body(await env.post([email_item(env, "306")], "engine-run-43"), 409, "batch_id_reused")
+    assert classify_facts.cache_info() == judged
+
+
 # -- bodies that are not a batch -------------------------------------------------------------
 
 
@@ -492,6 +507,29 @@ async def test_too_many_items_is_413_and_nothing_is_recorded(env: Env) -> None:
     assert await ledger_state(env.db) == state
     answer = await env.ingest(items[:MAX_ITEMS])
     assert answer["created"] == MAX_ITEMS
+
+
+async def test_a_batch_of_more_rows_than_one_statement_takes_is_recorded_whole(
+    env: Env,
+) -> None:
+    """The rows go to the ledger ROWS_PER_INSERT to a statement: every one lands once, in
+    item order, with its attempt and its cause."""
+    n = 2 * ROWS_PER_INSERT + 7
+    answer = await env.ingest([email_item(env, str(7000 + k)) for k in range(n)])
+    ids = answer["error_ids"]
+    assert answer["created"] == n and ids == list(range(ids[0], ids[0] + n))
+    got = await rows(env.db, "id >= ?", (ids[0],))
+    assert [r["record_id"] for r in got] == [str(7000 + k) for k in range(n)]
+    seqs = [r["seq"] for r in got]
+    assert seqs == list(range(seqs[0], seqs[0] + n))
+    marks = ", ".join("?" * n)
+    (attempts, causes), *_ = await ledger_rows(
+        env.db,
+        f"SELECT (SELECT count(*) FROM attempts WHERE error_id IN ({marks})), "
+        f"(SELECT count(*) FROM error_causes WHERE error_id IN ({marks}))",
+        [*ids, *ids],
+    )
+    assert (attempts, causes) == (n, n)
 
 
 def _big_body() -> bytes:

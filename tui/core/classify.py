@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -362,6 +362,19 @@ def load_rules() -> Rules:
 def classify(error: Mapping[str, Any]) -> Classification:
     """Classify one Salesforce (or integration) error with the shipped rules."""
     return load_rules().classify(error)
+
+
+#: How many distinct errors :func:`classify_facts` remembers (a few MB at most).
+FACTS_REMEMBERED = 4096
+
+
+@lru_cache(maxsize=FACTS_REMEMBERED)
+def classify_facts(code: str, message: str, fields: tuple[str, ...]) -> Classification:
+    """:func:`classify` of one error given by its facts, remembered: a sync engine
+    reports the same errors again and again (one validation rule's message for every
+    record it refuses, a retried record's same failure), and a repeat then costs a
+    lookup instead of the rules' regex searches. ``cache_info()`` counts the calls."""
+    return classify({"statusCode": code, "message": message, "fields": fields})
 
 
 #: Subtype -> our own error code, for the subtypes Salesforce has no code for.

@@ -136,7 +136,7 @@ class CauseIndex:
 
     @staticmethod
     async def _write_keys(conn: Connection, rows: Sequence[Any], keys: Sequence[str]) -> None:
-        await conn.executemany(
+        await conn.insert_rows(
             _SET_CAUSE,
             [
                 (i, cause, seq, trends.state_of(status), rec, first)
@@ -197,7 +197,7 @@ class CauseIndex:
         await self._write_keys(conn, rows, keys)
         await tally.write(conn)
         records = await _move_records(conn, per_record)
-        await conn.executemany(
+        await conn.insert_rows(
             "INSERT INTO cause_totals(cause, type, subtype, sf_object, open_errors, records, "
             "first_seen, last_seen, sample_error_id) VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?) "
             f"ON CONFLICT(cause) DO UPDATE SET {_KEEP_FIRST}",
@@ -299,7 +299,7 @@ async def _move_records(conn: Connection, per_record: Counter[tuple[str, str]]) 
         after = max(before + per_record[pair], 0)
         rows.append((*pair, after))
         moved[pair[0]] += (after > 0) - (before > 0)
-    await conn.executemany(
+    await conn.insert_rows(
         "INSERT INTO cause_records(cause, record_id, open_errors) VALUES (?, ?, ?) "
         "ON CONFLICT(cause, record_id) DO UPDATE SET open_errors = excluded.open_errors",
         rows,

@@ -6,7 +6,8 @@ that failed (:class:`ErrorReport`) or, with ``"outcome": "synced"``, one that sy
 one by one: an invalid item is refused with a reason that names the field, the valid
 ones are kept.
 
-Each item's Salesforce errors are classified with :func:`tui.core.classify.classify`.
+Each item's Salesforce errors are classified with :func:`tui.core.classify.classify_facts`
+(remembered: a repeated error is classified once).
 Errors of one item that fall in the same subtype make one row (the first one's code
 and message, the fields of all of them); errors of different subtypes make one row
 each, because each needs its own fix. All rows of a batch go to the ledger in one
@@ -33,7 +34,7 @@ from pydantic import (
     ValidationError,
 )
 
-from tui.core.classify import classify
+from tui.core.classify import classify_facts
 from tui.service.engine import ANSWER_NOTES, answer_request
 from tui.service.ingest_items import (
     MAX_BATCH_ID,
@@ -48,6 +49,7 @@ from tui.service.ingest_items import (
 from tui.service.ledger import Ledger
 from tui.service.ledger_reports import (
     Failure,
+    StoredBatch,
     record_failures,
     record_success,
     store_batch,
@@ -135,7 +137,7 @@ def failures_of(report: ErrorReport, now: datetime) -> list[Failure]:
     payload = payload_of(report)
     at = report.occurred_at or now
     for error in report.reported_errors:
-        c = classify({"statusCode": error.code, "message": error.message, "fields": error.fields})
+        c = classify_facts(error.code, error.message, tuple(error.fields))
         known = by_subtype.get(c.subtype)
         if known is not None:
             known.fields.extend(f for f in c.fields if f not in known.fields)
@@ -287,29 +289,45 @@ def _judge_all(items: list[Any], now: datetime) -> tuple[list[_Step], list[dict[
     return steps, rejected
 
 
+def _replay(stored: StoredBatch | None, digest: str) -> dict[str, Any] | None:
+    """The stored answer of a batch posted again, or None for a batch not seen yet;
+    :class:`IngestRefused` when its batch_id was used for other items."""
+    if stored is None:
+        return None
+    if stored.digest != digest:
+        raise IngestRefused(
+            409,
+            "batch_id_reused",
+            "This batch_id was already used for a batch with other items; nothing "
+            "was recorded. Give each batch its own batch_id (for example a hash of "
+            "its items).",
+        )
+    return {**stored.result, "replayed": True}
+
+
 async def ingest(ledger: Ledger, body: Any, now: datetime) -> dict[str, Any]:
     """Judge, classify and record one batch; the ``IngestResult`` as a dict.
 
-    Judging and classifying come before the write transaction, in :data:`_JUDGE`'s
-    thread, so the ledger's lock is held for its reads and writes only."""
+    A batch_id already applied is looked up first, on the reader: a replay (a sync
+    engine retrying after a lost answer) is answered at once, its items not judged
+    again. Judging and classifying come before the write transaction, in
+    :data:`_JUDGE`'s thread, so the ledger's lock is held for its reads and writes
+    only; inside it the batch_id is looked up again, which is what makes two posts of
+    one batch at once apply it once."""
     items, batch_id = read_batch(body)
+    digest = _digest(items) if batch_id is not None else ""
+    if batch_id is not None:
+        replay = _replay(await stored_batch(ledger.reader, batch_id), digest)
+        if replay is not None:
+            return replay
     steps, rejected = await asyncio.get_running_loop().run_in_executor(
         _JUDGE, _judge_all, items, now
     )
-    digest = _digest(items) if batch_id is not None else ""
     async with ledger.transaction() as conn:
         if batch_id is not None:
-            stored = await stored_batch(conn, batch_id)
-            if stored is not None:
-                if stored.digest != digest:
-                    raise IngestRefused(
-                        409,
-                        "batch_id_reused",
-                        "This batch_id was already used for a batch with other items; nothing "
-                        "was recorded. Give each batch its own batch_id (for example a hash of "
-                        "its items).",
-                    )
-                return {**stored.result, "replayed": True}
+            replay = _replay(await stored_batch(conn, batch_id), digest)
+            if replay is not None:
+                return replay
         result = {
             "accepted": len(items) - len(rejected),
             **await _record(conn, steps, now),

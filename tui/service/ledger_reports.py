@@ -17,10 +17,10 @@ from typing import Any
 import orjson
 
 from tui.core.causes import cause_key
-from tui.service.db import Connection
+from tui.service.db import Connection, Row
 from tui.service.ledger import SERVICE_ACTOR, Ledger, end_ignores, iso, last_seq, store_next_seq
 
-#: Every error of each record of the ``k`` table of :func:`_known_records` (the record
+#: Every error of each record of the ``k`` table of :func:`_record_queries` (the record
 #: index's prefix): a record has a few, one per subtype it ever failed with.
 _RECORD_ERRORS = (
     "SELECT k.o, k.r, k.d, e.subtype, e.id, e.last_seen, e.status FROM k JOIN errors e "
@@ -34,6 +34,11 @@ _INSERT_ERROR = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'open', ?)"
 )
 
+
+_LAST_SEQ_AND_ID: tuple[str, list[Any]] = (
+    "SELECT COALESCE(MAX(seq), 0), COALESCE(MAX(id), 0) FROM errors",
+    [],
+)
 
 #: A repeat counts an attempt; a newer one (the flag) also takes the report's facts.
 _REPEAT_ERROR = (
@@ -125,11 +130,10 @@ async def record_failures(conn: Connection, failures: Iterable[Failure]) -> list
     it was ignored with; a failure of another cause reopens it (history: ``reopen``).
     """
     failures = list(failures)
-    async with conn.execute(
-        "SELECT COALESCE(MAX(seq), 0), COALESCE(MAX(id), 0) FROM errors"
-    ) as cur:
-        seq, next_id = await cur.fetchone()  # type: ignore[misc]
-    known, unresolved = await _known_records(conn, failures)
+    # the last seq and id, and the errors of the batch's records: one round trip
+    top, *answers = await conn.fetch_together([_LAST_SEQ_AND_ID, *_record_queries(failures)])
+    seq, next_id = top[0]
+    known, unresolved = _known_records(answers)
     ignored = await _ignored_causes(conn, [found[0] for found in known.values()])
     reopened: list[int] = []
     # A record's report becomes the payload of its other open errors: only a record
@@ -176,10 +180,10 @@ async def record_failures(conn: Connection, failures: Iterable[Failure]) -> list
         out.append((error_id, created))
     # Rows are created before any update, and updates run in report order, so a
     # row created and repeated within one batch ends with the later seq.
-    await conn.executemany(_INSERT_ERROR, inserts)
+    await conn.insert_rows(_INSERT_ERROR, inserts)
     await conn.executemany(_REPEAT_ERROR, updates)
     await conn.executemany(_SAME_RECORD_PAYLOAD, newest)
-    await conn.executemany(
+    await conn.insert_rows(
         "INSERT INTO attempts(error_id, at, outcome, sf_code, message, request_id) "
         "VALUES (?, ?, 'failed', ?, ?, NULL)",
         attempts,
@@ -223,7 +227,7 @@ async def record_success(conn: Connection, success: Success) -> SuccessOutcome:
         "attempts = attempts + 1 WHERE id = ?",
         updates,
     )
-    await conn.executemany(
+    await conn.insert_rows(
         "INSERT INTO attempts(error_id, at, outcome, sf_code, message, request_id) "
         "VALUES (?, ?, 'resolved', '', '', ?)",
         [(error_id, at, success.request_id) for error_id in open_ids],
@@ -233,8 +237,9 @@ async def record_success(conn: Connection, success: Success) -> SuccessOutcome:
 
 
 async def stored_batch(conn: Connection, batch_id: str) -> StoredBatch | None:
-    """A batch already applied; read on the writer inside the transaction that
-    would apply it again, so two posts of one batch cannot both be applied."""
+    """A batch already applied. Read first on the reader (a replay is answered before
+    its items are judged), then on the writer inside the transaction that would apply
+    it again, so two posts of one batch cannot both be applied."""
     async with conn.execute(
         "SELECT digest, result FROM ingest_batches WHERE batch_id = ?", (batch_id,)
     ) as cur:
@@ -255,30 +260,34 @@ async def store_batch(
     )
 
 
-async def _known_records(
-    conn: Connection, failures: Sequence[Failure]
-) -> tuple[dict[tuple[str, str, str, str], tuple[int, str]], set[tuple[str, str, str]]]:
-    """The error each distinct failure key repeats, if any: key -> (id, last_seen), the
-    open one, else the newest; and the records (object, record, direction) with an
-    unresolved error.
-
-    One query per 500 records (the record index's prefix) instead of one round trip
-    per failure.
-    """
+def _record_queries(failures: Sequence[Failure]) -> list[tuple[str, list[Any]]]:
+    """The queries of every error of the failures' records (object, record, direction):
+    one per 500 records (the record index's prefix) instead of one per failure."""
     records = list(dict.fromkeys((f.object_type, f.record_id, f.direction) for f in failures))
-    best: dict[tuple[str, str, str, str], tuple[bool, int, str]] = {}
-    unresolved: set[tuple[str, str, str]] = set()
+    out = []
     for start in range(0, len(records), 500):
         chunk = records[start : start + 500]
         values = ", ".join(["(?, ?, ?)"] * len(chunk))
-        query = f"WITH k(o, r, d) AS (VALUES {values}) {_RECORD_ERRORS}"
-        async with conn.execute(query, [v for key in chunk for v in key]) as cur:
-            for o, r, d, sub, error_id, last_seen, status in await cur.fetchall():
-                rank = (status != "resolved", error_id, last_seen)
-                if status != "resolved":
-                    unresolved.add((o, r, d))
-                if rank > best.get((o, r, d, sub), (False, 0, "")):
-                    best[(o, r, d, sub)] = rank
+        out.append((f"WITH k(o, r, d) AS (VALUES {values}) {_RECORD_ERRORS}",
+                    [v for key in chunk for v in key]))  # fmt: skip
+    return out
+
+
+def _known_records(
+    answers: Sequence[Sequence[Row]],
+) -> tuple[dict[tuple[str, str, str, str], tuple[int, str]], set[tuple[str, str, str]]]:
+    """From the answers of :func:`_record_queries`: the error each distinct failure key
+    repeats, if any: key -> (id, last_seen), the open one, else the newest; and the
+    records (object, record, direction) with an unresolved error."""
+    best: dict[tuple[str, str, str, str], tuple[bool, int, str]] = {}
+    unresolved: set[tuple[str, str, str]] = set()
+    for rows in answers:
+        for o, r, d, sub, error_id, last_seen, status in rows:
+            rank = (status != "resolved", error_id, last_seen)
+            if status != "resolved":
+                unresolved.add((o, r, d))
+            if rank > best.get((o, r, d, sub), (False, 0, "")):
+                best[(o, r, d, sub)] = rank
     return {key: (error_id, seen) for key, (_, error_id, seen) in best.items()}, unresolved
 
 

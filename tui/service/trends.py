@@ -117,7 +117,7 @@ class TrendTally:
             self.add(after.type, after.cause, last_day, (0, 0, recurring, 1))
 
     async def write(self, conn: Connection) -> None:
-        await conn.executemany(
+        await conn.insert_rows(
             _UPSERT,
             [
                 (series, day, *figures)

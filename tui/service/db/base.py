@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Coroutine, Generator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 Row = tuple[Any, ...]
@@ -28,6 +29,10 @@ Dialect = Literal["sqlite", "postgresql"]
 #: feed by their own cursor, so that catch-up need not hold ingest back.
 WriteLock = Literal["ledger", "causes"]
 LEDGER: tuple[WriteLock, ...] = ("ledger",)
+#: Rows per statement of :meth:`Connection.insert_rows`: few distinct statement texts
+#: (each is cached, tui/service/db/dialect.py), and parameters far under either
+#: engine's limit (a ledger row has 16).
+ROWS_PER_INSERT = 100
 
 
 class DatabaseError(Exception):
@@ -94,6 +99,22 @@ class Connection(ABC):
         if rows:  # nothing to send: no round trip
             await self._run_many(sql, rows)
 
+    async def insert_rows(self, sql: str, rows: Iterable[Params]) -> None:
+        """``sql``, a one-row ``INSERT ... VALUES (...)`` (an ``ON CONFLICT`` clause may
+        follow), for every row of ``rows``: one multi-row statement per
+        :data:`ROWS_PER_INSERT` rows, sent as :meth:`send` sends. On PostgreSQL a
+        statement a row (``executemany``) is one for the server to bind, run and answer,
+        and for psycopg to send and read back: 200 rows cost about 3x the server's CPU
+        and the client's of one statement (bench/README.md, issue 14). SQLite's writer
+        keeps ``executemany`` (tui/service/db/sqlite.py). An upsert's rows must not
+        share a key (PostgreSQL refuses to change a row twice in one statement)."""
+        head, values, tail = _one_row(sql)
+        rows = list(rows)
+        for start in range(0, len(rows), ROWS_PER_INSERT):
+            chunk = rows[start : start + ROWS_PER_INSERT]
+            many = f"{head}{', '.join([values] * len(chunk))}{tail}"
+            await self.send(many, [value for row in chunk for value in row])
+
     async def send(self, sql: str, params: Params = ()) -> None:
         """A write whose answer is not read: in a PostgreSQL transaction it is queued and
         goes with the next statement whose answer is read, or with the commit (its
@@ -105,6 +126,13 @@ class Connection(ABC):
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return (await self._run(sql, params)).rows
+
+    async def fetch_together(self, statements: Sequence[tuple[str, Params]]) -> list[list[Row]]:
+        """The rows of each of ``statements``, in order. In a PostgreSQL write
+        transaction they go to the server together and their answers come back in one
+        round trip (each round trip under the ledger's lock waits for the event loop as
+        well as the server); elsewhere they run one after another."""
+        return [await self.fetchall(sql, params) for sql, params in statements]
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         rows = (await self._run(sql, params)).rows
@@ -127,6 +155,18 @@ class Connection(ABC):
 
     @abstractmethod
     async def _run_many(self, sql: str, rows: Iterable[Params]) -> None: ...
+
+
+@lru_cache(maxsize=64)
+def _one_row(sql: str) -> tuple[str, str, str]:
+    """A one-row INSERT cut around its row: (up to ``VALUES ``, ``(...)``, the rest)."""
+    start = sql.index(" VALUES (") + len(" VALUES ")
+    depth = 0
+    for end, char in enumerate(sql[start:], start):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return sql[:start], sql[start : end + 1], sql[end + 1 :]
+    raise ValueError(f"no row of values in {sql[:80]!r}")
 
 
 class Database(ABC):

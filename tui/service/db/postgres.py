@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
@@ -41,9 +41,10 @@ from tui.service.db.base import (
     DatabaseUnavailable,
     Params,
     Result,
+    Row,
     WriteLock,
 )
-from tui.service.db.dialect import reorder, to_pyformat
+from tui.service.db.dialect import reorder, to_numbered
 from tui.service.db.outage import Outage, OutageLines
 from tui.service.db.target import PostgresTarget, redact
 
@@ -112,13 +113,23 @@ class _PgConnection(Connection):
         if self._conn is None or self._pipeline is None:
             await self._run(sql, params)
             return
-        text, order = to_pyformat(sql)
+        text, order = to_numbered(sql)
         await self._db.guard(self._conn.execute(text, reorder(order, params)))
+
+    async def fetch_together(self, statements: Sequence[tuple[str, Params]]) -> list[list[Row]]:
+        if self._conn is None or self._pipeline is None:
+            return await super().fetch_together(statements)
+        cursors = []
+        for sql, params in statements:
+            text, order = to_numbered(sql)
+            cursors.append(await self._db.guard(self._conn.execute(text, reorder(order, params))))
+        await self._db.guard(self._pipeline.sync())  # one round trip for all of them
+        return [await self._db.guard(cur.fetchall()) for cur in cursors]
 
     async def _run_many(self, sql: str, rows: Iterable[Params]) -> None:
         if self._conn is None:
             raise DatabaseError("the reader does not write")
-        text, order = to_pyformat(sql)
+        text, order = to_numbered(sql)
         async with self._conn.cursor() as cur:
             await self._db.guard(cur.executemany(text, [reorder(order, r) for r in rows]))
 
@@ -126,10 +137,10 @@ class _PgConnection(Connection):
 async def _fetch(
     conn: _Conn, sql: str, params: Params, pipeline: AsyncPipeline | None = None
 ) -> Result:
-    # No parameters: psycopg sends the text as it is (outside a pipeline, a script of
-    # several statements may be).
+    # No parameters: the text goes as it is (outside a pipeline, a script of several
+    # statements may be).
     if params:
-        text, order = to_pyformat(sql)
+        text, order = to_numbered(sql)
         cur = await conn.execute(text, reorder(order, params))
     else:
         cur = await conn.execute(sql)
@@ -149,7 +160,12 @@ class PostgresDatabase(Database):
             f"the PostgreSQL database {parts.get('dbname') or parts.get('user') or '?'} "
             f"on {parts.get('host') or 'localhost'}:{parts.get('port') or 5432}"
         )
-        self._kwargs: dict[str, Any] = {"autocommit": True, "context": ADAPTERS}
+        # Raw cursors: statements carry $1, $2 ... (dialect.to_numbered), not %s.
+        self._kwargs: dict[str, Any] = {
+            "autocommit": True,
+            "context": ADAPTERS,
+            "cursor_factory": psycopg.AsyncRawCursor,
+        }
         if target.password is not None:
             self._kwargs["password"] = target.password
         self._pool: AsyncConnectionPool[_Conn] | None = None
