@@ -181,3 +181,27 @@ async def test_every_card_is_as_wide_as_the_others_at_any_width(
             assert len(widths) == 1, (width, [card.region.width for card in cards])
             strip = app.screen.query_one(CardStrip)
             assert max(card.region.right for card in cards) <= strip.content_region.right
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+async def test_at_160_columns_the_bordered_cards_keep_their_words_at_a_million(
+    make_app: Callable[..., Any], wait_ready: Any, lang: str
+) -> None:
+    """Seen in tmux at 160x50 in Japanese on the 1,000,000-error demo: "59,566 レコー…".
+    Numbers are shortened (59.5k) for all eight cards before a word is cut."""
+    app = make_app(lang=lang)
+    try:
+        async with app.run_test(size=(160, 50)) as pilot:
+            await wait_ready(pilot, lambda: app.screen.grid.total > 0)
+            strip = app.screen.query_one(CardStrip)
+            strip.set_counts(MILLION)
+            await pilot.pause()
+            shapes = set()
+            for card in strip.query(ErrorCard):
+                errors, records = lines_of(card)[1:3]
+                assert "…" not in errors + records, (errors, records)
+                assert records.endswith(i18n.t("main.cards.records")), records
+                shapes.add(counts_shape(records))
+            assert len(shapes) == 1, shapes  # one wording for all eight cards
+    finally:
+        i18n.set_lang("en")

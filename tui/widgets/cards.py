@@ -36,6 +36,9 @@ TWO_LINE_STYLES: tuple[Style, ...] = (
     ("pair", True),
 )  # fmt: skip
 ONE_LINE_STYLES: tuple[Style, ...] = (("pair", False), ("errors", False))
+#: Bordered cards (wide layout): errors and records on lines of their own, their
+#: numbers in full, then ``short``, then compact, so "132,670 レコード" never loses its word.
+TALL_STYLES: tuple[Style, ...] = (("full", False), ("short", False), ("short", True))
 
 
 def short(number: int, *, compact: bool = False) -> str:
@@ -111,9 +114,25 @@ class ErrorCard(Static):
             return errors
         return t(f"main.cards.{words}", errors=errors, records=records)
 
+    def tall_counts(self, style: Style) -> tuple[str, str]:
+        """The errors line and the records line of a bordered card, in ``style``."""
+        words, compact = style
+
+        def number(n: int) -> str:
+            if not self.loaded:
+                return "…"
+            return f"{n:,}" if words == "full" else short(n, compact=compact)
+
+        return (
+            f"{number(self.errors)} {t('main.cards.errors')}",
+            f"{number(self.records)} {t('main.cards.records')}",
+        )
+
     def fits(self, style: Style, width: int, lines: int) -> bool:
         """Whether ``style`` fits ``width`` cells uncut (on one line: beside the title,
         or its short title)."""
+        if lines >= 3:
+            return all(cell_len(line) <= width for line in self.tall_counts(style))
         counts = cell_len(self.counts_text(style))
         if lines > 1:
             return counts <= width
@@ -121,7 +140,7 @@ class ErrorCard(Static):
         return cell_len(type_title(self.type_code, title_width)) <= title_width
 
     def _style(self, lines: int) -> Style:
-        styles = ONE_LINE_STYLES if lines == 1 else TWO_LINE_STYLES
+        styles = ONE_LINE_STYLES if lines == 1 else TWO_LINE_STYLES if lines == 2 else TALL_STYLES
         if isinstance(self.parent, CardStrip):
             return self.parent.style_for(lines, styles)
         width = self.content_region.width
@@ -132,12 +151,10 @@ class ErrorCard(Static):
         title = type_title(self.type_code, width)
         lines = self.content_region.height
         if lines >= 3:
-            errors = f"{self.errors:,}" if self.loaded else "…"
-            records = f"{self.records:,}" if self.loaded else "…"
+            errors, records = self.tall_counts(self._style(lines))
             return Text.assemble(
-                (fit(title, width), "bold"), "\n",
-                (fit(f"{errors} {t('main.cards.errors')}", width), "bold"), "\n",
-                fit(f"{records} {t('main.cards.records')}", width),
+                (fit(title, width), "bold"), "\n", (fit(errors, width), "bold"), "\n",
+                fit(records, width),
             )  # fmt: skip
         counts = self.counts_text(self._style(lines))
         if lines == 2:
