@@ -8,13 +8,17 @@ daily figures cleared (a ledger from before causes, as a first start builds), th
 loop with nothing else running, in the same run. ``--before DIR``: the same in a
 subprocess on the ``tui`` package of DIR (an export of an earlier commit), first.
 
-    python bench/catch_up_loop.py [--size 200000] [--before DIR]
+``--resume``: the first catch-up is stopped half way first (a console quit a minute into
+a new demo ledger), then the rest is timed.
+
+    python bench/catch_up_loop.py [--size 200000] [--before DIR] [--resume]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import shutil
 import sqlite3
 import statistics
@@ -23,10 +27,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 TICK = 0.010
 CLEARED = ("error_causes", "cause_totals", "cause_records", "trend_days")
-CLEARED_META = ("causes_seq", "trends_ready", "trends_pruned")
+CLEARED_META = ("causes_seq", "causes_summed", "trends_ready", "trends_pruned")
 
 
 async def lateness(until: asyncio.Future[object] | None, seconds: float = 2.0) -> list[float]:
@@ -48,7 +53,25 @@ def figures(late: list[float]) -> str:
     return f"p50 {statistics.median(ms):6.1f}  p99 {p99:7.1f}  max {ms[-1]:7.1f} ms"
 
 
-async def run(source: Path) -> None:
+async def stopped_half_way(index: Any, ledger: Path) -> int:
+    """A first catch-up cancelled once half the errors are keyed, as a console quit a
+    minute into a new demo ledger leaves it; the seq it had reached."""
+    with sqlite3.connect(ledger) as conn:
+        (last,) = conn.execute("SELECT max(seq) FROM errors").fetchone()
+    job = asyncio.ensure_future(index.catch_up())
+    reached = 0
+    while reached < last // 2 and not job.done():
+        await asyncio.sleep(0.2)
+        with sqlite3.connect(ledger) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'causes_seq'").fetchone()
+        reached = int(row[0]) if row else 0
+    job.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await job
+    return reached
+
+
+async def run(source: Path, resume: bool) -> None:
     from datetime import UTC, datetime
 
     from tui.service.causes import CauseIndex
@@ -69,11 +92,14 @@ async def run(source: Path) -> None:
         try:
             idle = await lateness(None)
             index = CauseIndex(book, lambda: datetime.now(UTC))
+            if resume:
+                print(f"  stopped at {await stopped_half_way(index, copy):,} errors")
             started = time.perf_counter()
             job = asyncio.ensure_future(index.catch_up())
             busy = await lateness(job)
             took = time.perf_counter() - started
-            print(f"  first catch-up: {await job:,} errors in {took:.1f} s")
+            what = "the rest of the first catch-up" if resume else "first catch-up"
+            print(f"  {what}: {await job:,} errors in {took:.1f} s")
             print(f"  ticker, idle loop:   {figures(idle)}")
             print(f"  ticker, catching up: {figures(busy)}")
         finally:
@@ -84,6 +110,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--size", type=int, default=200_000, help="errors in the demo ledger")
     parser.add_argument("--before", type=Path, help="an export of an earlier commit, run first")
+    parser.add_argument("--resume", action="store_true",
+                        help="stop the first catch-up half way, then time the rest")  # fmt: skip
     parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.code is not None:
@@ -94,10 +122,11 @@ def main() -> None:
     if args.before is not None:
         print(f"before ({args.before}):", flush=True)
         here = [sys.executable, __file__, "--size", str(args.size), "--code", str(args.before)]
+        here += ["--resume"] if args.resume else []
         subprocess.run(here, check=True)
     if args.code is None:
         print("now:", flush=True)
-    asyncio.run(run(source))
+    asyncio.run(run(source, args.resume))
 
 
 if __name__ == "__main__":

@@ -63,15 +63,12 @@ class Pane:
         return self._tmux("capture-pane", "-p", "-t", "b")
 
     def keys(self, *keys: str) -> float:
-        """Send keys; the moment the last one was handed to the terminal."""
+        """Send keys; the moment the last one was handed to the terminal. (Escape is always
+        followed by a wait for the screen it changes: a key sent within the escape delay
+        would make it alt+key, and a wait that began after such a pause could not time a
+        "back" shorter than the pause.)"""
         self._tmux("send-keys", "-t", "b", *keys)
         return time.perf_counter()
-
-    def escape(self) -> float:
-        """Escape alone: a key sent within Textual's escape delay would make it alt+key."""
-        sent = self.keys("Escape")
-        time.sleep(0.12)
-        return sent
 
     def rss_mb(self) -> float:
         try:
@@ -252,7 +249,7 @@ def measure_console(size: int, cache: Path, runs: int) -> dict[str, list[float]]
             got.setdefault("type /acme: count", []).append(
                 pane.wait(lambda s: settled(s) and mostly("acme", s), sent)
             )
-            pane.escape()
+            pane.keys("Escape")
             pane.wait(lambda s: settled(s) and "matching" not in s, time.perf_counter())
             before = grid_lines(pane.screen())
             sent = pane.keys("s")
@@ -274,7 +271,7 @@ def measure_console(size: int, cache: Path, runs: int) -> dict[str, list[float]]
             got.setdefault("open the Picklist card", []).append(
                 pane.wait(lambda s: "Picklist ·" in s and settled(s), sent)
             )
-            sent = pane.escape()
+            sent = pane.keys("Escape")
             got.setdefault("back to all errors", []).append(
                 pane.wait(lambda s: "Picklist ·" not in s and settled(s), sent)
             )
@@ -282,7 +279,7 @@ def measure_console(size: int, cache: Path, runs: int) -> dict[str, list[float]]
             got.setdefault("affected records (v)", []).append(
                 pane.wait(lambda s: "records ·" in s and drawn(s), sent)
             )
-            pane.escape()
+            pane.keys("Escape")
             pane.wait(lambda s: settled(s) and "records ·" not in s, time.perf_counter())
             # the grid has the focus again: opening a card focused it
             for _press in range(5):

@@ -311,7 +311,7 @@ class HealthScreen(Screen[None]):
             shape = Text(clean(cause.shape))
             shape.truncate(max(12, shape.cell_len - over), overflow="ellipsis")
             line = self._status_line(shape.plain)
-        status.update(line)
+        status.update(line, layout=False)
 
     def _status_line(self, shape: str) -> Text:
         view, grid = self.view, self.grid

@@ -25,6 +25,8 @@ from tui.service.db import Connection, WriteLock, upsert
 from tui.service.ledger import SET_META, Ledger, iso
 
 BATCH = 5000
+#: ``meta`` key set once the first index's totals are summed.
+SUMMED = "causes_summed"
 #: A cause seen again keeps its earliest first_seen and sample, its latest last_seen
 #: (CASE, not min()/max(): SQLite has no LEAST, PostgreSQL's min() is an aggregate only).
 _KEEP_FIRST = ", ".join(
@@ -83,7 +85,7 @@ class CauseIndex:
 
     async def _catch_up(self) -> int:
         done = 0
-        first_run = int(await self._ledger.meta("causes_seq") or 0) == 0
+        first_run = await self._first_index()
         while True:
             since = int(await self._ledger.meta("causes_seq") or 0)
             async with self._ledger.reader.execute(_CHANGED, (since, BATCH)) as cur:
@@ -107,11 +109,25 @@ class CauseIndex:
                     ("causes_seq", str(rows[-1][1])),
                 )
             done += len(rows)
-        if first_run and done:
+        if first_run:
             async with self._ledger.transaction(("ledger", "causes")) as conn:
                 await _sum_totals(conn)
+                await conn.execute(SET_META, (SUMMED, "1"))
         await self._trends_kept(await self._ledger.meta("trends_ready") == trends.COUNTED)
         return done
+
+    async def _first_index(self) -> bool:
+        """Whether this run is (or goes on with) the first index, which writes keys alone
+        and sums the totals at its end. A first index stopped half way (the console quit
+        a minute into a new demo ledger) goes on as one: taking the rest change by change
+        cost 50 times as much (1,000,000 errors: ~550 errors/s, against ~10,000/s).
+        Until the totals are summed the daily figures are not counted either, so they
+        are counted from the errors afterwards in both cases."""
+        if await self._ledger.meta(SUMMED) == "1":
+            return False
+        if int(await self._ledger.meta("causes_seq") or 0) == 0:
+            return True
+        return await self._ledger.meta("trends_ready") != trends.COUNTED
 
     async def _trends_kept(self, ready: bool) -> None:
         """Count the figures of a ledger that has none yet; prune them once a day."""
