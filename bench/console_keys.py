@@ -277,10 +277,10 @@ def measure_console(size: int, cache: Path, runs: int) -> dict[str, list[float]]
             )
             sent = pane.keys("v")
             got.setdefault("affected records (v)", []).append(
-                pane.wait(lambda s: "records ·" in s and drawn(s), sent)
+                pane.wait(lambda s: "Records affected by" in s and drawn(s), sent)
             )
             pane.keys("Escape")
-            pane.wait(lambda s: settled(s) and "records ·" not in s, time.perf_counter())
+            pane.wait(lambda s: settled(s) and "Records affected by" not in s, time.perf_counter())
             # the grid has the focus again: opening a card focused it
             for _press in range(5):
                 before = grid_lines(pane.screen())

@@ -51,6 +51,8 @@ from tui.text.safe import clean
 from tui.widgets.header import Status
 
 if TYPE_CHECKING:  # what later flows take; their modules load with them (issue 11)
+    from textual.driver import Driver
+
     from tui.core.ignore_models import IgnoreResult
     from tui.core.models import CauseSummary
 
@@ -134,6 +136,18 @@ class SyncHealthApp(App[int]):
         #: Set when the main screen first shows the cache: the first refresh (which
         #: starts the embedded service) waits for it, so the start does not slow it.
         self._cache_shown = asyncio.Event()
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's, but on a Linux terminal one whose escape comes after the escape
+        delay, not at the input thread's next 0.1-s wake (tui/terminal.py)."""
+        from textual.drivers.linux_driver import LinuxDriver
+
+        driver = super().get_driver_class()
+        if driver is LinuxDriver:
+            from tui.terminal import TerminalDriver
+
+            return TerminalDriver
+        return driver
 
     # -- state shared with the screens ------------------------------------------------
 
