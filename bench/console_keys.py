@@ -1,8 +1,8 @@
 """The real console in a tmux pseudo-terminal (160x50): from a key to the changed screen.
 
 For each action a user takes (type ``/acme``: its first rows, then its count; sort,
-open the Picklist card, back, affected records, page-down, start with a full cache,
-first fill of an empty cache) the time from ``tmux send-keys`` to the screen showing
+open the Picklist card, back, affected records, page-down, enter on a row (its record's
+errors) and back, start with a full cache, first fill of an empty cache) the time from ``tmux send-keys`` to the screen showing
 the result (``capture-pane`` polled every few ms), beside two references measured in
 the same run:
 
@@ -224,6 +224,13 @@ async def _records(c: Cache) -> None:
     await c.affected_records(f, limit=96)
 
 
+async def _record(c: Cache) -> None:
+    first = (await c.view_page(ViewFilter(), limit=1))[0]
+    f = ViewFilter(record_id=first.record_id)
+    await c.count(f)
+    await c.view_page(f, limit=48)
+
+
 async def _page_down(c: Cache) -> None:
     top = await c.view_page(ViewFilter(), offset=2000, limit=48, total=await c.count(ViewFilter()))
     await c.view_page(ViewFilter(), limit=48, after=top[-1])
@@ -289,6 +296,14 @@ def measure_console(size: int, cache: Path, runs: int) -> dict[str, list[float]]
                     pane.wait(lambda s, b=before: grid_lines(s) != b and settled(s), sent)
                 )
                 time.sleep(0.05)
+            sent = pane.keys("Enter")  # the cursor row's record: its errors alone
+            got.setdefault("a row's record (enter)", []).append(
+                pane.wait(lambda s: " · record " in s and settled(s), sent)
+            )
+            sent = pane.keys("Escape")
+            got.setdefault("back from the record", []).append(
+                pane.wait(lambda s: " · record " not in s and settled(s), sent)
+            )
             peak = max(peak, pane.peak_rss)
             pane.keys("q")
         finally:
@@ -407,6 +422,8 @@ def main() -> None:
         "back to all errors": queries.time(_start, 5),
         "affected records (v)": queries.time(_records, 5),
         "page-down": queries.time(_page_down, 5),
+        "a row's record (enter)": queries.time(_record, 5),
+        "back from the record": queries.time(_start, 5),
     }
     print(
         f"{args.size:,} errors; tmux {COLS}x{ROWS}; median of {args.runs} runs (5 page-downs each)"

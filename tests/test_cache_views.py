@@ -169,6 +169,41 @@ async def test_view_pages_walk_an_index_and_never_sort_the_table(cache: Cache) -
             assert "TEMP B-TREE" not in plan, (sql, plan)
 
 
+async def test_a_records_view_reads_its_few_rows_by_the_records_index(cache: Cache) -> None:
+    """Enter on a row narrows to its record: its rows are found by the record and then
+    sorted, in every order. Left to itself SQLite walked the last-seen index of every
+    open error for them (1,000,000 errors: 2.4 s for 2 rows)."""
+    statements: list[str] = []
+    f = ViewFilter(record_id="r3")
+    await cache._r.set_trace_callback(statements.append)
+    for sort in SORT_COLUMNS:
+        for descending in (True, False):
+            order = ViewOrder(sort, descending)  # type: ignore[arg-type]
+            first = await cache.view_page(f, order, limit=5)
+            assert first and {r.record_id for r in first} == {"r3"}
+            await cache.view_page(f, order, limit=5, after=first[-1])
+    await cache._r.set_trace_callback(None)
+    pages = [s for s in statements if s.startswith("SELECT") and "LIMIT" in s]
+    assert len(pages) >= len(SORT_COLUMNS) * 2 * 2
+    with sqlite3.connect(cache.path) as conn:
+        for sql in pages:
+            plan = " | ".join(r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+            assert "INDEX errors_record" in plan, (sql, plan)
+
+
+async def test_an_empty_views_page_is_not_looked_for(cache: Cache) -> None:
+    """No error is ignored: the view's count is 0, and its page is not looked for along
+    a sort index that holds none of it (1,000,000 errors: 0.15-0.44 s for nothing)."""
+    f = ViewFilter(status="ignored")
+    total = await cache.count(f)
+    assert total == 0
+    statements: list[str] = []
+    await cache._r.set_trace_callback(statements.append)
+    assert await cache.view_page(f, ViewOrder("last_seen", True), limit=20, total=total) == []
+    await cache._r.set_trace_callback(None)
+    assert [s for s in statements if s.startswith("SELECT")] == []
+
+
 def named_rows(n: int, seed: int = 11) -> list[list]:
     """Rows of the catalog's own subtypes (their names differ from their codes' order)."""
     rnd = random.Random(seed)

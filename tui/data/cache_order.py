@@ -64,8 +64,8 @@ class SubtypeOrder(CacheConnections):
         """``errors``, walked in view order (along the sort's index, or by id) unless a
         record or a cause narrows it to a few rows, which are then sorted (a cause's are
         in last-seen order already)."""
-        if f.record_id is not None:
-            return "errors"
+        if f.record_id is not None:  # named: SQLite took the last-seen index, and walked
+            return "errors INDEXED BY errors_record"  # 879,340 rows for 2 (2.4 s)
         if f.cause is not None:  # a cause is a few rows of the table: its own index
             return "errors INDEXED BY errors_cause"
         if order.sort == "id":

@@ -136,6 +136,8 @@ class ViewQueries(SubtypeOrder):
         if before is not None:
             return (await self._keyset(f, order.reversed(), before, limit))[::-1]
         offset = max(0, int(offset))
+        if total is not None and offset >= total:
+            return []  # nothing there: looking would walk the sort's whole index (0.15-0.44 s)
         if total is not None and offset > total // 2:
             n = max(0, min(limit, total - offset))
             return (await self._offset(f, order.reversed(), total - offset - n, n))[::-1]

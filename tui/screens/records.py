@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
-from tui.data.session import ViewFilter
+from tui.data.session import DataSession, ViewFilter
 from tui.data.soql import IdExport, id_export
 from tui.i18n import crm_object, t
 from tui.screens.console import Console
@@ -109,6 +109,24 @@ class RecordGrid(LineGrid):
             self.post_message(self.Opened())
 
 
+async def first_look(
+    session: DataSession,
+    view: ViewFilter,
+    rows: int,
+    at: int = 0,
+    count: int | None = None,
+    *,
+    clear_cache: bool = True,
+) -> RecordsScreen.Counted:
+    """The records' and errors' counts with the ``rows`` records from ``at``: what the
+    screen shows, read in one go (before it opens, so its first frame has them)."""
+    if count is None:
+        count = await session.affected_count(view)
+    errors = await session.count(view)
+    first = await session.affected_records(view, offset=at, limit=rows)
+    return RecordsScreen.Counted(count, errors, clear_cache, first, at)
+
+
 class RecordsScreen(Screen[None]):
     """A temporary view narrowed to the records an error type touches."""
 
@@ -124,9 +142,12 @@ class RecordsScreen(Screen[None]):
         Binding("escape", "back", "Back", id="back"),
     ]
 
-    def __init__(self, view: ViewFilter) -> None:
+    def __init__(self, view: ViewFilter, first: Counted | None = None) -> None:
+        """``first``: the counts and first rows, read before the screen was opened (so
+        its first frame shows them: ``first_look``)."""
         super().__init__()
         self.view = view
+        self._first = first
         #: (object type, record id) of the records marked here
         self.marked_records: set[tuple[str, str]] = set()
 
@@ -146,12 +167,20 @@ class RecordsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.grid.focus()
-        self.data_changed()
+        if self._first is None:
+            self.data_changed()
+        else:
+            self._header()
+            self.on_records_screen_counted(self._first)
+            self._first = None
 
     def data_changed(self, *, clear_cache: bool = True) -> None:
         self._forget_stale_marks()
-        self.query_one(StatusHeader).show(self.console.status(), self.console.now())
+        self._header()
         self.load(clear_cache)
+
+    def _header(self) -> None:
+        self.query_one(StatusHeader).show(self.console.status(), self.console.now())
 
     def on_screen_resume(self) -> None:
         """Back from a dialog: a resync may have consumed the marks."""
@@ -172,13 +201,13 @@ class RecordsScreen(Screen[None]):
             return
         grid = self.grid
         count = await session.affected_count(self.view)
-        errors = await session.count(self.view)
-        # the rows on screen come with the counts (on a screen just opened the grid has
-        # no height yet: a screen's worth)
         at = grid.top_for(min(grid.cursor, count - 1), count)
-        rows = max(grid.page_height, self.app.size.height)
-        first = await session.affected_records(self.view, offset=at, limit=rows)
-        self.post_message(self.Counted(count, errors, clear_cache, first, at))
+        self.post_message(
+            await first_look(
+                session, self.view, max(grid.page_height, self.app.size.height), at, count,
+                clear_cache=clear_cache,
+            )
+        )  # fmt: skip
 
     class Counted(Message):
         def __init__(
