@@ -2,9 +2,9 @@
 
 For each action a user takes (type ``/acme``: its first rows, then its count; sort,
 open the Picklist card, back, affected records, page-down, enter on a row (its record's
-errors) and back, start with a full cache, first fill of an empty cache) the time from ``tmux send-keys`` to the screen showing
-the result (``capture-pane`` polled every few ms), beside two references measured in
-the same run:
+errors) and back, start with a full cache, first fill of an empty cache) the time from
+``tmux send-keys`` to the screen showing the result (``capture-pane`` polled every few
+ms), beside two references measured in the same run:
 
 - an empty Textual app's key in the same tmux (``bench/_empty_app.py``: page-down of a
   line-API ScrollView; and its start to the first screen);
