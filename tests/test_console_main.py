@@ -150,15 +150,27 @@ async def test_slash_filters_by_text_and_escape_clears(make_app, wait_ready):
 
 
 async def test_the_filter_waits_for_typing_to_pause_then_shows_rows_and_exact_count(
-    make_app, wait_ready
+    make_app, wait_ready, monkeypatch
 ):
+    from textual import events
+
     app = make_app()
     async with app.run_test(size=WIDE) as pilot:
         await wait_ready(pilot, lambda: grid_of(app).total > 0)
         assert app.session.cache.search_ready
-        await pilot.press("slash", *"acme")
-        assert app.screen.view.text == ""  # keystrokes still coming: nothing looked up yet
+        looked_up, page = [], app.session.view_page
+
+        async def recording(f, order, **where):
+            if f.text:
+                looked_up.append(f.text)
+            return await page(f, order, **where)
+
+        monkeypatch.setattr(app.session, "view_page", recording)
+        # one burst, as a terminal hands over keys typed faster than it is read (or pasted)
+        for key, char in (("slash", "/"), *((c, c) for c in "acme")):
+            app.post_message(events.Key(key, char))
         await wait_ready(pilot, lambda: app.screen.view.text == "acme")
+        assert set(looked_up) == {"acme"}  # looked up once typing paused, not "a", "ac"...
         grid = grid_of(app)
         expected = await view_ids(app)
         assert expected  # the demo has Acme records

@@ -42,8 +42,8 @@ DETAIL_WAIT = 0.15
 #: The smallest terminal (columns, lines) whose error list still shows rows.
 MIN_SIZE = (60, 20)
 #: Seconds the filter box rests before its text is looked up (one query per pause, not
-#: per keystroke).
-FILTER_DELAY = 0.1
+#: per keystroke; a lookup a newer keystroke overtakes is interrupted).
+FILTER_DELAY = 0.05
 #: Seconds a new view may take before its line says so ("counting…").
 VIEW_WORDS_AFTER = 0.06
 
