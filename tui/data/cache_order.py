@@ -20,6 +20,10 @@ from tui.data.cache_schema import sort_index
 from tui.data.cache_sql import like_pattern
 from tui.data.values import ViewFilter, ViewOrder
 
+#: A view of resolved or ignored errors with at most this many is found by its status
+#: and sorted; a bigger one is walked along its sort's index (as every open view).
+FEW = 5000
+
 #: The distinct subtypes of ``errors``, one index seek each (a skip scan).
 PRESENT = """
 WITH RECURSIVE present(code) AS (
@@ -59,15 +63,31 @@ class SubtypeOrder(CacheConnections):
                     raise
         return {code: place for place, code in enumerate(wanted)}
 
-    @staticmethod
-    def _table(f: ViewFilter, order: ViewOrder) -> str:
-        """``errors``, walked in view order (along the sort's index, or by id) unless a
-        record or a cause narrows it to a few rows, which are then sorted (a cause's are
-        in last-seen order already)."""
+    async def _narrowing(self, f: ViewFilter) -> str | None:
+        """The index that narrows ``f`` to a few rows, found first and then sorted: a
+        record's, a cause's, or a status's that few errors have (an empty or small
+        ignored view walked the sort's index of 1,000,000 errors for them: 0.15-0.44 s a
+        page). None: the view is walked in view order along its sort's index."""
         if f.record_id is not None:  # named: SQLite took the last-seen index, and walked
-            return "errors INDEXED BY errors_record"  # 879,340 rows for 2 (2.4 s)
+            return "errors_record"  # 879,340 rows for 2 (2.4 s)
         if f.cause is not None:  # a cause is a few rows of the table: its own index
-            return "errors INDEXED BY errors_cause"
+            return "errors_cause"
+        if f.status is None or f.status == "open":
+            return None
+        async with self._guard("read the cache"):
+            got = await self._r.execute_fetchall(
+                "SELECT count(*) FROM (SELECT 1 FROM errors WHERE status = ? LIMIT ?)",
+                (f.status, FEW + 1),
+            )
+        return "errors_status_seen" if next(iter(got))[0] <= FEW else None
+
+    @staticmethod
+    def _table(order: ViewOrder, narrowing: str | None) -> str:
+        """``errors``, walked in view order (along the sort's index, or by id) unless an
+        index narrows it to a few rows (``_narrowing``), which are then sorted (a
+        cause's are in last-seen order already)."""
+        if narrowing is not None:
+            return f"errors INDEXED BY {narrowing}"
         if order.sort == "id":
             return "errors NOT INDEXED"
         return f"errors INDEXED BY {sort_index(order.sort)}"
@@ -79,12 +99,12 @@ class SubtypeOrder(CacheConnections):
         places: ``_table``, joined to the ranking of the subtypes' names when sorted by
         subtype (the ranking outside in its order, each subtype's errors inside; a
         narrowed view's few rows are found first, then sorted)."""
-        table = self._table(f, order)
+        narrowing = await self._narrowing(f)
+        table = self._table(order, narrowing)
         if order.sort != "subtype":
             return table, [], {}
         positions = await self._positions(order)
-        narrowed = f.record_id is not None or f.cause is not None
-        join = "JOIN" if narrowed else "CROSS JOIN"
+        join = "CROSS JOIN" if narrowing is None else "JOIN"
         source = f"subtype_order {join} {table} ON subtype = code AND ranking = ?"
         params: list[Any] = [order.names.ranking]
         if f.type is not None:  # only its subtypes' index ranges, not every other's too

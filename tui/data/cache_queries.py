@@ -167,7 +167,7 @@ class ViewQueries(SubtypeOrder):
         one row-value range would step over every tie. A caller stops when it has enough."""
         cond, params = self._where(f)
         beyond = "<" if order.descending else ">"
-        table = self._table(f, order)
+        table = self._table(order, await self._narrowing(f))
         if order.sort == "id":
             yield table, f"{cond} AND id {beyond} ?", [*params, row.id], order.sql
             return
