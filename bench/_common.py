@@ -10,6 +10,7 @@ touches the user's own directories.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import statistics
 import time
@@ -61,8 +62,6 @@ def ledger(size: int) -> Path:
         print(
             f"[setup] built the {size:,}-error demo ledger in {time.perf_counter() - started:.1f} s"
         )
-    import asyncio
-
     asyncio.run(_causes_caught_up(path))
     return path
 

@@ -95,11 +95,16 @@ class SubtypeOrder(CacheConnections):
     async def _source(
         self, f: ViewFilter, order: ViewOrder
     ) -> tuple[str, list[Any], dict[str, int]]:
+        """``_source_narrowed`` with ``f``'s own narrowing."""
+        return await self._source_narrowed(f, order, await self._narrowing(f))
+
+    async def _source_narrowed(
+        self, f: ViewFilter, order: ViewOrder, narrowing: str | None
+    ) -> tuple[str, list[Any], dict[str, int]]:
         """The FROM clause of ``f`` in ``order``, its parameters, and the subtypes'
         places: ``_table``, joined to the ranking of the subtypes' names when sorted by
         subtype (the ranking outside in its order, each subtype's errors inside; a
         narrowed view's few rows are found first, then sorted)."""
-        narrowing = await self._narrowing(f)
         table = self._table(order, narrowing)
         if order.sort != "subtype":
             return table, [], {}

@@ -167,7 +167,8 @@ class ViewQueries(SubtypeOrder):
         one row-value range would step over every tie. A caller stops when it has enough."""
         cond, params = self._where(f)
         beyond = "<" if order.descending else ">"
-        table = self._table(order, await self._narrowing(f))
+        narrowing = await self._narrowing(f)  # once for both ranges
+        table = self._table(order, narrowing)
         if order.sort == "id":
             yield table, f"{cond} AND id {beyond} ?", [*params, row.id], order.sql
             return
@@ -175,7 +176,7 @@ class ViewQueries(SubtypeOrder):
         ties = f"id {'DESC' if order.descending else 'ASC'}"
         where = f"{cond} AND {order.sort} = ? AND id {beyond} ?"
         yield table, where, [*params, value, row.id], ties
-        source, joined, positions = await self._source(f, order)
+        source, joined, positions = await self._source_narrowed(f, order, narrowing)
         key = positions.get(value) if order.sort == "subtype" else value
         if key is not None:  # else no error of the row's subtype is left to place it by
             where = f"{cond} AND {order.key} {beyond} ?"

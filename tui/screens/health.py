@@ -8,6 +8,7 @@ widgets it holds draw themselves (tui/widgets/), and the data comes from the ses
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import replace
 from typing import ClassVar, cast
 
@@ -635,8 +636,6 @@ class HealthScreen(Screen[None]):
         view, session = ViewFilter(type=self.records_type()), self.console.session
         first = None
         if session is not None:
-            try:
+            with contextlib.suppress(Exception):  # the screen reads again, and says why
                 first = await first_look(session, view, self.app.size.height)
-            except Exception:  # the screen reads again, and says what went wrong
-                first = None
         self.app.push_screen(RecordsScreen(view, first))
